@@ -1,0 +1,220 @@
+"""The ``ssem`` command line: argument parsing, validation messages, JSON or readable output.
+
+No mathematics lives here; every number comes from :mod:`derive` and :mod:`validity`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+
+from .spec import PRESETS
+
+_EXIT_BAD_INPUT = 2
+_TAU_PROBES = (0.01, 0.1, 1.0, 10.0)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line on stderr, no usage dump
+        sys.stderr.write(f"ssem: error: {message}\n")
+        raise SystemExit(_EXIT_BAD_INPUT)
+
+
+def _integer(name: str):
+    def parse(text: str) -> int:
+        try:
+            return int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be an integer, got {text!r}") from None
+    return parse
+
+
+def _real(name: str):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a number, got {text!r}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{name} must be finite, got {text!r}")
+        return value
+    return parse
+
+
+def _batch_args(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--loss", required=True, help=f"one of: {', '.join(PRESETS)}")
+    sub.add_argument("--classes", required=True, type=_integer("--classes"), help="m")
+    sub.add_argument("--per-class", required=True, type=_integer("--per-class"), help="k")
+    sub.add_argument("--views", default=2, type=_integer("--views"), help="p (default 2)")
+    sub.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="ssem", description="Exact class-collapse conditions on SSEM.")
+    subs = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    th = subs.add_parser("threshold", help="alpha_c at a tau, or tau_c at an alpha")
+    _batch_args(th)
+    group = th.add_mutually_exclusive_group(required=True)
+    group.add_argument("--tau", type=_real("--tau"))
+    group.add_argument("--alpha", type=_real("--alpha"))
+    op = subs.add_parser("optimum", help="beta*, variances and loss at (alpha, tau)")
+    _batch_args(op)
+    op.add_argument("--alpha", required=True, type=_real("--alpha"))
+    op.add_argument("--tau", required=True, type=_real("--tau"))
+    fo = subs.add_parser("formula", help="reduced loss, alpha_c and tau_c as formulas")
+    fo.add_argument("--loss", required=True, help=f"one of: {', '.join(PRESETS)}")
+    fo.add_argument("--format", default="text", choices=("text", "latex", "python"))
+    fo.add_argument("--json", action="store_true", help="print one JSON object")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "formula":
+            return _formula(args)
+        return _threshold(args) if args.command == "threshold" else _optimum(args)
+    except ValueError as exc:
+        sys.stderr.write(f"ssem: error: {exc}\n")
+        return _EXIT_BAD_INPUT
+
+
+def _setting(args, alpha=None, tau=None):
+    from .spec import check_setting, get_spec
+
+    spec = get_spec(args.loss)
+    check_setting(spec, args.classes, args.per_class, args.views, alpha=alpha, tau=tau)
+    return spec, args.classes, args.per_class, args.views
+
+
+def _validity_note(spec, m, k, p, alpha, tau) -> tuple[bool | None, str]:
+    from .validity import certify_ssem
+
+    cert = certify_ssem(spec, m, k, p, alpha, tau)
+    return cert.valid, cert.reason
+
+
+def _threshold(args) -> int:
+    from .derive import alpha_c_value, derive, tau_c_value
+
+    if args.tau is not None:
+        spec, m, k, p = _setting(args, tau=args.tau)
+        a_c = float(alpha_c_value(spec, m, k, p, args.tau))
+        valid, reason = _validity_note(spec, m, k, p, min(max(a_c, 0.0), 1.0), args.tau)
+        _note_if_unestablished(args, valid, reason, "at the threshold")
+        if args.json:
+            print(json.dumps({"alpha_c": a_c}))
+            return 0
+        d = derive(spec)
+        print(_table([("loss", spec.name), ("m, k, p", f"{m}, {k}, {p}"), ("tau", args.tau),
+                      ("alpha_c", f"{a_c:.10g}")]))
+        print(f"\nalpha_c(tau) = {d.alpha_c_r}   with r = exp(-m/((m-1) tau))")
+        print(f"\nAt tau = {args.tau:g} the batch collapses (beta* = 1, zero within-class "
+              f"variance) iff alpha <= {a_c:.6g}.")
+        print(f"SSEM at the threshold: {reason}.")
+        return 0
+    spec, m, k, p = _setting(args, alpha=args.alpha)
+    t_c = tau_c_value(spec, m, k, p, args.alpha)
+    t_out = None if t_c is None else float(t_c)
+    reason = ""
+    if t_out == 0:  # "every tau collapses": check SSEM along the tau axis
+        for tau in _TAU_PROBES:
+            valid, reason = _validity_note(spec, m, k, p, args.alpha, tau)
+            if valid is not True:
+                _note_if_unestablished(args, valid, reason, f"at tau = {tau:g}")
+                break
+    elif t_out is not None:
+        valid, reason = _validity_note(spec, m, k, p, args.alpha, t_out)
+        _note_if_unestablished(args, valid, reason, "at tau_c")
+    if args.json:
+        print(json.dumps({"tau_c": t_out}))
+        return 0
+    d = derive(spec)
+    shown = "none" if t_out is None else f"{t_out:.10g}"
+    print(_table([("loss", spec.name), ("m, k, p", f"{m}, {k}, {p}"), ("alpha", args.alpha),
+                  ("tau_c", shown)]))
+    print(f"\ntau_c(alpha) = {d.tau_c}")
+    if t_out is None:
+        print(f"\nAt alpha = {args.alpha:g} no temperature collapses the batch.")
+    elif t_out == 0:
+        print(f"\nAt alpha = {args.alpha:g} every temperature collapses the batch "
+              f"(alpha <= lim alpha_c as tau -> 0 = {d.alpha_c_tau0}).")
+    else:
+        print(f"\nAt alpha = {args.alpha:g} the batch collapses iff tau >= {t_out:.6g}.")
+        print(f"SSEM at tau_c: {reason}.")
+    return 0
+
+
+def _note_if_unestablished(args, valid, reason, where) -> None:
+    if valid is not True:
+        state = "not established" if valid is None else "false"
+        sys.stderr.write(f"ssem: note: SSEM validity {where} is {state} ({reason}); "
+                         "the threshold is the SSEM one, not proven for the true optimum\n")
+
+
+def _optimum(args) -> int:
+    from .derive import loss_value, optimal_beta
+    from .validity import certify_ssem
+
+    spec, m, k, p = _setting(args, alpha=args.alpha, tau=args.tau)
+    b = optimal_beta(spec, m, k, p, args.alpha, args.tau)
+    cert = certify_ssem(spec, m, k, p, args.alpha, args.tau)
+    out = {
+        "beta": float(b),
+        "within_class_variance": float(1 - b),
+        "between_class_variance": float(b),
+        "collapsed": bool(b == 1),
+        "loss_value": float(loss_value(spec, m, k, p, args.alpha, args.tau, b)),
+        "ssem_valid": cert.valid,
+    }
+    if args.json:
+        print(json.dumps(out))
+        return 0
+    print(_table([("loss", spec.name), ("m, k, p", f"{m}, {k}, {p}"), ("alpha", args.alpha),
+                  ("tau", args.tau)] + [(key, _fmt(val)) for key, val in out.items()]))
+    regime = ("class collapse: every class is one point (beta* = 1)" if out["collapsed"] else
+              f"no collapse: within-class variance {out['within_class_variance']:.6g} survives")
+    print(f"\nRegime: {regime}.")
+    print(f"SSEM validity: {cert.reason}.")
+    if cert.valid is not True:
+        print("These are SSEM values; the true minimiser is not on SSEM here (or not shown "
+              "to be), so they do not describe the global optimum.")
+    return 0
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.10g}"
+    return "null" if value is None else str(value).lower()
+
+
+def _table(rows) -> str:
+    width = max(len(str(key)) for key, _ in rows)
+    return "\n".join(f"{str(key):<{width}}  {val}" for key, val in rows)
+
+
+def _formula(args) -> int:
+    import sympy as sp
+
+    from .derive import derive
+    from .spec import get_spec
+
+    d = derive(get_spec(args.loss))
+    render = {"text": sp.sstr, "latex": sp.latex, "python": sp.pycode}[args.format]
+    items = {"reduced_loss": d.loss, "alpha_c": d.alpha_c, "tau_c": d.tau_c}
+    if args.json:
+        print(json.dumps({key: render(expr) for key, expr in items.items()}))
+        return 0
+    print(f"# loss convention: {d.spec.name}  (symbols: m, k, p, alpha, tau, beta)")
+    print(f"f(beta) = {render(d.loss)}")
+    print(f"alpha_c(tau) = {render(d.alpha_c)}")
+    print(f"tau_c(alpha) = {render(d.tau_c)}")
+    print(f"# tau_c = 0 for alpha <= {render(d.alpha_c_tau0)}; "
+          f"no tau collapses for alpha >= {render(d.alpha_c_tauinf)}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,319 @@
+"""Exact derivation on SSEM: reduced loss, convexity, collapse threshold, beta*.
+
+For a :class:`~ssem_symbolic.spec.LossSpec` the loss of a batch whose Gram matrix has one
+value per pair type (self 1, view v, class c, other o) is, per anchor,
+
+    phi(v, c, o) = log sum_{t in den} n_t exp(g_t / tau)
+                   - [(1 - alpha) <g>_sup + alpha <g>_self] / tau,
+
+with ``n_t`` the pair counts and ``<g>_T`` the count-weighted mean of g over the positive
+types T. On SSEM (v = 1, c = x(beta), o = y(beta)) this is the reduced loss f(beta).
+
+* f is convex: f'' = Var_q(g')/tau^2 with q the softmax weights n_t e^{g_t/tau}/D.
+* Collapse (beta* = 1) iff f'(1) <= 0. f' is affine in alpha, so collapse iff
+  alpha <= alpha_c(tau).
+* At beta = 1 the Gram values are 1 and -1/(m-1) only, so with r = exp(-m/((m-1) tau))
+  alpha_c is a ratio of affine functions of r; inverting it gives tau_c(alpha) in closed form.
+
+>>> d = derive("paper")
+>>> d.alpha_c_r
+(r*(k*m - 1) + 1)/(k*(r*(m - 1) + 1))
+>>> d.alpha_c_tau0, d.alpha_c_tauinf
+(1/k, 1)
+>>> float(alpha_c_value("paper", 2, 2, 2, 1))  # spec section 6: 0.6192
+0.6192029220221175
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import mpmath
+import sympy as sp
+
+from . import _cache
+from .model import c_sym, gram_entries, o_sym, v_sym
+from .spec import LossSpec, alpha, beta, get_spec, k, m, p, pair_counts, tau
+
+r = sp.Symbol("r", positive=True)  # r = exp(-m/((m - 1) tau)), increasing in tau, in (0, 1)
+_OFFSETS = {sym: sp.Symbol(f"_{sym.name}1", positive=True) for sym in (m, k, p)}
+
+
+def _positive_offsets(expr: sp.Expr) -> sp.Expr:
+    """Rewrite m, k, p as 1 + (positive symbol), so SymPy knows m - 1 > 0 etc."""
+    return expr.subs({sym: off + 1 for sym, off in _OFFSETS.items()})
+
+
+def _restore(expr: sp.Expr) -> sp.Expr:
+    return expr.subs({off: sym - 1 for sym, off in _OFFSETS.items()})
+
+
+def _loss_parts(spec: LossSpec) -> tuple[sp.Expr, sp.Expr]:
+    """(D, pull) with phi = log D - pull / tau, as functions of (v, c, o)."""
+    g = {"self": sp.Integer(1), "view": v_sym, "class": c_sym, "other": o_sym}
+    n = pair_counts()
+    denom = sum(n[t] * sp.exp(g[t] / tau) for t in spec.denominator)
+    pull = sum(
+        spec.weight(term) * sum(n[t] * g[t] for t in spec.positives(term))
+        / sum(n[t] for t in spec.positives(term))
+        for term in ("sup", "self")
+    )
+    return denom, pull
+
+
+def symmetric_loss(loss: str | LossSpec) -> sp.Expr:
+    """phi(v, c, o): the loss of a Gram matrix with one value per pair type (see module doc)."""
+    denom, pull = _loss_parts(get_spec(loss))
+    return sp.log(denom) - pull / tau
+
+
+_PROBES = ((2, 2, 2, "0.7", "0.3", "1.3"), (3, 4, 2, "0.25", "0.8", "0.37"),
+           (5, 3, 3, "0.9", "0.1", "2.5"))
+
+
+def _not_zero(expr: sp.Expr) -> bool:
+    """True unless expr vanishes at the probe points (m, k, p, alpha, beta, tau), to 1e-40.
+
+    Used to check identities whose exp terms SymPy cannot cancel symbolically; 60 digits.
+    """
+    fn = sp.lambdify((m, k, p, alpha, beta, tau), expr, modules="mpmath")
+    with mpmath.workdps(60):
+        return any(abs(fn(*(mpmath.mpf(x) for x in probe))) > mpmath.mpf(10) ** -40
+                   for probe in _PROBES)
+
+
+def _on_ssem(expr: sp.Expr, beta_: sp.Expr = beta) -> sp.Expr:
+    g = gram_entries(beta_)
+    return expr.subs({v_sym: g["view"], c_sym: g["class"], o_sym: g["other"]})
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """Every exact result for one loss spec, symbolic in m, k, p, alpha, tau (and beta)."""
+
+    spec: LossSpec
+    loss: sp.Expr  #: f(beta)
+    dloss: sp.Expr  #: f'(beta)
+    d2loss: sp.Expr  #: f''(beta)
+    softmax_variance: sp.Expr  #: Var_q(g'(beta)) / tau^2, shown equal to f''
+    alpha_c: sp.Expr  #: alpha_c(tau)
+    alpha_c_r: sp.Expr  #: alpha_c as a function of r = exp(-m/((m-1) tau))
+    tau_c: sp.Expr  #: tau_c(alpha), valid for alpha_c_tau0 < alpha < alpha_c_tauinf
+    alpha_c_tau0: sp.Expr  #: lim alpha_c as tau -> 0+
+    alpha_c_tauinf: sp.Expr  #: lim alpha_c as tau -> oo
+    alpha_c_slope_r: sp.Expr  #: d alpha_c / d r (its sign gives the monotonicity in tau)
+
+    def as_dict(self) -> dict[str, sp.Expr]:
+        return {f: getattr(self, f) for f in self.__dataclass_fields__ if f != "spec"}
+
+
+def _ssem_denominator(spec: LossSpec) -> sp.Expr:
+    """D(beta) = sum_t n_t e^{g_t/tau}, pair types with equal Gram values grouped."""
+    g, n = gram_entries(), pair_counts()
+    by_value: dict[sp.Expr, sp.Expr] = {}
+    for t in spec.denominator:
+        value = sp.simplify(g[t])
+        by_value[value] = sp.factor(by_value.get(value, 0) + n[t])
+    return sp.Add(*(count * sp.exp(value / tau) for value, count in by_value.items()))
+
+
+def _ssem_pull(spec: LossSpec) -> sp.Expr:
+    """(1 - alpha) <g>_sup + alpha <g>_self on SSEM: the positives' mean Gram values."""
+    g, n = gram_entries(), pair_counts()
+    return sum(
+        spec.weight(term) * sp.factor(sp.simplify(
+            sum(n[t] * g[t] for t in spec.positives(term))
+            / sum(n[t] for t in spec.positives(term))))
+        for term in ("sup", "self")
+    )
+
+
+def _rational_identity(lhs: sp.Expr, rhs: sp.Expr) -> bool:
+    """lhs == rhs as rational functions, with every exp(...) atom an independent symbol."""
+    atoms = (lhs.atoms(sp.exp) | rhs.atoms(sp.exp))
+    names = {a: sp.Dummy(positive=True) for a in atoms}
+    return sp.cancel(sp.together((lhs - rhs).xreplace(names))) == 0
+
+
+def _softmax_variance(spec: LossSpec) -> sp.Expr:
+    g = gram_entries()
+    n = pair_counts()
+    w = {t: n[t] * sp.exp(g[t] / tau) for t in spec.denominator}
+    total = sum(w.values())
+    slope = {t: sp.diff(g[t], beta) for t in spec.denominator}
+    mean = sum(w[t] * slope[t] for t in w) / total
+    second = sum(w[t] * slope[t] ** 2 for t in w) / total
+    return (second - mean**2) / tau**2
+
+
+def _derive(spec: LossSpec) -> Derivation:
+    f = sp.log(_ssem_denominator(spec)) - _ssem_pull(spec) / tau
+    f1 = sp.diff(f, beta)
+    f2 = sp.diff(f1, beta)
+    var = _softmax_variance(spec)
+    if not _rational_identity(f2, var):
+        raise ArithmeticError(f"{spec.name}: f'' is not the softmax variance; convexity unproven")
+
+    # f'(1): at beta = 1 every Gram value is 1 or -1/(m-1), so dividing the softmax by
+    # e^{1/tau} leaves weights n_t r^{u_t} with u_t = (1 - g_t(1)) (m-1)/m in {0, 1}.
+    g = gram_entries()
+    n = pair_counts()
+    weights, slopes = {}, {}
+    for t in spec.denominator:
+        u = sp.simplify((1 - g[t].subs(beta, 1)) * (m - 1) / m)
+        if u not in (0, 1):
+            raise ArithmeticError(f"{spec.name}: unexpected exponent {u} at beta = 1")
+        weights[t] = n[t] * r**u
+        slopes[t] = sp.diff(g[t], beta)
+    _, pull = _loss_parts(spec)
+    pull_slope = sp.diff(_on_ssem(pull), beta)
+    g1 = sum(weights[t] * slopes[t] for t in weights) / sum(weights.values()) - pull_slope
+    if sp.simplify(sp.diff(g1, alpha, 2)) != 0:
+        raise ArithmeticError(f"{spec.name}: f'(1) is not affine in alpha")
+    g_sup, g_self = g1.subs(alpha, 0), g1.subs(alpha, 1)
+    a_c_r = sp.factor(sp.simplify(g_sup / (g_sup - g_self)))
+    a_c = a_c_r.subs(r, sp.exp(-m / ((m - 1) * tau)))
+    # the same threshold straight from f'(1) in tau: a check on the change of variable
+    tau_form = f1.subs(beta, 1)
+    if _not_zero(tau_form.subs(alpha, a_c) * tau):
+        raise ArithmeticError(f"{spec.name}: alpha_c does not solve f'(1) = 0")
+    slope = sp.factor(sp.simplify(sp.diff(a_c_r, r)))
+    shifted = _positive_offsets(a_c)
+    lim0 = sp.simplify(_restore(sp.limit(shifted, tau, 0, "+")))
+    liminf = sp.simplify(_restore(sp.limit(shifted, tau, sp.oo)))
+    roots = sp.solve(sp.Eq(a_c_r, alpha), r)
+    if len(roots) != 1:
+        raise ArithmeticError(f"{spec.name}: alpha_c(r) = alpha has {len(roots)} roots")
+    t_c = sp.simplify(m / ((m - 1) * sp.log(sp.factor(1 / roots[0]))))
+    return Derivation(
+        spec=spec,
+        loss=f,
+        dloss=f1,
+        d2loss=f2,
+        softmax_variance=var,
+        alpha_c=a_c,
+        alpha_c_r=a_c_r,
+        tau_c=t_c,
+        alpha_c_tau0=lim0,
+        alpha_c_tauinf=liminf,
+        alpha_c_slope_r=slope,
+    )
+
+
+@functools.lru_cache(maxsize=None)
+def _derive_cached(spec: LossSpec) -> Derivation:
+    name = "derivation:" + spec.key()
+    hit = _cache.load(name)
+    if hit is not None and set(hit) == set(Derivation.__dataclass_fields__) - {"spec"}:
+        return Derivation(spec=spec, **hit)
+    d = _derive(spec)
+    _cache.store(name, d.as_dict())
+    return d
+
+
+def derive(loss: str | LossSpec) -> Derivation:
+    """The exact derivation for a loss spec or preset name (derived once, then cached)."""
+    return _derive_cached(get_spec(loss))
+
+
+# --- numbers, with mpmath -------------------------------------------------------------
+
+_ARGS = (beta, alpha, tau, m, k, p)
+
+
+@functools.lru_cache(maxsize=None)
+def _numeric(spec: LossSpec):
+    d = derive(spec)
+    fn = functools.partial(sp.lambdify, modules="mpmath")
+    return {
+        "f": fn(_ARGS, d.loss),
+        "f1": fn(_ARGS, d.dloss),
+        "f2": fn(_ARGS, d.d2loss),
+        "alpha_c_r": fn((r, m, k, p), d.alpha_c_r),
+        "tau_c": fn((alpha, m, k, p), d.tau_c),
+        "lo": fn((m, k, p), d.alpha_c_tau0),
+        "hi": fn((m, k, p), d.alpha_c_tauinf),
+        "slope": fn((r, m, k, p), d.alpha_c_slope_r),
+    }
+
+
+def alpha_c_value(loss: str | LossSpec, m_: int, k_: int, p_: int, tau_: float,
+                  digits: int = 30) -> mpmath.mpf:
+    """alpha_c(tau) for a batch, evaluated through r = exp(-m/((m-1) tau)) (stable as tau -> 0)."""
+    spec = get_spec(loss)
+    with mpmath.workdps(digits + 10):
+        rr = mpmath.exp(-mpmath.mpf(m_) / ((m_ - 1) * mpmath.mpf(tau_)))
+        return +_numeric(spec)["alpha_c_r"](rr, m_, k_, p_)
+
+
+def alpha_c_increasing(loss: str | LossSpec, m_: int, k_: int, p_: int) -> bool:
+    """Whether alpha_c increases with tau for this batch (alpha_c is a Moebius map of r)."""
+    slope = _numeric(get_spec(loss))["slope"]
+    return bool(slope(mpmath.mpf("0.5"), m_, k_, p_) > 0)
+
+
+def alpha_c_limits(loss: str | LossSpec, m_: int, k_: int, p_: int) -> tuple[mpmath.mpf, mpmath.mpf]:
+    """(lim alpha_c as tau -> 0+, lim alpha_c as tau -> oo) for this batch."""
+    num = _numeric(get_spec(loss))
+    return mpmath.mpf(num["lo"](m_, k_, p_)), mpmath.mpf(num["hi"](m_, k_, p_))
+
+
+def tau_c_value(loss: str | LossSpec, m_: int, k_: int, p_: int, alpha_: float,
+                digits: int = 30) -> mpmath.mpf | None:
+    """tau_c(alpha): collapse iff tau >= tau_c. 0 when every tau collapses, None when none does."""
+    spec = get_spec(loss)
+    if not alpha_c_increasing(spec, m_, k_, p_):
+        raise ValueError(f"loss {spec.name!r}: alpha_c decreases in tau; tau_c is not a lower bound")
+    with mpmath.workdps(digits + 10):
+        lo, hi = alpha_c_limits(spec, m_, k_, p_)
+        a = mpmath.mpf(alpha_)
+        if a <= lo:
+            return mpmath.mpf(0)
+        if a >= hi:
+            return None
+        return +_numeric(spec)["tau_c"](a, m_, k_, p_)
+
+
+def loss_value(loss: str | LossSpec, m_: int, k_: int, p_: int, alpha_: float, tau_: float,
+               beta_: float, digits: int = 30) -> mpmath.mpf:
+    """f(beta; alpha, tau, m, k, p), the loss of the SSEM embedding at beta."""
+    with mpmath.workdps(digits + 10):
+        return +_numeric(get_spec(loss))["f"](mpmath.mpf(beta_), mpmath.mpf(alpha_),
+                                               mpmath.mpf(tau_), m_, k_, p_)
+
+
+def optimal_beta(loss: str | LossSpec, m_: int, k_: int, p_: int, alpha_: float, tau_: float,
+                 digits: int = 30) -> mpmath.mpf:
+    """beta* = argmin over [0, 1] of the convex f, to ``digits`` significant digits.
+
+    Exactly 1 when alpha <= alpha_c(tau); otherwise the root of f'(beta) = 0 in (0, 1), found
+    by Newton steps kept inside a shrinking bisection bracket (f' is increasing).
+    """
+    spec = get_spec(loss)
+    num = _numeric(spec)
+    with mpmath.workdps(max(digits, 30) + 10):
+        a, t = mpmath.mpf(alpha_), mpmath.mpf(tau_)
+        if a <= alpha_c_value(spec, m_, k_, p_, tau_, digits=max(digits, 30)):
+            return mpmath.mpf(1)
+        lo, hi = mpmath.mpf(0), mpmath.mpf(1)
+        if num["f1"](lo, a, t, m_, k_, p_) >= 0:
+            return lo
+        x = mpmath.mpf("0.5")
+        tol = mpmath.mpf(10) ** (-(max(digits, 30) + 2))
+        for _ in range(2000):
+            g = num["f1"](x, a, t, m_, k_, p_)
+            if g > 0:
+                hi = x
+            else:
+                lo = x
+            h = num["f2"](x, a, t, m_, k_, p_)
+            step = g / h if h > 0 else mpmath.mpf(0)
+            nxt = x - step
+            if not (lo < nxt < hi) or h <= 0:
+                nxt = (lo + hi) / 2
+            if abs(nxt - x) <= tol or hi - lo <= tol:
+                x = nxt
+                break
+            x = nxt
+        return +x

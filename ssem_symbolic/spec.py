@@ -1,0 +1,167 @@
+"""Loss conventions as data: pair types, :class:`LossSpec`, the presets, and the symbols.
+
+Relative to an anchor embedding ``a``, every embedding ``b`` of a balanced batch
+(m classes, k instances per class, p views per instance) has one *pair type*:
+
+* ``self``  -- b = a                                  (1 per anchor)
+* ``view``  -- same instance, another view            (p - 1 per anchor)
+* ``class`` -- same class, another instance           ((k - 1) p per anchor)
+* ``other`` -- another class                          ((m - 1) k p per anchor)
+
+A contrastive loss ``L = (1 - alpha) L_sup + alpha L_self`` is fully described, per anchor,
+by the pair types in the softmax denominator and the positive pair types of each term.
+Every term is ``mean over positives of -log softmax``; ``mean`` says how the means are taken
+on a real batch ("pairs": one mean over all positive ordered pairs; "anchors": per-anchor
+mean, then mean over anchors). On a balanced batch both give the same value.
+
+>>> PRESETS["paper"].positives("sup")
+('class',)
+>>> pair_counts(m, k, p)["other"]
+k*p*(m - 1)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import sympy as sp
+
+PAIR_TYPES: tuple[str, ...] = ("self", "view", "class", "other")
+TERMS: tuple[str, ...] = ("sup", "self")
+
+# --- symbols, with the assumptions the derivation relies on -------------------------
+m = sp.Symbol("m", positive=True, integer=True)  # classes in the batch
+k = sp.Symbol("k", positive=True, integer=True)  # instances per class
+p = sp.Symbol("p", positive=True, integer=True)  # views per instance
+alpha = sp.Symbol("alpha", real=True, nonnegative=True)  # weight of the self-supervised term
+tau = sp.Symbol("tau", positive=True)  # temperature
+beta = sp.Symbol("beta", real=True, nonnegative=True)  # SSEM between-class variance
+
+
+def pair_counts(m_: sp.Expr = m, k_: sp.Expr = k, p_: sp.Expr = p) -> dict[str, sp.Expr]:
+    """Number of embeddings of each pair type seen from one anchor (balanced batch)."""
+    return {
+        "self": sp.Integer(1),
+        "view": p_ - 1,
+        "class": (k_ - 1) * p_,
+        "other": (m_ - 1) * k_ * p_,
+    }
+
+
+@dataclass(frozen=True)
+class LossSpec:
+    """A contrastive loss described by pair types.
+
+    ``denominator``: pair types in the softmax denominator of every anchor.
+    ``sup`` / ``self_``: positive pair types of the supervised (weight 1 - alpha) and the
+    self-supervised (weight alpha) term.  ``mean``: "pairs" or "anchors".
+    """
+
+    name: str
+    denominator: tuple[str, ...]
+    sup: tuple[str, ...]
+    self_: tuple[str, ...]
+    mean: Literal["pairs", "anchors"]
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        for field_name in ("denominator", "sup", "self_"):
+            types = getattr(self, field_name)
+            if not types:
+                raise ValueError(f"loss spec {self.name!r}: {field_name} has no pair types")
+            bad = [t for t in types if t not in PAIR_TYPES]
+            if bad:
+                raise ValueError(f"loss spec {self.name!r}: unknown pair type(s) {bad}")
+        if self.mean not in ("pairs", "anchors"):
+            raise ValueError(f"loss spec {self.name!r}: mean must be 'pairs' or 'anchors'")
+
+    def positives(self, term: str) -> tuple[str, ...]:
+        """Positive pair types of ``term`` ("sup" or "self")."""
+        if term == "sup":
+            return self.sup
+        if term == "self":
+            return self.self_
+        raise ValueError(f"unknown term {term!r}; expected one of {TERMS}")
+
+    def weight(self, term: str) -> sp.Expr:
+        """Weight of ``term`` in the total loss: 1 - alpha for "sup", alpha for "self"."""
+        return 1 - alpha if term == "sup" else alpha
+
+    def key(self) -> str:
+        """A stable text key for caches: the spec's content, not its name."""
+        return "|".join(
+            [",".join(self.denominator), ",".join(self.sup), ",".join(self.self_), self.mean]
+        )
+
+
+PRESETS: dict[str, LossSpec] = {
+    "paper": LossSpec(
+        name="paper",
+        denominator=("self", "view", "class", "other"),
+        sup=("class",),
+        self_=("self", "view"),
+        mean="pairs",
+        description="the paper's reference implementation: all M x M pairs, self included",
+    ),
+    "supcon": LossSpec(
+        name="supcon",
+        denominator=("view", "class", "other"),
+        sup=("view", "class"),
+        self_=("view",),
+        mean="anchors",
+        description="Khosla et al. L_out (SupContrast, pytorch-metric-learning); SimCLR self term",
+    ),
+    "supcon-split": LossSpec(
+        name="supcon-split",
+        denominator=("view", "class", "other"),
+        sup=("class",),
+        self_=("view",),
+        mean="anchors",
+        description="as supcon, but supervised positives exclude the anchor's own views",
+    ),
+}
+
+
+def get_spec(loss: str | LossSpec) -> LossSpec:
+    """Look a preset up by name (a :class:`LossSpec` passes through)."""
+    if isinstance(loss, LossSpec):
+        return loss
+    try:
+        return PRESETS[loss]
+    except KeyError:
+        raise ValueError(
+            f"unknown loss {loss!r}; choose one of {', '.join(PRESETS)}"
+        ) from None
+
+
+def check_setting(loss: str | LossSpec, m_: int, k_: int, p_: int,
+                  alpha: float | None = None, tau: float | None = None) -> None:
+    """Raise ValueError (one line) unless (m, k, p, alpha, tau) is a valid batch for ``loss``.
+
+    ``alpha=None`` means both terms may carry weight (a threshold over alpha).
+    """
+    spec = get_spec(loss)
+    for name, value, least in (("classes m", m_, 2), ("instances per class k", k_, 2),
+                               ("views p", p_, 1)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{name} must be an integer, got {value!r}")
+        if value < least:
+            why = {"classes m": "a contrastive batch needs at least two classes",
+                   "instances per class k": "the supervised term and SSEM need same-class "
+                   "partners",
+                   "views p": "every instance has at least one view"}[name]
+            raise ValueError(f"{name} must be >= {least} ({why}), got {value}")
+    if alpha is not None and not (math.isfinite(alpha) and 0.0 <= alpha <= 1.0):
+        raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
+    if tau is not None and not (math.isfinite(tau) and tau > 0.0):
+        raise ValueError(f"tau must be a finite number > 0, got {tau}")
+    counts = {t: int(c) for t, c in pair_counts(m_, k_, p_).items()}
+    for term in TERMS:
+        used = alpha is None or (alpha < 1.0 if term == "sup" else alpha > 0.0)
+        if used and sum(counts[t] for t in spec.positives(term)) == 0:
+            label = "supervised" if term == "sup" else "self-supervised"
+            raise ValueError(
+                f"views p must be >= 2: the {label} term of {spec.name!r} needs another view "
+                f"of the anchor, got p = {p_}")
