@@ -17,11 +17,11 @@ types T. On SSEM (v = 1, c = x(beta), o = y(beta)) this is the reduced loss f(be
 
 >>> d = derive("paper")
 >>> d.alpha_c_r
-(r*(k*m - 1) + 1)/(k*(r*(m - 1) + 1))
+(k*m*r - r + 1)/(k*(m*r - r + 1))
 >>> d.alpha_c_tau0, d.alpha_c_tauinf
 (1/k, 1)
->>> float(alpha_c_value("paper", 2, 2, 2, 1))  # spec section 6: 0.6192
-0.6192029220221175
+>>> round(float(alpha_c_value("paper", 2, 2, 2, 1)), 4)  # spec section 6: 0.6192
+0.6192
 """
 
 from __future__ import annotations
@@ -100,6 +100,7 @@ class Derivation:
     alpha_c: sp.Expr  #: alpha_c(tau)
     alpha_c_r: sp.Expr  #: alpha_c as a function of r = exp(-m/((m-1) tau))
     tau_c: sp.Expr  #: tau_c(alpha), valid for alpha_c_tau0 < alpha < alpha_c_tauinf
+    tau_c_ratio: sp.Expr  #: Q(alpha), rational, with tau_c = m / ((m - 1) log Q)
     alpha_c_tau0: sp.Expr  #: lim alpha_c as tau -> 0+
     alpha_c_tauinf: sp.Expr  #: lim alpha_c as tau -> oo
     alpha_c_slope_r: sp.Expr  #: d alpha_c / d r (its sign gives the monotonicity in tau)
@@ -185,7 +186,8 @@ def _derive(spec: LossSpec) -> Derivation:
     roots = sp.solve(sp.Eq(a_c_r, alpha), r)
     if len(roots) != 1:
         raise ArithmeticError(f"{spec.name}: alpha_c(r) = alpha has {len(roots)} roots")
-    t_c = sp.simplify(m / ((m - 1) * sp.log(sp.factor(1 / roots[0]))))
+    ratio = sp.factor(sp.simplify(1 / roots[0]))  # 1/r at the threshold: tau_c = m/((m-1) log ratio)
+    t_c = m / ((m - 1) * sp.log(ratio))
     return Derivation(
         spec=spec,
         loss=f,
@@ -195,6 +197,7 @@ def _derive(spec: LossSpec) -> Derivation:
         alpha_c=a_c,
         alpha_c_r=a_c_r,
         tau_c=t_c,
+        tau_c_ratio=ratio,
         alpha_c_tau0=lim0,
         alpha_c_tauinf=liminf,
         alpha_c_slope_r=slope,
@@ -222,18 +225,22 @@ def derive(loss: str | LossSpec) -> Derivation:
 _ARGS = (beta, alpha, tau, m, k, p)
 
 
+def _mp_lambdify(args, expr):
+    """lambdify to mpmath, with every argument made an mpf first (ints and floats would make
+    the generated code do 1/(k - 1) or 1/tau in double precision)."""
+    raw = sp.lambdify(args, expr, modules="mpmath")
+    return lambda *xs: raw(*(mpmath.mpf(x) for x in xs))
+
+
 @functools.lru_cache(maxsize=None)
 def _numeric(spec: LossSpec):
     d = derive(spec)
-    fn = functools.partial(sp.lambdify, modules="mpmath")
+    fn = _mp_lambdify
     return {
         "f": fn(_ARGS, d.loss),
         "f1": fn(_ARGS, d.dloss),
         "f2": fn(_ARGS, d.d2loss),
         "alpha_c_r": fn((r, m, k, p), d.alpha_c_r),
-        "tau_c": fn((alpha, m, k, p), d.tau_c),
-        "lo": fn((m, k, p), d.alpha_c_tau0),
-        "hi": fn((m, k, p), d.alpha_c_tauinf),
         "slope": fn((r, m, k, p), d.alpha_c_slope_r),
     }
 
@@ -253,26 +260,47 @@ def alpha_c_increasing(loss: str | LossSpec, m_: int, k_: int, p_: int) -> bool:
     return bool(slope(mpmath.mpf("0.5"), m_, k_, p_) > 0)
 
 
-def alpha_c_limits(loss: str | LossSpec, m_: int, k_: int, p_: int) -> tuple[mpmath.mpf, mpmath.mpf]:
-    """(lim alpha_c as tau -> 0+, lim alpha_c as tau -> oo) for this batch."""
-    num = _numeric(get_spec(loss))
-    return mpmath.mpf(num["lo"](m_, k_, p_)), mpmath.mpf(num["hi"](m_, k_, p_))
+def alpha_c_limits(loss: str | LossSpec, m_: int, k_: int, p_: int) -> tuple[sp.Rational, sp.Rational]:
+    """(lim alpha_c as tau -> 0+, lim alpha_c as tau -> oo) for this batch, exactly.
+
+    >>> alpha_c_limits("paper", 3, 10, 2)
+    (1/10, 1)
+    """
+    d = derive(get_spec(loss))
+    at = {m: m_, k: k_, p: p_}
+    return sp.nsimplify(d.alpha_c_tau0.subs(at)), sp.nsimplify(d.alpha_c_tauinf.subs(at))
 
 
-def tau_c_value(loss: str | LossSpec, m_: int, k_: int, p_: int, alpha_: float,
+def exact(value) -> sp.Rational:
+    """A number as an exact rational: floats by their shortest decimal (0.1 -> 1/10), mpf and
+    Fraction exactly. Domain boundaries such as alpha = 1/k are then decided exactly."""
+    if isinstance(value, mpmath.mpf):
+        man, exp = value.man_exp
+        return sp.Rational(man) * sp.Integer(2) ** exp
+    if isinstance(value, float):
+        return sp.Rational(repr(value))
+    return sp.Rational(value)
+
+
+def tau_c_value(loss: str | LossSpec, m_: int, k_: int, p_: int, alpha_,
                 digits: int = 30) -> mpmath.mpf | None:
-    """tau_c(alpha): collapse iff tau >= tau_c. 0 when every tau collapses, None when none does."""
+    """tau_c(alpha): collapse iff tau >= tau_c. 0 when every tau collapses, None when none does.
+
+    The domain (alpha <= lim_{tau->0} alpha_c, or alpha >= lim_{tau->oo} alpha_c) is decided
+    in exact rational arithmetic.
+    """
     spec = get_spec(loss)
     if not alpha_c_increasing(spec, m_, k_, p_):
         raise ValueError(f"loss {spec.name!r}: alpha_c decreases in tau; tau_c is not a lower bound")
-    with mpmath.workdps(digits + 10):
-        lo, hi = alpha_c_limits(spec, m_, k_, p_)
-        a = mpmath.mpf(alpha_)
-        if a <= lo:
-            return mpmath.mpf(0)
-        if a >= hi:
-            return None
-        return +_numeric(spec)["tau_c"](a, m_, k_, p_)
+    lo, hi = alpha_c_limits(spec, m_, k_, p_)
+    a = exact(alpha_)
+    if a <= lo:
+        return mpmath.mpf(0)
+    if a >= hi:
+        return None
+    q = sp.Rational(derive(spec).tau_c_ratio.subs({alpha: a, m: m_, k: k_, p: p_}))
+    with mpmath.workdps(digits + 10):  # Q exact, so alpha near the domain edge loses nothing
+        return +(mpmath.mpf(m_) / ((m_ - 1) * (mpmath.log(q.p) - mpmath.log(q.q))))
 
 
 def loss_value(loss: str | LossSpec, m_: int, k_: int, p_: int, alpha_: float, tau_: float,

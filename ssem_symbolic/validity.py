@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import mpmath
 import sympy as sp
 
-from .derive import optimal_beta, symmetric_loss
+from .derive import _mp_lambdify, optimal_beta, symmetric_loss
 from .model import c_sym, o_sym, symmetric_gram_eigenvalues, v_sym
 from .spec import LossSpec, alpha, get_spec, k, m, p, tau
 
@@ -55,9 +55,9 @@ class SSEMCertificate:
 def _gradients(spec: LossSpec):
     phi = symmetric_loss(spec)
     args = (v_sym, c_sym, o_sym, alpha, tau, m, k, p)
-    grad_phi = sp.lambdify(args, [sp.diff(phi, s) for s in (v_sym, c_sym, o_sym)], "mpmath")
+    grad_phi = _mp_lambdify(args, [sp.diff(phi, s) for s in (v_sym, c_sym, o_sym)])
     grads = {
-        name: sp.lambdify((m, k, p), [sp.diff(ev, s) for s in (v_sym, c_sym, o_sym)], "mpmath")
+        name: _mp_lambdify((m, k, p), [sp.diff(ev, s) for s in (v_sym, c_sym, o_sym)])
         for name, ev, _ in symmetric_gram_eigenvalues()
     }
     return grad_phi, grads

@@ -1,0 +1,53 @@
+import pytest
+import sympy as sp
+
+from ssem_symbolic.spec import PRESETS, LossSpec, alpha, check_setting, get_spec, k, m, p, pair_counts, tau
+
+
+def test_symbols_carry_assumptions():
+    assert m.is_integer and m.is_positive and k.is_integer and p.is_integer
+    assert tau.is_positive and alpha.is_nonnegative and alpha.is_real
+
+
+def test_pair_counts_sum_to_batch():
+    n = pair_counts()
+    assert sp.simplify(sum(n.values()) - m * k * p) == 0
+
+
+def test_presets_are_the_spec_conventions():
+    assert PRESETS["paper"].denominator == ("self", "view", "class", "other")
+    assert PRESETS["paper"].sup == ("class",) and PRESETS["paper"].self_ == ("self", "view")
+    assert "self" not in PRESETS["supcon"].denominator
+    assert PRESETS["supcon"].sup == ("view", "class") and PRESETS["supcon"].self_ == ("view",)
+    assert PRESETS["supcon-split"].sup == ("class",)
+
+
+def test_a_new_convention_is_just_data():
+    spec = LossSpec("custom", denominator=("class", "other"), sup=("class",), self_=("view",),
+                    mean="anchors")
+    assert get_spec(spec) is spec
+    with pytest.raises(ValueError, match="unknown pair type"):
+        LossSpec("bad", denominator=("cousin",), sup=("class",), self_=("view",), mean="pairs")
+
+
+@pytest.mark.parametrize("args, message", [
+    ((1, 2, 2), "classes m must be >= 2"),
+    ((2, 1, 2), "instances per class k must be >= 2"),
+    ((2, 2, 0), "views p must be >= 1"),
+    ((2.5, 2, 2), "must be an integer"),
+])
+def test_bad_batches(args, message):
+    with pytest.raises(ValueError, match=message):
+        check_setting("paper", *args)
+
+
+def test_views_needed_only_where_a_term_needs_them():
+    with pytest.raises(ValueError, match="self-supervised term of 'supcon'"):
+        check_setting("supcon", 3, 4, 1, alpha=0.5)
+    check_setting("supcon", 3, 4, 1, alpha=0.0)  # pure supervised: one view is enough
+    with pytest.raises(ValueError, match="alpha must lie"):
+        check_setting("paper", 3, 4, 2, alpha=1.5)
+    with pytest.raises(ValueError, match="tau must be"):
+        check_setting("paper", 3, 4, 2, tau=float("inf"))
+    with pytest.raises(ValueError, match="unknown loss"):
+        get_spec("simclr")
