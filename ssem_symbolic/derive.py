@@ -312,11 +312,12 @@ def loss_value(loss: str | LossSpec, m_: int, k_: int, p_: int, alpha_: float, t
 
 
 def optimal_beta(loss: str | LossSpec, m_: int, k_: int, p_: int, alpha_: float, tau_: float,
-                 digits: int = 30) -> mpmath.mpf:
+                 digits: int = 30, start: mpmath.mpf | None = None) -> mpmath.mpf:
     """beta* = argmin over [0, 1] of the convex f, to ``digits`` significant digits.
 
     Exactly 1 when alpha <= alpha_c(tau); otherwise the root of f'(beta) = 0 in (0, 1), found
-    by Newton steps kept inside a shrinking bisection bracket (f' is increasing).
+    by Newton steps kept inside a shrinking bisection bracket (f' is increasing). ``start``
+    (a lower-precision beta*) lets a high-precision refinement converge in a few steps.
     """
     spec = get_spec(loss)
     num = _numeric(spec)
@@ -327,7 +328,7 @@ def optimal_beta(loss: str | LossSpec, m_: int, k_: int, p_: int, alpha_: float,
         lo, hi = mpmath.mpf(0), mpmath.mpf(1)
         if num["f1"](lo, a, t, m_, k_, p_) >= 0:
             return lo
-        x = mpmath.mpf("0.5")
+        x = mpmath.mpf(start) if start is not None and 0 < start < 1 else mpmath.mpf("0.5")
         tol = mpmath.mpf(10) ** (-(max(digits, 30) + 2))
         for _ in range(2000):
             g = num["f1"](x, a, t, m_, k_, p_)

@@ -72,9 +72,9 @@ def certify_ssem(loss: str | LossSpec, m_: int, k_: int, p_: int, alpha_: float,
     and only then reported as undecided (``valid=None``).
     """
     spec = get_spec(loss)
-    work = digits
+    work, b = digits, None
     while True:
-        mus, res, b = _multipliers(spec, m_, k_, p_, alpha_, tau_, work)
+        mus, res, b = _multipliers(spec, m_, k_, p_, alpha_, tau_, work, b)
         lowest = min(mus.values(), key=abs)
         resolution = mpmath.mpf(10) ** -(work - 5)
         if abs(lowest) > resolution:
@@ -90,10 +90,10 @@ def certify_ssem(loss: str | LossSpec, m_: int, k_: int, p_: int, alpha_: float,
 
 
 def _multipliers(spec: LossSpec, m_: int, k_: int, p_: int, alpha_: float, tau_: float,
-                 digits: int):
+                 digits: int, start=None):
     grad_phi, grads = _gradients(spec)
     with mpmath.workdps(digits + 10):
-        b = optimal_beta(spec, m_, k_, p_, alpha_, tau_, digits=digits)
+        b = optimal_beta(spec, m_, k_, p_, alpha_, tau_, digits=digits, start=start)
         point = [mpmath.mpf(1), (k_ * b - 1) / (k_ - 1), -b / (m_ - 1)]
         rhs = mpmath.matrix(grad_phi(*point, mpmath.mpf(alpha_), mpmath.mpf(tau_), m_, k_, p_))
         present = {name for name, _, mult in symmetric_gram_eigenvalues(m_=m_, k_=k_, p_=p_)

@@ -1,0 +1,44 @@
+"""Wall time of `ssem threshold` and `ssem optimum`, process start included (target: < 2 s).
+
+Run: python benchmarks/cli_latency.py  -- measures a cold derivation cache (first call on a
+fresh machine) and a warm one, side by side, 5 runs each; prints the median and the worst.
+"""
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+CASES = {
+    "threshold --tau": ["threshold", "--loss", "paper", "--classes", "10", "--per-class", "10", "--tau", "0.5", "--json"],
+    "threshold --alpha": ["threshold", "--loss", "supcon", "--classes", "10", "--per-class", "10", "--alpha", "0.5", "--json"],
+    "optimum": ["optimum", "--loss", "paper", "--classes", "3", "--per-class", "4", "--alpha", "0.5", "--tau", "0.5", "--json"],
+    "optimum tau=1e-3": ["optimum", "--loss", "supcon", "--classes", "10", "--per-class", "10", "--alpha", "0.5", "--tau", "0.001", "--json"],
+}
+
+
+def timed(argv, env):
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "ssem_symbolic", *argv], check=True, env=env,
+                   capture_output=True)
+    return time.perf_counter() - t
+
+
+def main(repeats: int = 5) -> None:
+    print(f"{'case':<20}{'cold median':>12}{'warm median':>12}{'warm worst':>12}")
+    for name, argv in CASES.items():
+        cold = []
+        for _ in range(repeats):
+            env = dict(os.environ, SSEM_CACHE_DIR=tempfile.mkdtemp())
+            cold.append(timed(argv, env))
+        env = dict(os.environ, SSEM_CACHE_DIR=tempfile.mkdtemp())
+        timed(argv, env)
+        warm = [timed(argv, env) for _ in range(repeats)]
+        print(f"{name:<20}{statistics.median(cold):>11.2f}s{statistics.median(warm):>11.2f}s"
+              f"{max(warm):>11.2f}s")
+
+
+if __name__ == "__main__":
+    main()
