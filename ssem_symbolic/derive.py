@@ -268,7 +268,7 @@ def alpha_c_limits(loss: str | LossSpec, m_: int, k_: int, p_: int) -> tuple[sp.
     """
     d = derive(get_spec(loss))
     at = {m: m_, k: k_, p: p_}
-    return sp.nsimplify(d.alpha_c_tau0.subs(at)), sp.nsimplify(d.alpha_c_tauinf.subs(at))
+    return sp.Rational(d.alpha_c_tau0.subs(at)), sp.Rational(d.alpha_c_tauinf.subs(at))
 
 
 def exact(value) -> sp.Rational:
