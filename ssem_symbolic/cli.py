@@ -43,6 +43,24 @@ def _real(name: str):
     return parse
 
 
+def _grid_arg(name: str):
+    def parse(text: str) -> tuple[float, float, int]:
+        parts = text.split(":")
+        try:
+            if len(parts) != 3:
+                raise ValueError
+            start, stop, num = float(parts[0]), float(parts[1]), int(parts[2])
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{name} must be START:STOP:COUNT (e.g. 0:1:101), got {text!r}") from None
+        if not (math.isfinite(start) and math.isfinite(stop)):
+            raise argparse.ArgumentTypeError(f"{name} ends must be finite, got {text!r}")
+        if num < 1 or num > 10**8:
+            raise argparse.ArgumentTypeError(f"{name} count must be in 1..1e8, got {num}")
+        return start, stop, num
+    return parse
+
+
 def _batch_args(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--loss", required=True, help=f"one of: {', '.join(PRESETS)}")
     sub.add_argument("--classes", required=True, type=_integer("--classes"), help="m")
@@ -63,6 +81,15 @@ def build_parser() -> argparse.ArgumentParser:
     _batch_args(op)
     op.add_argument("--alpha", required=True, type=_real("--alpha"))
     op.add_argument("--tau", required=True, type=_real("--tau"))
+    ph = subs.add_parser("phase", help="beta* over an (alpha, tau) grid: .npz and a PNG")
+    _batch_args(ph)
+    ph.add_argument("--alpha-grid", required=True, type=_grid_arg("--alpha-grid"),
+                    metavar="A0:A1:NA")
+    ph.add_argument("--tau-grid", required=True, type=_grid_arg("--tau-grid"),
+                    metavar="T0:T1:NT")
+    ph.add_argument("--log-tau", action="store_true", help="geometric tau grid, log axis")
+    ph.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    ph.add_argument("--out", required=True, help="the .npz file; the PNG goes beside it")
     fo = subs.add_parser("formula", help="reduced loss, alpha_c and tau_c as formulas")
     fo.add_argument("--loss", required=True, help=f"one of: {', '.join(PRESETS)}")
     fo.add_argument("--format", default="text", choices=("text", "latex", "python"))
@@ -75,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "formula":
             return _formula(args)
+        if args.command == "phase":
+            return _phase(args)
         return _threshold(args) if args.command == "threshold" else _optimum(args)
     except ValueError as exc:
         sys.stderr.write(f"ssem: error: {exc}\n")
@@ -181,6 +210,55 @@ def _optimum(args) -> int:
     if cert.valid is not True:
         print("These are SSEM values; the true minimiser is not on SSEM here (or not shown "
               "to be), so they do not describe the global optimum.")
+    return 0
+
+
+def _device(name: str) -> str:
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda: no CUDA device is available")
+    return name
+
+
+def _phase(args) -> int:
+    import time
+    from pathlib import Path
+
+    from .phase import grid, phase_map, save_npz, save_png
+
+    spec, m, k, p = _setting(args)
+    a0, a1, na = args.alpha_grid
+    t0, t1, nt = args.tau_grid
+    if not (0 <= a0 <= 1 and 0 <= a1 <= 1):
+        raise ValueError(f"--alpha-grid must lie in [0, 1], got {a0}:{a1}")
+    if t0 <= 0 or t1 <= 0:
+        raise ValueError(f"--tau-grid must be > 0, got {t0}:{t1}")
+    out = Path(args.out)
+    if out.exists() and out.is_dir():
+        raise ValueError(f"--out {out} is a directory; give a file name such as phase.npz")
+    png = out.with_suffix(".png")
+    device = _device(args.device)
+    start = time.perf_counter()
+    pm = phase_map(spec, m, k, grid(a0, a1, na), grid(t0, t1, nt, args.log_tau), p, device)
+    seconds = time.perf_counter() - start
+    save_npz(pm, out)
+    save_png(pm, png, log_tau=args.log_tau)
+    summary = {"npz": str(out), "png": str(png), "points": na * nt, "seconds": seconds,
+               "device": device, "collapsed_fraction": float((pm.beta == 1.0).mean()),
+               "note": pm.note}
+    if spec.name not in ("paper", "supcon"):
+        sys.stderr.write(f"ssem: note: {pm.note}\n")
+    if args.json:
+        print(json.dumps(summary))
+        return 0
+    print(_table([("loss", spec.name), ("m, k, p", f"{m}, {k}, {p}"),
+                  ("grid", f"{na} alpha x {nt} tau = {na * nt} points"),
+                  ("solved in", f"{seconds:.3f} s on {device}"),
+                  ("collapsed", f"{summary['collapsed_fraction']:.1%} of the grid"),
+                  ("wrote", f"{out}, {png}")]))
     return 0
 
 

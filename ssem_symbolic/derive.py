@@ -278,7 +278,7 @@ def exact(value) -> sp.Rational:
         man, exp = value.man_exp
         return sp.Rational(man) * sp.Integer(2) ** exp
     if isinstance(value, float):
-        return sp.Rational(repr(value))
+        return sp.Rational(repr(float(value)))  # float(): numpy floats repr as np.float64(x)
     return sp.Rational(value)
 
 

@@ -1,0 +1,161 @@
+"""Phase maps of the SSEM optimum over an (alpha, tau) grid, and their files (.npz, .png).
+
+On SSEM the within-class variance is 1 - beta* and the between-class variance beta*; the
+batch collapses (within-class variance 0) exactly on the side alpha <= alpha_c(tau) of the
+closed-form boundary, drawn on the heat map.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .solve import kernels, optimal_beta_grid
+from .spec import LossSpec, check_setting, get_spec
+
+#: conventions for which SSEM is shown to hold a global minimiser (symmetry reduction, proofs/)
+ESTABLISHED = ("paper", "supcon")
+
+
+def validity_note(spec: LossSpec) -> str:
+    """What is known about SSEM being the true optimum for this convention."""
+    if spec.name in ESTABLISHED:
+        return (f"{spec.name}: SSEM holds a global minimiser for d >= mk - 1 "
+                "(symmetry reduction, proofs/); the map shows the true optimum")
+    return (f"{spec.name}: SSEM validity is not established for this convention (for "
+            "supcon-split it is false at small alpha and tau, see `ssem optimum`); the map "
+            "shows the best SSEM embedding, not necessarily the optimum")
+
+
+@dataclass(frozen=True)
+class PhaseMap:
+    """beta* on a grid: ``beta[i, j]`` at (``alpha[i]``, ``tau[j]``)."""
+
+    loss: str
+    classes: int
+    per_class: int
+    views: int
+    alpha: np.ndarray  #: (NA,)
+    tau: np.ndarray  #: (NT,)
+    beta: np.ndarray  #: (NA, NT)
+    alpha_c: np.ndarray  #: (NT,) the collapse boundary alpha_c(tau)
+    tau_c: np.ndarray  #: (NA,) tau_c(alpha): 0 every tau collapses, inf none does
+    note: str
+
+    @property
+    def within_class_variance(self) -> np.ndarray:
+        return 1.0 - self.beta
+
+    @property
+    def between_class_variance(self) -> np.ndarray:
+        return self.beta.copy()
+
+
+def grid(start: float, stop: float, num: int, log: bool = False) -> np.ndarray:
+    """``num`` points from ``start`` to ``stop``, evenly spaced (geometrically with ``log``)."""
+    if num < 1:
+        raise ValueError(f"a grid needs at least 1 point, got {num}")
+    if log:
+        if start <= 0 or stop <= 0:
+            raise ValueError("a log grid needs positive ends")
+        return np.geomspace(start, stop, num)
+    return np.linspace(start, stop, num)
+
+
+def phase_map(loss: str | LossSpec, classes: int, per_class: int, alpha: np.ndarray,
+              tau: np.ndarray, views: int = 2, device: str = "cpu") -> PhaseMap:
+    """beta* (float64) at every (alpha, tau) pair of the two 1-d grids."""
+    spec = get_spec(loss)
+    check_setting(spec, classes, per_class, views)
+    a = torch.as_tensor(np.asarray(alpha, dtype=np.float64), device=device)
+    t = torch.as_tensor(np.asarray(tau, dtype=np.float64), device=device)
+    if a.dim() != 1 or t.dim() != 1:
+        raise ValueError("alpha and tau grids must be 1-d")
+    b = optimal_beta_grid(spec, classes, per_class, a[:, None], t[None, :], views)
+    K = kernels(spec, torch.float64)
+    batch = (classes, per_class, views)
+    return PhaseMap(
+        loss=spec.name, classes=classes, per_class=per_class, views=views,
+        alpha=a.cpu().numpy(), tau=t.cpu().numpy(), beta=b.cpu().numpy(),
+        alpha_c=K.alpha_c(t, *batch).cpu().numpy(), tau_c=K.tau_c(a, *batch).cpu().numpy(),
+        note=validity_note(spec),
+    )
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def save_npz(pm: PhaseMap, path: str | os.PathLike) -> None:
+    """Write the map as .npz, atomically (a killed run leaves the old file or none)."""
+    buf = io.BytesIO()
+    np.savez(buf, alpha=pm.alpha, tau=pm.tau, beta=pm.beta,
+             within_class_variance=pm.within_class_variance,
+             between_class_variance=pm.between_class_variance,
+             alpha_c=pm.alpha_c, tau_c=pm.tau_c, loss=pm.loss,
+             batch=np.array([pm.classes, pm.per_class, pm.views]), note=pm.note)
+    _atomic_write(Path(path), buf.getvalue())
+
+
+def save_png(pm: PhaseMap, path: str | os.PathLike, log_tau: bool = False,
+             points: dict | None = None) -> None:
+    """Heat map of the within-class variance with the closed-form boundary alpha_c(tau).
+
+    ``points`` (optional: arrays ``alpha``, ``tau``, ``within``) overlays measured points
+    coloured on the same scale, with black edges.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=110)
+    within = pm.within_class_variance
+    vmax = max(float(np.nanmax(within)), 1e-12)
+    if pm.alpha.size > 1 and pm.tau.size > 1:
+        mesh = ax.pcolormesh(pm.tau, pm.alpha, within, shading="auto", cmap="viridis",
+                             vmin=0.0, vmax=vmax)
+    else:
+        mesh = ax.scatter(np.broadcast_to(pm.tau, within.shape), np.broadcast_to(
+            pm.alpha[:, None], within.shape), c=within, cmap="viridis", vmin=0.0, vmax=vmax)
+    fig.colorbar(mesh, ax=ax, label="within-class variance 1 - beta*")
+    fine = np.geomspace(pm.tau.min(), pm.tau.max(), 400) if log_tau else np.linspace(
+        pm.tau.min(), pm.tau.max(), 400)
+    K = kernels(pm.loss, torch.float64)
+    boundary = K.alpha_c(torch.as_tensor(fine), pm.classes, pm.per_class, pm.views).numpy()
+    ax.plot(fine, boundary, color="white", lw=2.0, label="alpha_c(tau): collapse below")
+    ax.plot(fine, boundary, color="black", lw=0.8, ls="--")
+    if points is not None:
+        ax.scatter(points["tau"], points["alpha"], c=points["within"], cmap="viridis",
+                   vmin=0.0, vmax=vmax, edgecolors="black", s=40, zorder=3, label="measured")
+    if log_tau:
+        ax.set_xscale("log")
+    ax.set_xlabel("tau")
+    ax.set_ylabel("alpha")
+    ax.set_ylim(pm.alpha.min(), pm.alpha.max()) if pm.alpha.size > 1 else None
+    ax.set_title(f"{pm.loss}: m={pm.classes}, k={pm.per_class}, p={pm.views}", fontsize=10)
+    ax.legend(loc="lower right", fontsize=8)
+    if pm.loss not in ESTABLISHED:
+        fig.text(0.01, 0.01, "SSEM validity not established for this convention",
+                 fontsize=7, color="darkred")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    _atomic_write(Path(path), buf.getvalue())

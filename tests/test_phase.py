@@ -1,0 +1,73 @@
+"""phase.py and `ssem phase`, end to end at a tiny grid."""
+
+import json
+
+import numpy as np
+import pytest
+
+from ssem_symbolic.cli import main
+from ssem_symbolic.derive import alpha_c_value, optimal_beta, tau_c_value
+from ssem_symbolic.phase import grid, phase_map
+
+
+def test_phase_map_values_against_the_engine():
+    pm = phase_map("supcon", 3, 4, grid(0, 1, 5), grid(0.01, 10, 4, log=True))
+    assert pm.beta.shape == (5, 4)
+    for i, a in enumerate(pm.alpha):
+        for j, t in enumerate(pm.tau):
+            assert pm.beta[i, j] == pytest.approx(float(optimal_beta("supcon", 3, 4, 2, a, t)),
+                                                  abs=1e-10)
+    assert pm.alpha_c == pytest.approx([float(alpha_c_value("supcon", 3, 4, 2, t))
+                                        for t in pm.tau], rel=1e-12)
+    for a, t_c in zip(pm.alpha, pm.tau_c):
+        want = tau_c_value("supcon", 3, 4, 2, a)
+        assert t_c == (np.inf if want is None else pytest.approx(float(want), rel=1e-10))
+    np.testing.assert_allclose(pm.within_class_variance, 1 - pm.beta)
+
+
+def test_cli_phase_writes_npz_and_png(tmp_path, capsys):
+    out = tmp_path / "map.npz"
+    rc = main(["phase", "--loss", "paper", "--classes", "3", "--per-class", "4",
+               "--alpha-grid", "0:1:6", "--tau-grid", "0.001:10:5", "--log-tau",
+               "--out", str(out), "--json"])
+    assert rc == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["points"] == 30 and summary["device"] == "cpu"
+    data = np.load(out)
+    assert set(data.files) >= {"alpha", "tau", "beta", "within_class_variance", "alpha_c",
+                               "tau_c", "note"}
+    assert data["beta"].shape == (6, 5)
+    np.testing.assert_allclose(data["tau"], np.geomspace(1e-3, 10, 5))
+    # alpha = 0 <= 1/k collapses at every tau under paper
+    assert (data["beta"][0] == 1.0).all()
+    png = tmp_path / "map.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not [f for f in tmp_path.iterdir() if f.name.endswith(".tmp")]
+
+
+def test_cli_phase_notes_unestablished_validity(tmp_path, capsys):
+    rc = main(["phase", "--loss", "supcon-split", "--classes", "3", "--per-class", "4",
+               "--alpha-grid", "0:1:3", "--tau-grid", "0.1:1:3", "--out",
+               str(tmp_path / "s.npz")])
+    assert rc == 0
+    assert "not established" in capsys.readouterr().err
+    assert "not established" in str(np.load(tmp_path / "s.npz")["note"])
+
+
+@pytest.mark.parametrize("grid_args, match", [
+    (["--alpha-grid", "0:1", "--tau-grid", "0.1:1:3"], "START:STOP:COUNT"),
+    (["--alpha-grid", "0:1.5:3", "--tau-grid", "0.1:1:3"], "[0, 1]"),
+    (["--alpha-grid", "0:1:3", "--tau-grid", "0:1:3"], "> 0"),
+    (["--alpha-grid", "0:1:3", "--tau-grid", "0.1:nan:3"], "finite"),
+    (["--alpha-grid", "0:1:0", "--tau-grid", "0.1:1:3"], "count"),
+])
+def test_cli_phase_bad_grids(tmp_path, capsys, grid_args, match):
+    out = tmp_path / "bad.npz"
+    with pytest.raises(SystemExit) as exc:
+        code = main(["phase", "--loss", "paper", "--classes", "3", "--per-class", "4",
+                     *grid_args, "--out", str(out)])
+        raise SystemExit(code)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and match in err
+    assert not out.exists()
