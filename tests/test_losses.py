@@ -75,3 +75,106 @@ def test_single_instance_class_is_a_clear_error():
         SupCLLoss(0.0, 0.5, "supcon-split")(z, torch.tensor([0, 0, 1]))
     with pytest.raises(ValueError, match="alpha must lie"):
         SupCLLoss(2.0, 0.5)
+
+
+# --- issue 4: the custom backward, pytorch-metric-learning, batched configurations -------
+
+@pytest.mark.parametrize("tau", [0.07, 0.5])
+def test_supcon_alpha0_equals_pytorch_metric_learning(tau):
+    from pytorch_metric_learning.losses import SupConLoss
+
+    gen = torch.Generator().manual_seed(3)
+    labels = torch.arange(5).repeat_interleave(4)
+    z = torch.randn(20, 2, 8, generator=gen, dtype=torch.float64)
+    ours = SupCLLoss(0.0, tau, "supcon")(z, labels)
+    theirs = SupConLoss(temperature=tau)(z.reshape(40, 8), labels.repeat_interleave(2))
+    assert ours.item() == pytest.approx(theirs.item(), rel=1e-12)
+    # and the gradients agree
+    z1 = z.clone().requires_grad_()
+    z2 = z.clone().requires_grad_()
+    SupCLLoss(0.0, tau, "supcon")(z1, labels).backward()
+    SupConLoss(temperature=tau)(z2.reshape(40, 8), labels.repeat_interleave(2)).backward()
+    assert torch.allclose(z1.grad, z2.grad, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("convention", ["paper", "supcon", "supcon-split"])
+@pytest.mark.parametrize("alpha", [0.0, 0.4, 1.0])
+def test_custom_backward_gradcheck(convention, alpha):
+    gen = torch.Generator().manual_seed(5)
+    labels = torch.tensor([0, 0, 1, 1, 2, 2])
+    z = torch.randn(6, 2, 3, generator=gen, dtype=torch.float64, requires_grad=True)
+    loss = SupCLLoss(alpha, 0.3, convention)
+    assert torch.autograd.gradcheck(lambda x: loss(x, labels), (z,))
+
+
+def test_custom_backward_equals_autograd_through_the_reference():
+    gen = torch.Generator().manual_seed(9)
+    labels = torch.tensor([0, 0, 0, 1, 1, 2, 2])
+    z = torch.randn(7, 3, 4, generator=gen, dtype=torch.float64, requires_grad=True)
+    SupCLLoss(0.3, 0.2, "supcon-split")(z, labels).backward()
+    z2 = z.detach().clone().requires_grad_()
+    # autograd through a plain masked log-softmax (the textbook form)
+    flat = torch.nn.functional.normalize(z2.reshape(21, 4), dim=-1)
+    logits = (flat @ flat.T / 0.2).masked_fill(torch.eye(21, dtype=torch.bool), float("-inf"))
+    logp = logits - torch.logsumexp(logits, dim=1, keepdim=True)
+    inst = torch.arange(7).repeat_interleave(3)
+    lab = labels.repeat_interleave(3)
+    eye = torch.eye(21, dtype=torch.bool)
+    same_inst = inst[:, None] == inst[None, :]
+    sup = (lab[:, None] == lab[None, :]) & ~same_inst
+    view = same_inst & ~eye
+
+    def term(pos):
+        return -(torch.where(pos, logp, 0.0).sum(1) / pos.sum(1)).mean()
+    (0.7 * term(sup) + 0.3 * term(view)).backward()
+    assert torch.allclose(z.grad, z2.grad, rtol=1e-10, atol=1e-13)
+
+
+def test_float32_tau_1e3_value_and_gradient_finite_and_accurate():
+    gen = torch.Generator().manual_seed(1)
+    labels = torch.arange(4).repeat_interleave(3)
+    z64 = torch.randn(12, 2, 8, generator=gen, dtype=torch.float64)
+    for conv in ("paper", "supcon", "supcon-split"):
+        want = SupCLLoss(0.5, 1e-3, conv)(z64, labels).item()
+        z32 = z64.float().requires_grad_()
+        got = SupCLLoss(0.5, 1e-3, conv)(z32, labels)
+        got.backward()
+        assert torch.isfinite(z32.grad).all()
+        assert got.item() == pytest.approx(want, rel=1e-5)
+
+
+def test_batched_configurations_equal_one_by_one():
+    from ssem_symbolic.losses import supcl_loss
+
+    gen = torch.Generator().manual_seed(2)
+    labels = torch.arange(3).repeat_interleave(3)
+    z = torch.randn(4, 9, 2, 5, generator=gen, dtype=torch.float64, requires_grad=True)
+    alphas = torch.tensor([0.0, 0.3, 0.7, 1.0], dtype=torch.float64)
+    taus = torch.tensor([0.1, 0.5, 1.0, 0.05], dtype=torch.float64)
+    batched = supcl_loss(z, labels, alphas, taus, "supcon")
+    batched.sum().backward()
+    for i in range(4):
+        zi = z[i].detach().clone().requires_grad_()
+        single = SupCLLoss(alphas[i].item(), taus[i].item(), "supcon")(zi, labels)
+        single.backward()
+        assert batched[i].item() == pytest.approx(single.item(), rel=1e-13)
+        assert torch.allclose(z.grad[i], zi.grad, rtol=1e-11, atol=1e-14)
+
+
+def test_masks_built_once_per_label_pattern(monkeypatch):
+    import ssem_symbolic.losses as losses
+
+    built = []
+    original = losses._Pattern.__init__
+
+    def counting(self, *args, **kwargs):
+        built.append(1)
+        original(self, *args, **kwargs)
+    monkeypatch.setattr(losses._Pattern, "__init__", counting)
+    loss = SupCLLoss(0.5, 0.3)
+    labels = torch.tensor([0, 0, 1, 1])
+    for _ in range(5):
+        loss(torch.randn(4, 2, 3), labels)
+    assert len(built) == 1
+    loss(torch.randn(4, 2, 3), torch.tensor([0, 1, 0, 1]))
+    assert len(built) == 2

@@ -1,0 +1,81 @@
+"""SupCLLoss forward + backward against pytorch-metric-learning's SupConLoss and the bare
+matrix products, side by side in ONE run.
+
+    python benchmarks/supcl_loss.py [--rows 2048] [--dim 128] [--repeat 20]
+
+rows = N * p embeddings (p = 2 views), float32, CPU. "bare" is Z Z^T forward and its backward
+(the two products every similarity-based loss needs, with an all-ones upstream gradient).
+Times are medians over interleaved repeats, so machine noise hits every row alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+
+import torch
+
+from ssem_symbolic.losses import SupCLLoss
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=2048)
+    ap.add_argument("--dim", type=int, default=128)
+    ap.add_argument("--classes", type=int, default=64)
+    ap.add_argument("--repeat", type=int, default=20)
+    args = ap.parse_args()
+    from pytorch_metric_learning.losses import SupConLoss
+
+    torch.manual_seed(0)
+    views = 2
+    n = args.rows // views
+    labels = torch.arange(args.classes).repeat_interleave(n // args.classes)
+    z = torch.randn(n, views, args.dim, requires_grad=True)
+    flat_labels = labels.repeat_interleave(views)
+    zz = torch.randn(args.rows, args.dim, requires_grad=True)
+    ones = torch.ones(args.rows, args.rows)
+
+    def run(loss_fn):
+        def step():
+            z.grad = None
+            loss_fn().backward()
+        return step
+
+    def bare():
+        zz.grad = None
+        (zz @ zz.T).backward(ones)
+
+    pml = SupConLoss(temperature=0.1)
+    cases = {"bare Z Z^T fwd+bwd": bare,
+             "pml SupConLoss": run(lambda: pml(z.reshape(args.rows, args.dim), flat_labels))}
+    # modules built once, as in training (masks and weights cached per label pattern)
+    mods = {name: SupCLLoss(a, 0.1, loss) for name, (a, loss) in {
+        "SupCLLoss supcon (alpha 0)": (0.0, "supcon"),
+        "SupCLLoss supcon (alpha 0.5)": (0.5, "supcon"),
+        "SupCLLoss paper (alpha 0.5)": (0.5, "paper")}.items()}
+    for name, mod in mods.items():
+        cases[name] = run(lambda mod=mod: mod(z, labels))
+    times = {name: [] for name in cases}
+    for fn in cases.values():
+        fn()  # warm-up
+    for _ in range(args.repeat):
+        for name, fn in cases.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    med = {name: statistics.median(ts) for name, ts in times.items()}
+    bare_t, pml_t = med["bare Z Z^T fwd+bwd"], med["pml SupConLoss"]
+    print(f"rows {args.rows}, d {args.dim}, float32 CPU, {torch.get_num_threads()} threads, "
+          f"{platform.machine()}, torch {torch.__version__}; median of {args.repeat}")
+    print(f"{'case':<32} {'median':>10} {'/ bare':>8} {'pml /':>8}")
+    for name, t in med.items():
+        print(f"{name:<32} {t * 1e3:>8.2f}ms {t / bare_t:>8.2f} {pml_t / t:>8.2f}")
+    print(json.dumps({"median_s": med}))
+
+
+if __name__ == "__main__":
+    main()
