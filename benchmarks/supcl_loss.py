@@ -5,7 +5,8 @@ matrix products, side by side in ONE run.
 
 rows = N * p embeddings (p = 2 views), float32, CPU. "bare" is Z Z^T forward and its backward
 (the two products every similarity-based loss needs, with an all-ones upstream gradient).
-Times are medians over interleaved repeats, so machine noise hits every row alike.
+Times are medians over interleaved repeats in shuffled order, so machine noise and cache
+effects hit every row alike.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import random
 import statistics
 import time
 
@@ -62,8 +64,11 @@ def main() -> None:
     times = {name: [] for name in cases}
     for fn in cases.values():
         fn()  # warm-up
+    order = list(cases.items())
+    rnd = random.Random(0)
     for _ in range(args.repeat):
-        for name, fn in cases.items():
+        rnd.shuffle(order)  # no case always runs right after pml's large allocations
+        for name, fn in order:
             start = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - start)

@@ -7,16 +7,20 @@ term is the mean of its negative over the term's positive pairs ("pairs") or per
 over anchors ("anchors"). ``L = (1 - alpha) L_sup + alpha L_self``.
 
 Both terms together are one weighted cross-entropy, ``L = -sum_ab W_ab log p_ab`` with a
-weight matrix W fixed by the labels, the spec and alpha. Its gradient with respect to the
-logits has the closed form ``dL/dl_ac = w_a P_ac - W_ac`` (``w_a = sum_b W_ab``, P the masked
-softmax), which :class:`_WeightedSoftmaxCE` uses instead of autograd through the masked
-softmax: a few passes over the (M, M) matrix, not a graph of them.
+weight matrix W fixed by the labels, the spec and alpha:
+``L = sum_a w_a logsumexp_{c in den(a)} l_ac - sum_ab W_ab l_ab`` (``w_a = sum_b W_ab``).
+The second part is linear in the Gram matrix and comes from group sums in O(M d)
+(:meth:`_Pattern.pair_sums`). The first has the closed-form gradient ``w_a P_ac`` (P the
+masked softmax), which :class:`_WeightedLogSumExp` uses instead of autograd through the
+masked softmax: one product and two passes over the (M, M) matrix, not a graph of them.
 
 Under ``paper`` the spec writes the denominator over the first index for a fixed second one;
 as s is symmetric and the positive relations are symmetric this is the same row softmax.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 
@@ -39,87 +43,90 @@ def pair_type_masks(labels: torch.Tensor, views: int) -> dict[str, torch.Tensor]
     }
 
 
-class _WeightedSoftmaxCE(torch.autograd.Function):
-    """loss = sum_ab W_ab (logsumexp_{c in den(a)} l_ac - l_ab), l = s * inv_tau, batched over
-    leading dims; backward from the closed form (w_a P_ac - W_ac) * inv_tau."""
+class _WeightedLogSumExp(torch.autograd.Function):
+    """sum_a w_a logsumexp_{c in den(a)} l_ac with l = inv_tau x x^T for rows x (..., M, d),
+    batched over leading dims. Backward from the closed form dL/dl_ac = w_a P_ac (P the
+    masked softmax), then dL/dx = inv_tau (G + G^T) x.
+
+    ``bound`` (unit rows: |l| <= inv_tau, and exp(-2 inv_tau) a normal number) makes the
+    max-shift the constant inv_tau, computed inside the product by one extra column. The
+    shifted exponentials E are then symmetric (the denominator mask is a union of symmetric
+    pair types), G = diag(c) E with c_a = w_a inv_tau / rowsum_a, and
+    (G + G^T) x = c * (E x) + E (c * x): one product of E with [x, c * x], no pass over G.
+    Otherwise each row is shifted by its max and G is formed.
+    """
 
     @staticmethod
-    def forward(ctx, s, weights, row_weights, outside, inv_tau):
-        logits = s * inv_tau[..., None, None]
+    def forward(ctx, x, row_weights, outside, inv_tau, bound):
+        scale = inv_tau[..., None, None]
+        xt = x.transpose(-1, -2)
+        if bound:  # [x s, -s] [x, 1]^T = s x x^T - s: logits minus their bound
+            ones = x.new_ones(*x.shape[:-1], 1)
+            logits = torch.cat([x * scale, -scale * ones], -1) @ torch.cat([x, ones], -1).transpose(-1, -2)
+        else:
+            logits = (x * scale) @ xt
         if outside == "diag":
-            logits.diagonal(dim1=-2, dim2=-1).fill_(_FILL[s.dtype])
+            logits.diagonal(dim1=-2, dim2=-1).fill_(_FILL[x.dtype])
         elif outside is not None:
-            logits.masked_fill_(outside, _FILL[s.dtype])
-        logits.sub_(logits.amax(dim=-1, keepdim=True))  # l - max <= 0: exp cannot overflow
-        pull = _batched_dot(weights, logits)
-        probs = logits.exp_()
-        rows = probs.sum(dim=-1, keepdim=True)
-        probs.div_(rows)
-        loss = (row_weights * rows.squeeze(-1).log()).sum(dim=-1) - pull
-        ctx.save_for_backward(probs, weights, row_weights, inv_tau)
-        return loss
+            logits.masked_fill_(outside, _FILL[x.dtype])
+        if bound:
+            shift = inv_tau[..., None]
+        else:
+            shift = logits.amax(dim=-1, keepdim=True)
+            logits.sub_(shift)
+            shift = shift.squeeze(-1)
+        exps = logits.exp_()
+        rows = exps.sum(dim=-1)
+        ctx.bound = bound
+        ctx.save_for_backward(x, exps, rows, row_weights, inv_tau)
+        return (row_weights * (shift + rows.log())).sum(dim=-1)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad):
-        probs, weights, row_weights, inv_tau = ctx.saved_tensors
-        scale = grad * inv_tau
-        g = probs * (row_weights * scale[..., None])[..., None]
-        if scale.dim() == 0:
-            g.sub_(weights, alpha=scale.item())
-        else:
-            g.sub_(weights * scale[..., None, None])
-        return g, None, None, None, None
+        x, exps, rows, row_weights, inv_tau = ctx.saved_tensors
+        coef = (row_weights * (grad * inv_tau)[..., None] / rows)[..., None]  # (..., M, 1)
+        if ctx.bound:  # E symmetric
+            both = exps @ torch.cat([x, coef * x], -1)
+            d = x.shape[-1]
+            return coef * both[..., :d] + both[..., d:], None, None, None, None
+        g = exps * coef
+        dx = g @ x
+        return dx.add_(g.transpose(-1, -2) @ x), None, None, None, None
 
 
 _FILL = {torch.float32: -1e30, torch.float64: -1e300, torch.float16: -6e4, torch.bfloat16: -1e30}
 
 
-def _batched_dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """sum over the last two dims of a * b, without an (M, M) temporary."""
-    if a.dim() == 2 and b.dim() == 2:
-        return torch.dot(a.reshape(-1), b.reshape(-1))
-    shape = torch.broadcast_shapes(a.shape, b.shape)
-    a2 = a.expand(shape).reshape(-1, 1, shape[-2] * shape[-1])
-    b2 = b.expand(shape).reshape(-1, shape[-2] * shape[-1], 1)
-    return torch.bmm(a2, b2).reshape(shape[:-2])
-
-
 class _Pattern:
-    """Everything fixed by (labels, views, spec, dtype, device): term weight matrices."""
+    """Everything fixed by (labels, views, spec, dtype, device).
+
+    The positive part of the loss is linear in the Gram matrix: per term it is
+    sum_{(a, b) positive} u_a x_a . x_b with u_a = 1/(number of positive pairs) ("pairs") or
+    1/(M count_a) ("anchors"). Each pair type's share comes from group sums (all rows, the
+    anchor's class, its instance, itself) in O(M d), never an (M, M) matrix.
+    """
 
     def __init__(self, spec: LossSpec, labels: torch.Tensor, views: int, dtype) -> None:
         types = pair_type_masks(labels, views)
         den = _union(types, spec.denominator)
         self.outside = _outside(spec, den)
+        m = labels.shape[0] * views
+        _, self.cls = torch.unique(labels, return_inverse=True)
+        self.n, self.views, self.n_classes = labels.shape[0], views, int(self.cls.max()) + 1
         self.term = {}
         for term in ("sup", "self"):
-            pos = _union(types, spec.positives(term))
-            counts = pos.sum(dim=1)
+            counts = _union(types, spec.positives(term)).sum(dim=1).to(dtype)
             if bool((counts == 0).any()):
                 self.term[term] = None  # an error only if the term has weight
                 continue
-            if spec.mean == "pairs":
-                w = pos.to(dtype) / counts.sum().to(dtype)
-            else:
-                w = pos.to(dtype) / (counts.to(dtype)[:, None] * pos.shape[0])
-            self.term[term] = w
-        self._cached: tuple | None = None
+            u = (torch.full_like(counts, 1 / float(counts.sum())) if spec.mean == "pairs"
+                 else 1 / (counts * m))
+            self.term[term] = (u, u * counts, spec.positives(term))
 
-    def weights(self, spec: LossSpec, alpha: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(W, its row sums) with W = (1 - alpha) W_sup + alpha W_self, alpha of any batch
-        shape; kept for the last scalar alpha (a training run reuses it every step)."""
-        if alpha.dim() == 0:
-            key = float(alpha)
-            if self._cached is None or self._cached[0] != key:
-                w = self._combine(spec, alpha)
-                self._cached = (key, w, w.sum(dim=-1))
-            return self._cached[1], self._cached[2]
-        w = self._combine(spec, alpha)
-        return w, w.sum(dim=-1)
-
-    def _combine(self, spec: LossSpec, alpha: torch.Tensor) -> torch.Tensor:
-        total = None
+    def parts(self, spec: LossSpec, alpha: torch.Tensor):
+        """[(coefficient, u, row weights u * counts, positive types)] of the weighted terms."""
+        out = []
         for term, coef in (("sup", 1 - alpha), ("self", alpha)):
             if self.term[term] is None:
                 if bool((coef != 0).any()):
@@ -127,10 +134,26 @@ class _Pattern:
                         f"the {term} term of {spec.name!r} has an anchor without positives "
                         "(a class with a single instance in the batch, or a single view)")
                 continue
-            part = self.term[term] * coef[..., None, None] if coef.dim() else (
-                self.term[term] * coef)
-            total = part if total is None else total + part
-        return total
+            out.append((coef, *self.term[term]))
+        return out
+
+    def pair_sums(self, x: torch.Tensor, u: torch.Tensor) -> dict[str, torch.Tensor]:
+        """sum over the pairs (a, b) of each type of u_a x_a . x_b, batched over leading dims.
+
+        With group sums S_G = sum_{b in G} x_b and U_G = sum_{a in G} u_a x_a, the pairs
+        within the groups of a partition sum to sum_G U_G . S_G (rows are instance-major).
+        """
+        ux = x * u[:, None]
+        own = (ux * x).sum(dim=(-2, -1))
+        shape = (*x.shape[:-2], self.n, self.views, x.shape[-1])
+        s_inst, u_inst = x.reshape(shape).sum(-2), ux.reshape(shape).sum(-2)
+        s_cls = s_inst.new_zeros(*shape[:-3], self.n_classes, shape[-1]).index_add_(
+            -2, self.cls, s_inst)
+        u_cls = torch.zeros_like(s_cls).index_add_(-2, self.cls, u_inst)
+        inst = (u_inst * s_inst).sum(dim=(-2, -1))
+        cls = (u_cls * s_cls).sum(dim=(-2, -1))
+        every = (u_cls.sum(-2) * s_cls.sum(-2)).sum(-1)
+        return {"self": own, "view": inst - own, "class": cls - inst, "other": every - cls}
 
 
 def _outside(spec: LossSpec, den: torch.Tensor):
@@ -168,10 +191,22 @@ def supcl_loss(z: torch.Tensor, labels: torch.Tensor, alpha, tau, loss: str | Lo
     flat = z.reshape(*batch, n * views, d)
     if normalize:
         flat = torch.nn.functional.normalize(flat, dim=-1)
-    s = flat @ flat.transpose(-1, -2)
     a, t = (x.expand(batch) if x.dim() == 0 and batch else x for x in (a, t))
-    weights, row_weights = pattern.weights(spec, a)
-    return _WeightedSoftmaxCE.apply(s, weights, row_weights, pattern.outside, 1 / t)
+    parts = pattern.parts(spec, a)
+    # unit rows: every logit lies in [-1/tau, 1/tau], so exp(l - 1/tau) >= exp(-2/tau) stays
+    # a normal number when 2/tau < 0.9 |log tiny| (tau > 0.025 in float32, 0.0032 in float64)
+    bound = normalize and bool((2 / t < 0.9 * -math.log(torch.finfo(z.dtype).tiny)).all())
+    row_weights = sum(_times(coef, rows) for coef, _, rows, _ in parts)
+    lse = _WeightedLogSumExp.apply(flat, row_weights, pattern.outside, 1 / t, bound)
+    pull = 0
+    for coef, u, _, positives in parts:
+        sums = pattern.pair_sums(flat, u)
+        pull = pull + coef * sum(sums[t_] for t_ in positives)
+    return lse - pull / t
+
+
+def _times(coef: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    return coef[..., None] * rows if coef.dim() else coef * rows
 
 
 class SupCLLoss(torch.nn.Module):

@@ -37,7 +37,11 @@ def test_f_is_convex_on_unit_interval(loss, m_, k_, p_, a, t, b1, b2):
 def test_beta_star_range_and_collapse_rule(loss, m_, k_, p_, a, t):
     b = optimal_beta(loss, m_, k_, p_, a, t)
     assert 0 < b <= 1
-    assert (b == 1) == (a <= alpha_c_value(loss, m_, k_, p_, t))
+    a_c = alpha_c_value(loss, m_, k_, p_, t)
+    if a <= a_c:
+        assert b == 1
+    else:  # beta* < 1, unless alpha is within the 30-digit resolution of alpha_c
+        assert b < 1 or a - a_c < mpmath.mpf(10) ** -25
 
 
 @FAST
