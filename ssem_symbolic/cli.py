@@ -90,6 +90,22 @@ def build_parser() -> argparse.ArgumentParser:
     ph.add_argument("--log-tau", action="store_true", help="geometric tau grid, log axis")
     ph.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     ph.add_argument("--out", required=True, help="the .npz file; the PNG goes beside it")
+    cc = subs.add_parser("crosscheck", help="train embeddings and compare with the predictions")
+    size = cc.add_mutually_exclusive_group()
+    size.add_argument("--quick", dest="size", action="store_const", const="quick",
+                      help="the default: under 3 minutes on a 2-core CPU")
+    size.add_argument("--tiny", dest="size", action="store_const", const="tiny",
+                      help="smoke-test sizes (seconds)")
+    size.add_argument("--full", dest="size", action="store_const", const="full",
+                      help="a denser grid, larger batch, longer training")
+    cc.set_defaults(size="quick")
+    cc.add_argument("--loss", action="append", choices=list(PRESETS),
+                    help="a convention to check (repeatable; default: all presets)")
+    cc.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"))
+    cc.add_argument("--out", default="crosscheck-out", help="output folder")
+    cc.add_argument("--resume", action="store_true",
+                    help="skip configurations already in OUT/results.jsonl")
+    cc.add_argument("--json", action="store_true", help="no progress bars; print one JSON object")
     fo = subs.add_parser("formula", help="reduced loss, alpha_c and tau_c as formulas")
     fo.add_argument("--loss", required=True, help=f"one of: {', '.join(PRESETS)}")
     fo.add_argument("--format", default="text", choices=("text", "latex", "python"))
@@ -104,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
             return _formula(args)
         if args.command == "phase":
             return _phase(args)
+        if args.command == "crosscheck":
+            return _crosscheck(args)
         return _threshold(args) if args.command == "threshold" else _optimum(args)
     except ValueError as exc:
         sys.stderr.write(f"ssem: error: {exc}\n")
@@ -259,6 +277,38 @@ def _phase(args) -> int:
                   ("solved in", f"{seconds:.3f} s on {device}"),
                   ("collapsed", f"{summary['collapsed_fraction']:.1%} of the grid"),
                   ("wrote", f"{out}, {png}")]))
+    return 0
+
+
+def _crosscheck(args) -> int:
+    import time
+    from pathlib import Path
+
+    from .harness import report
+    from .harness.sweep import default_plan, run
+
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} exists and is not a folder")
+    device = _device(args.device)
+    losses = tuple(dict.fromkeys(args.loss or PRESETS))
+    plan = default_plan(losses, args.size)
+    start = time.perf_counter()
+    result = run(plan, out, resume=args.resume, device=device, progress=not args.json,
+                 warn=lambda msg: sys.stderr.write(f"ssem: warning: {msg}\n"))
+    seconds = time.perf_counter() - start
+    report.write(result, out, args.size, seconds)
+    files = {name: str(out / name) for name in
+             ("report.md", "results.jsonl", "phase.png", "variance_vs_alpha.png")}
+    if args.json:
+        print(json.dumps({"verdicts": result.counts(), "seconds": seconds, "files": files,
+                          "thresholds": [{k: t[k] for k in ("loss", "tau", "alpha_c", "located",
+                                                           "difference")}
+                                         for t in result.thresholds]}))
+        return 0
+    print(report.table(result))
+    print(f"\n{len(result.points)} configurations and {len(result.thresholds)} threshold "
+          f"searches in {seconds:.0f} s on {device}; wrote {', '.join(files.values())}")
     return 0
 
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from ._io import atomic_write
 from .solve import kernels, optimal_beta_grid
 from .spec import LossSpec, check_setting, get_spec
 
@@ -88,21 +88,6 @@ def phase_map(loss: str | LossSpec, classes: int, per_class: int, alpha: np.ndar
     )
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def save_npz(pm: PhaseMap, path: str | os.PathLike) -> None:
     """Write the map as .npz, atomically (a killed run leaves the old file or none)."""
     buf = io.BytesIO()
@@ -111,7 +96,7 @@ def save_npz(pm: PhaseMap, path: str | os.PathLike) -> None:
              between_class_variance=pm.between_class_variance,
              alpha_c=pm.alpha_c, tau_c=pm.tau_c, loss=pm.loss,
              batch=np.array([pm.classes, pm.per_class, pm.views]), note=pm.note)
-    _atomic_write(Path(path), buf.getvalue())
+    atomic_write(Path(path), buf.getvalue())
 
 
 def save_png(pm: PhaseMap, path: str | os.PathLike, log_tau: bool = False,
@@ -158,4 +143,4 @@ def save_png(pm: PhaseMap, path: str | os.PathLike, log_tau: bool = False,
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     plt.close(fig)
-    _atomic_write(Path(path), buf.getvalue())
+    atomic_write(Path(path), buf.getvalue())

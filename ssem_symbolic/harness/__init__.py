@@ -1,0 +1,11 @@
+"""The numerical cross-check harness: data, trainers, batched sweeps, measurements, verdicts,
+durable results and reports. It trains embeddings no formula has seen and compares what they
+become with what the derivation predicts."""
+
+from .crosscheck import CrossCheck, locate_threshold, measure, predict, verdict
+from .data import digits_views, gaussian_views
+from .results import ResultsFile
+from .train import TrainConfig, train, train_free_batched
+
+__all__ = ["CrossCheck", "ResultsFile", "TrainConfig", "digits_views", "gaussian_views",
+           "locate_threshold", "measure", "predict", "train", "train_free_batched", "verdict"]

@@ -1,0 +1,149 @@
+"""Predicted (the derivation) against measured (trained embeddings), with a verdict per point.
+
+Measured, on unit embeddings z (N, p, d): within- and between-class variance, the mean view
+similarity, the spread (standard deviation) of same-class similarities, and the off-model
+residual: the RMS distance of the learned Gram matrix from the SSEM Gram matrix at beta*
+(pair types self/view 1, class x(beta*), other y(beta*)), over all off-diagonal pairs.
+
+Verdict:
+
+* ``off-model``: the trained embedding reaches a lower loss than f(beta*) (SSEM is not the
+  optimum there; free and Gaussian trainers, whose evaluation batch is the training batch), or
+  its Gram matrix is further than the residual tolerance from SSEM at beta*;
+* ``agrees``: otherwise, when the measured within-class variance is within tolerance of
+  1 - beta*;
+* ``disagrees``: otherwise.
+
+Each record also carries a one-line ``note`` saying which case applied.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from ..derive import alpha_c_value, loss_value, optimal_beta
+from ..losses import SupCLLoss, pair_type_masks
+from ..model import measured_variances
+from ..validity import certify_ssem
+from .train import TrainConfig, train_free_batched
+
+#: (within-class variance tolerance, residual tolerance) per trainer
+TOLERANCE = {"free": (0.01, 0.02), "gaussian": (0.03, 0.08), "digits": (0.15, 0.35)}
+#: a trained loss below f(beta*) by more than this beats SSEM (float64 losses)
+LOSS_GAP = 1e-6
+#: a located threshold agrees with alpha_c when within this
+THRESHOLD_TOLERANCE = 0.02
+
+
+def predict(loss: str, m: int, k: int, p: int, alpha: float, tau: float,
+            validity: bool = True) -> dict:
+    """beta*, alpha_c(tau), the regime and (optionally) the SSEM certificate."""
+    b = float(optimal_beta(loss, m, k, p, alpha, tau))
+    out = {"beta_star": b, "alpha_c": float(alpha_c_value(loss, m, k, p, tau)),
+           "regime": "collapse" if b == 1.0 else "spread",
+           "predicted_within": 1.0 - b}
+    if validity:
+        out["ssem_valid"] = certify_ssem(loss, m, k, p, alpha, tau).valid
+    return out
+
+
+def measure(z: torch.Tensor, labels: torch.Tensor, beta_star: float) -> dict:
+    """The measurements listed in the module docstring, for z (N, p, d) of unit rows."""
+    n, p, d = z.shape
+    var = measured_variances(z, labels)
+    flat = z.reshape(n * p, d).double()
+    gram = flat @ flat.T
+    types = pair_type_masks(labels.cpu(), p)
+    gram = gram.cpu()
+    m_ = int(labels.unique().numel())
+    k_ = n // m_
+    target = {"self": 1.0, "view": 1.0, "class": (k_ * beta_star - 1) / (k_ - 1),
+              "other": -beta_star / (m_ - 1)}
+    ssem = sum(types[t].double() * v for t, v in target.items())
+    off = ~types["self"]
+    residual = float(((gram - ssem)[off] ** 2).mean().sqrt())
+    view = float(gram[types["view"]].mean()) if p > 1 else 1.0
+    same = gram[types["class"]]
+    return {"within": var["within"], "between": var["between"], "view_similarity": view,
+            "class_similarity_spread": float(same.std()) if same.numel() > 1 else 0.0,
+            "residual": residual}
+
+
+def verdict(trainer: str, predicted: dict, measured: dict) -> tuple[str, str]:
+    """(verdict, note) as defined in the module docstring."""
+    tol_var, tol_res = TOLERANCE[trainer]
+    gap = measured.get("loss_gap")
+    if gap is not None and gap < -LOSS_GAP:
+        return "off-model", f"trained loss {-gap:.2g} below f(beta*): SSEM is not the optimum here"
+    if measured["residual"] > tol_res:
+        tail = (f"; loss within {gap:.2g} of f(beta*): a flat landscape not yet descended"
+                if gap is not None and gap < 1e-3 else "")
+        return "off-model", f"Gram residual {measured['residual']:.2g} > {tol_res}{tail}"
+    diff = measured["within"] - predicted["predicted_within"]
+    if abs(diff) <= tol_var:
+        return "agrees", f"within-class variance off by {diff:+.2g} (tolerance {tol_var})"
+    return "disagrees", f"within-class variance off by {diff:+.2g} (tolerance {tol_var})"
+
+
+def record(config: TrainConfig, z: torch.Tensor, labels: torch.Tensor,
+           validity: bool = True) -> dict:
+    m, k, p = config.classes, config.per_class, config.views
+    pred = predict(config.loss, m, k, p, config.alpha, config.tau, validity)
+    meas = measure(z, labels, pred["beta_star"])
+    if config.trainer != "digits":  # the evaluation batch is the training batch
+        trained = float(SupCLLoss(config.alpha, config.tau, config.loss)(z.double(), labels))
+        meas["loss"] = trained
+        meas["loss_gap"] = trained - float(loss_value(config.loss, m, k, p, config.alpha,
+                                                      config.tau, pred["beta_star"]))
+    v, note = verdict(config.trainer, pred, meas)
+    return {"key": config.key(), "kind": "point", "config": dict(config.__dict__),
+            "predicted": pred, "measured": meas, "verdict": v, "note": note}
+
+
+def locate_threshold(loss: str, m: int, k: int, p: int, tau: float, lo: float = 0.0,
+                     hi: float = 1.0, iters: int = 8, steps: int = 1500, dim: int = 24,
+                     lr: float = 0.05, seed: int = 0, eps: float = 1e-4,
+                     device: str = "cpu") -> dict:
+    """alpha where trained free embeddings stop collapsing, by bisection on alpha.
+
+    Collapsed means measured within-class variance <= ``eps``. Each step trains a fresh
+    configuration, so the located threshold depends on no formula; compare it with alpha_c.
+    """
+    trail = []
+    for _ in range(iters):
+        mid = (lo + hi) / 2
+        cfg = TrainConfig("free", loss, mid, tau, m, k, p, dim, steps, lr, seed)
+        z, labels = train_free_batched([cfg], device)
+        within = measured_variances(z[0], labels)["within"]
+        trail.append((mid, within))
+        if within <= eps:
+            lo = mid
+        else:
+            hi = mid
+    located = (lo + hi) / 2
+    a_c = float(alpha_c_value(loss, m, k, p, tau))
+    return {"kind": "threshold", "loss": loss, "tau": tau, "batch": [m, k, p],
+            "located": located, "bracket": [lo, hi], "alpha_c": a_c,
+            "difference": located - a_c, "trail": trail,
+            "verdict": "agrees" if abs(located - a_c) <= THRESHOLD_TOLERANCE else "disagrees"}
+
+
+@dataclass
+class CrossCheck:
+    """The outcome of a sweep: point records and located thresholds."""
+
+    points: list[dict]
+    thresholds: list[dict]
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for rec in self.points:
+            out[rec["verdict"]] = out.get(rec["verdict"], 0) + 1
+        return out
+
+
+def finite(x: float) -> bool:
+    return isinstance(x, float) and math.isfinite(x)

@@ -1,0 +1,133 @@
+"""Sweeps: the default cross-check plan, and a runner that trains it in batches and appends
+each finished configuration to results.jsonl (skipping, with ``resume``, what is there)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..derive import alpha_c_value
+from .crosscheck import CrossCheck, locate_threshold, record
+from .results import ResultsFile
+from .train import TrainConfig, train, train_free_batched
+
+
+@dataclass
+class Plan:
+    """What a cross-check runs: point configurations and threshold searches."""
+
+    points: list[TrainConfig]
+    thresholds: list[dict] = field(default_factory=list)  # locate_threshold keyword arguments
+    size: str = "quick"
+
+
+_SIZES = {
+    # batch (m, k, p), d, free steps, taus, alpha offsets from alpha_c, bisection iterations,
+    # (gaussian steps, digits steps)
+    "tiny": dict(batch=(2, 2, 2), dim=8, steps=300, taus=(0.5,), offsets=(-0.2, 0.2),
+                 iters=3, mlp=(60, 40)),
+    "quick": dict(batch=(3, 4, 2), dim=24, steps=1500, taus=(0.3, 1.0),
+                  offsets=(-0.2, -0.05, 0.05, 0.2), iters=10, mlp=(800, 600)),
+    "full": dict(batch=(4, 5, 2), dim=40, steps=3000, taus=(0.2, 0.3, 0.5, 1.0, 2.0),
+                 offsets=(-0.3, -0.15, -0.05, -0.02, 0.02, 0.05, 0.15, 0.3), iters=14,
+                 mlp=(2000, 1500)),
+}
+
+
+def default_plan(losses: tuple[str, ...], size: str = "quick") -> Plan:
+    """Free embeddings on a grid straddling alpha_c for every loss, alpha = 0 and 1 included;
+    at small tau for supcon-split (where SSEM fails); the Gaussian MLP and digits (paper,
+    below and above alpha_c); a bisection for the threshold of every loss at tau = 0.5."""
+    cfg = _SIZES[size]
+    m, k, p = cfg["batch"]
+    points = []
+    for loss in losses:
+        for tau in cfg["taus"]:
+            a_c = float(alpha_c_value(loss, m, k, p, tau))
+            alphas = {0.0, 1.0} | {round(min(1.0, max(0.0, a_c + off)), 4)
+                                   for off in cfg["offsets"]}
+            points += [TrainConfig("free", loss, a, tau, m, k, p, cfg["dim"], cfg["steps"])
+                       for a in sorted(alphas)]
+        if loss == "supcon-split" and size != "tiny":
+            points.append(TrainConfig("free", loss, 0.0, 0.1, m, k, p, cfg["dim"], cfg["steps"]))
+    g_steps, d_steps = cfg["mlp"]
+    mlp_loss = "paper" if "paper" in losses else losses[0]
+    for a in (0.1, 0.9):
+        points.append(TrainConfig("gaussian", mlp_loss, a, 0.5, m, k, p, cfg["dim"], g_steps,
+                                  lr=0.003))
+        points.append(TrainConfig("digits", mlp_loss, a, 0.5, m, k, p, cfg["dim"], d_steps,
+                                  lr=0.003))
+    thresholds = [dict(loss=loss, m=m, k=k, p=p, tau=0.5, iters=cfg["iters"],
+                       steps=cfg["steps"], dim=cfg["dim"]) for loss in losses]
+    return Plan(points, thresholds, size)
+
+
+def threshold_key(spec: dict) -> str:
+    return "threshold:" + ",".join(f"{k}={v}" for k, v in sorted(spec.items()))
+
+
+def run(plan: Plan, out: Path, resume: bool = False, device: str = "cpu",
+        progress: bool = True, warn: Callable[[str], None] = print,
+        validity: bool = True) -> CrossCheck:
+    """Train what ``plan`` asks (batched where it can), appending each result durably."""
+    results = ResultsFile(out / "results.jsonl", warn=warn)
+    if resume:
+        done = results.load()
+    else:
+        results.reset()
+        done = {}
+    todo_points = [c for c in plan.points if c.key() not in done]
+    todo_thresholds = [t for t in plan.thresholds if threshold_key(t) not in done]
+    units = _units(todo_points) + [("threshold", t) for t in todo_thresholds]
+    bar = _bar(len(units), progress)
+    for kind, unit in units:
+        if kind == "free":
+            z, labels = train_free_batched(unit, device)
+            recs = [record(c, z[i], labels, validity) for i, c in enumerate(unit)]
+        elif kind == "net":
+            start = time.perf_counter()
+            z, labels = train(unit, device)
+            recs = [record(unit, z, labels, validity) | {"seconds": time.perf_counter() - start}]
+        else:
+            spec = dict(unit)
+            res = locate_threshold(spec.pop("loss"), spec.pop("m"), spec.pop("k"),
+                                   spec.pop("p"), device=device, **spec)
+            recs = [res | {"key": threshold_key(unit)}]
+        results.append(recs)
+        for rec in recs:
+            done[rec["key"]] = rec
+        bar.update(1)
+    bar.close()
+    points = [done[c.key()] for c in plan.points]
+    thresholds = [done[threshold_key(t)] for t in plan.thresholds]
+    return CrossCheck(points, thresholds)
+
+
+def _units(configs: list[TrainConfig]) -> list[tuple[str, object]]:
+    """Free configurations grouped into batches (one tensor program each); others alone."""
+    groups: dict[tuple, list[TrainConfig]] = {}
+    units: list[tuple[str, object]] = []
+    for c in configs:
+        if c.trainer == "free":
+            groups.setdefault(c.group(), []).append(c)
+        else:
+            units.append(("net", c))
+    return [("free", g) for g in groups.values()] + units
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _bar(total: int, show: bool):
+    if not show:
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc="cross-check", unit="run", leave=False)

@@ -1,0 +1,137 @@
+"""Trainers, configured by plain values: free embeddings (batched over configurations), an MLP
+on Gaussian classes, a small network on the digits. All deterministic on CPU for a seed.
+
+Free embeddings are the unconstrained-features setting: the embeddings themselves are the
+parameters. K configurations (alpha, tau, seed) of one batch geometry train as one tensor
+program: parameters (K, N, p, d), one batched loss, one Adam (elementwise, so each
+configuration follows exactly its own trajectory).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+
+from ..losses import SupCLLoss, supcl_loss
+from .data import digits_views, gaussian_views
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training run. ``trainer`` is ``free``, ``gaussian`` or ``digits``."""
+
+    trainer: str
+    loss: str
+    alpha: float
+    tau: float
+    classes: int = 3
+    per_class: int = 4
+    views: int = 2
+    dim: int = 24  #: embedding dimension d
+    steps: int = 1500
+    lr: float = 0.05
+    seed: int = 0
+
+    def key(self) -> str:
+        """A stable identifier (results files are keyed by it)."""
+        return ",".join(f"{k}={v}" for k, v in asdict(self).items())
+
+    def group(self) -> tuple:
+        """Configurations that can train in one batch: all but alpha, tau and seed equal."""
+        d = asdict(self)
+        return tuple((k, v) for k, v in d.items() if k not in ("alpha", "tau", "seed"))
+
+
+def _lr(step: int, steps: int, lr: float) -> float:
+    """Cosine decay to 1 % of lr: the last steps settle on the optimum instead of jittering."""
+    return lr * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * step / steps)))
+
+
+def device_of(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device cuda: no CUDA device is available")
+    return torch.device(name)
+
+
+def train_free_batched(configs: list[TrainConfig], device: str = "cpu",
+                       dtype: torch.dtype = torch.float64) -> tuple[torch.Tensor, torch.Tensor]:
+    """Train K free-embedding configurations of one group together.
+
+    Returns (unit embeddings (K, N, p, d), labels (N,)).
+    """
+    if not configs or len({c.group() for c in configs}) != 1 or configs[0].trainer != "free":
+        raise ValueError("train_free_batched needs free configurations of one group")
+    c0 = configs[0]
+    dev = device_of(device)
+    n = c0.classes * c0.per_class
+    labels = torch.arange(c0.classes, device=dev).repeat_interleave(c0.per_class)
+    init = [torch.randn(n, c0.views, c0.dim, generator=torch.Generator().manual_seed(c.seed),
+                        dtype=dtype) for c in configs]
+    z = torch.stack(init).to(dev).requires_grad_()
+    alphas = torch.tensor([c.alpha for c in configs], dtype=dtype, device=dev)
+    taus = torch.tensor([c.tau for c in configs], dtype=dtype, device=dev)
+    opt = torch.optim.Adam([z], lr=c0.lr)
+    from ..losses import _Pattern
+    from ..spec import get_spec
+
+    pattern = _Pattern(get_spec(c0.loss), labels, c0.views, dtype)
+    for step in range(c0.steps):
+        for group in opt.param_groups:
+            group["lr"] = _lr(step, c0.steps, c0.lr)
+        opt.zero_grad(set_to_none=True)
+        supcl_loss(z, labels, alphas, taus, c0.loss, _pattern=pattern).sum().backward()
+        opt.step()
+    with torch.no_grad():
+        return torch.nn.functional.normalize(z.detach(), dim=-1), labels
+
+
+class _MLP(torch.nn.Module):
+    def __init__(self, d_in: int, width: int, d_out: int) -> None:
+        super().__init__()
+        self.net = torch.nn.Sequential(
+            torch.nn.Linear(d_in, width), torch.nn.ReLU(),
+            torch.nn.Linear(width, width), torch.nn.ReLU(),
+            torch.nn.Linear(width, d_out))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+def train(config: TrainConfig, device: str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+    """Train one configuration; returns (unit embeddings (N, p, d) of its evaluation batch,
+    labels (N,)). Free embeddings go through the batched trainer with K = 1."""
+    if config.trainer == "free":
+        z, labels = train_free_batched([config], device)
+        return z[0], labels
+    if config.trainer not in ("gaussian", "digits"):
+        raise ValueError(f"unknown trainer {config.trainer!r}: use free, gaussian or digits")
+    dev = device_of(device)
+    torch.manual_seed(config.seed)
+    gen = torch.Generator().manual_seed(config.seed)
+    loss_fn = SupCLLoss(config.alpha, config.tau, config.loss)
+    m, k, p = config.classes, config.per_class, config.views
+    if config.trainer == "gaussian":
+        x, labels = gaussian_views(m, k, p, dim=16, seed=config.seed)
+        net = _MLP(16, 128, config.dim).to(dev)
+    else:
+        eval_x, eval_labels = digits_views(m, k, p, torch.Generator().manual_seed(10_000),
+                                           train=False)
+        net = _MLP(64, 256, config.dim).to(dev)
+    opt = torch.optim.Adam(net.parameters(), lr=config.lr)
+    for step in range(config.steps):
+        for group in opt.param_groups:
+            group["lr"] = _lr(step, config.steps, config.lr)
+        if config.trainer == "digits":  # a fresh balanced, augmented batch every step
+            x, labels = digits_views(m, k, p, gen, train=True)
+        opt.zero_grad(set_to_none=True)
+        loss_fn(net(x.to(dev)), labels.to(dev)).backward()
+        opt.step()
+    if config.trainer == "digits":
+        x, labels = eval_x, eval_labels
+    with torch.no_grad():
+        z = torch.nn.functional.normalize(net(x.to(dev)).double(), dim=-1)
+    return z, labels.to(dev)
