@@ -1,0 +1,101 @@
+"""proofs/: every proposition is proved, and the checker fails on wrong statements."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sympy as sp
+
+import proofs
+from proofs import _defs, collapse
+from proofs._core import Proof, Proposition, StepFailed, verify
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_python_m_proofs_proves_everything():
+    done = subprocess.run([sys.executable, "-m", "proofs"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    names = [p.name for p in proofs.load()]
+    assert len(names) >= 20
+    for name in names:
+        assert name in done.stdout
+    assert f"{len(names)} of {len(names)} propositions proved" in done.stdout
+    assert "FAILED" not in done.stdout
+    # the table says which steps are numeric rather than symbolic
+    assert "symbolic + numeric" in done.stdout and "mpmath 50 digits" in done.stdout
+
+
+def _outcome(fn):
+    return verify(Proposition("wrong", "a deliberately wrong statement", fn))
+
+
+def test_a_perturbed_threshold_fails():
+    from ssem_symbolic.derive import derive
+
+    right = _defs.engine_symbols(derive("paper").alpha_c_r).subs(
+        sp.Symbol("r", positive=True), collapse.r)
+    assert _outcome(lambda pr: collapse.check_alpha_c(pr, "paper", right)).ok
+    wrong = _outcome(lambda pr: collapse.check_alpha_c(pr, "paper", right + sp.Rational(1, 100)))
+    assert not wrong.ok and "alpha_c(r)" in wrong.status
+    swapped = _outcome(lambda pr: collapse.check_alpha_c(
+        pr, "supcon", _defs.engine_symbols(derive("paper").alpha_c_r).subs(
+            sp.Symbol("r", positive=True), collapse.r)))
+    assert not swapped.ok  # paper's threshold is not supcon's
+
+
+def test_a_wrong_peer_value_fails():
+    from proofs.peers import R, _exact
+
+    f1 = _defs.reduced_loss("paper").subs({_defs.alpha: 0, _defs.beta: 1})
+    good = sp.log(_defs.k * _defs.p) + sp.log(1 + (_defs.m - 1) * R)
+    bad = sp.log(_defs.k * _defs.p) + sp.log(1 + _defs.m * R)
+    assert _outcome(lambda pr: _exact(pr, "right", f1, good)).ok
+    assert not _outcome(lambda pr: _exact(pr, "wrong", f1, bad)).ok
+
+
+def test_wrong_pair_counts_fail(monkeypatch):
+    counts = next(p for p in proofs.load() if p.name == "loss.counts")
+    assert verify(counts).ok
+    right = _defs.counts_general()
+    monkeypatch.setattr(_defs, "counts_general",
+                        lambda: {**right, "other": right["other"] + 1})
+    import proofs.reduced_loss as rl
+    monkeypatch.setattr(rl, "counts_general", _defs.counts_general)
+    assert not verify(counts).ok
+
+
+def test_ssem_failing_where_it_holds_is_caught():
+    from proofs.symmetry import kkt
+
+    mus, _ = kkt("paper", 3, 2, 2, 0.0, 0.3)
+    assert min(mus) >= 0  # so a claim "paper's SSEM fails here" cannot be proved
+    mus, _ = kkt("supcon-split", 3, 2, 2, 0.0, 0.3)
+    assert mus[0] < 0
+
+
+def test_steps_and_methods():
+    pr = Proof()
+    pr.symbolic("one", True)
+    assert pr.method == "symbolic"
+    pr.numeric("two", True, "a grid")
+    assert pr.method.startswith("symbolic + numeric") and "a grid" in pr.method
+    with pytest.raises(StepFailed):
+        pr.symbolic("false", False)
+    only_argument = _outcome(lambda p: p.argument("no check at all"))
+    assert not only_argument.ok and "no step" in only_argument.status
+
+
+def test_main_exits_nonzero_on_a_failure(monkeypatch, capsys):
+    from proofs import __main__ as cli
+    from proofs import _core
+
+    proofs.load()
+    monkeypatch.setattr(_core, "REGISTRY", _core.REGISTRY + [Proposition(
+        "zz.wrong", "1 = 2", lambda pr: pr.symbolic("1 = 2", sp.Integer(1) == 2))])
+    monkeypatch.setattr(sys, "argv", ["proofs", "--only", "zz"])
+    monkeypatch.setattr(proofs, "load", lambda: list(_core.REGISTRY))
+    assert cli.main() == 1
+    assert "FAILED" in capsys.readouterr().out
