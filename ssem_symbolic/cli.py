@@ -106,6 +106,25 @@ def build_parser() -> argparse.ArgumentParser:
     cc.add_argument("--resume", action="store_true",
                     help="skip configurations already in OUT/results.jsonl")
     cc.add_argument("--json", action="store_true", help="no progress bars; print one JSON object")
+    ex = subs.add_parser("export", help="a formula sheet: latex, markdown, python or json")
+    ex.add_argument("--loss", required=True, help=f"one of: {', '.join(PRESETS)}")
+    ex.add_argument("--format", required=True, choices=("latex", "markdown", "python", "json"))
+    ex.add_argument("--out", help="write to this file (atomically) instead of stdout")
+    gd = subs.add_parser("guide", help="the collapse threshold and the alpha or tau for a "
+                         "target within-class variance")
+    gd.add_argument("--loss", required=True, help=f"one of: {', '.join(PRESETS)}")
+    gd.add_argument("--classes", type=_integer("--classes"), help="m")
+    gd.add_argument("--per-class", type=_integer("--per-class"), help="k")
+    gd.add_argument("--batch-size", type=_integer("--batch-size"),
+                    help="B instances per batch, sampled evenly from --num-classes")
+    gd.add_argument("--num-classes", type=_integer("--num-classes"), help="C")
+    gd.add_argument("--views", default=2, type=_integer("--views"), help="p (default 2)")
+    which = gd.add_mutually_exclusive_group(required=True)
+    which.add_argument("--tau", type=_real("--tau"))
+    which.add_argument("--alpha", type=_real("--alpha"))
+    gd.add_argument("--target-within", type=_real("--target-within"),
+                    help="the within-class variance wanted, in [0, 1)")
+    gd.add_argument("--json", action="store_true", help="print one JSON object")
     fo = subs.add_parser("formula", help="reduced loss, alpha_c and tau_c as formulas")
     fo.add_argument("--loss", required=True, help=f"one of: {', '.join(PRESETS)}")
     fo.add_argument("--format", default="text", choices=("text", "latex", "python"))
@@ -122,6 +141,10 @@ def main(argv: list[str] | None = None) -> int:
             return _phase(args)
         if args.command == "crosscheck":
             return _crosscheck(args)
+        if args.command == "export":
+            return _export(args)
+        if args.command == "guide":
+            return _guide(args)
         return _threshold(args) if args.command == "threshold" else _optimum(args)
     except ValueError as exc:
         sys.stderr.write(f"ssem: error: {exc}\n")
@@ -309,6 +332,52 @@ def _crosscheck(args) -> int:
     print(report.table(result))
     print(f"\n{len(result.points)} configurations and {len(result.thresholds)} threshold "
           f"searches in {seconds:.0f} s on {device}; wrote {', '.join(files.values())}")
+    return 0
+
+
+def _export(args) -> int:
+    from pathlib import Path
+
+    from ._io import atomic_write
+    from .export import export
+    from .spec import get_spec
+
+    text = export(get_spec(args.loss).name, args.format)
+    if args.out:
+        out = Path(args.out)
+        if out.is_dir():
+            raise ValueError(f"--out {out} is a directory")
+        atomic_write(out, text.encode())
+        print(f"wrote {out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _guide(args) -> int:
+    from .guide import balanced_batch, guide
+
+    if args.batch_size is not None or args.num_classes is not None:
+        if args.classes is not None or args.per_class is not None:
+            raise ValueError("give either --classes/--per-class or --batch-size/--num-classes")
+        if args.batch_size is None or args.num_classes is None:
+            raise ValueError("--batch-size and --num-classes go together")
+        m, k = balanced_batch(args.batch_size, args.num_classes)
+    elif args.classes is None or args.per_class is None:
+        raise ValueError("give --classes and --per-class (or --batch-size and --num-classes)")
+    else:
+        m, k = args.classes, args.per_class
+    out = guide(args.loss, m, k, args.views, tau=args.tau, alpha=args.alpha,
+                target_within=args.target_within)
+    if args.json:
+        keys = ("alpha_c", "alpha", "tau_c", "tau", "tau_solutions", "warnings")
+        print(json.dumps({key: out[key] for key in keys if key in out}))
+        return 0
+    print(f"loss {out['loss']}, batch m x k x p = {m} x {k} x {args.views}")
+    for line in out["lines"]:
+        print(line)
+    for warning in out["warnings"]:
+        print(f"warning: {warning}")
     return 0
 
 

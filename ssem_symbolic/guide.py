@@ -1,0 +1,144 @@
+"""The practical guideline: the collapse threshold for a batch, the alpha (or tau) that gives a
+target within-class variance, and the warnings a practitioner needs.
+
+With tau fixed, the within-class variance 1 - beta*(alpha) is 0 up to alpha_c and increases
+with alpha after it (proofs: monotone.*), so a target V has at most one alpha, found by
+bisection. With alpha fixed it is not monotone in tau (it rises, then falls back towards
+collapse as tau grows past the boundary), so a target V can have two temperatures or none;
+all are reported.
+
+>>> g = guide("paper", 3, 4, 2, tau=0.5, target_within=0.1)
+>>> round(g["alpha_c"], 6), round(g["alpha"], 6)
+(0.351877, 0.429446)
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from .derive import alpha_c_limits, alpha_c_value, optimal_beta, tau_c_value
+from .solve import optimal_beta_grid
+from .spec import check_setting, get_spec
+
+_TAU_SCAN = np.geomspace(1e-3, 100.0, 2001)
+
+
+def balanced_batch(batch_size: int, num_classes: int) -> tuple[int, int]:
+    """(m, k) for a batch of ``batch_size`` instances sampled evenly from ``num_classes``."""
+    if num_classes < 2:
+        raise ValueError(f"--num-classes must be at least 2, got {num_classes}")
+    if batch_size % num_classes:
+        raise ValueError(f"--batch-size {batch_size} is not a multiple of --num-classes "
+                         f"{num_classes}: balanced sampling needs k = B/C instances per class")
+    return num_classes, batch_size // num_classes
+
+
+def _within(loss, m, k, p, alpha, tau) -> float:
+    return float(1 - optimal_beta(loss, m, k, p, alpha, tau))
+
+
+def alpha_for_within(loss, m, k, p, tau: float, target: float) -> float:
+    """The alpha with 1 - beta*(alpha, tau) = target (bisection to 1e-12 in alpha)."""
+    lo = float(alpha_c_value(loss, m, k, p, tau))
+    lo = min(max(lo, 0.0), 1.0)
+    top = _within(loss, m, k, p, 1.0, tau)
+    if not 0 < target <= top:
+        raise ValueError(f"a within-class variance of {target:g} is out of reach at tau = "
+                         f"{tau:g}: it ranges over (0, {top:.6g}] for alpha in (alpha_c, 1]")
+    hi = 1.0
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        if _within(loss, m, k, p, mid, tau) < target:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+def taus_for_within(loss, m, k, p, alpha: float, target: float) -> list[float]:
+    """Every tau in [1e-3, 100] with 1 - beta*(alpha, tau) = target (scan, then bisection)."""
+    w = 1 - optimal_beta_grid(loss, m, k, alpha, torch.as_tensor(_TAU_SCAN), p).numpy()
+    out = []
+    for i in np.nonzero(np.diff(np.sign(w - target)) != 0)[0]:
+        lo, hi = _TAU_SCAN[i], _TAU_SCAN[i + 1]
+        rising = w[i + 1] > w[i]
+        for _ in range(60):
+            mid = math.sqrt(lo * hi)
+            if (_within(loss, m, k, p, alpha, mid) < target) == rising:
+                lo = mid
+            else:
+                hi = mid
+        out.append(math.sqrt(lo * hi))
+    return out
+
+
+def guide(loss: str, m: int, k: int, p: int = 2, tau: float | None = None,
+          alpha: float | None = None, target_within: float | None = None) -> dict:
+    """The guideline as a dict: ``alpha_c`` and ``alpha`` (tau given) or ``tau_c``,
+    ``alpha_c`` and ``tau`` (alpha given), ``warnings`` and ``lines`` (the words)."""
+    spec = get_spec(loss)
+    if (tau is None) == (alpha is None):
+        raise ValueError("give exactly one of tau and alpha")
+    check_setting(spec, m, k, p, alpha=alpha, tau=tau)
+    if target_within is not None and not 0 <= target_within < 1:
+        raise ValueError(f"--target-within must lie in [0, 1), got {target_within}")
+    lo, hi = alpha_c_limits(spec, m, k, p)
+    out: dict = {"loss": spec.name, "batch": [m, k, p], "warnings": [], "lines": []}
+    warn, say = out["warnings"].append, out["lines"].append
+    if lo > 0:
+        warn(f"under {spec.name}, alpha <= {lo} (= lim alpha_c as tau -> 0) collapses the "
+             f"classes at every temperature")
+    if spec.name not in ("paper", "supcon"):
+        warn(f"{spec.name}: SSEM is not the optimum everywhere (at small alpha and tau the views "
+             "of an instance move apart); these SSEM numbers may not describe training there")
+    if tau is not None:
+        a_c = float(alpha_c_value(spec, m, k, p, tau))
+        out["alpha_c"] = a_c
+        say(f"At tau = {tau:g} with m = {m} classes x k = {k} instances x p = {p} views, the "
+            f"classes collapse (zero within-class variance) iff alpha <= {a_c:.6g}.")
+        if target_within:
+            a = alpha_for_within(spec, m, k, p, tau, target_within)
+            out["alpha"] = a
+            say(f"alpha = {a:.6g} gives within-class variance {target_within:g} "
+                f"(beta* = {1 - target_within:g}).")
+        elif target_within == 0:
+            out["alpha"] = a_c
+            say(f"Any alpha <= {a_c:.6g} gives zero within-class variance.")
+        _tau_warning(out, spec, m, k, p, alpha if alpha is not None else out.get("alpha", a_c))
+        return out
+    t_c = tau_c_value(spec, m, k, p, alpha)
+    out["tau_c"] = None if t_c is None else float(t_c)
+    if t_c is None:
+        say(f"At alpha = {alpha:g} no temperature collapses the classes (alpha >= {hi}).")
+    elif t_c == 0:
+        say(f"At alpha = {alpha:g} every temperature collapses the classes (alpha <= {lo}).")
+    else:
+        say(f"At alpha = {alpha:g} the classes collapse iff tau >= {float(t_c):.6g}.")
+    if target_within is not None:
+        taus = taus_for_within(spec, m, k, p, alpha, target_within) if target_within > 0 else []
+        out["tau_solutions"] = taus
+        if not taus:
+            raise ValueError(f"no tau in [1e-3, 100] gives within-class variance "
+                             f"{target_within:g} at alpha = {alpha:g}")
+        out["tau"] = taus[0]
+        out["alpha_c"] = float(alpha_c_value(spec, m, k, p, taus[0]))
+        say("tau = " + " or ".join(f"{t:.6g}" for t in taus)
+            + f" gives within-class variance {target_within:g}"
+            + (" (the variance is not monotone in tau: both work)" if len(taus) > 1 else "")
+            + ".")
+    _tau_warning(out, spec, m, k, p, alpha)
+    return out
+
+
+def _tau_warning(out, spec, m, k, p, alpha) -> None:
+    if alpha is None:
+        return
+    w = 1 - optimal_beta_grid(spec, m, k, float(alpha), torch.as_tensor(_TAU_SCAN), p).numpy()
+    peak = int(np.argmax(w))
+    if 0 < peak < len(w) - 1 and w[peak] - min(w[0], w[-1]) > 1e-9:
+        out["warnings"].append(
+            f"within-class variance is not monotone in tau at alpha = {float(alpha):.4g}: it "
+            f"peaks at {w[peak]:.4g} near tau = {_TAU_SCAN[peak]:.3g} and falls on both sides")

@@ -1,0 +1,75 @@
+"""The guide: thresholds, the alpha (or tau) for a target variance, warnings, the CLI."""
+
+import json
+
+import pytest
+
+from ssem_symbolic.cli import main
+from ssem_symbolic.derive import alpha_c_value, optimal_beta, tau_c_value
+from ssem_symbolic.guide import balanced_batch, guide
+
+
+@pytest.mark.parametrize("loss", ["paper", "supcon", "supcon-split"])
+@pytest.mark.parametrize("tau, target", [(0.5, 0.1), (0.1, 0.3), (1.0, 0.05)])
+def test_recommended_alpha_gives_the_target_variance(loss, tau, target):
+    g = guide(loss, 10, 8, 2, tau=tau, target_within=target)
+    assert g["alpha_c"] == pytest.approx(float(alpha_c_value(loss, 10, 8, 2, tau)), rel=1e-12)
+    within = 1 - float(optimal_beta(loss, 10, 8, 2, g["alpha"], tau))
+    assert within == pytest.approx(target, abs=1e-6)
+    assert g["alpha"] > g["alpha_c"]
+
+
+def test_recommended_taus_give_the_target_variance():
+    g = guide("supcon", 32, 8, 2, alpha=0.5, target_within=0.2)
+    assert len(g["tau_solutions"]) == 2  # not monotone in tau: two temperatures
+    for t in g["tau_solutions"]:
+        assert 1 - float(optimal_beta("supcon", 32, 8, 2, 0.5, t)) == pytest.approx(0.2, abs=1e-6)
+    assert g["tau_c"] == pytest.approx(float(tau_c_value("supcon", 32, 8, 2, 0.5)), rel=1e-12)
+
+
+def test_warnings():
+    g = guide("paper", 3, 4, 2, tau=0.5)
+    assert any("1/4" in w and "every temperature" in w for w in g["warnings"])
+    g = guide("paper", 3, 4, 2, alpha=0.6)
+    assert any("not monotone in tau" in w for w in g["warnings"])
+    g = guide("supcon-split", 3, 4, 2, tau=0.5)
+    assert any("not the optimum" in w for w in g["warnings"])
+    assert not any("every temperature" in w for w in guide("supcon", 3, 4, 2, tau=0.5)["warnings"])
+
+
+def test_out_of_reach_and_bad_input():
+    with pytest.raises(ValueError, match="out of reach"):
+        guide("paper", 3, 4, 2, tau=0.5, target_within=0.95)
+    with pytest.raises(ValueError):
+        guide("paper", 3, 4, 2, tau=0.5, alpha=0.3)
+    with pytest.raises(ValueError, match="multiple"):
+        balanced_batch(250, 32)
+    assert balanced_batch(256, 32) == (32, 8)
+
+
+def test_cli_json_keys(capsys):
+    assert main(["guide", "--loss", "paper", "--classes", "3", "--per-class", "4", "--tau",
+                 "0.5", "--target-within", "0.1", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) >= {"alpha_c", "alpha"}
+    assert main(["guide", "--loss", "paper", "--batch-size", "32", "--num-classes", "4",
+                 "--tau", "0.5", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["alpha_c"] == pytest.approx(float(alpha_c_value("paper", 4, 8, 2, 0.5)))
+    assert "alpha" not in out
+    assert main(["guide", "--loss", "paper", "--classes", "3", "--per-class", "4", "--alpha",
+                 "0.6", "--target-within", "0.1", "--json"]) == 0
+    assert "tau" in json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("argv", [
+    ["--classes", "3", "--tau", "0.5"],
+    ["--batch-size", "30", "--num-classes", "4", "--tau", "0.5"],
+    ["--classes", "3", "--per-class", "4", "--batch-size", "8", "--num-classes", "2", "--tau", "1"],
+    ["--classes", "3", "--per-class", "4", "--tau", "0.5", "--target-within", "1.5"],
+    ["--classes", "3", "--per-class", "4", "--tau", "-1"],
+])
+def test_cli_bad_input_one_line(argv, capsys):
+    assert main(["guide", "--loss", "paper", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("ssem: error:") and "\n" not in err

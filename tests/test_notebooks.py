@@ -1,0 +1,45 @@
+"""The notebooks: valid jupytext percent files, executed headless (no kernel), rendered."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
+
+
+def test_the_four_notebooks_exist():
+    assert [p.name[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_runs_headless_under_two_minutes(path, tmp_path):
+    import jupytext
+
+    nb = jupytext.read(path)
+    kinds = [c.cell_type for c in nb.cells]
+    assert kinds.count("markdown") >= 3 and kinds.count("code") >= 3
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, str(path)], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "MPLBACKEND": "Agg"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert time.perf_counter() - start < 120
+
+
+def test_render_writes_notebooks_with_outputs(tmp_path):
+    sys.path.insert(0, str(ROOT / "notebooks"))
+    try:
+        import render
+    finally:
+        sys.path.pop(0)
+    assert render.main(["--out", str(tmp_path), "02"]) == 0
+    nb = json.loads((tmp_path / "02_collapse_condition.ipynb").read_text())
+    outputs = [o for c in nb["cells"] for o in c.get("outputs", [])]
+    assert any("text/latex" in o.get("data", {}) for o in outputs)
+    assert any(o["output_type"] == "stream" for o in outputs)
+    assert nb["nbformat"] == 4
