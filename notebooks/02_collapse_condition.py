@@ -18,11 +18,8 @@
 # The loss is $L = (1-\alpha) L_{sup} + \alpha L_{self}$ at temperature $\tau$.
 
 # %%
-import sympy as sp
 
 import ssem_symbolic as ss
-from ssem_symbolic.derive import r
-from ssem_symbolic.spec import alpha, beta, k, m, p, tau
 
 # %% [markdown]
 # ## 1. One value per pair type

@@ -76,6 +76,14 @@ def proposition(name: str, statement: str):
     return register
 
 
+def per_convention(prefix: str, statement: str, check: Callable[[Proof, str], None],
+                   names=("paper", "supcon", "supcon-split")) -> None:
+    """Register ``check(proof, name)`` once per convention; ``statement`` may use {name}."""
+    for name in names:
+        REGISTRY.append(Proposition(f"{prefix}.{name}", statement.format(name=name),
+                                    lambda proof, _n=name: check(proof, _n)))
+
+
 def verify(prop: Proposition) -> Outcome:
     proof = Proof()
     try:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import mpmath
 import sympy as sp
 
-from ._core import Proof, proposition
-from ._defs import (CONVENTIONS, alpha, beta, engine_symbols, k, m, p, positive_polynomial,
+from ._core import Proof, per_convention
+from ._defs import (alpha, beta, engine_symbols, k, m, p, positive_polynomial,
                     reduced_loss, same, tau)
 
 r = sp.Symbol("r", positive=True)  # r = exp(-m/((m - 1) tau)) in (0, 1), increasing in tau
@@ -95,8 +95,6 @@ def _alpha_c(proof: Proof, name: str) -> None:
                       "6 reference points, 30 digits")
 
 
-for _name in CONVENTIONS:
-    proposition(f"collapse.{_name}",
-                f"{_name}: beta* = 1 iff alpha <= alpha_c(tau) (closed form in r = "
-                "e^(-m/((m-1) tau))); tau_c its inverse; alpha_c increasing in tau; limits")(
-        lambda proof, _n=_name: _alpha_c(proof, _n))
+per_convention("collapse", "{name}: beta* = 1 iff alpha <= alpha_c(tau) (closed form in "
+               "r = e^(-m/((m-1) tau))); tau_c its inverse; alpha_c increasing in tau; limits",
+               _alpha_c)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ._core import Proof, proposition
+from ._core import Proof, per_convention
 from ._defs import (CONVENTIONS, beta, counts_general, engine_symbols, reduced_loss, same,
                     split_log, tau, x_of, y_of)
 
@@ -34,6 +34,4 @@ def _check(proof: Proof, name: str) -> None:
                    same(engine_symbols(derive(name).d2loss), variance))
 
 
-for _name in CONVENTIONS:
-    proposition(f"convexity.{_name}", f"{_name}: f''(beta) = Var_q(g')/tau^2 >= 0, f is convex")(
-        lambda proof, _n=_name: _check(proof, _n))
+per_convention("convexity", "{name}: f''(beta) = Var_q(g')/tau^2 >= 0, f is convex", _check)

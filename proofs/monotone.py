@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ._core import Proof, proposition
+from ._core import Proof, per_convention
 from ._defs import CONVENTIONS, alpha, beta, k, m, positive_polynomial, reduced_loss, x_of, y_of
 from .collapse import LOWER
 
@@ -37,6 +37,4 @@ def _check(proof: Proof, name: str) -> None:
 
 
 
-for _name in CONVENTIONS:
-    proposition(f"monotone.{_name}", f"{_name}: beta* is non-increasing in alpha")(
-        lambda proof, _n=_name: _check(proof, _n))
+per_convention("monotone", "{name}: beta* is non-increasing in alpha", _check)

@@ -6,7 +6,7 @@ import itertools
 
 import sympy as sp
 
-from ._core import Proof, proposition
+from ._core import Proof, per_convention, proposition
 from ._defs import (CONVENTIONS, TYPES, alpha, beta, canon, counts_general, embeddings,
                     engine_symbols, k, m, p, pair_type, reduced_loss, same_rational_function,
                     split_log, tau, x_of, y_of)
@@ -96,8 +96,5 @@ def _check(proof: Proof, name: str) -> None:
                    "means agree and the loss is phi(1, x(beta), y(beta))")
 
 
-for _name in CONVENTIONS:
-    proposition(f"loss.reduced.{_name}",
-                f"{_name}: the full loss on SSEM equals f(beta) = log sum_den n_t e^(g_t/tau) "
-                "- [(1-alpha) <g>_sup + alpha <g>_self]/tau")(
-        lambda proof, _n=_name: _check(proof, _n))
+per_convention("loss.reduced", "{name}: the full loss on SSEM equals f(beta) = "
+               "log sum_den n_t e^(g_t/tau) - [(1-alpha) <g>_sup + alpha <g>_self]/tau", _check)

@@ -45,7 +45,8 @@ def gram_entries(proof: Proof) -> None:
 
 
 def _eigen_formulas(x, y, m_=m, k_=k, p_=p):
-    """(value, multiplicity) of G = A (x) J_p, A = I_m (x) ((1-x) I_k + x J_k) + y (J_m - I_m) (x) J_k."""
+    """(value, multiplicity) of G = A (x) J_p with
+    A = I_m (x) ((1-x) I_k + x J_k) + y (J_m - I_m) (x) J_k."""
     return [(p_ * (1 - x), m_ * (k_ - 1)), (p_ * (1 + (k_ - 1) * x - k_ * y), m_ - 1),
             (p_ * (1 + (k_ - 1) * x + (m_ - 1) * k_ * y), 1), (sp.Integer(0), m_ * k_ * (p_ - 1))]
 

@@ -9,7 +9,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from ._core import Proof, proposition
+from ._core import Proof, per_convention, proposition
 from ._defs import CONVENTIONS, alpha, c, embeddings, k, m, o, p, pair_type, phi, tau, v
 
 
@@ -176,10 +176,8 @@ def _reduction(proof: Proof, name: str) -> None:
                    "optimum over all unit embeddings lies in SSEM")
 
 
-for _name in ("paper", "supcon"):
-    proposition(f"symmetry.{_name}",
-                f"{_name}: for d >= mk - 1 a global minimiser over unit embeddings is SSEM "
-                "at beta*")(lambda proof, _n=_name: _reduction(proof, _n))
+per_convention("symmetry", "{name}: for d >= mk - 1 a global minimiser over unit embeddings "
+               "is SSEM at beta*", _reduction, names=("paper", "supcon"))
 
 
 @proposition("symmetry.supcon-split.fails",

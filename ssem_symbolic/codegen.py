@@ -40,32 +40,21 @@ from sympy.printing.pytorch import TorchPrinter
 _REF = sp.Symbol("_ssem_ref")  # first argument of every generated function: dtype and device
 
 
-def _max2(a, b):
-    if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor):
-        return torch.maximum(a, b)
-    if isinstance(a, torch.Tensor):
-        return torch.clamp(a, min=b)
-    if isinstance(b, torch.Tensor):
-        return torch.clamp(b, min=a)
-    return max(a, b)
+def _fold(pair, scalar, bound: str):
+    """Max or min over tensors and numbers: ``pair`` for two tensors, clamp for a tensor and a
+    number (``bound`` is clamp's keyword), ``scalar`` for two numbers."""
+    def two(a, b):
+        if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor):
+            return pair(a, b)
+        if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
+            t, x = (a, b) if isinstance(a, torch.Tensor) else (b, a)
+            return torch.clamp(t, **{bound: x})
+        return scalar(a, b)
+    return lambda *xs: functools.reduce(two, xs)
 
 
-def _min2(a, b):
-    if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor):
-        return torch.minimum(a, b)
-    if isinstance(a, torch.Tensor):
-        return torch.clamp(a, max=b)
-    if isinstance(b, torch.Tensor):
-        return torch.clamp(b, max=a)
-    return min(a, b)
-
-
-def _max(*xs):
-    return functools.reduce(_max2, xs)
-
-
-def _min(*xs):
-    return functools.reduce(_min2, xs)
+_max = _fold(torch.maximum, max, "min")
+_min = _fold(torch.minimum, min, "max")
 
 
 def _as(ref: torch.Tensor, x):

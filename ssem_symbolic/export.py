@@ -19,7 +19,7 @@ import sympy as sp
 from .codegen import stabilise
 from .derive import derive, r
 from .model import ssem_variances
-from .spec import beta, get_spec
+from .spec import get_spec
 
 #: (key, title) in the order the sheet shows them
 ITEMS = (
@@ -29,8 +29,10 @@ ITEMS = (
     ("alpha_c", "Collapse threshold: collapse (beta* = 1) iff alpha <= alpha_c(tau)"),
     ("alpha_c_r", "alpha_c as a function of r"),
     ("r", "where"),
-    ("tau_c", "Its inverse: collapse iff tau >= tau_c(alpha), for alpha_c(0+) < alpha < alpha_c(oo)"),
-    ("alpha_c_tau0", "lim alpha_c as tau -> 0+ (alpha at or below it: every tau collapses, tau_c = 0)"),
+    ("tau_c", "Its inverse: collapse iff tau >= tau_c(alpha), "
+              "for alpha_c(0+) < alpha < alpha_c(oo)"),
+    ("alpha_c_tau0", "lim alpha_c as tau -> 0+ "
+                     "(alpha at or below it: every tau collapses, tau_c = 0)"),
     ("alpha_c_tauinf", "lim alpha_c as tau -> oo (alpha at or above it: no tau collapses)"),
     ("within_class_variance", "Within-class variance on SSEM"),
     ("between_class_variance", "Between-class variance on SSEM"),

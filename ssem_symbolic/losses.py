@@ -62,7 +62,8 @@ class _WeightedLogSumExp(torch.autograd.Function):
         xt = x.transpose(-1, -2)
         if bound:  # [x s, -s] [x, 1]^T = s x x^T - s: logits minus their bound
             ones = x.new_ones(*x.shape[:-1], 1)
-            logits = torch.cat([x * scale, -scale * ones], -1) @ torch.cat([x, ones], -1).transpose(-1, -2)
+            left = torch.cat([x * scale, -scale * ones], -1)
+            logits = left @ torch.cat([x, ones], -1).transpose(-1, -2)
         else:
             logits = (x * scale) @ xt
         if outside == "diag":
