@@ -95,7 +95,8 @@ def _points(n=12, seed=1):
     rnd = random.Random(seed)
     pts = [(rnd.random(), rnd.random(), 10 ** rnd.uniform(-3, 1), rnd.randint(2, 40),
             rnd.randint(2, 40), rnd.randint(1, 4)) for _ in range(n)]
-    pts += [(1.0, 1.0, 1e-3, 2, 2, 2), (0.0, 0.0, 1e-3, 50, 50, 2), (0.5, 1.0, 10.0, 3, 4, 2)]
+    pts += [(1.0, 1.0, 1e-3, 2, 2, 2), (0.0, 0.0, 1e-3, 50, 50, 2), (0.5, 1.0, 10.0, 3, 4, 2),
+            (0.3, 0.7, 1e-4, 10, 8, 2), (0.99, 0.5, 1e-4, 5, 5, 3)]  # float64 down to 1e-4
     return pts
 
 
