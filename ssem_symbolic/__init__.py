@@ -31,7 +31,7 @@ from .validity import SSEMCertificate, certify_ssem
 __version__ = "0.1.0"
 
 _LAZY = {"SupCLLoss": ("losses", "SupCLLoss"), "pair_type_masks": ("losses", "pair_type_masks"),
-         "minimise": ("bruteforce", "minimise"),
+         "minimise": ("bruteforce", "minimise"), "supcl_loss": ("losses", "supcl_loss"),
          "optimal_beta_grid": ("solve", "optimal_beta_grid"),
          "kernels": ("solve", "kernels"), "torch_kernel": ("codegen", "torch_kernel"),
          "phase_map": ("phase", "phase_map")}
@@ -50,7 +50,7 @@ __all__ = [
     "PAIR_TYPES", "PRESETS", "Derivation", "LossSpec", "SSEMCertificate", "SupCLLoss",
     "alpha_c_limits", "alpha_c_value", "certify_ssem", "check_setting", "derive", "get_spec",
     "gram_entries", "kernels", "loss_value", "measured_variances", "minimise", "optimal_beta",
-    "optimal_beta_grid", "phase_map", "torch_kernel",
+    "optimal_beta_grid", "phase_map", "supcl_loss", "torch_kernel",
     "pair_counts", "pair_type_masks", "realise", "required_dimension", "ssem_eigenvalues",
     "ssem_variances", "symmetric_gram_eigenvalues", "symmetric_loss", "tau_c_value",
 ]

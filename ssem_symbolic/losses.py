@@ -10,7 +10,7 @@ Both terms together are one weighted cross-entropy, ``L = -sum_ab W_ab log p_ab`
 weight matrix W fixed by the labels, the spec and alpha:
 ``L = sum_a w_a logsumexp_{c in den(a)} l_ac - sum_ab W_ab l_ab`` (``w_a = sum_b W_ab``).
 The second part is linear in the Gram matrix and comes from group sums in O(M d)
-(:meth:`_Pattern.pair_sums`). The first has the closed-form gradient ``w_a P_ac`` (P the
+(:meth:`LabelPattern.pair_sums`). The first has the closed-form gradient ``w_a P_ac`` (P the
 masked softmax), which :class:`_WeightedLogSumExp` uses instead of autograd through the
 masked softmax: one product and two passes over the (M, M) matrix, not a graph of them.
 
@@ -99,8 +99,9 @@ class _WeightedLogSumExp(torch.autograd.Function):
 _FILL = {torch.float32: -1e30, torch.float64: -1e300, torch.float16: -6e4, torch.bfloat16: -1e30}
 
 
-class _Pattern:
-    """Everything fixed by (labels, views, spec, dtype, device).
+class LabelPattern:
+    """Everything fixed by (labels, views, spec, dtype, device); build it once and pass it to
+    :func:`supcl_loss` as ``pattern`` while the labels repeat (SupCLLoss does this itself).
 
     The positive part of the loss is linear in the Gram matrix: per term it is
     sum_{(a, b) positive} u_a x_a . x_b with u_a = 1/(number of positive pairs) ("pairs") or
@@ -170,11 +171,12 @@ def _outside(spec: LossSpec, den: torch.Tensor):
 
 
 def supcl_loss(z: torch.Tensor, labels: torch.Tensor, alpha, tau, loss: str | LossSpec = "paper",
-               normalize: bool = True, _pattern: _Pattern | None = None) -> torch.Tensor:
+               normalize: bool = True, pattern: LabelPattern | None = None) -> torch.Tensor:
     """(1 - alpha) L_sup + alpha L_self for z of shape (..., N, p, d), labels (N,).
 
     Leading dims are independent configurations; ``alpha`` and ``tau`` broadcast against them
     (numbers or tensors). Returns a tensor of the leading shape (a scalar for z (N, p, d)).
+    ``pattern``: a :class:`LabelPattern` for these labels, to skip rebuilding it each step.
     """
     spec = get_spec(loss)
     if z.dim() < 3 or labels.dim() != 1 or labels.shape[0] != z.shape[-3]:
@@ -188,7 +190,7 @@ def supcl_loss(z: torch.Tensor, labels: torch.Tensor, alpha, tau, loss: str | Lo
         raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
     if bool(((t <= 0) | ~torch.isfinite(t)).any()):
         raise ValueError(f"tau must be a finite number > 0, got {tau}")
-    pattern = _pattern or _Pattern(spec, labels, views, z.dtype)
+    pattern = pattern or LabelPattern(spec, labels, views, z.dtype)
     flat = z.reshape(*batch, n * views, d)
     if normalize:
         flat = torch.nn.functional.normalize(flat, dim=-1)
@@ -228,17 +230,17 @@ class SupCLLoss(torch.nn.Module):
         self.spec = get_spec(loss)
         self.normalize = normalize
         self._key: tuple | None = None
-        self._pattern: _Pattern | None = None
+        self._pattern: LabelPattern | None = None
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         if z.dim() < 3 or labels.dim() != 1 or labels.shape[0] != z.shape[-3]:
             raise ValueError("expected z of shape (N, p, d) and labels of shape (N,)")
         key = (tuple(labels.tolist()), z.shape[-2], z.dtype, str(z.device))
         if key != self._key:  # one pattern kept: training reuses it every step
-            self._pattern = _Pattern(self.spec, labels.to(z.device), z.shape[-2], z.dtype)
+            self._pattern = LabelPattern(self.spec, labels.to(z.device), z.shape[-2], z.dtype)
             self._key = key
         return supcl_loss(z, labels, self.alpha, self.tau, self.spec, self.normalize,
-                          _pattern=self._pattern)
+                          pattern=self._pattern)
 
 
 def _union(types: dict[str, torch.Tensor], names: tuple[str, ...]) -> torch.Tensor:

@@ -165,12 +165,12 @@ def test_masks_built_once_per_label_pattern(monkeypatch):
     import ssem_symbolic.losses as losses
 
     built = []
-    original = losses._Pattern.__init__
+    original = losses.LabelPattern.__init__
 
     def counting(self, *args, **kwargs):
         built.append(1)
         original(self, *args, **kwargs)
-    monkeypatch.setattr(losses._Pattern, "__init__", counting)
+    monkeypatch.setattr(losses.LabelPattern, "__init__", counting)
     loss = SupCLLoss(0.5, 0.3)
     labels = torch.tensor([0, 0, 1, 1])
     for _ in range(5):

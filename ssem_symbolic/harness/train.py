@@ -14,7 +14,8 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from ..losses import SupCLLoss, supcl_loss
+from ..losses import LabelPattern, SupCLLoss, supcl_loss
+from ..spec import get_spec
 from .data import digits_views, gaussian_views
 
 
@@ -75,15 +76,12 @@ def train_free_batched(configs: list[TrainConfig], device: str = "cpu",
     alphas = torch.tensor([c.alpha for c in configs], dtype=dtype, device=dev)
     taus = torch.tensor([c.tau for c in configs], dtype=dtype, device=dev)
     opt = torch.optim.Adam([z], lr=c0.lr)
-    from ..losses import _Pattern
-    from ..spec import get_spec
-
-    pattern = _Pattern(get_spec(c0.loss), labels, c0.views, dtype)
+    pattern = LabelPattern(get_spec(c0.loss), labels, c0.views, dtype)
     for step in range(c0.steps):
         for group in opt.param_groups:
             group["lr"] = _lr(step, c0.steps, c0.lr)
         opt.zero_grad(set_to_none=True)
-        supcl_loss(z, labels, alphas, taus, c0.loss, _pattern=pattern).sum().backward()
+        supcl_loss(z, labels, alphas, taus, c0.loss, pattern=pattern).sum().backward()
         opt.step()
     with torch.no_grad():
         return torch.nn.functional.normalize(z.detach(), dim=-1), labels
