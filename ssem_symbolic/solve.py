@@ -3,7 +3,10 @@
 Every kernel here is generated from :func:`~ssem_symbolic.derive.derive` by
 :mod:`~ssem_symbolic.codegen`; no formula is typed by hand. The closed-form alpha_c decides the
 collapsed region (beta* = 1 exactly there); elsewhere f'(beta) = 0 is solved in (0, 1), where
-f' is increasing (f is convex), by Newton steps kept inside a shrinking bisection bracket.
+f' is increasing (f is convex), by Newton steps kept inside a shrinking bisection bracket. The
+steps are taken on psi = log P+ - log P- (the positive and negative parts of f' times its
+denominator, each a log-sum-exp of generated pieces): psi has the sign and the root of f', but
+stays nearly linear where f' is nearly exponential (small tau) and never underflows.
 
 >>> import torch
 >>> b = optimal_beta_grid("paper", 2, 2, torch.tensor([0.5, 0.9], dtype=torch.float64), 1.0)
@@ -16,6 +19,7 @@ True
 from __future__ import annotations
 
 import functools
+
 import sympy as sp
 import torch
 
@@ -212,8 +216,9 @@ def _log_ratio(K: SpecKernels, x, a, t, batch) -> tuple[torch.Tensor, torch.Tens
     """(psi, psi') with psi = log P+ - log P-, P+- the positive and negative parts of
     f' D = sum_i n_i c_i e^{a_i}: same sign and root as f', each part by its own log-sum-exp.
 
-    Used where f' and f'' both underflow: there the terms of f' D are all ~e^{-700} times the
-    shift of D, but their ratios are ordinary numbers.
+    At small tau the terms of f' D can all be ~e^{-700} times the largest term of D (f' and f''
+    then underflow together, at alpha = 1 say), but their ratios are ordinary numbers: psi and
+    psi' are computed from log-magnitudes and stay exact there.
     """
     pieces = K.terms(x, a, t, *batch)
     n = len(pieces) // 4
