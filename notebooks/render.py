@@ -15,9 +15,7 @@ import ast
 import base64
 import contextlib
 import io
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -83,14 +81,10 @@ def render(path: Path, out_dir: Path) -> Path:
             outputs.append(_result(value, count))
         cell.outputs = [nbformat.from_dict(o) for o in outputs]
         cell.execution_count = count
-    out_dir.mkdir(parents=True, exist_ok=True)
+    from ssem_symbolic._io import atomic_write
+
     target = out_dir / (path.stem + ".ipynb")
-    fd, tmp = tempfile.mkstemp(dir=out_dir, suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        nbformat.write(nb, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, target)
+    atomic_write(target, nbformat.writes(nb).encode())
     return target
 
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import sympy as sp
+
+from ._io import atomic_write
 
 _SOURCES = ("spec.py", "model.py", "derive.py")
 
@@ -48,14 +49,7 @@ def store(name: str, exprs: dict[str, sp.Expr]) -> None:
     if os.environ.get("SSEM_NO_CACHE"):
         return
     try:
-        folder = _cache_dir()
-        folder.mkdir(parents=True, exist_ok=True)
         text = json.dumps({key: sp.srepr(e) for key, e in exprs.items()})
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, folder / f"{_key(name)}.json")
+        atomic_write(_cache_dir() / f"{_key(name)}.json", text.encode())
     except OSError:
         pass

@@ -255,13 +255,9 @@ def _optimum(args) -> int:
 
 
 def _device(name: str) -> str:
-    import torch
+    from ._device import resolve_device
 
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda: no CUDA device is available")
-    return name
+    return resolve_device(name).type
 
 
 def _phase(args) -> int:

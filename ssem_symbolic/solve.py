@@ -34,8 +34,8 @@ _STEP_TOL = {torch.float64: 1e-13, torch.float32: 1e-6}
 class SpecKernels:
     """Generated kernels of one loss spec in one dtype, each generated on first use.
 
-    ``loss``, ``dloss``, ``d2loss`` take (beta, alpha, tau, m, k, p); ``newton`` returns
-    (f', f'') together, shared subexpressions once; ``alpha_c`` takes (tau, m, k, p);
+    ``loss``, ``dloss``, ``d2loss`` take (beta, alpha, tau, m, k, p); ``alpha_c`` takes
+    (tau, m, k, p);
     ``tau_c`` takes (alpha, m, k, p) and is 0 where every tau collapses, inf where none does;
     ``terms`` gives the per-term pieces of f' used by the solver (see :func:`_term_pieces`).
     """
@@ -58,10 +58,6 @@ class SpecKernels:
     @functools.cached_property
     def d2loss(self) -> Kernel:
         return self._gen(self._d.d2loss, _ARGS)
-
-    @functools.cached_property
-    def newton(self) -> Kernel:
-        return self._gen((self._d.dloss, self._d.d2loss), _ARGS)
 
     @functools.cached_property
     def alpha_c(self) -> Kernel:
@@ -223,14 +219,11 @@ def _log_ratio(K: SpecKernels, x, a, t, batch) -> tuple[torch.Tensor, torch.Tens
     pieces = K.terms(x, a, t, *batch)
     n = len(pieces) // 4
     logw, c, dc, da = (torch.stack(pieces[i * n:(i + 1) * n]) for i in range(4))
-    with torch.no_grad():
-        mag = logw + torch.log(c.abs())
-        ninf = torch.full_like(mag, float("-inf"))
-        plus, minus = torch.where(c > 0, mag, ninf), torch.where(c < 0, mag, ninf)
-        lp, lm = torch.logsumexp(plus, 0), torch.logsumexp(minus, 0)
-        rate = torch.where(c != 0, dc / c + da, torch.zeros_like(c))  # d/dbeta log|n c e^a|
-        wp = torch.nan_to_num(torch.softmax(plus, 0))
-        wm = torch.nan_to_num(torch.softmax(minus, 0))
-        psi = lp - lm
-        dpsi = (wp * rate).sum(0) - (wm * rate).sum(0)
-    return psi, dpsi
+    mag = logw + torch.log(c.abs())
+    ninf = torch.full_like(mag, float("-inf"))
+    plus, minus = torch.where(c > 0, mag, ninf), torch.where(c < 0, mag, ninf)
+    lp, lm = torch.logsumexp(plus, 0), torch.logsumexp(minus, 0)
+    rate = torch.where(c != 0, dc / c + da, torch.zeros_like(c))  # d/dbeta log|n c e^a|
+    wp = torch.nan_to_num(torch.exp(plus - lp))  # softmax weights; an empty part gives 0
+    wm = torch.nan_to_num(torch.exp(minus - lm))
+    return lp - lm, (wp * rate).sum(0) - (wm * rate).sum(0)

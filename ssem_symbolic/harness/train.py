@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from .._device import resolve_device
 from ..losses import LabelPattern, SupCLLoss, supcl_loss
 from ..spec import get_spec
 from .data import digits_views, gaussian_views
@@ -50,14 +51,6 @@ def _lr(step: int, steps: int, lr: float) -> float:
     return lr * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * step / steps)))
 
 
-def device_of(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device cuda: no CUDA device is available")
-    return torch.device(name)
-
-
 def train_free_batched(configs: list[TrainConfig], device: str = "cpu",
                        dtype: torch.dtype = torch.float64) -> tuple[torch.Tensor, torch.Tensor]:
     """Train K free-embedding configurations of one group together.
@@ -67,7 +60,7 @@ def train_free_batched(configs: list[TrainConfig], device: str = "cpu",
     if not configs or len({c.group() for c in configs}) != 1 or configs[0].trainer != "free":
         raise ValueError("train_free_batched needs free configurations of one group")
     c0 = configs[0]
-    dev = device_of(device)
+    dev = resolve_device(device)
     n = c0.classes * c0.per_class
     labels = torch.arange(c0.classes, device=dev).repeat_interleave(c0.per_class)
     init = [torch.randn(n, c0.views, c0.dim, generator=torch.Generator().manual_seed(c.seed),
@@ -107,7 +100,7 @@ def train(config: TrainConfig, device: str = "cpu") -> tuple[torch.Tensor, torch
         return z[0], labels
     if config.trainer not in ("gaussian", "digits"):
         raise ValueError(f"unknown trainer {config.trainer!r}: use free, gaussian or digits")
-    dev = device_of(device)
+    dev = resolve_device(device)
     torch.manual_seed(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
     loss_fn = SupCLLoss(config.alpha, config.tau, config.loss)
