@@ -139,23 +139,33 @@ class LabelPattern:
             out.append((coef, *self.term[term]))
         return out
 
-    def pair_sums(self, x: torch.Tensor, u: torch.Tensor) -> dict[str, torch.Tensor]:
-        """sum over the pairs (a, b) of each type of u_a x_a . x_b, batched over leading dims.
+    def pair_sums(self, x: torch.Tensor, us: list[torch.Tensor]) -> list[dict[str, torch.Tensor]]:
+        """Per weight vector u: the sum over the pairs (a, b) of each type of u_a x_a . x_b,
+        batched over leading dims.
 
-        With group sums S_G = sum_{b in G} x_b and U_G = sum_{a in G} u_a x_a, the pairs
-        within the groups of a partition sum to sum_G U_G . S_G (rows are instance-major).
+        With group sums S_G = sum_{b in G} x_b (computed once) and U_G = sum_{a in G} u_a x_a,
+        the pairs within the groups of a partition sum to sum_G U_G . S_G (rows are
+        instance-major).
         """
-        ux = x * u[:, None]
-        own = (ux * x).sum(dim=(-2, -1))
         shape = (*x.shape[:-2], self.n, self.views, x.shape[-1])
-        s_inst, u_inst = x.reshape(shape).sum(-2), ux.reshape(shape).sum(-2)
-        s_cls = s_inst.new_zeros(*shape[:-3], self.n_classes, shape[-1]).index_add_(
-            -2, self.cls, s_inst)
-        u_cls = torch.zeros_like(s_cls).index_add_(-2, self.cls, u_inst)
-        inst = (u_inst * s_inst).sum(dim=(-2, -1))
-        cls = (u_cls * s_cls).sum(dim=(-2, -1))
-        every = (u_cls.sum(-2) * s_cls.sum(-2)).sum(-1)
-        return {"self": own, "view": inst - own, "class": cls - inst, "other": every - cls}
+
+        def by_group(y):
+            inst = y.reshape(shape).sum(-2)
+            cls = inst.new_zeros(*shape[:-3], self.n_classes, shape[-1]).index_add_(
+                -2, self.cls, inst)
+            return inst, cls, cls.sum(-2)
+        s_inst, s_cls, s_all = by_group(x)
+        out = []
+        for u in us:
+            ux = x * u[:, None]
+            u_inst, u_cls, u_all = by_group(ux)
+            own = (ux * x).sum(dim=(-2, -1))
+            inst = (u_inst * s_inst).sum(dim=(-2, -1))
+            cls = (u_cls * s_cls).sum(dim=(-2, -1))
+            every = (u_all * s_all).sum(-1)
+            out.append({"self": own, "view": inst - own, "class": cls - inst,
+                        "other": every - cls})
+        return out
 
 
 def _outside(spec: LossSpec, den: torch.Tensor):
@@ -202,9 +212,9 @@ def supcl_loss(z: torch.Tensor, labels: torch.Tensor, alpha, tau, loss: str | Lo
     row_weights = sum(_times(coef, rows) for coef, _, rows, _ in parts)
     lse = _WeightedLogSumExp.apply(flat, row_weights, pattern.outside, 1 / t, bound)
     pull = 0
-    for coef, u, _, positives in parts:
-        sums = pattern.pair_sums(flat, u)
-        pull = pull + coef * sum(sums[t_] for t_ in positives)
+    sums = pattern.pair_sums(flat, [u for _, u, _, _ in parts])
+    for (coef, _, _, positives), by_type in zip(parts, sums):
+        pull = pull + coef * sum(by_type[t_] for t_ in positives)
     return lse - pull / t
 
 
