@@ -265,6 +265,7 @@ def _phase(args) -> int:
     from pathlib import Path
 
     from .phase import grid, phase_map, save_npz, save_png
+    from .validity import ESTABLISHED
 
     spec, m, k, p = _setting(args)
     a0, a1, na = args.alpha_grid
@@ -286,7 +287,7 @@ def _phase(args) -> int:
     summary = {"npz": str(out), "png": str(png), "points": na * nt, "seconds": seconds,
                "device": device, "collapsed_fraction": float((pm.beta == 1.0).mean()),
                "note": pm.note}
-    if spec.name not in ("paper", "supcon"):
+    if spec.name not in ESTABLISHED:
         sys.stderr.write(f"ssem: note: {pm.note}\n")
     if args.json:
         print(json.dumps(summary))

@@ -22,6 +22,7 @@ import torch
 from .derive import alpha_c_limits, alpha_c_value, optimal_beta, tau_c_value
 from .solve import optimal_beta_grid
 from .spec import check_setting, get_spec
+from .validity import ESTABLISHED
 
 _TAU_SCAN = np.geomspace(1e-3, 100.0, 2001)
 
@@ -91,7 +92,7 @@ def guide(loss: str, m: int, k: int, p: int = 2, tau: float | None = None,
     if lo > 0:
         warn(f"under {spec.name}, alpha <= {lo} (= lim alpha_c as tau -> 0) collapses the "
              f"classes at every temperature")
-    if spec.name not in ("paper", "supcon"):
+    if spec.name not in ESTABLISHED:
         warn(f"{spec.name}: SSEM is not the optimum everywhere (at small alpha and tau the views "
              "of an instance move apart); these SSEM numbers may not describe training there")
     if tau is not None:

@@ -18,9 +18,8 @@ import torch
 from ._io import atomic_write
 from .solve import kernels, optimal_beta_grid
 from .spec import LossSpec, check_setting, get_spec
+from .validity import ESTABLISHED
 
-#: conventions for which SSEM is shown to hold a global minimiser (symmetry reduction, proofs/)
-ESTABLISHED = ("paper", "supcon")
 
 
 def validity_note(spec: LossSpec) -> str:

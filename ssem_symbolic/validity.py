@@ -30,6 +30,10 @@ from .spec import LossSpec, alpha, get_spec, k, m, p, tau
 
 _MAX_DIGITS = 5000
 
+#: conventions whose optimum over all unit embeddings is shown to lie in SSEM (for d >= mk - 1:
+#: symmetry reduction in proofs/); for the others only per-point certificates speak
+ESTABLISHED = ("paper", "supcon")
+
 
 @dataclass(frozen=True)
 class SSEMCertificate:
