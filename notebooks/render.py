@@ -4,8 +4,8 @@
 
 No Jupyter kernel is needed: each code cell runs in one shared namespace in this process;
 stdout, the last expression's value (text, and LaTeX for SymPy objects) and every matplotlib
-figure become the cell's outputs. Files are written atomically. Needs jupytext
-(``pip install -e '.[test]'``).
+figure become the cell's outputs. Files are written atomically. Needs jupytext and nbformat
+(``pip install -e '.[notebooks]'``).
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def render(path: Path, out_dir: Path) -> Path:
     from ssem_symbolic._io import atomic_write
 
     target = out_dir / (path.stem + ".ipynb")
-    atomic_write(target, nbformat.writes(nb).encode())
+    atomic_write(target, nbformat.writes(nb).encode(), make_parents=True)
     return target
 
 
@@ -93,6 +93,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default="build/notebooks", help="output folder")
     ap.add_argument("names", nargs="*", help="notebooks to render (default: all)")
     args = ap.parse_args(argv)
+    try:
+        import jupytext  # noqa: F401
+        import nbformat  # noqa: F401
+    except ImportError as exc:
+        print(f"render.py: error: {exc.name} is not installed; rendering the notebooks needs "
+              "the notebooks extra: pip install -e '.[notebooks]'", file=sys.stderr)
+        return 2
     paths = sorted(HERE.glob("[0-9][0-9]_*.py"))
     if args.names:
         paths = [p for p in paths if any(p.stem.startswith(n) for n in args.names)]

@@ -89,7 +89,8 @@ def kkt(name: str, m_: int, k_: int, p_: int, a: float, t: float, digits: int = 
         point = {v: 1, c: (k_ * b - 1) / (k_ - 1), o: -b / (m_ - 1)}
         active = [0, 3] + ([1] if b == 1 else [])
         grad = [sp.lambdify((v, c, o, alpha, tau), sp.diff(f, s), "mpmath")(
-            point[v], point[c], point[o], mpmath.mpf(a), mpmath.mpf(t)) for s in (v, c, o)]
+            point[v], point[c], point[o], mpmath.mpf(repr(a)), mpmath.mpf(repr(t)))
+            for s in (v, c, o)]  # alpha and tau as the decimals they print as (the CLI's reading)
         cols = [[mpmath.mpf(float(sp.diff(lams[i], s))) for s in (v, c, o)] for i in active]
         A = mpmath.matrix([[cols[j][r] for j in range(len(active))] for r in range(3)])
         y = mpmath.matrix(grad)

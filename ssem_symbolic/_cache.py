@@ -50,6 +50,6 @@ def store(name: str, exprs: dict[str, sp.Expr]) -> None:
         return
     try:
         text = json.dumps({key: sp.srepr(e) for key, e in exprs.items()})
-        atomic_write(_cache_dir() / f"{_key(name)}.json", text.encode())
+        atomic_write(_cache_dir() / f"{_key(name)}.json", text.encode(), make_parents=True)
     except OSError:
         pass

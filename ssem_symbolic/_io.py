@@ -1,23 +1,115 @@
-"""Atomic file writes: a temporary file in the same folder, flushed, fsynced, renamed."""
+"""Writing result files: atomic for regular files, through for devices and pipes.
+
+* A regular file (or a new name) gets a temporary file in the same folder, written, fsynced,
+  given the mode a new file would get (0666 less the umask, or the old file's mode), and
+  renamed over the target: a killed run leaves the old file or the new one, never half.
+* A symlink is followed to its file, which is replaced; the link stays.
+* A device, FIFO or socket (``/dev/stdout``, ``/dev/null``, a named pipe) is written through,
+  never replaced.
+* Temporary files carry the writer's process id; one left by a killed run (its process gone)
+  is removed by the next write into that folder.
+
+Paths are checked before any work starts (:func:`check_output`), and every failure is an
+:class:`OutputError` (an ``OSError``) with a one-line message.
+"""
 
 from __future__ import annotations
 
+import errno
+import glob
 import os
+import stat
 import tempfile
 from pathlib import Path
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that a killed run leaves the old file or none, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+class OutputError(OSError):
+    """A result file cannot be written; the message is one line for the user."""
+
+
+def check_output(path: str | os.PathLike, what: str = "--out", make_parents: bool = False) -> Path:
+    """The target ``path`` resolved (symlinks followed), or OutputError if it cannot be written:
+    an empty name, a folder, a missing or read-only parent folder, a read-only file."""
+    if not str(path):
+        raise OutputError(errno.EINVAL, f"{what} is empty: give a file name")
+    target = Path(os.path.realpath(path))
+    if target.is_dir():
+        raise OutputError(errno.EISDIR, f"{what} {path} is a folder; give a file name")
+    parent = target.parent
+    if make_parents:
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(exc.errno, f"cannot create folder {parent}: {exc.strerror}") from None
+    if not parent.is_dir():
+        raise OutputError(errno.ENOENT, f"{what} {path}: folder {parent} does not exist")
+    if target.exists():
+        if not os.access(target, os.W_OK):
+            raise OutputError(errno.EACCES, f"{what} {path} is not writable")
+        if not stat.S_ISREG(target.stat().st_mode):
+            return target  # a device or pipe: written through
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(errno.EACCES, f"{what} {path}: folder {parent} is not writable")
+    return target
+
+
+def atomic_write(path: str | os.PathLike, data: bytes, make_parents: bool = False) -> None:
+    """Write ``data`` to ``path`` as the module docstring says."""
+    target = check_output(path, "output", make_parents)
+    try:
+        if target.exists() and not stat.S_ISREG(target.stat().st_mode):
+            with open(target, "wb") as fh:  # device, FIFO, socket: write through
+                fh.write(data)
+            return
+        _remove_stale(target)
+        mode = (stat.S_IMODE(target.stat().st_mode) if target.exists()
+                else 0o666 & ~_umask())
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.{os.getpid()}.",
+                                   suffix=".tmp")
+    except OSError as exc:
+        raise _one_line(exc, path) from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
+            os.fchmod(fh.fileno(), mode)
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
+        os.replace(tmp, target)
+    except BaseException as exc:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and not isinstance(exc, OutputError):
+            raise _one_line(exc, path) from None
         raise
+
+
+def _one_line(exc: OSError, path) -> OutputError:
+    return OutputError(exc.errno, f"cannot write {path}: {exc.strerror or exc}")
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _remove_stale(target: Path) -> None:
+    """Remove ``.NAME.PID.*.tmp`` files in the target's folder whose process is gone."""
+    prefix = f".{target.name}."
+    for entry in target.parent.glob(f"{glob.escape(prefix)}*.tmp"):
+        pid = entry.name[len(prefix):].split(".", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            try:
+                entry.unlink()
+            except OSError:
+                pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,25 +1,88 @@
 """The ``ssem`` command line: argument parsing, validation messages, JSON or readable output.
 
 No mathematics lives here; every number comes from :mod:`derive` and :mod:`validity`.
+
+Every expected failure ends in one line on stderr and a documented exit status (README,
+"Exit status"); an unexpected exception prints its traceback and asks for a bug report:
+
+====  =====================================================================
+0     success
+1     an internal error (a bug: traceback, and a request to report it)
+2     bad input: arguments, values, grids, a results folder of another plan
+3     an output cannot be written: missing or read-only folder, full disk
+130   interrupted (Ctrl-C); a cross-check keeps what is done (``--resume``)
+141   standard output closed early (``ssem ... | head``): quiet, as Unix tools
+143   terminated (SIGTERM); as for Ctrl-C
+====  =====================================================================
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import math
+import os
+import re
+import signal
 import sys
+import traceback
 
+from ._io import OutputError
 from .spec import PRESETS
 
-_EXIT_BAD_INPUT = 2
+EXIT_OK, EXIT_BUG, EXIT_BAD_INPUT, EXIT_OUTPUT = 0, 1, 2, 3
+EXIT_INTERRUPTED, EXIT_PIPE, EXIT_TERMINATED = 130, 141, 143
+_EXIT_BAD_INPUT = EXIT_BAD_INPUT
 _TAU_PROBES = (0.01, 0.1, 1.0, 10.0)
+_BUG_REPORT = ("ssem: internal error: this is a bug; please report it with the command line "
+               "and the traceback above (https://github.com/ssem-symbolic/ssem-symbolic/issues)")
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that a run stops as cleanly as on Ctrl-C."""
+
+
+class _Once(argparse.Action):
+    """Store an option's value, refusing the option a second time (no silent last-wins)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        seen = getattr(namespace, "_seen_options", set())
+        if self.dest in seen:
+            parser.error(f"{'/'.join(self.option_strings)} given more than once")
+        namespace._seen_options = seen | {self.dest}
+        setattr(namespace, self.dest, self.const if self.nargs == 0 else values)
+
+
+class _ConstOnce(_Once):
+    def __init__(self, option_strings, dest, const=None, default=None, required=False,
+                 help=None):
+        super().__init__(option_strings, dest, nargs=0, const=const, default=default,
+                         required=required, help=help)
+
+
+class _TrueOnce(_ConstOnce):
+    def __init__(self, option_strings, dest, default=False, required=False, help=None):
+        super().__init__(option_strings, dest, const=True, default=default,
+                         required=required, help=help)
 
 
 class _Parser(argparse.ArgumentParser):
+    """One-line errors, no usage dump; options given twice are errors; ``-inf`` and ``-1e3``
+    are values (so ``--tau -inf`` reaches the value check)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = re.compile(
+            r"^-(\d+\.?\d*|\.\d+|inf|infinity|nan)([eE][+-]?\d+)?$", re.IGNORECASE)
+        self.register("action", None, _Once)
+        self.register("action", "store", _Once)
+        self.register("action", "store_true", _TrueOnce)
+        self.register("action", "store_const", _ConstOnce)
+
     def error(self, message: str) -> None:  # one line on stderr, no usage dump
         sys.stderr.write(f"ssem: error: {message}\n")
-        raise SystemExit(_EXIT_BAD_INPUT)
+        raise SystemExit(EXIT_BAD_INPUT)
 
 
 def _integer(name: str):
@@ -70,7 +133,10 @@ def _batch_args(sub: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = _Parser(prog="ssem", description="Exact class-collapse conditions on SSEM.")
+    parser.add_argument("--version", action="version", version=f"ssem {__version__}")
     subs = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     th = subs.add_parser("threshold", help="alpha_c at a tau, or tau_c at an alpha")
     _batch_args(th)
@@ -133,22 +199,71 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run one ``ssem`` command; every expected failure becomes one line and an exit status."""
     try:
-        if args.command == "formula":
-            return _formula(args)
-        if args.command == "phase":
-            return _phase(args)
-        if args.command == "crosscheck":
-            return _crosscheck(args)
-        if args.command == "export":
-            return _export(args)
-        if args.command == "guide":
-            return _guide(args)
-        return _threshold(args) if args.command == "threshold" else _optimum(args)
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    except ValueError:  # not the main thread: leave SIGTERM alone
+        previous = None
+    try:
+        args = build_parser().parse_args(argv)
+        args.argv = argv
+        status = _COMMANDS[args.command](args)
+        sys.stdout.flush()
+        return status
+    except SystemExit:
+        raise
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_PIPE
     except ValueError as exc:
-        sys.stderr.write(f"ssem: error: {exc}\n")
-        return _EXIT_BAD_INPUT
+        return _fail(EXIT_BAD_INPUT, str(exc))
+    except OutputError as exc:
+        return _fail(EXIT_OUTPUT, exc.strerror or str(exc))
+    except OSError as exc:
+        if exc.errno not in _OUTPUT_ERRNOS:
+            raise
+        where = "standard output" if exc.filename is None else exc.filename
+        _silence_stdout()
+        return _fail(EXIT_OUTPUT, f"cannot write {where}: {exc.strerror}")
+    except KeyboardInterrupt as exc:
+        return _fail(EXIT_INTERRUPTED, "interrupted" + _hint(exc))
+    except Terminated as exc:
+        return _fail(EXIT_TERMINATED, "terminated (SIGTERM)" + _hint(exc))
+    except Exception:
+        traceback.print_exc()
+        sys.stderr.write(_BUG_REPORT + "\n")
+        return EXIT_BUG
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+_OUTPUT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS,
+                  errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EFBIG, errno.EIO}
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise Terminated()
+
+
+def _hint(exc: BaseException) -> str:
+    hint = getattr(exc, "hint", "")
+    return f"; {hint}" if hint else ""
+
+
+def _fail(status: int, message: str) -> int:
+    sys.stderr.write(f"ssem: error: {message}\n" if status in (EXIT_BAD_INPUT, EXIT_OUTPUT)
+                     else f"ssem: {message}\n")
+    return status
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def _setting(args, alpha=None, tau=None):
@@ -260,24 +375,38 @@ def _device(name: str) -> str:
     return resolve_device(name).type
 
 
+#: the largest phase grid: the solver holds about 40 float64 numbers per point
+MAX_GRID_POINTS = 10_000_000
+
+
 def _phase(args) -> int:
     import time
     from pathlib import Path
 
-    from .phase import grid, phase_map, save_npz, save_png
-    from .validity import ESTABLISHED
+    from ._io import check_output
+    from .solve import GRID_TAU_RANGE
 
     spec, m, k, p = _setting(args)
     a0, a1, na = args.alpha_grid
     t0, t1, nt = args.tau_grid
     if not (0 <= a0 <= 1 and 0 <= a1 <= 1):
-        raise ValueError(f"--alpha-grid must lie in [0, 1], got {a0}:{a1}")
-    if t0 <= 0 or t1 <= 0:
-        raise ValueError(f"--tau-grid must be > 0, got {t0}:{t1}")
+        raise ValueError(f"--alpha-grid must lie in [0, 1], got {a0:g}:{a1:g}")
+    lo, hi = GRID_TAU_RANGE[_torch_float64()]
+    if not (lo <= t0 <= hi and lo <= t1 <= hi):
+        raise ValueError(f"--tau-grid must lie in [{lo:g}, {hi:g}] (where the grid solver is "
+                         f"accurate to 1e-10), got {t0:g}:{t1:g}")
+    if na * nt > MAX_GRID_POINTS:
+        raise ValueError(f"the grid has {na} x {nt} = {na * nt:,} points, over the limit of "
+                         f"{MAX_GRID_POINTS:,} (memory); split it into smaller maps")
     out = Path(args.out)
-    if out.exists() and out.is_dir():
-        raise ValueError(f"--out {out} is a directory; give a file name such as phase.npz")
+    if out.suffix != ".npz":
+        raise ValueError(f"--out must name the .npz file (the PNG goes beside it), got {out}")
     png = out.with_suffix(".png")
+    check_output(out)
+    check_output(png, "--out (its .png)")
+    from .phase import grid, phase_map, save_npz, save_png
+    from .validity import ESTABLISHED
+
     device = _device(args.device)
     start = time.perf_counter()
     pm = phase_map(spec, m, k, grid(a0, a1, na), grid(t0, t1, nt, args.log_tau), p, device)
@@ -300,22 +429,40 @@ def _phase(args) -> int:
     return 0
 
 
+def _torch_float64():
+    import torch
+
+    return torch.float64
+
+
 def _crosscheck(args) -> int:
+    import shlex
     import time
     from pathlib import Path
 
+    from ._io import check_output
     from .harness import report
     from .harness.sweep import default_plan, run
 
+    if not args.out:
+        raise ValueError("--out is empty: give a folder name")
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out} exists and is not a folder")
+    check_output(out / "results.jsonl", "--out", make_parents=True)
     device = _device(args.device)
     losses = tuple(dict.fromkeys(args.loss or PRESETS))
     plan = default_plan(losses, args.size)
     start = time.perf_counter()
-    result = run(plan, out, resume=args.resume, device=device, progress=not args.json,
-                 warn=lambda msg: sys.stderr.write(f"ssem: warning: {msg}\n"))
+    try:
+        result = run(plan, out, resume=args.resume, device=device, progress=not args.json,
+                     warn=lambda msg: sys.stderr.write(f"ssem: warning: {msg}\n"))
+    except (KeyboardInterrupt, Terminated) as exc:
+        again = [a for a in (sys.argv[1:] if args.argv is None else args.argv)
+                 if a != "--resume"]
+        exc.hint = (f"finished configurations are kept in {out / 'results.jsonl'}; continue "
+                    f"with: ssem {shlex.join(again)} --resume")
+        raise
     seconds = time.perf_counter() - start
     report.write(result, out, args.size, seconds)
     files = {name: str(out / name) for name in
@@ -333,19 +480,16 @@ def _crosscheck(args) -> int:
 
 
 def _export(args) -> int:
-    from pathlib import Path
-
-    from ._io import atomic_write
+    from ._io import atomic_write, check_output
     from .export import export
     from .spec import get_spec
 
+    if args.out is not None:
+        check_output(args.out)
     text = export(get_spec(args.loss).name, args.format)
-    if args.out:
-        out = Path(args.out)
-        if out.is_dir():
-            raise ValueError(f"--out {out} is a directory")
-        atomic_write(out, text.encode())
-        print(f"wrote {out}", file=sys.stderr)
+    if args.out is not None:
+        atomic_write(args.out, text.encode())
+        print(f"wrote {args.out}", file=sys.stderr)
     else:
         sys.stdout.write(text)
     return 0
@@ -408,6 +552,10 @@ def _formula(args) -> int:
     print(f"# tau_c = 0 for alpha <= {render(d.alpha_c_tau0)}; "
           f"no tau collapses for alpha >= {render(d.alpha_c_tauinf)}")
     return 0
+
+
+_COMMANDS = {"threshold": _threshold, "optimum": _optimum, "phase": _phase,
+             "crosscheck": _crosscheck, "export": _export, "guide": _guide, "formula": _formula}
 
 
 if __name__ == "__main__":  # pragma: no cover

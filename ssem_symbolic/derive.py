@@ -20,7 +20,7 @@ types T. On SSEM (v = 1, c = x(beta), o = y(beta)) this is the reduced loss f(be
 (k*m*r - r + 1)/(k*(m*r - r + 1))
 >>> d.alpha_c_tau0, d.alpha_c_tauinf
 (1/k, 1)
->>> round(float(alpha_c_value("paper", 2, 2, 2, 1)), 4)  # spec section 6: 0.6192
+>>> round(float(alpha_c_value("paper", 2, 2, 2, 1)), 4)  # docs/references.md: 0.6192
 0.6192
 """
 
@@ -34,6 +34,7 @@ import sympy as sp
 
 from . import _cache
 from .model import c_sym, gram_entries, o_sym, v_sym
+from .reading import TAU_RANGE, exact, mp
 from .spec import LossSpec, alpha, beta, get_spec, k, m, p, pair_counts, tau
 
 r = sp.Symbol("r", positive=True)  # r = exp(-m/((m - 1) tau)), increasing in tau, in (0, 1)
@@ -225,6 +226,30 @@ def derive(loss: str | LossSpec) -> Derivation:
 _ARGS = (beta, alpha, tau, m, k, p)
 
 
+def term_pieces(loss: sp.Expr) -> tuple[sp.Expr, ...]:
+    """Split f = log sum_i n_i e^{a_i} + rest, so that f' D = sum_i n_i c_i e^{a_i} with
+    c_i = a_i' + rest' and D = sum_i n_i e^{a_i}.
+
+    Returns (log n_i + a_i)_i, (c_i)_i, (c_i')_i, (a_i')_i: no exponential at all, so both
+    solvers (mpmath and torch) work with log-magnitudes and never overflow or underflow.
+    """
+    logs = [t for t in sp.Add.make_args(loss) if isinstance(t, sp.log)]
+    if len(logs) != 1:
+        raise ValueError("the reduced loss is not log(sum of exponentials) + rest")
+    rest = loss - logs[0]
+    if rest.atoms(sp.exp):
+        raise ValueError("the reduced loss has exponentials outside its log-sum-exp")
+    logw, c, dc, da = [], [], [], []
+    for term in sp.Add.make_args(logs[0].args[0]):
+        (e,) = [f for f in sp.Mul.make_args(term) if isinstance(f, sp.exp)]
+        a = e.args[0]
+        logw.append(sp.log(term / e) + a)
+        c.append(sp.diff(a + rest, beta))
+        dc.append(sp.diff(c[-1], beta))
+        da.append(sp.diff(a, beta))
+    return (*logw, *c, *dc, *da)
+
+
 def _mp_lambdify(args, expr):
     """lambdify to mpmath, with every argument made an mpf first (ints and floats would make
     the generated code do 1/(k - 1) or 1/tau in double precision)."""
@@ -238,19 +263,27 @@ def _numeric(spec: LossSpec):
     fn = _mp_lambdify
     return {
         "f": fn(_ARGS, d.loss),
-        "f1": fn(_ARGS, d.dloss),
-        "f2": fn(_ARGS, d.d2loss),
+        "pieces": fn(_ARGS, list(term_pieces(d.loss))),
         "alpha_c_r": fn((r, m, k, p), d.alpha_c_r),
         "slope": fn((r, m, k, p), d.alpha_c_slope_r),
     }
 
 
-def alpha_c_value(loss: str | LossSpec, m_: int, k_: int, p_: int, tau_: float,
+def _check_tau_range(tau_: sp.Rational) -> None:
+    lo, hi = TAU_RANGE
+    if not exact(lo) <= tau_ <= exact(hi):
+        raise ValueError(f"tau = {float(tau_):g} is outside the supported range [{lo:g}, {hi:g}] "
+                         "of beta*, the loss and the SSEM certificate (alpha_c and tau_c hold "
+                         "at every tau: see `ssem threshold`)")
+
+
+def alpha_c_value(loss: str | LossSpec, m_: int, k_: int, p_: int, tau_,
                   digits: int = 30) -> mpmath.mpf:
-    """alpha_c(tau) for a batch, evaluated through r = exp(-m/((m-1) tau)) (stable as tau -> 0)."""
+    """alpha_c(tau) for a batch, evaluated through r = exp(-m/((m-1) tau)) (exact at every
+    tau > 0: r is a tiny but exact mpmath number as tau -> 0)."""
     spec = get_spec(loss)
     with mpmath.workdps(digits + 10):
-        rr = mpmath.exp(-mpmath.mpf(m_) / ((m_ - 1) * mpmath.mpf(tau_)))
+        rr = mpmath.exp(-mpmath.mpf(m_) / ((m_ - 1) * mp(tau_)))
         return +_numeric(spec)["alpha_c_r"](rr, m_, k_, p_)
 
 
@@ -271,23 +304,13 @@ def alpha_c_limits(loss: str | LossSpec, m_: int, k_: int, p_: int) -> tuple[sp.
     return sp.Rational(d.alpha_c_tau0.subs(at)), sp.Rational(d.alpha_c_tauinf.subs(at))
 
 
-def exact(value) -> sp.Rational:
-    """A number as an exact rational: floats by their shortest decimal (0.1 -> 1/10), mpf and
-    Fraction exactly. Domain boundaries such as alpha = 1/k are then decided exactly."""
-    if isinstance(value, mpmath.mpf):
-        man, exp = value.man_exp
-        return sp.Rational(man) * sp.Integer(2) ** exp
-    if isinstance(value, float):
-        return sp.Rational(repr(float(value)))  # float(): numpy floats repr as np.float64(x)
-    return sp.Rational(value)
-
-
 def tau_c_value(loss: str | LossSpec, m_: int, k_: int, p_: int, alpha_,
                 digits: int = 30) -> mpmath.mpf | None:
     """tau_c(alpha): collapse iff tau >= tau_c. 0 when every tau collapses, None when none does.
 
-    The domain (alpha <= lim_{tau->0} alpha_c, or alpha >= lim_{tau->oo} alpha_c) is decided
-    in exact rational arithmetic.
+    alpha is read exactly (:mod:`~ssem_symbolic.reading`); the domain (alpha <= lim_{tau->0}
+    alpha_c, or alpha >= lim_{tau->oo} alpha_c) is decided in exact rational arithmetic, and
+    tau_c = m/((m-1) log Q(alpha)) from the exact rational Q, so nothing cancels near the edges.
     """
     spec = get_spec(loss)
     if not alpha_c_increasing(spec, m_, k_, p_):
@@ -299,50 +322,117 @@ def tau_c_value(loss: str | LossSpec, m_: int, k_: int, p_: int, alpha_,
     if a >= hi:
         return None
     q = sp.Rational(derive(spec).tau_c_ratio.subs({alpha: a, m: m_, k: k_, p: p_}))
-    with mpmath.workdps(digits + 10):  # Q exact, so alpha near the domain edge loses nothing
-        return +(mpmath.mpf(m_) / ((m_ - 1) * (mpmath.log(q.p) - mpmath.log(q.q))))
-
-
-def loss_value(loss: str | LossSpec, m_: int, k_: int, p_: int, alpha_: float, tau_: float,
-               beta_: float, digits: int = 30) -> mpmath.mpf:
-    """f(beta; alpha, tau, m, k, p), the loss of the SSEM embedding at beta."""
     with mpmath.workdps(digits + 10):
-        return +_numeric(get_spec(loss))["f"](mpmath.mpf(beta_), mpmath.mpf(alpha_),
-                                               mpmath.mpf(tau_), m_, k_, p_)
+        return +(mpmath.mpf(m_) / ((m_ - 1) * (mpmath.log(int(q.p)) - mpmath.log(int(q.q)))))
 
 
-def optimal_beta(loss: str | LossSpec, m_: int, k_: int, p_: int, alpha_: float, tau_: float,
+def collapses(loss: str | LossSpec, m_: int, k_: int, p_: int, alpha_, tau_) -> bool:
+    """Whether the batch collapses (beta* = 1) at (alpha, tau): tau >= tau_c(alpha).
+
+    The one decision behind ``threshold``, ``optimum``, ``guide`` and :func:`optimal_beta`, on
+    the exact reading of alpha and tau; tau is compared with tau_c at 40 digits and more (up
+    to 1000) until the two differ.
+    """
+    spec = get_spec(loss)
+    t = exact(tau_)
+    digits = 30
+    while True:
+        t_c = tau_c_value(spec, m_, k_, p_, alpha_, digits=digits)
+        if t_c is None:
+            return False
+        with mpmath.workdps(digits + 10):
+            gap = mpmath.mpf(int(t.p)) / int(t.q) - t_c
+            if abs(gap) > mpmath.mpf(10) ** -digits * (1 + t_c) or digits >= 1000:
+                return bool(gap >= 0)
+        digits *= 4
+
+
+def loss_value(loss: str | LossSpec, m_: int, k_: int, p_: int, alpha_, tau_, beta_,
+               digits: int = 30) -> mpmath.mpf:
+    """f(beta; alpha, tau, m, k, p), the loss of the SSEM embedding at beta."""
+    t = exact(tau_)
+    _check_tau_range(t)
+    with mpmath.workdps(digits + 10 + guard_digits(t)):
+        value = _numeric(get_spec(loss))["f"](mpmath.mpf(beta_), mp(alpha_), mp(t), m_, k_, p_)
+    with mpmath.workdps(digits + 10):
+        return +value
+
+
+def guard_digits(t: sp.Rational) -> int:
+    """Extra digits that keep ``digits`` significant at temperature t: at small tau the
+    exponents g/tau are of size 1/tau (f = log D - pull/tau cancels to O(1), and beta* sits
+    within O(tau) of 1); at large tau the weights are 1 + O(1/tau). Both lose |log10 tau|."""
+    with mpmath.workdps(20):
+        return int(abs(mpmath.log10(mpmath.mpf(int(t.p)) / int(t.q)))) + 2
+
+
+def _psi(pieces, x, a, t, batch) -> tuple[mpmath.mpf, mpmath.mpf]:
+    """(psi, psi') with psi = log P+ - log P-, P+- the positive and negative parts of
+    f' D = sum_i n_i c_i e^{a_i} (see :func:`term_pieces`): the sign and root of f', each part a
+    log-sum-exp, nearly linear in beta where f' is nearly exponential (small tau)."""
+    vals = pieces(x, a, t, *batch)
+    n = len(vals) // 4
+    parts: dict[int, list[tuple[mpmath.mpf, mpmath.mpf]]] = {1: [], -1: []}
+    for lw, c, dc, da in zip(vals[:n], vals[n:2 * n], vals[2 * n:3 * n], vals[3 * n:]):
+        if c != 0:
+            parts[1 if c > 0 else -1].append((lw + mpmath.log(abs(c)), dc / c + da))
+    if not parts[-1]:
+        return mpmath.inf, mpmath.mpf(0)
+    if not parts[1]:
+        return -mpmath.inf, mpmath.mpf(0)
+    out = []
+    for sign in (1, -1):
+        top = max(mag for mag, _ in parts[sign])
+        ws = [(mpmath.exp(mag - top), rate) for mag, rate in parts[sign]]
+        total = mpmath.fsum(w for w, _ in ws)
+        out.append((top + mpmath.log(total), mpmath.fsum(w * rate for w, rate in ws) / total))
+    (lp, rp), (lm, rm) = out
+    return lp - lm, rp - rm
+
+
+def optimal_beta(loss: str | LossSpec, m_: int, k_: int, p_: int, alpha_, tau_,
                  digits: int = 30, start: mpmath.mpf | None = None) -> mpmath.mpf:
     """beta* = argmin over [0, 1] of the convex f, to ``digits`` significant digits.
 
-    Exactly 1 when alpha <= alpha_c(tau); otherwise the root of f'(beta) = 0 in (0, 1), found
-    by Newton steps kept inside a shrinking bisection bracket (f' is increasing). ``start``
-    (a lower-precision beta*) lets a high-precision refinement converge in a few steps.
+    Exactly 1 when the batch collapses (:func:`collapses`); otherwise the root in (0, 1) of
+    psi = log P+ - log P- (same sign and root as f', see :func:`_psi`), by Newton steps kept
+    inside a shrinking bisection bracket. psi is nearly linear at every tau, so a handful of
+    steps suffice. ``start`` (a lower-precision beta*) seeds a high-precision refinement.
+    The work runs at ``digits`` plus :func:`guard_digits` (at tau = 1e-100, 1 - beta* is about
+    1e-100 and is kept to ``digits`` significant digits). tau must lie in
+    :data:`~ssem_symbolic.reading.TAU_RANGE`.
+
+    >>> float(optimal_beta("paper", 3, 4, 2, 1, "0.0001"))  # (m - 1)/(mk - 1) = 2/11
+    0.18181818181818182
     """
     spec = get_spec(loss)
-    num = _numeric(spec)
-    with mpmath.workdps(max(digits, 30) + 10):
-        a, t = mpmath.mpf(alpha_), mpmath.mpf(tau_)
-        if a <= alpha_c_value(spec, m_, k_, p_, tau_, digits=max(digits, 30)):
-            return mpmath.mpf(1)
+    t_exact = exact(tau_)
+    _check_tau_range(t_exact)
+    if collapses(spec, m_, k_, p_, alpha_, t_exact):
+        return mpmath.mpf(1)
+    pieces = _numeric(spec)["pieces"]
+    batch = (m_, k_, p_)
+    digits = max(digits, 30) + guard_digits(t_exact)
+    with mpmath.workdps(digits + 10):
+        a, t = mp(alpha_), mp(t_exact)
         lo, hi = mpmath.mpf(0), mpmath.mpf(1)
-        if num["f1"](lo, a, t, m_, k_, p_) >= 0:
+        if _psi(pieces, lo, a, t, batch)[0] >= 0:
             return lo
         x = mpmath.mpf(start) if start is not None and 0 < start < 1 else mpmath.mpf("0.5")
-        tol = mpmath.mpf(10) ** (-(max(digits, 30) + 2))
-        for _ in range(2000):
-            g = num["f1"](x, a, t, m_, k_, p_)
+        tol = mpmath.mpf(10) ** (-(digits + 2))
+        for _ in range(400):
+            g, h = _psi(pieces, x, a, t, batch)
             if g > 0:
                 hi = x
             else:
                 lo = x
-            h = num["f2"](x, a, t, m_, k_, p_)
-            step = g / h if h > 0 else mpmath.mpf(0)
-            nxt = x - step
-            if not (lo < nxt < hi) or h <= 0:
+            nxt = x - g / h if h > 0 and mpmath.isfinite(g) else (lo + hi) / 2
+            if not lo < nxt < hi:
                 nxt = (lo + hi) / 2
-            if abs(nxt - x) <= tol or hi - lo <= tol:
-                x = nxt
+            if g == 0 or abs(nxt - x) <= tol or hi - lo <= tol:
+                x = x if g == 0 else nxt
                 break
             x = nxt
+        else:
+            raise ArithmeticError(f"beta* did not converge at alpha = {alpha_}, tau = {tau_}")
         return +x

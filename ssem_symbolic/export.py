@@ -67,18 +67,70 @@ def _header(loss: str) -> str:
             "self-supervised term), tau (temperature), beta (SSEM parameter).")
 
 
+#: LaTeX titles: every symbol in math mode (text-mode < and > print as inverted marks)
+_LATEX_TITLES = {
+    "reduced_loss": r"Reduced loss $f(\beta)$ on SSEM",
+    "dloss": r"Its derivative $f'(\beta)$",
+    "beta_star_equation": r"$\beta^*$: $1$ if $\alpha \le \alpha_c(\tau)$, else the root in "
+                          r"$(0, 1)$ of",
+    "alpha_c": r"Collapse threshold: collapse ($\beta^* = 1$) iff $\alpha \le \alpha_c(\tau)$",
+    "alpha_c_r": r"$\alpha_c$ as a function of $r$",
+    "r": "where",
+    "tau_c": r"Its inverse: collapse iff $\tau \ge \tau_c(\alpha)$, for "
+             r"$\alpha_c(0^+) < \alpha < \alpha_c(\infty)$",
+    "alpha_c_tau0": r"$\lim_{\tau \to 0^+} \alpha_c$ (for $\alpha$ at or below it every $\tau$ "
+                    r"collapses: $\tau_c = 0$)",
+    "alpha_c_tauinf": r"$\lim_{\tau \to \infty} \alpha_c$ (for $\alpha$ at or above it no "
+                      r"$\tau$ collapses)",
+    "within_class_variance": "Within-class variance on SSEM",
+    "between_class_variance": "Between-class variance on SSEM",
+}
+
+#: a formula longer than this (characters of LaTeX) is broken at its top-level + and -
+_BREAK_AT = 110
+
+# \fiteq{...}: the formula at its natural size, or scaled down to the line width if wider
+_FITEQ = r"""\newsavebox{\ssemeqbox}
+\newcommand{\fiteq}[1]{\sbox{\ssemeqbox}{$\displaystyle #1$}%
+  \ifdim\wd\ssemeqbox>0.92\linewidth\resizebox{0.92\linewidth}{!}{\usebox{\ssemeqbox}}%
+  \else\usebox{\ssemeqbox}\fi}"""
+
+
 def to_latex(loss: str) -> str:
-    """A standalone LaTeX document (amsmath)."""
+    """A standalone LaTeX document (amsmath, graphicx): symbols in math mode, long formulas
+    broken at their top-level sums, and any line still wider than the text scaled to fit."""
+    spec = get_spec(loss)
     sheet = formula_sheet(loss)
-    lines = [r"\documentclass{article}", r"\usepackage{amsmath}", r"\begin{document}",
-             r"\section*{" + _latex_text(_header(loss).split(":")[0]) + "}",
-             _latex_text(_header(loss)), ""]
-    for key, title in ITEMS:
-        lines += [_latex_text(title) + ":", r"\begin{equation*}",
-                  _latex_lhs(key) + sp.latex(sheet[key]) if key not in ("r", "beta_star_equation")
-                  else sp.latex(sheet[key]), r"\end{equation*}", ""]
+    lines = [r"\documentclass{article}", r"\usepackage{amsmath}",
+             r"\usepackage{graphicx}", _FITEQ, r"\begin{document}",
+             r"\section*{SSEM formula sheet: \texttt{" + _latex_text(spec.name) + "}}",
+             _latex_text(spec.description.capitalize() or spec.name) + ".",
+             r"Symbols: $m$ classes, $k$ instances per class, $p$ views, $\alpha$ (weight of "
+             r"the self-supervised term), $\tau$ (temperature), $\beta$ (SSEM parameter).", ""]
+    for key, _ in ITEMS:
+        lines += [_LATEX_TITLES[key] + ":", *_latex_display(key, sheet[key]), ""]
     lines.append(r"\end{document}")
     return "\n".join(lines) + "\n"
+
+
+def _latex_display(key: str, expr: sp.Expr) -> list[str]:
+    """``lhs = expr`` as a display; broken over lines at top-level terms when long."""
+    if isinstance(expr, sp.Eq):
+        lhs, rhs = sp.latex(expr.lhs) + " = ", expr.rhs
+        if rhs == 0 and isinstance(expr.lhs, sp.Add):
+            lhs, rhs = "0 = ", expr.lhs
+    else:
+        lhs, rhs = _latex_lhs(key), expr
+    terms = sp.Add.make_args(rhs) if isinstance(rhs, sp.Add) else (rhs,)
+    if len(sp.latex(rhs)) <= _BREAK_AT or len(terms) == 1:
+        return [r"\[", r"\fiteq{" + lhs + sp.latex(rhs) + "}", r"\]"]
+    rows = []
+    for i, term in enumerate(sorted(terms, key=sp.default_sort_key)):
+        body = sp.latex(term)
+        if i and not body.startswith("-"):
+            body = "+ " + body
+        rows.append((lhs if i == 0 else "") + r" &\fiteq{" + body + "}")
+    return [r"\begin{align*}", (r" \\" + "\n").join(rows), r"\end{align*}"]
 
 
 def _latex_lhs(key: str) -> str:
@@ -92,7 +144,8 @@ def _latex_lhs(key: str) -> str:
 
 def _latex_text(text: str) -> str:
     for a, b in (("\\", r"\textbackslash{}"), ("_", r"\_"), ("&", r"\&"), ("%", r"\%"),
-                 ("#", r"\#"), ("{", r"\{"), ("}", r"\}"), ("^", r"\^{}"), ("$", r"\$")):
+                 ("#", r"\#"), ("{", r"\{"), ("}", r"\}"), ("^", r"\^{}"), ("$", r"\$"),
+                 ("<", r"$<$"), (">", r"$>$")):
         text = text.replace(a, b)
     return text
 

@@ -108,7 +108,7 @@ def guide(loss: str, m: int, k: int, p: int = 2, tau: float | None = None,
         elif target_within == 0:
             out["alpha"] = a_c
             say(f"Any alpha <= {a_c:.6g} gives zero within-class variance.")
-        _tau_warning(out, spec, m, k, p, alpha if alpha is not None else out.get("alpha", a_c))
+        _tau_warning(out, spec, m, k, p, out.get("alpha", a_c))
         return out
     t_c = tau_c_value(spec, m, k, p, alpha)
     out["tau_c"] = None if t_c is None else float(t_c)
@@ -118,8 +118,16 @@ def guide(loss: str, m: int, k: int, p: int = 2, tau: float | None = None,
         say(f"At alpha = {alpha:g} every temperature collapses the classes (alpha <= {lo}).")
     else:
         say(f"At alpha = {alpha:g} the classes collapse iff tau >= {float(t_c):.6g}.")
-    if target_within is not None:
-        taus = taus_for_within(spec, m, k, p, alpha, target_within) if target_within > 0 else []
+    if target_within == 0:  # zero variance: exactly the collapsed side, tau >= tau_c
+        if t_c is None:
+            raise ValueError(f"no tau gives within-class variance 0 at alpha = {alpha:g}: no "
+                             f"temperature collapses the classes (alpha >= {hi})")
+        out["tau"] = float(t_c)
+        out["tau_solutions"] = [float(t_c)]
+        say(("Every tau" if t_c == 0 else f"Every tau >= {float(t_c):.6g}")
+            + " gives within-class variance 0 (the classes collapse).")
+    elif target_within is not None:
+        taus = taus_for_within(spec, m, k, p, alpha, target_within)
         out["tau_solutions"] = taus
         if not taus:
             raise ValueError(f"no tau in [1e-3, 100] gives within-class variance "

@@ -46,7 +46,8 @@ def pair_type_masks(labels: torch.Tensor, views: int) -> dict[str, torch.Tensor]
 class _WeightedLogSumExp(torch.autograd.Function):
     """sum_a w_a logsumexp_{c in den(a)} l_ac with l = inv_tau x x^T for rows x (..., M, d),
     batched over leading dims. Backward from the closed form dL/dl_ac = w_a P_ac (P the
-    masked softmax), then dL/dx = inv_tau (G + G^T) x.
+    masked softmax), then dL/dx = inv_tau (G + G^T) x; dL/dw_a = lse_a and
+    dL/d inv_tau = sum_a w_a x_a . (P x)_a come from the same products.
 
     ``bound`` (unit rows: |l| <= inv_tau, and exp(-2 inv_tau) a normal number) makes the
     max-shift the constant inv_tau, computed inside the product by one extra column. The
@@ -54,6 +55,9 @@ class _WeightedLogSumExp(torch.autograd.Function):
     pair types), G = diag(c) E with c_a = w_a inv_tau / rowsum_a, and
     (G + G^T) x = c * (E x) + E (c * x): one product of E with [x, c * x], no pass over G.
     Otherwise each row is shifted by its max and G is formed.
+
+    Second derivatives (``create_graph=True``, Hessian-vector products) are exact: when the
+    backward itself is recorded, it is autograd through the same masked log-sum-exp.
     """
 
     @staticmethod
@@ -66,34 +70,65 @@ class _WeightedLogSumExp(torch.autograd.Function):
             logits = left @ torch.cat([x, ones], -1).transpose(-1, -2)
         else:
             logits = (x * scale) @ xt
-        if outside == "diag":
-            logits.diagonal(dim1=-2, dim2=-1).fill_(_FILL[x.dtype])
-        elif outside is not None:
-            logits.masked_fill_(outside, _FILL[x.dtype])
+        _mask_(logits, outside)
         if bound:
-            shift = inv_tau[..., None]
+            shift = inv_tau[..., None].expand(logits.shape[:-1])
         else:
             shift = logits.amax(dim=-1, keepdim=True)
             logits.sub_(shift)
             shift = shift.squeeze(-1)
         exps = logits.exp_()
         rows = exps.sum(dim=-1)
-        ctx.bound = bound
-        ctx.save_for_backward(x, exps, rows, row_weights, inv_tau)
-        return (row_weights * (shift + rows.log())).sum(dim=-1)
+        lse = shift + rows.log()
+        ctx.bound, ctx.outside = bound, outside
+        ctx.save_for_backward(x, exps, rows, row_weights, inv_tau, lse)
+        return (row_weights * lse).sum(dim=-1)
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
     def backward(ctx, grad):
-        x, exps, rows, row_weights, inv_tau = ctx.saved_tensors
+        x, exps, rows, row_weights, inv_tau, lse = ctx.saved_tensors
+        need_x, need_w, _, need_t, _ = ctx.needs_input_grad
+        if torch.is_grad_enabled():  # the backward is being recorded: double backward
+            return _recorded_backward(grad, x, row_weights, ctx.outside, inv_tau,
+                                      ctx.needs_input_grad)
         coef = (row_weights * (grad * inv_tau)[..., None] / rows)[..., None]  # (..., M, 1)
+        d = x.shape[-1]
         if ctx.bound:  # E symmetric
             both = exps @ torch.cat([x, coef * x], -1)
-            d = x.shape[-1]
-            return coef * both[..., :d] + both[..., d:], None, None, None, None
-        g = exps * coef
-        dx = g @ x
-        return dx.add_(g.transpose(-1, -2) @ x), None, None, None, None
+            ex = both[..., :d]
+            dx = coef * ex + both[..., d:]
+        else:
+            ex = exps @ x
+            dx = (coef * ex).add_(exps.transpose(-1, -2) @ (coef * x))
+        dw = grad[..., None] * lse if need_w else None
+        dt = None
+        if need_t:
+            dt = grad * (row_weights / rows * (x * ex).sum(-1)).sum(-1)
+        return dx if need_x else None, dw, None, dt, None
+
+
+def _mask_(logits: torch.Tensor, outside) -> None:
+    if outside == "diag":
+        logits.diagonal(dim1=-2, dim2=-1).fill_(_FILL[logits.dtype])
+    elif outside is not None:
+        logits.masked_fill_(outside, _FILL[logits.dtype])
+
+
+def _recorded_backward(grad, x, row_weights, outside, inv_tau, needs):
+    """The backward as autograd through the plain masked log-sum-exp, so that it can itself be
+    differentiated (exact Hessian-vector products)."""
+    logits = inv_tau[..., None, None] * (x @ x.transpose(-1, -2))
+    if outside == "diag":
+        eye = torch.eye(x.shape[-2], dtype=torch.bool, device=x.device)
+        logits = logits.masked_fill(eye, _FILL[x.dtype])
+    elif outside is not None:
+        logits = logits.masked_fill(outside, _FILL[x.dtype])
+    value = (row_weights * torch.logsumexp(logits, -1)).sum(-1)
+    inputs = [t for t, need in zip((x, row_weights, inv_tau), (needs[0], needs[1], needs[3]))
+              if need]
+    grads = iter(torch.autograd.grad(value, inputs, grad, create_graph=True))
+    return (next(grads) if needs[0] else None, next(grads) if needs[1] else None, None,
+            next(grads) if needs[3] else None, None)
 
 
 _FILL = {torch.float32: -1e30, torch.float64: -1e300, torch.float16: -6e4, torch.bfloat16: -1e30}
@@ -110,6 +145,8 @@ class LabelPattern:
     """
 
     def __init__(self, spec: LossSpec, labels: torch.Tensor, views: int, dtype) -> None:
+        labels = _labels(labels)
+        self.spec_key, self.labels, self.dtype = spec.key(), labels.clone(), dtype
         types = pair_type_masks(labels, views)
         den = _union(types, spec.denominator)
         self.outside = _outside(spec, den)
@@ -125,6 +162,17 @@ class LabelPattern:
             u = (torch.full_like(counts, 1 / float(counts.sum())) if spec.mean == "pairs"
                  else 1 / (counts * m))
             self.term[term] = (u, u * counts, spec.positives(term))
+
+    def check(self, spec: LossSpec, labels: torch.Tensor, views: int) -> None:
+        """ValueError unless this pattern was built for these labels, views and spec."""
+        if self.spec_key != spec.key():
+            raise ValueError("pattern was built for another loss convention")
+        if self.views != views:
+            raise ValueError(f"pattern was built for {self.views} views, z has {views}")
+        if (self.labels.shape != labels.shape
+                or not torch.equal(self.labels, labels.to(self.labels.device))):
+            raise ValueError("pattern was built for other labels; build a LabelPattern for "
+                             "these labels (or pass none)")
 
     def parts(self, spec: LossSpec, alpha: torch.Tensor):
         """[(coefficient, u, row weights u * counts, positive types)] of the weighted terms."""
@@ -189,18 +237,25 @@ def supcl_loss(z: torch.Tensor, labels: torch.Tensor, alpha, tau, loss: str | Lo
     ``pattern``: a :class:`LabelPattern` for these labels, to skip rebuilding it each step.
     """
     spec = get_spec(loss)
-    if z.dim() < 3 or labels.dim() != 1 or labels.shape[0] != z.shape[-3]:
-        raise ValueError("expected z of shape (..., N, p, d) and labels of shape (N,)")
-    if not z.is_floating_point():
-        raise ValueError("z must be a floating tensor")
+    labels = _labels(labels)
+    if not isinstance(z, torch.Tensor) or not z.is_floating_point():
+        raise ValueError("z must be a floating-point tensor of shape (..., N, p, d)")
+    if z.dim() < 3 or labels.shape[0] != z.shape[-3]:
+        raise ValueError(f"expected z of shape (..., N, p, d) and labels of shape (N,), got "
+                         f"z {tuple(z.shape)} and labels {tuple(labels.shape)}")
     batch, (n, views, d) = z.shape[:-3], z.shape[-3:]
-    a = torch.as_tensor(alpha, dtype=z.dtype, device=z.device)
-    t = torch.as_tensor(tau, dtype=z.dtype, device=z.device)
+    if n == 0 or views == 0 or d == 0:
+        raise ValueError(f"empty batch: z has shape {tuple(z.shape)}")
+    a = _config_tensor(alpha, "alpha", z, batch)
+    t = _config_tensor(tau, "tau", z, batch)
     if bool(((a < 0) | (a > 1) | torch.isnan(a)).any()):
         raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
     if bool(((t <= 0) | ~torch.isfinite(t)).any()):
         raise ValueError(f"tau must be a finite number > 0, got {tau}")
-    pattern = pattern or LabelPattern(spec, labels, views, z.dtype)
+    if pattern is None:
+        pattern = LabelPattern(spec, labels, views, z.dtype)
+    else:
+        pattern.check(spec, labels, views)
     flat = z.reshape(*batch, n * views, d)
     if normalize:
         flat = torch.nn.functional.normalize(flat, dim=-1)
@@ -216,6 +271,34 @@ def supcl_loss(z: torch.Tensor, labels: torch.Tensor, alpha, tau, loss: str | Lo
     for (coef, _, _, positives), by_type in zip(parts, sums):
         pull = pull + coef * sum(by_type[t_] for t_ in positives)
     return lse - pull / t
+
+
+def _labels(labels) -> torch.Tensor:
+    """Labels as a 1-d integer tensor (lists and arrays accepted), or ValueError."""
+    if not isinstance(labels, torch.Tensor):
+        try:
+            labels = torch.as_tensor(labels)
+        except (TypeError, ValueError, RuntimeError):
+            raise ValueError("labels must be a 1-d sequence of integer class ids") from None
+    if labels.dim() != 1 or labels.is_floating_point() or labels.is_complex():
+        raise ValueError(f"labels must be a 1-d integer tensor, got {labels.dtype} of shape "
+                         f"{tuple(labels.shape)}")
+    if labels.numel() == 0:
+        raise ValueError("empty batch: no labels")
+    return labels
+
+
+def _config_tensor(value, name: str, z: torch.Tensor, batch: torch.Size) -> torch.Tensor:
+    """alpha or tau as a tensor that broadcasts to the configurations' shape ``batch``."""
+    t = torch.as_tensor(value, dtype=z.dtype, device=z.device)
+    try:
+        shape = torch.broadcast_shapes(t.shape, batch)
+    except RuntimeError:
+        shape = None
+    if shape != batch:
+        raise ValueError(f"{name} of shape {tuple(t.shape)} does not broadcast to the "
+                         f"configurations' shape {tuple(batch)} (z's leading dims)")
+    return t
 
 
 def _times(coef: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
@@ -243,8 +326,11 @@ class SupCLLoss(torch.nn.Module):
         self._pattern: LabelPattern | None = None
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        if z.dim() < 3 or labels.dim() != 1 or labels.shape[0] != z.shape[-3]:
-            raise ValueError("expected z of shape (N, p, d) and labels of shape (N,)")
+        labels = _labels(labels)
+        if not isinstance(z, torch.Tensor) or z.dim() < 3 or labels.shape[0] != z.shape[-3]:
+            raise ValueError(f"expected z of shape (N, p, d) and labels of shape (N,), got z "
+                             f"{tuple(getattr(z, 'shape', ()))} and labels "
+                             f"{tuple(labels.shape)}")
         key = (tuple(labels.tolist()), z.shape[-2], z.dtype, str(z.device))
         if key != self._key:  # one pattern kept: training reuses it every step
             self._pattern = LabelPattern(self.spec, labels.to(z.device), z.shape[-2], z.dtype)

@@ -24,11 +24,15 @@ import sympy as sp
 import torch
 
 from .codegen import Kernel, torch_kernel
-from .derive import _ARGS, derive, optimal_beta  # noqa: F401  (optimal_beta: doctest)
+from .derive import _ARGS, derive, optimal_beta, term_pieces  # noqa: F401  (optimal_beta: doctest)
 from .spec import LossSpec, alpha, beta, check_setting, get_spec, k, m, p, tau
 
 #: Newton stops when a step is below this (per dtype); the error is then about its square.
 _STEP_TOL = {torch.float64: 1e-13, torch.float32: 1e-6}
+#: tau over which the grid solver meets its accuracy (|beta - beta*| <= 1e-10 in float64,
+#: 1e-5 in float32, against mpmath; tests/test_solve.py). At large tau beta* is fixed by
+#: O(1/tau) differences of the softmax weights and the error grows like eps * tau.
+GRID_TAU_RANGE = {torch.float64: (1e-4, 1e4), torch.float32: (1e-4, 5.0)}
 
 
 class SpecKernels:
@@ -37,7 +41,7 @@ class SpecKernels:
     ``loss``, ``dloss``, ``d2loss`` take (beta, alpha, tau, m, k, p); ``alpha_c`` takes
     (tau, m, k, p);
     ``tau_c`` takes (alpha, m, k, p) and is 0 where every tau collapses, inf where none does;
-    ``terms`` gives the per-term pieces of f' used by the solver (see :func:`_term_pieces`).
+    ``terms`` gives the per-term pieces of f' used by the solver (see :func:`~ssem_symbolic.derive.term_pieces`).
     """
 
     def __init__(self, spec: LossSpec, dtype: torch.dtype) -> None:
@@ -72,7 +76,7 @@ class SpecKernels:
 
     @functools.cached_property
     def terms(self) -> Kernel:
-        return self._gen(_term_pieces(self._d.loss), _ARGS, stable=False)
+        return self._gen(term_pieces(self._d.loss), _ARGS, stable=False)
 
 
 @functools.lru_cache(maxsize=None)
@@ -94,24 +98,8 @@ def kernels(loss: str | LossSpec, dtype: torch.dtype = torch.float64) -> SpecKer
     return _kernels(get_spec(loss), dtype)
 
 
-def _term_pieces(loss: sp.Expr) -> tuple[sp.Expr, ...]:
-    """f = log sum_i n_i e^{a_i} + rest, so f' = sum_i n_i c_i e^{a_i} / sum_i n_i e^{a_i} with
-    c_i = a_i' + rest'. Returns (log n_i + a_i)_i, (c_i)_i, (c_i')_i, (a_i')_i: no exp at all."""
-    logs = [t for t in sp.Add.make_args(loss) if isinstance(t, sp.log)]
-    if len(logs) != 1:
-        raise ValueError("the reduced loss is not log(sum of exponentials) + rest")
-    rest = loss - logs[0]
-    if rest.atoms(sp.exp):
-        raise ValueError("the reduced loss has exponentials outside its log-sum-exp")
-    logw, c, dc, da = [], [], [], []
-    for term in sp.Add.make_args(logs[0].args[0]):
-        (e,) = [f for f in sp.Mul.make_args(term) if isinstance(f, sp.exp)]
-        a = e.args[0]
-        logw.append(sp.log(term / e) + a)
-        c.append(sp.diff(a + rest, beta))
-        dc.append(sp.diff(c[-1], beta))
-        da.append(sp.diff(a, beta))
-    return (*logw, *c, *dc, *da)
+_NAMES = {torch.float64: "float64", torch.float32: "float32"}
+_ACCURACY = {torch.float64: "|dbeta| <= 1e-10", torch.float32: "|dbeta| <= 1e-5"}
 
 
 def _grid(values, name: str, dtype, device) -> torch.Tensor:
@@ -140,8 +128,9 @@ def optimal_beta_grid(loss: str | LossSpec, classes: int, per_class: int, alpha_
     ``alpha`` and ``tau`` are tensors or numbers that broadcast. The result has their
     broadcast shape, their device and their (promoted floating) dtype, float64 for plain
     numbers, and is exactly 1.0 where alpha <= alpha_c(tau) (the batch collapses).
-    Accuracy against the mpmath solution: 1e-10 in float64 for tau in [1e-3, 10], 1e-5 in
-    float32 for tau in [1e-2, 10] (tests/test_solve.py). Not differentiable (no autograd graph).
+    Accuracy against the mpmath solution: 1e-10 in float64 for tau in [1e-4, 1e4], 1e-5 in
+    float32 for tau in [1e-4, 5] (:data:`GRID_TAU_RANGE`, checked: a tau outside raises
+    ValueError). Not differentiable (no autograd graph).
     """
     spec = get_spec(loss)
     check_setting(spec, classes, per_class, views)
@@ -155,6 +144,11 @@ def optimal_beta_grid(loss: str | LossSpec, classes: int, per_class: int, alpha_
         raise ValueError("alpha must lie in [0, 1]")
     if bool((t <= 0).any()) or bool(torch.isinf(t).any()):
         raise ValueError("tau must be finite and > 0")
+    lo, hi = GRID_TAU_RANGE[dtype]
+    if bool(((t < lo) | (t > hi)).any()):
+        raise ValueError(f"tau outside [{lo:g}, {hi:g}], the range where the {_NAMES[dtype]} grid "
+                         f"solver meets its accuracy ({_ACCURACY[dtype]}); use float64 or "
+                         "ssem_symbolic.optimal_beta (mpmath) there")
     try:
         shape = torch.broadcast_shapes(a.shape, t.shape)
     except RuntimeError:

@@ -28,6 +28,8 @@ from typing import Literal
 
 import sympy as sp
 
+from .reading import TAU_RANGE, exact
+
 PAIR_TYPES: tuple[str, ...] = ("self", "view", "class", "other")
 TERMS: tuple[str, ...] = ("sup", "self")
 
@@ -153,13 +155,27 @@ def check_setting(loss: str | LossSpec, m_: int, k_: int, p_: int,
                    "partners",
                    "views p": "every instance has at least one view"}[name]
             raise ValueError(f"{name} must be >= {least} ({why}), got {value}")
-    if alpha is not None and not (math.isfinite(alpha) and 0.0 <= alpha <= 1.0):
-        raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
-    if tau is not None and not (math.isfinite(tau) and tau > 0.0):
-        raise ValueError(f"tau must be a finite number > 0, got {tau}")
+    if alpha is not None:
+        try:
+            a = exact(alpha)
+        except (ValueError, TypeError):
+            raise ValueError(f"alpha must lie in [0, 1], got {alpha!r}") from None
+        if not 0 <= a <= 1:
+            raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
+        alpha = a
+    if tau is not None:
+        try:
+            t = exact(tau)
+        except (ValueError, TypeError):
+            raise ValueError(f"tau must be a finite number > 0, got {tau!r}") from None
+        lo, hi = TAU_RANGE
+        if not t > 0:
+            raise ValueError(f"tau must be a finite number > 0, got {tau}")
+        if not exact(lo) <= t <= exact(hi):
+            raise ValueError(f"tau = {tau} is outside the supported range [{lo:g}, {hi:g}]")
     counts = {t: int(c) for t, c in pair_counts(m_, k_, p_).items()}
     for term in TERMS:
-        used = alpha is None or (alpha < 1.0 if term == "sup" else alpha > 0.0)
+        used = alpha is None or (alpha < 1 if term == "sup" else alpha > 0)
         if used and sum(counts[t] for t in spec.positives(term)) == 0:
             label = "supervised" if term == "sup" else "self-supervised"
             raise ValueError(

@@ -14,21 +14,34 @@ is therefore a global minimiser iff it satisfies the KKT conditions there:
 Active: the view contrast (v = 1) and the all-ones direction (zero centroid); at beta* = 1
 also the within-class contrast. A negative multiplier means a better Gram matrix exists
 off SSEM (views apart, or a nonzero centroid), realisable once d >= m k p - 1.
+
+The signs are decided without cancellation. With q_t the softmax weights and w_t the positive
+weights of pair type t, d phi/d g_t = (q_t - w_t)/tau, so for any square subsystem of the KKT
+equations (rows R, exact rational inverse B) tau D mu_i = sum_{s in den} C_is n_s e^{g_s/tau}
+with exact coefficients C_is = B_is [s in R] - sum_{t in R} B_it w_t. Pair types with equal
+Gram values share one exponential and their coefficients add exactly; the sign of what is left
+is compared in log space (log P+ against log P-), so a multiplier of size e^{-1/tau} keeps its
+sign at 30 digits at any tau. Every consistent subsystem gives the same mu at the exact beta*;
+each multiplier is taken from one whose sign is decided.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 from dataclasses import dataclass
 
 import mpmath
 import sympy as sp
 
-from .derive import _mp_lambdify, optimal_beta, symmetric_loss
-from .model import c_sym, o_sym, symmetric_gram_eigenvalues, v_sym
-from .spec import LossSpec, alpha, get_spec, k, m, p, tau
+from .derive import guard_digits, optimal_beta
+from .model import c_sym, gram_entries, o_sym, symmetric_gram_eigenvalues, v_sym
+from .reading import exact, mp
+from .spec import LossSpec, alpha, beta, get_spec, pair_counts
 
-_MAX_DIGITS = 5000
+#: the most digits a certificate works at before it calls a multiplier undecided
+_MAX_DIGITS = 1000
+_COORDS = {"view": v_sym, "class": c_sym, "other": o_sym}
 
 #: conventions whose optimum over all unit embeddings is shown to lie in SSEM (for d >= mk - 1:
 #: symmetry reduction in proofs/); for the others only per-point certificates speak
@@ -37,79 +50,196 @@ ESTABLISHED = ("paper", "supcon")
 
 @dataclass(frozen=True)
 class SSEMCertificate:
-    """KKT check of the SSEM point. ``valid`` is True, False, or None when undecided."""
+    """KKT check of the SSEM point. ``valid`` is True, False, or None when undecided.
+
+    ``multipliers`` are floats (one of size e^{-1/tau} may underflow to 0.0); ``signs`` holds
+    each multiplier's sign, decided exactly (+1, -1, or 0 for an exact zero).
+    """
 
     valid: bool | None
     beta: float
     multipliers: dict[str, float]
+    signs: dict[str, int]
     residual: float
+    digits: int = 30
 
     @property
     def reason(self) -> str:
         if self.valid is None:
-            return "a KKT multiplier is zero to 5000 digits: the boundary of SSEM validity"
+            return (f"a KKT multiplier is zero to {self.digits} digits: the boundary of SSEM "
+                    "validity")
         if self.valid:
             return "KKT multipliers >= 0: SSEM holds a global minimiser (any d >= mk - 1)"
-        bad = [name for name, mu in self.multipliers.items() if mu < 0]
+        bad = [name for name, s in self.signs.items() if s < 0]
         return ("negative KKT multiplier(s) " + ", ".join(bad)
                 + ": a lower loss exists off SSEM (d >= mkp - 1)")
 
 
 @functools.lru_cache(maxsize=None)
-def _gradients(spec: LossSpec):
-    phi = symmetric_loss(spec)
-    args = (v_sym, c_sym, o_sym, alpha, tau, m, k, p)
-    grad_phi = _mp_lambdify(args, [sp.diff(phi, s) for s in (v_sym, c_sym, o_sym)])
-    grads = {
-        name: _mp_lambdify((m, k, p), [sp.diff(ev, s) for s in (v_sym, c_sym, o_sym)])
-        for name, ev, _ in symmetric_gram_eigenvalues()
-    }
-    return grad_phi, grads
+def _structure(spec: LossSpec, m_: int, k_: int, p_: int):
+    """Exact data of the KKT system for a batch: coordinates, constraint gradients, counts, and
+    the positive weights w_t as polynomials in alpha."""
+    coords = [t for t in _COORDS if not (t == "view" and p_ == 1)]
+    grads = {name: [sp.Rational(sp.diff(ev, _COORDS[t])) for t in coords]
+             for name, ev, mult in symmetric_gram_eigenvalues(m_=m_, k_=k_, p_=p_) if mult != 0}
+    n = {t: int(c) for t, c in pair_counts(m_, k_, p_).items()}
+    weights = {t: sp.Integer(0) for t in coords}
+    for term in ("sup", "self"):
+        pos = spec.positives(term)
+        total = sum(n[t] for t in pos)
+        for t in pos:
+            if t in weights:
+                weights[t] += spec.weight(term) * sp.Rational(n[t], total)
+    return coords, grads, n, weights
 
 
-def certify_ssem(loss: str | LossSpec, m_: int, k_: int, p_: int, alpha_: float, tau_: float,
+def certify_ssem(loss: str | LossSpec, m_: int, k_: int, p_: int, alpha_, tau_,
                  digits: int = 30) -> SSEMCertificate:
     """Decide whether SSEM at beta* is a global minimiser of the loss over unit embeddings.
 
-    Multipliers can be as small as e^{-1/tau}; when one is too small to sign at the working
-    precision the check is repeated with enough digits to resolve it (up to 5000 digits),
-    and only then reported as undecided (``valid=None``).
+    alpha and tau are read exactly (:mod:`~ssem_symbolic.reading`). A multiplier whose sign is
+    not decided at the working precision (a genuine boundary) is retried with beta* refined to
+    more digits, up to 1000, and only then reported as undecided (``valid=None``).
+
+    >>> certify_ssem("paper", 3, 4, 2, 0.5, "1e-12").valid
+    True
     """
     spec = get_spec(loss)
     work, b = digits, None
     while True:
-        mus, res, b = _multipliers(spec, m_, k_, p_, alpha_, tau_, work, b)
-        lowest = min(mus.values(), key=abs)
-        resolution = mpmath.mpf(10) ** -(work - 5)
-        if abs(lowest) > resolution:
-            valid: bool | None = all(x > 0 for x in mus.values() if abs(x) > resolution)
+        b = optimal_beta(spec, m_, k_, p_, alpha_, tau_, digits=work, start=b)
+        mus = _multipliers(spec, m_, k_, p_, exact(alpha_), exact(tau_), b,
+                           work + guard_digits(exact(tau_)))
+        if all(sign is not None for sign, _ in mus.values()) or work >= _MAX_DIGITS:
             break
-        if lowest == 0 or work >= _MAX_DIGITS:
-            valid = None
-            break
-        work = min(_MAX_DIGITS, max(2 * work, int(-mpmath.log10(abs(lowest))) + digits + 20))
-    return SSEMCertificate(valid=valid, beta=float(b),
-                           multipliers={n: float(x) for n, x in mus.items()},
-                           residual=float(res))
+        work = min(_MAX_DIGITS, 4 * work)
+    signs = {name: sign for name, (sign, _) in mus.items()}
+    valid = None if None in signs.values() else all(s >= 0 for s in signs.values())
+    values = {name: float(v) for name, (_, v) in mus.items()}
+    return SSEMCertificate(valid=valid, beta=float(b), multipliers=values,
+                           signs={n: (0 if s is None else s) for n, s in signs.items()},
+                           residual=_residual(spec, m_, k_, p_, exact(alpha_), exact(tau_), b,
+                                              mus, work),
+                           digits=work)
 
 
-def _multipliers(spec: LossSpec, m_: int, k_: int, p_: int, alpha_: float, tau_: float,
-                 digits: int, start=None):
-    grad_phi, grads = _gradients(spec)
+def _active(grads: dict, b) -> list[str]:
+    active = [name for name in ("view", "all-ones") if name in grads]
+    if b == 1:
+        active.append("within-class")
+    if b == 0:
+        active.append("between-class")
+    return active
+
+
+def _multipliers(spec, m_, k_, p_, a, t, b, digits) -> dict[str, tuple[int | None, mpmath.mpf]]:
+    """Per active constraint: (sign or None when undecided, value)."""
+    coords, grads, n, weights = _structure(spec, m_, k_, p_)
+    active = _active(grads, b)
+    w = {t_: weights[t_].subs(alpha, a) for t_ in coords}
+    out: dict[str, tuple[int | None, mpmath.mpf]] = {}
     with mpmath.workdps(digits + 10):
-        b = optimal_beta(spec, m_, k_, p_, alpha_, tau_, digits=digits, start=start)
-        point = [mpmath.mpf(1), (k_ * b - 1) / (k_ - 1), -b / (m_ - 1)]
-        rhs = mpmath.matrix(grad_phi(*point, mpmath.mpf(alpha_), mpmath.mpf(tau_), m_, k_, p_))
-        present = {name for name, _, mult in symmetric_gram_eigenvalues(m_=m_, k_=k_, p_=p_)
-                   if mult != 0}  # with p = 1 there is no view contrast to constrain
-        active = [name for name in ("view", "all-ones") if name in present]
-        active += ["within-class"] if b == 1 else []
-        cols = [list(grads[name](m_, k_, p_)) for name in active]
-        rows = [0, 1, 2] if p_ > 1 else [1, 2]  # p = 1: no view pairs, v is not a coordinate
-        rhs = mpmath.matrix([rhs[i] for i in rows])
-        A = mpmath.matrix([[cols[j][i] for j in range(len(active))] for i in rows])
-        if len(active) == len(rhs):
-            mu, res = mpmath.lu_solve(A, rhs), mpmath.mpf(0)
-        else:
-            mu, res = mpmath.qr_solve(A, rhs)
-        return {name: +mu[i] for i, name in enumerate(active)}, res, b
+        tau_mp = mp(t)
+        g = gram_entries(b, m_, k_)
+        gram = {s: mpmath.mpf(1) if s == "self" else mpmath.mpf(g[s]) for s in spec.denominator}
+        expo = {s: gram[s] / tau_mp for s in spec.denominator}
+        log_d = _logsumexp([mpmath.log(n[s]) + expo[s] for s in spec.denominator])
+        scale = 1 + max(abs(x) for x in expo.values())
+        stationary = _stationarity(spec, m_, k_, n, w) if 0 < b < 1 else None
+        for rows in itertools.combinations(range(len(coords)), len(active)):
+            A = sp.Matrix([[grads[name][r] for name in active] for r in rows])
+            if A.det() == 0:
+                continue
+            B = A.inv()
+            for i, name in enumerate(active):
+                if out.get(name, (None,))[0] is not None:
+                    continue
+                K = sum(B[i, j] * w[coords[r]] for j, r in enumerate(rows))
+                coef = {s: n[s] * (next((B[i, j] for j, r in enumerate(rows)
+                                         if coords[r] == s), 0) - K) for s in spec.denominator}
+                for form in _forms(coef, stationary, gram):
+                    sign, log_mag = _signed_log_sum(
+                        [(c, value / tau_mp) for value, c in form.items()], scale, digits)
+                    if sign is not None:
+                        value = (mpmath.mpf(0) if sign == 0 else
+                                 sign * mpmath.exp(log_mag - mpmath.log(tau_mp) - log_d))
+                        out[name] = (sign, value)
+                        break
+    for name in active:
+        out.setdefault(name, (None, mpmath.mpf(0)))
+    return out
+
+
+def _stationarity(spec, m_, k_, n, w) -> dict[str, sp.Rational]:
+    """Coefficients F_s of tau D f'(beta*) = sum_{s in den} F_s n_s e^{g_s/tau} = 0, exact:
+    F_s = n_s (g_s' - sum_t w_t g_t') with g' the slopes of the SSEM Gram values in beta."""
+    slope = {s: sp.Rational(sp.diff(v, beta)) for s, v in gram_entries(beta, m_, k_).items()}
+    pull = sum(w[t] * slope[t] for t in w)
+    return {s: n[s] * (slope[s] - pull) for s in spec.denominator}
+
+
+def _forms(coef: dict, stationary: dict | None, gram: dict):
+    """The coefficients of tau D mu grouped by Gram value, then the same sum with the
+    stationarity relation added so as to cancel each group in turn (exactly): at beta* these
+    are equal, and the one without cancellation decides the sign."""
+    def grouped(c):
+        out: dict = {}
+        for s, x in c.items():
+            out[gram[s]] = out.get(gram[s], 0) + x
+        return out
+    base = grouped(coef)
+    yield base
+    if stationary is None:
+        return
+    rel = grouped(stationary)
+    for value, f in rel.items():
+        if f != 0 and base.get(value, 0) != 0:
+            lam = -base[value] / f
+            yield {v: base.get(v, 0) + lam * rel.get(v, 0) for v in set(base) | set(rel)}
+
+
+def _signed_log_sum(terms, scale, digits) -> tuple[int | None, mpmath.mpf]:
+    """Sign and log|S| of S = sum_j C_j e^{E_j} (C_j exact rationals), in log space.
+
+    None when |log P+ - log P-| is below the working resolution (scaled by the size of the
+    exponents, whose absolute error grows with them)."""
+    parts = {1: [], -1: []}
+    for c, e in terms:
+        if c != 0:
+            parts[1 if c > 0 else -1].append(mpmath.log(mp(abs(c))) + e)
+    if not parts[1] and not parts[-1]:
+        return 0, mpmath.mpf("-inf")
+    lse = {s: _logsumexp(v) if v else None for s, v in parts.items()}
+    if lse[-1] is None:
+        return 1, lse[1]
+    if lse[1] is None:
+        return -1, lse[-1]
+    d = lse[1] - lse[-1]
+    if abs(d) <= mpmath.mpf(10) ** -(digits - 5) * scale:
+        return None, mpmath.mpf("-inf")
+    top = max(lse[1], lse[-1])
+    return (1 if d > 0 else -1), top + mpmath.log(-mpmath.expm1(-abs(d)))
+
+
+def _logsumexp(values):
+    top = max(values)
+    return top + mpmath.log(mpmath.fsum(mpmath.exp(v - top) for v in values))
+
+
+def _residual(spec, m_, k_, p_, a, t, b, mus, digits) -> float:
+    """|grad phi - sum_i mu_i grad lambda_i|: the KKT stationarity residual (the equation left
+    out of each square subsystem holds by the optimality of beta* along SSEM)."""
+    coords, grads, n, weights = _structure(spec, m_, k_, p_)
+    with mpmath.workdps(digits + 10):
+        tau_mp = mp(t)
+        g = gram_entries(b, m_, k_)
+        expo = {s: (mpmath.mpf(1) if s == "self" else mpmath.mpf(g[s])) / tau_mp
+                for s in spec.denominator}
+        log_d = _logsumexp([mpmath.log(n[s]) + e for s, e in expo.items()])
+        out = []
+        for r, t_ in enumerate(coords):
+            q = (mpmath.exp(mpmath.log(n[t_]) + expo[t_] - log_d) if t_ in expo
+                 else mpmath.mpf(0))
+            grad = (q - mp(weights[t_].subs(alpha, a))) / tau_mp
+            out.append(grad - mpmath.fsum(mu * grads[name][r] for name, (_, mu) in mus.items()))
+        return float(mpmath.sqrt(mpmath.fsum(x * x for x in out)))

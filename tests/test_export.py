@@ -102,4 +102,4 @@ def test_export_cli_stdout_and_errors(capsys, tmp_path):
     with pytest.raises(SystemExit) as exc:
         main(["export", "--loss", "paper", "--format", "docx"])
     assert exc.value.code == 2
-    assert main(["export", "--loss", "paper", "--format", "json", "--out", str(tmp_path)]) == 2
+    assert main(["export", "--loss", "paper", "--format", "json", "--out", str(tmp_path)]) == 3

@@ -57,7 +57,10 @@ def test_cli_phase_notes_unestablished_validity(tmp_path, capsys):
 @pytest.mark.parametrize("grid_args, match", [
     (["--alpha-grid", "0:1", "--tau-grid", "0.1:1:3"], "START:STOP:COUNT"),
     (["--alpha-grid", "0:1.5:3", "--tau-grid", "0.1:1:3"], "[0, 1]"),
-    (["--alpha-grid", "0:1:3", "--tau-grid", "0:1:3"], "> 0"),
+    (["--alpha-grid", "0:1:3", "--tau-grid", "0:1:3"], "must lie in [0.0001, 10000]"),
+    (["--alpha-grid", "0:1:3", "--tau-grid", "1e-300:1e-3:10", "--log-tau"], "must lie in"),
+    (["--alpha-grid", "0:1:3", "--tau-grid", "1e-300:1e300:20", "--log-tau"], "must lie in"),
+    (["--alpha-grid", "0:1:100000000", "--tau-grid", "0.1:1:100000000"], "over the limit"),
     (["--alpha-grid", "0:1:3", "--tau-grid", "0.1:nan:3"], "finite"),
     (["--alpha-grid", "0:1:0", "--tau-grid", "0.1:1:3"], "count"),
 ])

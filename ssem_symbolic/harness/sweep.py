@@ -73,8 +73,21 @@ def run(plan: Plan, out: Path, resume: bool = False, device: str = "cpu",
         validity: bool = True) -> CrossCheck:
     """Train what ``plan`` asks (batched where it can), appending each result durably."""
     results = ResultsFile(out / "results.jsonl", warn=warn)
+    with results.locked():
+        return _run_locked(plan, results, resume, device, progress, validity)
+
+
+def _run_locked(plan: Plan, results: ResultsFile, resume: bool, device: str, progress: bool,
+                validity: bool) -> CrossCheck:
     if resume:
         done = results.load()
+        wanted = {c.key() for c in plan.points} | {threshold_key(t) for t in plan.thresholds}
+        foreign = sorted(set(done) - wanted)
+        if foreign:
+            raise ValueError(
+                f"{results.path.parent} holds {len(foreign)} record(s) of another plan (e.g. "
+                f"{foreign[0]!r}); resume with the size and --loss of the run that made it, or "
+                "give another --out")
     else:
         results.reset()
         done = {}
@@ -82,24 +95,27 @@ def run(plan: Plan, out: Path, resume: bool = False, device: str = "cpu",
     todo_thresholds = [t for t in plan.thresholds if threshold_key(t) not in done]
     units = _units(todo_points) + [("threshold", t) for t in todo_thresholds]
     bar = _bar(len(units), progress)
-    for kind, unit in units:
-        if kind == "free":
-            z, labels = train_free_batched(unit, device)
-            recs = [record(c, z[i], labels, validity) for i, c in enumerate(unit)]
-        elif kind == "net":
-            start = time.perf_counter()
-            z, labels = train(unit, device)
-            recs = [record(unit, z, labels, validity) | {"seconds": time.perf_counter() - start}]
-        else:
-            spec = dict(unit)
-            res = locate_threshold(spec.pop("loss"), spec.pop("m"), spec.pop("k"),
-                                   spec.pop("p"), device=device, **spec)
-            recs = [res | {"key": threshold_key(unit)}]
-        results.append(recs)
-        for rec in recs:
-            done[rec["key"]] = rec
-        bar.update(1)
-    bar.close()
+    try:
+        for kind, unit in units:
+            if kind == "free":
+                z, labels = train_free_batched(unit, device)
+                recs = [record(c, z[i], labels, validity) for i, c in enumerate(unit)]
+            elif kind == "net":
+                start = time.perf_counter()
+                z, labels = train(unit, device)
+                recs = [record(unit, z, labels, validity)
+                        | {"seconds": time.perf_counter() - start}]
+            else:
+                spec = dict(unit)
+                res = locate_threshold(spec.pop("loss"), spec.pop("m"), spec.pop("k"),
+                                       spec.pop("p"), device=device, **spec)
+                recs = [res | {"key": threshold_key(unit)}]
+            results.append(recs)
+            for rec in recs:
+                done[rec["key"]] = rec
+            bar.update(1)
+    finally:
+        bar.close()
     points = [done[c.key()] for c in plan.points]
     thresholds = [done[threshold_key(t)] for t in plan.thresholds]
     return CrossCheck(points, thresholds)
