@@ -34,7 +34,8 @@ def main() -> None:
     print(f"{args.configs} free-embedding configurations ({args.loss}, m,k,p = 3,4,2, d = 24, "
           f"{args.steps} Adam steps, float64); {platform.machine()}, "
           f"{torch.get_num_threads()} threads, torch {torch.__version__}")
-    print(f"one by one: {t_loop:.2f} s   batched: {t_batch:.2f} s   speed-up {t_loop / t_batch:.1f}x")
+    print(f"one by one: {t_loop:.2f} s   batched: {t_batch:.2f} s   "
+          f"speed-up {t_loop / t_batch:.1f}x")
     print(f"max |embedding difference| batched vs one by one: {diff:.1e}")
     print(json.dumps({"loop_s": t_loop, "batched_s": t_batch, "speedup": t_loop / t_batch,
                       "max_diff": diff}))

@@ -12,10 +12,18 @@ import tempfile
 import time
 
 CASES = {
-    "threshold --tau": ["threshold", "--loss", "paper", "--classes", "10", "--per-class", "10", "--tau", "0.5", "--json"],
-    "threshold --alpha": ["threshold", "--loss", "supcon", "--classes", "10", "--per-class", "10", "--alpha", "0.5", "--json"],
-    "optimum": ["optimum", "--loss", "paper", "--classes", "3", "--per-class", "4", "--alpha", "0.5", "--tau", "0.5", "--json"],
-    "optimum tau=1e-3": ["optimum", "--loss", "supcon", "--classes", "10", "--per-class", "10", "--alpha", "0.5", "--tau", "0.001", "--json"],
+    "threshold --tau": [
+        "threshold", "--loss", "paper", "--classes", "10", "--per-class", "10", "--tau", "0.5",
+        "--json"],
+    "threshold --alpha": [
+        "threshold", "--loss", "supcon", "--classes", "10", "--per-class", "10", "--alpha", "0.5",
+        "--json"],
+    "optimum": [
+        "optimum", "--loss", "paper", "--classes", "3", "--per-class", "4", "--alpha", "0.5",
+        "--tau", "0.5", "--json"],
+    "optimum tau=1e-3": [
+        "optimum", "--loss", "supcon", "--classes", "10", "--per-class", "10", "--alpha", "0.5",
+        "--tau", "0.001", "--json"],
 }
 
 

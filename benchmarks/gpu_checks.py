@@ -57,7 +57,8 @@ def main() -> None:
                                 t[:, sub[1]].cpu().to(dtype))
         out[f"grid_{str(dtype)[6:]}"] = {"points": side * side, "seconds": secs,
                                           "points_per_s": side * side / secs,
-                                          "max_diff_vs_cpu": (b[sub].cpu() - ref).abs().max().item()}
+                                          "max_diff_vs_cpu":
+                                              (b[sub].cpu() - ref).abs().max().item()}
 
     labels = torch.arange(64, device=dev).repeat_interleave(rows // 2 // 64)
     z = torch.randn(rows // 2, 2, dim, device=dev, requires_grad=True)

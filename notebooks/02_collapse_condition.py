@@ -87,7 +87,8 @@ for name in ss.PRESETS:
 
 # %%
 for name in ss.PRESETS:
-    print(name, [round(float(ss.alpha_c_value(name, 10, 10, 2, t)), 4) for t in (0.05, 0.1, 0.5, 1.0)])
+    print(name, [round(float(ss.alpha_c_value(name, 10, 10, 2, t)), 4)
+                 for t in (0.05, 0.1, 0.5, 1.0)])
 
 # %% [markdown]
 # Where SSEM itself is not the optimum (supcon-split at small alpha and tau), the KKT certificate

@@ -66,7 +66,8 @@ plt.show()
 
 # %%
 for m_ in (2, 5, 10, 50):
-    print(f"m = {m_:>2}, k = 10: alpha_c(0.1) = {float(ss.alpha_c_value('paper', m_, 10, 2, 0.1)):.4f}, "
+    low = float(ss.alpha_c_value('paper', m_, 10, 2, 0.1))
+    print(f"m = {m_:>2}, k = 10: alpha_c(0.1) = {low:.4f}, "
           f"alpha_c(1) = {float(ss.alpha_c_value('paper', m_, 10, 2, 1.0)):.4f}")
 
 # %% [markdown]

@@ -47,8 +47,9 @@ plt.xlabel("alpha")
 plt.ylabel("within-class variance")
 plt.legend()
 plt.show()
-print("max |measured - predicted|:", max(abs(w - float(1 - ss.optimal_beta("paper", 3, 4, 2, a, tau)))
-                                        for a, w in zip(alphas, measured)))
+print("max |measured - predicted|:",
+      max(abs(w - float(1 - ss.optimal_beta("paper", 3, 4, 2, a, tau)))
+          for a, w in zip(alphas, measured)))
 
 # %% [markdown]
 # ## The same on real data: scikit-learn's digits (views: shifts and pixel noise)

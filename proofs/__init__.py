@@ -1,9 +1,9 @@
 """Machine-checked derivations of every result ssem-symbolic states.
 
 Each module holds propositions: a statement and the steps that establish it from the
-definitions in ``../shared/spec/theory.md`` (``_defs.py``), independently of the engine's code
-path, then a comparison of the engine's output with the result. ``python -m proofs`` checks
-them all and prints name, statement, method and status.
+definitions in ``docs/conventions.md`` and ``docs/theory.md`` (``_defs.py``), independently
+of the engine's code path, then a comparison of the engine's output with the result.
+``python -m proofs`` checks them all and prints name, statement, method and status.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The definitions the proofs start from, written from ../shared/spec/theory.md alone.
+"""The definitions the proofs start from, written from docs/conventions.md and docs/theory.md alone.
 
 Nothing here comes from ``ssem_symbolic``; the proofs compare the engine against these.
 """
@@ -16,7 +16,7 @@ beta = sp.Symbol("beta", real=True)
 v, c, o = sp.symbols("v c o", real=True)
 TYPES = ("self", "view", "class", "other")
 
-#: spec section 2, per anchor: denominator types, positives of each term, how means are taken
+#: docs/conventions.md, per anchor: denominator types, positives of each term, how means are taken
 CONVENTIONS = {
     "paper": dict(den=TYPES, sup=("class",), self=("self", "view"), mean="pairs"),
     "supcon": dict(den=("view", "class", "other"), sup=("view", "class"), self=("view",),
@@ -56,7 +56,7 @@ def simplex(n: int) -> list[sp.Matrix]:
 
 
 def ssem_vectors(m_: int, k_: int) -> list[sp.Matrix]:
-    """z_{c,j} = sqrt(beta) mu_c + sqrt(1 - beta) w_{c,j}, block coordinates (spec section 3):
+    """z_{c,j} = sqrt(beta) mu_c + sqrt(1 - beta) w_{c,j}, block coordinates (docs/theory.md, SSEM):
     mu in the first m coordinates, class c's w in its own block of k coordinates."""
     mus, ws = simplex(m_), simplex(k_)
     dim = m_ + m_ * k_

@@ -1,5 +1,5 @@
 """8. Peers as special cases: alpha = 0 (class collapse; Graf et al.) and alpha = 1 (the
-all-instance simplex; Cho et al.), with the values of spec section 6."""
+all-instance simplex; Cho et al.), with the values of docs/references.md."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def alpha0_paper(proof: Proof) -> None:
     _exact(proof, "f(1) at alpha = 0 equals the closed form", f1, claim)
     vals = {(2, 2, 1): 1.51322237, (3, 2, 0.5): 1.48121732}
     worst = max(abs(_value(claim, m=a, k=b, p=2, tau=t) - want) for (a, b, t), want in vals.items())
-    proof.numeric("spec section 6 values", worst < 5e-9, f"30 digits, max error {worst:.1e}")
+    proof.numeric("docs/references.md values", worst < 5e-9, f"30 digits, max error {worst:.1e}")
     _engine_point(proof, "paper", 2, 2, 2, 0.0, 1.0, (1, 1), vals[(2, 2, 1)])
 
 
@@ -66,7 +66,7 @@ def alpha1(proof: Proof) -> None:
     _exact(proof, "f(beta*) equals the closed form", f.subs(beta, b_s), claim)
     vals = {(2, 2, 1): 1.27580483, (3, 2, 0.5): 1.06718338}
     worst = max(abs(_value(claim, m=a, k=b, p=2, tau=t) - want) for (a, b, t), want in vals.items())
-    proof.numeric("spec section 6 values", worst < 5e-9, f"30 digits, max error {worst:.1e}")
+    proof.numeric("docs/references.md values", worst < 5e-9, f"30 digits, max error {worst:.1e}")
     cho = 2 * (claim - sp.log(p))
     got = _value(cho, m=2, k=2, p=2, tau=1)
     proof.numeric("Cho et al.'s value", abs(got - 1.16531531) < 5e-9, f"30 digits: {got:.9f}")

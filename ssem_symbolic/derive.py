@@ -187,7 +187,8 @@ def _derive(spec: LossSpec) -> Derivation:
     roots = sp.solve(sp.Eq(a_c_r, alpha), r)
     if len(roots) != 1:
         raise ArithmeticError(f"{spec.name}: alpha_c(r) = alpha has {len(roots)} roots")
-    ratio = sp.factor(sp.simplify(1 / roots[0]))  # 1/r at the threshold: tau_c = m/((m-1) log ratio)
+    # 1/r at the threshold: tau_c = m/((m-1) log ratio)
+    ratio = sp.factor(sp.simplify(1 / roots[0]))
     t_c = m / ((m - 1) * sp.log(ratio))
     return Derivation(
         spec=spec,
@@ -293,7 +294,8 @@ def alpha_c_increasing(loss: str | LossSpec, m_: int, k_: int, p_: int) -> bool:
     return bool(slope(mpmath.mpf("0.5"), m_, k_, p_) > 0)
 
 
-def alpha_c_limits(loss: str | LossSpec, m_: int, k_: int, p_: int) -> tuple[sp.Rational, sp.Rational]:
+def alpha_c_limits(loss: str | LossSpec, m_: int, k_: int,
+                   p_: int) -> tuple[sp.Rational, sp.Rational]:
     """(lim alpha_c as tau -> 0+, lim alpha_c as tau -> oo) for this batch, exactly.
 
     >>> alpha_c_limits("paper", 3, 10, 2)
@@ -314,7 +316,8 @@ def tau_c_value(loss: str | LossSpec, m_: int, k_: int, p_: int, alpha_,
     """
     spec = get_spec(loss)
     if not alpha_c_increasing(spec, m_, k_, p_):
-        raise ValueError(f"loss {spec.name!r}: alpha_c decreases in tau; tau_c is not a lower bound")
+        raise ValueError(f"loss {spec.name!r}: alpha_c decreases in tau; tau_c is not a "
+                         "lower bound")
     lo, hi = alpha_c_limits(spec, m_, k_, p_)
     a = exact(alpha_)
     if a <= lo:

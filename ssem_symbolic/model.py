@@ -59,8 +59,12 @@ def symmetric_gram_eigenvalues(
 def ssem_eigenvalues(beta_: sp.Expr = beta) -> list[tuple[str, sp.Expr, sp.Expr]]:
     """Eigenvalues of the SSEM Gram matrix over all M = m k p embeddings, simplified.
 
-    >>> [(n, e) for n, e, _ in ssem_eigenvalues()]
-    [('view', 0), ('within-class', -k*p*(beta - 1)/(k - 1)), ('between-class', beta*k*m*p/(m - 1)), ('all-ones', 0)]
+    >>> for name, value, _ in ssem_eigenvalues():
+    ...     print(name, value)
+    view 0
+    within-class -k*p*(beta - 1)/(k - 1)
+    between-class beta*k*m*p/(m - 1)
+    all-ones 0
     """
     g = gram_entries(beta_)
     out = []
@@ -81,11 +85,6 @@ def ssem_rank(beta_value: float, m_: int, k_: int) -> int:
 def required_dimension(m_: int, k_: int) -> int:
     """Smallest embedding dimension that realises SSEM for every beta in [0, 1]: mk - 1."""
     return m_ * k_ - 1
-
-
-def is_realisable(beta_value: float, m_: int, k_: int, d: int) -> bool:
-    """True when SSEM at ``beta_value`` exists in R^d: 0 <= beta <= 1 and d >= its rank."""
-    return 0.0 <= beta_value <= 1.0 and d >= ssem_rank(beta_value, m_, k_)
 
 
 def _simplex(n: int) -> np.ndarray:

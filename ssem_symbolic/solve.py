@@ -25,7 +25,7 @@ import torch
 
 from .codegen import Kernel, torch_kernel
 from .derive import _ARGS, derive, optimal_beta, term_pieces  # noqa: F401  (optimal_beta: doctest)
-from .spec import LossSpec, alpha, beta, check_setting, get_spec, k, m, p, tau
+from .spec import LossSpec, alpha, check_setting, get_spec, k, m, p, tau
 
 #: Newton stops when a step is below this (per dtype); the error is then about its square.
 _STEP_TOL = {torch.float64: 1e-13, torch.float32: 1e-6}
@@ -41,7 +41,8 @@ class SpecKernels:
     ``loss``, ``dloss``, ``d2loss`` take (beta, alpha, tau, m, k, p); ``alpha_c`` takes
     (tau, m, k, p);
     ``tau_c`` takes (alpha, m, k, p) and is 0 where every tau collapses, inf where none does;
-    ``terms`` gives the per-term pieces of f' used by the solver (see :func:`~ssem_symbolic.derive.term_pieces`).
+    ``terms`` gives the per-term pieces of f' used by the solver
+    (see :func:`~ssem_symbolic.derive.term_pieces`).
     """
 
     def __init__(self, spec: LossSpec, dtype: torch.dtype) -> None:
@@ -90,7 +91,7 @@ def kernels(loss: str | LossSpec, dtype: torch.dtype = torch.float64) -> SpecKer
     Arguments broadcast; results keep the device of the tensors passed in.
 
     >>> K = kernels("paper")
-    >>> round(K.alpha_c(1.0, 2, 2, 2).item(), 4)  # spec section 6
+    >>> round(K.alpha_c(1.0, 2, 2, 2).item(), 4)  # docs/references.md
     0.6192
     """
     if dtype not in _STEP_TOL:

@@ -22,7 +22,6 @@ k*p*(m - 1)
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Literal
 

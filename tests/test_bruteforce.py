@@ -34,7 +34,8 @@ def test_supcon_split_certificate_matches_brute_force_on_both_sides():
     assert certify_ssem("supcon-split", m, k, p, alpha, tau).valid is True
     b = optimal_beta("supcon-split", m, k, p, alpha, tau)
     run = minimise("supcon-split", m, k, p, alpha, tau, seed=1)
-    assert run.loss == pytest.approx(float(loss_value("supcon-split", m, k, p, alpha, tau, b)), abs=1e-7)
+    ssem = float(loss_value("supcon-split", m, k, p, alpha, tau, b))
+    assert run.loss == pytest.approx(ssem, abs=1e-7)
     # refuted: the views part and the loss drops below the SSEM optimum
     m, k, p, alpha, tau = 3, 2, 2, 0.0, 0.3
     assert certify_ssem("supcon-split", m, k, p, alpha, tau).valid is False

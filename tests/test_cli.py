@@ -14,7 +14,8 @@ def run_json(capsys, *argv):
 
 
 def test_threshold_alpha_c(capsys):
-    out = run_json(capsys, "threshold", "--loss", "paper", "--classes", "2", "--per-class", "2", "--tau", "1")
+    out = run_json(capsys, "threshold", "--loss", "paper", "--classes", "2", "--per-class", "2",
+                   "--tau", "1")
     assert set(out) == {"alpha_c"} and round(out["alpha_c"], 4) == 0.6192
 
 
@@ -39,8 +40,8 @@ def test_optimum_keys_and_values(capsys):
 
 
 def test_supcon_split_never_unqualified(capsys):
-    out = run_json(capsys, "optimum", "--loss", "supcon-split", "--classes", "3", "--per-class", "2",
-                   "--alpha", "0", "--tau", "0.3")
+    out = run_json(capsys, "optimum", "--loss", "supcon-split", "--classes", "3",
+                   "--per-class", "2", "--alpha", "0", "--tau", "0.3")
     assert out["ssem_valid"] is False
     assert main(["threshold", "--loss", "supcon-split", "--classes", "3", "--per-class", "2",
                  "--alpha", "0.2", "--json"]) == 0
@@ -60,7 +61,8 @@ def test_readable_output(capsys):
 def test_formula(capsys, fmt):
     assert main(["formula", "--loss", "paper", "--format", fmt]) == 0
     text = capsys.readouterr().out
-    assert "alpha_c" in text and "tau_c" in text and ("exp" in text or "\\exp" in text or "e^" in text)
+    assert "alpha_c" in text and "tau_c" in text
+    assert "exp" in text or "\\exp" in text or "e^" in text
 
 
 @pytest.mark.parametrize("argv, message", [

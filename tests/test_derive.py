@@ -1,4 +1,4 @@
-"""The derivation against hand derivations written here, and against mpmath quadrature-free checks."""
+"""The derivation against hand derivations written here, and against mpmath checks."""
 
 import mpmath
 import pytest
@@ -37,9 +37,12 @@ def test_reduced_loss_is_the_per_anchor_definition(loss):
     g = {"self": 1, "view": 1, "class": x, "other": y}
     n = {"self": 1, "view": p - 1, "class": (k - 1) * p, "other": (m - 1) * k * p}
     den = sum(n[t] * sp.exp(g[t] / tau) for t in spec.denominator)
-    mean = lambda ts: sum(n[t] * g[t] for t in ts) / sum(n[t] for t in ts)
+
+    def mean(ts):
+        return sum(n[t] * g[t] for t in ts) / sum(n[t] for t in ts)
     hand = sp.log(den) - ((1 - alpha) * mean(spec.sup) + alpha * mean(spec.self_)) / tau
-    point = {m: 3, k: 4, p: 2, alpha: sp.Rational(1, 3), tau: sp.Rational(1, 2), beta: sp.Rational(2, 5)}
+    point = {m: 3, k: 4, p: 2, alpha: sp.Rational(1, 3), tau: sp.Rational(1, 2),
+             beta: sp.Rational(2, 5)}
     diff = (derive(loss).loss - hand).subs(point)
     assert abs(sp.N(diff, 50)) < 1e-45
 
@@ -83,7 +86,8 @@ def test_tau_c_inverts_alpha_c(loss, m_, k_, p_):
 def test_beta_star_is_the_root_to_requested_precision(loss):
     with mpmath.workdps(60):
         b = optimal_beta(loss, 3, 4, 2, mpmath.mpf("0.9"), mpmath.mpf("0.3"), digits=50)
-        f1 = derive(loss).dloss.subs({alpha: sp.Rational(9, 10), tau: sp.Rational(3, 10), m: 3, k: 4, p: 2})
+        f1 = derive(loss).dloss.subs({alpha: sp.Rational(9, 10), tau: sp.Rational(3, 10),
+                                      m: 3, k: 4, p: 2})
         fn = sp.lambdify((beta,), f1, "mpmath")
         assert abs(fn(b)) < mpmath.mpf(10) ** -45
         assert 0 < b < 1

@@ -1,4 +1,4 @@
-"""SupCLLoss against a per-pair reference written from the spec's definitions, and against f(beta)."""
+"""SupCLLoss against a per-pair reference written from the definitions, and against f(beta)."""
 
 import math
 
@@ -11,7 +11,7 @@ from ssem_symbolic.model import realise
 
 
 def reference(z, labels, alpha, tau, convention):
-    """Direct loops over pairs, exactly as spec section 2 words each convention."""
+    """Direct loops over pairs, exactly as docs/conventions.md words each convention."""
     n, views, _ = z.shape
     flat = torch.nn.functional.normalize(z.reshape(n * views, -1), dim=-1).tolist()
     inst = [i for i in range(n) for _ in range(views)]
@@ -28,7 +28,8 @@ def reference(z, labels, alpha, tau, convention):
         l_sup = -sum(ell(a, b) for a, b in sup_pairs) / len(sup_pairs)
     else:
         def logsoft(a, b):  # denominator over every c != a
-            return s[a][b] / tau - math.log(sum(math.exp(s[a][c] / tau) for c in range(M) if c != a))
+            return s[a][b] / tau - math.log(sum(math.exp(s[a][c] / tau)
+                                                for c in range(M) if c != a))
 
         def per_anchor(pos):
             total = 0.0
@@ -45,7 +46,8 @@ def reference(z, labels, alpha, tau, convention):
 
 
 @pytest.mark.parametrize("convention", ["paper", "supcon", "supcon-split"])
-@pytest.mark.parametrize("alpha, tau, views", [(0.0, 0.5, 2), (0.3, 0.1, 2), (1.0, 1.0, 3), (0.7, 0.05, 2)])
+@pytest.mark.parametrize("alpha, tau, views",
+                         [(0.0, 0.5, 2), (0.3, 0.1, 2), (1.0, 1.0, 3), (0.7, 0.05, 2)])
 def test_loss_equals_per_pair_reference(convention, alpha, tau, views):
     gen = torch.Generator().manual_seed(7)
     labels = torch.tensor([0, 0, 1, 1, 1, 2, 2])

@@ -26,7 +26,8 @@ def test_alpha_c_in_unit_interval_and_nondecreasing(loss, m_, k_, p_, t1, t2):
 @FAST
 @given(LOSSES, MS, KS, PS, ALPHAS, st.floats(1e-2, 20.0), st.floats(0, 1), st.floats(0, 1))
 def test_f_is_convex_on_unit_interval(loss, m_, k_, p_, a, t, b1, b2):
-    f = sp.lambdify((beta,), derive(loss).loss.subs({m: m_, k: k_, p: p_, alpha: sp.Rational(repr(a)), tau: sp.Rational(repr(t))}), "mpmath")
+    at = {m: m_, k: k_, p: p_, alpha: sp.Rational(repr(a)), tau: sp.Rational(repr(t))}
+    f = sp.lambdify((beta,), derive(loss).loss.subs(at), "mpmath")
     with mpmath.workdps(40):
         x, y = mpmath.mpf(b1), mpmath.mpf(b2)
         assert f((x + y) / 2) <= (f(x) + f(y)) / 2 + mpmath.mpf(10) ** -30

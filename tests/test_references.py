@@ -1,4 +1,4 @@
-"""Every reference value of spec section 6 (independent brute-force and peer results)."""
+"""Every reference value of docs/references.md (independent brute-force and peer results)."""
 
 import math
 
@@ -17,7 +17,8 @@ def test_paper_alpha0_class_collapse(m, k, tau, value):
     b, f = _opt("paper", m, k, 2, 0.0, tau)
     assert b == 1
     assert f == pytest.approx(value, abs=5e-9)
-    assert f == pytest.approx(math.log(k * 2) + math.log(1 + (m - 1) * math.exp(-m / ((m - 1) * tau))), abs=1e-12)
+    closed = math.log(k * 2) + math.log(1 + (m - 1) * math.exp(-m / ((m - 1) * tau)))
+    assert f == pytest.approx(closed, abs=1e-12)
 
 
 @pytest.mark.parametrize("m, k, tau, value", [(2, 2, 1, 1.27580483), (3, 2, 0.5, 1.06718338)])
@@ -47,7 +48,9 @@ def test_graf_supcon_alpha0():
     m, k, p, tau = 4, 3, 2, 0.4
     P, M = p * k, m * k * p
     b, f = _opt("supcon", m, k, p, 0.0, tau)
-    assert b == 1 and f == pytest.approx(math.log(P - 1 + (M - P) * math.exp(-m / ((m - 1) * tau))), abs=1e-12)
+    assert b == 1
+    assert f == pytest.approx(math.log(P - 1 + (M - P) * math.exp(-m / ((m - 1) * tau))),
+                              abs=1e-12)
 
 
 def test_cho_symmetric_infonce_from_paper_alpha1():

@@ -1,7 +1,8 @@
 import pytest
 import sympy as sp
 
-from ssem_symbolic.spec import PRESETS, LossSpec, alpha, check_setting, get_spec, k, m, p, pair_counts, tau
+from ssem_symbolic.spec import (PRESETS, LossSpec, alpha, check_setting, get_spec, k, m, p,
+                                pair_counts, tau)
 
 
 def test_symbols_carry_assumptions():

@@ -19,7 +19,6 @@ Each record also carries a one-line ``note`` saying which case applied.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
@@ -144,6 +143,3 @@ class CrossCheck:
             out[rec["verdict"]] = out.get(rec["verdict"], 0) + 1
         return out
 
-
-def finite(x: float) -> bool:
-    return isinstance(x, float) and math.isfinite(x)
