@@ -48,8 +48,14 @@ def check_output(path: str | os.PathLike, what: str = "--out", make_parents: boo
             raise OutputError(errno.EACCES, f"{what} {path} is not writable")
         if not stat.S_ISREG(target.stat().st_mode):
             return target  # a device or pipe: written through
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputError(errno.EACCES, f"{what} {path}: folder {parent} is not writable")
+    try:  # a real probe: permissions, read-only file systems and root all answer truly
+        fd, probe = tempfile.mkstemp(dir=parent, prefix=f".{target.name}.{os.getpid()}.",
+                                     suffix=".tmp")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise OutputError(exc.errno, f"{what} {path}: cannot write in folder {parent}: "
+                                     f"{exc.strerror}") from None
     return target
 
 

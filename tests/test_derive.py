@@ -113,3 +113,54 @@ def test_a_fourth_convention_derives_without_new_code():
     d = derive(spec)
     assert d.alpha_c_r.free_symbols <= {r, m, k, p}
     assert 0 <= float(alpha_c_value(spec, 3, 4, 2, 0.5)) <= 1
+
+
+TINY_TO_HUGE = ("1e-300", "1e-100", "1e-20", "2e-4", "1e-4", "0.5", "10", "1e100")
+
+
+@pytest.mark.parametrize("loss", ["paper", "supcon", "supcon-split"])
+@pytest.mark.parametrize("m_, k_", [(3, 4), (100, 100)])
+def test_alpha_one_is_the_all_instance_simplex_at_every_tau(loss, m_, k_):
+    """alpha = 1: beta* = (m - 1)/(mk - 1) at every tau (x = y; docs/references.md), and under
+    paper L* = log p + log(1 + (mk - 1) e^(-mk/((mk-1) tau)))."""
+    for t in TINY_TO_HUGE:
+        b = optimal_beta(loss, m_, k_, 2, 1, t)
+        with mpmath.workdps(40):
+            assert abs(b - mpmath.mpf(m_ - 1) / (m_ * k_ - 1)) <= mpmath.mpf(10) ** -25, (t, b)
+        if loss == "paper":
+            with mpmath.workdps(60):
+                n = m_ * k_
+                closed = mpmath.log(2) + mpmath.log1p(
+                    (n - 1) * mpmath.exp(-n / ((n - 1) * mpmath.mpf(t))))
+                assert abs(loss_value(loss, m_, k_, 2, 1, t, b) - closed) <= 10 ** -25
+
+
+@pytest.mark.parametrize("t", ["1e-300", "1e-100", "1e-20", "1e-6", "1e-4"])
+def test_within_variance_at_tiny_tau_against_a_scaled_hand_solution(t):
+    """paper, alpha = 0.5: 1 - beta* = u tau with u the root of the stationarity condition
+    written here in u (e^{1/tau} divided out by hand: nothing of size 1/tau is left)."""
+    m_, k_, p_, a = 3, 4, 2, mpmath.mpf("0.5")
+    with mpmath.workdps(50):
+        tau_ = mpmath.mpf(t)
+
+        def scaled_f1(u):  # tau D e^{-1/tau} f'(beta) at beta = 1 - u tau
+            b = 1 - u * tau_
+            x1, y1 = mpmath.mpf(k_) / (k_ - 1), -mpmath.mpf(1) / (m_ - 1)
+            ex = mpmath.exp(-k_ * u / (k_ - 1))  # e^{(x - 1)/tau}
+            ey = mpmath.exp((-b / (m_ - 1) - 1) / tau_)  # e^{(y - 1)/tau}
+            return ((k_ - 1) * p_ * x1 * ex + (m_ - 1) * k_ * p_ * y1 * ey
+                    - (1 - a) * x1 * (p_ + (k_ - 1) * p_ * ex + (m_ - 1) * k_ * p_ * ey))
+        u = mpmath.findroot(scaled_f1, 1)
+        want = u * tau_
+    b = optimal_beta("paper", m_, k_, p_, "0.5", t)  # carries its guard digits
+    with mpmath.workdps(400):
+        assert abs((1 - b) / want - 1) < mpmath.mpf(10) ** -25
+    # and the loss stays the finite tau -> 0 value, not a cancellation artefact
+    assert abs(loss_value("paper", m_, k_, p_, "0.5", t, b) - mpmath.mpf("1.9356005054539")
+               ) < 1e-12
+
+
+def test_tau_outside_the_supported_range_is_refused():
+    for t in ("1e-301", "1e301"):
+        with pytest.raises(ValueError, match="supported range"):
+            optimal_beta("paper", 3, 4, 2, 0.5, t)

@@ -2,6 +2,7 @@
 
 import json
 import math
+import os
 import re
 import subprocess
 import sys
@@ -103,3 +104,23 @@ def test_export_cli_stdout_and_errors(capsys, tmp_path):
         main(["export", "--loss", "paper", "--format", "docx"])
     assert exc.value.code == 2
     assert main(["export", "--loss", "paper", "--format", "json", "--out", str(tmp_path)]) == 3
+
+
+@pytest.mark.parametrize("loss", ["paper", "supcon", "supcon-split"])
+def test_latex_sheet_compiles_without_errors_or_overfull_boxes(loss, tmp_path):
+    """A real LaTeX engine (pdflatex; .ci/run installs it and sets SSEM_REQUIRE_LATEX)."""
+    import shutil
+
+    engine = shutil.which("pdflatex")
+    if engine is None:
+        if os.environ.get("SSEM_REQUIRE_LATEX"):
+            pytest.fail("pdflatex is required here (SSEM_REQUIRE_LATEX) but not installed")
+        pytest.skip("pdflatex not installed (Debian: texlive-latex-base, -recommended)")
+    (tmp_path / "sheet.tex").write_text(export(loss, "latex"))
+    done = subprocess.run([engine, "-interaction=nonstopmode", "-halt-on-error", "sheet.tex"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    log = (tmp_path / "sheet.log").read_text(errors="replace")
+    assert done.returncode == 0, log[-3000:]
+    assert "Overfull" not in log and "! " not in log
+    text = export(loss, "latex")
+    assert "<=" not in text and "->" not in text  # no ASCII relations in the prose

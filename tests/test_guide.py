@@ -73,3 +73,13 @@ def test_cli_bad_input_one_line(argv, capsys):
     assert main(["guide", "--loss", "paper", *argv]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("ssem: error:") and "\n" not in err
+
+
+def test_zero_target_at_fixed_alpha_is_every_tau_from_tau_c(capsys):
+    out = guide("paper", 3, 4, 2, alpha=0.5, target_within=0)
+    t_c = float(tau_c_value("paper", 3, 4, 2, 0.5))
+    assert out["tau"] == t_c and out["tau_solutions"] == [t_c]
+    assert round(t_c, 4) == 0.7708
+    assert "Every tau >= 0.770848" in " ".join(out["lines"])
+    assert guide("paper", 3, 4, 2, alpha=0.2, target_within=0)["tau"] == 0.0  # below 1/k
+

@@ -6,8 +6,9 @@ import pytest
 import torch
 
 from ssem_symbolic.derive import loss_value
-from ssem_symbolic.losses import SupCLLoss
+from ssem_symbolic.losses import LabelPattern, SupCLLoss, supcl_loss
 from ssem_symbolic.model import realise
+from ssem_symbolic.spec import get_spec
 
 
 def reference(z, labels, alpha, tau, convention):
@@ -214,3 +215,83 @@ def test_both_backward_paths_equal_autograd(tau, normalize):
         total.backward()
         assert got.item() == pytest.approx(total.item(), rel=1e-11)
         assert torch.allclose(z1.grad, z2.grad, rtol=1e-9, atol=1e-12), conv
+
+
+def torch_reference(z, labels, alpha, tau, convention):
+    """The per-pair definitions again, in differentiable torch ops (autograd to any order)."""
+    n, views, d = z.shape
+    flat = torch.nn.functional.normalize(z.reshape(n * views, d), dim=-1)
+    M = n * views
+    inst = torch.arange(n).repeat_interleave(views)
+    lab = labels.repeat_interleave(views)
+    same_inst = inst[:, None] == inst[None, :]
+    same_lab = lab[:, None] == lab[None, :]
+    s = flat @ flat.T / tau
+    if convention == "paper":
+        ell = s - torch.logsumexp(s, dim=0)[None, :]  # denominator over c for fixed b
+        sup = same_lab & ~same_inst
+        return (1 - alpha) * -ell[sup].mean() + alpha * -ell[same_inst].mean()
+    eye = torch.eye(M, dtype=torch.bool)
+    logits = s.masked_fill(eye, float("-inf"))
+    logp = logits - torch.logsumexp(logits, dim=1, keepdim=True)
+
+    def per_anchor(pos):
+        pos = pos & ~eye
+        return -(logp.masked_fill(~pos, 0).sum(1) / pos.sum(1)).mean()
+    sup = same_lab if convention == "supcon" else same_lab & ~same_inst
+    return (1 - alpha) * per_anchor(sup) + alpha * per_anchor(same_inst)
+
+
+LABELS = torch.tensor([0, 0, 1, 1, 1, 2, 2])
+
+
+@pytest.mark.parametrize("convention", ["paper", "supcon", "supcon-split"])
+@pytest.mark.parametrize("tau", [0.5, 0.002])  # 0.002: the max-shift path, not the bound
+def test_hessian_vector_product_is_exact(convention, tau):
+    gen = torch.Generator().manual_seed(3)
+    z = torch.randn(7, 2, 5, generator=gen, dtype=torch.float64, requires_grad=True)
+    v = torch.randn(7, 2, 5, generator=gen, dtype=torch.float64)
+
+    def hvp(fn):
+        (g,) = torch.autograd.grad(fn(z), z, create_graph=True)
+        (h,) = torch.autograd.grad((g * v).sum(), z)
+        return g.detach(), h
+    g1, h1 = hvp(lambda x: SupCLLoss(0.3, tau, convention)(x, LABELS))
+    g2, h2 = hvp(lambda x: torch_reference(x, LABELS, 0.3, tau, convention))
+    scale = float(h2.abs().max())
+    assert torch.allclose(g1, g2, rtol=0, atol=1e-12 * max(1.0, scale))
+    assert torch.allclose(h1, h2, rtol=0, atol=1e-12 * max(1.0, scale))
+
+
+@pytest.mark.parametrize("convention", ["paper", "supcon", "supcon-split"])
+def test_gradients_in_alpha_and_tau_tensors(convention):
+    z = torch.randn(7, 2, 5, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+    grads = []
+    for fn in (supcl_loss, lambda *a: torch_reference(*a[:4], a[4])):
+        a = torch.tensor(0.3, dtype=torch.float64, requires_grad=True)
+        t = torch.tensor(0.4, dtype=torch.float64, requires_grad=True)
+        grads.append(torch.autograd.grad(fn(z, LABELS, a, t, convention), (a, t)))
+    for got, want in zip(*grads):
+        assert float(got) == pytest.approx(float(want), rel=1e-12, abs=1e-12)
+
+
+def test_pattern_for_other_labels_views_or_convention_is_refused():
+    z = torch.randn(7, 2, 5)
+    wrong = [LabelPattern(get_spec("paper"), torch.tensor([0, 0, 1, 1, 2, 2, 2]), 2, z.dtype),
+             LabelPattern(get_spec("paper"), LABELS, 3, z.dtype),
+             LabelPattern(get_spec("supcon"), LABELS, 2, z.dtype)]
+    for pattern, words in zip(wrong, ("other labels", "views", "convention")):
+        with pytest.raises(ValueError, match=words):
+            supcl_loss(z, LABELS, 0.3, 0.5, "paper", pattern=pattern)
+
+
+def test_clear_errors_and_plain_label_lists():
+    z = torch.randn(7, 2, 5, dtype=torch.float64)
+    listed = float(SupCLLoss(0.3, 0.5)(z, LABELS.tolist()))
+    assert listed == float(SupCLLoss(0.3, 0.5)(z, LABELS))
+    with pytest.raises(ValueError, match="empty batch"):
+        SupCLLoss(0.3, 0.5)(torch.randn(0, 2, 5), torch.tensor([], dtype=torch.long))
+    with pytest.raises(ValueError, match="does not broadcast"):
+        supcl_loss(torch.randn(3, 7, 2, 5), LABELS, 0.3, torch.tensor([0.5, 0.4]))
+    with pytest.raises(ValueError, match="integer"):
+        SupCLLoss(0.3, 0.5)(z, LABELS.double())

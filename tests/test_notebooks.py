@@ -40,3 +40,15 @@ def test_render_writes_notebooks_with_outputs(tmp_path):
     assert any("text/latex" in o.get("data", {}) for o in outputs)
     assert any(o["output_type"] == "stream" for o in outputs)
     assert nb["nbformat"] == 4
+
+
+def test_render_names_the_missing_extra(monkeypatch, capsys):
+    sys.path.insert(0, str(ROOT / "notebooks"))
+    try:
+        import render
+    finally:
+        sys.path.pop(0)
+    monkeypatch.setitem(sys.modules, "jupytext", None)  # as if not installed
+    assert render.main(["--out", "unused"]) == 2
+    err = capsys.readouterr().err
+    assert "jupytext" in err and "pip install -e '.[notebooks]'" in err
