@@ -42,7 +42,10 @@ def _within(loss, m, k, p, alpha, tau) -> float:
 
 
 def alpha_for_within(loss, m, k, p, tau: float, target: float) -> float:
-    """The alpha with 1 - beta*(alpha, tau) = target (bisection to 1e-12 in alpha)."""
+    """The alpha with 1 - beta*(alpha, tau) = target: bisection down to adjacent doubles,
+    then a check that the answer does give the target (to 1e-6 relative). Where the variance
+    jumps past the target between two adjacent doubles (at tiny tau it rises from O(tau) to
+    its alpha = 1 value within an exponentially thin layer below alpha = 1), ValueError."""
     lo = float(alpha_c_value(loss, m, k, p, tau))
     lo = min(max(lo, 0.0), 1.0)
     top = _within(loss, m, k, p, 1.0, tau)
@@ -50,29 +53,49 @@ def alpha_for_within(loss, m, k, p, tau: float, target: float) -> float:
         raise ValueError(f"a within-class variance of {target:g} is out of reach at tau = "
                          f"{tau:g}: it ranges over (0, {top:.6g}] for alpha in (alpha_c, 1]")
     hi = 1.0
-    for _ in range(60):
+    for _ in range(1100):
         mid = (lo + hi) / 2
+        if mid in (lo, hi):
+            break
         if _within(loss, m, k, p, mid, tau) < target:
             lo = mid
         else:
             hi = mid
-    return (lo + hi) / 2
+    return _checked(target, [(lo, _within(loss, m, k, p, lo, tau)),
+                             (hi, _within(loss, m, k, p, hi, tau))], "alpha", tau=tau)
+
+
+def _checked(target: float, ends: list[tuple[float, float]], name: str, **where) -> float:
+    """The end of a bisection bracket whose variance meets the target, or ValueError."""
+    (x, w) = min(ends, key=lambda e: abs(e[1] - target))
+    if abs(w - target) <= 1e-6 * target + 1e-12:
+        return x
+    (x0, w0), (x1, w1) = ends
+    at = ", ".join(f"{key} = {val:g}" for key, val in where.items())
+    raise ValueError(f"no {name} gives within-class variance {target:g} at {at}: it jumps from "
+                     f"{w0:.4g} at {name} = {x0!r} to {w1:.4g} at {name} = {x1!r}, adjacent "
+                     "doubles")
 
 
 def taus_for_within(loss, m, k, p, alpha: float, target: float) -> list[float]:
-    """Every tau in [1e-3, 100] with 1 - beta*(alpha, tau) = target (scan, then bisection)."""
+    """Every tau in [1e-3, 100] with 1 - beta*(alpha, tau) = target (scan, then bisection
+    down to adjacent doubles, each answer checked as in :func:`alpha_for_within`)."""
     w = 1 - optimal_beta_grid(loss, m, k, alpha, torch.as_tensor(_TAU_SCAN), p).numpy()
     out = []
     for i in np.nonzero(np.diff(np.sign(w - target)) != 0)[0]:
-        lo, hi = _TAU_SCAN[i], _TAU_SCAN[i + 1]
+        lo, hi = float(_TAU_SCAN[i]), float(_TAU_SCAN[i + 1])
         rising = w[i + 1] > w[i]
-        for _ in range(60):
+        for _ in range(200):
             mid = math.sqrt(lo * hi)
+            if mid in (lo, hi):
+                break
             if (_within(loss, m, k, p, alpha, mid) < target) == rising:
                 lo = mid
             else:
                 hi = mid
-        out.append(math.sqrt(lo * hi))
+        out.append(_checked(target, [(lo, _within(loss, m, k, p, alpha, lo)),
+                                     (hi, _within(loss, m, k, p, alpha, hi))], "tau",
+                            alpha=alpha))
     return out
 
 

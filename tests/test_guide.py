@@ -83,3 +83,11 @@ def test_zero_target_at_fixed_alpha_is_every_tau_from_tau_c(capsys):
     assert "Every tau >= 0.770848" in " ".join(out["lines"])
     assert guide("paper", 3, 4, 2, alpha=0.2, target_within=0)["tau"] == 0.0  # below 1/k
 
+
+
+def test_a_target_no_double_alpha_reaches_is_refused_not_answered():
+    # at tau = 1e-4 (paper, 3 x 4) the variance is O(tau) below alpha = 1 and 0.818 at 1
+    with pytest.raises(ValueError, match="adjacent doubles"):
+        guide("paper", 3, 4, 2, tau=1e-4, target_within=0.1)
+    a = guide("paper", 3, 4, 2, tau=0.5, target_within=0.1)["alpha"]
+    assert abs(float(1 - optimal_beta("paper", 3, 4, 2, a, 0.5)) - 0.1) < 1e-7
