@@ -35,7 +35,8 @@ import sympy as sp
 from . import _cache
 from .model import c_sym, gram_entries, o_sym, v_sym
 from .reading import TAU_RANGE, exact, mp
-from .spec import LossSpec, alpha, beta, get_spec, k, m, p, pair_counts, tau
+from .spec import (LossSpec, UnsupportedConvention, alpha, beta, get_spec, k, m, p,
+                   pair_counts, tau)
 
 r = sp.Symbol("r", positive=True)  # r = exp(-m/((m - 1) tau)), increasing in tau, in (0, 1)
 _OFFSETS = {sym: sp.Symbol(f"_{sym.name}1", positive=True) for sym in (m, k, p)}
@@ -105,6 +106,8 @@ class Derivation:
     alpha_c_tau0: sp.Expr  #: lim alpha_c as tau -> 0+
     alpha_c_tauinf: sp.Expr  #: lim alpha_c as tau -> oo
     alpha_c_slope_r: sp.Expr  #: d alpha_c / d r (its sign gives the monotonicity in tau)
+    collapse_r: sp.Expr  #: N(r) = c0 + c1 r, a positive multiple of f'(1): collapse iff N <= 0
+    alpha_side: sp.Expr  #: +1 collapse iff alpha <= alpha_c; -1 iff alpha >= alpha_c; 0 unproven
 
     def as_dict(self) -> dict[str, sp.Expr]:
         return {f: getattr(self, f) for f in self.__dataclass_fields__ if f != "spec"}
@@ -149,6 +152,29 @@ def _softmax_variance(spec: LossSpec) -> sp.Expr:
     return (second - mean**2) / tau**2
 
 
+def _nonnegative_everywhere(expr: sp.Expr) -> bool:
+    """True when expr >= 0 for every batch (m, k >= 2, p >= 1), shown by writing m = 2 + M,
+    k = 2 + K, p = 1 + P (M, K, P >= 0) and finding no negative coefficient in the expanded
+    numerator over a positive denominator: a proof, not a probe."""
+    M, K, P = sp.symbols("M K P", nonnegative=True)
+    num, den = sp.fraction(sp.cancel(sp.together(expr.subs({m: 2 + M, k: 2 + K, p: 1 + P}))))
+    num, den = sp.Poly(sp.expand(num), M, K, P), sp.Poly(sp.expand(den), M, K, P)
+    if all(c <= 0 for c in den.coeffs()):
+        num, den = -num, -den
+    return all(c >= 0 for c in den.coeffs()) and all(c >= 0 for c in num.coeffs())
+
+
+def _proven_sign(expr: sp.Expr) -> int:
+    """+1 or -1 when expr (in m, k, p only) has that sign for every batch, 0 when unproven."""
+    if expr == 0:
+        return 0
+    if _nonnegative_everywhere(expr):
+        return 1
+    if _nonnegative_everywhere(-expr):
+        return -1
+    return 0
+
+
 def _derive(spec: LossSpec) -> Derivation:
     f = sp.log(_ssem_denominator(spec)) - _ssem_pull(spec) / tau
     f1 = sp.diff(f, beta)
@@ -158,37 +184,36 @@ def _derive(spec: LossSpec) -> Derivation:
         raise ArithmeticError(f"{spec.name}: f'' is not the softmax variance; convexity unproven")
 
     # f'(1): at beta = 1 every Gram value is 1 or -1/(m-1), so dividing the softmax by
-    # e^{1/tau} leaves weights n_t r^{u_t} with u_t = (1 - g_t(1)) (m-1)/m in {0, 1}.
+    # e^{1/tau} leaves weights n_t r^{u_t} with u_t in {0, 1}; tau (sum of weights) f'(1) =
+    # N(r) = c0 + c1 r, affine in alpha: sign f'(1) = sign N, and collapse iff N <= 0.
     g = gram_entries()
     n = pair_counts()
-    weights, slopes = {}, {}
-    for t in spec.denominator:
-        u = sp.simplify((1 - g[t].subs(beta, 1)) * (m - 1) / m)
-        if u not in (0, 1):
-            raise ArithmeticError(f"{spec.name}: unexpected exponent {u} at beta = 1")
-        weights[t] = n[t] * r**u
-        slopes[t] = sp.diff(g[t], beta)
     _, pull = _loss_parts(spec)
     pull_slope = sp.diff(_on_ssem(pull), beta)
-    g1 = sum(weights[t] * slopes[t] for t in weights) / sum(weights.values()) - pull_slope
-    if sp.simplify(sp.diff(g1, alpha, 2)) != 0:
+    coef = [sp.Integer(0), sp.Integer(0)]
+    for t in spec.denominator:
+        u = 0 if sp.simplify(g[t].subs(beta, 1) - 1) == 0 else 1
+        coef[u] += n[t] * (sp.diff(g[t], beta) - pull_slope)
+    c0, c1 = (sp.factor(sp.cancel(sp.together(c))) for c in coef)
+    numerator = c0 + c1 * r
+    slope_alpha = sp.factor(sp.cancel(sp.diff(numerator, alpha)))
+    if sp.diff(slope_alpha, alpha) != 0:
         raise ArithmeticError(f"{spec.name}: f'(1) is not affine in alpha")
-    g_sup, g_self = g1.subs(alpha, 0), g1.subs(alpha, 1)
-    a_c_r = sp.factor(sp.simplify(g_sup / (g_sup - g_self)))
+    if slope_alpha == 0:
+        raise UnsupportedConvention(
+            f"loss spec {spec.name!r}: f'(1) does not depend on alpha (both terms pull alike at "
+            "collapse), so there is no collapse threshold in alpha")
+    a_c_r = sp.factor(sp.cancel(sp.solve(numerator, alpha)[0]))
     a_c = a_c_r.subs(r, sp.exp(-m / ((m - 1) * tau)))
     # the same threshold straight from f'(1) in tau: a check on the change of variable
-    tau_form = f1.subs(beta, 1)
-    if _not_zero(tau_form.subs(alpha, a_c) * tau):
+    if _not_zero(f1.subs(beta, 1).subs(alpha, a_c) * tau):
         raise ArithmeticError(f"{spec.name}: alpha_c does not solve f'(1) = 0")
-    slope = sp.factor(sp.simplify(sp.diff(a_c_r, r)))
-    shifted = _positive_offsets(a_c)
-    lim0 = sp.simplify(_restore(sp.limit(shifted, tau, 0, "+")))
-    liminf = sp.simplify(_restore(sp.limit(shifted, tau, sp.oo)))
-    roots = sp.solve(sp.Eq(a_c_r, alpha), r)
+    slope = sp.factor(sp.cancel(sp.diff(a_c_r, r)))
+    lim0, liminf = (sp.factor(sp.cancel(a_c_r.subs(r, x))) for x in (0, 1))  # r -> 0+, 1-
+    roots = sp.solve(numerator, r)
     if len(roots) != 1:
-        raise ArithmeticError(f"{spec.name}: alpha_c(r) = alpha has {len(roots)} roots")
-    # 1/r at the threshold: tau_c = m/((m-1) log ratio)
-    ratio = sp.factor(sp.simplify(1 / roots[0]))
+        raise ArithmeticError(f"{spec.name}: f'(1) = 0 has {len(roots)} roots in r")
+    ratio = sp.factor(sp.cancel(1 / roots[0]))  # 1/r at the threshold
     t_c = m / ((m - 1) * sp.log(ratio))
     return Derivation(
         spec=spec,
@@ -203,7 +228,17 @@ def _derive(spec: LossSpec) -> Derivation:
         alpha_c_tau0=lim0,
         alpha_c_tauinf=liminf,
         alpha_c_slope_r=slope,
+        collapse_r=numerator,
+        alpha_side=sp.Integer(_side(slope_alpha)),
     )
+
+
+def _side(slope_alpha: sp.Expr) -> int:
+    """+1: f'(1) grows with alpha at every tau and batch (collapse iff alpha <= alpha_c);
+    -1: it falls (collapse iff alpha >= alpha_c); 0: the sign is not proven for every batch
+    (then each batch and tau is decided exactly from N)."""
+    ends = [_proven_sign(slope_alpha.subs(r, x)) for x in (0, 1)]  # affine in r
+    return ends[0] if ends[0] == ends[1] else 0
 
 
 @functools.lru_cache(maxsize=None)
@@ -288,12 +323,6 @@ def alpha_c_value(loss: str | LossSpec, m_: int, k_: int, p_: int, tau_,
         return +_numeric(spec)["alpha_c_r"](rr, m_, k_, p_)
 
 
-def alpha_c_increasing(loss: str | LossSpec, m_: int, k_: int, p_: int) -> bool:
-    """Whether alpha_c increases with tau for this batch (alpha_c is a Moebius map of r)."""
-    slope = _numeric(get_spec(loss))["slope"]
-    return bool(slope(mpmath.mpf("0.5"), m_, k_, p_) > 0)
-
-
 def alpha_c_limits(loss: str | LossSpec, m_: int, k_: int,
                    p_: int) -> tuple[sp.Rational, sp.Rational]:
     """(lim alpha_c as tau -> 0+, lim alpha_c as tau -> oo) for this batch, exactly.
@@ -306,47 +335,89 @@ def alpha_c_limits(loss: str | LossSpec, m_: int, k_: int,
     return sp.Rational(d.alpha_c_tau0.subs(at)), sp.Rational(d.alpha_c_tauinf.subs(at))
 
 
+@dataclass(frozen=True)
+class CollapseRule:
+    """Where a batch collapses at a fixed alpha, along tau.
+
+    ``kind``: "always" (every tau), "never", "tau>=" (collapse iff tau >= tau_c) or "tau<="
+    (collapse iff tau <= tau_c, for conventions whose collapse lies at small tau).
+    """
+
+    kind: str
+    tau_c: mpmath.mpf | None = None
+
+    def holds(self, tau_) -> bool:
+        """Whether the batch collapses at ``tau`` (compared exactly, see :func:`collapses`)."""
+        if self.kind in ("always", "never"):
+            return self.kind == "always"
+        t = exact(tau_)
+        gap = mpmath.mpf(int(t.p)) / int(t.q) - self.tau_c
+        return bool(gap >= 0) if self.kind == "tau>=" else bool(gap <= 0)
+
+
+def _collapse_coefficients(spec: LossSpec, m_: int, k_: int, p_: int, a: sp.Rational):
+    """(c0, c1), exact: tau (sum of weights) f'(1) = c0 + c1 r with r = e^{-m/((m-1) tau)}."""
+    n = derive(spec).collapse_r.subs({m: m_, k: k_, p: p_, alpha: a})
+    c0 = sp.Rational(n.subs(r, 0))
+    return c0, sp.Rational(n.subs(r, 1)) - c0
+
+
+def collapse_rule(loss: str | LossSpec, m_: int, k_: int, p_: int, alpha_,
+                  digits: int = 30) -> CollapseRule:
+    """The collapse region along tau at this alpha, decided exactly.
+
+    f'(1) has the sign of c0 + c1 r (:func:`_collapse_coefficients`), exact rationals at the
+    exact alpha; r runs over (0, 1) as tau runs over (0, oo). Where it changes sign,
+    tau_c = m/((m-1) (log|c1| - log|c0|)) at ``digits`` + 10 digits: nothing cancels.
+    """
+    spec = get_spec(loss)
+    c0, c1 = _collapse_coefficients(spec, m_, k_, p_, exact(alpha_))
+    if c0 <= 0 and c0 + c1 <= 0:
+        return CollapseRule("always", mpmath.mpf(0))
+    if c0 >= 0 and c0 + c1 >= 0:
+        return CollapseRule("never")
+    with mpmath.workdps(digits + 10):
+        t_c = mpmath.mpf(m_) / ((m_ - 1) * (_log_rational(abs(c1)) - _log_rational(abs(c0))))
+    return CollapseRule("tau>=" if c1 < 0 else "tau<=", +t_c)
+
+
+def _log_rational(q: sp.Rational) -> mpmath.mpf:
+    return mpmath.log(int(q.p)) - mpmath.log(int(q.q))
+
+
 def tau_c_value(loss: str | LossSpec, m_: int, k_: int, p_: int, alpha_,
                 digits: int = 30) -> mpmath.mpf | None:
     """tau_c(alpha): collapse iff tau >= tau_c. 0 when every tau collapses, None when none does.
 
-    alpha is read exactly (:mod:`~ssem_symbolic.reading`); the domain (alpha <= lim_{tau->0}
-    alpha_c, or alpha >= lim_{tau->oo} alpha_c) is decided in exact rational arithmetic, and
-    tau_c = m/((m-1) log Q(alpha)) from the exact rational Q, so nothing cancels near the edges.
+    alpha is read exactly (:mod:`~ssem_symbolic.reading`), and the rule is decided in exact
+    rational arithmetic (:func:`collapse_rule`), so nothing cancels near the domain edges.
+    For a convention that collapses at small tau instead, ValueError: use collapse_rule.
     """
-    spec = get_spec(loss)
-    if not alpha_c_increasing(spec, m_, k_, p_):
-        raise ValueError(f"loss {spec.name!r}: alpha_c decreases in tau; tau_c is not a "
-                         "lower bound")
-    lo, hi = alpha_c_limits(spec, m_, k_, p_)
-    a = exact(alpha_)
-    if a <= lo:
-        return mpmath.mpf(0)
-    if a >= hi:
-        return None
-    q = sp.Rational(derive(spec).tau_c_ratio.subs({alpha: a, m: m_, k: k_, p: p_}))
-    with mpmath.workdps(digits + 10):
-        return +(mpmath.mpf(m_) / ((m_ - 1) * (mpmath.log(int(q.p)) - mpmath.log(int(q.q)))))
+    rule = collapse_rule(loss, m_, k_, p_, alpha_, digits)
+    if rule.kind == "tau<=":
+        raise ValueError(f"under {get_spec(loss).name!r} the batch collapses for tau <= "
+                         f"{float(rule.tau_c):g}, not above a threshold; use collapse_rule()")
+    return None if rule.kind == "never" else rule.tau_c
 
 
 def collapses(loss: str | LossSpec, m_: int, k_: int, p_: int, alpha_, tau_) -> bool:
-    """Whether the batch collapses (beta* = 1) at (alpha, tau): tau >= tau_c(alpha).
+    """Whether the batch collapses (beta* = 1, i.e. f'(1) <= 0) at (alpha, tau).
 
     The one decision behind ``threshold``, ``optimum``, ``guide`` and :func:`optimal_beta`, on
     the exact reading of alpha and tau; tau is compared with tau_c at 40 digits and more (up
-    to 1000) until the two differ.
+    to 1000) until the two differ. Any supported convention, whichever side collapses.
     """
     spec = get_spec(loss)
     t = exact(tau_)
     digits = 30
     while True:
-        t_c = tau_c_value(spec, m_, k_, p_, alpha_, digits=digits)
-        if t_c is None:
-            return False
+        rule = collapse_rule(spec, m_, k_, p_, alpha_, digits=digits)
+        if rule.kind in ("always", "never"):
+            return rule.kind == "always"
         with mpmath.workdps(digits + 10):
-            gap = mpmath.mpf(int(t.p)) / int(t.q) - t_c
-            if abs(gap) > mpmath.mpf(10) ** -digits * (1 + t_c) or digits >= 1000:
-                return bool(gap >= 0)
+            gap = mpmath.mpf(int(t.p)) / int(t.q) - rule.tau_c
+            if abs(gap) > mpmath.mpf(10) ** -digits * (1 + rule.tau_c) or digits >= 1000:
+                return rule.holds(t)
         digits *= 4
 
 

@@ -24,7 +24,7 @@ import sympy as sp
 import torch
 
 from .codegen import Kernel, torch_kernel
-from .derive import _ARGS, derive, optimal_beta, term_pieces  # noqa: F401  (optimal_beta: doctest)
+from .derive import _ARGS, derive, optimal_beta, r, term_pieces  # noqa: F401  (optimal_beta: doctest)
 from .spec import LossSpec, alpha, check_setting, get_spec, k, m, p, tau
 
 #: Newton stops when a step is below this (per dtype); the error is then about its square.
@@ -40,7 +40,10 @@ class SpecKernels:
 
     ``loss``, ``dloss``, ``d2loss`` take (beta, alpha, tau, m, k, p); ``alpha_c`` takes
     (tau, m, k, p);
-    ``tau_c`` takes (alpha, m, k, p) and is 0 where every tau collapses, inf where none does;
+    ``tau_c`` takes (alpha, m, k, p) and is 0 where every tau collapses, inf where none does,
+    else the boundary along tau (``tau_c_side``: +1 collapse for tau >= tau_c, -1 for tau <=);
+    ``collapse_margin`` takes (alpha, tau, m, k, p): a positive multiple of f'(1), so the batch
+    collapses exactly where it is <= 0 (either side of alpha_c, for any convention);
     ``terms`` gives the per-term pieces of f' used by the solver
     (see :func:`~ssem_symbolic.derive.term_pieces`).
     """
@@ -70,10 +73,27 @@ class SpecKernels:
 
     @functools.cached_property
     def tau_c(self) -> Kernel:
-        d = self._d
-        boundary = sp.Piecewise((0, alpha <= d.alpha_c_tau0), (d.tau_c, alpha < d.alpha_c_tauinf),
-                                (sp.oo, True))
+        c0, c1 = self._ends()
+        boundary = sp.Piecewise((0, (c0 <= 0) & (c0 + c1 <= 0)),
+                                (sp.oo, (c0 >= 0) & (c0 + c1 >= 0)),
+                                (m / ((m - 1) * sp.log(-c1 / c0)), True))
         return self._gen(boundary, (alpha, m, k, p), stable=False)
+
+    @functools.cached_property
+    def tau_c_side(self) -> Kernel:
+        c0, c1 = self._ends()
+        return self._gen(sp.Piecewise((-1, (c0 < 0) & (c0 + c1 > 0)), (1, True)),
+                         (alpha, m, k, p), stable=False)
+
+    @functools.cached_property
+    def collapse_margin(self) -> Kernel:
+        margin = self._d.collapse_r.subs(r, sp.exp(-m / ((m - 1) * tau)))
+        return self._gen(margin, (alpha, tau, m, k, p), stable=False)
+
+    def _ends(self) -> tuple[sp.Expr, sp.Expr]:
+        n = self._d.collapse_r  # c0 + c1 r
+        c0 = n.subs(r, 0)
+        return c0, sp.expand(n.subs(r, 1) - c0)
 
     @functools.cached_property
     def terms(self) -> Kernel:
@@ -128,7 +148,8 @@ def optimal_beta_grid(loss: str | LossSpec, classes: int, per_class: int, alpha_
 
     ``alpha`` and ``tau`` are tensors or numbers that broadcast. The result has their
     broadcast shape, their device and their (promoted floating) dtype, float64 for plain
-    numbers, and is exactly 1.0 where alpha <= alpha_c(tau) (the batch collapses).
+    numbers, and is exactly 1.0 where the batch collapses (f'(1) <= 0: alpha <= alpha_c(tau)
+    for the presets).
     Accuracy against the mpmath solution: 1e-10 in float64 for tau in [1e-4, 1e4], 1e-5 in
     float32 for tau in [1e-4, 5] (:data:`GRID_TAU_RANGE`, checked: a tau outside raises
     ValueError). Not differentiable (no autograd graph).
@@ -160,7 +181,7 @@ def optimal_beta_grid(loss: str | LossSpec, classes: int, per_class: int, alpha_
         a, t = (x.broadcast_to(shape).reshape(-1) for x in (a, t))
         batch = (classes, per_class, views)
         out = torch.ones_like(a)
-        open_ = torch.nonzero(a > K.alpha_c(t, *batch)).squeeze(1)
+        open_ = torch.nonzero(K.collapse_margin(a, t, *batch) > 0).squeeze(1)
         if open_.numel():
             out[open_] = _newton(K, a[open_], t[open_], batch, _STEP_TOL[dtype], max_iter)
     return out.reshape(shape)

@@ -22,6 +22,7 @@ k*p*(m - 1)
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Literal
 
@@ -30,7 +31,6 @@ import sympy as sp
 from .reading import TAU_RANGE, exact
 
 PAIR_TYPES: tuple[str, ...] = ("self", "view", "class", "other")
-TERMS: tuple[str, ...] = ("sup", "self")
 
 # --- symbols, with the assumptions the derivation relies on -------------------------
 m = sp.Symbol("m", positive=True, integer=True)  # classes in the batch
@@ -51,13 +51,48 @@ def pair_counts(m_: sp.Expr = m, k_: sp.Expr = k, p_: sp.Expr = p) -> dict[str, 
     }
 
 
-@dataclass(frozen=True)
+class UnsupportedConvention(ValueError):
+    """A loss spec the engine does not support; the message says why, in one line."""
+
+
+#: the two terms of L = (1 - alpha) L_sup + alpha L_self, by the names LossSpec uses
+TERMS: tuple[str, ...] = ("sup", "self")
+
+
+def _types(spec_name: str, field_name: str, value) -> tuple[str, ...]:
+    """A field's pair types, canonical: a tuple in PAIR_TYPES order, each once."""
+    if isinstance(value, str):
+        value = (value,)
+    try:
+        items = list(value)
+    except TypeError:
+        raise UnsupportedConvention(f"loss spec {spec_name!r}: {field_name} must be a list of "
+                                    f"pair types, got {value!r}") from None
+    bad = [t for t in items if t not in PAIR_TYPES]
+    if bad:
+        raise UnsupportedConvention(f"loss spec {spec_name!r}: {field_name} has unknown pair "
+                                    f"type(s) {bad}; use {', '.join(PAIR_TYPES)}")
+    if not items:
+        raise UnsupportedConvention(f"loss spec {spec_name!r}: {field_name} has no pair types")
+    return tuple(t for t in PAIR_TYPES if t in items)
+
+
+@dataclass(frozen=True, eq=False)
 class LossSpec:
     """A contrastive loss described by pair types.
 
     ``denominator``: pair types in the softmax denominator of every anchor.
     ``sup`` / ``self_``: positive pair types of the supervised (weight 1 - alpha) and the
     self-supervised (weight alpha) term.  ``mean``: "pairs" or "anchors".
+
+    Canonical on construction: lists or tuples, in any order, with repeats, become one tuple
+    in the order of :data:`PAIR_TYPES`. Equality, hashing and :meth:`key` depend on the content
+    only, never on ``name`` or ``description``. A spec the engine cannot handle raises
+    :class:`UnsupportedConvention` with the reason.
+
+    >>> LossSpec("a", ["other", "view", "class", "view"], ["class"], ["view"], "anchors") == \
+    ...     PRESETS["supcon-split"]
+    True
     """
 
     name: str
@@ -69,14 +104,24 @@ class LossSpec:
 
     def __post_init__(self) -> None:
         for field_name in ("denominator", "sup", "self_"):
-            types = getattr(self, field_name)
-            if not types:
-                raise ValueError(f"loss spec {self.name!r}: {field_name} has no pair types")
-            bad = [t for t in types if t not in PAIR_TYPES]
-            if bad:
-                raise ValueError(f"loss spec {self.name!r}: unknown pair type(s) {bad}")
+            object.__setattr__(self, field_name,
+                               _types(self.name, field_name.rstrip("_"),
+                                      getattr(self, field_name)))
         if self.mean not in ("pairs", "anchors"):
-            raise ValueError(f"loss spec {self.name!r}: mean must be 'pairs' or 'anchors'")
+            raise UnsupportedConvention(f"loss spec {self.name!r}: mean must be 'pairs' or "
+                                        f"'anchors', got {self.mean!r}")
+        for term in TERMS:
+            outside = set(self.positives(term)) - set(self.denominator)
+            if outside:
+                raise UnsupportedConvention(
+                    f"loss spec {self.name!r}: {term} positives {sorted(outside)} are not in the "
+                    "denominator, so they have no softmax probability")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, LossSpec) and self.key() == other.key()
+
+    def __hash__(self) -> int:
+        return hash(self.key())
 
     def positives(self, term: str) -> tuple[str, ...]:
         """Positive pair types of ``term`` ("sup" or "self")."""
@@ -88,13 +133,23 @@ class LossSpec:
 
     def weight(self, term: str) -> sp.Expr:
         """Weight of ``term`` in the total loss: 1 - alpha for "sup", alpha for "self"."""
-        return 1 - alpha if term == "sup" else alpha
+        if term == "sup":
+            return 1 - alpha
+        if term == "self":
+            return alpha
+        raise ValueError(f"unknown term {term!r}; expected one of {TERMS}")
 
     def key(self) -> str:
-        """A stable text key for caches: the spec's content, not its name."""
+        """A stable text key: the spec's content, not its name."""
         return "|".join(
             [",".join(self.denominator), ",".join(self.sup), ",".join(self.self_), self.mean]
         )
+
+    def canonical(self) -> dict:
+        """The canonical form, as a spec file holds it (TOML/JSON keys)."""
+        return {"name": self.name, "mean": self.mean, "denominator": list(self.denominator),
+                "sup": list(self.sup), "self": list(self.self_),
+                "description": self.description}
 
 
 PRESETS: dict[str, LossSpec] = {
@@ -125,16 +180,36 @@ PRESETS: dict[str, LossSpec] = {
 }
 
 
-def get_spec(loss: str | LossSpec) -> LossSpec:
-    """Look a preset up by name (a :class:`LossSpec` passes through)."""
+_REGISTRY: dict[str, LossSpec] = {}
+
+
+def register(spec: LossSpec) -> LossSpec:
+    """Make ``spec`` known by its name to :func:`get_spec` and the CLI's ``--loss``."""
+    if not isinstance(spec, LossSpec):
+        raise TypeError(f"register() takes a LossSpec, got {type(spec).__name__}")
+    if spec.name in PRESETS and PRESETS[spec.name] != spec:
+        raise ValueError(f"{spec.name!r} is a preset name; give the spec another name")
+    _REGISTRY[spec.name] = spec
+    return spec
+
+
+def get_spec(loss) -> LossSpec:
+    """Resolve a convention once, at the boundary: a :class:`LossSpec` passes through; a
+    name is a preset or a registered spec; anything else is a path to a TOML or JSON spec file
+    (:func:`~ssem_symbolic.specfile.load_spec`)."""
     if isinstance(loss, LossSpec):
         return loss
-    try:
-        return PRESETS[loss]
-    except KeyError:
-        raise ValueError(
-            f"unknown loss {loss!r}; choose one of {', '.join(PRESETS)}"
-        ) from None
+    name = str(loss)
+    if name in PRESETS:
+        return PRESETS[name]
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    if name.endswith((".toml", ".json")) or "/" in name or os.sep in name:
+        from .specfile import load_spec
+
+        return load_spec(name)
+    raise ValueError(f"unknown loss {name!r}; choose one of {', '.join([*PRESETS, *_REGISTRY])}"
+                     ", or give a .toml/.json spec file")
 
 
 def check_setting(loss: str | LossSpec, m_: int, k_: int, p_: int,

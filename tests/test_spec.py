@@ -24,11 +24,42 @@ def test_presets_are_the_spec_conventions():
 
 
 def test_a_new_convention_is_just_data():
-    spec = LossSpec("custom", denominator=("class", "other"), sup=("class",), self_=("view",),
-                    mean="anchors")
+    spec = LossSpec("custom", denominator=("view", "class", "other"), sup=("class",),
+                    self_=("view",), mean="anchors")
     assert get_spec(spec) is spec
     with pytest.raises(ValueError, match="unknown pair type"):
         LossSpec("bad", denominator=("cousin",), sup=("class",), self_=("view",), mean="pairs")
+
+
+def test_specs_are_canonical_and_compared_by_content():
+    a = LossSpec("a", ["other", "view", "class", "view"], ["class"], ["view"], "anchors")
+    assert a.denominator == ("view", "class", "other") and isinstance(a.sup, tuple)
+    b = LossSpec("another name", ("view", "class", "other"), ("class",), ("view",), "anchors",
+                 description="words")
+    assert a == b and hash(a) == hash(b) and a.key() == b.key()
+    assert a == PRESETS["supcon-split"] and {a: 1}[PRESETS["supcon-split"]] == 1
+    assert a != PRESETS["supcon"]
+
+
+@pytest.mark.parametrize("fields, words", [
+    (dict(denominator=("class", "other"), sup=("class",), self_=("view",)), "not in the denom"),
+    (dict(denominator=(), sup=("class",), self_=("view",)), "no pair types"),
+    (dict(denominator="view", sup=("cousin",), self_=("view",)), "unknown pair type"),
+    (dict(denominator=("view", "class"), sup=("class",), self_=("view",), mean="mean"),
+     "mean must be"),
+])
+def test_unsupported_specs_say_why_in_one_line(fields, words):
+    from ssem_symbolic.spec import UnsupportedConvention
+
+    with pytest.raises(UnsupportedConvention, match=words) as info:
+        LossSpec("x", **{"mean": "pairs", **fields})
+    assert "\n" not in str(info.value)
+
+
+def test_weight_of_an_unknown_term_is_an_error():
+    assert PRESETS["paper"].weight("self") == alpha
+    with pytest.raises(ValueError, match="unknown term"):
+        PRESETS["paper"].weight("typo")
 
 
 @pytest.mark.parametrize("args, message", [

@@ -1,0 +1,84 @@
+"""Loss conventions from files: TOML or JSON, validated once, with one-line errors naming the
+field.
+
+A file with today's fields reads as it looks::
+
+    name = "my-loss"
+    mean = "anchors"                       # or "pairs"
+    denominator = ["view", "class", "other"]
+    sup = ["view"]                         # positives of the (1 - alpha) term
+    self = ["class"]                       # positives of the alpha term
+    description = "optional words"
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from .spec import LossSpec, UnsupportedConvention
+
+_FIELDS = {"name": str, "mean": str, "denominator": list, "sup": list, "self": list,
+           "description": str}
+_REQUIRED = ("denominator", "sup", "self", "mean")
+
+
+class SpecFileError(ValueError):
+    """A spec file that cannot be read or is malformed; one line, naming the file and field."""
+
+
+def load_spec(path: str | os.PathLike) -> LossSpec:
+    """Read a TOML (``.toml``) or JSON (``.json``) spec file into a canonical LossSpec."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise SpecFileError(f"spec file {path}: {exc.strerror or exc}") from None
+    try:
+        if path.suffix == ".json":
+            data = json.loads(raw)
+        else:
+            try:
+                import tomllib
+            except ModuleNotFoundError:  # Python 3.10
+                import tomli as tomllib
+            data = tomllib.loads(raw.decode())
+    except (ValueError, UnicodeDecodeError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SpecFileError(f"spec file {path}: not valid {path.suffix[1:] or 'TOML'}: "
+                            f"{first}") from None
+    return spec_from_dict(data, source=str(path))
+
+
+def spec_from_dict(data: dict, source: str = "spec") -> LossSpec:
+    """A LossSpec from a mapping with the file keys (``self`` for the alpha term)."""
+    if not isinstance(data, dict):
+        raise SpecFileError(f"{source}: expected a table of fields, got {type(data).__name__}")
+    unknown = sorted(set(data) - set(_FIELDS))
+    if unknown:
+        raise SpecFileError(f"{source}: unknown field {unknown[0]!r}; fields are "
+                            f"{', '.join(_FIELDS)}")
+    for field in _REQUIRED:
+        if field not in data:
+            raise SpecFileError(f"{source}: missing field {field!r}")
+    for field, kind in _FIELDS.items():
+        if field in data and not isinstance(data[field], kind):
+            raise SpecFileError(f"{source}: field {field!r} must be a "
+                                f"{'list of pair types' if kind is list else 'string'}, got "
+                                f"{data[field]!r}")
+    name = data.get("name") or Path(source).stem
+    try:
+        return LossSpec(name=name, denominator=data["denominator"], sup=data["sup"],
+                        self_=data["self"], mean=data["mean"],
+                        description=data.get("description", ""))
+    except UnsupportedConvention as exc:
+        raise UnsupportedConvention(f"{source}: {exc}") from None
+
+
+def to_toml(spec: LossSpec) -> str:
+    """The canonical form as a TOML spec file (round-trips through :func:`load_spec`)."""
+    def value(v):
+        return "[" + ", ".join(json.dumps(x) for x in v) + "]" if isinstance(v, list) else \
+            json.dumps(v)
+    return "".join(f"{key} = {value(v)}\n" for key, v in spec.canonical().items())
