@@ -124,8 +124,12 @@ def _grid_arg(name: str):
     return parse
 
 
+_LOSS_HELP = (f"a preset ({', '.join(PRESETS)}), a registered name, or a .toml/.json spec "
+              "file")
+
+
 def _batch_args(sub: argparse.ArgumentParser) -> None:
-    sub.add_argument("--loss", required=True, help=f"one of: {', '.join(PRESETS)}")
+    sub.add_argument("--loss", required=True, help=_LOSS_HELP)
     sub.add_argument("--classes", required=True, type=_integer("--classes"), help="m")
     sub.add_argument("--per-class", required=True, type=_integer("--per-class"), help="k")
     sub.add_argument("--views", default=2, type=_integer("--views"), help="p (default 2)")
@@ -165,20 +169,21 @@ def build_parser() -> argparse.ArgumentParser:
     size.add_argument("--full", dest="size", action="store_const", const="full",
                       help="a denser grid, larger batch, longer training")
     cc.set_defaults(size="quick")
-    cc.add_argument("--loss", action="append", choices=list(PRESETS),
-                    help="a convention to check (repeatable; default: all presets)")
+    cc.add_argument("--loss", action="append",
+                    help="a convention to check: " + _LOSS_HELP + " (repeatable; default: all "
+                    "presets)")
     cc.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"))
     cc.add_argument("--out", default="crosscheck-out", help="output folder")
     cc.add_argument("--resume", action="store_true",
                     help="skip configurations already in OUT/results.jsonl")
     cc.add_argument("--json", action="store_true", help="no progress bars; print one JSON object")
     ex = subs.add_parser("export", help="a formula sheet: latex, markdown, python or json")
-    ex.add_argument("--loss", required=True, help=f"one of: {', '.join(PRESETS)}")
+    ex.add_argument("--loss", required=True, help=_LOSS_HELP)
     ex.add_argument("--format", required=True, choices=("latex", "markdown", "python", "json"))
     ex.add_argument("--out", help="write to this file (atomically) instead of stdout")
     gd = subs.add_parser("guide", help="the collapse threshold and the alpha or tau for a "
                          "target within-class variance")
-    gd.add_argument("--loss", required=True, help=f"one of: {', '.join(PRESETS)}")
+    gd.add_argument("--loss", required=True, help=_LOSS_HELP)
     gd.add_argument("--classes", type=_integer("--classes"), help="m")
     gd.add_argument("--per-class", type=_integer("--per-class"), help="k")
     gd.add_argument("--batch-size", type=_integer("--batch-size"),
@@ -192,9 +197,14 @@ def build_parser() -> argparse.ArgumentParser:
                     help="the within-class variance wanted, in [0, 1)")
     gd.add_argument("--json", action="store_true", help="print one JSON object")
     fo = subs.add_parser("formula", help="reduced loss, alpha_c and tau_c as formulas")
-    fo.add_argument("--loss", required=True, help=f"one of: {', '.join(PRESETS)}")
+    fo.add_argument("--loss", required=True, help=_LOSS_HELP)
     fo.add_argument("--format", default="text", choices=("text", "latex", "python"))
     fo.add_argument("--json", action="store_true", help="print one JSON object")
+    sp_ = subs.add_parser("spec", help="show a convention: its canonical form and its loss in "
+                          "words")
+    sp_.add_argument("action", choices=("show",))
+    sp_.add_argument("loss", help=_LOSS_HELP)
+    sp_.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
 
@@ -282,11 +292,12 @@ def _validity_note(spec, m, k, p, alpha, tau) -> tuple[bool | None, str]:
 
 
 def _threshold(args) -> int:
-    from .derive import alpha_c_value, derive, tau_c_value
+    from .derive import alpha_c_value, alpha_side, collapse_rule, derive
 
     if args.tau is not None:
         spec, m, k, p = _setting(args, tau=args.tau)
         a_c = float(alpha_c_value(spec, m, k, p, args.tau))
+        side = {1: "<=", -1: ">="}.get(alpha_side(spec, m, k, p, args.tau))
         valid, reason = _validity_note(spec, m, k, p, min(max(a_c, 0.0), 1.0), args.tau)
         _note_if_unestablished(args, valid, reason, "at the threshold")
         if args.json:
@@ -296,15 +307,18 @@ def _threshold(args) -> int:
         print(_table([("loss", spec.name), ("m, k, p", f"{m}, {k}, {p}"), ("tau", args.tau),
                       ("alpha_c", f"{a_c:.10g}")]))
         print(f"\nalpha_c(tau) = {d.alpha_c_r}   with r = exp(-m/((m-1) tau))")
-        print(f"\nAt tau = {args.tau:g} the batch collapses (beta* = 1, zero within-class "
-              f"variance) iff alpha <= {a_c:.6g}.")
+        if side is None:
+            print(f"\nAt tau = {args.tau:g} collapse does not depend on alpha.")
+        else:
+            print(f"\nAt tau = {args.tau:g} the batch collapses (beta* = 1, zero within-class "
+                  f"variance) iff alpha {side} {a_c:.6g}.")
         print(f"SSEM at the threshold: {reason}.")
         return 0
     spec, m, k, p = _setting(args, alpha=args.alpha)
-    t_c = tau_c_value(spec, m, k, p, args.alpha)
-    t_out = None if t_c is None else float(t_c)
+    rule = collapse_rule(spec, m, k, p, args.alpha)
+    t_out = None if rule.kind == "never" else float(rule.tau_c)
     reason = ""
-    if t_out == 0:  # "every tau collapses": check SSEM along the tau axis
+    if rule.kind == "always":  # every tau collapses: check SSEM along the tau axis
         for tau in _TAU_PROBES:
             valid, reason = _validity_note(spec, m, k, p, args.alpha, tau)
             if valid is not True:
@@ -314,7 +328,8 @@ def _threshold(args) -> int:
         valid, reason = _validity_note(spec, m, k, p, args.alpha, t_out)
         _note_if_unestablished(args, valid, reason, "at tau_c")
     if args.json:
-        print(json.dumps({"tau_c": t_out}))
+        extra = {"collapse_when": "tau <= tau_c"} if rule.kind == "tau<=" else {}
+        print(json.dumps({"tau_c": t_out} | extra))
         return 0
     d = derive(spec)
     shown = "none" if t_out is None else f"{t_out:.10g}"
@@ -323,11 +338,12 @@ def _threshold(args) -> int:
     print(f"\ntau_c(alpha) = {d.tau_c}")
     if t_out is None:
         print(f"\nAt alpha = {args.alpha:g} no temperature collapses the batch.")
-    elif t_out == 0:
+    elif rule.kind == "always":
         print(f"\nAt alpha = {args.alpha:g} every temperature collapses the batch "
-              f"(alpha <= lim alpha_c as tau -> 0 = {d.alpha_c_tau0}).")
+              f"(lim alpha_c as tau -> 0 = {d.alpha_c_tau0}).")
     else:
-        print(f"\nAt alpha = {args.alpha:g} the batch collapses iff tau >= {t_out:.6g}.")
+        print(f"\nAt alpha = {args.alpha:g} the batch collapses iff tau "
+              f"{rule.kind[3:]} {t_out:.6g}.")
         print(f"SSEM at tau_c: {reason}.")
     return 0
 
@@ -405,7 +421,7 @@ def _phase(args) -> int:
     check_output(out)
     check_output(png, "--out (its .png)")
     from .phase import grid, phase_map, save_npz, save_png
-    from .validity import ESTABLISHED
+    from .validity import established
 
     device = _device(args.device)
     start = time.perf_counter()
@@ -416,7 +432,7 @@ def _phase(args) -> int:
     summary = {"npz": str(out), "png": str(png), "points": na * nt, "seconds": seconds,
                "device": device, "collapsed_fraction": float((pm.beta == 1.0).mean()),
                "note": pm.note}
-    if spec.name not in ESTABLISHED:
+    if not established(spec):
         sys.stderr.write(f"ssem: note: {pm.note}\n")
     if args.json:
         print(json.dumps(summary))
@@ -451,7 +467,9 @@ def _crosscheck(args) -> int:
         raise ValueError(f"--out {out} exists and is not a folder")
     check_output(out / "results.jsonl", "--out", make_parents=True)
     device = _device(args.device)
-    losses = tuple(dict.fromkeys(args.loss or PRESETS))
+    from .spec import get_spec
+
+    losses = tuple(dict.fromkeys(get_spec(loss) for loss in args.loss or PRESETS))
     plan = default_plan(losses, args.size)
     start = time.perf_counter()
     try:
@@ -486,7 +504,7 @@ def _export(args) -> int:
 
     if args.out is not None:
         check_output(args.out)
-    text = export(get_spec(args.loss).name, args.format)
+    text = export(get_spec(args.loss), args.format)
     if args.out is not None:
         atomic_write(args.out, text.encode())
         print(f"wrote {args.out}", file=sys.stderr)
@@ -554,8 +572,43 @@ def _formula(args) -> int:
     return 0
 
 
+def _spec(args) -> int:
+    from .derive import derive
+    from .spec import get_spec
+    from .specfile import to_toml
+    from .validity import established
+
+    spec = get_spec(args.loss)
+    d = derive(spec)
+    facts = {"key": spec.key(),
+             "collapse_side": {1: "alpha <= alpha_c", -1: "alpha >= alpha_c"}.get(
+                 int(d.alpha_side), "depends on the batch and tau"),
+             "ssem_established": established(spec),
+             "alpha_c_tau0": str(d.alpha_c_tau0), "alpha_c_tauinf": str(d.alpha_c_tauinf)}
+    if args.json:
+        print(json.dumps({"spec": spec.canonical(), "words": _in_words(spec)} | facts))
+        return 0
+    print(to_toml(spec), end="")
+    print("\n# " + "\n# ".join(_in_words(spec).splitlines()))
+    print("# " + "\n# ".join(f"{key}: {value}" for key, value in facts.items()))
+    return 0
+
+
+def _in_words(spec) -> str:
+    def types(ts):
+        return " + ".join(ts)
+    how = ("one mean over all positive ordered pairs" if spec.mean == "pairs"
+           else "a mean per anchor, then over anchors")
+    return (f"per anchor a: p(b|a) = exp(s_ab/tau) / sum over {types(spec.denominator)} of "
+            "exp(s_ac/tau)\n"
+            f"L = (1 - alpha) * mean over {types(spec.sup)} positives of -log p(b|a)\n"
+            f"  + alpha * mean over {types(spec.self_)} positives of -log p(b|a)\n"
+            f"means: {how}")
+
+
 _COMMANDS = {"threshold": _threshold, "optimum": _optimum, "phase": _phase,
-             "crosscheck": _crosscheck, "export": _export, "guide": _guide, "formula": _formula}
+             "crosscheck": _crosscheck, "export": _export, "guide": _guide, "formula": _formula,
+             "spec": _spec}
 
 
 if __name__ == "__main__":  # pragma: no cover

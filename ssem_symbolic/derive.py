@@ -118,8 +118,7 @@ def _ssem_denominator(spec: LossSpec) -> sp.Expr:
     g, n = gram_entries(), pair_counts()
     by_value: dict[sp.Expr, sp.Expr] = {}
     for t in spec.denominator:
-        value = sp.simplify(g[t])
-        by_value[value] = sp.factor(by_value.get(value, 0) + n[t])
+        by_value[g[t]] = by_value.get(g[t], 0) + n[t]  # SymPy's canonical forms: 1, x, y
     return sp.Add(*(count * sp.exp(value / tau) for value, count in by_value.items()))
 
 
@@ -127,7 +126,7 @@ def _ssem_pull(spec: LossSpec) -> sp.Expr:
     """(1 - alpha) <g>_sup + alpha <g>_self on SSEM: the positives' mean Gram values."""
     g, n = gram_entries(), pair_counts()
     return sum(
-        spec.weight(term) * sp.factor(sp.simplify(
+        spec.weight(term) * sp.factor(sp.cancel(
             sum(n[t] * g[t] for t in spec.positives(term))
             / sum(n[t] for t in spec.positives(term))))
         for term in ("sup", "self")
@@ -175,45 +174,63 @@ def _proven_sign(expr: sp.Expr) -> int:
     return 0
 
 
-def _derive(spec: LossSpec) -> Derivation:
-    f = sp.log(_ssem_denominator(spec)) - _ssem_pull(spec) / tau
-    f1 = sp.diff(f, beta)
-    f2 = sp.diff(f1, beta)
-    var = _softmax_variance(spec)
-    if not _rational_identity(f2, var):
-        raise ArithmeticError(f"{spec.name}: f'' is not the softmax variance; convexity unproven")
+@dataclass(frozen=True)
+class Reduced:
+    """What the numbers need, derived quickly: f(beta) and N(r), a positive multiple of f'(1)
+    (collapse iff N <= 0). :func:`derive` adds the closed forms and their proofs."""
 
-    # f'(1): at beta = 1 every Gram value is 1 or -1/(m-1), so dividing the softmax by
-    # e^{1/tau} leaves weights n_t r^{u_t} with u_t in {0, 1}; tau (sum of weights) f'(1) =
-    # N(r) = c0 + c1 r, affine in alpha: sign f'(1) = sign N, and collapse iff N <= 0.
+    spec: LossSpec
+    loss: sp.Expr  #: f(beta)
+    collapse_r: sp.Expr  #: N(r) = c0 + c1 r, affine in alpha
+
+
+@functools.lru_cache(maxsize=None)
+def reduced(loss: str | LossSpec) -> Reduced:
+    """f(beta) and N(r) for any spec (also one whose f'(1) ignores alpha).
+
+    At beta = 1 every Gram value is 1 or -1/(m-1), so dividing the softmax by e^{1/tau} leaves
+    weights n_t r^{u_t} with u_t in {0, 1}: tau (sum of weights) f'(1) = N(r) = c0 + c1 r.
+    """
+    spec = get_spec(loss)
+    f = sp.log(_ssem_denominator(spec)) - _ssem_pull(spec) / tau
     g = gram_entries()
     n = pair_counts()
     _, pull = _loss_parts(spec)
     pull_slope = sp.diff(_on_ssem(pull), beta)
     coef = [sp.Integer(0), sp.Integer(0)]
     for t in spec.denominator:
-        u = 0 if sp.simplify(g[t].subs(beta, 1) - 1) == 0 else 1
+        u = 0 if g[t].subs(beta, 1) == 1 else 1  # x(1) = 1 and y(1) = -1/(m-1), exactly
         coef[u] += n[t] * (sp.diff(g[t], beta) - pull_slope)
-    c0, c1 = (sp.factor(sp.cancel(sp.together(c))) for c in coef)
+    return Reduced(spec, f, coef[0] + coef[1] * r)
+
+
+def _derive(spec: LossSpec) -> Derivation:
+    red = reduced(spec)
+    f = red.loss
+    f1 = sp.diff(f, beta)
+    f2 = sp.diff(f1, beta)
+    var = _softmax_variance(spec)
+    if not _rational_identity(f2, var):
+        raise ArithmeticError(f"{spec.name}: f'' is not the softmax variance; convexity unproven")
+    c0, c1 = (sp.factor(x) for x in (red.collapse_r.subs(r, 0),
+                                     sp.cancel(red.collapse_r.subs(r, 1)
+                                               - red.collapse_r.subs(r, 0))))
     numerator = c0 + c1 * r
     slope_alpha = sp.factor(sp.cancel(sp.diff(numerator, alpha)))
     if sp.diff(slope_alpha, alpha) != 0:
         raise ArithmeticError(f"{spec.name}: f'(1) is not affine in alpha")
-    if slope_alpha == 0:
+    if slope_alpha == 0:  # beta* and the collapse still follow, from N alone (reduced)
         raise UnsupportedConvention(
             f"loss spec {spec.name!r}: f'(1) does not depend on alpha (both terms pull alike at "
-            "collapse), so there is no collapse threshold in alpha")
-    a_c_r = sp.factor(sp.cancel(sp.solve(numerator, alpha)[0]))
+            "collapse), so there is no collapse threshold in alpha to derive")
+    a_c_r = sp.factor(sp.cancel(-numerator.subs(alpha, 0) / slope_alpha))  # N affine in alpha
     a_c = a_c_r.subs(r, sp.exp(-m / ((m - 1) * tau)))
     # the same threshold straight from f'(1) in tau: a check on the change of variable
     if _not_zero(f1.subs(beta, 1).subs(alpha, a_c) * tau):
         raise ArithmeticError(f"{spec.name}: alpha_c does not solve f'(1) = 0")
     slope = sp.factor(sp.cancel(sp.diff(a_c_r, r)))
     lim0, liminf = (sp.factor(sp.cancel(a_c_r.subs(r, x))) for x in (0, 1))  # r -> 0+, 1-
-    roots = sp.solve(numerator, r)
-    if len(roots) != 1:
-        raise ArithmeticError(f"{spec.name}: f'(1) = 0 has {len(roots)} roots in r")
-    ratio = sp.factor(sp.cancel(1 / roots[0]))  # 1/r at the threshold
+    ratio = sp.factor(sp.cancel(-c1 / c0))  # 1/r at the threshold: N = c0 + c1 r = 0
     t_c = m / ((m - 1) * sp.log(ratio))
     return Derivation(
         spec=spec,
@@ -295,14 +312,13 @@ def _mp_lambdify(args, expr):
 
 @functools.lru_cache(maxsize=None)
 def _numeric(spec: LossSpec):
-    d = derive(spec)
-    fn = _mp_lambdify
-    return {
-        "f": fn(_ARGS, d.loss),
-        "pieces": fn(_ARGS, list(term_pieces(d.loss))),
-        "alpha_c_r": fn((r, m, k, p), d.alpha_c_r),
-        "slope": fn((r, m, k, p), d.alpha_c_slope_r),
-    }
+    f = reduced(spec).loss
+    return {"f": _mp_lambdify(_ARGS, f), "pieces": _mp_lambdify(_ARGS, list(term_pieces(f)))}
+
+
+@functools.lru_cache(maxsize=None)
+def _alpha_c_numeric(spec: LossSpec):
+    return _mp_lambdify((r, m, k, p), derive(spec).alpha_c_r)
 
 
 def _check_tau_range(tau_: sp.Rational) -> None:
@@ -320,7 +336,7 @@ def alpha_c_value(loss: str | LossSpec, m_: int, k_: int, p_: int, tau_,
     spec = get_spec(loss)
     with mpmath.workdps(digits + 10):
         rr = mpmath.exp(-mpmath.mpf(m_) / ((m_ - 1) * mp(tau_)))
-        return +_numeric(spec)["alpha_c_r"](rr, m_, k_, p_)
+        return +_alpha_c_numeric(spec)(rr, m_, k_, p_)
 
 
 def alpha_c_limits(loss: str | LossSpec, m_: int, k_: int,
@@ -357,7 +373,7 @@ class CollapseRule:
 
 def _collapse_coefficients(spec: LossSpec, m_: int, k_: int, p_: int, a: sp.Rational):
     """(c0, c1), exact: tau (sum of weights) f'(1) = c0 + c1 r with r = e^{-m/((m-1) tau)}."""
-    n = derive(spec).collapse_r.subs({m: m_, k: k_, p: p_, alpha: a})
+    n = reduced(spec).collapse_r.subs({m: m_, k: k_, p: p_, alpha: a})
     c0 = sp.Rational(n.subs(r, 0))
     return c0, sp.Rational(n.subs(r, 1)) - c0
 
@@ -379,6 +395,19 @@ def collapse_rule(loss: str | LossSpec, m_: int, k_: int, p_: int, alpha_,
     with mpmath.workdps(digits + 10):
         t_c = mpmath.mpf(m_) / ((m_ - 1) * (_log_rational(abs(c1)) - _log_rational(abs(c0))))
     return CollapseRule("tau>=" if c1 < 0 else "tau<=", +t_c)
+
+
+def alpha_side(loss: str | LossSpec, m_: int, k_: int, p_: int, tau_) -> int:
+    """+1 when the batch collapses iff alpha <= alpha_c(tau) at this tau, -1 when iff
+    alpha >= alpha_c(tau), 0 when f'(1) does not depend on alpha there; decided exactly."""
+    spec = get_spec(loss)
+    slope = sp.diff(reduced(spec).collapse_r, alpha).subs({m: m_, k: k_, p: p_})
+    c0 = sp.Rational(slope.subs(r, 0))
+    c1 = sp.Rational(slope.subs(r, 1)) - c0
+    if c0 * (c0 + c1) >= 0 and (c0 != 0 or c1 != 0) and not (c0 == 0 or c0 + c1 == 0):
+        return 1 if c0 > 0 else -1
+    at_tau = c0 + c1 * mpmath.exp(-mpmath.mpf(m_) / ((m_ - 1) * mp(tau_)))
+    return 0 if at_tau == 0 else (1 if at_tau > 0 else -1)
 
 
 def _log_rational(q: sp.Rational) -> mpmath.mpf:

@@ -19,7 +19,7 @@ import sympy as sp
 from .codegen import stabilise
 from .derive import derive, r
 from .model import ssem_variances
-from .spec import get_spec
+from .spec import LossSpec, get_spec
 
 #: (key, title) in the order the sheet shows them
 ITEMS = (
@@ -39,7 +39,7 @@ ITEMS = (
 )
 
 
-def formula_sheet(loss: str) -> dict[str, sp.Expr]:
+def formula_sheet(loss: str | LossSpec) -> dict[str, sp.Expr]:
     """The sheet's expressions, exact (no floats), keyed as in :data:`ITEMS`."""
     d = derive(get_spec(loss))
     var = ssem_variances()
@@ -247,7 +247,7 @@ def between_class_variance(alpha, tau, m, k, p):
 FORMATS = {"latex": to_latex, "markdown": to_markdown, "python": to_python, "json": to_json}
 
 
-def export(loss: str, fmt: str) -> str:
+def export(loss: str | LossSpec, fmt: str) -> str:
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
     return FORMATS[fmt](loss)

@@ -17,14 +17,23 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import sympy as sp
 import torch
 
-from .derive import alpha_c_limits, alpha_c_value, optimal_beta, tau_c_value
+from .derive import alpha_c_limits, alpha_c_value, derive, optimal_beta, r, tau_c_value
 from .solve import optimal_beta_grid
-from .spec import check_setting, get_spec
-from .validity import ESTABLISHED
+from .spec import UnsupportedConvention, check_setting, get_spec, k as k_sym, m as m_sym, p as p_sym
+from .validity import established
 
 _TAU_SCAN = np.geomspace(1e-3, 100.0, 2001)
+
+
+def _guide_applies(spec, m: int, k: int, p: int) -> bool:
+    """The guide's searches assume collapse below alpha_c (proven for every batch) and alpha_c
+    growing with tau (a Moebius map of r: its slope has one sign, checked exactly here)."""
+    d = derive(spec)
+    slope = d.alpha_c_slope_r.subs({m_sym: m, k_sym: k, p_sym: p, r: sp.Rational(1, 2)})
+    return int(d.alpha_side) == 1 and sp.Rational(slope) > 0
 
 
 def balanced_batch(batch_size: int, num_classes: int) -> tuple[int, int]:
@@ -107,6 +116,10 @@ def guide(loss: str, m: int, k: int, p: int = 2, tau: float | None = None,
     if (tau is None) == (alpha is None):
         raise ValueError("give exactly one of tau and alpha")
     check_setting(spec, m, k, p, alpha=alpha, tau=tau)
+    if not _guide_applies(spec, m, k, p):
+        raise UnsupportedConvention(
+            f"ssem guide: {spec.name!r} does not collapse below an alpha_c that grows with tau "
+            "(the shape the guide's search assumes); use ssem threshold and ssem optimum")
     if target_within is not None and not 0 <= target_within < 1:
         raise ValueError(f"--target-within must lie in [0, 1), got {target_within}")
     lo, hi = alpha_c_limits(spec, m, k, p)
@@ -115,7 +128,7 @@ def guide(loss: str, m: int, k: int, p: int = 2, tau: float | None = None,
     if lo > 0:
         warn(f"under {spec.name}, alpha <= {lo} (= lim alpha_c as tau -> 0) collapses the "
              f"classes at every temperature")
-    if spec.name not in ESTABLISHED:
+    if not established(spec):
         warn(f"{spec.name}: SSEM is not the optimum everywhere (at small alpha and tau the views "
              "of an instance move apart); these SSEM numbers may not describe training there")
     if tau is not None:

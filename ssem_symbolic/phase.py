@@ -16,28 +16,29 @@ import numpy as np
 import torch
 
 from ._io import atomic_write
+from .derive import derive
 from .solve import kernels, optimal_beta_grid
 from .spec import LossSpec, check_setting, get_spec
-from .validity import ESTABLISHED
+from .validity import established
 
 
 
 def validity_note(spec: LossSpec) -> str:
     """What is known about SSEM being the true optimum for this convention."""
-    if spec.name in ESTABLISHED:
+    if established(spec):
         return (f"{spec.name}: SSEM holds a global minimiser for d >= mk - 1 (symmetry "
                 "reduction in proofs/, its KKT step checked at 50 digits on a grid with "
                 "tau >= 0.05; `ssem optimum` certifies single points)")
-    return (f"{spec.name}: SSEM validity is not established for this convention (for "
-            "supcon-split it is false at small alpha and tau, see `ssem optimum`); the map "
-            "shows the best SSEM embedding, not necessarily the optimum")
+    return (f"{spec.name}: SSEM validity is not established for this convention (`ssem "
+            "optimum` certifies single points; for supcon-split it is false at small alpha and "
+            "tau); the map shows the best SSEM embedding, not necessarily the optimum")
 
 
 @dataclass(frozen=True)
 class PhaseMap:
     """beta* on a grid: ``beta[i, j]`` at (``alpha[i]``, ``tau[j]``)."""
 
-    loss: str
+    spec: LossSpec
     classes: int
     per_class: int
     views: int
@@ -46,7 +47,13 @@ class PhaseMap:
     beta: np.ndarray  #: (NA, NT)
     alpha_c: np.ndarray  #: (NT,) the collapse boundary alpha_c(tau)
     tau_c: np.ndarray  #: (NA,) tau_c(alpha): 0 every tau collapses, inf none does
+    tau_c_side: np.ndarray  #: (NA,) +1: collapse for tau >= tau_c; -1: for tau <= tau_c
     note: str
+
+    @property
+    def loss(self) -> str:
+        """The convention's name."""
+        return self.spec.name
 
     @property
     def within_class_variance(self) -> np.ndarray:
@@ -81,9 +88,10 @@ def phase_map(loss: str | LossSpec, classes: int, per_class: int, alpha: np.ndar
     K = kernels(spec, torch.float64)
     batch = (classes, per_class, views)
     return PhaseMap(
-        loss=spec.name, classes=classes, per_class=per_class, views=views,
+        spec=spec, classes=classes, per_class=per_class, views=views,
         alpha=a.cpu().numpy(), tau=t.cpu().numpy(), beta=b.cpu().numpy(),
         alpha_c=K.alpha_c(t, *batch).cpu().numpy(), tau_c=K.tau_c(a, *batch).cpu().numpy(),
+        tau_c_side=K.tau_c_side(a, *batch).cpu().numpy(),
         note=validity_note(spec),
     )
 
@@ -94,7 +102,8 @@ def save_npz(pm: PhaseMap, path: str | os.PathLike) -> None:
     np.savez(buf, alpha=pm.alpha, tau=pm.tau, beta=pm.beta,
              within_class_variance=pm.within_class_variance,
              between_class_variance=pm.between_class_variance,
-             alpha_c=pm.alpha_c, tau_c=pm.tau_c, loss=pm.loss,
+             alpha_c=pm.alpha_c, tau_c=pm.tau_c, tau_c_side=pm.tau_c_side, loss=pm.loss,
+             loss_key=pm.spec.key(),
              batch=np.array([pm.classes, pm.per_class, pm.views]), note=pm.note)
     atomic_write(Path(path), buf.getvalue())
 
@@ -123,9 +132,10 @@ def save_png(pm: PhaseMap, path: str | os.PathLike, log_tau: bool = False,
     fig.colorbar(mesh, ax=ax, label="within-class variance 1 - beta*")
     fine = np.geomspace(pm.tau.min(), pm.tau.max(), 400) if log_tau else np.linspace(
         pm.tau.min(), pm.tau.max(), 400)
-    K = kernels(pm.loss, torch.float64)
+    K = kernels(pm.spec, torch.float64)
     boundary = K.alpha_c(torch.as_tensor(fine), pm.classes, pm.per_class, pm.views).numpy()
-    ax.plot(fine, boundary, color="white", lw=2.0, label="alpha_c(tau): collapse below")
+    side = {1: "below", -1: "above"}.get(int(derive(pm.spec).alpha_side), "on one side")
+    ax.plot(fine, boundary, color="white", lw=2.0, label=f"alpha_c(tau): collapse {side}")
     ax.plot(fine, boundary, color="black", lw=0.8, ls="--")
     if points is not None:
         ax.scatter(points["tau"], points["alpha"], c=points["within"], cmap="viridis",
@@ -137,7 +147,7 @@ def save_png(pm: PhaseMap, path: str | os.PathLike, log_tau: bool = False,
     ax.set_ylim(pm.alpha.min(), pm.alpha.max()) if pm.alpha.size > 1 else None
     ax.set_title(f"{pm.loss}: m={pm.classes}, k={pm.per_class}, p={pm.views}", fontsize=10)
     ax.legend(loc="lower right", fontsize=8)
-    if pm.loss not in ESTABLISHED:
+    if not established(pm.spec):
         fig.text(0.01, 0.01, "SSEM validity not established for this convention",
                  fontsize=7, color="darkred")
     buf = io.BytesIO()

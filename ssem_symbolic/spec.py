@@ -90,9 +90,9 @@ class LossSpec:
     only, never on ``name`` or ``description``. A spec the engine cannot handle raises
     :class:`UnsupportedConvention` with the reason.
 
-    >>> LossSpec("a", ["other", "view", "class", "view"], ["class"], ["view"], "anchors") == \
-    ...     PRESETS["supcon-split"]
-    True
+    >>> spec = LossSpec("a", ["other", "view", "class", "view"], ["class"], ["view"], "anchors")
+    >>> spec.denominator, spec == PRESETS["supcon-split"]
+    (('view', 'class', 'other'), True)
     """
 
     name: str

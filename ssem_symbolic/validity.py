@@ -37,15 +37,22 @@ import sympy as sp
 from .derive import guard_digits, optimal_beta
 from .model import c_sym, gram_entries, o_sym, symmetric_gram_eigenvalues, v_sym
 from .reading import exact, mp
-from .spec import LossSpec, alpha, beta, get_spec, pair_counts
+from .spec import PRESETS, LossSpec, alpha, beta, get_spec, pair_counts
 
 #: the most digits a certificate works at before it calls a multiplier undecided
 _MAX_DIGITS = 1000
 _COORDS = {"view": v_sym, "class": c_sym, "other": o_sym}
 
-#: conventions whose optimum over all unit embeddings is shown to lie in SSEM (for d >= mk - 1:
-#: symmetry reduction in proofs/); for the others only per-point certificates speak
-ESTABLISHED = ("paper", "supcon")
+#: conventions (by content, :meth:`LossSpec.key`) whose optimum over all unit embeddings is
+#: shown to lie in SSEM (for d >= mk - 1: the symmetry reduction in proofs/, its KKT step
+#: checked on a grid); for every other spec only per-point certificates speak. A spec with the
+#: same content under another name is the same convention.
+ESTABLISHED = frozenset({PRESETS["paper"].key(), PRESETS["supcon"].key()})
+
+
+def established(spec: LossSpec) -> bool:
+    """Whether SSEM is shown to hold the optimum of ``spec`` everywhere (by content)."""
+    return spec.key() in ESTABLISHED
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,10 @@ from dataclasses import dataclass
 
 import torch
 
-from ..derive import alpha_c_value, loss_value, optimal_beta
+from ..derive import alpha_c_value, alpha_side, loss_value, optimal_beta
 from ..losses import SupCLLoss, pair_type_masks
 from ..model import measured_variances
+from ..spec import get_spec
 from ..validity import certify_ssem
 from .train import TrainConfig, train_free_batched
 
@@ -98,7 +99,7 @@ def record(config: TrainConfig, z: torch.Tensor, labels: torch.Tensor,
         meas["loss_gap"] = trained - float(loss_value(config.loss, m, k, p, config.alpha,
                                                       config.tau, pred["beta_star"]))
     v, note = verdict(config.trainer, pred, meas)
-    return {"key": config.key(), "kind": "point", "config": dict(config.__dict__),
+    return {"key": config.key(), "kind": "point", "config": config.as_record(),
             "predicted": pred, "measured": meas, "verdict": v, "note": note}
 
 
@@ -111,20 +112,23 @@ def locate_threshold(loss: str, m: int, k: int, p: int, tau: float, lo: float = 
     Collapsed means measured within-class variance <= ``eps``. Each step trains a fresh
     configuration, so the located threshold depends on no formula; compare it with alpha_c.
     """
+    spec = get_spec(loss)
+    below = alpha_side(spec, m, k, p, tau) >= 0  # collapse below alpha_c (the presets)
     trail = []
     for _ in range(iters):
         mid = (lo + hi) / 2
-        cfg = TrainConfig("free", loss, mid, tau, m, k, p, dim, steps, lr, seed)
+        cfg = TrainConfig("free", spec, mid, tau, m, k, p, dim, steps, lr, seed)
         z, labels = train_free_batched([cfg], device)
         within = measured_variances(z[0], labels)["within"]
         trail.append((mid, within))
-        if within <= eps:
+        if (within <= eps) == below:
             lo = mid
         else:
             hi = mid
     located = (lo + hi) / 2
-    a_c = float(alpha_c_value(loss, m, k, p, tau))
-    return {"kind": "threshold", "loss": loss, "tau": tau, "batch": [m, k, p],
+    a_c = float(alpha_c_value(spec, m, k, p, tau))
+    return {"kind": "threshold", "loss": spec.name, "loss_key": spec.key(), "tau": tau,
+            "batch": [m, k, p],
             "located": located, "bracket": [lo, hi], "alpha_c": a_c,
             "difference": located - a_c, "trail": trail,
             "verdict": "agrees" if abs(located - a_c) <= THRESHOLD_TOLERANCE else "disagrees"}

@@ -11,7 +11,7 @@ import torch
 from .._io import atomic_write
 from ..phase import phase_map, validity_note
 from ..solve import kernels, optimal_beta_grid
-from ..spec import get_spec
+from ..specfile import spec_from_dict
 from .crosscheck import LOSS_GAP, THRESHOLD_TOLERANCE, TOLERANCE, CrossCheck
 
 _COLUMNS = ("trainer", "loss", "alpha", "tau", "beta*", "regime", "SSEM", "pred within",
@@ -52,11 +52,16 @@ def table(result: CrossCheck) -> str:
     return "\n\n".join(parts)
 
 
+def _specs(result: CrossCheck) -> dict:
+    """The conventions of the records by name, rebuilt from the canonical form each carries."""
+    return {r["config"]["loss"]: spec_from_dict(r["config"]["spec"]) for r in result.points}
+
+
 def markdown(result: CrossCheck, size: str, seconds: float | None = None) -> str:
     def md(header, rows):
         return "\n".join(["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
                          + ["| " + " | ".join(r) + " |" for r in rows])
-    losses = sorted({r["config"]["loss"] for r in result.points})
+    specs = _specs(result)
     tol = "; ".join(f"{t}: within-class variance {v}, residual {r}"
                     for t, (v, r) in TOLERANCE.items())
     lines = [
@@ -82,8 +87,8 @@ def markdown(result: CrossCheck, size: str, seconds: float | None = None) -> str
                   "grows only linearly from 0 and training converges slowly, so the located "
                   "threshold sits slightly below alpha_c.", "",
                   md(_T_COLUMNS, [_threshold_row(t) for t in result.thresholds])]
-    lines += ["", "## SSEM validity", ""] + [f"- {validity_note(get_spec(name))}"
-                                            for name in losses]
+    lines += ["", "## SSEM validity", ""] + [f"- {validity_note(spec)}"
+                                            for _, spec in sorted(specs.items())]
     lines += ["", "Plots: `phase.png` (closed-form boundary, measured free-embedding points "
               "coloured by measured within-class variance), `variance_vs_alpha.png` "
               "(predicted 1 - beta*(alpha) curves and measured points)."]
@@ -127,7 +132,7 @@ def plot_phase(result: CrossCheck, path: Path) -> None:
         pts = _free_points(result, loss)
         c = pts[0]["config"]
         taus = [r["config"]["tau"] for r in pts]
-        pm = phase_map(loss, c["classes"], c["per_class"], np.linspace(0, 1, 101),
+        pm = phase_map(_specs(result)[loss], c["classes"], c["per_class"], np.linspace(0, 1, 101),
                        np.geomspace(min(taus) / 2, max(taus) * 2, 121), c["views"])
         mesh = ax.pcolormesh(pm.tau, pm.alpha, pm.within_class_variance, shading="auto",
                              cmap="viridis", vmin=0, vmax=1)
@@ -151,15 +156,17 @@ def plot_variance(result: CrossCheck, path: Path) -> None:
     """One panel per loss: predicted 1 - beta*(alpha) per tau, measured points on top."""
     fig, axes, losses = _panels(result, (5.0, 4.0))
     alphas = torch.linspace(0, 1, 201, dtype=torch.float64)
+    specs = _specs(result)
     for ax, loss in zip(axes[0], losses):
         pts = _free_points(result, loss)
         c = pts[0]["config"]
         batch = (c["classes"], c["per_class"], c["views"])
+        spec = specs[loss]
         for i, tau in enumerate(sorted({r["config"]["tau"] for r in pts})):
             color = f"C{i}"
-            b = optimal_beta_grid(loss, batch[0], batch[1], alphas, tau, batch[2])
+            b = optimal_beta_grid(spec, batch[0], batch[1], alphas, tau, batch[2])
             ax.plot(alphas, 1 - b, color=color, label=f"predicted, tau={tau:g}")
-            a_c = kernels(loss).alpha_c(tau, *batch).item()
+            a_c = kernels(spec).alpha_c(tau, *batch).item()
             ax.axvline(a_c, color=color, ls=":", lw=1)
             mine = [r for r in pts if r["config"]["tau"] == tau]
             ax.scatter([r["config"]["alpha"] for r in mine],

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from ..derive import alpha_c_value
 from .crosscheck import CrossCheck, locate_threshold, record
+from ..spec import PRESETS, LossSpec, get_spec
+from ..validity import established
 from .results import ResultsFile
 from .train import TrainConfig, train, train_free_batched
 
@@ -36,11 +38,13 @@ _SIZES = {
 }
 
 
-def default_plan(losses: tuple[str, ...], size: str = "quick") -> Plan:
+def default_plan(losses: tuple, size: str = "quick") -> Plan:
     """Free embeddings on a grid straddling alpha_c for every loss, alpha = 0 and 1 included;
-    at small tau for supcon-split (where SSEM fails); the Gaussian MLP and digits (paper,
+    at small tau for conventions whose SSEM validity is not established (supcon-split fails
+    there); the Gaussian MLP and digits (paper,
     below and above alpha_c); a bisection for the threshold of every loss at tau = 0.5."""
     cfg = _SIZES[size]
+    losses = tuple(get_spec(loss) for loss in losses)
     m, k, p = cfg["batch"]
     points = []
     for loss in losses:
@@ -50,10 +54,10 @@ def default_plan(losses: tuple[str, ...], size: str = "quick") -> Plan:
                                    for off in cfg["offsets"]}
             points += [TrainConfig("free", loss, a, tau, m, k, p, cfg["dim"], cfg["steps"])
                        for a in sorted(alphas)]
-        if loss == "supcon-split" and size != "tiny":
+        if not established(loss) and size != "tiny":  # small tau: where SSEM may fail
             points.append(TrainConfig("free", loss, 0.0, 0.1, m, k, p, cfg["dim"], cfg["steps"]))
     g_steps, d_steps = cfg["mlp"]
-    mlp_loss = "paper" if "paper" in losses else losses[0]
+    mlp_loss = PRESETS["paper"] if PRESETS["paper"] in losses else losses[0]
     for a in (0.1, 0.9):
         points.append(TrainConfig("gaussian", mlp_loss, a, 0.5, m, k, p, cfg["dim"], g_steps,
                                   lr=0.003))
@@ -65,7 +69,10 @@ def default_plan(losses: tuple[str, ...], size: str = "quick") -> Plan:
 
 
 def threshold_key(spec: dict) -> str:
-    return "threshold:" + ",".join(f"{k}={v}" for k, v in sorted(spec.items()))
+    """A threshold search's identifier; its convention by name and content key."""
+    def value(v):
+        return f"{v.name}[{v.key()}]" if isinstance(v, LossSpec) else v
+    return "threshold:" + ",".join(f"{k}={value(v)}" for k, v in sorted(spec.items()))
 
 
 def run(plan: Plan, out: Path, resume: bool = False, device: str = "cpu",

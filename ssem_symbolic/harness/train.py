@@ -10,22 +10,23 @@ configuration follows exactly its own trajectory).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 
 import torch
 
 from .._device import resolve_device
 from ..losses import LabelPattern, SupCLLoss, supcl_loss
-from ..spec import get_spec
+from ..spec import LossSpec, get_spec
 from .data import digits_views, gaussian_views
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """One training run. ``trainer`` is ``free``, ``gaussian`` or ``digits``."""
+    """One training run. ``trainer`` is ``free``, ``gaussian`` or ``digits``; ``loss`` is the
+    convention (a LossSpec; a preset name or spec file path is resolved on construction)."""
 
     trainer: str
-    loss: str
+    loss: LossSpec
     alpha: float
     tau: float
     classes: int = 3
@@ -36,14 +37,29 @@ class TrainConfig:
     lr: float = 0.05
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "loss", get_spec(self.loss))
+
+    def _fields(self) -> dict:
+        """The fields, the convention by its name and content key."""
+        return {f.name: (f"{self.loss.name}[{self.loss.key()}]" if f.name == "loss"
+                         else getattr(self, f.name)) for f in fields(self)}
+
     def key(self) -> str:
-        """A stable identifier (results files are keyed by it)."""
-        return ",".join(f"{k}={v}" for k, v in asdict(self).items())
+        """A stable identifier (results files are keyed by it): the convention by content."""
+        return ",".join(f"{k}={v}" for k, v in self._fields().items())
 
     def group(self) -> tuple:
         """Configurations that can train in one batch: all but alpha, tau and seed equal."""
-        d = asdict(self)
-        return tuple((k, v) for k, v in d.items() if k not in ("alpha", "tau", "seed"))
+        return tuple((k, v) for k, v in self._fields().items()
+                     if k not in ("alpha", "tau", "seed"))
+
+    def as_record(self) -> dict:
+        """JSON-ready: the convention's name, content key and canonical form."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out |= {"loss": self.loss.name, "loss_key": self.loss.key(),
+                "spec": self.loss.canonical()}
+        return out
 
 
 def _lr(step: int, steps: int, lr: float) -> float:
@@ -69,7 +85,7 @@ def train_free_batched(configs: list[TrainConfig], device: str = "cpu",
     alphas = torch.tensor([c.alpha for c in configs], dtype=dtype, device=dev)
     taus = torch.tensor([c.tau for c in configs], dtype=dtype, device=dev)
     opt = torch.optim.Adam([z], lr=c0.lr)
-    pattern = LabelPattern(get_spec(c0.loss), labels, c0.views, dtype)
+    pattern = LabelPattern(c0.loss, labels, c0.views, dtype)
     for step in range(c0.steps):
         for group in opt.param_groups:
             group["lr"] = _lr(step, c0.steps, c0.lr)
