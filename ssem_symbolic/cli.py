@@ -599,11 +599,15 @@ def _in_words(spec) -> str:
         return " + ".join(ts)
     how = ("one mean over all positive ordered pairs" if spec.mean == "pairs"
            else "a mean per anchor, then over anchors")
-    return (f"per anchor a: p(b|a) = exp(s_ab/tau) / sum over {types(spec.denominator)} of "
-            "exp(s_ac/tau)\n"
-            f"L = (1 - alpha) * mean over {types(spec.sup)} positives of -log p(b|a)\n"
-            f"  + alpha * mean over {types(spec.self_)} positives of -log p(b|a)\n"
-            f"means: {how}")
+    w_sup, w_self = (str(spec.weight(t)) for t in ("sup", "self"))
+    out = (f"per anchor a: p(b|a) = exp(s_ab/tau) / sum over {types(spec.denominator)} of "
+           "exp(s_ac/tau)\n"
+           f"L = ({w_sup}) * mean over {types(spec.sup)} positives of -log p(b|a)\n"
+           f"  + ({w_self}) * mean over {types(spec.self_)} positives of -log p(b|a)\n"
+           f"means: {how}")
+    if spec.decoupled:
+        out += "\ndecoupled: positives outside the denominator enter only as -s_ab/tau"
+    return out
 
 
 _COMMANDS = {"threshold": _threshold, "optimum": _optimum, "phase": _phase,

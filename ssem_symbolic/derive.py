@@ -51,8 +51,14 @@ def _restore(expr: sp.Expr) -> sp.Expr:
     return expr.subs({off: sym - 1 for sym, off in _OFFSETS.items()})
 
 
+def lse_weight(spec: LossSpec) -> sp.Expr:
+    """The weight of log D in phi: the sum of the term weights (1 for the default ones)."""
+    return sp.expand(spec.weight("sup") + spec.weight("self"))
+
+
 def _loss_parts(spec: LossSpec) -> tuple[sp.Expr, sp.Expr]:
-    """(D, pull) with phi = log D - pull / tau, as functions of (v, c, o)."""
+    """(D, pull) with phi = w log D - pull / tau (w = :func:`lse_weight`), as functions of
+    (v, c, o)."""
     g = {"self": sp.Integer(1), "view": v_sym, "class": c_sym, "other": o_sym}
     n = pair_counts()
     denom = sum(n[t] * sp.exp(g[t] / tau) for t in spec.denominator)
@@ -66,8 +72,9 @@ def _loss_parts(spec: LossSpec) -> tuple[sp.Expr, sp.Expr]:
 
 def symmetric_loss(loss: str | LossSpec) -> sp.Expr:
     """phi(v, c, o): the loss of a Gram matrix with one value per pair type (see module doc)."""
-    denom, pull = _loss_parts(get_spec(loss))
-    return sp.log(denom) - pull / tau
+    spec = get_spec(loss)
+    denom, pull = _loss_parts(spec)
+    return lse_weight(spec) * sp.log(denom) - pull / tau
 
 
 _PROBES = ((2, 2, 2, "0.7", "0.3", "1.3"), (3, 4, 2, "0.25", "0.8", "0.37"),
@@ -148,7 +155,7 @@ def _softmax_variance(spec: LossSpec) -> sp.Expr:
     slope = {t: sp.diff(g[t], beta) for t in spec.denominator}
     mean = sum(w[t] * slope[t] for t in w) / total
     second = sum(w[t] * slope[t] ** 2 for t in w) / total
-    return (second - mean**2) / tau**2
+    return lse_weight(spec) * (second - mean**2) / tau**2
 
 
 def _nonnegative_everywhere(expr: sp.Expr) -> bool:
@@ -192,7 +199,8 @@ def reduced(loss: str | LossSpec) -> Reduced:
     weights n_t r^{u_t} with u_t in {0, 1}: tau (sum of weights) f'(1) = N(r) = c0 + c1 r.
     """
     spec = get_spec(loss)
-    f = sp.log(_ssem_denominator(spec)) - _ssem_pull(spec) / tau
+    w = lse_weight(spec)
+    f = w * sp.log(_ssem_denominator(spec)) - _ssem_pull(spec) / tau
     g = gram_entries()
     n = pair_counts()
     _, pull = _loss_parts(spec)
@@ -200,7 +208,7 @@ def reduced(loss: str | LossSpec) -> Reduced:
     coef = [sp.Integer(0), sp.Integer(0)]
     for t in spec.denominator:
         u = 0 if g[t].subs(beta, 1) == 1 else 1  # x(1) = 1 and y(1) = -1/(m-1), exactly
-        coef[u] += n[t] * (sp.diff(g[t], beta) - pull_slope)
+        coef[u] += n[t] * (w * sp.diff(g[t], beta) - pull_slope)
     return Reduced(spec, f, coef[0] + coef[1] * r)
 
 
@@ -229,7 +237,7 @@ def _derive(spec: LossSpec) -> Derivation:
     if _not_zero(f1.subs(beta, 1).subs(alpha, a_c) * tau):
         raise ArithmeticError(f"{spec.name}: alpha_c does not solve f'(1) = 0")
     slope = sp.factor(sp.cancel(sp.diff(a_c_r, r)))
-    lim0, liminf = (sp.factor(sp.cancel(a_c_r.subs(r, x))) for x in (0, 1))  # r -> 0+, 1-
+    lim0, liminf = (_limit_r(a_c_r, x) for x in (0, 1))  # tau -> 0+ is r -> 0+; oo is 1-
     ratio = sp.factor(sp.cancel(-c1 / c0))  # 1/r at the threshold: N = c0 + c1 r = 0
     t_c = m / ((m - 1) * sp.log(ratio))
     return Derivation(
@@ -248,6 +256,14 @@ def _derive(spec: LossSpec) -> Derivation:
         collapse_r=numerator,
         alpha_side=sp.Integer(_side(slope_alpha)),
     )
+
+
+def _limit_r(expr: sp.Expr, x: int) -> sp.Expr:
+    """expr at r = x, or its one-sided limit there when the value is 0/0."""
+    value = sp.factor(sp.cancel(expr.subs(r, x)))
+    if value.has(sp.nan, sp.zoo):
+        value = sp.simplify(sp.limit(expr, r, x, "+" if x == 0 else "-"))
+    return value
 
 
 def _side(slope_alpha: sp.Expr) -> int:
@@ -280,16 +296,23 @@ _ARGS = (beta, alpha, tau, m, k, p)
 
 
 def term_pieces(loss: sp.Expr) -> tuple[sp.Expr, ...]:
-    """Split f = log sum_i n_i e^{a_i} + rest, so that f' D = sum_i n_i c_i e^{a_i} with
-    c_i = a_i' + rest' and D = sum_i n_i e^{a_i}.
+    """Split f = w (log sum_i n_i e^{a_i} + rest) (w > 0, not depending on beta), so that
+    f' D / w = sum_i n_i c_i e^{a_i} with c_i = a_i' + rest' and D = sum_i n_i e^{a_i}.
 
     Returns (log n_i + a_i)_i, (c_i)_i, (c_i')_i, (a_i')_i: no exponential at all, so both
     solvers (mpmath and torch) work with log-magnitudes and never overflow or underflow.
     """
-    logs = [t for t in sp.Add.make_args(loss) if isinstance(t, sp.log)]
+    logs = [t for t in sp.Add.make_args(loss) if t.atoms(sp.log)]
+    if not logs:  # a denominator of the anchor alone: log e^{1/tau} = 1/tau, f is affine
+        slope = sp.diff(loss, beta)
+        return sp.Integer(0), slope, sp.diff(slope, beta), sp.Integer(0)
     if len(logs) != 1:
-        raise ValueError("the reduced loss is not log(sum of exponentials) + rest")
-    rest = loss - logs[0]
+        raise ValueError("the reduced loss is not w log(sum of exponentials) + rest")
+    weight, log = logs[0].as_independent(sp.log, as_Add=False)
+    if not isinstance(log, sp.log) or weight.has(beta) or weight.has(sp.exp):
+        raise ValueError("the reduced loss is not w log(sum of exponentials) + rest")
+    rest = (loss - logs[0]) / weight  # f / w = log D + rest: the same root and sign of f'
+    logs = [log]
     if rest.atoms(sp.exp):
         raise ValueError("the reduced loss has exponentials outside its log-sum-exp")
     logw, c, dc, da = [], [], [], []
@@ -392,9 +415,9 @@ def collapse_rule(loss: str | LossSpec, m_: int, k_: int, p_: int, alpha_,
         return CollapseRule("always", mpmath.mpf(0))
     if c0 >= 0 and c0 + c1 >= 0:
         return CollapseRule("never")
-    with mpmath.workdps(digits + 10):
+    with mpmath.workdps(digits + 10):  # the rule keeps these digits (no rounding on return)
         t_c = mpmath.mpf(m_) / ((m_ - 1) * (_log_rational(abs(c1)) - _log_rational(abs(c0))))
-    return CollapseRule("tau>=" if c1 < 0 else "tau<=", +t_c)
+        return CollapseRule("tau>=" if c1 < 0 else "tau<=", t_c)
 
 
 def alpha_side(loss: str | LossSpec, m_: int, k_: int, p_: int, tau_) -> int:

@@ -177,7 +177,9 @@ class LabelPattern:
     def parts(self, spec: LossSpec, alpha: torch.Tensor):
         """[(coefficient, u, row weights u * counts, positive types)] of the weighted terms."""
         out = []
-        for term, coef in (("sup", 1 - alpha), ("self", alpha)):
+        for i, term in enumerate(("sup", "self")):
+            a0, a1 = (float(x) for x in spec.weights[i])
+            coef = a0 + a1 * alpha  # the term weight, 1 - alpha and alpha by default
             if self.term[term] is None:
                 if bool((coef != 0).any()):
                     raise ValueError(
@@ -217,10 +219,9 @@ class LabelPattern:
 
 
 def _outside(spec: LossSpec, den: torch.Tensor):
-    for term in ("sup", "self"):
-        if set(spec.positives(term)) - set(spec.denominator):
-            raise ValueError(f"{spec.name!r}: {term} positives outside the denominator have no "
-                             "log-probability")
+    """The denominator's complement: None (every pair), "diag" (all but self), or a mask.
+    Positives outside the denominator (a decoupled loss) need nothing here: their pull is
+    linear in the Gram matrix, summed from group sums."""
     if set(spec.denominator) == set(PAIR_TYPES):
         return None
     if set(spec.denominator) == set(PAIR_TYPES) - {"self"}:

@@ -77,6 +77,35 @@ def _types(spec_name: str, field_name: str, value) -> tuple[str, ...]:
     return tuple(t for t in PAIR_TYPES if t in items)
 
 
+DEFAULT_WEIGHTS = ((sp.Integer(1), sp.Integer(-1)), (sp.Integer(0), sp.Integer(1)))
+
+
+def _weights(spec_name: str, value) -> tuple:
+    """Term weights canonical: ((a0, a1) sup, (a0, a1) self), exact rationals, each term's
+    weight a0 + a1 alpha >= 0 on [0, 1] and their sum > 0 there (so the loss stays convex)."""
+    if isinstance(value, dict):
+        unknown = set(value) - set(TERMS)
+        if unknown:
+            raise UnsupportedConvention(f"loss spec {spec_name!r}: weights has unknown term(s) "
+                                        f"{sorted(unknown)}; use {', '.join(TERMS)}")
+        value = tuple(value.get(t, DEFAULT_WEIGHTS[i]) for i, t in enumerate(TERMS))
+    try:
+        out = tuple((exact(a0), exact(a1)) for a0, a1 in value)
+    except (TypeError, ValueError):
+        raise UnsupportedConvention(f"loss spec {spec_name!r}: weights must give (a0, a1) per "
+                                    f"term, W = a0 + a1 alpha; got {value!r}") from None
+    if len(out) != len(TERMS):
+        raise UnsupportedConvention(f"loss spec {spec_name!r}: weights needs one (a0, a1) per "
+                                    f"term ({', '.join(TERMS)})")
+    for term, (a0, a1) in zip(TERMS, out):
+        if a0 < 0 or a0 + a1 < 0:
+            raise UnsupportedConvention(f"loss spec {spec_name!r}: the {term} weight "
+                                        f"{a0} + {a1} alpha is negative on [0, 1]")
+    if any(sum(a0 + a1 * x for a0, a1 in out) <= 0 for x in (0, 1)):
+        raise UnsupportedConvention(f"loss spec {spec_name!r}: the term weights sum to 0")
+    return out
+
+
 @dataclass(frozen=True, eq=False)
 class LossSpec:
     """A contrastive loss described by pair types.
@@ -84,6 +113,10 @@ class LossSpec:
     ``denominator``: pair types in the softmax denominator of every anchor.
     ``sup`` / ``self_``: positive pair types of the supervised (weight 1 - alpha) and the
     self-supervised (weight alpha) term.  ``mean``: "pairs" or "anchors".
+
+    ``weights`` (optional): each term's weight as a0 + a1 alpha, by default (1 - alpha, alpha);
+    (1, alpha) gives L_sup + alpha L_self. Positives may lie outside the denominator (a
+    decoupled loss, Yeh et al. 2022): ``-log p`` becomes -s_ab/tau + log sum_den e^{s_ac/tau}.
 
     Canonical on construction: lists or tuples, in any order, with repeats, become one tuple
     in the order of :data:`PAIR_TYPES`. Equality, hashing and :meth:`key` depend on the content
@@ -101,6 +134,8 @@ class LossSpec:
     self_: tuple[str, ...]
     mean: Literal["pairs", "anchors"]
     description: str = ""
+    #: term weights as (a0, a1) per term: W = a0 + a1 alpha; default (1 - alpha, alpha)
+    weights: tuple = DEFAULT_WEIGHTS
 
     def __post_init__(self) -> None:
         for field_name in ("denominator", "sup", "self_"):
@@ -110,12 +145,13 @@ class LossSpec:
         if self.mean not in ("pairs", "anchors"):
             raise UnsupportedConvention(f"loss spec {self.name!r}: mean must be 'pairs' or "
                                         f"'anchors', got {self.mean!r}")
-        for term in TERMS:
-            outside = set(self.positives(term)) - set(self.denominator)
-            if outside:
-                raise UnsupportedConvention(
-                    f"loss spec {self.name!r}: {term} positives {sorted(outside)} are not in the "
-                    "denominator, so they have no softmax probability")
+        object.__setattr__(self, "weights", _weights(self.name, self.weights))
+
+    @property
+    def decoupled(self) -> bool:
+        """Whether some positives lie outside the denominator (Yeh et al.'s decoupling: the
+        loss is then -s_ab/tau + log sum_den exp(s_ac/tau), still convex in the Gram matrix)."""
+        return any(set(self.positives(t)) - set(self.denominator) for t in TERMS)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, LossSpec) and self.key() == other.key()
@@ -132,24 +168,29 @@ class LossSpec:
         raise ValueError(f"unknown term {term!r}; expected one of {TERMS}")
 
     def weight(self, term: str) -> sp.Expr:
-        """Weight of ``term`` in the total loss: 1 - alpha for "sup", alpha for "self"."""
-        if term == "sup":
-            return 1 - alpha
-        if term == "self":
-            return alpha
-        raise ValueError(f"unknown term {term!r}; expected one of {TERMS}")
+        """Weight of ``term`` in the total loss, a0 + a1 alpha: by default 1 - alpha for
+        "sup" and alpha for "self"."""
+        if term not in TERMS:
+            raise ValueError(f"unknown term {term!r}; expected one of {TERMS}")
+        a0, a1 = self.weights[TERMS.index(term)]
+        return a0 + a1 * alpha
 
     def key(self) -> str:
         """A stable text key: the spec's content, not its name."""
-        return "|".join(
-            [",".join(self.denominator), ",".join(self.sup), ",".join(self.self_), self.mean]
-        )
+        parts = [",".join(self.denominator), ",".join(self.sup), ",".join(self.self_),
+                 self.mean]
+        if self.weights != DEFAULT_WEIGHTS:
+            parts.append(";".join(f"{a0},{a1}" for a0, a1 in self.weights))
+        return "|".join(parts)
 
     def canonical(self) -> dict:
         """The canonical form, as a spec file holds it (TOML/JSON keys)."""
-        return {"name": self.name, "mean": self.mean, "denominator": list(self.denominator),
-                "sup": list(self.sup), "self": list(self.self_),
-                "description": self.description}
+        out = {"name": self.name, "mean": self.mean, "denominator": list(self.denominator),
+               "sup": list(self.sup), "self": list(self.self_)}
+        if self.weights != DEFAULT_WEIGHTS:
+            out["weights"] = {term: [str(a0), str(a1)]
+                              for term, (a0, a1) in zip(TERMS, self.weights)}
+        return out | {"description": self.description}
 
 
 PRESETS: dict[str, LossSpec] = {

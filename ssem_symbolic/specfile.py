@@ -9,6 +9,10 @@ A file with today's fields reads as it looks::
     sup = ["view"]                         # positives of the (1 - alpha) term
     self = ["class"]                       # positives of the alpha term
     description = "optional words"
+    weights = { sup = [1, 0], self = [0, 1] }   # optional: W = a0 + a1 alpha per term
+                                                # (default: 1 - alpha and alpha)
+
+Positives may lie outside the denominator (a decoupled loss).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from pathlib import Path
 from .spec import LossSpec, UnsupportedConvention
 
 _FIELDS = {"name": str, "mean": str, "denominator": list, "sup": list, "self": list,
-           "description": str}
+           "description": str, "weights": dict}
 _REQUIRED = ("denominator", "sup", "self", "mean")
 
 
@@ -64,14 +68,16 @@ def spec_from_dict(data: dict, source: str = "spec") -> LossSpec:
             raise SpecFileError(f"{source}: missing field {field!r}")
     for field, kind in _FIELDS.items():
         if field in data and not isinstance(data[field], kind):
-            raise SpecFileError(f"{source}: field {field!r} must be a "
-                                f"{'list of pair types' if kind is list else 'string'}, got "
+            what = {list: "list of pair types", str: "string",
+                    dict: "table of term weights, e.g. {sup = [1, 0], self = [0, 1]}"}[kind]
+            raise SpecFileError(f"{source}: field {field!r} must be a {what}, got "
                                 f"{data[field]!r}")
     name = data.get("name") or Path(source).stem
     try:
+        extra = {"weights": data["weights"]} if "weights" in data else {}
         return LossSpec(name=name, denominator=data["denominator"], sup=data["sup"],
                         self_=data["self"], mean=data["mean"],
-                        description=data.get("description", ""))
+                        description=data.get("description", ""), **extra)
     except UnsupportedConvention as exc:
         raise UnsupportedConvention(f"{source}: {exc}") from None
 
@@ -79,6 +85,8 @@ def spec_from_dict(data: dict, source: str = "spec") -> LossSpec:
 def to_toml(spec: LossSpec) -> str:
     """The canonical form as a TOML spec file (round-trips through :func:`load_spec`)."""
     def value(v):
+        if isinstance(v, dict):
+            return "{ " + ", ".join(f"{k} = {value(x)}" for k, x in v.items()) + " }"
         return "[" + ", ".join(json.dumps(x) for x in v) + "]" if isinstance(v, list) else \
             json.dumps(v)
     return "".join(f"{key} = {value(v)}\n" for key, v in spec.canonical().items())

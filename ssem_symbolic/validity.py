@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import mpmath
 import sympy as sp
 
-from .derive import guard_digits, optimal_beta
+from .derive import guard_digits, lse_weight, optimal_beta
 from .model import c_sym, gram_entries, o_sym, symmetric_gram_eigenvalues, v_sym
 from .reading import exact, mp
 from .spec import PRESETS, LossSpec, alpha, beta, get_spec, pair_counts
@@ -144,6 +144,7 @@ def _multipliers(spec, m_, k_, p_, a, t, b, digits) -> dict[str, tuple[int | Non
     coords, grads, n, weights = _structure(spec, m_, k_, p_)
     active = _active(grads, b)
     w = {t_: weights[t_].subs(alpha, a) for t_ in coords}
+    lse = sp.Rational(lse_weight(spec).subs(alpha, a))  # phi = lse log D - pull / tau
     out: dict[str, tuple[int | None, mpmath.mpf]] = {}
     with mpmath.workdps(digits + 10):
         tau_mp = mp(t)
@@ -152,7 +153,7 @@ def _multipliers(spec, m_, k_, p_, a, t, b, digits) -> dict[str, tuple[int | Non
         expo = {s: gram[s] / tau_mp for s in spec.denominator}
         log_d = _logsumexp([mpmath.log(n[s]) + expo[s] for s in spec.denominator])
         scale = 1 + max(abs(x) for x in expo.values())
-        stationary = _stationarity(spec, m_, k_, n, w) if 0 < b < 1 else None
+        stationary = _stationarity(spec, m_, k_, n, w, lse) if 0 < b < 1 else None
         for rows in itertools.combinations(range(len(coords)), len(active)):
             A = sp.Matrix([[grads[name][r] for name in active] for r in rows])
             if A.det() == 0:
@@ -162,8 +163,9 @@ def _multipliers(spec, m_, k_, p_, a, t, b, digits) -> dict[str, tuple[int | Non
                 if out.get(name, (None,))[0] is not None:
                     continue
                 K = sum(B[i, j] * w[coords[r]] for j, r in enumerate(rows))
-                coef = {s: n[s] * (next((B[i, j] for j, r in enumerate(rows)
-                                         if coords[r] == s), 0) - K) for s in spec.denominator}
+                coef = {s: n[s] * (lse * next((B[i, j] for j, r in enumerate(rows)
+                                               if coords[r] == s), 0) - K)
+                        for s in spec.denominator}
                 for form in _forms(coef, stationary, gram):
                     sign, log_mag = _signed_log_sum(
                         [(c, value / tau_mp) for value, c in form.items()], scale, digits)
@@ -177,12 +179,12 @@ def _multipliers(spec, m_, k_, p_, a, t, b, digits) -> dict[str, tuple[int | Non
     return out
 
 
-def _stationarity(spec, m_, k_, n, w) -> dict[str, sp.Rational]:
-    """Coefficients F_s of tau D f'(beta*) = sum_{s in den} F_s n_s e^{g_s/tau} = 0, exact:
-    F_s = n_s (g_s' - sum_t w_t g_t') with g' the slopes of the SSEM Gram values in beta."""
+def _stationarity(spec, m_, k_, n, w, lse) -> dict[str, sp.Rational]:
+    """Coefficients F_s of tau D f'(beta*) = sum_{s in den} F_s e^{g_s/tau} = 0, exact:
+    F_s = n_s (lse g_s' - sum_t w_t g_t') with g' the slopes of the SSEM Gram values."""
     slope = {s: sp.Rational(sp.diff(v, beta)) for s, v in gram_entries(beta, m_, k_).items()}
     pull = sum(w[t] * slope[t] for t in w)
-    return {s: n[s] * (slope[s] - pull) for s in spec.denominator}
+    return {s: n[s] * (lse * slope[s] - pull) for s in spec.denominator}
 
 
 def _forms(coef: dict, stationary: dict | None, gram: dict):
@@ -247,6 +249,7 @@ def _residual(spec, m_, k_, p_, a, t, b, mus, digits) -> float:
         for r, t_ in enumerate(coords):
             q = (mpmath.exp(mpmath.log(n[t_]) + expo[t_] - log_d) if t_ in expo
                  else mpmath.mpf(0))
-            grad = (q - mp(weights[t_].subs(alpha, a))) / tau_mp
+            grad = (mp(lse_weight(spec).subs(alpha, a)) * q
+                    - mp(weights[t_].subs(alpha, a))) / tau_mp
             out.append(grad - mpmath.fsum(mu * grads[name][r] for name, (_, mu) in mus.items()))
         return float(mpmath.sqrt(mpmath.fsum(x * x for x in out)))

@@ -1,4 +1,5 @@
-"""Every pair-type convention whose positives lie in its denominator (479 of them): beta*
+"""Every pair-type convention whose positives lie in its denominator (479 of them), a sample
+of the decoupled ones (positives outside the denominator) and term-weighted variants: beta*
 minimises its own f, and the collapsed flag is the sign of f'(1). f and f' here come from the
 pair counts written out in the test, not from the engine."""
 
@@ -23,6 +24,13 @@ def _subsets(items):
 
 SPECS = [LossSpec(f"{'+'.join(d)}|{'+'.join(s)}|{'+'.join(a)}", d, s, a, "anchors")
          for d in _subsets(PAIR_TYPES) for s in _subsets(d) for a in _subsets(d)]
+EVERY = [LossSpec(f"{'+'.join(d)}|{'+'.join(s)}|{'+'.join(a)}", d, s, a, "anchors")
+         for d in _subsets(PAIR_TYPES) for s in _subsets(PAIR_TYPES) for a in _subsets(PAIR_TYPES)]
+DECOUPLED = [spec for spec in EVERY if spec.decoupled][::20]
+WEIGHTS = ({"sup": (1, 0)}, {"sup": (1, 0), "self": ("1/2", "1/2")}, {"self": (0, 3)})
+WEIGHTED = [LossSpec(f"{spec.name}|{i}", spec.denominator, spec.sup, spec.self_, "anchors",
+                     weights=w) for spec in SPECS[::40] for i, w in enumerate(WEIGHTS)]
+ALL = SPECS + DECOUPLED + WEIGHTED
 
 
 def hand_f(spec, m_, k_, p_, alpha_, tau_):
@@ -34,11 +42,15 @@ def hand_f(spec, m_, k_, p_, alpha_, tau_):
     def mean(types):
         return sum(n[t] * g[t] for t in types) / sum(n[t] for t in types)
     den = sum(n[t] * sp.exp(g[t] / tau_) for t in spec.denominator)
-    return sp.log(den) - ((1 - alpha_) * mean(spec.sup) + alpha_ * mean(spec.self_)) / tau_
+    (s0, s1), (a0, a1) = spec.weights
+    w_sup, w_self = s0 + s1 * alpha_, a0 + a1 * alpha_
+    return (w_sup * (sp.log(den) - mean(spec.sup) / tau_)
+            + w_self * (sp.log(den) - mean(spec.self_) / tau_))
 
 
-def test_the_sweep_holds_all_479():
+def test_the_sweep_holds_all_479_and_samples_the_rest():
     assert len(SPECS) == 479 and len(set(SPECS)) == 479
+    assert len(EVERY) == 15 ** 3 and len(DECOUPLED) > 140 and len(set(WEIGHTED)) == 36
 
 
 POINTS = [(sp.Rational(3, 10), sp.Rational(1, 2)), (sp.Rational(4, 5), sp.Rational(1, 5))]
@@ -50,7 +62,7 @@ A, T = sp.symbols("A T", positive=True)
 @pytest.mark.parametrize("chunk", range(8))
 def test_beta_star_minimises_f_and_collapse_is_the_sign_of_f_prime_at_1(chunk):
     grid = np.linspace(0.0, 1.0, 2001)
-    for spec in SPECS[chunk::8]:
+    for spec in ALL[chunk::8]:
         f = hand_f(spec, 3, 4, 2, A, T)
         fn = sp.lambdify((b, A, T), f, "numpy")
         slope = sp.lambdify((A, T), sp.diff(f, b).subs(b, 1), "math")
@@ -66,7 +78,7 @@ def test_beta_star_minimises_f_and_collapse_is_the_sign_of_f_prime_at_1(chunk):
 
 
 @settings(max_examples=15, deadline=None, derandomize=True)
-@given(spec=st.sampled_from(SPECS), m_=st.integers(2, 6), k_=st.integers(2, 6),
+@given(spec=st.sampled_from(ALL), m_=st.integers(2, 6), k_=st.integers(2, 6),
        p_=st.integers(2, 3), a=st.fractions(0, 1, max_denominator=100),
        t=st.fractions(sp.Rational(1, 20), 5, max_denominator=100))
 def test_beta_star_against_a_dense_mpmath_scan(spec, m_, k_, p_, a, t):

@@ -42,7 +42,8 @@ def test_specs_are_canonical_and_compared_by_content():
 
 
 @pytest.mark.parametrize("fields, words", [
-    (dict(denominator=("class", "other"), sup=("class",), self_=("view",)), "not in the denom"),
+    (dict(denominator=("class", "other"), sup=("class",), self_=("view",),
+          weights=((1, -2), (0, 1))), "negative on"),
     (dict(denominator=(), sup=("class",), self_=("view",)), "no pair types"),
     (dict(denominator="view", sup=("cousin",), self_=("view",)), "unknown pair type"),
     (dict(denominator=("view", "class"), sup=("class",), self_=("view",), mean="mean"),
@@ -83,3 +84,8 @@ def test_views_needed_only_where_a_term_needs_them():
         check_setting("paper", 3, 4, 2, tau=float("inf"))
     with pytest.raises(ValueError, match="unknown loss"):
         get_spec("simclr")
+
+
+def test_decoupled_positives_are_allowed_and_flagged():
+    spec = LossSpec("dcl-like", ("class", "other"), ("class",), ("view",), "anchors")
+    assert spec.decoupled and not PRESETS["paper"].decoupled

@@ -1,6 +1,7 @@
 """Conventions from TOML and JSON files: read as they look, canonical, errors naming the field."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -39,7 +40,7 @@ def test_json_and_toml_round_trip_to_the_same_spec(tmp_path):
     (TOML + 'colour = "red"\n', "unknown field 'colour'"),
     (TOML.replace('sup = ["view"]', 'sup = "view, class"'), "field 'sup' must be a list"),
     (TOML.replace('"class"]', '"cousin"]', 1), "unknown pair type"),
-    (TOML.replace('self = ["class"]', 'self = ["self"]'), "not in the denominator"),
+    (TOML + 'weights = { sup = [0, 0], self = [0, 0] }\n', "sum to 0"),
     (TOML.replace('mean = "anchors"', 'mean = "median"'), "mean must be"),
     ("denominator = [", "not valid toml"),
 ])
@@ -67,16 +68,44 @@ def test_register_makes_a_name_resolvable():
     with pytest.raises(ValueError, match="preset name"):
         register(spec_from_dict({"name": "paper", "mean": "pairs", "denominator": ["view"],
                                  "sup": ["view"], "self": ["view"]}))
-    with pytest.raises(UnsupportedConvention):
-        spec_from_dict({"mean": "pairs", "denominator": ["other"], "sup": ["class"],
+    with pytest.raises(UnsupportedConvention, match="unknown pair type"):
+        spec_from_dict({"mean": "pairs", "denominator": ["others"], "sup": ["class"],
                         "self": ["view"]})
 
 
 def test_the_shipped_spec_files_are_the_presets():
-    from pathlib import Path
-
     folder = Path(__file__).resolve().parent.parent / "examples" / "specs"
     for name, spec in PRESETS.items():
         loaded = load_spec(folder / f"{name}.toml")
         assert loaded == spec and loaded.name == name and loaded.description == spec.description
     assert load_spec(folder / "views-then-class.toml") not in PRESETS.values()
+
+
+def test_weights_and_decoupled_positives_from_a_file(tmp_path):
+    from ssem_symbolic.bruteforce import minimise
+    from ssem_symbolic.derive import loss_value, optimal_beta
+    from ssem_symbolic.validity import certify_ssem
+
+    folder = Path(__file__).resolve().parent.parent / "examples" / "specs"
+    plus = load_spec(folder / "supcon-plus-simclr.toml")
+    assert str(plus.weight("sup")) == "1" and str(plus.weight("self")) == "alpha"
+    (tmp_path / "plus.toml").write_text(to_toml(plus))
+    assert load_spec(tmp_path / "plus.toml") == plus != PRESETS["supcon"]
+    dcl = load_spec(folder / "dcl.toml")
+    assert dcl.decoupled and not PRESETS["supcon"].decoupled
+    # brute force over free unit vectors reaches the SSEM optimum where SSEM is certified
+    for spec, a, t in ((plus, 0.3, 0.5), (dcl, 1.0, 0.5), (dcl, 0.0, 0.3)):
+        b = optimal_beta(spec, 3, 2, 2, a, t)
+        assert certify_ssem(spec, 3, 2, 2, a, t).valid is True
+        run = minimise(spec, 3, 2, 2, a, t, seed=1)
+        assert run.loss == pytest.approx(float(loss_value(spec, 3, 2, 2, a, t, b)), abs=1e-7)
+
+
+def test_bad_weights_say_why(tmp_path):
+    path = tmp_path / "w.toml"
+    for weights, words in (("{ sup = [1, -2] }", "negative on"),
+                           ("{ typo = [1, 0] }", "unknown term"),
+                           ("[1, 0]", "field 'weights' must be a table")):
+        path.write_text(TOML + f"weights = {weights}\n")
+        with pytest.raises(ValueError, match=words):
+            load_spec(path)

@@ -49,3 +49,23 @@ def test_agrees_with_an_independent_least_squares_kkt(loss, m_, k_, a, t):
     if abs(lowest) < mpmath.mpf(10) ** -30:  # too small for the reference to sign
         return
     assert certify_ssem(loss, m_, k_, 2, a, t).valid is (lowest > 0)
+
+
+@pytest.mark.parametrize("loss", ["paper", "supcon", "examples/specs/dcl.toml"])
+def test_collapse_decision_and_certificate_agree_at_the_threshold(loss):
+    """At alpha = float(alpha_c) and one float step either side, the within-class multiplier
+    (a negative multiple of f'(1)) must never contradict the collapse decision."""
+    import math
+    from pathlib import Path
+
+    from ssem_symbolic.derive import alpha_c_value, collapses
+
+    if loss.endswith(".toml"):
+        loss = str(Path(__file__).resolve().parent.parent / loss)
+    a_c = float(alpha_c_value(loss, 3, 4, 2, 0.5))
+    for a in (math.nextafter(a_c, 0), a_c, math.nextafter(a_c, 1)):
+        cert = certify_ssem(loss, 3, 4, 2, a, 0.5)
+        at_one = "within-class" in cert.signs  # active exactly when beta* = 1
+        assert at_one == collapses(loss, 3, 4, 2, a, 0.5)
+        if at_one:
+            assert cert.signs["within-class"] >= 0, (a, cert)
