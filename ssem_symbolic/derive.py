@@ -34,6 +34,7 @@ import sympy as sp
 
 from . import _cache
 from .model import c_sym, gram_entries, o_sym, v_sym
+from .pairs import TABLE
 from .reading import TAU_RANGE, exact, mp
 from .spec import (LossSpec, UnsupportedConvention, alpha, beta, get_spec, k, m, p,
                    pair_counts, tau)
@@ -59,7 +60,7 @@ def lse_weight(spec: LossSpec) -> sp.Expr:
 def _loss_parts(spec: LossSpec) -> tuple[sp.Expr, sp.Expr]:
     """(D, pull) with phi = w log D - pull / tau (w = :func:`lse_weight`), as functions of
     (v, c, o)."""
-    g = {"self": sp.Integer(1), "view": v_sym, "class": c_sym, "other": o_sym}
+    g = {t.name: t.gram for t in TABLE}
     n = pair_counts()
     denom = sum(n[t] * sp.exp(g[t] / tau) for t in spec.denominator)
     pull = sum(

@@ -24,6 +24,7 @@ import math
 
 import torch
 
+from .pairs import by_type
 from .spec import PAIR_TYPES, LossSpec, get_spec
 
 
@@ -33,14 +34,9 @@ def pair_type_masks(labels: torch.Tensor, views: int) -> dict[str, torch.Tensor]
     inst = torch.arange(n, device=labels.device).repeat_interleave(views)
     lab = labels.repeat_interleave(views)
     eye = torch.eye(n * views, dtype=torch.bool, device=labels.device)
-    same_inst = inst[:, None] == inst[None, :]
-    same_lab = lab[:, None] == lab[None, :]
-    return {
-        "self": eye,
-        "view": same_inst & ~eye,
-        "class": same_lab & ~same_inst,
-        "other": ~same_lab,
-    }
+    return by_type({"self": eye, "instance": inst[:, None] == inst[None, :],
+                    "class": lab[:, None] == lab[None, :], "batch": torch.ones_like(eye)},
+                   minus=lambda group, inner: group & ~inner)
 
 
 class _WeightedLogSumExp(torch.autograd.Function):
@@ -213,8 +209,7 @@ class LabelPattern:
             inst = (u_inst * s_inst).sum(dim=(-2, -1))
             cls = (u_cls * s_cls).sum(dim=(-2, -1))
             every = (u_all * s_all).sum(-1)
-            out.append({"self": own, "view": inst - own, "class": cls - inst,
-                        "other": every - cls})
+            out.append(by_type({"self": own, "instance": inst, "class": cls, "batch": every}))
         return out
 
 
@@ -269,8 +264,8 @@ def supcl_loss(z: torch.Tensor, labels: torch.Tensor, alpha, tau, loss: str | Lo
     lse = _WeightedLogSumExp.apply(flat, row_weights, pattern.outside, 1 / t, bound)
     pull = 0
     sums = pattern.pair_sums(flat, [u for _, u, _, _ in parts])
-    for (coef, _, _, positives), by_type in zip(parts, sums):
-        pull = pull + coef * sum(by_type[t_] for t_ in positives)
+    for (coef, _, _, positives), per_type in zip(parts, sums):
+        pull = pull + coef * sum(per_type[t_] for t_ in positives)
     return lse - pull / t
 
 

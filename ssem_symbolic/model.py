@@ -17,10 +17,8 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
+from .pairs import c_sym, o_sym, v_sym  # noqa: F401  (the symmetric Gram coordinates)
 from .spec import PAIR_TYPES, beta, k, m, p, pair_counts
-
-# Symbols for a general pair-type-symmetric Gram matrix (diagonal 1).
-v_sym, c_sym, o_sym = sp.symbols("v c o", real=True)
 
 
 def gram_entries(beta_: sp.Expr = beta, m_: sp.Expr = m, k_: sp.Expr = k) -> dict[str, sp.Expr]:

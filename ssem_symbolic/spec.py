@@ -1,4 +1,5 @@
-"""Loss conventions as data: pair types, :class:`LossSpec`, the presets, and the symbols.
+"""Loss conventions as data: :class:`LossSpec`, the presets, and the symbols. The pair types
+themselves (names, counts, masks, group sums, Gram symbols) are one table in :mod:`.pairs`.
 
 Relative to an anchor embedding ``a``, every embedding ``b`` of a balanced batch
 (m classes, k instances per class, p views per instance) has one *pair type*:
@@ -28,9 +29,8 @@ from typing import Literal
 
 import sympy as sp
 
+from .pairs import PAIR_TYPES, TABLE
 from .reading import TAU_RANGE, exact
-
-PAIR_TYPES: tuple[str, ...] = ("self", "view", "class", "other")
 
 # --- symbols, with the assumptions the derivation relies on -------------------------
 m = sp.Symbol("m", positive=True, integer=True)  # classes in the batch
@@ -42,13 +42,9 @@ beta = sp.Symbol("beta", real=True, nonnegative=True)  # SSEM between-class vari
 
 
 def pair_counts(m_: sp.Expr = m, k_: sp.Expr = k, p_: sp.Expr = p) -> dict[str, sp.Expr]:
-    """Number of embeddings of each pair type seen from one anchor (balanced batch)."""
-    return {
-        "self": sp.Integer(1),
-        "view": p_ - 1,
-        "class": (k_ - 1) * p_,
-        "other": (m_ - 1) * k_ * p_,
-    }
+    """Number of embeddings of each pair type seen from one anchor (balanced batch; the
+    counts of :data:`~ssem_symbolic.pairs.TABLE`)."""
+    return {t.name: sp.sympify(t.count(m_, k_, p_)) for t in TABLE}
 
 
 class UnsupportedConvention(ValueError):

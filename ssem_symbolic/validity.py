@@ -35,13 +35,14 @@ import mpmath
 import sympy as sp
 
 from .derive import guard_digits, lse_weight, optimal_beta
-from .model import c_sym, gram_entries, o_sym, symmetric_gram_eigenvalues, v_sym
+from .model import gram_entries, symmetric_gram_eigenvalues
+from .pairs import TABLE
 from .reading import exact, mp
 from .spec import PRESETS, LossSpec, alpha, beta, get_spec, pair_counts
 
 #: the most digits a certificate works at before it calls a multiplier undecided
 _MAX_DIGITS = 1000
-_COORDS = {"view": v_sym, "class": c_sym, "other": o_sym}
+_COORDS = {t.name: t.gram for t in TABLE if t.gram.is_Symbol}  # view v, class c, other o
 
 #: conventions (by content, :meth:`LossSpec.key`) whose optimum over all unit embeddings is
 #: shown to lie in SSEM (for d >= mk - 1: the symmetry reduction in proofs/, its KKT step

@@ -25,7 +25,7 @@ import torch
 
 from ..derive import alpha_c_value, alpha_side, loss_value, optimal_beta
 from ..losses import SupCLLoss, pair_type_masks
-from ..model import measured_variances
+from ..model import gram_entries, measured_variances
 from ..spec import get_spec
 from ..validity import certify_ssem
 from .train import TrainConfig, train_free_batched
@@ -60,8 +60,7 @@ def measure(z: torch.Tensor, labels: torch.Tensor, beta_star: float) -> dict:
     gram = gram.cpu()
     m_ = int(labels.unique().numel())
     k_ = n // m_
-    target = {"self": 1.0, "view": 1.0, "class": (k_ * beta_star - 1) / (k_ - 1),
-              "other": -beta_star / (m_ - 1)}
+    target = {t: float(g) for t, g in gram_entries(beta_star, m_, k_).items()}  # SSEM point
     ssem = sum(types[t].double() * v for t, v in target.items())
     off = ~types["self"]
     residual = float(((gram - ssem)[off] ** 2).mean().sqrt())

@@ -1,0 +1,68 @@
+"""The pair types: the one vocabulary every layer uses.
+
+Relative to an anchor embedding a, every embedding b of a batch lies in a smallest common
+group of the nested groups ``self`` (a itself) within ``instance`` (its views) within
+``class`` within ``batch``; that group names b's pair type. One table holds, per type:
+
+* its name;
+* the group that defines it: the mask rule (in that group, not in the next inner one) and the
+  group-sum rule (the sum over those pairs is the group's sum minus the inner group's sum);
+* its count per anchor on a balanced batch (m classes x k instances x p views);
+* its value in a Gram matrix with one value per pair type (1 for ``self``; symbols v, c, o).
+
+Adding a pair type means adding a row here (and its nested group).
+
+>>> [t.name for t in TABLE]
+['self', 'view', 'class', 'other']
+>>> TABLE[2].count(3, 4, 2), TABLE[3].gram
+(6, o)
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sympy as sp
+
+#: the nested groups, innermost first
+GROUPS: tuple[str, ...] = ("self", "instance", "class", "batch")
+
+#: the Gram coordinates of the symmetric family: view, class, other similarities
+v_sym, c_sym, o_sym = sp.symbols("v c o", real=True)
+
+
+@dataclass(frozen=True)
+class PairType:
+    name: str
+    group: str  #: the smallest common group of anchor and partner (see module docstring)
+    count: Callable  #: (m, k, p) -> partners of this type per anchor, balanced batch
+    gram: sp.Expr  #: its entry of a Gram matrix with one value per pair type
+
+    @property
+    def inner(self) -> str | None:
+        """The next inner group, whose pairs are subtracted (None for the innermost)."""
+        i = GROUPS.index(self.group)
+        return GROUPS[i - 1] if i else None
+
+
+TABLE: tuple[PairType, ...] = (
+    PairType("self", "self", lambda m, k, p: 1, sp.Integer(1)),
+    PairType("view", "instance", lambda m, k, p: p - 1, v_sym),
+    PairType("class", "class", lambda m, k, p: (k - 1) * p, c_sym),
+    PairType("other", "batch", lambda m, k, p: (m - 1) * k * p, o_sym),
+)
+BY_NAME: dict[str, PairType] = {t.name: t for t in TABLE}
+PAIR_TYPES: tuple[str, ...] = tuple(t.name for t in TABLE)
+
+
+def by_type(groups: dict, minus: Callable = operator.sub) -> dict:
+    """Per pair type, from per-group values by the table's rule: the type's group minus its
+    inner group. Sums use ``-`` (the default); masks pass ``minus=lambda a, b: a & ~b``.
+
+    >>> by_type({"self": 1, "instance": 3, "class": 12, "batch": 36})
+    {'self': 1, 'view': 2, 'class': 9, 'other': 24}
+    """
+    return {t.name: groups[t.group] if t.inner is None
+            else minus(groups[t.group], groups[t.inner]) for t in TABLE}
