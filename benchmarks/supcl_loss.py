@@ -3,10 +3,11 @@ matrix products, side by side in ONE run.
 
     python benchmarks/supcl_loss.py [--rows 2048] [--dim 128] [--repeat 20]
 
-rows = N * p embeddings (p = 2 views), float32, CPU. "bare" is Z Z^T forward and its backward
-(the two products every similarity-based loss needs, with an all-ones upstream gradient).
-Times are medians over interleaved repeats in shuffled order, so machine noise and cache
-effects hit every row alike.
+rows = N * p embeddings (p = 2 views), float32, CPU. "fresh labels": the labels change every
+step (drawn from --classes classes), as in real training; the other SupCLLoss rows repeat one
+label pattern. "bare" is Z Z^T forward and its backward (the two products every
+similarity-based loss needs, with an all-ones upstream gradient). Times are medians over
+interleaved repeats in shuffled order, so machine noise and cache effects hit every row alike.
 """
 
 from __future__ import annotations
@@ -61,6 +62,13 @@ def main() -> None:
         "SupCLLoss paper (alpha 0.5)": (0.5, "paper")}.items()}
     for name, mod in mods.items():
         cases[name] = run(lambda mod=mod: mod(z, labels))
+    # real training: new labels every step (drawn beforehand, so drawing is not timed)
+    gen = torch.Generator().manual_seed(1)
+    fresh = [torch.randint(0, args.classes, (n,), generator=gen) for _ in range(8)]
+    for name, (a, loss) in {"SupCLLoss supcon, fresh labels": (0.5, "supcon"),
+                            "SupCLLoss paper, fresh labels": (0.5, "paper")}.items():
+        mod, turn = SupCLLoss(a, 0.1, loss), iter(range(10**9))
+        cases[name] = run(lambda mod=mod, turn=turn: mod(z, fresh[next(turn) % len(fresh)]))
     times = {name: [] for name in cases}
     for fn in cases.values():
         fn()  # warm-up

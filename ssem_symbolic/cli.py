@@ -33,7 +33,6 @@ from .spec import PRESETS
 
 EXIT_OK, EXIT_BUG, EXIT_BAD_INPUT, EXIT_OUTPUT = 0, 1, 2, 3
 EXIT_INTERRUPTED, EXIT_PIPE, EXIT_TERMINATED = 130, 141, 143
-_EXIT_BAD_INPUT = EXIT_BAD_INPUT
 _TAU_PROBES = (0.01, 0.1, 1.0, 10.0)
 _BUG_REPORT = ("ssem: internal error: this is a bug; please report it with the command line "
                "and the traceback above (https://github.com/ssem-symbolic/ssem-symbolic/issues)")

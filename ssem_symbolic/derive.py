@@ -40,18 +40,6 @@ from .spec import (LossSpec, UnsupportedConvention, alpha, beta, get_spec, k, m,
                    pair_counts, tau)
 
 r = sp.Symbol("r", positive=True)  # r = exp(-m/((m - 1) tau)), increasing in tau, in (0, 1)
-_OFFSETS = {sym: sp.Symbol(f"_{sym.name}1", positive=True) for sym in (m, k, p)}
-
-
-def _positive_offsets(expr: sp.Expr) -> sp.Expr:
-    """Rewrite m, k, p as 1 + (positive symbol), so SymPy knows m - 1 > 0 etc."""
-    return expr.subs({sym: off + 1 for sym, off in _OFFSETS.items()})
-
-
-def _restore(expr: sp.Expr) -> sp.Expr:
-    return expr.subs({off: sym - 1 for sym, off in _OFFSETS.items()})
-
-
 def lse_weight(spec: LossSpec) -> sp.Expr:
     """The weight of log D in phi: the sum of the term weights (1 for the default ones)."""
     return sp.expand(spec.weight("sup") + spec.weight("self"))
@@ -109,7 +97,7 @@ class Derivation:
     softmax_variance: sp.Expr  #: Var_q(g'(beta)) / tau^2, shown equal to f''
     alpha_c: sp.Expr  #: alpha_c(tau)
     alpha_c_r: sp.Expr  #: alpha_c as a function of r = exp(-m/((m-1) tau))
-    tau_c: sp.Expr  #: tau_c(alpha), valid for alpha_c_tau0 < alpha < alpha_c_tauinf
+    tau_c: sp.Expr  #: tau_c(alpha), where N changes sign (the side: collapse_rule)
     tau_c_ratio: sp.Expr  #: Q(alpha), rational, with tau_c = m / ((m - 1) log Q)
     alpha_c_tau0: sp.Expr  #: lim alpha_c as tau -> 0+
     alpha_c_tauinf: sp.Expr  #: lim alpha_c as tau -> oo

@@ -143,15 +143,19 @@ class LabelPattern:
     def __init__(self, spec: LossSpec, labels: torch.Tensor, views: int, dtype) -> None:
         labels = _labels(labels)
         self.spec_key, self.labels, self.dtype = spec.key(), labels.clone(), dtype
-        types = pair_type_masks(labels, views)
-        den = _union(types, spec.denominator)
-        self.outside = _outside(spec, den)
+        self.outside = _outside(spec, labels, views)
         m = labels.shape[0] * views
-        _, self.cls = torch.unique(labels, return_inverse=True)
+        _, self.cls, sizes = torch.unique(labels, return_inverse=True, return_counts=True)
         self.n, self.views, self.n_classes = labels.shape[0], views, int(self.cls.max()) + 1
+        # partners of each type per anchor, O(M): group sizes (itself, its instance, its
+        # class, the batch) differenced by the pair-type table's rule; no (M, M) mask
+        in_class = (sizes[self.cls] * views).repeat_interleave(views).to(dtype)
+        per_type = by_type({"self": torch.ones_like(in_class),
+                            "instance": torch.full_like(in_class, views),
+                            "class": in_class, "batch": torch.full_like(in_class, m)})
         self.term = {}
         for term in ("sup", "self"):
-            counts = _union(types, spec.positives(term)).sum(dim=1).to(dtype)
+            counts = sum(per_type[t] for t in spec.positives(term))
             if bool((counts == 0).any()):
                 self.term[term] = None  # an error only if the term has weight
                 continue
@@ -213,15 +217,15 @@ class LabelPattern:
         return out
 
 
-def _outside(spec: LossSpec, den: torch.Tensor):
-    """The denominator's complement: None (every pair), "diag" (all but self), or a mask.
-    Positives outside the denominator (a decoupled loss) need nothing here: their pull is
-    linear in the Gram matrix, summed from group sums."""
+def _outside(spec: LossSpec, labels: torch.Tensor, views: int):
+    """The denominator's complement: None (every pair), "diag" (all but self): no mask, as
+    for every preset; otherwise an (M, M) mask. Positives outside the denominator (a decoupled
+    loss) need nothing here: their pull is linear in the Gram matrix, summed from group sums."""
     if set(spec.denominator) == set(PAIR_TYPES):
         return None
     if set(spec.denominator) == set(PAIR_TYPES) - {"self"}:
         return "diag"
-    return ~den
+    return ~_union(pair_type_masks(labels, views), spec.denominator)
 
 
 def supcl_loss(z: torch.Tensor, labels: torch.Tensor, alpha, tau, loss: str | LossSpec = "paper",

@@ -295,3 +295,18 @@ def test_clear_errors_and_plain_label_lists():
         supcl_loss(torch.randn(3, 7, 2, 5), LABELS, 0.3, torch.tensor([0.5, 0.4]))
     with pytest.raises(ValueError, match="integer"):
         SupCLLoss(0.3, 0.5)(z, LABELS.double())
+
+
+def test_the_label_pattern_needs_no_pair_mask_for_the_presets(monkeypatch):
+    """Fresh labels every step: the pattern is O(M) (counts from class sizes); building the
+    (M, M) pair-type masks would be the O(M^2) cost this avoids."""
+    from ssem_symbolic import losses
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("built (M, M) pair-type masks")
+    monkeypatch.setattr(losses, "pair_type_masks", forbidden)
+    z = torch.randn(7, 2, 5, dtype=torch.float64)
+    for convention in ("paper", "supcon", "supcon-split"):
+        for labels in (LABELS, torch.tensor([2, 2, 2, 0, 1, 1, 0])):
+            got = float(SupCLLoss(0.3, 0.5, convention)(z, labels))
+            assert got == pytest.approx(reference(z, labels, 0.3, 0.5, convention), rel=1e-12)
