@@ -34,7 +34,8 @@ _LAZY = {"SupCLLoss": ("losses", "SupCLLoss"), "pair_type_masks": ("losses", "pa
          "minimise": ("bruteforce", "minimise"), "supcl_loss": ("losses", "supcl_loss"),
          "optimal_beta_grid": ("solve", "optimal_beta_grid"),
          "kernels": ("solve", "kernels"), "torch_kernel": ("codegen", "torch_kernel"),
-         "phase_map": ("phase", "phase_map")}
+         "phase_map": ("phase", "phase_map"), "collapse_monitor": ("monitor", "collapse_monitor"),
+         "load_spec": ("specfile", "load_spec")}
 
 
 def __getattr__(name: str):
@@ -48,6 +49,7 @@ def __getattr__(name: str):
 
 __all__ = [
     "PAIR_TYPES", "PRESETS", "Derivation", "LossSpec", "SSEMCertificate", "SupCLLoss",
+    "collapse_monitor", "load_spec",
     "alpha_c_limits", "alpha_c_value", "certify_ssem", "check_setting", "derive", "get_spec",
     "gram_entries", "kernels", "loss_value", "measured_variances", "minimise", "optimal_beta",
     "optimal_beta_grid", "phase_map", "supcl_loss", "torch_kernel",

@@ -21,6 +21,7 @@ as s is symmetric and the positive relations are symmetric this is the same row 
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
 
@@ -306,37 +307,111 @@ def _times(coef: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
 
 
 class SupCLLoss(torch.nn.Module):
-    """(1 - alpha) L_sup + alpha L_self in any loss convention; ``forward(z, labels)``.
+    """(1 - alpha) L_sup + alpha L_self in any loss convention, a drop-in training loss.
 
-    z has shape (N, p, d) (or (..., N, p, d): independent configurations), labels (N,).
-    Masks and weights are built once per label pattern and reused while it repeats.
+    ``SupCLLoss(alpha=0.0, temperature=0.1, convention="paper")`` (positionally too);
+    ``convention`` is a preset name, a spec file path or a LossSpec. ``forward`` takes
+
+    * SupContrast's layout: ``features`` (N, p, d) (or (..., N, p, d): independent
+      configurations) and ``labels`` (N,);
+    * pytorch-metric-learning's layout: ``features`` (N p, d) with ``labels`` (N p,) and either
+      ``n_views=p`` (rows view-major, as ``torch.cat([view_1, ..., view_p])``) or
+      ``instance_ids`` (N p,) (any order; every instance with the same number of views);
+    * ``labels=None``: the self-supervised loss alone (every instance its own class, alpha 1).
+
+    NaN or inf in the features is an error (``check_finite=False`` skips the check), and so
+    is an all-zero row when normalising. The label pattern is built in O(M) and reused while
+    the labels repeat. The old keywords ``tau=`` and ``loss=`` still work, with a warning.
     """
 
-    def __init__(self, alpha: float, tau: float, loss: str | LossSpec = "paper",
-                 normalize: bool = True) -> None:
+    def __init__(self, alpha: float = 0.0, temperature: float = 0.1,
+                 convention: str | LossSpec = "paper", normalize: bool = True,
+                 check_finite: bool = True, *, tau: float | None = None,
+                 loss: str | LossSpec | None = None) -> None:
         super().__init__()
+        if tau is not None:
+            warnings.warn("SupCLLoss(tau=...) is deprecated: use temperature=",
+                          DeprecationWarning, stacklevel=2)
+            temperature = tau
+        if loss is not None:
+            warnings.warn("SupCLLoss(loss=...) is deprecated: use convention=",
+                          DeprecationWarning, stacklevel=2)
+            convention = loss
         if not 0.0 <= float(alpha) <= 1.0:
             raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
-        if not float(tau) > 0.0 or float(tau) == float("inf"):
-            raise ValueError(f"tau must be a finite number > 0, got {tau}")
-        self.alpha, self.tau = float(alpha), float(tau)
-        self.spec = get_spec(loss)
-        self.normalize = normalize
+        if not float(temperature) > 0.0 or float(temperature) == float("inf"):
+            raise ValueError(f"temperature must be a finite number > 0, got {temperature}")
+        self.alpha, self.tau = float(alpha), float(temperature)
+        self.spec = get_spec(convention)
+        self.normalize, self.check_finite = normalize, check_finite
         self._key: tuple | None = None
         self._pattern: LabelPattern | None = None
 
-    def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        labels = _labels(labels)
-        if not isinstance(z, torch.Tensor) or z.dim() < 3 or labels.shape[0] != z.shape[-3]:
-            raise ValueError(f"expected z of shape (N, p, d) and labels of shape (N,), got z "
-                             f"{tuple(getattr(z, 'shape', ()))} and labels "
-                             f"{tuple(labels.shape)}")
+    def forward(self, features: torch.Tensor, labels=None, *, n_views: int | None = None,
+                instance_ids: torch.Tensor | None = None) -> torch.Tensor:
+        z, labels, alpha = _layout(features, labels, n_views, instance_ids, self.alpha)
+        if self.check_finite and not bool(torch.isfinite(z).all()):
+            raise ValueError("features contain NaN or inf (pass check_finite=False to skip "
+                             "this check)")
+        if self.normalize and bool((z.detach().abs().amax(-1) == 0).any()):
+            raise ValueError("a feature row is all zeros and cannot be normalised")
         key = (tuple(labels.tolist()), z.shape[-2], z.dtype, str(z.device))
         if key != self._key:  # one pattern kept: training reuses it every step
             self._pattern = LabelPattern(self.spec, labels.to(z.device), z.shape[-2], z.dtype)
             self._key = key
-        return supcl_loss(z, labels, self.alpha, self.tau, self.spec, self.normalize,
+        return supcl_loss(z, labels, alpha, self.tau, self.spec, self.normalize,
                           pattern=self._pattern)
+
+
+def _layout(features, labels, n_views, instance_ids, alpha):
+    """(z (..., N, p, d), labels (N,), alpha) from either library's layout (see SupCLLoss)."""
+    if not isinstance(features, torch.Tensor) or not features.is_floating_point():
+        raise ValueError("features must be a floating-point tensor")
+    if features.dim() == 2:
+        rows, d = features.shape
+        if (n_views is None) == (instance_ids is None):
+            raise ValueError("features of shape (N p, d) need n_views=p (rows view-major) or "
+                             "instance_ids, and not both")
+        if instance_ids is not None:
+            ids = _labels(instance_ids)
+            if ids.shape[0] != rows:
+                raise ValueError(f"instance_ids has {ids.shape[0]} entries for {rows} rows")
+            order = torch.argsort(ids, stable=True)
+            _, per = torch.unique(ids, return_counts=True)
+            if bool((per != per[0]).any()):
+                raise ValueError("every instance needs the same number of views")
+            n_views = int(per[0])
+            features, ids = features[order], ids[order]
+            z = features.reshape(rows // n_views, n_views, d)
+            pick = order.reshape(-1, n_views)[:, 0]
+        else:
+            if n_views < 1 or rows % n_views:
+                raise ValueError(f"{rows} rows are not n_views = {n_views} views of each "
+                                 "instance")
+            z = features.reshape(n_views, rows // n_views, d).transpose(0, 1)
+            pick = torch.arange(rows // n_views, device=features.device)
+        if labels is not None:
+            labels = _labels(labels)
+            if labels.shape[0] != rows:
+                raise ValueError(f"labels has {labels.shape[0]} entries for {rows} rows")
+            grouped = (labels[order].reshape(-1, n_views) if instance_ids is not None
+                       else labels.reshape(n_views, -1).transpose(0, 1))
+            if bool((grouped != grouped[:, :1]).any()):
+                raise ValueError("the views of one instance carry different labels")
+            labels = labels[pick] if instance_ids is not None else grouped[:, 0]
+    else:
+        z = features
+        if z.dim() < 3:
+            raise ValueError(f"expected features of shape (N, p, d) or (N p, d), got "
+                             f"{tuple(z.shape)}")
+        if labels is not None:
+            labels = _labels(labels)
+            if labels.shape[0] != z.shape[-3]:
+                raise ValueError(f"expected labels of shape ({z.shape[-3]},), got "
+                                 f"{tuple(labels.shape)}")
+    if labels is None:  # self-supervised: every instance its own class, the alpha term only
+        labels, alpha = torch.arange(z.shape[-3], device=z.device), 1.0
+    return z, labels, alpha
 
 
 def _union(types: dict[str, torch.Tensor], names: tuple[str, ...]) -> torch.Tensor:

@@ -310,3 +310,47 @@ def test_the_label_pattern_needs_no_pair_mask_for_the_presets(monkeypatch):
         for labels in (LABELS, torch.tensor([2, 2, 2, 0, 1, 1, 0])):
             got = float(SupCLLoss(0.3, 0.5, convention)(z, labels))
             assert got == pytest.approx(reference(z, labels, 0.3, 0.5, convention), rel=1e-12)
+
+
+def test_pytorch_metric_learning_layout_and_self_supervised_labels_none():
+    from pytorch_metric_learning.losses import NTXentLoss, SupConLoss
+
+    gen = torch.Generator().manual_seed(5)
+    views = torch.randn(2, 6, 8, generator=gen, dtype=torch.float64)  # 2 views of 6
+    labels = torch.tensor([0, 0, 1, 1, 2, 2])
+    emb, emb_labels = torch.cat([views[0], views[1]]), labels.repeat(2)
+    ours = SupCLLoss(alpha=0.0, temperature=0.2, convention="supcon")
+    # PML layout == SupContrast layout == PML's own SupConLoss (alpha 0)
+    got = float(ours(emb, emb_labels, n_views=2))
+    assert got == pytest.approx(float(ours(views.transpose(0, 1), labels)), rel=1e-12)
+    assert got == pytest.approx(float(SupConLoss(temperature=0.2)(emb, emb_labels)), rel=1e-12)
+    # instance ids in any row order give the same loss
+    perm = torch.randperm(12, generator=gen)
+    ids = torch.arange(6).repeat(2)
+    assert float(ours(emb[perm], emb_labels[perm], instance_ids=ids[perm])) == \
+        pytest.approx(got, rel=1e-12)
+    # labels=None: the self-supervised loss, PML's NT-Xent on the two views
+    simclr = float(ours(emb, None, n_views=2))
+    assert simclr == pytest.approx(float(NTXentLoss(temperature=0.2)(emb, ids)), rel=1e-12)
+
+
+def test_drop_in_bad_input_is_a_clear_error():
+    z = torch.randn(7, 2, 5, dtype=torch.float64)
+    loss = SupCLLoss(0.3, 0.5)
+    bad = z.clone()
+    bad[2, 1, 0] = float("nan")
+    with pytest.raises(ValueError, match="NaN or inf"):
+        loss(bad, LABELS)
+    assert torch.isnan(SupCLLoss(0.3, 0.5, check_finite=False)(bad, LABELS))  # opted out
+    zero = z.clone()
+    zero[4, 0] = 0
+    with pytest.raises(ValueError, match="all zeros"):
+        loss(zero, LABELS)
+    flat = z.transpose(0, 1).reshape(14, 5)
+    with pytest.raises(ValueError, match="n_views"):
+        loss(flat, LABELS.repeat(2))
+    with pytest.raises(ValueError, match="different labels"):
+        loss(flat, torch.arange(14), n_views=2)
+    with pytest.warns(DeprecationWarning, match="deprecated"):
+        old = SupCLLoss(0.3, tau=0.5, loss="supcon")
+    assert float(old(z, LABELS)) == float(SupCLLoss(0.3, 0.5, "supcon")(z, LABELS))
