@@ -29,14 +29,19 @@ from .pairs import by_type
 from .spec import PAIR_TYPES, LossSpec, get_spec
 
 
-def pair_type_masks(labels: torch.Tensor, views: int) -> dict[str, torch.Tensor]:
-    """Boolean (M, M) masks of each pair type for M = N * views embeddings (instance-major)."""
+def pair_type_masks(labels: torch.Tensor, views: int, start: int = 0,
+                    rows: int | None = None) -> dict[str, torch.Tensor]:
+    """Boolean masks of each pair type for M = N * views embeddings (instance-major): rows
+    start..start+rows (all M by default) against all M columns, by the pair-type table."""
     n = labels.shape[0]
+    rows = n * views - start if rows is None else rows
     inst = torch.arange(n, device=labels.device).repeat_interleave(views)
     lab = labels.repeat_interleave(views)
-    eye = torch.eye(n * views, dtype=torch.bool, device=labels.device)
-    return by_type({"self": eye, "instance": inst[:, None] == inst[None, :],
-                    "class": lab[:, None] == lab[None, :], "batch": torch.ones_like(eye)},
+    blk = slice(start, start + rows)
+    eye = torch.zeros(rows, n * views, dtype=torch.bool, device=labels.device)
+    eye[:, start:start + rows].diagonal().fill_(True)
+    return by_type({"self": eye, "instance": inst[blk, None] == inst[None, :],
+                    "class": lab[blk, None] == lab[None, :], "batch": torch.ones_like(eye)},
                    minus=lambda group, inner: group & ~inner)
 
 
@@ -104,6 +109,86 @@ class _WeightedLogSumExp(torch.autograd.Function):
         return dx if need_x else None, dw, None, dt, None
 
 
+class _TiledWeightedLogSumExp(torch.autograd.Function):
+    """The same sum_a w_a logsumexp_{c in den(a)} l_ac, block by block of ``chunk`` rows: the
+    forward keeps only the per-row log-sum-exps (M numbers); the backward recomputes each
+    block's logits and adds its share of dL/dx = inv_tau (G + G^T) x. Memory O(chunk x M).
+    Second derivatives go through the recorded (untiled) backward."""
+
+    @staticmethod
+    def forward(ctx, x, row_weights, inv_tau, pattern, chunk, bound):
+        lse = x.new_empty(x.shape[0])
+        for start in range(0, x.shape[0], chunk):
+            logits = (x[start:start + chunk] * inv_tau) @ x.T
+            pattern.mask_block_(logits, start)
+            if bound:  # unit rows: the shift is inv_tau itself (see _WeightedLogSumExp)
+                lse[start:start + chunk] = logits.sub_(inv_tau).exp_().sum(-1).log_() + inv_tau
+            else:
+                lse[start:start + chunk] = torch.logsumexp(logits, dim=-1)
+        ctx.pattern, ctx.chunk, ctx.bound = pattern, chunk, bound
+        ctx.save_for_backward(x, row_weights, inv_tau, lse)
+        return (row_weights * lse).sum()
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, row_weights, inv_tau, lse = ctx.saved_tensors
+        need_x, need_w, need_t = ctx.needs_input_grad[:3]
+        if torch.is_grad_enabled():  # double backward: through the plain formula
+            outside = ctx.pattern.outside
+            if outside == "mask":
+                outside = ctx.pattern.outside_block(0, x.shape[0], x.device)
+            dx, dw, _, dt, _ = _recorded_backward(grad, x, row_weights, outside, inv_tau,
+                                                  (need_x, need_w, None, need_t))
+            return dx, dw, dt, None, None, None
+        if ctx.bound:
+            return _tiled_symmetric_backward(ctx, grad, x, row_weights, inv_tau, lse,
+                                             need_x, need_w, need_t)
+        dx = torch.zeros_like(x) if need_x else None
+        dt = x.new_zeros(()) if need_t else None
+        for start in range(0, x.shape[0], ctx.chunk):
+            rows = slice(start, start + ctx.chunk)
+            prob = (x[rows] * inv_tau) @ x.T  # the block's logits, then in place its softmax
+            if need_t:
+                sims = prob / inv_tau
+            ctx.pattern.mask_block_(prob, start)
+            prob.sub_(lse[rows, None]).exp_()  # masked entries: exactly 0
+            coef = grad * row_weights[rows]
+            if need_x:  # G = diag(c) P for these rows: dx += G x (rows), G^T x_rows (all)
+                c = (coef * inv_tau)[:, None]
+                dx[rows] += c * (prob @ x)
+                dx.addmm_(prob.T, c * x[rows])
+            if need_t:
+                dt = dt + (coef * (prob * sims).sum(-1)).sum()
+        return dx, grad * lse if need_w else None, dt, None, None, None
+
+
+def _tiled_symmetric_backward(ctx, grad, x, row_weights, inv_tau, lse, need_x, need_w,
+                              need_t):
+    """Unit rows: E = exp(l - inv_tau) is symmetric, so with c_a = coef_a inv_tau / rowsum_a
+    (rowsum_a = e^{lse_a - inv_tau}) each block's rows of (G + G^T) x are
+    c * (E x) + E (c * x) = E[rows] @ [x, c * x]: one product per block, as untiled."""
+    coef = grad * row_weights
+    scale = coef * inv_tau * torch.exp(inv_tau - lse)
+    both = torch.cat([x, scale[:, None] * x], -1)
+    d = x.shape[-1]
+    dx = torch.empty_like(x) if need_x else None
+    dt = x.new_zeros(()) if need_t else None
+    for start in range(0, x.shape[0], ctx.chunk):
+        rows = slice(start, start + ctx.chunk)
+        e = (x[rows] * inv_tau) @ x.T
+        ctx.pattern.mask_block_(e, start)
+        out = e.sub_(inv_tau).exp_() @ both
+        if need_x:
+            dx[rows] = scale[rows, None] * out[:, :d] + out[:, d:]
+        if need_t:  # sum_a coef_a sum_b P_ab s_ab, with P x = E x / rowsum
+            dt = dt + (scale[rows] / inv_tau * (x[rows] * out[:, :d]).sum(-1)).sum()
+    return dx, grad * lse if need_w else None, dt, None, None, None
+
+
+#: above this many rows (N p) SupCLLoss tiles by default, in blocks of AUTO_CHUNK rows
+AUTO_TILE_ROWS, AUTO_CHUNK = 8192, 1024
+
+
 def _mask_(logits: torch.Tensor, outside) -> None:
     if outside == "diag":
         logits.diagonal(dim1=-2, dim2=-1).fill_(_FILL[logits.dtype])
@@ -144,7 +229,8 @@ class LabelPattern:
     def __init__(self, spec: LossSpec, labels: torch.Tensor, views: int, dtype) -> None:
         labels = _labels(labels)
         self.spec_key, self.labels, self.dtype = spec.key(), labels.clone(), dtype
-        self.outside = _outside(spec, labels, views)
+        self.denominator = spec.denominator
+        self.outside = _outside(spec)
         m = labels.shape[0] * views
         _, self.cls, sizes = torch.unique(labels, return_inverse=True, return_counts=True)
         self.n, self.views, self.n_classes = labels.shape[0], views, int(self.cls.max()) + 1
@@ -163,6 +249,23 @@ class LabelPattern:
             u = (torch.full_like(counts, 1 / float(counts.sum())) if spec.mean == "pairs"
                  else 1 / (counts * m))
             self.term[term] = (u, u * counts, spec.positives(term))
+
+    def mask_block_(self, logits: torch.Tensor, start: int) -> None:
+        """Fill the entries of rows start.. of the logits outside the denominator (in place);
+        a block of rows needs O(block x M) memory, never the whole (M, M) mask."""
+        fill = _FILL[logits.dtype]
+        rows = logits.shape[-2]
+        if self.outside is None:
+            return
+        if self.outside == "diag":
+            logits[..., :, start:start + rows].diagonal(dim1=-2, dim2=-1).fill_(fill)
+            return
+        logits.masked_fill_(self.outside_block(start, rows, logits.device), fill)
+
+    def outside_block(self, start: int, rows: int, device) -> torch.Tensor:
+        """(rows, M) mask of the pairs outside the denominator, for rows start.."""
+        types = pair_type_masks(self.cls.to(device), self.views, start, rows)
+        return ~_union(types, self.denominator)
 
     def check(self, spec: LossSpec, labels: torch.Tensor, views: int) -> None:
         """ValueError unless this pattern was built for these labels, views and spec."""
@@ -218,24 +321,28 @@ class LabelPattern:
         return out
 
 
-def _outside(spec: LossSpec, labels: torch.Tensor, views: int):
-    """The denominator's complement: None (every pair), "diag" (all but self): no mask, as
-    for every preset; otherwise an (M, M) mask. Positives outside the denominator (a decoupled
-    loss) need nothing here: their pull is linear in the Gram matrix, summed from group sums."""
+def _outside(spec: LossSpec):
+    """The denominator's complement: None (every pair) or "diag" (all but self), needing no
+    mask, as for every preset; otherwise "mask", built from the labels where needed. Positives
+    outside the denominator (a decoupled loss) need nothing here: their pull is linear in the
+    Gram matrix, summed from group sums."""
     if set(spec.denominator) == set(PAIR_TYPES):
         return None
     if set(spec.denominator) == set(PAIR_TYPES) - {"self"}:
         return "diag"
-    return ~_union(pair_type_masks(labels, views), spec.denominator)
+    return "mask"  # built per block (LabelPattern.mask_block_), or whole when untiled
 
 
 def supcl_loss(z: torch.Tensor, labels: torch.Tensor, alpha, tau, loss: str | LossSpec = "paper",
-               normalize: bool = True, pattern: LabelPattern | None = None) -> torch.Tensor:
+               normalize: bool = True, pattern: LabelPattern | None = None,
+               chunk_size: int | None = None) -> torch.Tensor:
     """(1 - alpha) L_sup + alpha L_self for z of shape (..., N, p, d), labels (N,).
 
     Leading dims are independent configurations; ``alpha`` and ``tau`` broadcast against them
     (numbers or tensors). Returns a tensor of the leading shape (a scalar for z (N, p, d)).
     ``pattern``: a :class:`LabelPattern` for these labels, to skip rebuilding it each step.
+    ``chunk_size``: compute the loss and its exact gradient in blocks of that many rows, in
+    O(chunk x M) memory (one configuration); by default above :data:`AUTO_TILE_ROWS` rows.
     """
     spec = get_spec(loss)
     labels = _labels(labels)
@@ -266,7 +373,21 @@ def supcl_loss(z: torch.Tensor, labels: torch.Tensor, alpha, tau, loss: str | Lo
     # a normal number when 2/tau < 0.9 |log tiny| (tau > 0.025 in float32, 0.0032 in float64)
     bound = normalize and bool((2 / t < 0.9 * -math.log(torch.finfo(z.dtype).tiny)).all())
     row_weights = sum(_times(coef, rows) for coef, _, rows, _ in parts)
-    lse = _WeightedLogSumExp.apply(flat, row_weights, pattern.outside, 1 / t, bound)
+    if chunk_size is None and not batch and n * views > AUTO_TILE_ROWS:
+        chunk_size = AUTO_CHUNK
+    if chunk_size is not None:
+        if batch:
+            raise ValueError("tiled mode (chunk_size) takes one configuration: z of shape "
+                             "(N, p, d)")
+        if int(chunk_size) < 1:
+            raise ValueError(f"chunk_size must be a positive integer, got {chunk_size}")
+        lse = _TiledWeightedLogSumExp.apply(flat, row_weights, 1 / t, pattern,
+                                            int(chunk_size), bound)
+    else:
+        outside = pattern.outside
+        if outside == "mask":
+            outside = pattern.outside_block(0, n * views, flat.device)
+        lse = _WeightedLogSumExp.apply(flat, row_weights, outside, 1 / t, bound)
     pull = 0
     sums = pattern.pair_sums(flat, [u for _, u, _, _ in parts])
     for (coef, _, _, positives), per_type in zip(parts, sums):
@@ -321,13 +442,15 @@ class SupCLLoss(torch.nn.Module):
 
     NaN or inf in the features is an error (``check_finite=False`` skips the check), and so
     is an all-zero row when normalising. The label pattern is built in O(M) and reused while
-    the labels repeat. The old keywords ``tau=`` and ``loss=`` still work, with a warning.
+    the labels repeat. ``chunk_size`` tiles the loss (see :func:`supcl_loss`; automatic above
+    :data:`AUTO_TILE_ROWS` rows). The old keywords ``tau=`` and ``loss=`` still work, with a
+    warning.
     """
 
     def __init__(self, alpha: float = 0.0, temperature: float = 0.1,
                  convention: str | LossSpec = "paper", normalize: bool = True,
-                 check_finite: bool = True, *, tau: float | None = None,
-                 loss: str | LossSpec | None = None) -> None:
+                 check_finite: bool = True, chunk_size: int | None = None, *,
+                 tau: float | None = None, loss: str | LossSpec | None = None) -> None:
         super().__init__()
         if tau is not None:
             warnings.warn("SupCLLoss(tau=...) is deprecated: use temperature=",
@@ -343,7 +466,7 @@ class SupCLLoss(torch.nn.Module):
             raise ValueError(f"temperature must be a finite number > 0, got {temperature}")
         self.alpha, self.tau = float(alpha), float(temperature)
         self.spec = get_spec(convention)
-        self.normalize, self.check_finite = normalize, check_finite
+        self.normalize, self.check_finite, self.chunk_size = normalize, check_finite, chunk_size
         self._key: tuple | None = None
         self._pattern: LabelPattern | None = None
 
@@ -360,7 +483,7 @@ class SupCLLoss(torch.nn.Module):
             self._pattern = LabelPattern(self.spec, labels.to(z.device), z.shape[-2], z.dtype)
             self._key = key
         return supcl_loss(z, labels, alpha, self.tau, self.spec, self.normalize,
-                          pattern=self._pattern)
+                          pattern=self._pattern, chunk_size=self.chunk_size)
 
 
 def _layout(features, labels, n_views, instance_ids, alpha):

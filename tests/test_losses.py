@@ -8,7 +8,7 @@ import torch
 from ssem_symbolic.derive import loss_value
 from ssem_symbolic.losses import LabelPattern, SupCLLoss, supcl_loss
 from ssem_symbolic.model import realise
-from ssem_symbolic.spec import get_spec
+from ssem_symbolic.spec import LossSpec, get_spec
 
 
 def reference(z, labels, alpha, tau, convention):
@@ -354,3 +354,49 @@ def test_drop_in_bad_input_is_a_clear_error():
     with pytest.warns(DeprecationWarning, match="deprecated"):
         old = SupCLLoss(0.3, tau=0.5, loss="supcon")
     assert float(old(z, LABELS)) == float(SupCLLoss(0.3, 0.5, "supcon")(z, LABELS))
+
+
+TILED_SPECS = ["paper", "supcon", "supcon-split",
+               LossSpec("den-class-other", ("class", "other"), ("class",), ("view",), "anchors"),
+               LossSpec("weighted", ("view", "class", "other"), ("view", "class"), ("view",),
+                        "pairs", weights={"sup": (1, 0)})]
+
+
+@pytest.mark.parametrize("convention", TILED_SPECS, ids=lambda s: getattr(s, "name", s))
+@pytest.mark.parametrize("chunk", [1, 5, 13])
+def test_tiled_equals_untiled_value_and_gradients(convention, chunk):
+    gen = torch.Generator().manual_seed(11)
+    labels = torch.tensor([0, 0, 1, 1, 1, 2, 2])
+    for tau in (0.5, 0.01, 0.002):  # 0.002: the max-shift path (not the unit-row bound)
+        z = torch.randn(7, 2, 5, generator=gen, dtype=torch.float64, requires_grad=True)
+        a = torch.tensor(0.3, dtype=torch.float64, requires_grad=True)
+        t = torch.tensor(tau, dtype=torch.float64, requires_grad=True)
+        results = []
+        for size in (None, chunk):
+            value = supcl_loss(z, labels, a, t, convention, chunk_size=size)
+            results.append((value.detach(), *torch.autograd.grad(value, (z, a, t))))
+        for untiled, tiled in zip(*results):
+            assert torch.allclose(untiled, tiled, rtol=1e-10, atol=1e-10)
+
+
+def test_tiled_second_derivatives_and_automatic_tiling(monkeypatch):
+    from ssem_symbolic import losses
+
+    z = torch.randn(7, 2, 5, generator=torch.Generator().manual_seed(2), dtype=torch.float64,
+                    requires_grad=True)
+    v = torch.randn(7, 2, 5, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    hvps = []
+    for size in (None, 4):
+        (g,) = torch.autograd.grad(supcl_loss(z, LABELS, 0.3, 0.5, "supcon", chunk_size=size),
+                                   z, create_graph=True)
+        hvps.append(torch.autograd.grad((g * v).sum(), z)[0])
+    assert torch.allclose(*hvps, rtol=1e-10, atol=1e-12)
+    calls = []
+    real = losses._TiledWeightedLogSumExp.apply
+    monkeypatch.setattr(losses._TiledWeightedLogSumExp, "apply",
+                        lambda *args: calls.append(args[4]) or real(*args))
+    monkeypatch.setattr(losses, "AUTO_TILE_ROWS", 10)  # 14 rows: tiled automatically
+    supcl_loss(z, LABELS, 0.3, 0.5, "supcon")
+    assert calls == [losses.AUTO_CHUNK]
+    with pytest.raises(ValueError, match="one configuration"):
+        supcl_loss(torch.randn(2, 7, 2, 5), LABELS, 0.3, 0.5, chunk_size=4)
