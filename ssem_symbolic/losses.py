@@ -443,14 +443,17 @@ class SupCLLoss(torch.nn.Module):
     NaN or inf in the features is an error (``check_finite=False`` skips the check), and so
     is an all-zero row when normalising. The label pattern is built in O(M) and reused while
     the labels repeat. ``chunk_size`` tiles the loss (see :func:`supcl_loss`; automatic above
-    :data:`AUTO_TILE_ROWS` rows). The old keywords ``tau=`` and ``loss=`` still work, with a
-    warning.
+    :data:`AUTO_TILE_ROWS` rows). ``gather=True`` (under ``torch.distributed``): every rank
+    computes the loss of the global batch, the instances of all ranks (their batch sizes may
+    differ), and its features receive exactly their gradient of it (see :func:`gather_batch`).
+    The old keywords ``tau=`` and ``loss=`` still work, with a warning.
     """
 
     def __init__(self, alpha: float = 0.0, temperature: float = 0.1,
                  convention: str | LossSpec = "paper", normalize: bool = True,
-                 check_finite: bool = True, chunk_size: int | None = None, *,
-                 tau: float | None = None, loss: str | LossSpec | None = None) -> None:
+                 check_finite: bool = True, chunk_size: int | None = None,
+                 gather: bool = False, *, tau: float | None = None,
+                 loss: str | LossSpec | None = None) -> None:
         super().__init__()
         if tau is not None:
             warnings.warn("SupCLLoss(tau=...) is deprecated: use temperature=",
@@ -467,6 +470,7 @@ class SupCLLoss(torch.nn.Module):
         self.alpha, self.tau = float(alpha), float(temperature)
         self.spec = get_spec(convention)
         self.normalize, self.check_finite, self.chunk_size = normalize, check_finite, chunk_size
+        self.gather = gather
         self._key: tuple | None = None
         self._pattern: LabelPattern | None = None
 
@@ -478,12 +482,54 @@ class SupCLLoss(torch.nn.Module):
                              "this check)")
         if self.normalize and bool((z.detach().abs().amax(-1) == 0).any()):
             raise ValueError("a feature row is all zeros and cannot be normalised")
+        if self.gather:
+            z, labels = gather_batch(z, labels.to(z.device))
         key = (tuple(labels.tolist()), z.shape[-2], z.dtype, str(z.device))
         if key != self._key:  # one pattern kept: training reuses it every step
             self._pattern = LabelPattern(self.spec, labels.to(z.device), z.shape[-2], z.dtype)
             self._key = key
         return supcl_loss(z, labels, alpha, self.tau, self.spec, self.normalize,
                           pattern=self._pattern, chunk_size=self.chunk_size)
+
+
+def gather_batch(z: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The global batch under ``torch.distributed``: every rank's instances, in rank order.
+
+    Ranks may hold different numbers of instances. The gradient of the gathered features
+    flows back to this rank's own rows only, unreduced: every rank computes the same global
+    loss, so its own gradient for its rows is already the whole of it (a gather whose backward
+    sums over ranks would multiply it by the world size). Under DistributedDataParallel the
+    parameter gradients are then averaged over ranks as usual.
+    """
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()):
+        raise ValueError("gather=True needs torch.distributed initialised "
+                         "(torch.distributed.init_process_group)")
+    return _GatherRows.apply(z), _GatherRows.apply(labels)
+
+
+class _GatherRows(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        import torch.distributed as dist
+
+        world, rank = dist.get_world_size(), dist.get_rank()
+        size = torch.tensor([x.shape[0]], device=x.device)
+        sizes = [torch.zeros_like(size) for _ in range(world)]
+        dist.all_gather(sizes, size)
+        sizes = [int(s) for s in sizes]
+        top = max(sizes)
+        padded = torch.cat([x, x.new_zeros((top - x.shape[0], *x.shape[1:]))])
+        parts = [torch.empty_like(padded) for _ in range(world)]
+        dist.all_gather(parts, padded.contiguous())
+        ctx.rank, ctx.sizes = rank, sizes
+        return torch.cat([part[:s] for part, s in zip(parts, sizes)])
+
+    @staticmethod
+    def backward(ctx, grad):
+        start = sum(ctx.sizes[:ctx.rank])
+        return grad[start:start + ctx.sizes[ctx.rank]]
 
 
 def _layout(features, labels, n_views, instance_ids, alpha):
