@@ -343,7 +343,14 @@ def supcl_loss(z: torch.Tensor, labels: torch.Tensor, alpha, tau, loss: str | Lo
     ``pattern``: a :class:`LabelPattern` for these labels, to skip rebuilding it each step.
     ``chunk_size``: compute the loss and its exact gradient in blocks of that many rows, in
     O(chunk x M) memory (one configuration); by default above :data:`AUTO_TILE_ROWS` rows.
+
+    Half-precision features (float16, bfloat16, as under ``torch.autocast``) are upcast: the
+    logits, their log-sum-exps and the result are float32, with autocast off inside.
     """
+    if isinstance(z, torch.Tensor) and z.dtype in (torch.float16, torch.bfloat16):
+        with torch.autocast(device_type=z.device.type, enabled=False):
+            return supcl_loss(z.float(), labels, alpha, tau, loss, normalize, pattern,
+                              chunk_size)
     spec = get_spec(loss)
     labels = _labels(labels)
     if not isinstance(z, torch.Tensor) or not z.is_floating_point():
@@ -484,9 +491,10 @@ class SupCLLoss(torch.nn.Module):
             raise ValueError("a feature row is all zeros and cannot be normalised")
         if self.gather:
             z, labels = gather_batch(z, labels.to(z.device))
-        key = (tuple(labels.tolist()), z.shape[-2], z.dtype, str(z.device))
+        dtype = torch.float32 if z.dtype in (torch.float16, torch.bfloat16) else z.dtype
+        key = (tuple(labels.tolist()), z.shape[-2], dtype, str(z.device))
         if key != self._key:  # one pattern kept: training reuses it every step
-            self._pattern = LabelPattern(self.spec, labels.to(z.device), z.shape[-2], z.dtype)
+            self._pattern = LabelPattern(self.spec, labels.to(z.device), z.shape[-2], dtype)
             self._key = key
         return supcl_loss(z, labels, alpha, self.tau, self.spec, self.normalize,
                           pattern=self._pattern, chunk_size=self.chunk_size)

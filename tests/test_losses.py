@@ -400,3 +400,36 @@ def test_tiled_second_derivatives_and_automatic_tiling(monkeypatch):
     assert calls == [losses.AUTO_CHUNK]
     with pytest.raises(ValueError, match="one configuration"):
         supcl_loss(torch.randn(2, 7, 2, 5), LABELS, 0.3, 0.5, chunk_size=4)
+
+
+@pytest.mark.parametrize("convention", ["paper", "supcon"])
+def test_bfloat16_under_autocast_accumulates_in_float32(convention):
+    torch.manual_seed(0)
+    net = torch.nn.Linear(16, 32)
+    x = torch.randn(256, 2, 16)
+    labels = torch.arange(8).repeat_interleave(32)
+    loss = SupCLLoss(0.3, 0.05, convention)
+    reference = float(loss(net(x), labels).detach())
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = net(x)
+        assert out.dtype == torch.bfloat16
+        value = loss(out, labels)
+    assert value.dtype == torch.float32
+    assert float(value) == pytest.approx(reference, rel=1e-2)
+    value.backward()
+    assert net.weight.grad is not None and bool(torch.isfinite(net.weight.grad).all())
+
+
+def test_torch_compile_gives_the_same_value():
+    """Compiled with the aot_eager backend (no C++ toolchain needed): the same value and
+    gradient. The loss graph-breaks at its input checks (data-dependent Python branches such
+    as the NaN check and the cached label pattern), by design: they stay eager."""
+    z = torch.randn(7, 2, 5, generator=torch.Generator().manual_seed(9), dtype=torch.float64)
+    loss = SupCLLoss(0.3, 0.5, "supcon")
+    compiled = torch.compile(lambda f, y: loss(f, y), backend="aot_eager")
+    z1, z2 = z.clone().requires_grad_(), z.clone().requires_grad_()
+    eager, fast = loss(z1, LABELS), compiled(z2, LABELS)
+    assert float(fast) == pytest.approx(float(eager), rel=1e-12)
+    eager.backward()
+    fast.backward()
+    assert torch.allclose(z1.grad, z2.grad, rtol=1e-10, atol=1e-12)
