@@ -188,6 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
     gd.add_argument("--batch-size", type=_integer("--batch-size"),
                     help="B instances per batch, sampled evenly from --num-classes")
     gd.add_argument("--num-classes", type=_integer("--num-classes"), help="C")
+    gd.add_argument("--world-size", type=_integer("--world-size"), default=1,
+                    help="data-parallel ranks whose batches SupCLLoss(gather=True) joins: "
+                    "the batch is then --batch-size x W (default 1)")
     gd.add_argument("--views", default=2, type=_integer("--views"), help="p (default 2)")
     which = gd.add_mutually_exclusive_group(required=True)
     which.add_argument("--tau", type=_real("--tau"))
@@ -520,7 +523,12 @@ def _guide(args) -> int:
             raise ValueError("give either --classes/--per-class or --batch-size/--num-classes")
         if args.batch_size is None or args.num_classes is None:
             raise ValueError("--batch-size and --num-classes go together")
-        m, k = balanced_batch(args.batch_size, args.num_classes)
+        if args.world_size < 1:
+            raise ValueError(f"--world-size must be >= 1, got {args.world_size}")
+        m, k = balanced_batch(args.batch_size * args.world_size, args.num_classes)
+    elif args.world_size != 1:
+        raise ValueError("--world-size goes with --batch-size/--num-classes (the per-rank "
+                         "batch); with --classes/--per-class give the global batch")
     elif args.classes is None or args.per_class is None:
         raise ValueError("give --classes and --per-class (or --batch-size and --num-classes)")
     else:

@@ -91,3 +91,14 @@ def test_a_target_no_double_alpha_reaches_is_refused_not_answered():
         guide("paper", 3, 4, 2, tau=1e-4, target_within=0.1)
     a = guide("paper", 3, 4, 2, tau=0.5, target_within=0.1)["alpha"]
     assert abs(float(1 - optimal_beta("paper", 3, 4, 2, a, 0.5)) - 0.1) < 1e-7
+
+
+def test_world_size_multiplies_the_per_rank_batch(capsys):
+    argv = ["guide", "--loss", "supcon", "--num-classes", "32", "--alpha", "0.5", "--json"]
+    assert main([*argv, "--batch-size", "64", "--world-size", "4"]) == 0
+    gathered = json.loads(capsys.readouterr().out)
+    assert main([*argv, "--batch-size", "256"]) == 0
+    assert gathered == json.loads(capsys.readouterr().out)  # 4 ranks x 64 = one batch of 256
+    assert main(["guide", "--loss", "paper", "--classes", "3", "--per-class", "4", "--tau", "1",
+                 "--world-size", "2"]) == 2
+    assert "--world-size goes with --batch-size" in capsys.readouterr().err
