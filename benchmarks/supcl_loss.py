@@ -66,7 +66,8 @@ def main() -> None:
     gen = torch.Generator().manual_seed(1)
     fresh = [torch.randint(0, args.classes, (n,), generator=gen) for _ in range(8)]
     for name, (a, loss) in {"SupCLLoss supcon, fresh labels": (0.5, "supcon"),
-                            "SupCLLoss paper, fresh labels": (0.5, "paper")}.items():
+                            "SupCLLoss paper, fresh labels": (0.5, "paper"),
+                            "SupCLLoss split, fresh labels": (0.5, "supcon-split")}.items():
         mod, turn = SupCLLoss(a, 0.1, loss), iter(range(10**9))
         cases[name] = run(lambda mod=mod, turn=turn: mod(z, fresh[next(turn) % len(fresh)]))
     times = {name: [] for name in cases}
