@@ -35,7 +35,7 @@ import sympy as sp
 from . import _cache
 from .model import c_sym, gram_entries, o_sym, v_sym
 from .pairs import TABLE
-from .reading import TAU_RANGE, exact, mp
+from .reading import check_tau, exact, mp
 from .spec import (LossSpec, UnsupportedConvention, alpha, beta, get_spec, k, m, p,
                    pair_counts, tau)
 
@@ -333,14 +333,6 @@ def _alpha_c_numeric(spec: LossSpec):
     return _mp_lambdify((r, m, k, p), derive(spec).alpha_c_r)
 
 
-def _check_tau_range(tau_: sp.Rational) -> None:
-    lo, hi = TAU_RANGE
-    if not exact(lo) <= tau_ <= exact(hi):
-        raise ValueError(f"tau = {float(tau_):g} is outside the supported range [{lo:g}, {hi:g}] "
-                         "of beta*, the loss and the SSEM certificate (alpha_c and tau_c hold "
-                         "at every tau: see `ssem threshold`)")
-
-
 def alpha_c_value(loss: str | LossSpec, m_: int, k_: int, p_: int, tau_,
                   digits: int = 30) -> mpmath.mpf:
     """alpha_c(tau) for a batch, evaluated through r = exp(-m/((m-1) tau)) (exact at every
@@ -465,8 +457,7 @@ def collapses(loss: str | LossSpec, m_: int, k_: int, p_: int, alpha_, tau_) -> 
 def loss_value(loss: str | LossSpec, m_: int, k_: int, p_: int, alpha_, tau_, beta_,
                digits: int = 30) -> mpmath.mpf:
     """f(beta; alpha, tau, m, k, p), the loss of the SSEM embedding at beta."""
-    t = exact(tau_)
-    _check_tau_range(t)
+    t = check_tau(tau_)
     with mpmath.workdps(digits + 10 + guard_digits(t)):
         value = _numeric(get_spec(loss))["f"](mpmath.mpf(beta_), mp(alpha_), mp(t), m_, k_, p_)
     with mpmath.workdps(digits + 10):
@@ -521,8 +512,7 @@ def optimal_beta(loss: str | LossSpec, m_: int, k_: int, p_: int, alpha_, tau_,
     0.18181818181818182
     """
     spec = get_spec(loss)
-    t_exact = exact(tau_)
-    _check_tau_range(t_exact)
+    t_exact = check_tau(tau_)
     if collapses(spec, m_, k_, p_, alpha_, t_exact):
         return mpmath.mpf(1)
     pieces = _numeric(spec)["pieces"]

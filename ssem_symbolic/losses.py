@@ -135,8 +135,7 @@ class _TiledWeightedLogSumExp(torch.autograd.Function):
         need_x, need_w, need_t = ctx.needs_input_grad[:3]
         if torch.is_grad_enabled():  # double backward: through the plain formula
             outside = ctx.pattern.outside
-            if outside == "mask":
-                outside = ctx.pattern.outside_block(0, x.shape[0], x.device)
+            outside = ctx.pattern.outside_for(x.device)
             dx, dw, _, dt, _ = _recorded_backward(grad, x, row_weights, outside, inv_tau,
                                                   (need_x, need_w, None, need_t))
             return dx, dw, dt, None, None, None
@@ -261,6 +260,12 @@ class LabelPattern:
             logits[..., :, start:start + rows].diagonal(dim1=-2, dim2=-1).fill_(fill)
             return
         logits.masked_fill_(self.outside_block(start, rows, logits.device), fill)
+
+    def outside_for(self, device):
+        """The untiled complement of the denominator: None, "diag", or the whole (M, M) mask."""
+        if self.outside == "mask":
+            return self.outside_block(0, self.n * self.views, device)
+        return self.outside
 
     def outside_block(self, start: int, rows: int, device) -> torch.Tensor:
         """(rows, M) mask of the pairs outside the denominator, for rows start.."""
@@ -391,10 +396,8 @@ def supcl_loss(z: torch.Tensor, labels: torch.Tensor, alpha, tau, loss: str | Lo
         lse = _TiledWeightedLogSumExp.apply(flat, row_weights, 1 / t, pattern,
                                             int(chunk_size), bound)
     else:
-        outside = pattern.outside
-        if outside == "mask":
-            outside = pattern.outside_block(0, n * views, flat.device)
-        lse = _WeightedLogSumExp.apply(flat, row_weights, outside, 1 / t, bound)
+        lse = _WeightedLogSumExp.apply(flat, row_weights, pattern.outside_for(flat.device),
+                                       1 / t, bound)
     pull = 0
     sums = pattern.pair_sums(flat, [u for _, u, _, _ in parts])
     for (coef, _, _, positives), per_type in zip(parts, sums):

@@ -51,6 +51,22 @@ def exact(value) -> sp.Rational:
     return sp.Rational(repr(x))
 
 
+def check_tau(value) -> sp.Rational:
+    """tau read exactly, or ValueError (one line) unless it is a number in :data:`TAU_RANGE`."""
+    try:
+        t = exact(value)
+    except (ValueError, TypeError):
+        raise ValueError(f"tau must be a finite number > 0, got {value!r}") from None
+    if not t > 0:
+        raise ValueError(f"tau must be a finite number > 0, got {value}")
+    lo, hi = TAU_RANGE
+    if not exact(lo) <= t <= exact(hi):
+        raise ValueError(f"tau = {value} is outside the supported range [{lo:g}, {hi:g}] of "
+                         "beta*, the loss and the SSEM certificate (alpha_c and tau_c hold at "
+                         "every tau: see `ssem threshold`)")
+    return t
+
+
 def mp(value) -> mpmath.mpf:
     """The exact reading of ``value`` as an mpmath number at the working precision."""
     q = exact(value)

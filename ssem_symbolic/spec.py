@@ -30,7 +30,7 @@ from typing import Literal
 import sympy as sp
 
 from .pairs import PAIR_TYPES, TABLE
-from .reading import TAU_RANGE, exact
+from .reading import check_tau, exact
 
 # --- symbols, with the assumptions the derivation relies on -------------------------
 m = sp.Symbol("m", positive=True, integer=True)  # classes in the batch
@@ -275,15 +275,7 @@ def check_setting(loss: str | LossSpec, m_: int, k_: int, p_: int,
             raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
         alpha = a
     if tau is not None:
-        try:
-            t = exact(tau)
-        except (ValueError, TypeError):
-            raise ValueError(f"tau must be a finite number > 0, got {tau!r}") from None
-        lo, hi = TAU_RANGE
-        if not t > 0:
-            raise ValueError(f"tau must be a finite number > 0, got {tau}")
-        if not exact(lo) <= t <= exact(hi):
-            raise ValueError(f"tau = {tau} is outside the supported range [{lo:g}, {hi:g}]")
+        check_tau(tau)
     counts = {t: int(c) for t, c in pair_counts(m_, k_, p_).items()}
     for term in TERMS:
         used = alpha is None or (alpha < 1 if term == "sup" else alpha > 0)
