@@ -517,7 +517,21 @@ def gather_batch(z: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, t
     if not (dist.is_available() and dist.is_initialized()):
         raise ValueError("gather=True needs torch.distributed initialised "
                          "(torch.distributed.init_process_group)")
+    # every rank checks every rank's (views, dim, float dtype) before the gathers: a mismatch
+    # is the same one-line error on all ranks, never a hang or garbage inside a collective
+    mine = torch.tensor([z.shape[-2], z.shape[-1], _DTYPE_CODES.get(z.dtype, -1)],
+                        device=z.device)
+    headers = [torch.zeros_like(mine) for _ in range(dist.get_world_size())]
+    dist.all_gather(headers, mine)
+    if any(not torch.equal(h, headers[0]) for h in headers):
+        shapes = ", ".join(f"rank {r}: views {int(h[0])}, dim {int(h[1])}"
+                           for r, h in enumerate(headers))
+        raise ValueError(f"gather=True needs the same views, dimension and dtype on every rank; "
+                         f"got {shapes}")
     return _GatherRows.apply(z), _GatherRows.apply(labels)
+
+
+_DTYPE_CODES = {torch.float16: 0, torch.bfloat16: 1, torch.float32: 2, torch.float64: 3}
 
 
 class _GatherRows(torch.autograd.Function):

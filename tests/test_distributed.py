@@ -36,6 +36,9 @@ def test_gathered_loss_and_gradients_equal_the_single_process_ones(world, tmp_pa
                                       rtol=0, atol=1e-10)
             grads = torch.cat([result[(convention, chunk)][1] for result in ranks])
             assert torch.allclose(grads, whole.grad, rtol=0, atol=1e-10), (convention, chunk)
+    for result in ranks:  # a rank with another dimension: one clear error on every rank
+        assert "same views, dimension and dtype" in result["mismatch"]
+        assert "rank 1: views 2, dim 5" in result["mismatch"]
 
 
 def test_gather_without_torch_distributed_is_a_clear_error():

@@ -39,6 +39,12 @@ def run(rank: int, world: int, out: str) -> None:
             value = loss(mine, labels[rows])
             value.backward()
             results[(convention, chunk)] = (value.detach(), mine.grad)
+    try:  # rank 1 with another embedding dimension: every rank gets the same clear error
+        bad = z[rows, :, : 6 if rank != 1 else 5]
+        SupCLLoss(0.3, 0.5, gather=True)(bad, labels[rows])
+        results["mismatch"] = "no error"
+    except ValueError as exc:
+        results["mismatch"] = str(exc)
     torch.save(results, f"{out}/rank{rank}.pt")
     dist.destroy_process_group()
 
