@@ -566,33 +566,29 @@ def _layout(features, labels, n_views, instance_ids, alpha):
         if (n_views is None) == (instance_ids is None):
             raise ValueError("features of shape (N p, d) need n_views=p (rows view-major) or "
                              "instance_ids, and not both")
+        # index (N, p): the rows of each instance's views
         if instance_ids is not None:
             ids = _labels(instance_ids)
             if ids.shape[0] != rows:
                 raise ValueError(f"instance_ids has {ids.shape[0]} entries for {rows} rows")
-            order = torch.argsort(ids, stable=True)
             _, per = torch.unique(ids, return_counts=True)
             if bool((per != per[0]).any()):
                 raise ValueError("every instance needs the same number of views")
-            n_views = int(per[0])
-            features, ids = features[order], ids[order]
-            z = features.reshape(rows // n_views, n_views, d)
-            pick = order.reshape(-1, n_views)[:, 0]
+            index = torch.argsort(ids, stable=True).reshape(-1, int(per[0]))
         else:
             if n_views < 1 or rows % n_views:
                 raise ValueError(f"{rows} rows are not n_views = {n_views} views of each "
                                  "instance")
-            z = features.reshape(n_views, rows // n_views, d).transpose(0, 1)
-            pick = torch.arange(rows // n_views, device=features.device)
+            index = torch.arange(rows, device=features.device).reshape(n_views, -1).T
+        z = features[index]
         if labels is not None:
             labels = _labels(labels)
             if labels.shape[0] != rows:
                 raise ValueError(f"labels has {labels.shape[0]} entries for {rows} rows")
-            grouped = (labels[order].reshape(-1, n_views) if instance_ids is not None
-                       else labels.reshape(n_views, -1).transpose(0, 1))
+            grouped = labels[index.to(labels.device)]
             if bool((grouped != grouped[:, :1]).any()):
                 raise ValueError("the views of one instance carry different labels")
-            labels = labels[pick] if instance_ids is not None else grouped[:, 0]
+            labels = grouped[:, 0]
     else:
         z = features
         if z.dim() < 3:

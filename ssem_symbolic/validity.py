@@ -127,7 +127,7 @@ def certify_ssem(loss: str | LossSpec, m_: int, k_: int, p_: int, alpha_, tau_,
     return SSEMCertificate(valid=valid, beta=float(b), multipliers=values,
                            signs={n: (0 if s is None else s) for n, s in signs.items()},
                            residual=_residual(spec, m_, k_, p_, exact(alpha_), exact(tau_), b,
-                                              mus, work),
+                                              mus, work + guard_digits(exact(tau_))),
                            digits=work)
 
 
@@ -149,10 +149,7 @@ def _multipliers(spec, m_, k_, p_, a, t, b, digits) -> dict[str, tuple[int | Non
     out: dict[str, tuple[int | None, mpmath.mpf]] = {}
     with mpmath.workdps(digits + 10):
         tau_mp = mp(t)
-        g = gram_entries(b, m_, k_)
-        gram = {s: mpmath.mpf(1) if s == "self" else mpmath.mpf(g[s]) for s in spec.denominator}
-        expo = {s: gram[s] / tau_mp for s in spec.denominator}
-        log_d = _logsumexp([mpmath.log(n[s]) + expo[s] for s in spec.denominator])
+        gram, expo, log_d = _softmax_point(spec, n, b, m_, k_, tau_mp)
         scale = 1 + max(abs(x) for x in expo.values())
         stationary = _stationarity(spec, m_, k_, n, w, lse) if 0 < b < 1 else None
         for rows in itertools.combinations(range(len(coords)), len(active)):
@@ -236,16 +233,22 @@ def _logsumexp(values):
     return top + mpmath.log(mpmath.fsum(mpmath.exp(v - top) for v in values))
 
 
+def _softmax_point(spec, n, b, m_, k_, tau_mp):
+    """At SSEM(b): the Gram value g_s, the exponent g_s/tau and log D = log sum n_s e^{g_s/tau}
+    over the denominator (mpmath, at the caller's precision)."""
+    g = gram_entries(b, m_, k_)
+    gram = {s: mpmath.mpf(g[s]) for s in spec.denominator}
+    expo = {s: gram[s] / tau_mp for s in spec.denominator}
+    return gram, expo, _logsumexp([mpmath.log(n[s]) + expo[s] for s in spec.denominator])
+
+
 def _residual(spec, m_, k_, p_, a, t, b, mus, digits) -> float:
     """|grad phi - sum_i mu_i grad lambda_i|: the KKT stationarity residual (the equation left
     out of each square subsystem holds by the optimality of beta* along SSEM)."""
     coords, grads, n, weights = _structure(spec, m_, k_, p_)
     with mpmath.workdps(digits + 10):
         tau_mp = mp(t)
-        g = gram_entries(b, m_, k_)
-        expo = {s: (mpmath.mpf(1) if s == "self" else mpmath.mpf(g[s])) / tau_mp
-                for s in spec.denominator}
-        log_d = _logsumexp([mpmath.log(n[s]) + e for s, e in expo.items()])
+        _, expo, log_d = _softmax_point(spec, n, b, m_, k_, tau_mp)
         out = []
         for r, t_ in enumerate(coords):
             q = (mpmath.exp(mpmath.log(n[t_]) + expo[t_] - log_d) if t_ in expo
