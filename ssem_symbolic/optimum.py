@@ -1,0 +1,524 @@
+"""The global optimum over all unit embeddings of a balanced batch: the minimum of phi(v, c, o)
+over the symmetric Gram polyhedron (:mod:`~ssem_symbolic.polyhedron`), solved, not only certified.
+
+tau phi = L tau log sum_{s in den} n_s e^{g_s/tau} - sum_t w_t g_t with L = sum of the term weights
+and w_t the weight of pair type t among the positives (:func:`pull_weights`). phi is convex, so
+x* is the optimum iff for its active set S (the directions with lambda_i(x*) = 0)
+
+    grad phi(x*) = sum_{i in S} mu_i grad lambda_i,   mu_i >= 0,   lambda_j(x*) >= 0 (j not in S).
+
+The solver finds S and x* in two steps: a float64 log-barrier Newton method gives a point near
+x* and a guess of S; then, face by face (the guess first), Newton on the face in mpmath finds the
+face minimiser, and the face is accepted when every multiplier and every slack has a decided
+sign at the working precision (retried at more digits, up to 1000, as the SSEM certificate is).
+On the SSEM face (``view`` and ``all-ones`` active) this is the SSEM point at beta*.
+
+Where phi is flat along a direction of a face (no ``self`` pair in the denominator makes phi
+invariant under adding one number to v, c and o), the face's minimisers form a segment; the
+solver reports its end with the most active constraints, the representative gradient descent
+from a centred start reaches (``unique`` is False then).
+
+>>> opt = global_optimum("paper", 3, 4, 2, "0.5", "0.5")
+>>> opt.active, opt.collapsed
+(('all-ones', 'view'), False)
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from dataclasses import dataclass, field
+
+import mpmath
+import numpy as np
+import sympy as sp
+
+from .derive import guard_digits, lse_weight, optimal_beta
+from .model import gram_entries
+from .pairs import TABLE
+from .polyhedron import Polyhedron, collapsed, polyhedron, sorted_names, variances
+from .reading import exact, mp
+from .spec import LossSpec, alpha, check_setting, get_spec, pair_counts
+from .validity import certify_ssem
+
+#: the most digits the solver works at before it reports a sign as undecided
+MAX_DIGITS = 1000
+#: the temperatures the off-SSEM solver covers: below 0.01 the loss is flat to e^{-2/tau} off
+#: its minimiser, and deciding the active set needs over 90 more digits
+TAU_RANGE = ("0.01", "1e4")
+
+
+@dataclass(frozen=True)
+class GlobalOptimum:
+    """The minimiser (v*, c*, o*) of phi over the polyhedron and what it reports.
+
+    ``view`` is None when p = 1 (no view pairs). ``multipliers`` are the KKT multipliers of
+    tau phi per active direction; ``slacks`` the eigenvalues of the inactive ones.
+    ``decided`` is False when some sign stayed undecided at ``digits`` (a boundary point).
+    """
+
+    view: float | None
+    class_: float
+    other: float
+    loss_value: float
+    active: tuple[str, ...]
+    multipliers: dict[str, float]
+    slacks: dict[str, float]
+    within_class_variance: float
+    between_class_variance: float
+    collapsed: bool
+    unique: bool = True
+    decided: bool = True
+    digits: int = 30
+    exact_point: tuple = field(default=(), repr=False, compare=False)
+
+    def as_dict(self) -> dict:
+        """The JSON fields (``ssem optimum --json``)."""
+        return {"view_similarity": self.view, "class_similarity": self.class_,
+                "other_similarity": self.other, "active_constraints": list(self.active),
+                "within_class_variance": self.within_class_variance,
+                "between_class_variance": self.between_class_variance,
+                "collapsed": self.collapsed, "loss_value": self.loss_value}
+
+
+@dataclass(frozen=True)
+class _Problem:
+    """Exact data of phi for (spec, batch): counts, denominator, coordinates, constraints."""
+
+    P: Polyhedron
+    den: tuple[str, ...]
+    n: dict
+    index: dict  # pair type -> coordinate index (absent: constant 1)
+
+
+@functools.lru_cache(maxsize=None)
+def _problem(spec: LossSpec, m_: int, k_: int, p_: int) -> _Problem:
+    P = polyhedron(m_, k_, p_)
+    n = {t: int(c) for t, c in pair_counts(m_, k_, p_).items()}
+    den = tuple(t for t in spec.denominator if n[t] > 0)
+    if not den:
+        raise ValueError(f"the denominator of {spec.name!r} is empty on this batch")
+    return _Problem(P, den, n, {t: i for i, t in enumerate(P.coords)})
+
+
+def pull_weights(spec: LossSpec, m_: int, k_: int, p_: int, alpha_) -> dict[str, sp.Rational]:
+    """w_t: each term's weight spread over its positives in proportion to their counts."""
+    n = {t: int(c) for t, c in pair_counts(m_, k_, p_).items()}
+    a = exact(alpha_)
+    out = {t.name: sp.Integer(0) for t in TABLE}
+    for term in ("sup", "self"):
+        pos = spec.positives(term)
+        total = sum(n[t] for t in pos)
+        weight = sp.Rational(spec.weight(term).subs(alpha, a))
+        if total == 0 or weight == 0:
+            continue
+        for t in pos:
+            out[t] += weight * sp.Rational(n[t], total)
+    return out
+
+
+class _Phi:
+    """tau phi, its gradient and Hessian in the coordinates, in float64 or mpmath."""
+
+    def __init__(self, pr: _Problem, w: dict, lse: sp.Rational, tau_, lib) -> None:
+        self.pr, self.lib = pr, lib
+        num = float if lib is np else mp
+        self.tau = num(tau_)
+        self.L = num(lse)
+        self.w = [num(w[t]) for t in pr.P.coords]
+        self.w_const = num(sum(w[t] for t in w if t not in pr.index))
+        self.logn = [(pr.index.get(s), (np.log if lib is np else mpmath.log)(pr.n[s]))
+                     for s in pr.den]
+
+    def parts(self, x):
+        """(tau phi, gradient, Hessian) at x."""
+        exp = np.exp if self.lib is np else mpmath.exp
+        log = np.log if self.lib is np else mpmath.log
+        z = [ln + (x[i] if i is not None else 1) / self.tau for i, ln in self.logn]
+        top = max(z)
+        e = [exp(zi - top) for zi in z]
+        total = sum(e)
+        q = [ei / total for ei in e]
+        n = len(x)
+        mean = [0] * n
+        for (i, _), qi in zip(self.logn, q):
+            if i is not None:
+                mean[i] += qi
+        val = self.L * self.tau * (top + log(total)) - sum(
+            wi * xi for wi, xi in zip(self.w, x)) - self.w_const
+        grad = [self.L * mean[j] - self.w[j] for j in range(n)]
+        hess = [[-self.L * mean[a] * mean[b] / self.tau for b in range(n)] for a in range(n)]
+        for (i, _), qi in zip(self.logn, q):
+            if i is not None:
+                hess[i][i] += self.L * qi / self.tau
+        return val, grad, hess
+
+
+def _setup(spec, m_, k_, p_, alpha_, tau_):
+    pr = _problem(spec, m_, k_, p_)
+    a = exact(alpha_)
+    return pr, pull_weights(spec, m_, k_, p_, a), sp.Rational(lse_weight(spec).subs(alpha, a))
+
+
+def _barrier(pr: _Problem, w, lse, tau_) -> tuple[np.ndarray, list[float], list[float]]:
+    """float64 log-barrier Newton: a point near x*, the eigenvalues there and the multiplier
+    estimates 1/(s lambda_i) of tau phi."""
+    phi = _Phi(pr, w, lse, float(tau_), np)
+    A = np.array([[float(a) for a in row] for row in pr.P.normal])
+    b = np.array([float(x) for x in pr.P.offset])
+    x = np.zeros(len(pr.P.coords))
+    s = 1.0
+    while True:
+        for _ in range(40):
+            lam = b + A @ x
+            val, g, H = phi.parts(x)
+            grad = s * np.array(g) + A.T @ (-1.0 / lam)
+            hess = s * np.array(H) + (A.T / lam**2) @ A
+            try:
+                step = -np.linalg.solve(hess, grad)
+            except np.linalg.LinAlgError:
+                step = -grad
+            dec = -grad @ step  # the Newton decrement squared: twice the suboptimality
+            if dec < 1e-9:
+                break
+            t = 1.0
+            obj = s * val - np.sum(np.log(lam))
+            while t > 1e-12:
+                xn = x + t * step
+                lamn = b + A @ xn
+                if np.all(lamn > 0) and (s * phi.parts(xn)[0] - np.sum(np.log(lamn))
+                                         <= obj - 0.25 * t * dec + 1e-13 * abs(obj)):
+                    break
+                t *= 0.5
+            else:
+                break  # no descent left at float64 resolution
+            x = xn
+        if s > 1e16:
+            break
+        s *= 16.0
+    lam = b + A @ x
+    return x, list(lam), list(1.0 / (s * lam))
+
+
+@functools.lru_cache(maxsize=None)
+def _face(P: Polyhedron, active: tuple[int, ...]):
+    """Exact data of a face: None if its normals are dependent, else (N, rows, B): a basis N
+    of the directions inside it, and a square subsystem (rows of A_S^T, inverse B) for mu."""
+    n = len(P.coords)
+    A = sp.Matrix([P.normal[i] for i in active]) if active else sp.zeros(0, n)
+    if active and A.rank() < len(active):
+        return None
+    null = A.nullspace() if active else [sp.eye(n)[:, j] for j in range(n)]
+    N = [[sp.Rational(vec[r]) for vec in null] for r in range(n)]
+    if not active:
+        return N, (), None
+    At = A.T
+    for rows in itertools.combinations(range(n), len(active)):
+        sub = At.extract(list(rows), list(range(len(active))))
+        if sub.det() != 0:
+            return N, rows, sub.inv()
+    return None
+
+
+def _eigen(P: Polyhedron, x) -> list:
+    """lambda_i at x, in mpmath at the working precision."""
+    return [mp(b) + mpmath.fsum(mp(a) * xi for a, xi in zip(row, x))
+            for row, b in zip(P.normal, P.offset)]
+
+
+def _project(P: Polyhedron, active, x):
+    """The nearest point to x on the face {lambda_i = 0, i in active} (mpmath)."""
+    if not active:
+        return list(x)
+    A = mpmath.matrix([[mp(a) for a in P.normal[i]] for i in active])
+    lam = _eigen(P, x)
+    r = mpmath.matrix([-lam[i] for i in active])
+    y = mpmath.lu_solve(A * A.T, r)
+    d = A.T * y
+    return [xi + d[j] for j, xi in enumerate(x)]
+
+
+def _face_minimum(pr, phi: _Phi, active, start, digits):
+    """Newton on the face (mpmath): (x, multipliers) of the face minimiser, or None when the
+    face has no minimiser near the polyhedron (or its Hessian is singular)."""
+    data = _face(pr.P, active)
+    if data is None:
+        return None
+    N, rows, B = data
+    x = _project(pr.P, active, start)
+    dim = len(N[0]) if N and N[0] else 0
+    tol = mpmath.mpf(10) ** (-digits)
+    Nm = mpmath.matrix([[mp(a) for a in row] for row in N]) if dim else None
+    for _ in range(200):
+        if dim == 0:
+            break
+        val, g, H = phi.parts(x)
+        gy = Nm.T * mpmath.matrix(g)
+        Hy = Nm.T * mpmath.matrix(H) * Nm
+        scale = max(abs(h) for h in Hy) or 1
+        if abs(mpmath.det(Hy / scale)) < mpmath.mpf(10) ** (-digits // 2):
+            return None
+        dy = -mpmath.lu_solve(Hy, gy)
+        dec = -(gy.T * dy)[0]  # the Newton decrement squared
+        dx = Nm * dy
+        size = max(abs(d) for d in dx)
+        if size < tol:
+            break
+        t = min(mpmath.mpf(1), 1 / size)  # steps of at most 1 per coordinate
+        noise = tol * 1e5 * (1 + abs(val))  # below this val cannot tell a descent
+        for _ in range(60):  # backtracking while far away; full steps once dec is tiny
+            xn = [x[j] + t * dx[j] for j in range(len(x))]
+            if t * dec < noise or phi.parts(xn)[0] <= val - t * dec / 4:
+                break
+            t /= 2
+        else:  # no descent left
+            return None
+        x = xn
+        if max(abs(v) for v in x) > 2:  # P lies in [-1, 1]^3: the face minimiser is not in P
+            return None
+        if max(abs(d) for d in dy) < tol:
+            break
+    else:
+        return None
+    _, g, _ = phi.parts(x)
+    mus = {}
+    for c, i in enumerate(active):
+        mus[i] = mpmath.fsum(mp(B[c, j]) * g[r] for j, r in enumerate(rows))
+    return x, mus
+
+
+def _sign(value, resolution) -> int | None:
+    if abs(value) <= resolution:
+        return None
+    return 1 if value > 0 else -1
+
+
+def _candidates(lam, mus) -> list[tuple[int, ...]]:
+    """All active sets, most likely first: constraint i is active by the barrier's evidence
+    log(mu_i / lambda_i) > 0, and a set costs the evidence it contradicts."""
+    evidence = [float(np.log(mu) - np.log(lm)) for lm, mu in zip(lam, mus)]
+    idx = range(len(lam))
+    subsets = [tuple(c) for r in range(len(lam) + 1) for c in itertools.combinations(idx, r)]
+    return sorted(subsets, key=lambda s: sum(max(e, 0) if i not in s else max(-e, 0)
+                                             for i, e in enumerate(evidence)))
+
+
+def global_optimum(loss: str | LossSpec, m_: int, k_: int, p_: int, alpha_, tau_,
+                   digits: int = 30) -> GlobalOptimum:
+    """The minimum of the loss over all unit embeddings of an m x k x p batch (any d >= mkp - 1).
+
+    alpha and tau are read exactly. ``digits`` is the working precision; a sign that is not
+    decided there is retried at more digits, up to 1000.
+
+    First the exact SSEM certificate (:func:`~ssem_symbolic.validity.certify_ssem`, any tau):
+    where SSEM holds the optimum, the result is the SSEM point at beta*, with the certificate's
+    active set and multipliers. Elsewhere the face solver runs, for tau in :data:`TAU_RANGE`.
+    """
+    spec = get_spec(loss)
+    check_setting(spec, m_, k_, p_, alpha=alpha_, tau=tau_)
+    t = exact(tau_)
+    cert = certify_ssem(spec, m_, k_, p_, alpha_, tau_, digits=digits)
+    if cert.valid is not False:
+        return _on_ssem(spec, m_, k_, p_, alpha_, t, cert, digits)
+    if not exact(TAU_RANGE[0]) <= t <= exact(TAU_RANGE[1]):
+        raise ValueError(f"SSEM is not the optimum here, and the off-SSEM solver covers tau in "
+                         f"[{TAU_RANGE[0]}, {TAU_RANGE[1]}], got {tau_}")
+    pr, w, lse = _setup(spec, m_, k_, p_, alpha_, tau_)
+    x0, lam0, mu0 = _barrier(pr, w, lse, t)
+    return _solve(spec, pr, w, lse, t, x0, _candidates(lam0, mu0), digits)
+
+
+def _solve(spec, pr, w, lse, t, x0, order, digits) -> GlobalOptimum:
+    names = pr.P.names
+    work = digits
+    flat = int(mpmath.ceil(0.87 / mp(t)))  # phi is flat to e^{-2/tau} near its minimiser
+    while True:
+        with mpmath.workdps(work + guard_digits(t) + flat + 10):
+            phi = _Phi(pr, w, lse, t, mpmath)
+            start = [mp(float(v)) for v in x0]
+            resolution = mpmath.mpf(10) ** (-(work - 5))  # the digits kept beyond flatness
+            best = None
+            for active in order:
+                found = _face_minimum(pr, phi, active, start, work + flat + 5)
+                if found is None:
+                    continue
+                x, mus = found
+                lam = _eigen(pr.P, x)
+                signs = [_sign(mus[i], resolution) for i in active]
+                signs += [_sign(lam[j], resolution) for j in range(len(names))
+                          if j not in active]
+                if any(s == -1 for s in signs):
+                    continue
+                if all(s == 1 for s in signs):
+                    return _report(spec, pr, phi, t, x, active, mus, lam, True, work)
+                if _flat(pr) and _singular(phi, x, work):  # a segment of minimisers
+                    return _report(spec, pr, phi, t, x, active, mus, lam, True, work,
+                                   unique=False)
+                if best is None:
+                    best = (x, active, mus, lam)
+            if best is not None and work >= MAX_DIGITS:
+                return _report(spec, pr, phi, t, *best, False, work)
+            if best is None and work >= MAX_DIGITS:
+                raise ArithmeticError("no face of the polyhedron satisfies the KKT conditions")
+        work = min(MAX_DIGITS, 4 * work)
+
+
+def _on_ssem(spec, m_, k_, p_, alpha_, t, cert, digits) -> GlobalOptimum:
+    """The SSEM point at beta*, where the certificate shows (or cannot exclude, at a boundary)
+    that it is the global minimiser."""
+    pr, w, lse = _setup(spec, m_, k_, p_, alpha_, t)
+    P = pr.P
+    with mpmath.workdps(cert.digits + guard_digits(t) + 10):
+        b = optimal_beta(spec, m_, k_, p_, alpha_, t, digits=cert.digits)
+        g = gram_entries(b, m_, k_)
+        x = [mpmath.mpf(g[c]) if not isinstance(g[c], int) else mpmath.mpf(g[c])
+             for c in P.coords]
+        lam = _eigen(P, x)
+        names = set(cert.multipliers)
+        active = [i for i, name in enumerate(P.names) if name in names]
+        mus = {P.names.index(n): mp_ for n, mp_ in cert.multipliers.items()}
+        phi = _Phi(pr, w, lse, t, mpmath)
+        return _report(spec, pr, phi, t, x, active, mus, lam, cert.valid is True, cert.digits)
+
+
+def _report(spec, pr, phi, t, x, active, mus, lam, decided, work,
+            unique=True) -> GlobalOptimum:
+    P = pr.P
+    names = [P.names[i] for i in active]
+    point = P.gram(x)
+    var = variances(point["view"], point["class"], point["other"], P.m, P.k, P.p)
+    val = phi.parts(x)[0] / phi.tau
+    return GlobalOptimum(
+        view=float(point["view"]) if "view" in P.coords else None,
+        class_=float(point["class"]), other=float(point["other"]), loss_value=float(val),
+        active=tuple(sorted_names(names)),
+        multipliers={P.names[i]: float(mus[i]) for i in active},
+        slacks={P.names[j]: float(lam[j]) for j in range(len(P.names)) if j not in active},
+        within_class_variance=float(var["within"]),
+        between_class_variance=float(var["between"]),
+        collapsed=collapsed(names, P.p), unique=unique, decided=decided, digits=work,
+        exact_point=tuple(x))
+
+
+def _flat(pr: _Problem) -> bool:
+    """phi is invariant under x -> x + s (1, ..., 1) iff every denominator type is a
+    coordinate (no constant self entry) and the pull weights sum to L (then every face with an
+    active constraint pins s, since each normal has a nonzero component sum)."""
+    return all(s in pr.index for s in pr.den)
+
+
+def _singular(phi: _Phi, x, digits) -> bool:
+    """Whether the Hessian of phi at x is singular (phi flat along a line there)."""
+    H = mpmath.matrix(phi.parts(x)[2])
+    scale = max(abs(h) for h in H) or 1
+    return abs(mpmath.det(H / scale)) < mpmath.mpf(10) ** (-digits // 2)
+
+
+@dataclass(frozen=True)
+class Boundary:
+    """A regime change along one axis: ``at`` (alpha or tau), the active sets on each side."""
+
+    axis: str
+    at: float
+    below: tuple[str, ...]
+    above: tuple[str, ...]
+
+    def as_dict(self) -> dict:
+        return {self.axis: self.at, "below": list(self.below), "above": list(self.above)}
+
+
+@dataclass(frozen=True)
+class Regimes:
+    """The regimes along alpha in [0, 1] (fixed tau) or along tau (fixed alpha)."""
+
+    axis: str
+    fixed: dict
+    boundaries: tuple[Boundary, ...]
+    regimes: tuple[dict, ...]
+
+    def as_dict(self) -> dict:
+        return {"boundaries": [b.as_dict() for b in self.boundaries],
+                "regimes": list(self.regimes), **self.fixed}
+
+
+#: the grid a scan starts from before it bisects each change of regime
+SCAN_POINTS = 41
+#: the tau interval a scan over tau covers
+TAU_SCAN = ("0.01", "100")
+
+
+def regimes(loss: str | LossSpec, m_: int, k_: int, p_: int, *, tau=None, alpha=None,
+            tol: float = 1e-10, tau_range: tuple[float, float] = TAU_SCAN) -> Regimes:
+    """Every boundary along alpha in [0, 1] at fixed ``tau``, or along tau in ``tau_range`` at
+    fixed ``alpha``, located to ``tol`` (absolute in alpha, relative in tau), with the active
+    constraints on each side.
+
+    The scan solves the global optimum on a grid of :data:`SCAN_POINTS` and bisects every
+    interval whose ends differ; a regime narrower than the grid spacing that starts and ends
+    inside one interval is not seen.
+
+    >>> r = regimes("supcon-split", 3, 4, 2, tau="0.3")
+    >>> for b in r.boundaries:
+    ...     print(f"{b.at:.6f}", b.below, "->", b.above)
+    0.117939 ('all-ones', 'within-class') -> ('all-ones', 'view', 'within-class')
+    0.161546 ('all-ones', 'view', 'within-class') -> ('all-ones', 'view')
+    """
+    spec = get_spec(loss)
+    if (tau is None) == (alpha is None):
+        raise ValueError("give exactly one of tau (scan over alpha) or alpha (scan over tau)")
+    if tau is not None:
+        check_setting(spec, m_, k_, p_, tau=tau)
+        axis, fixed = "alpha", {"tau": float(exact(tau))}
+        points = [sp.Rational(i, SCAN_POINTS - 1) for i in range(SCAN_POINTS)]
+
+        def solve(x):
+            return global_optimum(spec, m_, k_, p_, x, tau)
+
+        def mid(lo, hi):
+            return (lo + hi) / 2
+
+        def done(lo, hi):
+            return hi - lo <= tol
+    else:
+        check_setting(spec, m_, k_, p_, alpha=alpha)
+        lo_t, hi_t = (exact(v) for v in tau_range)
+        if not (exact(TAU_RANGE[0]) <= lo_t < hi_t <= exact(TAU_RANGE[1])):
+            raise ValueError(f"the tau range must lie in [{TAU_RANGE[0]:g}, {TAU_RANGE[1]:g}]")
+        axis, fixed = "tau", {"alpha": float(exact(alpha))}
+        ratio = float(hi_t / lo_t) ** (1 / (SCAN_POINTS - 1))
+        points = [lo_t] + [exact(f"{float(lo_t) * ratio ** i:.15g}")
+                           for i in range(1, SCAN_POINTS - 1)] + [hi_t]
+
+        def solve(x):
+            return global_optimum(spec, m_, k_, p_, alpha, x)
+
+        def mid(lo, hi):
+            return exact(mpmath.nstr(mpmath.sqrt(mp(lo) * mp(hi)), 20))
+
+        def done(lo, hi):
+            return hi - lo <= tol * lo
+    found = [(x, solve(x).active) for x in points]
+
+    def locate(lo, a_lo, hi, a_hi) -> list[tuple]:
+        """The changes of regime in (lo, hi), by bisection; a third regime met inside splits
+        the interval in two."""
+        while not done(lo, hi):
+            xm = mid(lo, hi)
+            am = solve(xm).active
+            if am == a_lo:
+                lo = xm
+            elif am == a_hi:
+                hi = xm
+            else:
+                return locate(lo, a_lo, xm, am) + locate(xm, am, hi, a_hi)
+        return [((lo + hi) / 2, a_lo, a_hi)]
+
+    changes = [c for (x0, a0), (x1, a1) in zip(found, found[1:]) if a0 != a1
+               for c in locate(x0, a0, x1, a1)]
+    bounds = tuple(Boundary(axis, float(at), lo, hi) for at, lo, hi in changes)
+    edges = [points[0]] + [at for at, _, _ in changes] + [points[-1]]
+    actives = [found[0][1]] + [hi for _, _, hi in changes]
+    spans = tuple({"from": float(a), "to": float(b), "active": list(act),
+                   "collapsed": collapsed(act, p_)}
+                  for a, b, act in zip(edges, edges[1:], actives))
+    return Regimes(axis, fixed, bounds, spans)
