@@ -150,6 +150,13 @@ def build_parser() -> argparse.ArgumentParser:
     _batch_args(op)
     op.add_argument("--alpha", required=True, type=_real("--alpha"))
     op.add_argument("--tau", required=True, type=_real("--tau"))
+    rg = subs.add_parser("regimes", help="the regimes of the global optimum and their "
+                         "boundaries along alpha (at a tau) or along tau (at an alpha)")
+    _batch_args(rg)
+    scan = rg.add_mutually_exclusive_group(required=True)
+    scan.add_argument("--tau", type=_real("--tau"), help="scan alpha in [0, 1] at this tau")
+    scan.add_argument("--alpha", type=_real("--alpha"),
+                      help="scan tau in [0.01, 100] at this alpha")
     ph = subs.add_parser("phase", help="beta* over an (alpha, tau) grid: .npz and a PNG")
     _batch_args(ph)
     ph.add_argument("--alpha-grid", required=True, type=_grid_arg("--alpha-grid"),
@@ -358,32 +365,84 @@ def _note_if_unestablished(args, valid, reason, where) -> None:
 
 
 def _optimum(args) -> int:
-    from .derive import loss_value, optimal_beta
+    from .derive import optimal_beta
+    from .optimum import global_optimum
     from .validity import certify_ssem
 
     spec, m, k, p = _setting(args, alpha=args.alpha, tau=args.tau)
     b = optimal_beta(spec, m, k, p, args.alpha, args.tau)
     cert = certify_ssem(spec, m, k, p, args.alpha, args.tau)
-    out = {
-        "beta": float(b),
-        "within_class_variance": float(1 - b),
-        "between_class_variance": float(b),
-        "collapsed": bool(b == 1),
-        "loss_value": float(loss_value(spec, m, k, p, args.alpha, args.tau, b)),
-        "ssem_valid": cert.valid,
-    }
+    try:
+        opt = global_optimum(spec, m, k, p, args.alpha, args.tau)
+        glob, missing = opt.as_dict(), None
+    except ValueError as exc:  # off SSEM, outside the face solver's tau range
+        glob = {key: None for key in ("view_similarity", "class_similarity",
+                                      "other_similarity", "active_constraints",
+                                      "within_class_variance", "between_class_variance",
+                                      "collapsed", "loss_value")}
+        missing = str(exc)
+    out = {"beta": float(b), **glob, "ssem_valid": cert.valid}
+    if missing:
+        sys.stderr.write(f"ssem: note: the global optimum is not computed: {missing}\n")
     if args.json:
         print(json.dumps(out))
         return 0
+    rows = [(key, "n/a" if val is None else
+             ", ".join(val) if isinstance(val, list) else _fmt(val)) for key, val in out.items()]
     print(_table([("loss", spec.name), ("m, k, p", f"{m}, {k}, {p}"), ("alpha", args.alpha),
-                  ("tau", args.tau)] + [(key, _fmt(val)) for key, val in out.items()]))
-    regime = ("class collapse: every class is one point (beta* = 1)" if out["collapsed"] else
-              f"no collapse: within-class variance {out['within_class_variance']:.6g} survives")
-    print(f"\nRegime: {regime}.")
+                  ("tau", args.tau)] + rows))
+    if not missing:
+        print(f"\nRegime: {_regime_words(out['active_constraints'], p)}.")
     print(f"SSEM validity: {cert.reason}.")
-    if cert.valid is not True:
-        print("These are SSEM values; the true minimiser is not on SSEM here (or not shown "
-              "to be), so they do not describe the global optimum.")
+    if cert.valid is False and not missing:
+        print(f"beta = {float(b):.6g} is the best SSEM point; the variances, similarities and "
+              "loss above are the global optimum's, off SSEM.")
+    return 0
+
+
+def _regime_words(active, p) -> str:
+    from .polyhedron import collapsed
+
+    parts = []
+    if collapsed(active, p):
+        parts.append("class collapse: every class is one point")
+    elif "within-class" in active:
+        parts.append("instances of a class share one centroid of their views, but the views "
+                     "of an instance stay apart (no collapse)")
+    else:
+        parts.append("no collapse: within-class variance survives")
+    if "view" not in active and p > 1:
+        parts.append("the views of an instance are apart")
+    if "all-ones" not in active:
+        parts.append("the batch mean is not zero")
+    if "between-class" in active:
+        parts.append("the class means coincide")
+    return "; ".join(dict.fromkeys(parts)) + f" [active: {', '.join(active) or 'none'}]"
+
+
+def _regimes(args) -> int:
+    from .optimum import regimes
+
+    spec, m, k, p = _setting(args, alpha=args.alpha, tau=args.tau)
+    if args.tau is not None:
+        result = regimes(spec, m, k, p, tau=args.tau)
+    else:
+        result = regimes(spec, m, k, p, alpha=args.alpha)
+    if args.json:
+        print(json.dumps(result.as_dict()))
+        return 0
+    fixed = ", ".join(f"{key} = {val:g}" for key, val in result.fixed.items())
+    print(_table([("loss", spec.name), ("m, k, p", f"{m}, {k}, {p}"),
+                  ("scan", f"{result.axis} at {fixed}")]))
+    print(f"\n{len(result.boundaries)} boundar{'y' if len(result.boundaries) == 1 else 'ies'} "
+          f"along {result.axis}:")
+    for b in result.boundaries:
+        print(f"  {result.axis} = {b.at:.10f}: [{', '.join(b.below)}] -> "
+              f"[{', '.join(b.above)}]")
+    print("\nRegimes:")
+    for r in result.regimes:
+        print(f"  {result.axis} in [{r['from']:.6g}, {r['to']:.6g}]: "
+              f"{_regime_words(r['active'], p)}")
     return 0
 
 
@@ -617,7 +676,7 @@ def _in_words(spec) -> str:
     return out
 
 
-_COMMANDS = {"threshold": _threshold, "optimum": _optimum, "phase": _phase,
+_COMMANDS = {"threshold": _threshold, "optimum": _optimum, "regimes": _regimes, "phase": _phase,
              "crosscheck": _crosscheck, "export": _export, "guide": _guide, "formula": _formula,
              "spec": _spec}
 

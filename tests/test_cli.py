@@ -32,17 +32,26 @@ def test_optimum_keys_and_values(capsys):
     out = run_json(capsys, "optimum", "--loss", "paper", "--classes", "3", "--per-class", "4",
                    "--alpha", "0.5", "--tau", "0.5")
     assert set(out) == {"beta", "within_class_variance", "between_class_variance", "collapsed",
-                        "loss_value", "ssem_valid"}
+                        "loss_value", "ssem_valid", "view_similarity", "class_similarity",
+                        "other_similarity", "active_constraints"}
     b = optimal_beta("paper", 3, 4, 2, 0.5, 0.5)
     assert out["beta"] == float(b) and out["collapsed"] is False and out["ssem_valid"] is True
+    # SSEM holds the optimum here: the global fields are SSEM's at beta*
     assert out["within_class_variance"] == pytest.approx(1 - float(b), abs=1e-15)
-    assert out["loss_value"] == float(loss_value("paper", 3, 4, 2, 0.5, 0.5, b))
+    assert out["loss_value"] == pytest.approx(float(loss_value("paper", 3, 4, 2, 0.5, 0.5, b)),
+                                              abs=1e-14)
+    assert out["view_similarity"] == 1.0 and out["active_constraints"] == ["all-ones", "view"]
+    assert out["class_similarity"] == pytest.approx((4 * float(b) - 1) / 3, abs=1e-15)
+    assert out["other_similarity"] == pytest.approx(-float(b) / 2, abs=1e-15)
 
 
 def test_supcon_split_never_unqualified(capsys):
     out = run_json(capsys, "optimum", "--loss", "supcon-split", "--classes", "3",
                    "--per-class", "2", "--alpha", "0", "--tau", "0.3")
-    assert out["ssem_valid"] is False
+    assert out["ssem_valid"] is False and out["beta"] == 1.0  # beta keeps its SSEM meaning
+    # ... and the global optimum lies off SSEM: the views of an instance apart
+    assert out["view_similarity"] < 0.99 and "view" not in out["active_constraints"]
+    assert out["collapsed"] is False and out["within_class_variance"] > 0.01
     assert main(["threshold", "--loss", "supcon-split", "--classes", "3", "--per-class", "2",
                  "--alpha", "0.2", "--json"]) == 0
     captured = capsys.readouterr()

@@ -1,18 +1,26 @@
 """Predicted (the derivation) against measured (trained embeddings), with a verdict per point.
 
-Measured, on unit embeddings z (N, p, d): within- and between-class variance, the mean view
-similarity, the spread (standard deviation) of same-class similarities, and the off-model
-residual: the RMS distance of the learned Gram matrix from the SSEM Gram matrix at beta*
-(pair types self/view 1, class x(beta*), other y(beta*)), over all off-diagonal pairs.
+Predicted: the global optimum over all unit embeddings (:func:`~ssem_symbolic.optimum.
+global_optimum`: view, class and other similarities, variances, loss, active constraints),
+beta* on SSEM and the SSEM certificate. Where the global optimum is not computed (off SSEM at
+tau below the face solver's range) the prediction falls back to SSEM at beta* and says so
+(``model: "ssem"``).
+
+Measured, on unit embeddings z (N, p, d): within- and between-class variance, the mean view,
+class and other similarities, the spread of same-class similarities, and the residual: the RMS
+distance of the learned Gram matrix from the predicted one (pair types self 1, view v*, class
+c*, other o*) over all off-diagonal pairs.
 
 Verdict:
 
-* ``off-model``: the trained embedding reaches a lower loss than f(beta*) (SSEM is not the
-  optimum there; free and Gaussian trainers, whose evaluation batch is the training batch), or
-  its Gram matrix is further than the residual tolerance from SSEM at beta*;
-* ``agrees``: otherwise, when the measured within-class variance is within tolerance of
-  1 - beta*;
-* ``disagrees``: otherwise.
+* ``disagrees``: the trained embedding reaches a loss below the predicted global minimum
+  (free and Gaussian trainers, whose evaluation batch is the training batch), or it sits on
+  the predicted Gram matrix but its within-class variance or view similarity is off;
+* ``off-model``: its Gram matrix is further than the residual tolerance from the prediction
+  (a finite network on real data, or a flat landscape not yet descended); with the SSEM
+  fallback, also a loss below f(beta*);
+* ``agrees``: otherwise, when the within-class variance and the view similarity are within
+  tolerance of the prediction.
 
 Each record also carries a one-line ``note`` saying which case applied.
 """
@@ -26,32 +34,53 @@ import torch
 from ..derive import alpha_c_value, alpha_side, loss_value, optimal_beta
 from ..losses import SupCLLoss, pair_type_masks
 from ..model import gram_entries, measured_variances
+from ..optimum import global_optimum
 from ..spec import get_spec
 from ..validity import certify_ssem
 from .train import TrainConfig, train_free_batched
 
-#: (within-class variance tolerance, residual tolerance) per trainer
-TOLERANCE = {"free": (0.01, 0.02), "gaussian": (0.03, 0.08), "digits": (0.15, 0.35)}
-#: a trained loss below f(beta*) by more than this beats SSEM (float64 losses)
+#: (within-class variance, residual, view similarity) tolerances per trainer
+TOLERANCE = {"free": (0.01, 0.02, 0.01), "gaussian": (0.03, 0.08, 0.03),
+             "digits": (0.15, 0.35, 0.15)}
+#: a trained loss below the predicted minimum by more than this beats it (float64 losses)
 LOSS_GAP = 1e-6
 #: a located threshold agrees with alpha_c when within this
 THRESHOLD_TOLERANCE = 0.02
 
 
-def predict(loss: str, m: int, k: int, p: int, alpha: float, tau: float,
+def predict(loss, m: int, k: int, p: int, alpha: float, tau: float,
             validity: bool = True) -> dict:
-    """beta*, alpha_c(tau), the regime and (optionally) the SSEM certificate."""
+    """The global optimum (or, outside its solver's range, SSEM at beta*), beta*, alpha_c(tau)
+    and (optionally) the SSEM certificate."""
     b = float(optimal_beta(loss, m, k, p, alpha, tau))
-    out = {"beta_star": b, "alpha_c": float(alpha_c_value(loss, m, k, p, tau)),
-           "regime": "collapse" if b == 1.0 else "spread",
-           "predicted_within": 1.0 - b}
+    out = {"beta_star": b, "alpha_c": float(alpha_c_value(loss, m, k, p, tau))}
+    try:
+        g = global_optimum(loss, m, k, p, alpha, tau)
+        out |= {"model": "global", "predicted_within": g.within_class_variance,
+                "predicted_between": g.between_class_variance,
+                "view_similarity": 1.0 if g.view is None else g.view,
+                "class_similarity": g.class_, "other_similarity": g.other,
+                "loss": g.loss_value, "active": list(g.active),
+                "regime": "collapse" if g.collapsed else
+                ("views apart" if p > 1 and "view" not in g.active else "spread")}
+    except ValueError:  # off SSEM below the face solver's tau range
+        ssem = gram_entries(b, m, k)
+        out |= {"model": "ssem", "predicted_within": 1.0 - b, "predicted_between": b,
+                "view_similarity": 1.0, "class_similarity": float(ssem["class"]),
+                "other_similarity": float(ssem["other"]),
+                "loss": float(loss_value(loss, m, k, p, alpha, tau, b)),
+                "regime": "collapse" if b == 1.0 else "spread"}
     if validity:
         out["ssem_valid"] = certify_ssem(loss, m, k, p, alpha, tau).valid
     return out
 
 
-def measure(z: torch.Tensor, labels: torch.Tensor, beta_star: float) -> dict:
-    """The measurements listed in the module docstring, for z (N, p, d) of unit rows."""
+def measure(z: torch.Tensor, labels: torch.Tensor, target: dict | float) -> dict:
+    """The measurements listed in the module docstring, for z (N, p, d) of unit rows.
+
+    ``target``: the predicted Gram values (``view_similarity``, ``class_similarity``,
+    ``other_similarity``, as :func:`predict` gives them), or a float beta: SSEM at beta.
+    """
     n, p, d = z.shape
     var = measured_variances(z, labels)
     flat = z.reshape(n * p, d).double()
@@ -60,43 +89,55 @@ def measure(z: torch.Tensor, labels: torch.Tensor, beta_star: float) -> dict:
     gram = gram.cpu()
     m_ = int(labels.unique().numel())
     k_ = n // m_
-    target = {t: float(g) for t, g in gram_entries(beta_star, m_, k_).items()}  # SSEM point
-    ssem = sum(types[t].double() * v for t, v in target.items())
+    if isinstance(target, dict):
+        values = {"self": 1.0, "view": target["view_similarity"],
+                  "class": target["class_similarity"], "other": target["other_similarity"]}
+    else:
+        values = {t: float(g) for t, g in gram_entries(target, m_, k_).items()}  # SSEM point
+    predicted = sum(types[t].double() * v for t, v in values.items())
     off = ~types["self"]
-    residual = float(((gram - ssem)[off] ** 2).mean().sqrt())
+    residual = float(((gram - predicted)[off] ** 2).mean().sqrt())
     view = float(gram[types["view"]].mean()) if p > 1 else 1.0
     same = gram[types["class"]]
     return {"within": var["within"], "between": var["between"], "view_similarity": view,
+            "class_similarity": float(same.mean()),
+            "other_similarity": float(gram[types["other"]].mean()),
             "class_similarity_spread": float(same.std()) if same.numel() > 1 else 0.0,
             "residual": residual}
 
 
 def verdict(trainer: str, predicted: dict, measured: dict) -> tuple[str, str]:
     """(verdict, note) as defined in the module docstring."""
-    tol_var, tol_res = TOLERANCE[trainer]
+    tol_var, tol_res, tol_view = TOLERANCE[trainer]
     gap = measured.get("loss_gap")
+    which = "the global minimum" if predicted.get("model", "global") == "global" else "f(beta*)"
     if gap is not None and gap < -LOSS_GAP:
-        return "off-model", f"trained loss {-gap:.2g} below f(beta*): SSEM is not the optimum here"
+        if which == "f(beta*)":
+            return "off-model", (f"trained loss {-gap:.2g} below f(beta*): SSEM is not the "
+                                 "optimum here (the global optimum is not computed at this tau)")
+        return "disagrees", f"trained loss {-gap:.2g} below the predicted global minimum"
     if measured["residual"] > tol_res:
-        tail = (f"; loss within {gap:.2g} of f(beta*): a flat landscape not yet descended"
+        tail = (f"; loss within {gap:.2g} of {which}: a flat landscape not yet descended"
                 if gap is not None and gap < 1e-3 else "")
         return "off-model", f"Gram residual {measured['residual']:.2g} > {tol_res}{tail}"
     diff = measured["within"] - predicted["predicted_within"]
-    if abs(diff) <= tol_var:
-        return "agrees", f"within-class variance off by {diff:+.2g} (tolerance {tol_var})"
-    return "disagrees", f"within-class variance off by {diff:+.2g} (tolerance {tol_var})"
+    dview = measured["view_similarity"] - predicted.get("view_similarity", 1.0)
+    note = (f"within-class variance off by {diff:+.2g} (tolerance {tol_var}), view similarity "
+            f"by {dview:+.2g} (tolerance {tol_view})")
+    if abs(diff) <= tol_var and abs(dview) <= tol_view:
+        return "agrees", note
+    return "disagrees", note
 
 
 def record(config: TrainConfig, z: torch.Tensor, labels: torch.Tensor,
            validity: bool = True) -> dict:
     m, k, p = config.classes, config.per_class, config.views
     pred = predict(config.loss, m, k, p, config.alpha, config.tau, validity)
-    meas = measure(z, labels, pred["beta_star"])
+    meas = measure(z, labels, pred)
     if config.trainer != "digits":  # the evaluation batch is the training batch
         trained = float(SupCLLoss(config.alpha, config.tau, config.loss)(z.double(), labels))
         meas["loss"] = trained
-        meas["loss_gap"] = trained - float(loss_value(config.loss, m, k, p, config.alpha,
-                                                      config.tau, pred["beta_star"]))
+        meas["loss_gap"] = trained - pred["loss"]
     v, note = verdict(config.trainer, pred, meas)
     return {"key": config.key(), "kind": "point", "config": config.as_record(),
             "predicted": pred, "measured": meas, "verdict": v, "note": note}

@@ -14,17 +14,19 @@ from ..solve import kernels, optimal_beta_grid
 from ..specfile import spec_from_dict
 from .crosscheck import LOSS_GAP, THRESHOLD_TOLERANCE, TOLERANCE, CrossCheck
 
-_COLUMNS = ("trainer", "loss", "alpha", "tau", "beta*", "regime", "SSEM", "pred within",
-            "meas within", "view sim", "residual", "loss gap", "verdict")
+_COLUMNS = ("trainer", "loss", "alpha", "tau", "beta*", "SSEM", "regime", "pred within",
+            "meas within", "pred view", "meas view", "residual", "loss gap", "verdict")
 
 
 def _row(rec: dict) -> tuple[str, ...]:
     c, pr, me = rec["config"], rec["predicted"], rec["measured"]
     valid = {True: "valid", False: "fails", None: "?"}.get(pr.get("ssem_valid"), "-")
     gap = me.get("loss_gap")
+    regime = pr["regime"] + (" (SSEM only)" if pr.get("model") == "ssem" else "")
     return (c["trainer"], c["loss"], f"{c['alpha']:.4g}", f"{c['tau']:.3g}",
-            f"{pr['beta_star']:.4f}", pr["regime"], valid, f"{pr['predicted_within']:.4f}",
-            f"{me['within']:.4f}", f"{me['view_similarity']:.4f}", f"{me['residual']:.2g}",
+            f"{pr['beta_star']:.4f}", valid, regime, f"{pr['predicted_within']:.4f}",
+            f"{me['within']:.4f}", f"{pr.get('view_similarity', 1.0):.4f}",
+            f"{me['view_similarity']:.4f}", f"{me['residual']:.2g}",
             "-" if gap is None else f"{gap:+.1e}", rec["verdict"])
 
 
@@ -62,21 +64,24 @@ def markdown(result: CrossCheck, size: str, seconds: float | None = None) -> str
         return "\n".join(["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
                          + ["| " + " | ".join(r) + " |" for r in rows])
     specs = _specs(result)
-    tol = "; ".join(f"{t}: within-class variance {v}, residual {r}"
-                    for t, (v, r) in TOLERANCE.items())
+    tol = "; ".join(f"{t}: within-class variance {v}, residual {r}, view similarity {w}"
+                    for t, (v, r, w) in TOLERANCE.items())
     lines = [
         "# Cross-check: the derived thresholds against trained embeddings", "",
         f"Plan `{size}`; " + (f"ran in {seconds:.0f} s. " if seconds is not None else "")
         + "Verdicts: " + ", ".join(f"{n} {v}" for v, n in sorted(result.counts().items()))
         + ".", "",
-        "Predicted: beta* (between-class variance on SSEM), the regime (collapse iff "
-        "alpha <= alpha_c(tau)), and the SSEM certificate (`valid`: SSEM holds a global "
-        "minimiser; `fails`: it does not). Measured on the trained unit embeddings: "
-        "within-class variance, mean view similarity, the RMS residual of the Gram matrix "
-        "from SSEM at beta*, and (free, Gaussian) the loss gap: trained loss - f(beta*).", "",
-        f"Verdict tolerances: {tol}. `off-model`: loss below f(beta*) by more than "
-        f"{LOSS_GAP:g}, or residual above tolerance; `agrees`: within-class variance within "
-        "tolerance of 1 - beta*; else `disagrees`.", "",
+        "Predicted: the global optimum over all unit embeddings of the batch (the minimum "
+        "over the symmetric Gram polyhedron: view, class and other similarities, variances, "
+        "loss, regime), beta* on SSEM, and the SSEM certificate (`valid`: SSEM holds the "
+        "global minimiser; `fails`: it does not, and the global optimum lies off SSEM). "
+        "Measured on the trained unit embeddings: within-class variance, mean view "
+        "similarity, the RMS residual of the Gram matrix from the predicted one, and (free, "
+        "Gaussian) the loss gap: trained loss - predicted minimum.", "",
+        f"Verdict tolerances: {tol}. `disagrees`: a loss below the predicted minimum by more "
+        f"than {LOSS_GAP:g}, or variance or view similarity out of tolerance; `off-model`: "
+        "residual above tolerance (a finite network on real data, or a landscape not yet "
+        "descended); `agrees`: otherwise.", "",
         "## Points", "", md(_COLUMNS + ("note",), [_row(r) + (r["note"],) for r in result.points]),
     ]
     if result.thresholds:
@@ -153,9 +158,11 @@ def plot_phase(result: CrossCheck, path: Path) -> None:
 
 
 def plot_variance(result: CrossCheck, path: Path) -> None:
-    """One panel per loss: predicted 1 - beta*(alpha) per tau, measured points on top."""
+    """One panel per loss: the predicted within-class variance of the global optimum against
+    alpha per tau (SSEM's 1 - beta* dashed where it differs), measured points on top."""
     fig, axes, losses = _panels(result, (5.0, 4.0))
     alphas = torch.linspace(0, 1, 201, dtype=torch.float64)
+    coarse = np.linspace(0, 1, 26)
     specs = _specs(result)
     for ax, loss in zip(axes[0], losses):
         pts = _free_points(result, loss)
@@ -165,7 +172,12 @@ def plot_variance(result: CrossCheck, path: Path) -> None:
         for i, tau in enumerate(sorted({r["config"]["tau"] for r in pts})):
             color = f"C{i}"
             b = optimal_beta_grid(spec, batch[0], batch[1], alphas, tau, batch[2])
-            ax.plot(alphas, 1 - b, color=color, label=f"predicted, tau={tau:g}")
+            glob = [_global_within(spec, batch, a, tau) for a in coarse]
+            if all(g is not None for g in glob):
+                ax.plot(coarse, glob, color=color, label=f"predicted, tau={tau:g}")
+                ax.plot(alphas, 1 - b, color=color, ls="--", lw=0.8)
+            else:
+                ax.plot(alphas, 1 - b, color=color, label=f"predicted (SSEM), tau={tau:g}")
             a_c = kernels(spec).alpha_c(tau, *batch).item()
             ax.axvline(a_c, color=color, ls=":", lw=1)
             mine = [r for r in pts if r["config"]["tau"] == tau]
@@ -174,9 +186,18 @@ def plot_variance(result: CrossCheck, path: Path) -> None:
                        edgecolors="black", zorder=3, label=f"measured, tau={tau:g}")
         ax.set_xlabel("alpha")
         ax.set_ylabel("within-class variance")
-        ax.set_title(f"{loss} (dotted: alpha_c)", fontsize=10)
+        ax.set_title(f"{loss} (dotted: alpha_c; dashed: SSEM 1 - beta*)", fontsize=10)
         ax.legend(fontsize=7)
     _save(fig, path)
+
+
+def _global_within(spec, batch, a, tau) -> float | None:
+    from ..optimum import global_optimum
+
+    try:
+        return global_optimum(spec, *batch, f"{a:.6g}", tau).within_class_variance
+    except ValueError:
+        return None
 
 
 def write(result: CrossCheck, out: Path, size: str, seconds: float | None = None) -> None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..derive import alpha_c_value
+from ..optimum import regimes
 from .crosscheck import CrossCheck, locate_threshold, record
 from ..spec import PRESETS, LossSpec, get_spec
 from ..validity import established
@@ -55,7 +56,11 @@ def default_plan(losses: tuple, size: str = "quick") -> Plan:
             points += [TrainConfig("free", loss, a, tau, m, k, p, cfg["dim"], cfg["steps"])
                        for a in sorted(alphas)]
         if not established(loss) and size != "tiny":  # small tau: where SSEM may fail
-            points.append(TrainConfig("free", loss, 0.0, 0.1, m, k, p, cfg["dim"], cfg["steps"]))
+            # the landscape is flat there (loss within 2e-4 of its minimum after 1500 steps
+            # with the views still 0.01 off): train longer
+            points.append(TrainConfig("free", loss, 0.0, 0.1, m, k, p, cfg["dim"],
+                                      cfg["steps"] * 8 // 3))
+            points += _view_boundary_scan(loss, m, k, p, cfg)
     g_steps, d_steps = cfg["mlp"]
     mlp_loss = PRESETS["paper"] if PRESETS["paper"] in losses else losses[0]
     for a in (0.1, 0.9):
@@ -66,6 +71,21 @@ def default_plan(losses: tuple, size: str = "quick") -> Plan:
     thresholds = [dict(loss=loss, m=m, k=k, p=p, tau=0.5, iters=cfg["iters"],
                        steps=cfg["steps"], dim=cfg["dim"]) for loss in losses]
     return Plan(points, thresholds, size)
+
+
+def _view_boundary_scan(loss: LossSpec, m: int, k: int, p: int, cfg: dict) -> list:
+    """Free-embedding points on both sides of every boundary where ``view`` enters or leaves
+    the active set (views of an instance rejoin or split) along alpha at the plan's smallest
+    tau: the regimes of the global optimum, off SSEM."""
+    if p < 2:
+        return []
+    tau = min(cfg["taus"])
+    found = regimes(loss, m, k, p, tau=tau)
+    alphas = sorted({round(min(1.0, max(0.0, b.at + off)), 4)
+                     for b in found.boundaries if ("view" in b.below) != ("view" in b.above)
+                     for off in (-0.04, 0.04)})
+    return [TrainConfig("free", loss, a, tau, m, k, p, cfg["dim"], cfg["steps"])
+            for a in alphas]
 
 
 def threshold_key(spec: dict) -> str:
