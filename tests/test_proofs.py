@@ -99,3 +99,12 @@ def test_main_exits_nonzero_on_a_failure(monkeypatch, capsys):
     monkeypatch.setattr(proofs, "load", lambda: list(_core.REGISTRY))
     assert cli.main() == 1
     assert "FAILED" in capsys.readouterr().out
+
+
+def test_a_wrong_view_boundary_fails():
+    from proofs import global_optimum as g
+
+    right = float(g.view_boundary().subs(sp.Symbol("tau", positive=True), sp.Rational(3, 10)))
+    assert _outcome(lambda pr: g.check_view_boundary(pr, "supcon-split", right, "0.3")).ok
+    wrong = _outcome(lambda pr: g.check_view_boundary(pr, "supcon-split", right + 1e-3, "0.3"))
+    assert not wrong.ok and "views rejoin" not in wrong.status and "vanishes" in wrong.status
