@@ -623,11 +623,18 @@ def _formula(args) -> int:
     from .derive import derive
     from .spec import get_spec
 
+    from .faces import collapse_boundaries, vertex_multipliers
+
     d = derive(get_spec(args.loss))
     render = {"text": sp.sstr, "latex": sp.latex, "python": sp.pycode}[args.format]
     items = {"reduced_loss": d.loss, "alpha_c": d.alpha_c, "tau_c": d.tau_c}
+    mus = vertex_multipliers(d.spec)
+    roots = collapse_boundaries(d.spec)
     if args.json:
-        print(json.dumps({key: render(expr) for key, expr in items.items()}))
+        print(json.dumps({key: render(expr) for key, expr in items.items()}
+                         | {"collapse_multipliers": {n: render(e) for n, e in mus.items()},
+                            "collapse_boundaries": {n: None if e is None else render(e)
+                                                    for n, e in roots.items()}}))
         return 0
     print(f"# loss convention: {d.spec.name}  (symbols: m, k, p, alpha, tau, beta)")
     print(f"f(beta) = {render(d.loss)}")
@@ -635,6 +642,14 @@ def _formula(args) -> int:
     print(f"tau_c(alpha) = {render(d.tau_c)}")
     print(f"# tau_c = 0 for alpha <= {render(d.alpha_c_tau0)}; "
           f"no tau collapses for alpha >= {render(d.alpha_c_tauinf)}")
+    print("# global optimum: class collapse (v = c = 1, centroid 0) is optimal iff these KKT "
+          "multipliers at that vertex are all >= 0 (p >= 2):")
+    for name, expr in mus.items():
+        print(f"mu_{name}(alpha, tau) = {render(expr)}")
+    for name, root in roots.items():
+        where = ("does not depend on alpha" if root is None else
+                 f"vanishes at alpha = {render(root)}")
+        print(f"# mu_{name} {where}")
     return 0
 
 

@@ -18,6 +18,7 @@ import sympy as sp
 
 from .codegen import stabilise
 from .derive import derive, r
+from .faces import vertex_multipliers
 from .model import ssem_variances
 from .spec import LossSpec, get_spec
 
@@ -36,6 +37,10 @@ ITEMS = (
     ("alpha_c_tauinf", "lim alpha_c as tau -> oo (alpha at or above it: no tau collapses)"),
     ("within_class_variance", "Within-class variance on SSEM"),
     ("between_class_variance", "Between-class variance on SSEM"),
+    ("mu_view", "Global optimum: class collapse (v = c = 1, centroid 0) is optimal iff the "
+                "three KKT multipliers at that vertex are >= 0 (p >= 2); the view one"),
+    ("mu_within", "the within-class one (it vanishes at alpha_c)"),
+    ("mu_all_ones", "the all-ones (zero centroid) one"),
 )
 
 
@@ -43,6 +48,7 @@ def formula_sheet(loss: str | LossSpec) -> dict[str, sp.Expr]:
     """The sheet's expressions, exact (no floats), keyed as in :data:`ITEMS`."""
     d = derive(get_spec(loss))
     var = ssem_variances()
+    mus = vertex_multipliers(get_spec(loss))
     tau = next(s for s in d.alpha_c.free_symbols if s.name == "tau")
     m = next(s for s in d.alpha_c.free_symbols if s.name == "m")
     return {
@@ -57,6 +63,9 @@ def formula_sheet(loss: str | LossSpec) -> dict[str, sp.Expr]:
         "alpha_c_tauinf": d.alpha_c_tauinf,
         "within_class_variance": var["within"],
         "between_class_variance": var["between"],
+        "mu_view": mus["view"],
+        "mu_within": mus["within-class"],
+        "mu_all_ones": mus["all-ones"],
     }
 
 
@@ -84,6 +93,11 @@ _LATEX_TITLES = {
                       r"$\tau$ collapses)",
     "within_class_variance": "Within-class variance on SSEM",
     "between_class_variance": "Between-class variance on SSEM",
+    "mu_view": r"Global optimum: class collapse ($v = c = 1$, centroid $0$) is optimal iff "
+               r"the three KKT multipliers at that vertex are $\ge 0$ ($p \ge 2$); the view "
+               "one",
+    "mu_within": r"the within-class one (it vanishes at $\alpha_c$)",
+    "mu_all_ones": "the all-ones (zero centroid) one",
 }
 
 #: a formula longer than this (characters of LaTeX) is broken at its top-level + and -
@@ -139,7 +153,9 @@ def _latex_lhs(key: str) -> str:
             "tau_c": r"\tau_c(\alpha) = ", "alpha_c_tau0": r"\lim_{\tau \to 0^+} \alpha_c = ",
             "alpha_c_tauinf": r"\lim_{\tau \to \infty} \alpha_c = ",
             "within_class_variance": r"\mathrm{Var}_{\mathrm{within}} = ",
-            "between_class_variance": r"\mathrm{Var}_{\mathrm{between}} = "}[key]
+            "between_class_variance": r"\mathrm{Var}_{\mathrm{between}} = ",
+            "mu_view": r"\mu_{\mathrm{view}} = ", "mu_within": r"\mu_{\mathrm{within}} = ",
+            "mu_all_ones": r"\mu_{\mathrm{all\text{-}ones}} = "}[key]
 
 
 def _latex_text(text: str) -> str:
