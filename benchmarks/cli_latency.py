@@ -1,4 +1,5 @@
-"""Wall time of `ssem threshold` and `ssem optimum`, process start included (target: < 2 s).
+"""Wall time of `ssem threshold`, `ssem optimum` (target: < 2 s) and `ssem regimes` (target:
+< 5 s), process start included.
 
 Run: python benchmarks/cli_latency.py  -- measures a cold derivation cache (first call on a
 fresh machine) and a warm one, side by side, 5 runs each; prints the median and the worst.
@@ -34,6 +35,16 @@ CASES = {
     "optimum tau=1e-100": [
         "optimum", "--loss", "paper", "--classes", "3", "--per-class", "4", "--alpha", "0.5",
         "--tau", "1e-100", "--json"],
+    # issue 12: the global optimum off SSEM (target < 2 s) and the regimes (target < 5 s)
+    "optimum off SSEM": [
+        "optimum", "--loss", "supcon-split", "--classes", "3", "--per-class", "4", "--alpha",
+        "0", "--tau", "0.3", "--json"],
+    "regimes --tau": [
+        "regimes", "--loss", "supcon-split", "--classes", "3", "--per-class", "4", "--tau",
+        "0.3", "--json"],
+    "regimes --alpha": [
+        "regimes", "--loss", "supcon-split", "--classes", "3", "--per-class", "4", "--alpha",
+        "0.1", "--json"],
 }
 
 

@@ -1,8 +1,10 @@
-"""Phase maps of the SSEM optimum over an (alpha, tau) grid, and their files (.npz, .png).
+"""Phase maps of the optimum over an (alpha, tau) grid, and their files (.npz, .png).
 
-On SSEM the within-class variance is 1 - beta* and the between-class variance beta*; the
-batch collapses (within-class variance 0) exactly on the side alpha <= alpha_c(tau) of the
-closed-form boundary, drawn on the heat map.
+Each point holds beta* on SSEM and the global optimum over all unit embeddings
+(:mod:`~ssem_symbolic.optimum_grid`): v*, c*, o*, the variances and the regime (its set of
+active constraints). Where SSEM holds the optimum, the within-class variance is 1 - beta*; the
+batch collapses exactly on the side alpha <= alpha_c(tau) of the closed-form boundary, drawn on
+the heat map with every boundary between regimes.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import torch
 
 from ._io import atomic_write
 from .derive import derive
-from .solve import kernels, optimal_beta_grid
+from .optimum_grid import OFF_SSEM_TAU, global_optimum_grid
+from .solve import kernels
 from .spec import LossSpec, check_setting, get_spec
 from .validity import established
 
@@ -31,12 +34,17 @@ def validity_note(spec: LossSpec) -> str:
                 "tau >= 0.05; `ssem optimum` certifies single points)")
     return (f"{spec.name}: SSEM validity is not established for this convention (`ssem "
             "optimum` certifies single points; for supcon-split it is false at small alpha and "
-            "tau); the map shows the best SSEM embedding, not necessarily the optimum")
+            "tau); beta is the best SSEM embedding, the variances, similarities and regimes "
+            "are the global optimum's")
 
 
 @dataclass(frozen=True)
 class PhaseMap:
-    """beta* on a grid: ``beta[i, j]`` at (``alpha[i]``, ``tau[j]``)."""
+    """beta* and the global optimum on a grid: ``beta[i, j]`` at (``alpha[i]``, ``tau[j]``).
+
+    ``regime[i, j]`` indexes ``regimes`` (sorted active-constraint names); -1 marks a point off
+    SSEM below the grid solver's tau range, whose global values are NaN (counted in ``note``).
+    """
 
     spec: LossSpec
     classes: int
@@ -49,19 +57,18 @@ class PhaseMap:
     tau_c: np.ndarray  #: (NA,) tau_c(alpha): 0 every tau collapses, inf none does
     tau_c_side: np.ndarray  #: (NA,) +1: collapse for tau >= tau_c; -1: for tau <= tau_c
     note: str
+    view: np.ndarray  #: (NA, NT) v* of the global optimum
+    class_: np.ndarray  #: c*
+    other: np.ndarray  #: o*
+    within_class_variance: np.ndarray  #: of the global optimum (1 - beta* where SSEM holds)
+    between_class_variance: np.ndarray
+    regime: np.ndarray  #: (NA, NT) index into ``regimes``, -1 not solved
+    regimes: tuple[tuple[str, ...], ...]
 
     @property
     def loss(self) -> str:
         """The convention's name."""
         return self.spec.name
-
-    @property
-    def within_class_variance(self) -> np.ndarray:
-        return 1.0 - self.beta
-
-    @property
-    def between_class_variance(self) -> np.ndarray:
-        return self.beta.copy()
 
 
 def grid(start: float, stop: float, num: int, log: bool = False) -> np.ndarray:
@@ -84,15 +91,23 @@ def phase_map(loss: str | LossSpec, classes: int, per_class: int, alpha: np.ndar
     t = torch.as_tensor(np.asarray(tau, dtype=np.float64), device=device)
     if a.dim() != 1 or t.dim() != 1:
         raise ValueError("alpha and tau grids must be 1-d")
-    b = optimal_beta_grid(spec, classes, per_class, a[:, None], t[None, :], views)
+    G = global_optimum_grid(spec, classes, per_class, a[:, None], t[None, :], views)
     K = kernels(spec, torch.float64)
     batch = (classes, per_class, views)
+    note = validity_note(spec)
+    if G.unsolved:
+        note += (f"; {G.unsolved} grid points lie off SSEM at tau < {OFF_SSEM_TAU:g}, where "
+                 "the grid solver does not answer: regime -1, global values NaN (ssem optimum "
+                 "answers single points from tau = 0.01)")
+    np_ = lambda x: x.cpu().numpy()  # noqa: E731
     return PhaseMap(
         spec=spec, classes=classes, per_class=per_class, views=views,
-        alpha=a.cpu().numpy(), tau=t.cpu().numpy(), beta=b.cpu().numpy(),
-        alpha_c=K.alpha_c(t, *batch).cpu().numpy(), tau_c=K.tau_c(a, *batch).cpu().numpy(),
-        tau_c_side=K.tau_c_side(a, *batch).cpu().numpy(),
-        note=validity_note(spec),
+        alpha=np_(a), tau=np_(t), beta=np_(G.beta),
+        alpha_c=np_(K.alpha_c(t, *batch)), tau_c=np_(K.tau_c(a, *batch)),
+        tau_c_side=np_(K.tau_c_side(a, *batch)), note=note, view=np_(G.view),
+        class_=np_(G.class_), other=np_(G.other), within_class_variance=np_(G.within),
+        between_class_variance=np_(G.between), regime=np_(G.regime),
+        regimes=tuple(G.regimes),
     )
 
 
@@ -103,6 +118,8 @@ def save_npz(pm: PhaseMap, path: str | os.PathLike) -> None:
              within_class_variance=pm.within_class_variance,
              between_class_variance=pm.between_class_variance,
              alpha_c=pm.alpha_c, tau_c=pm.tau_c, tau_c_side=pm.tau_c_side, loss=pm.loss,
+             view_similarity=pm.view, class_similarity=pm.class_, other_similarity=pm.other,
+             regime=pm.regime, regimes=np.array([",".join(r) for r in pm.regimes], dtype=str),
              loss_key=pm.spec.key(),
              batch=np.array([pm.classes, pm.per_class, pm.views]), note=pm.note)
     atomic_write(Path(path), buf.getvalue())
@@ -129,7 +146,17 @@ def save_png(pm: PhaseMap, path: str | os.PathLike, log_tau: bool = False,
     else:
         mesh = ax.scatter(np.broadcast_to(pm.tau, within.shape), np.broadcast_to(
             pm.alpha[:, None], within.shape), c=within, cmap="viridis", vmin=0.0, vmax=vmax)
-    fig.colorbar(mesh, ax=ax, label="within-class variance 1 - beta*")
+    fig.colorbar(mesh, ax=ax, label="within-class variance (global optimum)")
+    if pm.alpha.size > 1 and pm.tau.size > 1 and len(pm.regimes) > 1:
+        # every boundary between regimes: the level sets between consecutive indices
+        levels = np.arange(len(pm.regimes) - 1) + 0.5
+        ax.contour(pm.tau, pm.alpha, np.ma.masked_less(pm.regime.astype(float), 0),
+                   levels=levels, colors="red",
+                   linewidths=1.0, linestyles="solid")
+        ax.plot([], [], color="red", lw=1.0, label="regime boundaries")
+    if (pm.regime < 0).any():
+        ax.contourf(pm.tau, pm.alpha, (pm.regime < 0).astype(float), levels=[0.5, 1.5],
+                    colors="none", hatches=["//"])
     fine = np.geomspace(pm.tau.min(), pm.tau.max(), 400) if log_tau else np.linspace(
         pm.tau.min(), pm.tau.max(), 400)
     K = kernels(pm.spec, torch.float64)
@@ -147,9 +174,12 @@ def save_png(pm: PhaseMap, path: str | os.PathLike, log_tau: bool = False,
     ax.set_ylim(pm.alpha.min(), pm.alpha.max()) if pm.alpha.size > 1 else None
     ax.set_title(f"{pm.loss}: m={pm.classes}, k={pm.per_class}, p={pm.views}", fontsize=10)
     ax.legend(loc="lower right", fontsize=8)
-    if not established(pm.spec):
-        fig.text(0.01, 0.01, "SSEM validity not established for this convention",
-                 fontsize=7, color="darkred")
+    off = sorted({pm.regimes[i] for i in np.unique(pm.regime) if i >= 0
+                  if "view" not in pm.regimes[i] and pm.views > 1})
+    if off:
+        fig.text(0.01, 0.01, "off SSEM (views apart) in part of the map: "
+                 + "; ".join("[" + ", ".join(r) + "]" for r in off), fontsize=7,
+                 color="darkred")
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     plt.close(fig)

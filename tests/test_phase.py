@@ -74,3 +74,29 @@ def test_cli_phase_bad_grids(tmp_path, capsys, grid_args, match):
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and match in err
     assert not out.exists()
+
+
+def test_phase_map_carries_the_global_optimum_and_its_regimes(tmp_path):
+    from ssem_symbolic.optimum import global_optimum
+    from ssem_symbolic.phase import phase_map, save_npz, save_png
+
+    alphas, taus = np.linspace(0, 0.3, 7), np.array([0.01, 0.1, 0.3, 1.0])
+    pm = phase_map("supcon-split", 3, 4, alphas, taus)
+    assert ("all-ones", "within-class") in pm.regimes  # the views-apart regime
+    # tau = 0.01 lies below the grid solver's off-SSEM range: flagged, not guessed
+    assert (pm.regime[:, 0] == -1).any() and np.isnan(pm.view[pm.regime == -1]).all()
+    assert "regime -1" in pm.note
+    for i in (0, 2, 4):
+        for j in (1, 2, 3):
+            opt = global_optimum("supcon-split", 3, 4, 2, f"{alphas[i]:.6g}", f"{taus[j]:g}")
+            assert pm.regimes[pm.regime[i, j]] == opt.active
+            assert pm.view[i, j] == pytest.approx(opt.view, abs=1e-10)
+            assert pm.within_class_variance[i, j] == pytest.approx(opt.within_class_variance,
+                                                                   abs=1e-10)
+    save_npz(pm, tmp_path / "m.npz")
+    data = np.load(tmp_path / "m.npz")
+    assert {"view_similarity", "class_similarity", "other_similarity", "regime",
+            "regimes"} <= set(data.files)
+    assert list(data["regimes"]) == [",".join(r) for r in pm.regimes]
+    save_png(pm, tmp_path / "m.png", log_tau=True)
+    assert (tmp_path / "m.png").stat().st_size > 1000
