@@ -26,6 +26,7 @@ from .model import (
     symmetric_gram_eigenvalues,
 )
 from .spec import PAIR_TYPES, PRESETS, LossSpec, check_setting, get_spec, pair_counts
+from .optimum import GlobalOptimum, global_optimum, regimes
 from .validity import SSEMCertificate, certify_ssem
 
 __version__ = "0.1.0"
@@ -48,7 +49,8 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "PAIR_TYPES", "PRESETS", "Derivation", "LossSpec", "SSEMCertificate", "SupCLLoss",
+    "PAIR_TYPES", "PRESETS", "Derivation", "GlobalOptimum", "LossSpec", "SSEMCertificate",
+    "SupCLLoss", "global_optimum", "regimes",
     "collapse_monitor", "load_spec",
     "alpha_c_limits", "alpha_c_value", "certify_ssem", "check_setting", "derive", "get_spec",
     "gram_entries", "kernels", "loss_value", "measured_variances", "minimise", "optimal_beta",
