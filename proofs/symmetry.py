@@ -104,6 +104,12 @@ GRID = [(m_, k_, p_, a / 10, t) for m_, k_, p_ in ((2, 2, 2), (3, 4, 2), (5, 3, 
 
 
 def _reduction(proof: Proof, name: str) -> None:
+    _symmetric_reduction(proof, name)
+    _ssem_kkt(proof, name)
+
+
+def _symmetric_reduction(proof: Proof, name: str) -> None:
+    """(a)-(c): convex in G, invariant, averaged to one value per pair type; the polyhedron."""
     # (a) convexity in the Gram matrix: the Hessian of log-sum-exp is diag(q) - q q^T, PSD
     qs, ws = sp.symbols("q0:3", positive=True), sp.symbols("w0:3", real=True)
     s = sum(qs)
@@ -161,6 +167,9 @@ def _reduction(proof: Proof, name: str) -> None:
         proof.symbolic(f"m={m_} k={k_} p={p_}: symmetric Gram eigenvalues (view, within, "
                        "between, all-ones)", {sp.expand(x): y for x, y in G.eigenvals().items()}
                        == want)
+
+
+def _ssem_kkt(proof: Proof, name: str) -> None:
     # (d) on that polyhedron, the SSEM point at beta* satisfies KKT: a global minimiser
     worst_mu, worst_res = mpmath.inf, mpmath.mpf(0)
     for m_, k_, p_, a, t in GRID:
@@ -179,6 +188,11 @@ def _reduction(proof: Proof, name: str) -> None:
 
 per_convention("symmetry", "{name}: for d >= mk - 1 a global minimiser over unit embeddings "
                "is SSEM at beta*", _reduction, names=("paper", "supcon"))
+
+
+per_convention("reduction", "{name}: the optimum over all unit embeddings (d >= mkp - 1) is the "
+               "minimum of phi(v, c, o) over the polyhedron of four eigenvalues >= 0",
+               _symmetric_reduction, names=("supcon-split",))
 
 
 @proposition("symmetry.supcon-split.fails",

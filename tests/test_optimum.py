@@ -182,3 +182,37 @@ def test_cli_regimes_json(capsys):
               "--alpha", "0.3", "--tau", "0.5"])
     assert exc.value.code == 2
     assert "not allowed with" in capsys.readouterr().err
+
+
+# a grid per preset on a 2 x 2 x 2 batch (with the points above: >= 20 per preset)
+_GRID = [(loss, a, t) for loss in ("paper", "supcon", "supcon-split")
+         for a in (0.1, 0.3, 0.5, 0.7, 0.9) for t in (0.5, 1.0, 2.0)]
+
+
+@pytest.mark.parametrize("loss,a,t", _GRID)
+def test_global_optimum_against_brute_force_grid(loss, a, t):
+    opt = global_optimum(loss, 2, 2, 2, str(a), str(t))
+    bf = _brute(loss, 2, 2, 2, a, t, seeds=(0,))
+    assert bf.loss == pytest.approx(opt.loss_value, abs=1e-6)
+    assert bf.view_similarity == pytest.approx(opt.view, abs=1e-3)
+    assert bf.variances["within"] == pytest.approx(opt.within_class_variance, abs=1e-3)
+    assert bf.variances["between"] == pytest.approx(opt.between_class_variance, abs=1e-3)
+
+
+@pytest.mark.parametrize("loss", ["paper", "supcon", "supcon-split"])
+def test_brute_force_on_both_sides_of_every_boundary(loss):
+    m, k, p, t = 2, 3, 2, "0.3"
+    found = regimes(loss, m, k, p, tau=t)
+    assert found.boundaries
+    edges = [0.0] + [b.at for b in found.boundaries] + [1.0]
+    for i, b in enumerate(found.boundaries):  # halfway to the next boundary at most
+        for side, off in (("below", -min(0.04, (edges[i + 1] - edges[i]) / 2)),
+                          ("above", min(0.04, (edges[i + 2] - edges[i + 1]) / 2))):
+            a = round(b.at + off, 6)
+            opt = global_optimum(loss, m, k, p, str(a), t)
+            assert opt.active == getattr(b, side), (loss, b, side)
+            bf = _brute(loss, m, k, p, a, float(t), seeds=(0,))
+            assert bf.loss == pytest.approx(opt.loss_value, abs=1e-6), (loss, a)
+            assert bf.view_similarity == pytest.approx(opt.view, abs=1e-3), (loss, a)
+            assert bf.variances["within"] == pytest.approx(opt.within_class_variance,
+                                                           abs=1e-3), (loss, a)
