@@ -419,8 +419,10 @@ def _log_rational(q: sp.Rational) -> mpmath.mpf:
 
 
 def tau_c_value(loss: str | LossSpec, m_: int, k_: int, p_: int, alpha_,
-                digits: int = 30) -> mpmath.mpf | None:
-    """tau_c(alpha): collapse iff tau >= tau_c. 0 when every tau collapses, None when none does.
+                digits: int = 30) -> mpmath.mpf:
+    """tau_c(alpha): collapse iff tau >= tau_c. 0 when every tau collapses, ``mpmath.inf`` when
+    none does: the one representation of "no tau collapses" in Python, torch kernels and
+    ``.npz`` files (JSON, which has no infinity, writes null).
 
     alpha is read exactly (:mod:`~ssem_symbolic.reading`), and the rule is decided in exact
     rational arithmetic (:func:`collapse_rule`), so nothing cancels near the domain edges.
@@ -430,7 +432,7 @@ def tau_c_value(loss: str | LossSpec, m_: int, k_: int, p_: int, alpha_,
     if rule.kind == "tau<=":
         raise ValueError(f"under {get_spec(loss).name!r} the batch collapses for tau <= "
                          f"{float(rule.tau_c):g}, not above a threshold; use collapse_rule()")
-    return None if rule.kind == "never" else rule.tau_c
+    return mpmath.inf if rule.kind == "never" else rule.tau_c
 
 
 def collapses(loss: str | LossSpec, m_: int, k_: int, p_: int, alpha_, tau_) -> bool:

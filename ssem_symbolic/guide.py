@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import mpmath
 import sympy as sp
 import torch
 
@@ -147,15 +148,16 @@ def guide(loss: str, m: int, k: int, p: int = 2, tau: float | None = None,
         _tau_warning(out, spec, m, k, p, out.get("alpha", a_c))
         return out
     t_c = tau_c_value(spec, m, k, p, alpha)
-    out["tau_c"] = None if t_c is None else float(t_c)
-    if t_c is None:
+    none = mpmath.isinf(t_c)  # no temperature collapses
+    out["tau_c"] = None if none else float(t_c)  # JSON null: no tau collapses
+    if none:
         say(f"At alpha = {alpha:g} no temperature collapses the classes (alpha >= {hi}).")
     elif t_c == 0:
         say(f"At alpha = {alpha:g} every temperature collapses the classes (alpha <= {lo}).")
     else:
         say(f"At alpha = {alpha:g} the classes collapse iff tau >= {float(t_c):.6g}.")
     if target_within == 0:  # zero variance: exactly the collapsed side, tau >= tau_c
-        if t_c is None:
+        if none:
             raise ValueError(f"no tau gives within-class variance 0 at alpha = {alpha:g}: no "
                              f"temperature collapses the classes (alpha >= {hi})")
         out["tau"] = float(t_c)

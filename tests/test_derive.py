@@ -79,7 +79,7 @@ def test_tau_c_inverts_alpha_c(loss, m_, k_, p_):
     assert tau_c_value(loss, m_, k_, p_, lo) == 0
     assert tau_c_value(loss, m_, k_, p_, float(lo)) == 0 or lo.q % 2 == 1  # decimal floats exact
     assert tau_c_value(loss, m_, k_, p_, lo + sp.Rational(1, 10**6)) > 0
-    assert tau_c_value(loss, m_, k_, p_, 1.0) is None
+    assert tau_c_value(loss, m_, k_, p_, 1.0) == mpmath.inf  # no tau collapses
 
 
 @pytest.mark.parametrize("loss", ["paper", "supcon", "supcon-split"])
