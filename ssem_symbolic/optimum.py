@@ -43,9 +43,9 @@ from .validity import certify_ssem
 
 #: the most digits the solver works at before it reports a sign as undecided
 MAX_DIGITS = 1000
-#: the temperatures the off-SSEM solver covers: below 0.01 the loss is flat to e^{-2/tau} off
-#: its minimiser, and deciding the active set needs over 90 more digits
-TAU_RANGE = ("0.01", "1e4")
+#: the temperatures the off-SSEM solver covers: the loss is flat to e^{-2/tau} near its
+#: minimiser, so the work carries 0.87/tau more digits (870 at tau = 1e-3, about 5 s)
+TAU_RANGE = ("0.001", "1e4")
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ Accuracy against the mpmath solver (:func:`~ssem_symbolic.optimum.global_optimum
 similarities in float64, 1e-5 in float32, over the grid solver's tau range; off SSEM for
 tau >= :data:`OFF_SSEM_TAU` = 0.05 only (below, the loss is flat to e^{-2/tau} along the face
 that holds the optimum): points off SSEM below it get regime -1 and NaN values, counted in
-:attr:`GlobalGrid.unsolved` (the mpmath solver answers them from tau = 0.01). The work is done
+:attr:`GlobalGrid.unsolved` (the mpmath solver answers them from tau = 1e-3). The work is done
 in float64 whatever the dtype; float32 grids get their results rounded.
 """
 

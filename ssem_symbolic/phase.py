@@ -98,7 +98,7 @@ def phase_map(loss: str | LossSpec, classes: int, per_class: int, alpha: np.ndar
     if G.unsolved:
         note += (f"; {G.unsolved} grid points lie off SSEM at tau < {OFF_SSEM_TAU:g}, where "
                  "the grid solver does not answer: regime -1, global values NaN (ssem optimum "
-                 "answers single points from tau = 0.01)")
+                 "answers single points from tau = 0.001)")
     np_ = lambda x: x.cpu().numpy()  # noqa: E731
     return PhaseMap(
         spec=spec, classes=classes, per_class=per_class, views=views,

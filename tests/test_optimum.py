@@ -158,9 +158,28 @@ def test_boundary_along_tau_is_tau_c():
     assert "within-class" in b.above and "within-class" not in b.below
 
 
+@pytest.mark.parametrize("a,t", [("0", "0.005"), ("0.05", "0.001")])
+def test_off_ssem_at_small_tau_against_the_face_equation(a, t):
+    # independent: the root of d phi/dv on the face within-class = all-ones = 0, phi written
+    # from the spec in proofs/_defs.py, at 1200 digits
+    import sympy as sp
+
+    from proofs._defs import alpha, tau, v
+    from proofs.global_optimum import _face_split
+
+    opt = global_optimum("supcon-split", 3, 4, 2, a, t)
+    assert opt.active == ("all-ones", "within-class")
+    f, _ = _face_split("supcon-split", 3, 4, 2)
+    slope = sp.lambdify((v, alpha, tau), sp.diff(f, v), "mpmath")
+    with mpmath.workdps(1200):
+        root = mpmath.findroot(lambda x: slope(x, mpmath.mpf(a), mpmath.mpf(t)),
+                               mpmath.mpf(opt.view))
+    assert opt.view == pytest.approx(float(root), abs=1e-12)
+
+
 def test_out_of_range_and_bad_calls_are_one_line_errors():
     with pytest.raises(ValueError, match="off-SSEM solver covers tau"):
-        global_optimum("supcon-split", 3, 4, 2, "0", "0.001")
+        global_optimum("supcon-split", 3, 4, 2, "0", "0.0005")
     with pytest.raises(ValueError, match="exactly one"):
         regimes("paper", 3, 4, 2)
     with pytest.raises(ValueError, match="alpha must lie"):
