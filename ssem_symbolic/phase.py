@@ -20,6 +20,7 @@ import torch
 from ._io import atomic_write
 from .derive import derive
 from .optimum_grid import OFF_SSEM_TAU, global_optimum_grid
+from .polyhedron import collapsed
 from .solve import kernels
 from .spec import LossSpec, check_setting, get_spec
 from .validity import established
@@ -127,7 +128,8 @@ def save_npz(pm: PhaseMap, path: str | os.PathLike) -> None:
 
 def save_png(pm: PhaseMap, path: str | os.PathLike, log_tau: bool = False,
              points: dict | None = None) -> None:
-    """Heat map of the within-class variance with the closed-form boundary alpha_c(tau).
+    """Two panels: the within-class variance of the global optimum with the closed-form
+    boundary alpha_c(tau) and every regime boundary; the regimes, one colour each.
 
     ``points`` (optional: arrays ``alpha``, ``tau``, ``within``) overlays measured points
     coloured on the same scale, with black edges.
@@ -137,7 +139,8 @@ def save_png(pm: PhaseMap, path: str | os.PathLike, log_tau: bool = False,
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=110)
+    fig, (ax, ax_r) = plt.subplots(1, 2, figsize=(12.0, 4.8), dpi=110)
+    _regime_panel(ax_r, pm, log_tau)
     within = pm.within_class_variance
     vmax = max(float(np.nanmax(within)), 1e-12)
     if pm.alpha.size > 1 and pm.tau.size > 1:
@@ -184,3 +187,32 @@ def save_png(pm: PhaseMap, path: str | os.PathLike, log_tau: bool = False,
     fig.savefig(buf, format="png")
     plt.close(fig)
     atomic_write(Path(path), buf.getvalue())
+
+
+def _regime_panel(ax, pm: PhaseMap, log_tau: bool) -> None:
+    """The regimes of the global optimum, one colour each (grey: not solved)."""
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+
+    colours = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3",
+               "#8c8c8c", "#ccb974", "#64b5cd"]
+    n = max(len(pm.regimes), 1)
+    cmap = ListedColormap(["#dddddd"] + [colours[i % len(colours)] for i in range(n)])
+    field = pm.regime.astype(float) + 1  # -1 (not solved) -> 0, grey
+    if pm.alpha.size > 1 and pm.tau.size > 1:
+        ax.pcolormesh(pm.tau, pm.alpha, field, shading="auto", cmap=cmap, vmin=-0.5,
+                      vmax=n + 0.5)
+    else:
+        ax.scatter(np.broadcast_to(pm.tau, field.shape), np.broadcast_to(
+            pm.alpha[:, None], field.shape), c=field, cmap=cmap, vmin=-0.5, vmax=n + 0.5)
+    handles = [Patch(color=cmap(i + 1), label=("collapse: " if collapsed(r, pm.views) else "")
+                     + "[" + ", ".join(r) + "]") for i, r in enumerate(pm.regimes)]
+    if (pm.regime < 0).any():
+        handles.append(Patch(color=cmap(0), label="off SSEM, not solved on the grid"))
+    ax.legend(handles=handles, loc="lower right", fontsize=7, title="active constraints",
+              title_fontsize=7)
+    if log_tau:
+        ax.set_xscale("log")
+    ax.set_xlabel("tau")
+    ax.set_ylabel("alpha")
+    ax.set_title("regimes of the global optimum", fontsize=10)
