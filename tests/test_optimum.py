@@ -235,3 +235,12 @@ def test_brute_force_on_both_sides_of_every_boundary(loss):
             assert bf.view_similarity == pytest.approx(opt.view, abs=1e-3), (loss, a)
             assert bf.variances["within"] == pytest.approx(opt.within_class_variance,
                                                            abs=1e-3), (loss, a)
+
+
+def test_one_view_has_no_view_direction():
+    r = regimes("paper", 3, 4, 1, tau="0.5")
+    (b,) = r.boundaries
+    assert b.below == ("all-ones", "within-class") and b.above == ("all-ones",)
+    assert b.at == pytest.approx(float(alpha_c_value("paper", 3, 4, 1, "0.5")), abs=1e-9)
+    opt = global_optimum("paper", 3, 4, 1, "0.2", "0.5")
+    assert opt.view is None and opt.collapsed and opt.as_dict()["view_similarity"] is None
