@@ -17,6 +17,9 @@
 # `optimal_beta_grid` solves $\beta^*$ on a whole grid with generated torch kernels.
 
 # %%
+import os
+from pathlib import Path
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -76,3 +79,33 @@ for m_ in (2, 5, 10, 50):
 # %%
 g = guide("paper", 10, 10, 2, tau=0.5, target_within=0.2)
 print("\n".join(g["lines"] + ["warning: " + w for w in g["warnings"]]))
+
+# %% [markdown]
+# ## Your own convention, from a spec file
+# Any convention written as a TOML or JSON spec file runs through the same maps. This cell reads
+# the file named by the environment variable `SSEM_SPEC` (default: the shipped
+# `examples/specs/views-then-class.toml`, which collapses *above* its threshold), and maps its
+# global optimum: within-class variance and regimes.
+
+# %%
+here = Path(globals().get("__file__", "03_phase_maps.py")).resolve().parent
+spec = ss.load_spec(os.environ.get("SSEM_SPEC",
+                                   str(here.parent / "examples/specs/views-then-class.toml")))
+print("convention:", spec.name, "| key:", spec.key())
+side = {1: "alpha <= alpha_c", -1: "alpha >= alpha_c"}.get(ss.derive(spec).alpha_side,
+                                                              "either side")
+print(f"collapse iff {side}; alpha_c(0.5) at 10 x 10 x 2 = "
+      f"{float(ss.alpha_c_value(spec, 10, 10, 2, 0.5)):.6f}")
+pm = ss.phase_map(spec, 10, 10, alpha[::4, 0].numpy(), tau[0, ::4].numpy())
+print("regimes on the map:", [list(r) for r in pm.regimes])
+fig, (a0, a1) = plt.subplots(1, 2, figsize=(11, 4))
+mesh = a0.pcolormesh(pm.tau, pm.alpha, pm.within_class_variance, shading="auto", vmin=0)
+a0.plot(pm.tau, pm.alpha_c, color="white", lw=2)
+a1.pcolormesh(pm.tau, pm.alpha, pm.regime, shading="auto", cmap="tab10", vmin=-1, vmax=9)
+for ax, title in ((a0, "within-class variance (global optimum)"), (a1, "regime index")):
+    ax.set_xscale("log")
+    ax.set_xlabel("tau")
+    ax.set_ylabel("alpha")
+    ax.set_title(f"{spec.name}: {title}", fontsize=9)
+fig.colorbar(mesh, ax=a0)
+plt.show()

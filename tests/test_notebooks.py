@@ -52,3 +52,15 @@ def test_render_names_the_missing_extra(monkeypatch, capsys):
     assert render.main(["--out", "unused"]) == 2
     err = capsys.readouterr().err
     assert "jupytext" in err and "pip install -e '.[notebooks]'" in err
+
+
+def test_phase_notebook_takes_a_spec_file(tmp_path):
+    spec = tmp_path / "mine.toml"
+    spec.write_text('name = "mine"\nmean = "anchors"\ndenominator = ["class", "other"]\n'
+                    'sup = ["view", "class"]\nself = ["view"]\n')
+    done = subprocess.run([sys.executable, str(ROOT / "notebooks" / "03_phase_maps.py")],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=900,
+                          env={**os.environ, "MPLBACKEND": "Agg", "SSEM_SPEC": str(spec)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "convention: mine | key: class,other|view,class|view|anchors" in done.stdout
+    assert "collapse iff alpha <= alpha_c" in done.stdout and "regimes on the map" in done.stdout
