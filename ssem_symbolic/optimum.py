@@ -35,10 +35,9 @@ import sympy as sp
 
 from .derive import guard_digits, lse_weight, optimal_beta
 from .model import gram_entries
-from .pairs import TABLE
 from .polyhedron import Polyhedron, collapsed, polyhedron, sorted_names, variances
 from .reading import exact, mp
-from .spec import LossSpec, alpha, check_setting, get_spec, pair_counts
+from .spec import LossSpec, alpha, check_setting, get_spec, pair_counts, pull_weights
 from .validity import certify_ssem
 
 #: the most digits the solver works at before it reports a sign as undecided
@@ -99,22 +98,6 @@ def _problem(spec: LossSpec, m_: int, k_: int, p_: int) -> _Problem:
     if not den:
         raise ValueError(f"the denominator of {spec.name!r} is empty on this batch")
     return _Problem(P, den, n, {t: i for i, t in enumerate(P.coords)})
-
-
-def pull_weights(spec: LossSpec, m_: int, k_: int, p_: int, alpha_) -> dict[str, sp.Rational]:
-    """w_t: each term's weight spread over its positives in proportion to their counts."""
-    n = {t: int(c) for t, c in pair_counts(m_, k_, p_).items()}
-    a = exact(alpha_)
-    out = {t.name: sp.Integer(0) for t in TABLE}
-    for term in ("sup", "self"):
-        pos = spec.positives(term)
-        total = sum(n[t] for t in pos)
-        weight = sp.Rational(spec.weight(term).subs(alpha, a))
-        if total == 0 or weight == 0:
-            continue
-        for t in pos:
-            out[t] += weight * sp.Rational(n[t], total)
-    return out
 
 
 class _Phi:

@@ -24,10 +24,9 @@ import torch
 
 from .derive import lse_weight
 from .model import gram_entries
-from .optimum import pull_weights
-from .polyhedron import collapsed, polyhedron
+from .polyhedron import collapsed, polyhedron, variances
 from .solve import optimal_beta_grid
-from .spec import LossSpec, alpha, check_setting, get_spec, pair_counts
+from .spec import LossSpec, alpha, check_setting, get_spec, pair_counts, pull_weights
 
 #: off SSEM the grid solver answers for tau >= this (below, the loss is so flat along the face
 #: holding the optimum that float64 rounding of its gradient moves the minimiser: at
@@ -214,11 +213,8 @@ def global_optimum_grid(loss: str | LossSpec, classes: int, per_class: int, alph
     point = dict(zip(P.coords, out_x.unbind(1)))
     v = point.get("view", torch.ones_like(b))
     c, o = point["class"], point["other"]
-    m_, k_, p_ = classes, per_class, views
-    class_mean_sq = (1 + (p_ - 1) * v + (k_ - 1) * p_ * c) / (k_ * p_)
-    mean_sq = (1 + (p_ - 1) * v + (k_ - 1) * p_ * c + (m_ - 1) * k_ * p_ * o) / (m_ * k_ * p_)
-    within = 1 - class_mean_sq
-    between = (1 - mean_sq) - within
+    var = variances(v, c, o, classes, per_class, views)
+    within, between = var["within"], var["between"]
     on_ssem = ok.reshape(shape)
     # on SSEM the variances are 1 - beta* and beta* exactly (no rounding through v, c, o)
     within = torch.where(on_ssem.reshape(-1), 1 - b, within)

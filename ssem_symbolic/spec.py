@@ -47,6 +47,28 @@ def pair_counts(m_: sp.Expr = m, k_: sp.Expr = k, p_: sp.Expr = p) -> dict[str, 
     return {t.name: sp.sympify(t.count(m_, k_, p_)) for t in TABLE}
 
 
+def pull_weights(spec: LossSpec, m_: int, k_: int, p_: int, alpha_=None) -> dict:
+    """w_t per pair type: each term's weight spread over its positives in proportion to their
+    counts on a balanced batch (phi = L log D - sum_t w_t g_t / tau). Polynomials in alpha, or
+    exact rationals at ``alpha_`` (read exactly).
+
+    >>> pull_weights(PRESETS["supcon"], 3, 4, 2)["view"]
+    6*alpha/7 + 1/7
+    """
+    n = {t: int(c) for t, c in pair_counts(m_, k_, p_).items()}
+    out = {t.name: sp.Integer(0) for t in TABLE}
+    for term in TERMS:
+        pos = spec.positives(term)
+        total = sum(n[t] for t in pos)
+        weight = spec.weight(term) if alpha_ is None else spec.weight(term).subs(
+            alpha, exact(alpha_))
+        if total == 0 or weight == 0:
+            continue
+        for t in pos:
+            out[t] += weight * sp.Rational(n[t], total)
+    return {t: sp.expand(w) for t, w in out.items()}
+
+
 class UnsupportedConvention(ValueError):
     """A loss spec the engine does not support; the message says why, in one line."""
 

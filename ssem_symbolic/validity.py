@@ -38,7 +38,7 @@ from .derive import guard_digits, lse_weight, optimal_beta
 from .model import gram_entries, symmetric_gram_eigenvalues
 from .pairs import TABLE
 from .reading import exact, mp
-from .spec import PRESETS, LossSpec, alpha, beta, get_spec, pair_counts
+from .spec import PRESETS, LossSpec, alpha, beta, get_spec, pair_counts, pull_weights
 
 #: the most digits a certificate works at before it calls a multiplier undecided
 _MAX_DIGITS = 1000
@@ -91,14 +91,8 @@ def _structure(spec: LossSpec, m_: int, k_: int, p_: int):
     grads = {name: [sp.Rational(sp.diff(ev, _COORDS[t])) for t in coords]
              for name, ev, mult in symmetric_gram_eigenvalues(m_=m_, k_=k_, p_=p_) if mult != 0}
     n = {t: int(c) for t, c in pair_counts(m_, k_, p_).items()}
-    weights = {t: sp.Integer(0) for t in coords}
-    for term in ("sup", "self"):
-        pos = spec.positives(term)
-        total = sum(n[t] for t in pos)
-        for t in pos:
-            if t in weights:
-                weights[t] += spec.weight(term) * sp.Rational(n[t], total)
-    return coords, grads, n, weights
+    pull = pull_weights(spec, m_, k_, p_)
+    return coords, grads, n, {t: pull[t] for t in coords}
 
 
 def certify_ssem(loss: str | LossSpec, m_: int, k_: int, p_: int, alpha_, tau_,
