@@ -302,16 +302,16 @@ def global_optimum(loss: str | LossSpec, m_: int, k_: int, p_: int, alpha_, tau_
     t = exact(tau_)
     cert = certify_ssem(spec, m_, k_, p_, alpha_, tau_, digits=digits)
     if cert.valid is not False:
-        return _on_ssem(spec, m_, k_, p_, alpha_, t, cert, digits)
+        return _on_ssem(spec, m_, k_, p_, alpha_, t, cert)
     if not exact(TAU_RANGE[0]) <= t <= exact(TAU_RANGE[1]):
         raise ValueError(f"SSEM is not the optimum here, and the off-SSEM solver covers tau in "
                          f"[{TAU_RANGE[0]}, {TAU_RANGE[1]}], got {tau_}")
     pr, w, lse = _setup(spec, m_, k_, p_, alpha_, tau_)
     x0, lam0, mu0 = _barrier(pr, w, lse, t)
-    return _solve(spec, pr, w, lse, t, x0, _candidates(lam0, mu0), digits)
+    return _solve(pr, w, lse, t, x0, _candidates(lam0, mu0), digits)
 
 
-def _solve(spec, pr, w, lse, t, x0, order, digits) -> GlobalOptimum:
+def _solve(pr, w, lse, t, x0, order, digits) -> GlobalOptimum:
     names = pr.P.names
     work = digits
     flat = int(mpmath.ceil(0.87 / mp(t)))  # phi is flat to e^{-2/tau} near its minimiser
@@ -333,20 +333,20 @@ def _solve(spec, pr, w, lse, t, x0, order, digits) -> GlobalOptimum:
                 if any(s == -1 for s in signs):
                     continue
                 if all(s == 1 for s in signs):
-                    return _report(spec, pr, phi, t, x, active, mus, lam, True, work)
+                    return _report(pr, phi, x, active, mus, lam, True, work)
                 if _flat(pr) and _singular(phi, x, work):  # a segment of minimisers
-                    return _report(spec, pr, phi, t, x, active, mus, lam, True, work,
+                    return _report(pr, phi, x, active, mus, lam, True, work,
                                    unique=False)
                 if best is None:
                     best = (x, active, mus, lam)
             if best is not None and work >= MAX_DIGITS:
-                return _report(spec, pr, phi, t, *best, False, work)
+                return _report(pr, phi, *best, False, work)
             if best is None and work >= MAX_DIGITS:
                 raise ArithmeticError("no face of the polyhedron satisfies the KKT conditions")
         work = min(MAX_DIGITS, 4 * work)
 
 
-def _on_ssem(spec, m_, k_, p_, alpha_, t, cert, digits) -> GlobalOptimum:
+def _on_ssem(spec, m_, k_, p_, alpha_, t, cert) -> GlobalOptimum:
     """The SSEM point at beta*, where the certificate shows (or cannot exclude, at a boundary)
     that it is the global minimiser."""
     pr, w, lse = _setup(spec, m_, k_, p_, alpha_, t)
@@ -354,18 +354,16 @@ def _on_ssem(spec, m_, k_, p_, alpha_, t, cert, digits) -> GlobalOptimum:
     with mpmath.workdps(cert.digits + guard_digits(t) + 10):
         b = optimal_beta(spec, m_, k_, p_, alpha_, t, digits=cert.digits)
         g = gram_entries(b, m_, k_)
-        x = [mpmath.mpf(g[c]) if not isinstance(g[c], int) else mpmath.mpf(g[c])
-             for c in P.coords]
+        x = [mpmath.mpf(g[c]) for c in P.coords]
         lam = _eigen(P, x)
         names = set(cert.multipliers)
         active = [i for i, name in enumerate(P.names) if name in names]
         mus = {P.names.index(n): mp_ for n, mp_ in cert.multipliers.items()}
         phi = _Phi(pr, w, lse, t, mpmath)
-        return _report(spec, pr, phi, t, x, active, mus, lam, cert.valid is True, cert.digits)
+        return _report(pr, phi, x, active, mus, lam, cert.valid is True, cert.digits)
 
 
-def _report(spec, pr, phi, t, x, active, mus, lam, decided, work,
-            unique=True) -> GlobalOptimum:
+def _report(pr, phi, x, active, mus, lam, decided, work, unique=True) -> GlobalOptimum:
     P = pr.P
     names = [P.names[i] for i in active]
     point = P.gram(x)
