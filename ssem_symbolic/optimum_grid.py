@@ -24,6 +24,7 @@ import torch
 
 from .derive import lse_weight
 from .model import gram_entries
+from .optimum import _face
 from .polyhedron import collapsed, polyhedron, variances
 from .solve import optimal_beta_grid
 from .spec import LossSpec, alpha, check_setting, get_spec, pair_counts, pull_weights
@@ -105,18 +106,18 @@ class _Phi:
 
 
 def _faces(P):
-    """Every set of active directions with independent normals, vertices first."""
-    n = len(P.coords)
+    """Every set of active directions with independent normals, vertices first: (S, a basis
+    of the directions inside the face, a point of it), in floats."""
     out = []
-    for r in range(min(n, len(P.names)), -1, -1):
+    for r in range(min(len(P.coords), len(P.names)), -1, -1):
         for S in itertools.combinations(range(len(P.names)), r):
-            A = sp.Matrix([P.normal[i] for i in S]) if S else sp.zeros(0, n)
-            if S and A.rank() < len(S):
+            data = _face(P, S)  # None: dependent normals
+            if data is None:
                 continue
-            null = A.nullspace() if S else [sp.eye(n)[:, j] for j in range(n)]
-            pinv = A.pinv() if S else sp.zeros(n, 0)
-            x0 = -(pinv * sp.Matrix([P.offset[i] for i in S])) if S else sp.zeros(n, 1)
-            out.append((S, [[float(v[r_]) for v in null] for r_ in range(n)],
+            A = sp.Matrix([P.normal[i] for i in S]) if S else sp.zeros(0, len(P.coords))
+            x0 = (-(A.pinv() * sp.Matrix([P.offset[i] for i in S])) if S
+                  else sp.zeros(len(P.coords), 1))
+            out.append((S, [[float(v) for v in row] for row in data[0]],
                         [float(v) for v in x0]))
     return out
 
