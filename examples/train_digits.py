@@ -17,6 +17,7 @@ import argparse
 import torch
 
 import ssem_symbolic as ss
+from ssem_symbolic.monitor import collapse_monitor
 from ssem_symbolic._device import resolve_device
 from ssem_symbolic.harness.data import digits_views
 
@@ -60,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
             opt.step()
         with torch.no_grad():
             x, labels = held_out
-            report = ss.collapse_monitor(net(x.to(device)), labels.to(device),
+            report = collapse_monitor(net(x.to(device)), labels.to(device),
                                          alpha=args.alpha, temperature=args.temperature,
                                          convention=args.convention)
         history.append(report)

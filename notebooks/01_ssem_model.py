@@ -28,7 +28,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import sympy as sp
 
-import ssem_symbolic as ss
+from ssem_symbolic.model import (gram_entries, measured_variances, realise, ssem_eigenvalues,
+                                 ssem_variances)
 from ssem_symbolic.spec import beta
 
 # %% [markdown]
@@ -36,7 +37,7 @@ from ssem_symbolic.spec import beta
 # self = view = 1, class $x(\beta)$, other $y(\beta)$:
 
 # %%
-g = ss.gram_entries()
+g = gram_entries()
 g
 
 # %% [markdown]
@@ -54,21 +55,21 @@ sp.simplify(g["class"].subs(beta, b_simplex) - g["other"].subs(beta, b_simplex))
 # $[0, 1]$; the all-ones eigenvalue is 0, so the centroid is 0; the rank is $mk - 1$.
 
 # %%
-for name, value, mult in ss.ssem_eigenvalues():
+for name, value, mult in ssem_eigenvalues():
     print(f"{name:>14}: {str(value):<32} x {mult}")
 
 # %% [markdown]
 # ## Variances: total 1, within-class $1 - \beta$, between-class $\beta$
 
 # %%
-ss.ssem_variances()
+ssem_variances()
 
 # %% [markdown]
 # The same, measured on explicit SSEM vectors:
 
 # %%
-z, labels = ss.realise(3, 4, 0.8, d=16, views=2, seed=0)
-ss.measured_variances(z, labels)
+z, labels = realise(3, 4, 0.8, d=16, views=2, seed=0)
+measured_variances(z, labels)
 
 # %% [markdown]
 # ## A picture: m = 3, k = 2
@@ -77,7 +78,7 @@ ss.measured_variances(z, labels)
 # $\beta$: as $\beta \to 1$ the two instances of each class merge.
 
 # %%
-zs = {b: ss.realise(3, 2, b, d=5, views=1)[0][:, 0] for b in (0.2, 0.5, 0.8, 1.0)}
+zs = {b: realise(3, 2, b, d=5, views=1)[0][:, 0] for b in (0.2, 0.5, 0.8, 1.0)}
 _, _, vt = np.linalg.svd(zs[0.5], full_matrices=False)
 axes3 = vt[:3].T
 

@@ -20,6 +20,8 @@
 # %%
 
 import ssem_symbolic as ss
+from ssem_symbolic.derive import symmetric_loss
+from ssem_symbolic.spec import get_spec
 
 # %% [markdown]
 # ## 1. One value per pair type
@@ -28,9 +30,9 @@ import ssem_symbolic as ss
 # anchor is $\varphi(v, c, o)$:
 
 # %%
-spec = ss.get_spec("paper")
+spec = get_spec("paper")
 print(spec)
-ss.symmetric_loss("paper")
+symmetric_loss("paper")
 
 # %% [markdown]
 # ## 2. On SSEM: the reduced loss $f(\beta)$

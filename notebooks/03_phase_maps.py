@@ -27,6 +27,7 @@ import matplotlib.pyplot as plt
 import torch
 
 import ssem_symbolic as ss
+from ssem_symbolic.solve import kernels, optimal_beta_grid
 from ssem_symbolic.guide import guide
 
 alpha = torch.linspace(0, 1, 201, dtype=torch.float64)[:, None]
@@ -35,9 +36,9 @@ tau = torch.logspace(-2, 1, 241, dtype=torch.float64)[None, :]
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(15, 4))
 for ax, name in zip(axes, ss.PRESETS):
-    within = 1 - ss.optimal_beta_grid(name, 10, 10, alpha, tau)
+    within = 1 - optimal_beta_grid(name, 10, 10, alpha, tau)
     mesh = ax.pcolormesh(tau[0], alpha[:, 0], within, shading="auto", vmin=0, vmax=1)
-    ax.plot(tau[0], ss.kernels(name).alpha_c(tau[0], 10, 10, 2), color="white", lw=2)
+    ax.plot(tau[0], kernels(name).alpha_c(tau[0], 10, 10, 2), color="white", lw=2)
     ax.set_xscale("log")
     ax.set_title(f"{name}, 10 x 10 x 2")
     ax.set_xlabel("tau")
@@ -55,7 +56,7 @@ plt.show()
 
 # %%
 for a in (0.3, 0.6, 0.9):
-    w = 1 - ss.optimal_beta_grid("paper", 10, 10, a, tau[0])
+    w = 1 - optimal_beta_grid("paper", 10, 10, a, tau[0])
     plt.plot(tau[0], w, label=f"alpha = {a}")
 plt.xscale("log")
 plt.xlabel("tau")

@@ -26,6 +26,7 @@ import numpy as np
 import sympy as sp
 
 import ssem_symbolic as ss
+from ssem_symbolic.model import symmetric_gram_eigenvalues
 from ssem_symbolic.bruteforce import minimise
 from ssem_symbolic.faces import collapse_boundaries, vertex_multipliers
 from ssem_symbolic.polyhedron import polyhedron
@@ -38,7 +39,7 @@ from ssem_symbolic.spec import k, m, p, tau
 # instances of a class, classes, the centroid):
 
 # %%
-for name, ev, mult in ss.symmetric_gram_eigenvalues():
+for name, ev, mult in symmetric_gram_eigenvalues():
     print(f"{name:>14}: {ev} >= 0   (multiplicity {mult})")
 P = polyhedron(3, 4, 2)
 print("SSEM at beta = 1 (v = c = 1, o = -1/2):", P.eigenvalues([1, 1, sp.Rational(-1, 2)]))

@@ -1,60 +1,56 @@
-"""ssem-symbolic: exact class-collapse conditions for supervised contrastive learning on SSEM.
+"""ssem-symbolic: exact class-collapse conditions for supervised contrastive learning, on SSEM
+and beyond it (the global optimum over all unit embeddings).
 
-The symbolic core (spec, model, derive, validity) imports no torch; the numeric pieces
-(``SupCLLoss``, ``minimise``) load torch on first use.
+The top level holds the short public API (:data:`__all__`); everything else lives in its
+submodule (``ssem_symbolic.derive``, ``.model``, ``.solve``, ``.losses``, ...). The symbolic core
+imports no torch; ``SupCLLoss`` and ``phase_map`` load it on first use.
+
+Names that used to be top-level still work for one release, with a DeprecationWarning that
+names their submodule.
 """
 
 from __future__ import annotations
 
-from .derive import (
-    Derivation,
-    alpha_c_limits,
-    alpha_c_value,
-    derive,
-    loss_value,
-    optimal_beta,
-    symmetric_loss,
-    tau_c_value,
-)
-from .model import (
-    gram_entries,
-    measured_variances,
-    realise,
-    required_dimension,
-    ssem_eigenvalues,
-    ssem_variances,
-    symmetric_gram_eigenvalues,
-)
-from .spec import PAIR_TYPES, PRESETS, LossSpec, check_setting, get_spec, pair_counts
-from .optimum import GlobalOptimum, global_optimum, regimes
-from .validity import SSEMCertificate, certify_ssem
+import importlib
+import warnings
+
+from .derive import alpha_c_value, derive, optimal_beta
+from .optimum import global_optimum, regimes
+from .spec import PRESETS, LossSpec
+from .specfile import load_spec
+from .validity import certify_ssem
 
 __version__ = "0.1.0"
 
-_LAZY = {"SupCLLoss": ("losses", "SupCLLoss"), "pair_type_masks": ("losses", "pair_type_masks"),
-         "minimise": ("bruteforce", "minimise"), "supcl_loss": ("losses", "supcl_loss"),
-         "optimal_beta_grid": ("solve", "optimal_beta_grid"),
-         "kernels": ("solve", "kernels"), "torch_kernel": ("codegen", "torch_kernel"),
-         "phase_map": ("phase", "phase_map"), "collapse_monitor": ("monitor", "collapse_monitor"),
-         "load_spec": ("specfile", "load_spec")}
+_LAZY = {"SupCLLoss": "losses", "phase_map": "phase"}
+
+#: former top-level names -> their submodule (deprecated at the top level)
+_MOVED = {
+    "Derivation": "derive", "alpha_c_limits": "derive", "loss_value": "derive",
+    "symmetric_loss": "derive", "tau_c_value": "derive",
+    "gram_entries": "model", "measured_variances": "model", "realise": "model",
+    "required_dimension": "model", "ssem_eigenvalues": "model", "ssem_variances": "model",
+    "symmetric_gram_eigenvalues": "model",
+    "PAIR_TYPES": "spec", "check_setting": "spec", "get_spec": "spec", "pair_counts": "spec",
+    "SSEMCertificate": "validity", "GlobalOptimum": "optimum",
+    "pair_type_masks": "losses", "supcl_loss": "losses", "minimise": "bruteforce",
+    "optimal_beta_grid": "solve", "kernels": "solve", "torch_kernel": "codegen",
+    "collapse_monitor": "monitor",
+}
 
 
 def __getattr__(name: str):
     if name in _LAZY:
-        import importlib
-
-        module, attr = _LAZY[name]
-        return getattr(importlib.import_module(f".{module}", __name__), attr)
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    if name in _MOVED:
+        module = f"{__name__}.{_MOVED[name]}"
+        warnings.warn(f"ssem_symbolic.{name} is deprecated at the top level; import it from "
+                      f"{module}", DeprecationWarning, stacklevel=2)
+        return getattr(importlib.import_module(module), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [
-    "PAIR_TYPES", "PRESETS", "Derivation", "GlobalOptimum", "LossSpec", "SSEMCertificate",
-    "SupCLLoss", "global_optimum", "regimes",
-    "collapse_monitor", "load_spec",
-    "alpha_c_limits", "alpha_c_value", "certify_ssem", "check_setting", "derive", "get_spec",
-    "gram_entries", "kernels", "loss_value", "measured_variances", "minimise", "optimal_beta",
-    "optimal_beta_grid", "phase_map", "supcl_loss", "torch_kernel",
-    "pair_counts", "pair_type_masks", "realise", "required_dimension", "ssem_eigenvalues",
-    "ssem_variances", "symmetric_gram_eigenvalues", "symmetric_loss", "tau_c_value",
+    "PRESETS", "LossSpec", "load_spec", "derive", "alpha_c_value", "optimal_beta",
+    "certify_ssem", "global_optimum", "regimes", "SupCLLoss", "phase_map",
 ]

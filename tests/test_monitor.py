@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from ssem_symbolic import collapse_monitor
+from ssem_symbolic.monitor import collapse_monitor
 from ssem_symbolic.model import measured_variances, realise
 
 

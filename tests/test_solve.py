@@ -7,7 +7,7 @@ import zlib
 import pytest
 import torch
 
-from ssem_symbolic import optimal_beta_grid
+from ssem_symbolic.solve import optimal_beta_grid
 from ssem_symbolic.derive import alpha_c_value, optimal_beta
 from ssem_symbolic.solve import GRID_TAU_RANGE
 from ssem_symbolic.spec import PRESETS

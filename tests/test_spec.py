@@ -89,3 +89,14 @@ def test_views_needed_only_where_a_term_needs_them():
 def test_decoupled_positives_are_allowed_and_flagged():
     spec = LossSpec("dcl-like", ("class", "other"), ("class",), ("view",), "anchors")
     assert spec.decoupled and not PRESETS["paper"].decoupled
+
+
+def test_top_level_api_is_short_and_old_names_warn():
+    import ssem_symbolic as ss
+    from ssem_symbolic.model import realise
+
+    assert len(ss.__all__) == 11 and all(hasattr(ss, n) for n in ss.__all__)
+    with pytest.warns(DeprecationWarning, match="ssem_symbolic.model"):
+        assert ss.realise is realise
+    with pytest.raises(AttributeError):
+        ss.no_such_name
