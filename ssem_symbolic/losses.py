@@ -456,14 +456,17 @@ class SupCLLoss(torch.nn.Module):
     :data:`AUTO_TILE_ROWS` rows). ``gather=True`` (under ``torch.distributed``): every rank
     computes the loss of the global batch, the instances of all ranks (their batch sizes may
     differ), and its features receive exactly their gradient of it (see :func:`gather_batch`).
-    The old keywords ``tau=`` and ``loss=`` still work, with a warning.
+    ``gather_timeout`` (seconds, gloo backend): every call first waits at most that long for
+    all ranks (``torch.distributed.monitored_barrier``); a rank that never calls the loss is
+    then an error naming it instead of a hang. The old keywords ``tau=`` and ``loss=`` still
+    work, with a warning.
     """
 
     def __init__(self, alpha: float = 0.0, temperature: float = 0.1,
                  convention: str | LossSpec = "paper", normalize: bool = True,
                  check_finite: bool = True, chunk_size: int | None = None,
-                 gather: bool = False, *, tau: float | None = None,
-                 loss: str | LossSpec | None = None) -> None:
+                 gather: bool = False, *, gather_timeout: float | None = None,
+                 tau: float | None = None, loss: str | LossSpec | None = None) -> None:
         super().__init__()
         if tau is not None:
             warnings.warn("SupCLLoss(tau=...) is deprecated: use temperature=",
@@ -480,7 +483,10 @@ class SupCLLoss(torch.nn.Module):
         self.alpha, self.tau = float(alpha), float(temperature)
         self.spec = get_spec(convention)
         self.normalize, self.check_finite, self.chunk_size = normalize, check_finite, chunk_size
-        self.gather = gather
+        if gather_timeout is not None and not (gather and float(gather_timeout) > 0):
+            raise ValueError("gather_timeout needs gather=True and a number of seconds > 0, "
+                             f"got {gather_timeout!r}")
+        self.gather, self.gather_timeout = gather, gather_timeout
         self._key: tuple | None = None
         self._pattern: LabelPattern | None = None
 
@@ -493,7 +499,7 @@ class SupCLLoss(torch.nn.Module):
         if self.normalize and bool((z.detach().abs().amax(-1) == 0).any()):
             raise ValueError("a feature row is all zeros and cannot be normalised")
         if self.gather:
-            z, labels = gather_batch(z, labels.to(z.device))
+            z, labels = gather_batch(z, labels.to(z.device), self.gather_timeout)
         dtype = torch.float32 if z.dtype in (torch.float16, torch.bfloat16) else z.dtype
         key = (tuple(labels.tolist()), z.shape[-2], dtype, str(z.device))
         if key != self._key:  # one pattern kept: training reuses it every step
@@ -503,7 +509,8 @@ class SupCLLoss(torch.nn.Module):
                           pattern=self._pattern, chunk_size=self.chunk_size)
 
 
-def gather_batch(z: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def gather_batch(z: torch.Tensor, labels: torch.Tensor,
+                 timeout: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """The global batch under ``torch.distributed``: every rank's instances, in rank order.
 
     Ranks may hold different numbers of instances. The gradient of the gathered features
@@ -511,12 +518,29 @@ def gather_batch(z: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, t
     loss, so its own gradient for its rows is already the whole of it (a gather whose backward
     sums over ranks would multiply it by the world size). Under DistributedDataParallel the
     parameter gradients are then averaged over ranks as usual.
+
+    ``timeout`` (seconds): first a monitored barrier (gloo only), so that a rank that never
+    calls the loss is a RuntimeError naming it, after ``timeout``, on the ranks that did.
     """
     import torch.distributed as dist
 
     if not (dist.is_available() and dist.is_initialized()):
         raise ValueError("gather=True needs torch.distributed initialised "
                          "(torch.distributed.init_process_group)")
+    if timeout is not None:
+        if dist.get_backend() != "gloo":
+            raise ValueError(f"gather_timeout needs the gloo backend (monitored_barrier), not "
+                             f"{dist.get_backend()}; set the timeout of init_process_group "
+                             "instead")
+        import datetime
+
+        try:
+            dist.monitored_barrier(timeout=datetime.timedelta(seconds=float(timeout)),
+                                   wait_all_ranks=True)
+        except RuntimeError as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise RuntimeError(f"gather=True: not every rank called the loss within "
+                               f"{float(timeout):g} s ({first})") from None
     # every rank checks every rank's (views, dim, float dtype) before the gathers: a mismatch
     # is the same one-line error on all ranks, never a hang or garbage inside a collective
     mine = torch.tensor([z.shape[-2], z.shape[-1], _DTYPE_CODES.get(z.dtype, -1)],

@@ -45,3 +45,17 @@ def test_gather_without_torch_distributed_is_a_clear_error():
     z, labels = global_batch()
     with pytest.raises(ValueError, match="init_process_group"):
         SupCLLoss(0.3, 0.5, gather=True)(z, labels)
+
+
+def test_a_rank_that_never_calls_the_loss_is_an_error_not_a_hang(tmp_path):
+    done = subprocess.run([sys.executable, str(HELPERS / "distributed_absent_rank.py"),
+                           str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    message = (tmp_path / "rank0.txt").read_text()
+    assert message.startswith("gather=True: not every rank called the loss within 2 s")
+    assert "1" in message.split("(", 1)[1]  # torch names the missing rank
+
+
+def test_gather_timeout_needs_gather():
+    with pytest.raises(ValueError, match="gather_timeout needs gather=True"):
+        SupCLLoss(0.3, 0.5, gather_timeout=5)
