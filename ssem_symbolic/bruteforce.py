@@ -14,7 +14,7 @@ import torch
 
 from .losses import SupCLLoss
 from .model import measured_variances
-from .spec import LossSpec
+from .spec import takes_convention, LossSpec
 
 
 @dataclass(frozen=True)
@@ -26,14 +26,15 @@ class BruteForceResult:
     view_similarity: float  #: mean cosine between views of one instance
 
 
-def minimise(loss: str | LossSpec, m: int, k: int, p: int, alpha: float, tau: float,
+@takes_convention
+def minimise(convention: str | LossSpec, m: int, k: int, p: int, alpha: float, tau: float,
              d: int | None = None, seed: int = 0, steps: int = 60) -> BruteForceResult:
     """Minimise the loss over (m k p) free unit vectors in R^d (default d = m k p)."""
     d = m * k * p if d is None else d
     gen = torch.Generator().manual_seed(seed)
     labels = torch.arange(m).repeat_interleave(k)
     v = torch.randn(m * k, p, d, generator=gen, dtype=torch.float64).requires_grad_(True)
-    crit = SupCLLoss(alpha, tau, loss, normalize=True)
+    crit = SupCLLoss(alpha, tau, convention, normalize=True)
     opt = torch.optim.LBFGS([v], lr=1.0, max_iter=500, history_size=50,
                             tolerance_grad=1e-14, tolerance_change=1e-16,
                             line_search_fn="strong_wolfe")

@@ -37,7 +37,7 @@ from .model import c_sym, gram_entries, o_sym, v_sym
 from .pairs import TABLE
 from .reading import check_tau, exact, mp
 from .spec import (LossSpec, UnsupportedConvention, alpha, beta, get_spec, k, m, p,
-                   pair_counts, tau)
+                   pair_counts, takes_convention, tau)
 
 r = sp.Symbol("r", positive=True)  # r = exp(-m/((m - 1) tau)), increasing in tau, in (0, 1)
 def lse_weight(spec: LossSpec) -> sp.Expr:
@@ -59,9 +59,10 @@ def _loss_parts(spec: LossSpec) -> tuple[sp.Expr, sp.Expr]:
     return denom, pull
 
 
-def symmetric_loss(loss: str | LossSpec) -> sp.Expr:
+@takes_convention
+def symmetric_loss(convention: str | LossSpec) -> sp.Expr:
     """phi(v, c, o): the loss of a Gram matrix with one value per pair type (see module doc)."""
-    spec = get_spec(loss)
+    spec = get_spec(convention)
     denom, pull = _loss_parts(spec)
     return lse_weight(spec) * sp.log(denom) - pull / tau
 
@@ -181,13 +182,14 @@ class Reduced:
 
 
 @functools.lru_cache(maxsize=None)
-def reduced(loss: str | LossSpec) -> Reduced:
+@takes_convention
+def reduced(convention: str | LossSpec) -> Reduced:
     """f(beta) and N(r) for any spec (also one whose f'(1) ignores alpha).
 
     At beta = 1 every Gram value is 1 or -1/(m-1), so dividing the softmax by e^{1/tau} leaves
     weights n_t r^{u_t} with u_t in {0, 1}: tau (sum of weights) f'(1) = N(r) = c0 + c1 r.
     """
-    spec = get_spec(loss)
+    spec = get_spec(convention)
     w = lse_weight(spec)
     f = w * sp.log(_ssem_denominator(spec)) - _ssem_pull(spec) / tau
     g = gram_entries()
@@ -274,9 +276,10 @@ def _derive_cached(spec: LossSpec) -> Derivation:
     return d
 
 
-def derive(loss: str | LossSpec) -> Derivation:
-    """The exact derivation for a loss spec or preset name (derived once, then cached)."""
-    return _derive_cached(get_spec(loss))
+@takes_convention
+def derive(convention: str | LossSpec) -> Derivation:
+    """The exact derivation for a convention spec or preset name (derived once, then cached)."""
+    return _derive_cached(get_spec(convention))
 
 
 # --- numbers, with mpmath -------------------------------------------------------------
@@ -333,24 +336,26 @@ def _alpha_c_numeric(spec: LossSpec):
     return _mp_lambdify((r, m, k, p), derive(spec).alpha_c_r)
 
 
-def alpha_c_value(loss: str | LossSpec, m_: int, k_: int, p_: int, tau_,
+@takes_convention
+def alpha_c_value(convention: str | LossSpec, m_: int, k_: int, p_: int, tau_,
                   digits: int = 30) -> mpmath.mpf:
     """alpha_c(tau) for a batch, evaluated through r = exp(-m/((m-1) tau)) (exact at every
     tau > 0: r is a tiny but exact mpmath number as tau -> 0)."""
-    spec = get_spec(loss)
+    spec = get_spec(convention)
     with mpmath.workdps(digits + 10):
         rr = mpmath.exp(-mpmath.mpf(m_) / ((m_ - 1) * mp(tau_)))
         return +_alpha_c_numeric(spec)(rr, m_, k_, p_)
 
 
-def alpha_c_limits(loss: str | LossSpec, m_: int, k_: int,
+@takes_convention
+def alpha_c_limits(convention: str | LossSpec, m_: int, k_: int,
                    p_: int) -> tuple[sp.Rational, sp.Rational]:
     """(lim alpha_c as tau -> 0+, lim alpha_c as tau -> oo) for this batch, exactly.
 
     >>> alpha_c_limits("paper", 3, 10, 2)
     (1/10, 1)
     """
-    d = derive(get_spec(loss))
+    d = derive(get_spec(convention))
     at = {m: m_, k: k_, p: p_}
     return sp.Rational(d.alpha_c_tau0.subs(at)), sp.Rational(d.alpha_c_tauinf.subs(at))
 
@@ -382,7 +387,8 @@ def _collapse_coefficients(spec: LossSpec, m_: int, k_: int, p_: int, a: sp.Rati
     return c0, sp.Rational(n.subs(r, 1)) - c0
 
 
-def collapse_rule(loss: str | LossSpec, m_: int, k_: int, p_: int, alpha_,
+@takes_convention
+def collapse_rule(convention: str | LossSpec, m_: int, k_: int, p_: int, alpha_,
                   digits: int = 30) -> CollapseRule:
     """The collapse region along tau at this alpha, decided exactly.
 
@@ -390,7 +396,7 @@ def collapse_rule(loss: str | LossSpec, m_: int, k_: int, p_: int, alpha_,
     exact alpha; r runs over (0, 1) as tau runs over (0, oo). Where it changes sign,
     tau_c = m/((m-1) (log|c1| - log|c0|)) at ``digits`` + 10 digits: nothing cancels.
     """
-    spec = get_spec(loss)
+    spec = get_spec(convention)
     c0, c1 = _collapse_coefficients(spec, m_, k_, p_, exact(alpha_))
     if c0 <= 0 and c0 + c1 <= 0:
         return CollapseRule("always", mpmath.mpf(0))
@@ -401,10 +407,11 @@ def collapse_rule(loss: str | LossSpec, m_: int, k_: int, p_: int, alpha_,
         return CollapseRule("tau>=" if c1 < 0 else "tau<=", t_c)
 
 
-def alpha_side(loss: str | LossSpec, m_: int, k_: int, p_: int, tau_) -> int:
+@takes_convention
+def alpha_side(convention: str | LossSpec, m_: int, k_: int, p_: int, tau_) -> int:
     """+1 when the batch collapses iff alpha <= alpha_c(tau) at this tau, -1 when iff
     alpha >= alpha_c(tau), 0 when f'(1) does not depend on alpha there; decided exactly."""
-    spec = get_spec(loss)
+    spec = get_spec(convention)
     slope = sp.diff(reduced(spec).collapse_r, alpha).subs({m: m_, k: k_, p: p_})
     c0 = sp.Rational(slope.subs(r, 0))
     c1 = sp.Rational(slope.subs(r, 1)) - c0
@@ -418,7 +425,8 @@ def _log_rational(q: sp.Rational) -> mpmath.mpf:
     return mpmath.log(int(q.p)) - mpmath.log(int(q.q))
 
 
-def tau_c_value(loss: str | LossSpec, m_: int, k_: int, p_: int, alpha_,
+@takes_convention
+def tau_c_value(convention: str | LossSpec, m_: int, k_: int, p_: int, alpha_,
                 digits: int = 30) -> mpmath.mpf:
     """tau_c(alpha): collapse iff tau >= tau_c. 0 when every tau collapses, ``mpmath.inf`` when
     none does: the one representation of "no tau collapses" in Python, torch kernels and
@@ -428,21 +436,22 @@ def tau_c_value(loss: str | LossSpec, m_: int, k_: int, p_: int, alpha_,
     rational arithmetic (:func:`collapse_rule`), so nothing cancels near the domain edges.
     For a convention that collapses at small tau instead, ValueError: use collapse_rule.
     """
-    rule = collapse_rule(loss, m_, k_, p_, alpha_, digits)
+    rule = collapse_rule(convention, m_, k_, p_, alpha_, digits)
     if rule.kind == "tau<=":
-        raise ValueError(f"under {get_spec(loss).name!r} the batch collapses for tau <= "
+        raise ValueError(f"under {get_spec(convention).name!r} the batch collapses for tau <= "
                          f"{float(rule.tau_c):g}, not above a threshold; use collapse_rule()")
     return mpmath.inf if rule.kind == "never" else rule.tau_c
 
 
-def collapses(loss: str | LossSpec, m_: int, k_: int, p_: int, alpha_, tau_) -> bool:
+@takes_convention
+def collapses(convention: str | LossSpec, m_: int, k_: int, p_: int, alpha_, tau_) -> bool:
     """Whether the batch collapses (beta* = 1, i.e. f'(1) <= 0) at (alpha, tau).
 
     The one decision behind ``threshold``, ``optimum``, ``guide`` and :func:`optimal_beta`, on
     the exact reading of alpha and tau; tau is compared with tau_c at 40 digits and more (up
     to 1000) until the two differ. Any supported convention, whichever side collapses.
     """
-    spec = get_spec(loss)
+    spec = get_spec(convention)
     t = exact(tau_)
     digits = 30
     while True:
@@ -456,12 +465,14 @@ def collapses(loss: str | LossSpec, m_: int, k_: int, p_: int, alpha_, tau_) -> 
         digits *= 4
 
 
-def loss_value(loss: str | LossSpec, m_: int, k_: int, p_: int, alpha_, tau_, beta_,
+@takes_convention
+def loss_value(convention: str | LossSpec, m_: int, k_: int, p_: int, alpha_, tau_, beta_,
                digits: int = 30) -> mpmath.mpf:
     """f(beta; alpha, tau, m, k, p), the loss of the SSEM embedding at beta."""
     t = check_tau(tau_)
     with mpmath.workdps(digits + 10 + guard_digits(t)):
-        value = _numeric(get_spec(loss))["f"](mpmath.mpf(beta_), mp(alpha_), mp(t), m_, k_, p_)
+        f = _numeric(get_spec(convention))["f"]
+        value = f(mpmath.mpf(beta_), mp(alpha_), mp(t), m_, k_, p_)
     with mpmath.workdps(digits + 10):
         return +value
 
@@ -498,7 +509,8 @@ def _psi(pieces, x, a, t, batch) -> tuple[mpmath.mpf, mpmath.mpf]:
     return lp - lm, rp - rm
 
 
-def optimal_beta(loss: str | LossSpec, m_: int, k_: int, p_: int, alpha_, tau_,
+@takes_convention
+def optimal_beta(convention: str | LossSpec, m_: int, k_: int, p_: int, alpha_, tau_,
                  digits: int = 30, start: mpmath.mpf | None = None) -> mpmath.mpf:
     """beta* = argmin over [0, 1] of the convex f, to ``digits`` significant digits.
 
@@ -513,7 +525,7 @@ def optimal_beta(loss: str | LossSpec, m_: int, k_: int, p_: int, alpha_, tau_,
     >>> float(optimal_beta("paper", 3, 4, 2, 1, "0.0001"))  # (m - 1)/(mk - 1) = 2/11
     0.18181818181818182
     """
-    spec = get_spec(loss)
+    spec = get_spec(convention)
     t_exact = check_tau(tau_)
     if collapses(spec, m_, k_, p_, alpha_, t_exact):
         return mpmath.mpf(1)

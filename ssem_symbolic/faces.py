@@ -31,7 +31,7 @@ import sympy as sp
 from .derive import symmetric_loss
 from .model import symmetric_gram_eigenvalues
 from .pairs import c_sym, o_sym, v_sym
-from .spec import LossSpec, alpha, get_spec, k, m, p, tau  # noqa: F401  (k, p, tau: doctest)
+from .spec import takes_convention, LossSpec, alpha, get_spec, k, m, p, tau  # noqa: F401  (k, p, tau: doctest)
 
 #: the collapsed vertex: views and classes one point, class means a regular simplex
 VERTEX = {v_sym: sp.Integer(1), c_sym: sp.Integer(1), o_sym: -1 / (m - 1)}
@@ -43,7 +43,8 @@ def _normals() -> dict[str, list[sp.Expr]]:
             for name, ev, _ in symmetric_gram_eigenvalues()}
 
 
-def face_equations(loss: str | LossSpec, active: tuple[str, ...]) -> list[sp.Eq]:
+@takes_convention
+def face_equations(convention: str | LossSpec, active: tuple[str, ...]) -> list[sp.Eq]:
     """The KKT system of the face ``active`` (direction names), symbolic in v, c, o, the
     multipliers mu_<direction>, alpha, tau, m, k, p: stationarity per coordinate, then
     lambda_i = 0 per active direction.
@@ -52,7 +53,7 @@ def face_equations(loss: str | LossSpec, active: tuple[str, ...]) -> list[sp.Eq]
     >>> len(eqs), eqs[-1].rhs
     (5, 0)
     """
-    phi = symmetric_loss(get_spec(loss))
+    phi = symmetric_loss(get_spec(convention))
     normals = _normals()
     eig = {name: ev for name, ev, _ in symmetric_gram_eigenvalues()}
     unknown = set(active) - set(normals)
@@ -75,18 +76,20 @@ def _vertex(spec: LossSpec) -> dict[str, sp.Expr]:
     return {n: sp.factor(sp.cancel(sp.powsimp(sp.expand(mu[i])))) for i, n in enumerate(names)}
 
 
-def vertex_multipliers(loss: str | LossSpec) -> dict[str, sp.Expr]:
+@takes_convention
+def vertex_multipliers(convention: str | LossSpec) -> dict[str, sp.Expr]:
     """KKT multipliers of phi at the collapsed vertex, per active direction (view,
     within-class, all-ones), closed forms in alpha, tau, m, k, p (p >= 2)."""
-    return dict(_vertex(get_spec(loss)))
+    return dict(_vertex(get_spec(convention)))
 
 
-def collapse_boundaries(loss: str | LossSpec) -> dict[str, sp.Expr | None]:
+@takes_convention
+def collapse_boundaries(convention: str | LossSpec) -> dict[str, sp.Expr | None]:
     """Per direction active at the collapsed vertex: the alpha(tau) where its multiplier
     vanishes (None when the multiplier does not depend on alpha). Collapse holds where all
     three multipliers are >= 0."""
     out: dict[str, sp.Expr | None] = {}
-    for name, mu in vertex_multipliers(loss).items():
+    for name, mu in vertex_multipliers(convention).items():
         num = sp.numer(sp.together(mu))
         a1, a0 = sp.Poly(sp.expand(num), alpha).all_coeffs() if sp.degree(num, alpha) == 1 \
             else (0, num)

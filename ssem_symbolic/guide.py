@@ -23,7 +23,8 @@ import torch
 
 from .derive import alpha_c_limits, alpha_c_value, derive, optimal_beta, r, tau_c_value
 from .solve import optimal_beta_grid
-from .spec import UnsupportedConvention, check_setting, get_spec, k as k_sym, m as m_sym, p as p_sym
+from .spec import UnsupportedConvention, check_setting, get_spec, takes_convention
+from .spec import k as k_sym, m as m_sym, p as p_sym
 from .validity import established
 
 _TAU_SCAN = np.geomspace(1e-3, 100.0, 2001)
@@ -51,14 +52,15 @@ def _within(loss, m, k, p, alpha, tau) -> float:
     return float(1 - optimal_beta(loss, m, k, p, alpha, tau))
 
 
-def alpha_for_within(loss, m, k, p, tau: float, target: float) -> float:
+@takes_convention
+def alpha_for_within(convention, m, k, p, tau: float, target: float) -> float:
     """The alpha with 1 - beta*(alpha, tau) = target: bisection down to adjacent doubles,
     then a check that the answer does give the target (to 1e-6 relative). Where the variance
     jumps past the target between two adjacent doubles (at tiny tau it rises from O(tau) to
     its alpha = 1 value within an exponentially thin layer below alpha = 1), ValueError."""
-    lo = float(alpha_c_value(loss, m, k, p, tau))
+    lo = float(alpha_c_value(convention, m, k, p, tau))
     lo = min(max(lo, 0.0), 1.0)
-    top = _within(loss, m, k, p, 1.0, tau)
+    top = _within(convention, m, k, p, 1.0, tau)
     if not 0 < target <= top:
         raise ValueError(f"a within-class variance of {target:g} is out of reach at tau = "
                          f"{tau:g}: it ranges over (0, {top:.6g}] for alpha in (alpha_c, 1]")
@@ -67,12 +69,12 @@ def alpha_for_within(loss, m, k, p, tau: float, target: float) -> float:
         mid = (lo + hi) / 2
         if mid in (lo, hi):
             break
-        if _within(loss, m, k, p, mid, tau) < target:
+        if _within(convention, m, k, p, mid, tau) < target:
             lo = mid
         else:
             hi = mid
-    return _checked(target, [(lo, _within(loss, m, k, p, lo, tau)),
-                             (hi, _within(loss, m, k, p, hi, tau))], "alpha", tau=tau)
+    return _checked(target, [(lo, _within(convention, m, k, p, lo, tau)),
+                             (hi, _within(convention, m, k, p, hi, tau))], "alpha", tau=tau)
 
 
 def _checked(target: float, ends: list[tuple[float, float]], name: str, **where) -> float:
@@ -87,10 +89,11 @@ def _checked(target: float, ends: list[tuple[float, float]], name: str, **where)
                      "doubles")
 
 
-def taus_for_within(loss, m, k, p, alpha: float, target: float) -> list[float]:
+@takes_convention
+def taus_for_within(convention, m, k, p, alpha: float, target: float) -> list[float]:
     """Every tau in [1e-3, 100] with 1 - beta*(alpha, tau) = target (scan, then bisection
     down to adjacent doubles, each answer checked as in :func:`alpha_for_within`)."""
-    w = 1 - optimal_beta_grid(loss, m, k, alpha, torch.as_tensor(_TAU_SCAN), p).numpy()
+    w = 1 - optimal_beta_grid(convention, m, k, alpha, torch.as_tensor(_TAU_SCAN), p).numpy()
     out = []
     for i in np.nonzero(np.diff(np.sign(w - target)) != 0)[0]:
         lo, hi = float(_TAU_SCAN[i]), float(_TAU_SCAN[i + 1])
@@ -99,21 +102,22 @@ def taus_for_within(loss, m, k, p, alpha: float, target: float) -> list[float]:
             mid = math.sqrt(lo * hi)
             if mid in (lo, hi):
                 break
-            if (_within(loss, m, k, p, alpha, mid) < target) == rising:
+            if (_within(convention, m, k, p, alpha, mid) < target) == rising:
                 lo = mid
             else:
                 hi = mid
-        out.append(_checked(target, [(lo, _within(loss, m, k, p, alpha, lo)),
-                                     (hi, _within(loss, m, k, p, alpha, hi))], "tau",
+        out.append(_checked(target, [(lo, _within(convention, m, k, p, alpha, lo)),
+                                     (hi, _within(convention, m, k, p, alpha, hi))], "tau",
                             alpha=alpha))
     return out
 
 
-def guide(loss: str, m: int, k: int, p: int = 2, tau: float | None = None,
+@takes_convention
+def guide(convention: str, m: int, k: int, p: int = 2, tau: float | None = None,
           alpha: float | None = None, target_within: float | None = None) -> dict:
     """The guideline as a dict: ``alpha_c`` and ``alpha`` (tau given) or ``tau_c``,
     ``alpha_c`` and ``tau`` (alpha given), ``warnings`` and ``lines`` (the words)."""
-    spec = get_spec(loss)
+    spec = get_spec(convention)
     if (tau is None) == (alpha is None):
         raise ValueError("give exactly one of tau and alpha")
     check_setting(spec, m, k, p, alpha=alpha, tau=tau)

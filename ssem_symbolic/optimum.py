@@ -37,7 +37,8 @@ from .derive import guard_digits, lse_weight, optimal_beta
 from .model import gram_entries
 from .polyhedron import Polyhedron, collapsed, polyhedron, sorted_names, variances
 from .reading import exact, mp
-from .spec import LossSpec, alpha, check_setting, get_spec, pair_counts, pull_weights
+from .spec import (LossSpec, alpha, check_setting, get_spec, pair_counts, pull_weights,
+                   takes_convention)
 from .validity import certify_ssem
 
 #: the most digits the solver works at before it reports a sign as undecided
@@ -286,7 +287,8 @@ def _candidates(lam, mus) -> list[tuple[int, ...]]:
                                              for i, e in enumerate(evidence)))
 
 
-def global_optimum(loss: str | LossSpec, m_: int, k_: int, p_: int, alpha_, tau_,
+@takes_convention
+def global_optimum(convention: str | LossSpec, m_: int, k_: int, p_: int, alpha_, tau_,
                    digits: int = 30) -> GlobalOptimum:
     """The minimum of the loss over all unit embeddings of an m x k x p batch (any d >= mkp - 1).
 
@@ -297,7 +299,7 @@ def global_optimum(loss: str | LossSpec, m_: int, k_: int, p_: int, alpha_, tau_
     where SSEM holds the optimum, the result is the SSEM point at beta*, with the certificate's
     active set and multipliers. Elsewhere the face solver runs, for tau in :data:`TAU_RANGE`.
     """
-    spec = get_spec(loss)
+    spec = get_spec(convention)
     check_setting(spec, m_, k_, p_, alpha=alpha_, tau=tau_)
     t = exact(tau_)
     cert = certify_ssem(spec, m_, k_, p_, alpha_, tau_, digits=digits)
@@ -428,7 +430,8 @@ SCAN_POINTS = 41
 TAU_SCAN = ("0.01", "100")
 
 
-def regimes(loss: str | LossSpec, m_: int, k_: int, p_: int, *, tau=None, alpha=None,
+@takes_convention
+def regimes(convention: str | LossSpec, m_: int, k_: int, p_: int, *, tau=None, alpha=None,
             tol: float = 1e-10, tau_range: tuple[float, float] = TAU_SCAN) -> Regimes:
     """Every boundary along alpha in [0, 1] at fixed ``tau``, or along tau in ``tau_range`` at
     fixed ``alpha``, located to ``tol`` (absolute in alpha, relative in tau), with the active
@@ -444,7 +447,7 @@ def regimes(loss: str | LossSpec, m_: int, k_: int, p_: int, *, tau=None, alpha=
     0.117939 ('all-ones', 'within-class') -> ('all-ones', 'view', 'within-class')
     0.161546 ('all-ones', 'view', 'within-class') -> ('all-ones', 'view')
     """
-    spec = get_spec(loss)
+    spec = get_spec(convention)
     if (tau is None) == (alpha is None):
         raise ValueError("give exactly one of tau (scan over alpha) or alpha (scan over tau)")
     if tau is not None:

@@ -27,7 +27,8 @@ from .model import gram_entries
 from .optimum import _face
 from .polyhedron import collapsed, polyhedron, variances
 from .solve import optimal_beta_grid
-from .spec import LossSpec, alpha, check_setting, get_spec, pair_counts, pull_weights
+from .spec import (LossSpec, alpha, check_setting, get_spec, pair_counts, pull_weights,
+                   takes_convention)
 
 #: off SSEM the grid solver answers for tau >= this (below, the loss is so flat along the face
 #: holding the optimum that float64 rounding of its gradient moves the minimiser: at
@@ -132,11 +133,12 @@ def _multipliers(A_S, grad):
     return mu, res
 
 
-def global_optimum_grid(loss: str | LossSpec, classes: int, per_class: int, alpha_, tau_,
+@takes_convention
+def global_optimum_grid(convention: str | LossSpec, classes: int, per_class: int, alpha_, tau_,
                         views: int = 2, *, dtype: torch.dtype | None = None,
                         device=None, max_iter: int = 100) -> GlobalGrid:
     """The global optimum at every (alpha, tau) of a broadcast grid (see module docstring)."""
-    spec = get_spec(loss)
+    spec = get_spec(convention)
     check_setting(spec, classes, per_class, views)
     asked = optimal_beta_grid(spec, classes, per_class, alpha_, tau_, views, dtype=dtype,
                               device=device)  # also checks the grid, in the asked dtype

@@ -22,7 +22,7 @@ from .derive import derive
 from .optimum_grid import OFF_SSEM_TAU, global_optimum_grid
 from .polyhedron import collapsed
 from .solve import kernels
-from .spec import LossSpec, check_setting, get_spec
+from .spec import takes_convention, LossSpec, check_setting, get_spec
 from .validity import established
 
 
@@ -83,10 +83,11 @@ def grid(start: float, stop: float, num: int, log: bool = False) -> np.ndarray:
     return np.linspace(start, stop, num)
 
 
-def phase_map(loss: str | LossSpec, classes: int, per_class: int, alpha: np.ndarray,
+@takes_convention
+def phase_map(convention: str | LossSpec, classes: int, per_class: int, alpha: np.ndarray,
               tau: np.ndarray, views: int = 2, device: str = "cpu") -> PhaseMap:
     """beta* (float64) at every (alpha, tau) pair of the two 1-d grids."""
-    spec = get_spec(loss)
+    spec = get_spec(convention)
     check_setting(spec, classes, per_class, views)
     a = torch.as_tensor(np.asarray(alpha, dtype=np.float64), device=device)
     t = torch.as_tensor(np.asarray(tau, dtype=np.float64), device=device)

@@ -25,7 +25,7 @@ import torch
 
 from .codegen import Kernel, torch_kernel
 from .derive import _ARGS, derive, optimal_beta, r, term_pieces  # noqa: F401  (optimal_beta: doctest)
-from .spec import LossSpec, alpha, check_setting, get_spec, k, m, p, tau
+from .spec import takes_convention, LossSpec, alpha, check_setting, get_spec, k, m, p, tau
 
 #: Newton stops when a step is below this (per dtype); the error is then about its square.
 _STEP_TOL = {torch.float64: 1e-13, torch.float32: 1e-6}
@@ -105,8 +105,9 @@ def _kernels(spec: LossSpec, dtype: torch.dtype) -> SpecKernels:
     return SpecKernels(spec, dtype)
 
 
-def kernels(loss: str | LossSpec, dtype: torch.dtype = torch.float64) -> SpecKernels:
-    """The generated torch kernels of a loss spec, cached by (spec, dtype).
+@takes_convention
+def kernels(convention: str | LossSpec, dtype: torch.dtype = torch.float64) -> SpecKernels:
+    """The generated torch kernels of a convention spec, cached by (spec, dtype).
 
     Arguments broadcast; results keep the device of the tensors passed in.
 
@@ -116,7 +117,7 @@ def kernels(loss: str | LossSpec, dtype: torch.dtype = torch.float64) -> SpecKer
     """
     if dtype not in _STEP_TOL:
         raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
-    return _kernels(get_spec(loss), dtype)
+    return _kernels(get_spec(convention), dtype)
 
 
 _NAMES = {torch.float64: "float64", torch.float32: "float32"}
@@ -140,7 +141,8 @@ def _common_dtype(*values) -> torch.dtype:
     return dtype
 
 
-def optimal_beta_grid(loss: str | LossSpec, classes: int, per_class: int, alpha_, tau_,
+@takes_convention
+def optimal_beta_grid(convention: str | LossSpec, classes: int, per_class: int, alpha_, tau_,
                       views: int = 2, *, dtype: torch.dtype | None = None,
                       device: torch.device | str | None = None,
                       max_iter: int = 200) -> torch.Tensor:
@@ -154,7 +156,7 @@ def optimal_beta_grid(loss: str | LossSpec, classes: int, per_class: int, alpha_
     float32 for tau in [1e-4, 5] (:data:`GRID_TAU_RANGE`, checked: a tau outside raises
     ValueError). Not differentiable (no autograd graph).
     """
-    spec = get_spec(loss)
+    spec = get_spec(convention)
     check_setting(spec, classes, per_class, views)
     if dtype is None:
         dtype = _common_dtype(alpha_, tau_)

@@ -23,7 +23,9 @@ k*p*(m - 1)
 
 from __future__ import annotations
 
+import functools
 import os
+import warnings
 from dataclasses import dataclass
 from typing import Literal
 
@@ -45,6 +47,26 @@ def pair_counts(m_: sp.Expr = m, k_: sp.Expr = k, p_: sp.Expr = p) -> dict[str, 
     """Number of embeddings of each pair type seen from one anchor (balanced batch; the
     counts of :data:`~ssem_symbolic.pairs.TABLE`)."""
     return {t.name: sp.sympify(t.count(m_, k_, p_)) for t in TABLE}
+
+
+def takes_convention(fn):
+    """Let ``fn(convention, ...)`` also take the deprecated keyword ``loss=`` for one release.
+
+    ``convention`` is the one name of the loss-convention parameter in the Python API (a preset
+    name, a registered name, a spec file path or a :class:`LossSpec`); the CLI keeps
+    ``--loss``.
+    """
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if "loss" in kwargs:
+            if args or "convention" in kwargs:
+                raise TypeError(f"{fn.__name__}() got the convention twice (loss= is the old "
+                                "name of convention)")
+            warnings.warn(f"{fn.__name__}(loss=...) is deprecated: use convention=",
+                          DeprecationWarning, stacklevel=2)
+            kwargs["convention"] = kwargs.pop("loss")
+        return fn(*args, **kwargs)
+    return wrapper
 
 
 def pull_weights(spec: LossSpec, m_: int, k_: int, p_: int, alpha_=None) -> dict:
@@ -252,13 +274,14 @@ def register(spec: LossSpec) -> LossSpec:
     return spec
 
 
-def get_spec(loss) -> LossSpec:
+@takes_convention
+def get_spec(convention) -> LossSpec:
     """Resolve a convention once, at the boundary: a :class:`LossSpec` passes through; a
     name is a preset or a registered spec; anything else is a path to a TOML or JSON spec file
     (:func:`~ssem_symbolic.specfile.load_spec`)."""
-    if isinstance(loss, LossSpec):
-        return loss
-    name = str(loss)
+    if isinstance(convention, LossSpec):
+        return convention
+    name = str(convention)
     if name in PRESETS:
         return PRESETS[name]
     if name in _REGISTRY:
@@ -271,13 +294,14 @@ def get_spec(loss) -> LossSpec:
                      ", or give a .toml/.json spec file")
 
 
-def check_setting(loss: str | LossSpec, m_: int, k_: int, p_: int,
+@takes_convention
+def check_setting(convention: str | LossSpec, m_: int, k_: int, p_: int,
                   alpha: float | None = None, tau: float | None = None) -> None:
-    """Raise ValueError (one line) unless (m, k, p, alpha, tau) is a valid batch for ``loss``.
+    """Raise ValueError (one line) unless (m, k, p, alpha, tau) is a valid batch for ``convention``.
 
     ``alpha=None`` means both terms may carry weight (a threshold over alpha).
     """
-    spec = get_spec(loss)
+    spec = get_spec(convention)
     for name, value, least in (("classes m", m_, 2), ("instances per class k", k_, 2),
                                ("views p", p_, 1)):
         if isinstance(value, bool) or not isinstance(value, int):

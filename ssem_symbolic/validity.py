@@ -38,7 +38,8 @@ from .derive import guard_digits, lse_weight, optimal_beta
 from .model import gram_entries, symmetric_gram_eigenvalues
 from .pairs import TABLE
 from .reading import exact, mp
-from .spec import PRESETS, LossSpec, alpha, beta, get_spec, pair_counts, pull_weights
+from .spec import (PRESETS, LossSpec, alpha, beta, get_spec, pair_counts, pull_weights,
+                   takes_convention)
 
 #: the most digits a certificate works at before it calls a multiplier undecided
 _MAX_DIGITS = 1000
@@ -95,7 +96,8 @@ def _structure(spec: LossSpec, m_: int, k_: int, p_: int):
     return coords, grads, n, {t: pull[t] for t in coords}
 
 
-def certify_ssem(loss: str | LossSpec, m_: int, k_: int, p_: int, alpha_, tau_,
+@takes_convention
+def certify_ssem(convention: str | LossSpec, m_: int, k_: int, p_: int, alpha_, tau_,
                  digits: int = 30) -> SSEMCertificate:
     """Decide whether SSEM at beta* is a global minimiser of the loss over unit embeddings.
 
@@ -106,7 +108,7 @@ def certify_ssem(loss: str | LossSpec, m_: int, k_: int, p_: int, alpha_, tau_,
     >>> certify_ssem("paper", 3, 4, 2, 0.5, "1e-12").valid
     True
     """
-    spec = get_spec(loss)
+    spec = get_spec(convention)
     work, b = digits, None
     while True:
         b = optimal_beta(spec, m_, k_, p_, alpha_, tau_, digits=work, start=b)

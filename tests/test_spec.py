@@ -100,3 +100,14 @@ def test_top_level_api_is_short_and_old_names_warn():
         assert ss.realise is realise
     with pytest.raises(AttributeError):
         ss.no_such_name
+
+
+def test_convention_is_the_one_parameter_name_and_loss_still_works_with_a_warning():
+    from ssem_symbolic.derive import alpha_c_value
+
+    want = alpha_c_value("paper", 3, 4, 2, "0.5")
+    assert alpha_c_value(convention="paper", m_=3, k_=4, p_=2, tau_="0.5") == want
+    with pytest.warns(DeprecationWarning, match="use convention="):
+        assert alpha_c_value(loss="paper", m_=3, k_=4, p_=2, tau_="0.5") == want
+    with pytest.raises(TypeError, match="twice"):
+        alpha_c_value("paper", 3, 4, 2, "0.5", loss="paper")
