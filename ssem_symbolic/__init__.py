@@ -16,7 +16,7 @@ import warnings
 
 from .derive import alpha_c_value, derive, optimal_beta
 from .optimum import global_optimum, regimes
-from .spec import PRESETS, LossSpec
+from .spec import PRESETS, Batch, LossSpec
 from .specfile import load_spec
 from .validity import certify_ssem
 
@@ -51,6 +51,6 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "PRESETS", "LossSpec", "load_spec", "derive", "alpha_c_value", "optimal_beta",
+    "PRESETS", "Batch", "LossSpec", "load_spec", "derive", "alpha_c_value", "optimal_beta",
     "certify_ssem", "global_optimum", "regimes", "SupCLLoss", "phase_map",
 ]

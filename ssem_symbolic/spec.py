@@ -24,6 +24,7 @@ k*p*(m - 1)
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 import warnings
 from dataclasses import dataclass
@@ -49,15 +50,78 @@ def pair_counts(m_: sp.Expr = m, k_: sp.Expr = k, p_: sp.Expr = p) -> dict[str, 
     return {t.name: sp.sympify(t.count(m_, k_, p_)) for t in TABLE}
 
 
+def _check_sizes(m_, k_, p_) -> None:
+    """ValueError (one line) unless m >= 2, k >= 2, p >= 1 are integers."""
+    for name, value, least in (("classes m", m_, 2), ("instances per class k", k_, 2),
+                               ("views p", p_, 1)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{name} must be an integer, got {value!r}")
+        if value < least:
+            why = {"classes m": "a contrastive batch needs at least two classes",
+                   "instances per class k": "the supervised term and SSEM need same-class "
+                   "partners",
+                   "views p": "every instance has at least one view"}[name]
+            raise ValueError(f"{name} must be >= {least} ({why}), got {value}")
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A balanced batch: ``classes`` (m) x ``per_class`` (k) instances x ``views`` (p).
+
+    Every function that takes ``(convention, m, k, p, ...)`` (or ``(convention, classes,
+    per_class, ..., views=)``) also takes ``(convention, batch, ...)``: one argument order.
+
+    >>> b = Batch(3, 4)
+    >>> b.size, b.counts()["other"]
+    (24, 16)
+    """
+
+    classes: int
+    per_class: int
+    views: int = 2
+
+    def __post_init__(self) -> None:
+        _check_sizes(self.classes, self.per_class, self.views)
+
+    @property
+    def size(self) -> int:
+        """M = m k p embeddings."""
+        return self.classes * self.per_class * self.views
+
+    def counts(self) -> dict[str, int]:
+        """Partners of each pair type per anchor."""
+        return {t: int(c) for t, c in pair_counts(self.classes, self.per_class,
+                                                   self.views).items()}
+
+
+_BATCH_PARAMS = (("m_", "k_", "p_"), ("m", "k", "p"))
+
+
 def takes_convention(fn):
-    """Let ``fn(convention, ...)`` also take the deprecated keyword ``loss=`` for one release.
+    """Let ``fn(convention, ...)`` also take the deprecated keyword ``loss=`` for one release,
+    and a :class:`Batch` in place of its batch sizes.
 
     ``convention`` is the one name of the loss-convention parameter in the Python API (a preset
     name, a registered name, a spec file path or a :class:`LossSpec`); the CLI keeps
     ``--loss``.
     """
+    params = list(inspect.signature(fn).parameters)
+    triple = tuple(params[1:4]) in _BATCH_PARAMS
+    pair = tuple(params[1:3]) == ("classes", "per_class") and "views" in params
+
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        if len(args) > 1 and isinstance(args[1], Batch):
+            b = args[1]
+            if triple:
+                args = (args[0], b.classes, b.per_class, b.views, *args[2:])
+            elif pair:
+                if "views" in kwargs:
+                    raise TypeError(f"{fn.__name__}() got views twice (the Batch has them)")
+                args = (args[0], b.classes, b.per_class, *args[2:])
+                kwargs["views"] = b.views
+            else:
+                raise TypeError(f"{fn.__name__}() takes no batch")
         if "loss" in kwargs:
             if args or "convention" in kwargs:
                 raise TypeError(f"{fn.__name__}() got the convention twice (loss= is the old "
@@ -302,16 +366,7 @@ def check_setting(convention: str | LossSpec, m_: int, k_: int, p_: int,
     ``alpha=None`` means both terms may carry weight (a threshold over alpha).
     """
     spec = get_spec(convention)
-    for name, value, least in (("classes m", m_, 2), ("instances per class k", k_, 2),
-                               ("views p", p_, 1)):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError(f"{name} must be an integer, got {value!r}")
-        if value < least:
-            why = {"classes m": "a contrastive batch needs at least two classes",
-                   "instances per class k": "the supervised term and SSEM need same-class "
-                   "partners",
-                   "views p": "every instance has at least one view"}[name]
-            raise ValueError(f"{name} must be >= {least} ({why}), got {value}")
+    _check_sizes(m_, k_, p_)
     if alpha is not None:
         try:
             a = exact(alpha)

@@ -95,7 +95,7 @@ def test_top_level_api_is_short_and_old_names_warn():
     import ssem_symbolic as ss
     from ssem_symbolic.model import realise
 
-    assert len(ss.__all__) == 11 and all(hasattr(ss, n) for n in ss.__all__)
+    assert len(ss.__all__) == 12 and all(hasattr(ss, n) for n in ss.__all__)
     with pytest.warns(DeprecationWarning, match="ssem_symbolic.model"):
         assert ss.realise is realise
     with pytest.raises(AttributeError):
@@ -111,3 +111,25 @@ def test_convention_is_the_one_parameter_name_and_loss_still_works_with_a_warnin
         assert alpha_c_value(loss="paper", m_=3, k_=4, p_=2, tau_="0.5") == want
     with pytest.raises(TypeError, match="twice"):
         alpha_c_value("paper", 3, 4, 2, "0.5", loss="paper")
+
+
+def test_a_batch_value_object_in_place_of_the_sizes():
+    import ssem_symbolic as ss
+    from ssem_symbolic.model import realise  # noqa: F401  (submodule import works)
+    from ssem_symbolic.solve import optimal_beta_grid
+
+    b = ss.Batch(3, 4)
+    assert (b.classes, b.per_class, b.views, b.size) == (3, 4, 2, 24)
+    assert b.counts() == {"self": 1, "view": 1, "class": 6, "other": 16}
+    assert ss.alpha_c_value("paper", b, "0.5") == ss.alpha_c_value("paper", 3, 4, 2, "0.5")
+    assert ss.optimal_beta("supcon", ss.Batch(2, 3, 3), "0.4", "0.7") == \
+        ss.optimal_beta("supcon", 2, 3, 3, "0.4", "0.7")
+    # (convention, classes, per_class, ..., views=) functions take it too, views included
+    assert float(optimal_beta_grid("paper", ss.Batch(3, 4, 3), 0.5, 0.5)) == \
+        float(optimal_beta_grid("paper", 3, 4, 0.5, 0.5, 3))
+    with pytest.raises(TypeError, match="views twice"):
+        optimal_beta_grid("paper", b, 0.5, 0.5, views=2)
+    with pytest.raises(ValueError, match="classes m must be >= 2"):
+        ss.Batch(1, 4)
+    with pytest.raises(ValueError, match="must be an integer"):
+        ss.Batch(3, 4.0)
