@@ -411,13 +411,13 @@ def _regime_words(active, p) -> str:
                      "of an instance stay apart (no collapse)")
     else:
         parts.append("no collapse: within-class variance survives")
-    if "view" not in active and p > 1:
+    if "view" not in active and p > 1 and "within-class" not in active:
         parts.append("the views of an instance are apart")
     if "all-ones" not in active:
         parts.append("the batch mean is not zero")
     if "between-class" in active:
         parts.append("the class means coincide")
-    return "; ".join(dict.fromkeys(parts)) + f" [active: {', '.join(active) or 'none'}]"
+    return "; ".join(parts) + f" [active: {', '.join(active) or 'none'}]"
 
 
 def _regimes(args) -> int:

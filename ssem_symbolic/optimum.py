@@ -239,8 +239,7 @@ def _face_minimum(pr, phi: _Phi, active, start, digits):
         val, g, H = phi.parts(x)
         gy = Nm.T * mpmath.matrix(g)
         Hy = Nm.T * mpmath.matrix(H) * Nm
-        scale = max(abs(h) for h in Hy) or 1
-        if abs(mpmath.det(Hy / scale)) < mpmath.mpf(10) ** (-digits // 2):
+        if _near_singular(Hy, digits):
             return None
         dy = -mpmath.lu_solve(Hy, gy)
         dec = -(gy.T * dy)[0]  # the Newton decrement squared
@@ -392,9 +391,14 @@ def _flat(pr: _Problem) -> bool:
 
 def _singular(phi: _Phi, x, digits) -> bool:
     """Whether the Hessian of phi at x is singular (phi flat along a line there)."""
-    H = mpmath.matrix(phi.parts(x)[2])
-    scale = max(abs(h) for h in H) or 1
-    return abs(mpmath.det(H / scale)) < mpmath.mpf(10) ** (-digits // 2)
+    return _near_singular(mpmath.matrix(phi.parts(x)[2]), digits)
+
+
+def _near_singular(M, digits) -> bool:
+    """Whether the matrix M, scaled to entries of size 1, has a determinant below
+    10^(-digits/2): singular at the working precision."""
+    scale = max(abs(h) for h in M) or 1
+    return abs(mpmath.det(M / scale)) < mpmath.mpf(10) ** (-digits // 2)
 
 
 @dataclass(frozen=True)

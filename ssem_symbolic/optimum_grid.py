@@ -156,11 +156,8 @@ def global_optimum_grid(convention: str | LossSpec, classes: int, per_class: int
     b = beta.reshape(-1)
     phi = _Phi(spec, classes, per_class, views, dtype, device)
     P, tol = phi.P, _KKT_TOL[dtype]
-    g = gram_entries(sp.Symbol("b"), classes, per_class)
-    bs = sp.Symbol("b")
-    x = torch.stack([b * 0 + 1 if c == "view" else
-                     torch.as_tensor(float(g[c].subs(bs, 0)), dtype=dtype, device=device)
-                     + b * float(sp.diff(g[c], bs)) for c in P.coords], dim=1)
+    g = gram_entries(b, classes, per_class)  # the SSEM point at beta*: tensors
+    x = torch.stack([torch.ones_like(b) if c == "view" else g[c] for c in P.coords], dim=1)
     N = b.numel()
     active = torch.zeros(N, len(P.names), dtype=torch.bool, device=device)
     ssem_set = [i for i, name in enumerate(P.names) if name in ("view", "all-ones")]
