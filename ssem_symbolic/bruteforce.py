@@ -24,16 +24,27 @@ class BruteForceResult:
     labels: np.ndarray
     variances: dict[str, float]
     view_similarity: float  #: mean cosine between views of one instance
+    #: per class c: 1 - ||mean of its embeddings||^2, in label order
+    per_class_within: tuple[float, ...] = ()
 
 
 @takes_convention
 def minimise(convention: str | LossSpec, m: int, k: int, p: int, alpha: float, tau: float,
              d: int | None = None, seed: int = 0, steps: int = 60) -> BruteForceResult:
     """Minimise the loss over (m k p) free unit vectors in R^d (default d = m k p)."""
-    d = m * k * p if d is None else d
+    return minimise_sizes(convention, [k] * m, p, alpha, tau, d=d, seed=seed, steps=steps)
+
+
+def minimise_sizes(convention: str | LossSpec, sizes, p: int, alpha: float, tau: float,
+                   d: int | None = None, seed: int = 0, steps: int = 60) -> BruteForceResult:
+    """Minimise the loss over free unit vectors of a batch with ``sizes[c]`` instances in
+    class c (p views each) in R^d (default d = the number of embeddings)."""
+    sizes = [int(s) for s in sizes]
+    n = sum(sizes)
+    d = n * p if d is None else d
     gen = torch.Generator().manual_seed(seed)
-    labels = torch.arange(m).repeat_interleave(k)
-    v = torch.randn(m * k, p, d, generator=gen, dtype=torch.float64).requires_grad_(True)
+    labels = torch.repeat_interleave(torch.arange(len(sizes)), torch.tensor(sizes))
+    v = torch.randn(n, p, d, generator=gen, dtype=torch.float64).requires_grad_(True)
     crit = SupCLLoss(alpha, tau, convention, normalize=True)
     opt = torch.optim.LBFGS([v], lr=1.0, max_iter=500, history_size=50,
                             tolerance_grad=1e-14, tolerance_change=1e-16,
@@ -58,5 +69,7 @@ def minimise(convention: str | LossSpec, m: int, k: int, p: int, alpha: float, t
         off = views.sum(dim=(1, 2)) - views.diagonal(dim1=1, dim2=2).sum(dim=1)
         view_sim = float(off.mean() / (p * (p - 1))) if p > 1 else 1.0
     zn = z.numpy()
-    return BruteForceResult(value, zn, labels.numpy(), measured_variances(zn, labels.numpy()),
-                            view_sim)
+    lab = labels.numpy()
+    per_class = tuple(1.0 - float(np.sum(zn[lab == c].reshape(-1, d).mean(axis=0) ** 2))
+                      for c in range(len(sizes)))
+    return BruteForceResult(value, zn, lab, measured_variances(zn, lab), view_sim, per_class)

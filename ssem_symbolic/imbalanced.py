@@ -1,0 +1,281 @@
+"""The symmetric reduction of an imbalanced batch: the invariant Gram family, its PSD
+conditions and the reduced loss, exact.
+
+Class c has k_c instances of p views. The loss is convex in the Gram matrix and invariant under
+permuting views, instances within a class and classes of equal size, so its minimum over unit
+embeddings is its minimum over Gram matrices with one value per pair type *and size group*
+(:class:`~ssem_symbolic.sizes.ClassSizes` groups classes by size): for group g (size K_g, n_g
+classes) the view similarity ``v[g]`` and same-class similarity ``s[g]``, and for groups g <= h
+the similarity ``o[g,h]`` of two different classes (``o[g,g]`` when n_g >= 2).
+
+Such a G is PSD iff (eigen-directions, with multiplicities)
+
+* ``view[g]``: 1 - v_g >= 0                                   (n_g K_g (p - 1))
+* ``within-class[g]``: 1 + (p - 1) v_g - p s_g >= 0            (n_g (K_g - 1))
+* ``between-class[g]``: a_g - p K_g o_gg >= 0, a_g = 1 + (p - 1) v_g + (K_g - 1) p s_g  (n_g - 1)
+* the Gram matrix of the size groups' mean embeddings is PSD:
+  R_gg = (a_g + (n_g - 1) p K_g o_gg) / (n_g K_g p),  R_gh = o_gh.
+
+R is congruent to the m x m class-mean matrix T restricted to the symmetric subspace, and its
+null vector n_g K_g (the group's instances) is the zero centroid (``all-ones``). Class c (in
+group g) has ||mu_c||^2 = a_g / (K_g p), within-class variance w_c = 1 - ||mu_c||^2, and is
+collapsed iff w_c = 0; classes i, j merge iff ||mu_i - mu_j||^2 = 0.
+
+The reduced loss, per anchor of group g a log-sum-exp over its denominator partners and a
+linear pull towards its positives, with the conventions' means: ``anchors`` gives each anchor
+weight 1/N in every term, ``pairs`` weight (its positives)/(all positive pairs of the batch):
+
+    tau phi = sum_g [ L_g tau log sum_{partners s} n_s e^{x_s / tau} - sum_s w_{g,s} x_s ].
+
+On a balanced batch (one group) it is the balanced phi(v, c, o), term for term.
+
+>>> fam = family("paper", ClassSizes((5, 3, 2)), 2)
+>>> fam.coords
+('v[0]', 's[0]', 'v[1]', 's[1]', 'v[2]', 's[2]', 'o[0,1]', 'o[0,2]', 'o[1,2]')
+>>> [c.name for c in fam.linear][:3]
+['view[0]', 'within-class[0]', 'view[1]']
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import sympy as sp
+
+from .reading import exact
+from .sizes import ClassSizes
+from .spec import TERMS, LossSpec, alpha, get_spec, tau
+
+
+@dataclass(frozen=True)
+class Linear:
+    """One linear PSD condition offset + normal . x >= 0 of a size group."""
+
+    name: str
+    group: int
+    normal: tuple[sp.Rational, ...]
+    offset: sp.Rational
+    multiplicity: int
+
+
+@dataclass(frozen=True)
+class Family:
+    """The invariant Gram family of (spec, sizes, p), exact.
+
+    ``partners[g]``: per pair type, the list of (count per anchor, coordinate index or None for
+    the constant self entry 1). ``means``: (R0, (R_j)) with R(x) = R0 + sum_j x_j R_j, the
+    group-mean Gram matrix (G x G, rationals).
+    """
+
+    spec: LossSpec
+    sizes: ClassSizes
+    p: int
+    coords: tuple[str, ...]
+    linear: tuple[Linear, ...]
+    means: tuple
+    partners: tuple[dict, ...]
+
+    @property
+    def index(self) -> dict[str, int]:
+        return {c: i for i, c in enumerate(self.coords)}
+
+    def means_matrix(self, x) -> list[list]:
+        """R(x) as nested lists (any number type)."""
+        R0, Rj = self.means
+        G = len(R0)
+        return [[R0[a][b] + sum(r[a][b] * xi for r, xi in zip(Rj, x) if r[a][b])
+                 for b in range(G)] for a in range(G)]
+
+    def class_mean_sq(self, x, group: int):
+        """||mu_c||^2 = a_g / (K_g p) for a class of ``group``."""
+        K, _ = self.sizes.groups[group]
+        i = self.index
+        a = 1
+        if f"v[{group}]" in i:
+            a += (self.p - 1) * x[i[f"v[{group}]"]]
+        if f"s[{group}]" in i:
+            a += (K - 1) * self.p * x[i[f"s[{group}]"]]
+        return a / sp.Integer(K * self.p) if isinstance(a, sp.Expr) else a / (K * self.p)
+
+    def value(self, x, name: str, default=1):
+        """A coordinate's value at x (``default`` when the pair type is absent)."""
+        j = self.index.get(name)
+        return default if j is None else x[j]
+
+    def other(self, x, g: int, h: int):
+        """The similarity of two different classes of groups g and h."""
+        return self.value(x, f"o[{min(g, h)},{max(g, h)}]")
+
+
+def _coords(sizes: ClassSizes, p_: int) -> tuple[str, ...]:
+    out = []
+    for g, (K, _) in enumerate(sizes.groups):
+        if p_ >= 2:
+            out.append(f"v[{g}]")
+        if K >= 2:
+            out.append(f"s[{g}]")
+    G = len(sizes.groups)
+    for g in range(G):
+        for h in range(g, G):
+            if g < h or sizes.groups[g][1] >= 2:
+                out.append(f"o[{g},{h}]")
+    return tuple(out)
+
+
+def _affine(expr: sp.Expr, symbols: list[sp.Symbol]) -> tuple[tuple, sp.Rational]:
+    normal = tuple(sp.Rational(sp.diff(expr, s)) for s in symbols)
+    return normal, sp.Rational(expr.subs({s: 0 for s in symbols}))
+
+
+@functools.lru_cache(maxsize=None)
+def _family(spec: LossSpec, sizes: ClassSizes, p_: int) -> Family:
+    coords = _coords(sizes, p_)
+    sym = {c: sp.Symbol(c, real=True) for c in coords}
+    symbols = [sym[c] for c in coords]
+
+    def val(name):
+        return sym.get(name, sp.Integer(1))
+
+    groups = sizes.groups
+    G = len(groups)
+    linear = []
+    a = {}
+    for g, (K, n) in enumerate(groups):
+        v, s = val(f"v[{g}]"), val(f"s[{g}]")
+        a[g] = 1 + (p_ - 1) * v + (K - 1) * p_ * s
+        rows = [("view", 1 - v, n * K * (p_ - 1)),
+                ("within-class", 1 + (p_ - 1) * v - p_ * s, n * (K - 1))]
+        if n >= 2:
+            rows.append(("between-class", a[g] - p_ * K * val(f"o[{g},{g}]"), n - 1))
+        for name, expr, mult in rows:
+            if mult > 0:
+                linear.append(Linear(f"{name}[{g}]", g, *_affine(sp.expand(expr), symbols),
+                                     mult))
+    R = [[None] * G for _ in range(G)]
+    for g, (K, n) in enumerate(groups):
+        for h in range(G):
+            if g == h:
+                o = val(f"o[{g},{g}]") if n >= 2 else 0
+                R[g][g] = sp.expand((a[g] + (n - 1) * p_ * K * o) / (n * K * p_))
+            else:
+                R[g][h] = val(f"o[{min(g, h)},{max(g, h)}]")
+    R0 = tuple(tuple(sp.Rational(R[g][h].subs({s: 0 for s in symbols})) for h in range(G))
+               for g in range(G))
+    Rj = tuple(tuple(tuple(sp.Rational(sp.diff(R[g][h], s)) for h in range(G))
+                     for g in range(G)) for s in symbols)
+    idx = {c: i for i, c in enumerate(coords)}
+    partners = []
+    for g, (K, n) in enumerate(groups):
+        part = {"self": [(1, None)],
+                "view": [(p_ - 1, idx[f"v[{g}]"])] if p_ >= 2 else [],
+                "class": [((K - 1) * p_, idx[f"s[{g}]"])] if K >= 2 else [],
+                "other": [((nh - (g == h)) * Kh * p_, idx[f"o[{min(g, h)},{max(g, h)}]"])
+                          for h, (Kh, nh) in enumerate(groups) if nh - (g == h) > 0]}
+        partners.append(part)
+    return Family(spec, sizes, p_, coords, tuple(linear), (R0, Rj), tuple(partners))
+
+
+def family(convention, sizes: ClassSizes, p_: int) -> Family:
+    """The invariant Gram family of a batch with these class sizes and p views (cached)."""
+    return _family(get_spec(convention), sizes, p_)
+
+
+def check_sizes(spec: LossSpec, sizes: ClassSizes, p_: int, alpha_=None) -> None:
+    """ValueError (one line) unless every anchor has a positive in each term that carries
+    weight (at ``alpha_``; at some alpha in [0, 1] when None)."""
+    if isinstance(p_, bool) or not isinstance(p_, int) or p_ < 1:
+        raise ValueError(f"views p must be an integer >= 1, got {p_!r}")
+    fam = _family(spec, sizes, p_)
+    for term in TERMS:
+        w = spec.weight(term)
+        used = (w.subs(alpha, exact(alpha_)) != 0) if alpha_ is not None else (
+            w.subs(alpha, 0) != 0 or w.subs(alpha, 1) != 0)
+        if not used:
+            continue
+        for g, (K, _) in enumerate(sizes.groups):
+            if sum(c for t in spec.positives(term) for c, _ in fam.partners[g][t]) == 0:
+                label = "supervised" if term == "sup" else "self-supervised"
+                need = ("another instance of its class (class size >= 2)"
+                        if "class" in spec.positives(term) else "another view (p >= 2)")
+                raise ValueError(f"class size {K} with p = {p_}: the {label} term of "
+                                 f"{spec.name!r} needs {need} for every anchor")
+    if not any(fam.partners[g][t] for g in range(len(sizes.groups))
+               for t in spec.denominator):
+        raise ValueError(f"the denominator of {spec.name!r} is empty on this batch")
+
+
+def anchor_weights(spec: LossSpec, sizes: ClassSizes, p_: int, term: str) -> list[sp.Expr]:
+    """Per size group, the total weight of its anchors in ``term``'s mean (summing to 1):
+    ``anchors`` n_g K_g p / N; ``pairs`` in proportion to the group's positive pairs."""
+    fam = _family(spec, sizes, p_)
+    anchors = [n * K * p_ for K, n in sizes.groups]
+    if spec.mean == "anchors":
+        total = sum(anchors)
+        return [sp.Rational(a, total) for a in anchors]
+    pos = [a * sum(c for t in spec.positives(term) for c, _ in fam.partners[g][t])
+           for g, a in enumerate(anchors)]
+    total = sum(pos)
+    return [sp.Rational(q, total) if total else sp.Integer(0) for q in pos]
+
+
+def loss_weights(spec: LossSpec, sizes: ClassSizes, p_: int, alpha_=None):
+    """(L_g, w_g) per group: the weight of the group's log-sum-exp and its pull per
+    coordinate index (None: the constant self entry), polynomials in alpha or exact at
+    ``alpha_``."""
+    fam = _family(spec, sizes, p_)
+    out = []
+    pis = {term: anchor_weights(spec, sizes, p_, term) for term in TERMS}
+    for g in range(len(sizes.groups)):
+        L = sp.Integer(0)
+        pull: dict = {}
+        for term in TERMS:
+            W = spec.weight(term)
+            if alpha_ is not None:
+                W = W.subs(alpha, exact(alpha_))
+            pos = [(c, j) for t in spec.positives(term) for c, j in fam.partners[g][t]]
+            total = sum(c for c, _ in pos)
+            if W == 0 or total == 0:
+                continue
+            L += W * pis[term][g]
+            for c, j in pos:
+                pull[j] = pull.get(j, 0) + W * pis[term][g] * sp.Rational(c, total)
+        out.append((sp.expand(L), {j: sp.expand(w) for j, w in pull.items()}))
+    return out
+
+
+def reduced_loss(convention, sizes: ClassSizes, p_: int) -> sp.Expr:
+    """phi of the invariant family, symbolic in the coordinates (symbols named as
+    :attr:`Family.coords`), alpha and tau: the loss of any embedding whose Gram matrix is in
+    the family.
+
+    >>> phi = reduced_loss("supcon-split", ClassSizes((2, 2)), 2)
+    >>> sorted(map(str, phi.free_symbols))
+    ['alpha', 'o[0,0]', 's[0]', 'tau', 'v[0]']
+    """
+    spec = get_spec(convention)
+    fam = _family(spec, sizes, p_)
+    x = [sp.Symbol(c, real=True) for c in fam.coords]
+
+    def entry(j):
+        return sp.Integer(1) if j is None else x[j]
+
+    phi = sp.Integer(0)
+    for g, (L, pull) in enumerate(loss_weights(spec, sizes, p_)):
+        den = sum(c * sp.exp(entry(j) / tau) for t in spec.denominator
+                  for c, j in fam.partners[g][t])
+        phi += L * sp.log(den) - sum(w * entry(j) for j, w in pull.items()) / tau
+    return phi
+
+
+def flat(fam: Family, weights) -> bool:
+    """Whether phi is invariant under adding one number to every coordinate (no constant self
+    entry in any denominator or pull): its minimisers then form segments along (1, ..., 1)."""
+    if any(j is None for part in fam.partners for t in fam.spec.denominator
+           for _, j in part[t]):
+        return False
+    return all(None not in pull or pull[None] == 0 for _, pull in weights)
+
+
+__all__ = ["Family", "Linear", "anchor_weights", "check_sizes", "family", "flat",
+           "loss_weights", "reduced_loss"]
