@@ -127,10 +127,22 @@ _LOSS_HELP = (f"a preset ({', '.join(PRESETS)}), a registered name, or a .toml/.
               "file")
 
 
+def _class_sizes(text: str):
+    from .sizes import ClassSizes
+
+    try:
+        return ClassSizes.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _batch_args(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--loss", required=True, help=_LOSS_HELP)
-    sub.add_argument("--classes", required=True, type=_integer("--classes"), help="m")
-    sub.add_argument("--per-class", required=True, type=_integer("--per-class"), help="k")
+    sub.add_argument("--classes", type=_integer("--classes"), help="m")
+    sub.add_argument("--per-class", type=_integer("--per-class"), help="k")
+    sub.add_argument("--class-sizes", type=_class_sizes, metavar="SIZES",
+                     help="instances per class, in place of --classes/--per-class: 5,3,2 or "
+                     "count x size, 1x20,9x4")
     sub.add_argument("--views", default=2, type=_integer("--views"), help="p (default 2)")
     sub.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -285,9 +297,28 @@ def _silence_stdout() -> None:
         pass
 
 
+def _imbalanced(args):
+    """The unequal class sizes given, or None: a balanced --class-sizes becomes --classes and
+    --per-class, so every command reads it as the balanced batch it is."""
+    sizes = getattr(args, "class_sizes", None)
+    if sizes is not None:
+        if args.classes is not None or args.per_class is not None:
+            raise ValueError("give --class-sizes or --classes/--per-class, not both")
+        if not sizes.balanced:
+            return sizes
+        args.per_class, args.classes = sizes.groups[0]
+        args.class_sizes = None
+    if args.classes is None or args.per_class is None:
+        raise ValueError("give --classes and --per-class (or --class-sizes)")
+    return None
+
+
 def _setting(args, alpha=None, tau=None):
     from .spec import check_setting, get_spec
 
+    if _imbalanced(args) is not None:
+        raise ValueError(f"ssem {args.command} does not take unequal --class-sizes yet; "
+                         "ssem optimum, regimes and threshold do")
     spec = get_spec(args.loss)
     check_setting(spec, args.classes, args.per_class, args.views, alpha=alpha, tau=tau)
     return spec, args.classes, args.per_class, args.views
@@ -303,6 +334,9 @@ def _validity_note(spec, m, k, p, alpha, tau) -> tuple[bool | None, str]:
 def _threshold(args) -> int:
     from .derive import alpha_c_value, alpha_side, collapse_rule, derive
 
+    sizes = _imbalanced(args)
+    if sizes is not None:
+        return _threshold_imbalanced(args, sizes)
     if args.tau is not None:
         spec, m, k, p = _setting(args, tau=args.tau)
         a_c = float(alpha_c_value(spec, m, k, p, args.tau))
@@ -365,6 +399,9 @@ def _note_if_unestablished(args, valid, reason, where) -> None:
 
 
 def _optimum(args) -> int:
+    sizes = _imbalanced(args)
+    if sizes is not None:
+        return _optimum_imbalanced(args, sizes)
     from .derive import optimal_beta
     from .optimum import global_optimum
     from .validity import certify_ssem
@@ -421,6 +458,9 @@ def _regime_words(active, p) -> str:
 
 
 def _regimes(args) -> int:
+    sizes = _imbalanced(args)
+    if sizes is not None:
+        return _regimes_imbalanced(args, sizes)
     from .optimum import regimes
 
     spec, m, k, p = _setting(args, alpha=args.alpha, tau=args.tau)
@@ -443,6 +483,101 @@ def _regimes(args) -> int:
     for r in result.regimes:
         print(f"  {result.axis} in [{r['from']:.6g}, {r['to']:.6g}]: "
               f"{_regime_words(r['active'], p)}")
+    return 0
+
+
+def _imbalanced_words(opt) -> str:
+    collapsed = [i for i, c in enumerate(opt.per_class) if c["collapsed"]]
+    if len(collapsed) == len(opt.per_class):
+        words = "every class collapsed"
+    elif collapsed:
+        words = f"classes {', '.join(map(str, collapsed))} collapsed, the others not"
+    else:
+        words = "no class collapsed"
+    if opt.merged:
+        words += f"; merged: {', '.join(f'{i}={j}' for i, j in opt.merged)}"
+    if not opt.unique:
+        words += ("; the minimisers form a segment (no self entry in the denominator): shown at "
+                  "its end with the most active conditions, with each class's variance range")
+    return words
+
+
+def _optimum_imbalanced(args, sizes) -> int:
+    from .optimum_imbalanced import imbalanced_optimum
+    from .spec import get_spec
+
+    spec = get_spec(args.loss)
+    opt = imbalanced_optimum(spec, sizes, args.views, args.alpha, args.tau)
+    if not opt.decided:
+        sys.stderr.write("ssem: note: a sign stayed undecided at the working precision: the "
+                         "point lies on a regime boundary\n")
+    if args.json:
+        print(json.dumps(opt.as_dict()))
+        return 0
+    print(_table([("loss", spec.name), ("class sizes", str(sizes)), ("views p", args.views),
+                  ("alpha", args.alpha), ("tau", args.tau),
+                  ("within_class_variance", _fmt(opt.within_class_variance)),
+                  ("between_class_variance", _fmt(opt.between_class_variance)),
+                  ("loss_value", _fmt(opt.loss_value))]))
+    print("\nPer class (size, within-class variance, view similarity, collapsed):")
+    for i, c in enumerate(opt.per_class):
+        extra = ""
+        if "within_class_variance_range" in c:
+            lo, hi = c["within_class_variance_range"]
+            extra = f"  (over the minimisers: {lo:.6g} .. {hi:.6g})"
+        print(f"  {i:>4}  k = {c['size']:<4} {c['within_class_variance']:.6g}  "
+              f"{c['view_similarity']:.6g}  {'yes' if c['collapsed'] else 'no'}{extra}")
+    print(f"\nRegime: {_imbalanced_words(opt)} [active: {', '.join(opt.active) or 'none'}].")
+    return 0
+
+
+def _regimes_imbalanced(args, sizes) -> int:
+    from .optimum_imbalanced import imbalanced_regimes
+    from .spec import get_spec
+
+    spec = get_spec(args.loss)
+    if args.tau is not None:
+        result = imbalanced_regimes(spec, sizes, args.views, tau=args.tau)
+    else:
+        result = imbalanced_regimes(spec, sizes, args.views, alpha=args.alpha)
+    if args.json:
+        print(json.dumps(result.as_dict()))
+        return 0
+    fixed = ", ".join(f"{key} = {val:g}" for key, val in result.fixed.items())
+    print(_table([("loss", spec.name), ("class sizes", str(sizes)), ("views p", args.views),
+                  ("scan", f"{result.axis} at {fixed}")]))
+    print(f"\n{len(result.boundaries)} boundar{'y' if len(result.boundaries) == 1 else 'ies'} "
+          f"along {result.axis}:")
+    for b in result.boundaries:
+        print(f"  {result.axis} = {b[result.axis]:.8f}: [{', '.join(b['below'])}] -> "
+              f"[{', '.join(b['above'])}]")
+    print("\nRegimes (collapsed classes by index, aligned with the sizes):")
+    for r in result.regimes:
+        merged = f"; merged {r['merged']}" if r["merged"] else ""
+        print(f"  {result.axis} in [{r['from']:.6g}, {r['to']:.6g}]: collapsed "
+              f"{r['collapsed_classes'] or 'none'}{merged}")
+    return 0
+
+
+def _threshold_imbalanced(args, sizes) -> int:
+    from .optimum_imbalanced import imbalanced_regimes
+    from .spec import get_spec
+
+    spec = get_spec(args.loss)
+    if args.tau is None:
+        raise ValueError("with unequal --class-sizes, threshold takes --tau (per-class alpha_c)"
+                         "; for a scan along tau use ssem regimes --alpha")
+    result = imbalanced_regimes(spec, sizes, args.views, tau=args.tau)
+    ends = list(result.collapse_ends)
+    if args.json:
+        print(json.dumps({"alpha_c_per_class": ends, "class_sizes": list(sizes.sizes)}))
+        return 0
+    print(_table([("loss", spec.name), ("class sizes", str(sizes)), ("views p", args.views),
+                  ("tau", args.tau)]))
+    print("\nalpha at which each class stops being collapsed (global optimum, to 1e-8):")
+    for i, (size, end) in enumerate(zip(sizes.sizes, ends)):
+        shown = "never in [0, 1]" if end is None else f"{end:.8f}"
+        print(f"  class {i:>4}  k = {size:<4} {shown}")
     return 0
 
 

@@ -196,8 +196,11 @@ def check_sizes(spec: LossSpec, sizes: ClassSizes, p_: int, alpha_=None) -> None
         for g, (K, _) in enumerate(sizes.groups):
             if sum(c for t in spec.positives(term) for c, _ in fam.partners[g][t]) == 0:
                 label = "supervised" if term == "sup" else "self-supervised"
-                need = ("another instance of its class (class size >= 2)"
-                        if "class" in spec.positives(term) else "another view (p >= 2)")
+                pos = set(spec.positives(term))
+                need = ("another view (p >= 2) or another instance of its class (size >= 2)"
+                        if {"view", "class"} <= pos else
+                        "another instance of its class (class size >= 2)" if "class" in pos
+                        else "another view (p >= 2)")
                 raise ValueError(f"class size {K} with p = {p_}: the {label} term of "
                                  f"{spec.name!r} needs {need} for every anchor")
     if not any(fam.partners[g][t] for g in range(len(sizes.groups))

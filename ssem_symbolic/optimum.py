@@ -434,6 +434,52 @@ SCAN_POINTS = 41
 TAU_SCAN = ("0.01", "100")
 
 
+def axis_grid(tau, alpha, tol: float, tau_range=TAU_SCAN):
+    """The scan of :func:`regimes`: (axis, fixed, points, mid, done, at) for alpha in [0, 1]
+    at fixed ``tau`` or tau in ``tau_range`` at fixed ``alpha``; ``at(x)`` gives (alpha, tau)
+    at a point, ``mid`` and ``done`` drive the bisection (absolute in alpha, relative in
+    tau)."""
+    if (tau is None) == (alpha is None):
+        raise ValueError("give exactly one of tau (scan over alpha) or alpha (scan over tau)")
+    if tau is not None:
+        points = [sp.Rational(i, SCAN_POINTS - 1) for i in range(SCAN_POINTS)]
+        return ("alpha", {"tau": float(exact(tau))}, points, lambda lo, hi: (lo + hi) / 2,
+                lambda lo, hi: hi - lo <= tol, lambda x: (x, tau))
+    lo_t, hi_t = (exact(v) for v in tau_range)
+    if not (exact(TAU_RANGE[0]) <= lo_t < hi_t <= exact(TAU_RANGE[1])):
+        raise ValueError(f"the tau range must lie in [{TAU_RANGE[0]:g}, {TAU_RANGE[1]:g}]")
+    ratio = float(hi_t / lo_t) ** (1 / (SCAN_POINTS - 1))
+    points = [lo_t] + [exact(f"{float(lo_t) * ratio ** i:.15g}")
+                       for i in range(1, SCAN_POINTS - 1)] + [hi_t]
+    return ("tau", {"alpha": float(exact(alpha))}, points,
+            lambda lo, hi: exact(mpmath.nstr(mpmath.sqrt(mp(lo) * mp(hi)), 20)),
+            lambda lo, hi: hi - lo <= tol * lo, lambda x: (alpha, x))
+
+
+def scan(points, key, mid, done) -> list[tuple]:
+    """The changes of ``key`` (a hashable regime) along sorted ``points``: (where, before,
+    after) per change, each located by bisection until ``done(lo, hi)``. A third regime met
+    inside an interval splits it; a regime that starts and ends inside one grid interval is
+    not seen. The first entry is ``(points[0], None, key(points[0]))``."""
+    found = [(x, key(x)) for x in points]
+
+    def locate(lo, a_lo, hi, a_hi) -> list[tuple]:
+        while not done(lo, hi):
+            xm = mid(lo, hi)
+            am = key(xm)
+            if am == a_lo:
+                lo = xm
+            elif am == a_hi:
+                hi = xm
+            else:
+                return locate(lo, a_lo, xm, am) + locate(xm, am, hi, a_hi)
+        return [((lo + hi) / 2, a_lo, a_hi)]
+
+    return [(points[0], None, found[0][1])] + [
+        c for (x0, a0), (x1, a1) in zip(found, found[1:]) if a0 != a1
+        for c in locate(x0, a0, x1, a1)]
+
+
 @takes_convention
 def regimes(convention: str | LossSpec, m_: int, k_: int, p_: int, *, tau=None, alpha=None,
             tol: float = 1e-10, tau_range: tuple[float, float] = TAU_SCAN) -> Regimes:
@@ -452,60 +498,17 @@ def regimes(convention: str | LossSpec, m_: int, k_: int, p_: int, *, tau=None, 
     0.161546 ('all-ones', 'view', 'within-class') -> ('all-ones', 'view')
     """
     spec = get_spec(convention)
-    if (tau is None) == (alpha is None):
-        raise ValueError("give exactly one of tau (scan over alpha) or alpha (scan over tau)")
-    if tau is not None:
-        check_setting(spec, m_, k_, p_, tau=tau)
-        axis, fixed = "alpha", {"tau": float(exact(tau))}
-        points = [sp.Rational(i, SCAN_POINTS - 1) for i in range(SCAN_POINTS)]
+    check_setting(spec, m_, k_, p_, tau=tau, alpha=alpha)
+    axis, fixed, points, mid, done, at = axis_grid(tau, alpha, tol, tau_range)
 
-        def solve(x):
-            return global_optimum(spec, m_, k_, p_, x, tau)
+    def solve(x):
+        return global_optimum(spec, m_, k_, p_, *at(x))
 
-        def mid(lo, hi):
-            return (lo + hi) / 2
-
-        def done(lo, hi):
-            return hi - lo <= tol
-    else:
-        check_setting(spec, m_, k_, p_, alpha=alpha)
-        lo_t, hi_t = (exact(v) for v in tau_range)
-        if not (exact(TAU_RANGE[0]) <= lo_t < hi_t <= exact(TAU_RANGE[1])):
-            raise ValueError(f"the tau range must lie in [{TAU_RANGE[0]:g}, {TAU_RANGE[1]:g}]")
-        axis, fixed = "tau", {"alpha": float(exact(alpha))}
-        ratio = float(hi_t / lo_t) ** (1 / (SCAN_POINTS - 1))
-        points = [lo_t] + [exact(f"{float(lo_t) * ratio ** i:.15g}")
-                           for i in range(1, SCAN_POINTS - 1)] + [hi_t]
-
-        def solve(x):
-            return global_optimum(spec, m_, k_, p_, alpha, x)
-
-        def mid(lo, hi):
-            return exact(mpmath.nstr(mpmath.sqrt(mp(lo) * mp(hi)), 20))
-
-        def done(lo, hi):
-            return hi - lo <= tol * lo
-    found = [(x, solve(x).active) for x in points]
-
-    def locate(lo, a_lo, hi, a_hi) -> list[tuple]:
-        """The changes of regime in (lo, hi), by bisection; a third regime met inside splits
-        the interval in two."""
-        while not done(lo, hi):
-            xm = mid(lo, hi)
-            am = solve(xm).active
-            if am == a_lo:
-                lo = xm
-            elif am == a_hi:
-                hi = xm
-            else:
-                return locate(lo, a_lo, xm, am) + locate(xm, am, hi, a_hi)
-        return [((lo + hi) / 2, a_lo, a_hi)]
-
-    changes = [c for (x0, a0), (x1, a1) in zip(found, found[1:]) if a0 != a1
-               for c in locate(x0, a0, x1, a1)]
-    bounds = tuple(Boundary(axis, float(at), lo, hi) for at, lo, hi in changes)
-    edges = [points[0]] + [at for at, _, _ in changes] + [points[-1]]
-    actives = [found[0][1]] + [hi for _, _, hi in changes]
+    changes = scan(points, lambda x: solve(x).active, mid, done)
+    first, changes = changes[0][2], changes[1:]
+    bounds = tuple(Boundary(axis, float(where), lo, hi) for where, lo, hi in changes)
+    edges = [points[0]] + [where for where, _, _ in changes] + [points[-1]]
+    actives = [first] + [hi for _, _, hi in changes]
     spans = tuple({"from": float(a), "to": float(b), "active": list(act),
                    "collapsed": collapsed(act, p_)}
                   for a, b, act in zip(edges, edges[1:], actives))

@@ -775,3 +775,85 @@ def _from_balanced(spec: LossSpec, sizes: ClassSizes, p_: int, a, t, digits: int
         {rename[n]: v for n, v in opt.slacks.items()}, opt.within_class_variance,
         opt.between_class_variance, opt.loss_value, opt.unique, opt.decided, opt.digits,
         opt.exact_point)
+
+
+@dataclass(frozen=True)
+class ImbalancedRegimes:
+    """The regimes of the imbalanced optimum along alpha (fixed tau) or tau (fixed alpha).
+
+    A regime is the active set with the merged pairs; each span lists the classes collapsed
+    in it (indices aligned with the sizes). ``collapse_ends[i]``: where class i stops being
+    collapsed along the axis (the first boundary where it turns from collapsed to not), None
+    where it never does in the scanned range.
+    """
+
+    axis: str
+    fixed: dict
+    sizes: ClassSizes
+    boundaries: tuple[dict, ...]
+    regimes: tuple[dict, ...]
+    collapse_ends: tuple[float | None, ...]
+
+    def as_dict(self) -> dict:
+        return {"class_sizes": list(self.sizes.sizes), "boundaries": list(self.boundaries),
+                "regimes": list(self.regimes), **self.fixed}
+
+
+@takes_convention
+def imbalanced_regimes(convention: str | LossSpec, sizes, p_: int, *, tau=None, alpha=None,
+                       tol: float = 1e-8, tau_range=("0.02", "100")) -> ImbalancedRegimes:
+    """Every boundary of the imbalanced optimum along alpha in [0, 1] at fixed ``tau``, or
+    along tau in ``tau_range`` at fixed ``alpha``, located to ``tol`` (absolute in alpha,
+    relative in tau): which classes collapse, and where classes merge. The scan is
+    :func:`~ssem_symbolic.optimum.scan` (a grid of 41 points, then bisection).
+    """
+    from .optimum import axis_grid, scan
+
+    spec = get_spec(convention)
+    sizes = as_sizes(sizes)
+    check_sizes(spec, sizes, p_)
+    if tau is not None:
+        check_tau(tau)
+    lo_t, hi_t = (exact(v) for v in tau_range)
+    if not exact(TAU_RANGE[0]) <= lo_t < hi_t <= exact(TAU_RANGE[1]):
+        raise ValueError(f"the tau range must lie in [{TAU_RANGE[0]}, {TAU_RANGE[1]}]")
+    axis, fixed, points, mid, done, at = axis_grid(tau, alpha, tol, tau_range)
+    cache: dict = {}
+
+    def solve(x):
+        if x not in cache:
+            cache[x] = imbalanced_optimum(spec, sizes, p_, *at(x))
+        return cache[x]
+
+    def key(x):
+        opt = solve(x)
+        return opt.active, opt.merged
+
+    changes = scan(points, key, mid, done)
+    first, changes = changes[0][2], changes[1:]
+    edges = [points[0]] + [w for w, _, _ in changes] + [points[-1]]
+    keys = [first] + [hi for _, _, hi in changes]
+    # the collapsed classes of a regime: read at a point inside it
+    spans, statuses = [], []
+    for a, b, (active, merged) in zip(edges, edges[1:], keys):
+        inside = next((x for x in points if a <= x <= b and key(x) == (active, merged)), None)
+        opt = solve(inside if inside is not None else (a + b) / 2 if axis == "alpha"
+                    else mid(a, b))
+        status = [c["collapsed"] for c in opt.per_class]
+        statuses.append(status)
+        spans.append({"from": float(a), "to": float(b), "active": list(active),
+                      "collapsed_classes": [i for i, s in enumerate(status) if s],
+                      "merged": [list(pair) for pair in merged]})
+    bounds = tuple({axis: float(w), "below": list(lo[0]), "above": list(hi[0]),
+                    "merged_below": [list(p) for p in lo[1]],
+                    "merged_above": [list(p) for p in hi[1]]} for w, lo, hi in changes)
+    ends = []
+    for i in range(sizes.classes):
+        end = None
+        for j, (w, _, _) in enumerate(changes):
+            if statuses[j][i] and not statuses[j + 1][i]:
+                end = float(w)
+                break
+        ends.append(end)
+    return ImbalancedRegimes(axis, fixed, sizes, bounds, tuple(spans), tuple(ends))
+
