@@ -433,3 +433,30 @@ def test_torch_compile_gives_the_same_value():
     eager.backward()
     fast.backward()
     assert torch.allclose(z1.grad, z2.grad, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("convention", ["paper", "supcon", "supcon-split"])
+@pytest.mark.parametrize("alpha, tau", [(0.0, 0.5), (0.4, 0.2), (1.0, 1.0)])
+def test_imbalanced_labels_equal_the_per_pair_reference(convention, alpha, tau):
+    """Class sizes [5, 3, 2] and a 10:1 batch, labels in shuffled order: the 'pairs' mean (one
+    mean over the batch's positive pairs) and the 'anchors' mean differ here, and each
+    convention must take its own."""
+    gen = torch.Generator().manual_seed(11)
+    for sizes in ([5, 3, 2], [10, 1, 1] if convention == "supcon" else [10, 2, 2]):
+        labels = torch.repeat_interleave(torch.arange(len(sizes)), torch.tensor(sizes))
+        labels = labels[torch.randperm(len(labels), generator=gen)]
+        z = torch.randn(len(labels), 2, 6, generator=gen, dtype=torch.float64)
+        got = float(SupCLLoss(alpha, tau, convention)(z, labels))
+        assert got == pytest.approx(reference(z, labels, alpha, tau, convention), rel=1e-12,
+                                    abs=1e-12)
+
+
+def test_supcon_on_imbalanced_labels_equals_pytorch_metric_learning():
+    from pytorch_metric_learning.losses import SupConLoss
+
+    gen = torch.Generator().manual_seed(5)
+    labels = torch.repeat_interleave(torch.arange(3), torch.tensor([5, 3, 2]))
+    z = torch.randn(10, 2, 8, generator=gen, dtype=torch.float64)
+    ours = SupCLLoss(0.0, 0.3, "supcon")(z, labels)
+    theirs = SupConLoss(temperature=0.3)(z.reshape(20, 8), labels.repeat_interleave(2))
+    assert ours.item() == pytest.approx(theirs.item(), rel=1e-12)
