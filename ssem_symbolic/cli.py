@@ -190,6 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
     cc.add_argument("--loss", action="append",
                     help="a convention to check: " + _LOSS_HELP + " (repeatable; default: all "
                     "presets)")
+    cc.add_argument("--class-sizes", type=_class_sizes, metavar="SIZES",
+                    help="the imbalanced batch of the plan's imbalanced points (default 5,3,2 "
+                    "and 20,2)")
     cc.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"))
     cc.add_argument("--out", default="crosscheck-out", help="output folder")
     cc.add_argument("--resume", action="store_true",
@@ -666,7 +669,12 @@ def _crosscheck(args) -> int:
     from .spec import get_spec
 
     losses = tuple(dict.fromkeys(get_spec(loss) for loss in args.loss or PRESETS))
-    plan = default_plan(losses, args.size)
+    if args.class_sizes is not None:
+        from .imbalanced import check_sizes
+
+        for loss in losses:
+            check_sizes(loss, args.class_sizes, 2)
+    plan = default_plan(losses, args.size, args.class_sizes)
     start = time.perf_counter()
     try:
         result = run(plan, out, resume=args.resume, device=device, progress=not args.json,
@@ -680,7 +688,8 @@ def _crosscheck(args) -> int:
     seconds = time.perf_counter() - start
     report.write(result, out, args.size, seconds)
     files = {name: str(out / name) for name in
-             ("report.md", "results.jsonl", "phase.png", "variance_vs_alpha.png")}
+             ("report.md", "results.jsonl", "phase.png", "variance_vs_alpha.png",
+              "per_class_variance.png")}
     if args.json:
         print(json.dumps({"verdicts": result.counts(), "seconds": seconds, "files": files,
                           "thresholds": [{k: t[k] for k in ("loss", "tau", "alpha_c", "located",

@@ -58,3 +58,37 @@ def test_bisection_finds_alpha_c_from_training_alone():
     assert res["alpha_c"] == a_c
     assert abs(res["located"] - a_c) <= 0.02, res["trail"]
     assert res["verdict"] == "agrees"
+
+
+def test_imbalanced_free_embeddings_agree_per_class_with_the_imbalanced_optimum():
+    """[5, 3, 2] at alpha = 0.35 under paper: the largest class is spread, the others are
+    collapsed; trained free embeddings must show it, class by class."""
+    cfg = TrainConfig("free", "paper", 0.35, 0.5, dim=20, steps=1500, sizes=(5, 3, 2))
+    z, labels = train_free_batched([cfg])
+    assert labels.tolist() == [0] * 5 + [1] * 3 + [2] * 2
+    rec = record(cfg, z[0], labels)
+    pred, meas = rec["predicted"], rec["measured"]
+    assert pred["per_class_collapsed"] == [False, True, True]
+    # the per-class variances measured here, from the class means directly
+    flat = z[0].reshape(-1, 20)
+    cls = labels.repeat_interleave(2)
+    direct = [1 - float(flat[cls == c].mean(0).pow(2).sum()) for c in range(3)]
+    assert meas["per_class_within"] == pytest.approx(direct, abs=1e-12)
+    assert max(abs(a - b) for a, b in zip(direct, pred["per_class_within"])) < 0.01
+    assert rec["verdict"] == "agrees", rec["note"]
+    assert "sizes=5x3x2" in cfg.key()
+
+
+def test_the_plan_has_imbalanced_points_and_class_sizes_replace_them():
+    from ssem_symbolic.harness.sweep import default_plan
+    from ssem_symbolic.sizes import ClassSizes
+    from ssem_symbolic.spec import PRESETS
+
+    plan = default_plan(tuple(PRESETS.values()), "quick")
+    sizes = {c.sizes for c in plan.points if c.sizes is not None}
+    assert sizes == {(5, 3, 2), (20, 2)}
+    assert any(c.trainer == "gaussian" and c.sizes == (5, 3, 2) for c in plan.points)
+    plan = default_plan(tuple(PRESETS.values()), "quick", ClassSizes.parse("4,2,2"))
+    assert {c.sizes for c in plan.points if c.sizes is not None} == {(4, 2, 2)}
+    # balanced keys are unchanged by the new field
+    assert "sizes" not in TrainConfig("free", "paper", 0.1, 0.5).key()

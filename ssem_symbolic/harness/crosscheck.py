@@ -75,35 +75,95 @@ def predict(loss, m: int, k: int, p: int, alpha: float, tau: float,
     return out
 
 
+def predict_imbalanced(loss, sizes: tuple[int, ...], p: int, alpha: float,
+                       tau: float) -> dict:
+    """The imbalanced global optimum (:func:`~ssem_symbolic.optimum_imbalanced.
+    imbalanced_optimum`): per-class within-class variances, the similarities per pair type and
+    size group, the loss."""
+    from ..optimum_imbalanced import imbalanced_optimum
+
+    opt = imbalanced_optimum(loss, sizes, p, alpha, tau)
+    groups = opt.sizes.group_of
+    return {"model": "global-imbalanced", "predicted_within": opt.within_class_variance,
+            "predicted_between": opt.between_class_variance,
+            "per_class_within": [c["within_class_variance"] for c in opt.per_class],
+            "per_class_collapsed": [c["collapsed"] for c in opt.per_class],
+            "view_similarity": sum(c["size"] * c["view_similarity"] for c in opt.per_class)
+            / sum(sizes), "per_class_view": [c["view_similarity"] for c in opt.per_class],
+            "per_class_same": [c["class_similarity"] for c in opt.per_class],
+            "group_of": list(groups),
+            "pair_similarity": [[g, h, v] for (g, h), v in opt.similarity.items()],
+            "loss": opt.loss_value, "active": list(opt.active), "merged": [
+                list(q) for q in opt.merged], "unique": opt.unique,
+            "regime": "collapse" if opt.collapsed else
+            ("partial collapse" if any(c["collapsed"] for c in opt.per_class) else "spread")}
+
+
+def _imbalanced_gram(pred: dict, labels: torch.Tensor, p: int) -> torch.Tensor:
+    """The predicted Gram matrix of a labelled batch (instance-major rows) from the per-class
+    and per-group similarities."""
+    cls = labels.cpu().repeat_interleave(p)
+    inst = torch.arange(labels.shape[0]).repeat_interleave(p)
+    group = torch.tensor(pred["group_of"])[cls]
+    other = {}
+    for g, h, v in pred["pair_similarity"]:
+        other[(g, h)] = other[(h, g)] = v
+    G = len(set(pred["group_of"]))
+    table = torch.tensor([[other.get((g, h), 0.0) for h in range(G)] for g in range(G)],
+                         dtype=torch.float64)
+    out = table[group[:, None], group[None, :]]
+    same_class = cls[:, None] == cls[None, :]
+    same_inst = inst[:, None] == inst[None, :]
+    view = torch.tensor(pred["per_class_view"], dtype=torch.float64)[cls]
+    same = torch.tensor(pred["per_class_same"], dtype=torch.float64)[cls]
+    out = torch.where(same_class, same[:, None].expand_as(out), out)
+    out = torch.where(same_inst, view[:, None].expand_as(out), out)
+    out.fill_diagonal_(1.0)
+    return out
+
+
 def measure(z: torch.Tensor, labels: torch.Tensor, target: dict | float) -> dict:
     """The measurements listed in the module docstring, for z (N, p, d) of unit rows.
 
     ``target``: the predicted Gram values (``view_similarity``, ``class_similarity``,
-    ``other_similarity``, as :func:`predict` gives them), or a float beta: SSEM at beta.
+    ``other_similarity``, as :func:`predict` gives them; per class and size group as
+    :func:`predict_imbalanced` gives them), or a float beta: SSEM at beta. On an imbalanced
+    prediction the within-class variance is weighted by class size (sum_c N_c/N (1 -
+    ||mu_c||^2)) and each class's is reported too.
     """
     n, p, d = z.shape
     var = measured_variances(z, labels)
-    flat = z.reshape(n * p, d).double()
+    flat = z.reshape(n * p, d).double().cpu()
     gram = flat @ flat.T
     types = pair_type_masks(labels.cpu(), p)
-    gram = gram.cpu()
-    m_ = int(labels.unique().numel())
-    k_ = n // m_
-    if isinstance(target, dict):
-        values = {"self": 1.0, "view": target["view_similarity"],
-                  "class": target["class_similarity"], "other": target["other_similarity"]}
+    extra = {}
+    if isinstance(target, dict) and "per_class_within" in target:
+        predicted = _imbalanced_gram(target, labels, p)
+        cls = labels.cpu().repeat_interleave(p)
+        per_class = [1.0 - float(flat[cls == c].mean(0).pow(2).sum())
+                     for c in range(len(target["per_class_within"]))]
+        weights = torch.bincount(labels.cpu()).double()
+        within = float((weights * torch.tensor(per_class)).sum() / weights.sum())
+        var = {"within": within, "between": 1.0 - float(flat.mean(0).pow(2).sum()) - within}
+        extra = {"per_class_within": per_class}
     else:
-        values = {t: float(g) for t, g in gram_entries(target, m_, k_).items()}  # SSEM point
-    predicted = sum(types[t].double() * v for t, v in values.items())
+        if isinstance(target, dict):
+            values = {"self": 1.0, "view": target["view_similarity"],
+                      "class": target["class_similarity"], "other": target["other_similarity"]}
+        else:  # the SSEM point at beta
+            m_ = int(labels.unique().numel())
+            values = {t: float(g) for t, g in gram_entries(target, m_, n // m_).items()}
+        predicted = sum(types[t].double() * v for t, v in values.items())
     off = ~types["self"]
     residual = float(((gram - predicted)[off] ** 2).mean().sqrt())
     view = float(gram[types["view"]].mean()) if p > 1 else 1.0
     same = gram[types["class"]]
-    return {"within": var["within"], "between": var["between"], "view_similarity": view,
-            "class_similarity": float(same.mean()),
-            "other_similarity": float(gram[types["other"]].mean()),
-            "class_similarity_spread": float(same.std()) if same.numel() > 1 else 0.0,
-            "residual": residual}
+    return extra | {
+        "within": var["within"], "between": var["between"], "view_similarity": view,
+        "class_similarity": float(same.mean()),
+        "other_similarity": float(gram[types["other"]].mean()),
+        "class_similarity_spread": float(same.std()) if same.numel() > 1 else 0.0,
+        "residual": residual}
 
 
 def verdict(trainer: str, predicted: dict, measured: dict) -> tuple[str, str]:
@@ -121,6 +181,9 @@ def verdict(trainer: str, predicted: dict, measured: dict) -> tuple[str, str]:
                 if gap is not None and gap < 1e-3 else "")
         return "off-model", f"Gram residual {measured['residual']:.2g} > {tol_res}{tail}"
     diff = measured["within"] - predicted["predicted_within"]
+    if "per_class_within" in predicted:  # the largest per-class difference decides
+        diff = max((mw - pw for mw, pw in zip(measured["per_class_within"],
+                                               predicted["per_class_within"])), key=abs)
     dview = measured["view_similarity"] - predicted.get("view_similarity", 1.0)
     note = (f"within-class variance off by {diff:+.2g} (tolerance {tol_var}), view similarity "
             f"by {dview:+.2g} (tolerance {tol_view})")
@@ -132,7 +195,10 @@ def verdict(trainer: str, predicted: dict, measured: dict) -> tuple[str, str]:
 def record(config: TrainConfig, z: torch.Tensor, labels: torch.Tensor,
            validity: bool = True) -> dict:
     m, k, p = config.classes, config.per_class, config.views
-    pred = predict(config.loss, m, k, p, config.alpha, config.tau, validity)
+    if config.sizes is not None:
+        pred = predict_imbalanced(config.loss, config.sizes, p, config.alpha, config.tau)
+    else:
+        pred = predict(config.loss, m, k, p, config.alpha, config.tau, validity)
     meas = measure(z, labels, pred)
     if config.trainer != "digits":  # the evaluation batch is the training batch
         trained = float(SupCLLoss(config.alpha, config.tau, config.loss)(z.double(), labels))

@@ -15,11 +15,15 @@ import torch
 
 
 def gaussian_views(m: int, k: int, p: int, dim: int, seed: int,
-                   dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
-    """(x of shape (m k, p, dim), labels (m k,)): x[i, v] ~ N(label_i * 1, I) independently."""
+                   dtype: torch.dtype = torch.float32,
+                   sizes: tuple[int, ...] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(x of shape (N, p, dim), labels (N,)): x[i, v] ~ N(label_i * 1, I) independently; N =
+    m k, or sum(sizes) with ``sizes[c]`` instances of class c."""
     gen = torch.Generator().manual_seed(seed)
-    labels = torch.arange(m).repeat_interleave(k)
-    x = torch.randn(m * k, p, dim, generator=gen, dtype=dtype) + labels.to(dtype)[:, None, None]
+    sizes = (k,) * m if sizes is None else tuple(sizes)
+    labels = torch.repeat_interleave(torch.arange(len(sizes)), torch.tensor(sizes))
+    x = (torch.randn(len(labels), p, dim, generator=gen, dtype=dtype)
+         + labels.to(dtype)[:, None, None])
     return x, labels
 
 

@@ -20,11 +20,14 @@ _COLUMNS = ("trainer", "loss", "alpha", "tau", "beta*", "SSEM", "regime", "pred 
 
 def _row(rec: dict) -> tuple[str, ...]:
     c, pr, me = rec["config"], rec["predicted"], rec["measured"]
-    valid = {True: "valid", False: "fails", None: "?"}.get(pr.get("ssem_valid"), "-")
+    valid = ({True: "valid", False: "fails", None: "?"}[pr["ssem_valid"]]
+             if "ssem_valid" in pr else "-")
     gap = me.get("loss_gap")
     regime = pr["regime"] + (" (SSEM only)" if pr.get("model") == "ssem" else "")
-    return (c["trainer"], c["loss"], f"{c['alpha']:.4g}", f"{c['tau']:.3g}",
-            f"{pr['beta_star']:.4f}", valid, regime, f"{pr['predicted_within']:.4f}",
+    trainer = c["trainer"] + (f" [{','.join(map(str, c['sizes']))}]" if "sizes" in c else "")
+    beta = "-" if "beta_star" not in pr else f"{pr['beta_star']:.4f}"
+    return (trainer, c["loss"], f"{c['alpha']:.4g}", f"{c['tau']:.3g}",
+            beta, valid, regime, f"{pr['predicted_within']:.4f}",
             f"{me['within']:.4f}", f"{pr.get('view_similarity', 1.0):.4f}",
             f"{me['view_similarity']:.4f}", f"{me['residual']:.2g}",
             "-" if gap is None else f"{gap:+.1e}", rec["verdict"])
@@ -96,13 +99,17 @@ def markdown(result: CrossCheck, size: str, seconds: float | None = None) -> str
                                             for _, spec in sorted(specs.items())]
     lines += ["", "Plots: `phase.png` (closed-form boundary, measured free-embedding points "
               "coloured by measured within-class variance), `variance_vs_alpha.png` "
-              "(predicted 1 - beta*(alpha) curves and measured points)."]
+              "(predicted 1 - beta*(alpha) curves and measured points), "
+              "`per_class_variance.png` (imbalanced batches: each class's predicted "
+              "within-class variance against alpha, the imbalanced global optimum, and the "
+              "measured points)."]
     return "\n".join(lines) + "\n"
 
 
 def _free_points(result: CrossCheck, loss: str) -> list[dict]:
+    """The balanced free-embedding points of a loss."""
     return [r for r in result.points if r["config"]["trainer"] == "free"
-            and r["config"]["loss"] == loss]
+            and r["config"]["loss"] == loss and "sizes" not in r["config"]]
 
 
 def _panels(result: CrossCheck, size: tuple[float, float]):
@@ -113,7 +120,7 @@ def _panels(result: CrossCheck, size: tuple[float, float]):
     import matplotlib.pyplot as plt
 
     losses = sorted({r["config"]["loss"] for r in result.points
-                     if r["config"]["trainer"] == "free"})
+                     if r["config"]["trainer"] == "free" and "sizes" not in r["config"]})
     fig, axes = plt.subplots(1, len(losses), figsize=(size[0] * len(losses), size[1]),
                              dpi=100, squeeze=False)
     return fig, axes, losses
@@ -200,7 +207,54 @@ def _global_within(spec, batch, a, tau) -> float | None:
         return None
 
 
+#: the alpha grid of the predicted per-class curves
+PER_CLASS_ALPHAS = 13
+
+
+def plot_per_class(result: CrossCheck, path: Path) -> None:
+    """One panel per imbalanced batch (loss, sizes, tau) of free-embedding points: each
+    class's predicted within-class variance against alpha (the imbalanced global optimum,
+    solid) and the measured one (markers)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..optimum_imbalanced import imbalanced_optimum
+
+    specs = _specs(result)
+    groups: dict = {}
+    for r in result.points:
+        c = r["config"]
+        if c["trainer"] == "free" and "sizes" in c:
+            groups.setdefault((c["loss"], tuple(c["sizes"]), c["tau"], c["views"]), []).append(r)
+    fig, axes = plt.subplots(1, max(1, len(groups)), figsize=(4.8 * max(1, len(groups)), 4.0),
+                             dpi=100, squeeze=False)
+    grid = np.linspace(0, 1, PER_CLASS_ALPHAS)
+    for ax, ((loss, sizes, tau, p), pts) in zip(axes[0], sorted(groups.items())):
+        curves = np.array([[c["within_class_variance"] for c in imbalanced_optimum(
+            specs[loss], sizes, p, f"{a:.6g}", tau).per_class] for a in grid])
+        shown = sorted({(s, i) for i, s in enumerate(sizes)}, reverse=True)
+        seen = set()
+        for j, (size, i) in enumerate(shown):
+            if size in seen:  # classes of one size share their curve
+                continue
+            seen.add(size)
+            color = f"C{len(seen) - 1}"
+            ax.plot(grid, curves[:, i], color=color, label=f"predicted, k = {size}")
+            ax.scatter([r["config"]["alpha"] for r in pts],
+                       [r["measured"]["per_class_within"][i] for r in pts], color=color,
+                       edgecolors=["red" if r["verdict"] != "agrees" else "black" for r in pts],
+                       zorder=3, label=f"measured, k = {size}")
+        ax.set_xlabel("alpha")
+        ax.set_ylabel("within-class variance of the class")
+        ax.set_title(f"{loss}, sizes {list(sizes)}, tau = {tau:g}", fontsize=10)
+        ax.legend(fontsize=7)
+    _save(fig, path)
+
+
 def write(result: CrossCheck, out: Path, size: str, seconds: float | None = None) -> None:
     atomic_write(out / "report.md", markdown(result, size, seconds).encode())
     plot_phase(result, out / "phase.png")
     plot_variance(result, out / "variance_vs_alpha.png")
+    plot_per_class(result, out / "per_class_variance.png")

@@ -30,20 +30,27 @@ _SIZES = {
     # batch (m, k, p), d, free steps, taus, alpha offsets from alpha_c, bisection iterations,
     # (gaussian steps, digits steps)
     "tiny": dict(batch=(2, 2, 2), dim=8, steps=300, taus=(0.5,), offsets=(-0.2, 0.2),
-                 iters=3, mlp=(60, 40)),
+                 iters=3, mlp=(60, 40), sizes=((3, 2),), imbalanced_alphas=(0.5,)),
     "quick": dict(batch=(3, 4, 2), dim=24, steps=1500, taus=(0.3, 1.0),
-                  offsets=(-0.2, -0.05, 0.05, 0.2), iters=10, mlp=(800, 600)),
+                  offsets=(-0.2, -0.05, 0.05, 0.2), iters=10, mlp=(800, 600),
+                  sizes=((5, 3, 2), (20, 2)), imbalanced_alphas=(0.2, 0.35, 0.5)),
     "full": dict(batch=(4, 5, 2), dim=40, steps=3000, taus=(0.2, 0.3, 0.5, 1.0, 2.0),
                  offsets=(-0.3, -0.15, -0.05, -0.02, 0.02, 0.05, 0.15, 0.3), iters=14,
-                 mlp=(2000, 1500)),
+                 mlp=(2000, 1500), sizes=((5, 3, 2), (20, 2), (6, 6, 2, 2)),
+                 imbalanced_alphas=(0.1, 0.2, 0.3, 0.35, 0.4, 0.5, 0.7)),
 }
 
 
-def default_plan(losses: tuple, size: str = "quick") -> Plan:
+def default_plan(losses: tuple, size: str = "quick", sizes=None) -> Plan:
     """Free embeddings on a grid straddling alpha_c for every loss, alpha = 0 and 1 included;
     at small tau for conventions whose SSEM validity is not established (supcon-split fails
     there); the Gaussian MLP and digits (paper,
-    below and above alpha_c); a bisection for the threshold of every loss at tau = 0.5."""
+    below and above alpha_c); a bisection for the threshold of every loss at tau = 0.5.
+
+    Imbalanced batches (``sizes``, by default [5, 3, 2] and a 10:1 batch [20, 2]; a
+    :class:`~ssem_symbolic.sizes.ClassSizes` replaces them): free embeddings at tau = 0.5 on an
+    alpha grid that crosses the per-class thresholds of [5, 3, 2] for every loss, and the
+    Gaussian MLP on the first size vector."""
     cfg = _SIZES[size]
     losses = tuple(get_spec(loss) for loss in losses)
     m, k, p = cfg["batch"]
@@ -68,6 +75,14 @@ def default_plan(losses: tuple, size: str = "quick") -> Plan:
                                   lr=0.003))
         points.append(TrainConfig("digits", mlp_loss, a, 0.5, m, k, p, cfg["dim"], d_steps,
                                   lr=0.003))
+    imbalanced = cfg["sizes"] if sizes is None else (tuple(sizes.sizes),)
+    for i, class_sizes in enumerate(imbalanced):
+        dim = max(cfg["dim"], sum(class_sizes) * p)  # d >= the embeddings: no rank limit
+        for loss in (losses if i == 0 else (mlp_loss,)):
+            points += [TrainConfig("free", loss, a, 0.5, dim=dim, views=p, steps=cfg["steps"],
+                                   sizes=class_sizes) for a in cfg["imbalanced_alphas"]]
+    points.append(TrainConfig("gaussian", mlp_loss, 0.3, 0.5, dim=cfg["dim"], views=p,
+                              steps=g_steps, lr=0.003, sizes=imbalanced[0]))
     thresholds = [dict(loss=loss, m=m, k=k, p=p, tau=0.5, iters=cfg["iters"],
                        steps=cfg["steps"], dim=cfg["dim"]) for loss in losses]
     return Plan(points, thresholds, size)

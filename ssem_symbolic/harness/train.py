@@ -36,14 +36,33 @@ class TrainConfig:
     steps: int = 1500
     lr: float = 0.05
     seed: int = 0
+    #: unequal class sizes (instances per class); ``classes`` and ``per_class`` are then
+    #: ignored. None: the balanced classes x per_class batch
+    sizes: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "loss", get_spec(self.loss))
+        if self.sizes is not None:
+            object.__setattr__(self, "sizes", tuple(int(s) for s in self.sizes))
+            object.__setattr__(self, "classes", len(self.sizes))
+            object.__setattr__(self, "per_class", 0)
+
+    def class_sizes(self) -> tuple[int, ...]:
+        """Instances per class."""
+        return self.sizes if self.sizes is not None else (self.per_class,) * self.classes
+
+    def labels(self, device=None) -> torch.Tensor:
+        """The labels of the batch, class by class."""
+        sizes = torch.tensor(self.class_sizes(), device=device)
+        return torch.repeat_interleave(torch.arange(len(sizes), device=device), sizes)
 
     def _fields(self) -> dict:
-        """The fields, the convention by its name and content key."""
+        """The fields, the convention by its name and content key (``sizes`` only when set,
+        so balanced keys stay as they were)."""
         return {f.name: (f"{self.loss.name}[{self.loss.key()}]" if f.name == "loss"
-                         else getattr(self, f.name)) for f in fields(self)}
+                         else "x".join(map(str, self.sizes)) if f.name == "sizes"
+                         else getattr(self, f.name)) for f in fields(self)
+                if not (f.name == "sizes" and self.sizes is None)}
 
     def key(self) -> str:
         """A stable identifier (results files are keyed by it): the convention by content."""
@@ -59,6 +78,10 @@ class TrainConfig:
         out = {f.name: getattr(self, f.name) for f in fields(self)}
         out |= {"loss": self.loss.name, "loss_key": self.loss.key(),
                 "spec": self.loss.canonical()}
+        if self.sizes is None:
+            out.pop("sizes")
+        else:
+            out["sizes"] = list(self.sizes)
         return out
 
 
@@ -77,8 +100,8 @@ def train_free_batched(configs: list[TrainConfig], device: str = "cpu",
         raise ValueError("train_free_batched needs free configurations of one group")
     c0 = configs[0]
     dev = resolve_device(device)
-    n = c0.classes * c0.per_class
-    labels = torch.arange(c0.classes, device=dev).repeat_interleave(c0.per_class)
+    labels = c0.labels(dev)
+    n = labels.shape[0]
     init = [torch.randn(n, c0.views, c0.dim, generator=torch.Generator().manual_seed(c.seed),
                         dtype=dtype) for c in configs]
     z = torch.stack(init).to(dev).requires_grad_()
@@ -116,13 +139,16 @@ def train(config: TrainConfig, device: str = "cpu") -> tuple[torch.Tensor, torch
         return z[0], labels
     if config.trainer not in ("gaussian", "digits"):
         raise ValueError(f"unknown trainer {config.trainer!r}: use free, gaussian or digits")
+    if config.trainer == "digits" and config.sizes is not None:
+        raise ValueError("the digits trainer draws balanced batches; give no sizes")
     dev = resolve_device(device)
     torch.manual_seed(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
     loss_fn = SupCLLoss(config.alpha, config.tau, config.loss)
     m, k, p = config.classes, config.per_class, config.views
     if config.trainer == "gaussian":
-        x, labels = gaussian_views(m, k, p, dim=16, seed=config.seed)
+        x, labels = gaussian_views(m, k, p, dim=16, seed=config.seed,
+                                   sizes=config.class_sizes())
         net = _MLP(16, 128, config.dim).to(dev)
     else:
         eval_x, eval_labels = digits_views(m, k, p, torch.Generator().manual_seed(10_000),
