@@ -434,7 +434,7 @@ SCAN_POINTS = 41
 TAU_SCAN = ("0.01", "100")
 
 
-def axis_grid(tau, alpha, tol: float, tau_range=TAU_SCAN):
+def axis_grid(tau, alpha, tol: float, tau_range=TAU_SCAN, count: int = SCAN_POINTS):
     """The scan of :func:`regimes`: (axis, fixed, points, mid, done, at) for alpha in [0, 1]
     at fixed ``tau`` or tau in ``tau_range`` at fixed ``alpha``; ``at(x)`` gives (alpha, tau)
     at a point, ``mid`` and ``done`` drive the bisection (absolute in alpha, relative in
@@ -442,15 +442,15 @@ def axis_grid(tau, alpha, tol: float, tau_range=TAU_SCAN):
     if (tau is None) == (alpha is None):
         raise ValueError("give exactly one of tau (scan over alpha) or alpha (scan over tau)")
     if tau is not None:
-        points = [sp.Rational(i, SCAN_POINTS - 1) for i in range(SCAN_POINTS)]
+        points = [sp.Rational(i, count - 1) for i in range(count)]
         return ("alpha", {"tau": float(exact(tau))}, points, lambda lo, hi: (lo + hi) / 2,
                 lambda lo, hi: hi - lo <= tol, lambda x: (x, tau))
     lo_t, hi_t = (exact(v) for v in tau_range)
     if not (exact(TAU_RANGE[0]) <= lo_t < hi_t <= exact(TAU_RANGE[1])):
         raise ValueError(f"the tau range must lie in [{TAU_RANGE[0]:g}, {TAU_RANGE[1]:g}]")
-    ratio = float(hi_t / lo_t) ** (1 / (SCAN_POINTS - 1))
+    ratio = float(hi_t / lo_t) ** (1 / (count - 1))
     points = [lo_t] + [exact(f"{float(lo_t) * ratio ** i:.15g}")
-                       for i in range(1, SCAN_POINTS - 1)] + [hi_t]
+                       for i in range(1, count - 1)] + [hi_t]
     return ("tau", {"alpha": float(exact(alpha))}, points,
             lambda lo, hi: exact(mpmath.nstr(mpmath.sqrt(mp(lo) * mp(hi)), 20)),
             lambda lo, hi: hi - lo <= tol * lo, lambda x: (alpha, x))

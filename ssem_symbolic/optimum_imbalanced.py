@@ -801,11 +801,13 @@ class ImbalancedRegimes:
 
 @takes_convention
 def imbalanced_regimes(convention: str | LossSpec, sizes, p_: int, *, tau=None, alpha=None,
-                       tol: float = 1e-8, tau_range=("0.02", "100")) -> ImbalancedRegimes:
+                       tol: float = 1e-8, tau_range=("0.02", "100"),
+                       points: int = 41) -> ImbalancedRegimes:
     """Every boundary of the imbalanced optimum along alpha in [0, 1] at fixed ``tau``, or
     along tau in ``tau_range`` at fixed ``alpha``, located to ``tol`` (absolute in alpha,
     relative in tau): which classes collapse, and where classes merge. The scan is
-    :func:`~ssem_symbolic.optimum.scan` (a grid of 41 points, then bisection).
+    :func:`~ssem_symbolic.optimum.scan` (a grid of ``points``, then bisection); a regime that
+    starts and ends between two grid points is not seen.
     """
     from .optimum import axis_grid, scan
 
@@ -817,7 +819,7 @@ def imbalanced_regimes(convention: str | LossSpec, sizes, p_: int, *, tau=None, 
     lo_t, hi_t = (exact(v) for v in tau_range)
     if not exact(TAU_RANGE[0]) <= lo_t < hi_t <= exact(TAU_RANGE[1]):
         raise ValueError(f"the tau range must lie in [{TAU_RANGE[0]}, {TAU_RANGE[1]}]")
-    axis, fixed, points, mid, done, at = axis_grid(tau, alpha, tol, tau_range)
+    axis, fixed, points, mid, done, at = axis_grid(tau, alpha, tol, tau_range, points)
     cache: dict = {}
 
     def solve(x):
