@@ -207,6 +207,9 @@ def build_parser() -> argparse.ArgumentParser:
     gd.add_argument("--loss", required=True, help=_LOSS_HELP)
     gd.add_argument("--classes", type=_integer("--classes"), help="m")
     gd.add_argument("--per-class", type=_integer("--per-class"), help="k")
+    gd.add_argument("--class-sizes", type=_class_sizes, metavar="SIZES",
+                    help="unequal instances per class, in place of --classes/--per-class: "
+                    "5,3,2 or 1x20,9x4")
     gd.add_argument("--batch-size", type=_integer("--batch-size"),
                     help="B instances per batch, sampled evenly from --num-classes")
     gd.add_argument("--num-classes", type=_integer("--num-classes"), help="C")
@@ -601,11 +604,15 @@ def _phase(args) -> int:
     from ._io import check_output
     from .solve import GRID_TAU_RANGE
 
-    spec, m, k, p = _setting(args)
+    sizes = _imbalanced(args)
+    if sizes is None:
+        spec, m, k, p = _setting(args)
     a0, a1, na = args.alpha_grid
     t0, t1, nt = args.tau_grid
     if not (0 <= a0 <= 1 and 0 <= a1 <= 1):
         raise ValueError(f"--alpha-grid must lie in [0, 1], got {a0:g}:{a1:g}")
+    if sizes is not None:
+        return _phase_imbalanced(args, sizes)
     lo, hi = GRID_TAU_RANGE[_torch_float64()]
     if not (lo <= t0 <= hi and lo <= t1 <= hi):
         raise ValueError(f"--tau-grid must lie in [{lo:g}, {hi:g}] (where the grid solver is "
@@ -641,6 +648,51 @@ def _phase(args) -> int:
                   ("solved in", f"{seconds:.3f} s on {device}"),
                   ("collapsed", f"{summary['collapsed_fraction']:.1%} of the grid"),
                   ("wrote", f"{out}, {png}")]))
+    return 0
+
+
+def _phase_imbalanced(args, sizes) -> int:
+    import time
+    from pathlib import Path
+
+    from ._io import check_output
+    from .imbalanced import check_sizes
+    from .optimum_imbalanced import TAU_RANGE
+    from .phase import grid, phase_map_imbalanced, save_imbalanced
+    from .spec import get_spec
+
+    spec = get_spec(args.loss)
+    check_sizes(spec, sizes, args.views)
+    a0, a1, na = args.alpha_grid
+    t0, t1, nt = args.tau_grid
+    lo, hi = (float(v) for v in TAU_RANGE)
+    if not (lo <= t0 <= hi and lo <= t1 <= hi):
+        raise ValueError(f"--tau-grid must lie in [{lo:g}, {hi:g}] (the imbalanced solver's "
+                         f"range), got {t0:g}:{t1:g}")
+    out = Path(args.out)
+    if out.suffix != ".npz":
+        raise ValueError(f"--out must name the .npz file (the PNG goes beside it), got {out}")
+    png = out.with_suffix(".png")
+    check_output(out)
+    check_output(png, "--out (its .png)")
+    start = time.perf_counter()
+    pm = phase_map_imbalanced(spec, sizes, grid(a0, a1, na), grid(t0, t1, nt, args.log_tau),
+                              args.views)
+    seconds = time.perf_counter() - start
+    save_imbalanced(pm, out, png, args.log_tau)
+    summary = {"npz": str(out), "png": str(png), "points": na * nt, "seconds": seconds,
+               "device": "cpu", "class_sizes": list(sizes.sizes),
+               "collapsed_fraction_by_size": {str(s): float(pm.collapsed[:, :, g].mean())
+                                              for g, s in enumerate(pm.sizes)},
+               "note": "exact solve per point (imbalanced global optimum, mpmath)"}
+    if args.json:
+        print(json.dumps(summary))
+        return 0
+    print(_table([("loss", spec.name), ("class sizes", str(sizes)), ("views p", args.views),
+                  ("grid", f"{na} alpha x {nt} tau = {na * nt} points"),
+                  ("solved in", f"{seconds:.3f} s (exact, one point at a time)")]
+                 + [(f"collapsed, size {s}", f"{pm.collapsed[:, :, g].mean():.1%} of the grid")
+                    for g, s in enumerate(pm.sizes)] + [("wrote", f"{out}, {png}")]))
     return 0
 
 
@@ -721,6 +773,12 @@ def _export(args) -> int:
 def _guide(args) -> int:
     from .guide import balanced_batch, guide
 
+    if args.class_sizes is not None and (args.batch_size is not None
+                                         or args.num_classes is not None):
+        raise ValueError("give --class-sizes or --batch-size/--num-classes, not both")
+    sizes = _imbalanced(args) if args.class_sizes is not None else None
+    if sizes is not None:
+        return _guide_imbalanced(args, sizes)
     if args.batch_size is not None or args.num_classes is not None:
         if args.classes is not None or args.per_class is not None:
             raise ValueError("give either --classes/--per-class or --batch-size/--num-classes")
@@ -747,6 +805,23 @@ def _guide(args) -> int:
         print(line)
     for warning in out["warnings"]:
         print(f"warning: {warning}")
+    return 0
+
+
+def _guide_imbalanced(args, sizes) -> int:
+    from .guide import guide_imbalanced
+
+    if args.world_size != 1:
+        raise ValueError("--world-size goes with --batch-size/--num-classes")
+    out = guide_imbalanced(args.loss, sizes, args.views, tau=args.tau, alpha=args.alpha,
+                           target_within=args.target_within)
+    if args.json:
+        keys = ("alpha_c_per_class", "tau_c_per_class", "alpha", "class_sizes", "warnings")
+        print(json.dumps({key: out[key] for key in keys if key in out}))
+        return 0
+    print(f"loss {out['loss']}, class sizes {sizes}, p = {args.views}")
+    for line in out["lines"]:
+        print(line)
     return 0
 
 

@@ -193,3 +193,55 @@ def _tau_warning(out, spec, m, k, p, alpha) -> None:
         out["warnings"].append(
             f"within-class variance is not monotone in tau at alpha = {float(alpha):.4g}: it "
             f"peaks at {w[peak]:.4g} near tau = {_TAU_SCAN[peak]:.3g} and falls on both sides")
+
+
+def guide_imbalanced(convention, sizes, p: int = 2, tau: float | None = None,
+                     alpha: float | None = None, target_within: float | None = None) -> dict:
+    """The guideline for unequal class sizes, from the imbalanced global optimum: per class,
+    where along alpha (``tau`` given) or tau (``alpha`` given) it stops being collapsed; with
+    ``target_within`` (``tau`` given), the alpha whose size-weighted within-class variance
+    sum_c (k_c / sum k) w_c equals it (bisection to 1e-9 on the exact solver; the weighted
+    variance is checked to grow with alpha on the way, and a ValueError says so if it does
+    not)."""
+    from .optimum_imbalanced import as_sizes, imbalanced_optimum, imbalanced_regimes
+
+    spec = get_spec(convention)
+    sizes = as_sizes(sizes)
+    if (tau is None) == (alpha is None):
+        raise ValueError("give exactly one of tau and alpha")
+    if target_within is not None and not 0 <= target_within < 1:
+        raise ValueError(f"--target-within must lie in [0, 1), got {target_within}")
+    if target_within is not None and tau is None:
+        raise ValueError("with unequal class sizes, --target-within takes --tau")
+    out: dict = {"loss": spec.name, "class_sizes": list(sizes.sizes), "warnings": [],
+                 "lines": []}
+    say = out["lines"].append
+    kw = {"tau": tau} if tau is not None else {"alpha": alpha, "tau_range": ("0.02", "100")}
+    r = imbalanced_regimes(spec, sizes, p, tol=1e-8, points=21, **kw)
+    axis = r.axis
+    out[f"{axis}_c_per_class"] = list(r.collapse_ends)
+    where = f"tau = {tau:g}" if tau is not None else f"alpha = {alpha:g}"
+    say(f"At {where} with class sizes {sizes} and p = {p} views, each class stops being "
+        f"collapsed at {axis}:")
+    for i, (size, end) in enumerate(zip(sizes.sizes, r.collapse_ends)):
+        say(f"  class {i} (k = {size}): " + ("never in the range scanned" if end is None
+                                             else f"{end:.8f}"))
+    if target_within:
+        def weighted(a) -> float:
+            return imbalanced_optimum(spec, sizes, p, a, tau).within_class_variance
+        lo, hi = 0.0, 1.0
+        if not weighted(lo) <= target_within <= weighted(hi):
+            raise ValueError(f"no alpha in [0, 1] gives a size-weighted within-class variance "
+                             f"of {target_within} at tau = {tau:g}")
+        last = weighted(lo)
+        while hi - lo > 1e-9:
+            mid = (lo + hi) / 2
+            w = weighted(f"{mid:.12f}")
+            if w < last - 1e-9:
+                raise ValueError("the size-weighted within-class variance is not monotone in "
+                                 "alpha here; use ssem regimes and ssem optimum")
+            lo, hi = (mid, hi) if w < target_within else (lo, mid)
+        out["alpha"] = (lo + hi) / 2
+        say(f"alpha = {out['alpha']:.8f} gives a size-weighted within-class variance of "
+            f"{target_within:g} at {where}.")
+    return out

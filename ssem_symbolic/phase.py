@@ -217,3 +217,88 @@ def _regime_panel(ax, pm: PhaseMap, log_tau: bool) -> None:
     ax.set_xlabel("tau")
     ax.set_ylabel("alpha")
     ax.set_title("regimes of the global optimum", fontsize=10)
+
+
+#: the most grid points of an imbalanced phase map (each point is one exact solve, 0.1 to a
+#: few seconds: small tau costs most)
+MAX_IMBALANCED_POINTS = 400
+
+
+@dataclass
+class ImbalancedPhaseMap:
+    """Per size group (``sizes``, by decreasing size) over the (alpha, tau) grid: the
+    within-class variance of its classes and whether they are collapsed, from the imbalanced
+    global optimum at each point; ``merged``: whether some classes merge there."""
+
+    loss: str
+    class_sizes: tuple[int, ...]
+    sizes: tuple[int, ...]
+    alpha: np.ndarray
+    tau: np.ndarray
+    within: np.ndarray  #: (alpha, tau, group)
+    collapsed: np.ndarray  #: (alpha, tau, group)
+    merged: np.ndarray  #: (alpha, tau)
+
+
+def phase_map_imbalanced(convention, sizes, alpha: np.ndarray, tau: np.ndarray, p_: int = 2,
+                         progress=None) -> ImbalancedPhaseMap:
+    """The imbalanced phase map: one exact solve
+    (:func:`~ssem_symbolic.optimum_imbalanced.imbalanced_optimum`) per grid point, at most
+    :data:`MAX_IMBALANCED_POINTS`. ``progress`` (optional) is called after each point."""
+    from .optimum_imbalanced import as_sizes, imbalanced_optimum
+
+    spec = get_spec(convention)
+    sizes = as_sizes(sizes)
+    if alpha.size * tau.size > MAX_IMBALANCED_POINTS:
+        raise ValueError(f"an imbalanced phase map solves every point exactly: at most "
+                         f"{MAX_IMBALANCED_POINTS} points, got {alpha.size * tau.size}")
+    groups = sizes.groups
+    first = [sizes.members(g)[0] for g in range(len(groups))]
+    within = np.empty((alpha.size, tau.size, len(groups)))
+    coll = np.empty_like(within, dtype=bool)
+    merged = np.empty((alpha.size, tau.size), dtype=bool)
+    for i, a in enumerate(alpha):
+        for j, t in enumerate(tau):
+            opt = imbalanced_optimum(spec, sizes, p_, float(a), float(t))
+            within[i, j] = [opt.per_class[c]["within_class_variance"] for c in first]
+            coll[i, j] = [opt.per_class[c]["collapsed"] for c in first]
+            merged[i, j] = bool(opt.merged)
+            if progress is not None:
+                progress()
+    return ImbalancedPhaseMap(spec.name, sizes.sizes, tuple(s for s, _ in groups), alpha, tau,
+                              within, coll, merged)
+
+
+def save_imbalanced(pm: ImbalancedPhaseMap, npz: Path, png: Path, log_tau: bool) -> None:
+    """The .npz (every array, the sizes) and a PNG with one heat map per size group, its
+    collapse boundary drawn, written atomically."""
+    buf = io.BytesIO()
+    np.savez(buf, alpha=pm.alpha, tau=pm.tau, within_by_size=pm.within,
+             collapsed_by_size=pm.collapsed, merged=pm.merged, sizes=np.array(pm.sizes),
+             class_sizes=np.array(pm.class_sizes), loss=np.array(pm.loss))
+    atomic_write(npz, buf.getvalue())
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    G = len(pm.sizes)
+    fig, axes = plt.subplots(1, G, figsize=(4.6 * G, 4.0), dpi=100, squeeze=False)
+    for g, ax in enumerate(axes[0]):
+        mesh = ax.pcolormesh(pm.tau, pm.alpha, pm.within[:, :, g], shading="auto",
+                             cmap="viridis", vmin=0, vmax=1)
+        if pm.collapsed[:, :, g].any() and not pm.collapsed[:, :, g].all():
+            ax.contour(pm.tau, pm.alpha, pm.collapsed[:, :, g].astype(float), levels=[0.5],
+                       colors="white", linewidths=2)
+        if log_tau:
+            ax.set_xscale("log")
+        ax.set_xlabel("tau")
+        ax.set_ylabel("alpha")
+        ax.set_title(f"classes of size {pm.sizes[g]}", fontsize=10)
+    fig.suptitle(f"{pm.loss}, sizes {list(pm.class_sizes)}: within-class variance per class "
+                 "(white: its collapse boundary)", fontsize=10)
+    fig.colorbar(mesh, ax=axes[0].tolist(), label="within-class variance")
+    out = io.BytesIO()
+    fig.savefig(out, format="png")
+    plt.close(fig)
+    atomic_write(png, out.getvalue())

@@ -102,3 +102,24 @@ def test_world_size_multiplies_the_per_rank_batch(capsys):
     assert main(["guide", "--loss", "paper", "--classes", "3", "--per-class", "4", "--tau", "1",
                  "--world-size", "2"]) == 2
     assert "--world-size goes with --batch-size" in capsys.readouterr().err
+
+
+def test_guide_with_class_sizes_gives_per_class_alpha_and_the_target_alpha(capsys):
+    """The per-class ends and the alpha for a size-weighted target, checked against the
+    imbalanced optimum on both sides."""
+    import json
+
+    from ssem_symbolic.cli import main
+    from ssem_symbolic.optimum_imbalanced import imbalanced_optimum
+
+    assert main(["guide", "--loss", "supcon", "--class-sizes", "4,2", "--tau", "0.5",
+                 "--target-within", "0.2", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    for i, end in enumerate(out["alpha_c_per_class"]):
+        below = imbalanced_optimum("supcon", (4, 2), 2, f"{end - 1e-6:.9f}", "0.5")
+        above = imbalanced_optimum("supcon", (4, 2), 2, f"{end + 1e-6:.9f}", "0.5")
+        assert below.per_class[i]["collapsed"] and not above.per_class[i]["collapsed"]
+    got = imbalanced_optimum("supcon", (4, 2), 2, f"{out['alpha']:.10f}", "0.5")
+    # the size-weighted variance, recomputed from the per-class ones
+    weighted = sum(c["size"] * c["within_class_variance"] for c in got.per_class) / 6
+    assert abs(weighted - 0.2) < 1e-7

@@ -146,3 +146,23 @@ def test_sizes_type_accepts_a_class_sizes_object():
     a = imbalanced_optimum("paper", ClassSizes((4, 2)), 2, "0.5", TAU)
     b = imbalanced_optimum("paper", "4,2", 2, "0.5", TAU)
     assert a.loss_value == b.loss_value
+
+
+def test_minority_classes_merge_at_alpha_0_and_brute_force_agrees():
+    """supcon at alpha = 0, one class of 12 and three of 2: at tau = 5 the three minority
+    class means coincide (and sit opposite the majority's); at tau = 2 they do not."""
+    import numpy as np
+
+    from ssem_symbolic.bruteforce import minimise_sizes
+
+    for t, merges in (("5", True), ("2", False)):
+        opt = imbalanced_optimum("supcon", "1x12,3x2", 2, 0, t)
+        assert bool(opt.merged) is merges
+        if merges:
+            assert set(opt.merged) == {(1, 2), (1, 3), (2, 3)}
+            assert "between-class[k=2]" in opt.active
+        ref = minimise_sizes("supcon", [12, 2, 2, 2], 2, 0.0, float(t), seed=0)
+        mus = [ref.z[ref.labels == c].reshape(-1, ref.z.shape[-1]).mean(0) for c in range(4)]
+        gap = max(np.linalg.norm(mus[i] - mus[j]) for i in range(1, 4) for j in range(i + 1, 4))
+        assert bool(gap < 1e-4) is merges, gap
+        assert opt.loss_value == pytest.approx(ref.loss, abs=1e-6)

@@ -100,3 +100,34 @@ def test_phase_map_carries_the_global_optimum_and_its_regimes(tmp_path):
     assert list(data["regimes"]) == [",".join(r) for r in pm.regimes]
     save_png(pm, tmp_path / "m.png", log_tau=True)
     assert (tmp_path / "m.png").stat().st_size > 1000
+
+
+def test_imbalanced_phase_map_npz_png_and_per_size_collapse(tmp_path, capsys):
+    """--class-sizes: one exact solve per point; the per-size collapse flags equal the
+    solver's at the same point, and the sizes go into the .npz."""
+    import json
+
+    import numpy as np
+
+    from ssem_symbolic.cli import main
+    from ssem_symbolic.optimum_imbalanced import imbalanced_optimum
+
+    out = tmp_path / "imb.npz"
+    assert main(["phase", "--loss", "paper", "--class-sizes", "5,3,2", "--alpha-grid",
+                 "0.2:0.5:3", "--tau-grid", "0.5:1:2", "--out", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["class_sizes"] == [5, 3, 2] and (tmp_path / "imb.png").stat().st_size > 0
+    data = np.load(out)
+    assert list(data["sizes"]) == [5, 3, 2] and data["within_by_size"].shape == (3, 2, 3)
+    opt = imbalanced_optimum("paper", "5,3,2", 2, float(data["alpha"][1]),
+                             float(data["tau"][0]))
+    assert list(data["collapsed_by_size"][1, 0]) == [c["collapsed"] for c in opt.per_class]
+
+
+def test_imbalanced_phase_map_refuses_a_grid_too_large(tmp_path, capsys):
+    from ssem_symbolic.cli import main
+
+    status = main(["phase", "--loss", "paper", "--class-sizes", "5,3,2", "--alpha-grid",
+                   "0:1:30", "--tau-grid", "0.5:1:30", "--out", str(tmp_path / "x.npz")])
+    err = capsys.readouterr().err
+    assert status == 2 and "at most 400" in err and not (tmp_path / "x.npz").exists()
