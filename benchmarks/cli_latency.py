@@ -1,7 +1,7 @@
 """Wall time of `ssem threshold`, `ssem optimum` (target: < 2 s) and `ssem regimes` (target:
 < 5 s), process start included.
 
-Run: python benchmarks/cli_latency.py  -- measures a cold derivation cache (first call on a
+Run: python benchmarks/cli_latency.py [PREFIX]  -- measures a cold derivation cache (first call on a
 fresh machine) and a warm one, side by side, 5 runs each; prints the median and the worst.
 """
 
@@ -45,6 +45,23 @@ CASES = {
     "regimes --alpha": [
         "regimes", "--loss", "supcon-split", "--classes", "3", "--per-class", "4", "--alpha",
         "0.1", "--json"],
+    # issue 13: imbalanced batches (targets: <= 4 distinct sizes < 3 s; 100 classes in two
+    # size groups < 10 s), beside the balanced optimum of a batch of the same size
+    "optimum balanced 3x4": [
+        "optimum", "--loss", "paper", "--class-sizes", "3x4", "--alpha", "0.3", "--tau", "0.5",
+        "--json"],
+    "optimum sizes 5,3,2,2": [
+        "optimum", "--loss", "paper", "--class-sizes", "5,3,2,2", "--alpha", "0.3", "--tau",
+        "0.5", "--json"],
+    "optimum sizes 6,4,3,2 supcon": [
+        "optimum", "--loss", "supcon", "--class-sizes", "6,4,3,2", "--alpha", "0.2", "--tau",
+        "0.3", "--json"],
+    "optimum 10x10,90x2 tau=0.1": [
+        "optimum", "--loss", "supcon", "--class-sizes", "10x10,90x2", "--alpha", "0.5",
+        "--tau", "0.1", "--json"],
+    "optimum 10x10,90x2 alpha=0": [
+        "optimum", "--loss", "paper", "--class-sizes", "10x10,90x2", "--alpha", "0",
+        "--tau", "0.2", "--json"],
 }
 
 
@@ -56,8 +73,11 @@ def timed(argv, env):
 
 
 def main(repeats: int = 5) -> None:
+    only = sys.argv[1] if len(sys.argv) > 1 else ""  # a prefix of the case names
     print(f"{'case':<28}{'cold median':>12}{'warm median':>12}{'warm worst':>12}")
     for name, argv in CASES.items():
+        if not name.startswith(only):
+            continue
         cold = []
         for _ in range(repeats):
             env = dict(os.environ, SSEM_CACHE_DIR=tempfile.mkdtemp())
