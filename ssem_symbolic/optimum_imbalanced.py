@@ -18,9 +18,9 @@ of W and every slack has a decided sign. Undecided signs are retried at more dig
 A balanced size vector is handed to the balanced solver
 (:func:`~ssem_symbolic.optimum.global_optimum`), so it reproduces the balanced results exactly.
 
->>> opt = imbalanced_optimum("paper", "5,3,2", 2, "0.1", "0.5")
+>>> opt = imbalanced_optimum("paper", "5,3,2", 2, "0.35", "0.5")
 >>> [c["collapsed"] for c in opt.per_class], opt.merged
-([True, True, True], [])
+([False, True, True], ())
 """
 
 from __future__ import annotations
