@@ -16,6 +16,8 @@ import warnings
 
 from .derive import alpha_c_value, derive, optimal_beta
 from .optimum import global_optimum, regimes
+from .optimum_imbalanced import imbalanced_optimum
+from .sizes import ClassSizes
 from .spec import PRESETS, Batch, LossSpec
 from .specfile import load_spec
 from .validity import certify_ssem
@@ -52,5 +54,6 @@ def __getattr__(name: str):
 
 __all__ = [
     "PRESETS", "Batch", "LossSpec", "load_spec", "derive", "alpha_c_value", "optimal_beta",
-    "certify_ssem", "global_optimum", "regimes", "SupCLLoss", "phase_map",
+    "certify_ssem", "global_optimum", "regimes", "ClassSizes", "imbalanced_optimum",
+    "SupCLLoss", "phase_map",
 ]

@@ -1,12 +1,13 @@
-"""Closed forms at the collapsed vertex of an imbalanced batch against the engine: the first
-boundary along alpha (where every class stops being collapsed) is the smallest root of the
-vertex multipliers in [0, 1], and the multipliers equal the engine's at a collapsed point."""
+"""Closed forms at the collapsed vertex of an imbalanced batch against the engine: every class
+stays collapsed up to the smallest root of the vertex multipliers in [0, 1] and not beyond
+(the engine's boundary to 1e-7), and the multipliers equal the engine's at a collapsed
+point."""
 
 import pytest
 import sympy as sp
 
 from ssem_symbolic.collapse_imbalanced import collapse_multipliers, vertex_roots
-from ssem_symbolic.optimum_imbalanced import imbalanced_optimum, imbalanced_regimes
+from ssem_symbolic.optimum_imbalanced import imbalanced_optimum
 from ssem_symbolic.spec import alpha, tau
 
 
@@ -16,8 +17,10 @@ def test_first_boundary_is_the_smallest_vertex_root(name, t):
     roots = vertex_roots(name, (3, 2), 2)
     at = [float(r.subs(tau, sp.Rational(t))) for r in roots.values() if r is not None]
     first = min(a for a in at if 0 < a < 1)
-    r = imbalanced_regimes(name, (3, 2), 2, tau=t, tol=1e-10, points=11)
-    assert r.boundaries[0]["alpha"] == pytest.approx(first, abs=1e-9)
+    # every class collapsed just below the first root, not just above it (and from 0 on)
+    for a, collapsed in ((0.0, True), (first - 1e-7, True), (first + 1e-7, False)):
+        opt = imbalanced_optimum(name, (3, 2), 2, f"{a:.12f}", t)
+        assert opt.collapsed is collapsed, (a, opt.per_class)
 
 
 def test_vertex_multipliers_equal_the_engines_at_a_collapsed_point():

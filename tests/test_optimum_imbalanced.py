@@ -60,7 +60,7 @@ def test_per_class_collapse_matches_brute_force_on_both_sides_of_each_threshold(
 
 
 def test_the_regime_scan_finds_the_per_class_thresholds():
-    r = imbalanced_regimes("paper", "5,3,2", 2, tau=TAU, tol=1e-6)
+    r = imbalanced_regimes("paper", "5,3,2", 2, tau=TAU, tol=1e-6, points=11)
     for i, end in enumerate(r.collapse_ends):
         a = f"{end - 1e-4:.8f}", f"{end + 1e-4:.8f}"
         below, above = (imbalanced_optimum("paper", "5,3,2", 2, x, TAU) for x in a)

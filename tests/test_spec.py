@@ -95,7 +95,7 @@ def test_top_level_api_is_short_and_old_names_warn():
     import ssem_symbolic as ss
     from ssem_symbolic.model import realise
 
-    assert len(ss.__all__) == 12 and all(hasattr(ss, n) for n in ss.__all__)
+    assert len(ss.__all__) == 14 and all(hasattr(ss, n) for n in ss.__all__)
     with pytest.warns(DeprecationWarning, match="ssem_symbolic.model"):
         assert ss.realise is realise
     with pytest.raises(AttributeError):
