@@ -136,6 +136,28 @@ def _class_sizes(text: str):
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _dataset_arg(text: str) -> tuple[int, int]:
+    try:
+        classes, instances = (int(v) for v in text.split(":"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--dataset must be C:n (two integers), got {text!r}"
+                                         ) from None
+    return classes, instances
+
+
+def _sampler_arg(text: str):
+    from .dataset import balanced
+
+    parts = text.split(":")
+    if len(parts) != 3 or parts[0] != "balanced":
+        raise argparse.ArgumentTypeError(f"--sampler must be balanced:m:k, got {text!r}")
+    try:
+        return balanced(int(parts[1]), int(parts[2]))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--sampler must be balanced:m:k (integers), got "
+                                         f"{text!r}") from None
+
+
 def _batch_args(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--loss", required=True, help=_LOSS_HELP)
     sub.add_argument("--classes", type=_integer("--classes"), help="m")
@@ -160,6 +182,11 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--alpha", type=_real("--alpha"))
     op = subs.add_parser("optimum", help="beta*, variances and loss at (alpha, tau)")
     _batch_args(op)
+    op.add_argument("--dataset", type=_dataset_arg, metavar="C:n",
+                    help="a dataset of C classes x n instances, trained with --sampler: the "
+                    "dataset-level optimum beside the per-batch one")
+    op.add_argument("--sampler", type=_sampler_arg, metavar="balanced:m:k",
+                    help="how batches are drawn from --dataset: m classes, k instances each")
     op.add_argument("--alpha", required=True, type=_real("--alpha"))
     op.add_argument("--tau", required=True, type=_real("--tau"))
     rg = subs.add_parser("regimes", help="the regimes of the global optimum and their "
@@ -405,6 +432,8 @@ def _note_if_unestablished(args, valid, reason, where) -> None:
 
 
 def _optimum(args) -> int:
+    if args.dataset is not None or args.sampler is not None:
+        return _optimum_dataset(args)
     sizes = _imbalanced(args)
     if sizes is not None:
         return _optimum_imbalanced(args, sizes)
@@ -489,6 +518,40 @@ def _regimes(args) -> int:
     for r in result.regimes:
         print(f"  {result.axis} in [{r['from']:.6g}, {r['to']:.6g}]: "
               f"{_regime_words(r['active'], p)}")
+    return 0
+
+
+def _optimum_dataset(args) -> int:
+    from .dataset import dataset_optimum
+    from .optimum import global_optimum
+    from .spec import get_spec
+
+    if args.dataset is None or args.sampler is None:
+        raise ValueError("--dataset and --sampler go together")
+    if any(v is not None for v in (args.classes, args.per_class, args.class_sizes)):
+        raise ValueError("--dataset/--sampler give the batch: no --classes/--per-class/"
+                         "--class-sizes")
+    spec = get_spec(args.loss)
+    (C, n), smp = args.dataset, args.sampler
+    data = dataset_optimum(spec, C, n, args.views, smp, args.alpha, args.tau)
+    batch = global_optimum(spec, smp.m, smp.k, args.views, args.alpha, args.tau)
+    note = ("training with this sampler minimises the expected batch loss over the whole "
+            "dataset's embeddings: the dataset-level numbers apply to the trained dataset; the "
+            "per-batch ones to a batch trained alone")
+    if args.json:
+        print(json.dumps({"dataset": data.as_dict(), "per_batch": batch.as_dict(),
+                          "note": note}))
+        return 0
+    rows = [("loss", spec.name), ("dataset C x n x p", f"{C} x {n} x {args.views}"),
+            ("sampler", f"balanced: m = {smp.m} classes, k = {smp.k} instances each"),
+            ("alpha", args.alpha), ("tau", args.tau)]
+    print(_table(rows))
+    print(f"\n{'':<24}{'dataset-level':>16}{'per batch':>16}")
+    for key in ("within_class_variance", "between_class_variance", "view_similarity",
+                "class_similarity", "other_similarity", "collapsed"):
+        dv, bv = data.as_dict()[key], batch.as_dict()[key]
+        print(f"{key:<24}{_fmt(dv):>16}{_fmt(bv):>16}")
+    print(f"\nNote: {note}.")
     return 0
 
 

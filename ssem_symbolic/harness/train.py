@@ -168,3 +168,32 @@ def train(config: TrainConfig, device: str = "cpu") -> tuple[torch.Tensor, torch
     with torch.no_grad():
         z = torch.nn.functional.normalize(net(x.to(dev)).double(), dim=-1)
     return z, labels.to(dev)
+
+
+def train_minibatch(loss, alpha: float, tau: float, classes: int, instances: int, views: int,
+                    sampler, dim: int, steps: int = 4000, lr: float = 0.05, seed: int = 0,
+                    device: str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+    """Free embeddings of a whole dataset (C classes x n instances x p views) trained with
+    batches drawn by ``sampler`` (:class:`~ssem_symbolic.dataset.Sampler`: m classes, then k
+    instances of each, uniformly, a fresh draw every step), Adam with the cosine-decayed step
+    size. Returns the dataset's unit embeddings (C n, p, d) and labels (C n,)."""
+    dev = resolve_device(device)
+    gen = torch.Generator().manual_seed(seed)
+    spec = get_spec(loss)
+    labels = torch.arange(classes).repeat_interleave(instances)
+    z = torch.randn(classes * instances, views, dim, generator=gen,
+                    dtype=torch.float64).to(dev).requires_grad_()
+    opt = torch.optim.Adam([z], lr=lr)
+    crit = SupCLLoss(alpha, tau, spec)
+    batch_labels = torch.arange(sampler.m).repeat_interleave(sampler.k).to(dev)
+    for step in range(steps):
+        for group in opt.param_groups:
+            group["lr"] = _lr(step, steps, lr)
+        chosen = torch.randperm(classes, generator=gen)[:sampler.m]
+        rows = torch.cat([c * instances + torch.randperm(instances, generator=gen)[:sampler.k]
+                          for c in chosen.tolist()]).to(dev)
+        opt.zero_grad(set_to_none=True)
+        crit(z[rows], batch_labels).backward()
+        opt.step()
+    with torch.no_grad():
+        return torch.nn.functional.normalize(z.detach(), dim=-1), labels.to(dev)

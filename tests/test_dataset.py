@@ -1,0 +1,72 @@
+"""The dataset-level optimum under a class-balanced sampler, against mini-batch training of a
+whole dataset's free embeddings, the batch-level optimum where they coincide (C = m, n = k),
+and the shifts stated for (paper, p = 2, tau = 0.5, C = m = 10, k = 8, n = 5000)."""
+
+import pytest
+
+from ssem_symbolic.dataset import balanced, dataset_optimum
+from ssem_symbolic.derive import alpha_c_value
+from ssem_symbolic.harness.train import train_minibatch
+from ssem_symbolic.model import measured_variances
+from ssem_symbolic.optimum import global_optimum
+
+
+@pytest.mark.parametrize("name", ["paper", "supcon", "supcon-split"])
+def test_with_the_whole_dataset_in_every_batch_it_is_the_batch_optimum(name):
+    d = dataset_optimum(name, 3, 4, 2, balanced(3, 4), "0.4", "0.5")
+    b = global_optimum(name, 3, 4, 2, "0.4", "0.5")
+    assert d == b
+
+
+def test_the_shifts_of_a_large_dataset():
+    """alpha_c moves by about 0.007 and the within-class variance at alpha = 0.9 by about 0.04
+    when each class has n = 5000 instances and a batch draws k = 8 of them."""
+    def collapsed(a):
+        return "within-class" in dataset_optimum("paper", 10, 5000, 2, balanced(10, 8),
+                                                 f"{a:.12f}", "0.5").active
+    lo, hi = 0.3, 0.9
+    for _ in range(30):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if collapsed(mid) else (lo, mid)
+    shift = (lo + hi) / 2 - float(alpha_c_value("paper", 10, 8, 2, "0.5"))
+    assert shift == pytest.approx(0.007, abs=0.001)
+    d = dataset_optimum("paper", 10, 5000, 2, balanced(10, 8), "0.9", "0.5")
+    b = global_optimum("paper", 10, 8, 2, "0.9", "0.5")
+    assert d.within_class_variance - b.within_class_variance == pytest.approx(0.04, abs=0.005)
+
+
+@pytest.mark.parametrize("a", [0.7, 0.9])
+def test_mini_batch_training_follows_the_dataset_optimum_not_the_batch_one(a):
+    """C = 3 classes of n = 8 instances, batches of k = 2 per class: the dataset's within-class
+    variance after training is the dataset-level prediction (within 0.01), which differs from
+    the per-batch one by more than 0.04."""
+    d = dataset_optimum("paper", 3, 8, 2, balanced(3, 2), a, "0.5").within_class_variance
+    b = global_optimum("paper", 3, 2, 2, a, "0.5").within_class_variance
+    assert abs(d - b) > 0.04
+    z, labels = train_minibatch("paper", a, 0.5, 3, 8, 2, balanced(3, 2), dim=48, steps=3000)
+    measured = measured_variances(z, labels)["within"]
+    assert measured == pytest.approx(d, abs=0.01)
+
+
+def test_a_sampler_larger_than_the_dataset_is_refused():
+    with pytest.raises(ValueError, match="need 2 <= k <= n"):
+        dataset_optimum("paper", 3, 4, 2, balanced(3, 5), "0.4", "0.5")
+    with pytest.raises(ValueError, match="need 2 <= m <= C"):
+        dataset_optimum("paper", 3, 4, 2, balanced(4, 2), "0.4", "0.5")
+
+
+def test_cli_optimum_with_a_dataset_gives_both_numbers(capsys):
+    import json
+
+    from ssem_symbolic.cli import main
+
+    assert main(["optimum", "--loss", "paper", "--dataset", "3:8", "--sampler", "balanced:3:2",
+                 "--alpha", "0.9", "--tau", "0.5", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    d = dataset_optimum("paper", 3, 8, 2, balanced(3, 2), "0.9", "0.5")
+    b = global_optimum("paper", 3, 2, 2, "0.9", "0.5")
+    assert out["dataset"]["within_class_variance"] == d.within_class_variance
+    assert out["per_batch"]["within_class_variance"] == b.within_class_variance
+    for argv in (["--dataset", "3:8"], ["--dataset", "3:8", "--sampler", "balanced:3:9"]):
+        status = main(["optimum", "--loss", "paper", "--alpha", "0.9", "--tau", "0.5", *argv])
+        assert status == 2
