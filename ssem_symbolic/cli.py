@@ -136,13 +136,13 @@ def _class_sizes(text: str):
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _dataset_arg(text: str) -> tuple[int, int]:
+def _dataset_arg(text: str) -> tuple[int, int | None]:
     try:
-        classes, instances = (int(v) for v in text.split(":"))
+        classes, instances = text.split(":")
+        return int(classes), None if instances.strip() in ("inf", "oo") else int(instances)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--dataset must be C:n (two integers), got {text!r}"
-                                         ) from None
-    return classes, instances
+        raise argparse.ArgumentTypeError(f"--dataset must be C:n (integers; n may be inf), got "
+                                         f"{text!r}") from None
 
 
 def _sampler_arg(text: str):
@@ -177,14 +177,18 @@ def build_parser() -> argparse.ArgumentParser:
     subs = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     th = subs.add_parser("threshold", help="alpha_c at a tau, or tau_c at an alpha")
     _batch_args(th)
+    th.add_argument("--dataset", type=_dataset_arg, metavar="C:n",
+                    help="with --sampler and --tau: the dataset-level alpha_c beside the "
+                    "per-batch one")
+    th.add_argument("--sampler", type=_sampler_arg, metavar="balanced:m:k")
     group = th.add_mutually_exclusive_group(required=True)
     group.add_argument("--tau", type=_real("--tau"))
     group.add_argument("--alpha", type=_real("--alpha"))
     op = subs.add_parser("optimum", help="beta*, variances and loss at (alpha, tau)")
     _batch_args(op)
     op.add_argument("--dataset", type=_dataset_arg, metavar="C:n",
-                    help="a dataset of C classes x n instances, trained with --sampler: the "
-                    "dataset-level optimum beside the per-batch one")
+                    help="a dataset of C classes x n instances (n may be inf, the limit), "
+                    "trained with --sampler: the dataset-level optimum beside the per-batch one")
     op.add_argument("--sampler", type=_sampler_arg, metavar="balanced:m:k",
                     help="how batches are drawn from --dataset: m classes, k instances each")
     op.add_argument("--alpha", required=True, type=_real("--alpha"))
@@ -367,6 +371,8 @@ def _validity_note(spec, m, k, p, alpha, tau) -> tuple[bool | None, str]:
 def _threshold(args) -> int:
     from .derive import alpha_c_value, alpha_side, collapse_rule, derive
 
+    if args.dataset is not None or args.sampler is not None:
+        return _threshold_dataset(args)
     sizes = _imbalanced(args)
     if sizes is not None:
         return _threshold_imbalanced(args, sizes)
@@ -521,6 +527,36 @@ def _regimes(args) -> int:
     return 0
 
 
+def _threshold_dataset(args) -> int:
+    from .dataset import dataset_alpha_c
+    from .derive import alpha_c_value
+    from .spec import check_setting, get_spec
+
+    if args.dataset is None or args.sampler is None or args.tau is None:
+        raise ValueError("--dataset, --sampler and --tau go together")
+    if any(v is not None for v in (args.classes, args.per_class, args.class_sizes)):
+        raise ValueError("--dataset/--sampler give the batch: no --classes/--per-class/"
+                         "--class-sizes")
+    spec = get_spec(args.loss)
+    (C, n), smp = args.dataset, args.sampler
+    smp.check(C, n)
+    check_setting(spec, smp.m, smp.k, args.views, tau=args.tau)
+    batch = float(alpha_c_value(spec, smp.m, smp.k, args.views, args.tau))
+    data = dataset_alpha_c(spec, C, n, args.views, smp, args.tau)
+    if args.json:
+        print(json.dumps({"alpha_c": batch, "alpha_c_dataset": data}))
+        return 0
+    print(_table([("loss", spec.name),
+                  ("dataset C x n x p", f"{C} x {'inf' if n is None else n} x {args.views}"),
+                  ("sampler", f"balanced: m = {smp.m}, k = {smp.k}"), ("tau", args.tau),
+                  ("alpha_c per batch", f"{batch:.10g}"),
+                  ("alpha_c dataset-level", "none in [0, 1]" if data is None
+                   else f"{data:.10g}")]))
+    print("\nTraining with this sampler follows the dataset-level threshold (the expected "
+          "batch loss over the whole dataset's embeddings).")
+    return 0
+
+
 def _optimum_dataset(args) -> int:
     from .dataset import dataset_optimum
     from .optimum import global_optimum
@@ -542,7 +578,8 @@ def _optimum_dataset(args) -> int:
         print(json.dumps({"dataset": data.as_dict(), "per_batch": batch.as_dict(),
                           "note": note}))
         return 0
-    rows = [("loss", spec.name), ("dataset C x n x p", f"{C} x {n} x {args.views}"),
+    rows = [("loss", spec.name), ("dataset C x n x p",
+                                  f"{C} x {'inf' if n is None else n} x {args.views}"),
             ("sampler", f"balanced: m = {smp.m} classes, k = {smp.k} instances each"),
             ("alpha", args.alpha), ("tau", args.tau)]
     print(_table(rows))

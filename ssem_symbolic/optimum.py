@@ -151,6 +151,8 @@ def _barrier(pr: _Problem, w, lse, tau_) -> tuple[np.ndarray, list[float], list[
     A = np.array([[float(a) for a in row] for row in pr.P.normal])
     b = np.array([float(x) for x in pr.P.offset])
     x = np.zeros(len(pr.P.coords))
+    if np.any(b + A @ x <= 0):  # the origin on the boundary (the n -> oo limit): c = 1/(2p)
+        x[pr.P.coords.index("class")] = 1 / (2 * pr.P.p)
     s = 1.0
     while True:
         for _ in range(40):

@@ -94,13 +94,36 @@ def variances(v, c, o, m_: int, k_: int, p_: int) -> dict:
     """Within-class, between-class and total variance at the symmetric point (v, c, o).
 
     On SSEM (v = 1, c = (k beta - 1)/(k - 1), o = -beta/(m - 1)) they are 1 - beta, beta, 1.
+    ``k_ = None``: the limit of infinitely many instances per class (||class mean||^2 = c).
     """
-    n = k_ * p_  # v, c, o are SymPy or mpmath numbers, so the divisions stay exact or precise
-    class_mean_sq = (1 + (p_ - 1) * v + (k_ - 1) * p_ * c) / n
-    mean_sq = (1 + (p_ - 1) * v + (k_ - 1) * p_ * c + (m_ - 1) * n * o) / (m_ * n)
+    if k_ is None:  # infinitely many instances per class (a dataset's n -> oo limit)
+        class_mean_sq, mean_sq = c, (c + (m_ - 1) * o) / m_
+    else:
+        n = k_ * p_  # v, c, o are SymPy or mpmath numbers: divisions stay exact or precise
+        class_mean_sq = (1 + (p_ - 1) * v + (k_ - 1) * p_ * c) / n
+        mean_sq = (1 + (p_ - 1) * v + (k_ - 1) * p_ * c + (m_ - 1) * n * o) / (m_ * n)
     within = 1 - class_mean_sq
     total = 1 - mean_sq
     return {"within": within, "between": total - within, "total": total}
+
+
+def limit_polyhedron(m_: int, p_: int) -> Polyhedron:
+    """The n -> oo limit of the polyhedron of m classes x n instances x p views: the
+    between-class and all-ones conditions divided by n p become c - o >= 0 and
+    c + (m - 1) o >= 0 (``k`` is None, multiplicities 0: unbounded).
+
+    >>> limit_polyhedron(3, 2).eigenvalues([1, 1, sp.Rational(-1, 2)])
+    [0, 0, 3/2, 0]
+    """
+    finite = polyhedron(m_, 2, p_)
+    coords = finite.coords
+    rows = {"view": ({"view": -1}, 1), "within-class": ({"view": p_ - 1, "class": -p_}, 1),
+            "between-class": ({"class": 1, "other": -1}, 0),
+            "all-ones": ({"class": 1, "other": m_ - 1}, 0)}
+    names = tuple(n for n in finite.names)
+    normal = tuple(tuple(sp.Rational(rows[n][0].get(c, 0)) for c in coords) for n in names)
+    offset = tuple(sp.Rational(rows[n][1]) for n in names)
+    return Polyhedron(m_, None, p_, coords, names, normal, offset, (0,) * len(names))
 
 
 def collapsed(active, p_: int) -> bool:

@@ -70,3 +70,19 @@ def test_cli_optimum_with_a_dataset_gives_both_numbers(capsys):
     for argv in (["--dataset", "3:8"], ["--dataset", "3:8", "--sampler", "balanced:3:9"]):
         status = main(["optimum", "--loss", "paper", "--alpha", "0.9", "--tau", "0.5", *argv])
         assert status == 2
+
+
+def test_the_n_to_infinity_limit_is_approached_as_one_over_n():
+    limit = dataset_optimum("supcon", 10, None, 2, balanced(4, 8), "0.5", "0.3")
+    gaps = [abs(dataset_optimum("supcon", 10, n, 2, balanced(4, 8), "0.5", "0.3")
+                .within_class_variance - limit.within_class_variance) for n in (1000, 100000)]
+    assert gaps[1] < gaps[0] / 50 and gaps[1] < 1e-5
+
+
+def test_mini_batch_training_with_a_subset_of_the_classes_per_batch():
+    """C = 4 classes, batches of m = 2 classes x k = 3 of n = 6 instances."""
+    d = dataset_optimum("paper", 4, 6, 2, balanced(2, 3), "0.7", "0.5").within_class_variance
+    b = global_optimum("paper", 2, 3, 2, "0.7", "0.5").within_class_variance
+    assert abs(d - b) > 0.04
+    z, labels = train_minibatch("paper", 0.7, 0.5, 4, 6, 2, balanced(2, 3), dim=48, steps=3000)
+    assert measured_variances(z, labels)["within"] == pytest.approx(d, abs=0.01)
