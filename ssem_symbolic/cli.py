@@ -244,6 +244,9 @@ def build_parser() -> argparse.ArgumentParser:
     gd.add_argument("--batch-size", type=_integer("--batch-size"),
                     help="B instances per batch, sampled evenly from --num-classes")
     gd.add_argument("--num-classes", type=_integer("--num-classes"), help="C")
+    gd.add_argument("--instances-per-class", type=_integer("--instances-per-class"),
+                    help="n, the dataset's instances per class (with --batch-size/--num-classes "
+                    "and --tau): the dataset-level alpha_c beside the per-batch one")
     gd.add_argument("--world-size", type=_integer("--world-size"), default=1,
                     help="data-parallel ranks whose batches SupCLLoss(gather=True) joins: "
                     "the batch is then --batch-size x W (default 1)")
@@ -896,8 +899,26 @@ def _guide(args) -> int:
         m, k = args.classes, args.per_class
     out = guide(args.loss, m, k, args.views, tau=args.tau, alpha=args.alpha,
                 target_within=args.target_within)
+    if args.instances_per_class is not None:
+        from .dataset import balanced, dataset_alpha_c
+
+        if args.num_classes is None or args.tau is None:
+            raise ValueError("--instances-per-class goes with --batch-size/--num-classes and "
+                             "--tau")
+        n = args.instances_per_class
+        sampler = balanced(m, k)
+        sampler.check(args.num_classes, n)
+        data = dataset_alpha_c(args.loss, args.num_classes, n, args.views, sampler, args.tau)
+        out["alpha_c_dataset"] = data
+        shown = "none in [0, 1]" if data is None else f"{data:.6g}"
+        out["lines"].append(
+            f"Per dataset (C = {args.num_classes} classes x n = {n} instances, batches of k = "
+            f"{k} per class): training minimises the expected batch loss over all the "
+            f"dataset's embeddings, whose classes collapse iff alpha <= {shown} (the "
+            "dataset-level threshold; the per-batch one above holds for one batch alone).")
     if args.json:
-        keys = ("alpha_c", "alpha", "tau_c", "tau", "tau_solutions", "warnings")
+        keys = ("alpha_c", "alpha_c_dataset", "alpha", "tau_c", "tau", "tau_solutions",
+                "warnings")
         print(json.dumps({key: out[key] for key in keys if key in out}))
         return 0
     print(f"loss {out['loss']}, batch m x k x p = {m} x {k} x {args.views}")

@@ -86,3 +86,21 @@ def test_mini_batch_training_with_a_subset_of_the_classes_per_batch():
     assert abs(d - b) > 0.04
     z, labels = train_minibatch("paper", 0.7, 0.5, 4, 6, 2, balanced(2, 3), dim=48, steps=3000)
     assert measured_variances(z, labels)["within"] == pytest.approx(d, abs=0.01)
+
+
+def test_guide_with_a_dataset_gives_the_dataset_level_threshold(capsys):
+    import json
+
+    from ssem_symbolic.cli import main
+    from ssem_symbolic.dataset import dataset_alpha_c
+
+    assert main(["guide", "--loss", "paper", "--num-classes", "3", "--batch-size", "6",
+                 "--instances-per-class", "8", "--tau", "0.5", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["alpha_c"] == pytest.approx(float(alpha_c_value("paper", 3, 2, 2, "0.5")))
+    data = out["alpha_c_dataset"]
+    assert data == dataset_alpha_c("paper", 3, 8, 2, balanced(3, 2), "0.5")
+    # collapsed on the dataset just below it, not just above
+    below = dataset_optimum("paper", 3, 8, 2, balanced(3, 2), f"{data - 1e-6:.9f}", "0.5")
+    above = dataset_optimum("paper", 3, 8, 2, balanced(3, 2), f"{data + 1e-6:.9f}", "0.5")
+    assert "within-class" in below.active and "within-class" not in above.active
