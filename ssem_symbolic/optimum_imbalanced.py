@@ -264,16 +264,8 @@ def _candidates(lam, r_eig, s):
 
 def _evidence(fam: Family, x) -> tuple[list, list]:
     """(linear slacks, ascending eigenvalues of R) at x, in mpmath."""
-    A, b, R0, Rj = _mp_family(fam)
-    x = [mp(v) if not isinstance(v, mpmath.mpf) else v for v in x]
-    lam = [bi + mpmath.fsum(a * xi for a, xi in zip(row, x)) for row, bi in zip(A, b)]
-    R = R0 + sum((Rj[j] * x[j] for j in range(len(x))), mpmath.zeros(R0.rows))
+    lam, R = _at(_mp_family(fam), [mp(v) if not isinstance(v, mpmath.mpf) else v for v in x])
     return lam, sorted(mpmath.eigsy(R)[0])
-
-
-def _mat(rows):
-    return mpmath.matrix([[mp(v) if not isinstance(v, mpmath.mpf) else v for v in row]
-                          for row in rows])
 
 
 class _KKT:
@@ -530,19 +522,26 @@ def _mp_family(fam: Family):
         mpmath.matrix([[mp(v) for v in row] for row in M]) for M in Rj]
 
 
+def _at(mpfam, x) -> tuple[list, mpmath.matrix]:
+    """(linear slacks, R) at x from :func:`_mp_family`'s data."""
+    A, b, R0, Rj = mpfam
+    lam = [bi + mpmath.fsum(a * xi for a, xi in zip(row, x)) for row, bi in zip(A, b)]
+    return lam, R0 + sum((Rj[j] * x[j] for j in range(len(x))), mpmath.zeros(R0.rows))
+
+
 def _barrier_mp(fam: Family, objm: _Objective, x0, s0, s_end, digits):
     """The log-barrier path continued in mpmath from the float64 point, s x 100 per stage up
     to ``s_end``: where phi is flat to e^{-2/tau}, float64 cannot place the minimiser, and a
     minimisation (not a root search) is what stays safe there. Returns (x, s)."""
-    A, b, R0, Rj = _mp_family(fam)
+    mpfam = _mp_family(fam)
+    A, _, _, Rj = mpfam
     n = len(x0)
     eps = mpmath.mpf(10) ** (-digits)
 
     def state(x):
-        lam = [bi + mpmath.fsum(a * xi for a, xi in zip(row, x)) for row, bi in zip(A, b)]
+        lam, R = _at(mpfam, x)
         if any(v <= 0 for v in lam):
             return None
-        R = R0 + sum((Rj[j] * x[j] for j in range(n)), mpmath.zeros(R0.rows))
         try:
             L = mpmath.cholesky(R)
         except ValueError:
@@ -634,11 +633,12 @@ def _flat_segment(fam: Family, objm: _Objective, x0, digits, resolution):
             return None
     else:
         return None
-    A, b, R0, Rj = _mp_family(fam)
+    mpfam = _mp_family(fam)
+    R0, Rj = mpfam[2], mpfam[3]
     # the base point on the line nearest the (strictly feasible) barrier point
     shift = mpmath.fsum(mp(float(v)) - xi for v, xi in zip(x0, x)) / n
     base = [xi + shift for xi in x]
-    R = R0 + sum((Rj[j] * base[j] for j in range(n)), mpmath.zeros(R0.rows))
+    lam, R = _at(mpfam, base)
     try:
         L = mpmath.cholesky(R)
     except ValueError:
@@ -648,7 +648,6 @@ def _flat_segment(fam: Family, objm: _Objective, x0, digits, resolution):
     ev = mpmath.eigsy(Li * D1 * Li.T)[0]
     lo = max([-1 / e for e in ev if e > 0], default=-mpmath.inf)
     hi_r = min([-1 / e for e in ev if e < 0], default=mpmath.inf)
-    lam = [bi + mpmath.fsum(a * xi for a, xi in zip(row, base)) for row, bi in zip(A, b)]
     hi = min([hi_r, *lam])
     if not mpmath.isfinite(lo) or lo > hi + resolution:
         return None
@@ -656,8 +655,7 @@ def _flat_segment(fam: Family, objm: _Objective, x0, digits, resolution):
     for t in (lo, hi):
         xe = [v + t for v in base]
         lin = tuple(i for i, v in enumerate(lam) if abs(v - t) <= resolution)
-        Re = R0 + sum((Rj[j] * xe[j] for j in range(n)), mpmath.zeros(R0.rows))
-        evs, vecs = mpmath.eigsy(Re)
+        evs, vecs = mpmath.eigsy(_at(mpfam, xe)[1])
         r = sum(1 for e in evs if abs(e) <= resolution)
         ends.append((len(lin) + r, xe, lin, r, vecs))
     lower, upper = ends
@@ -698,27 +696,22 @@ def _report(kkt: _KKT, u, decided: bool, unique: bool, work: int,
     x, mu, W = kkt.split(u)
     groups = sizes.groups
     resolution = mpmath.mpf(10) ** (-(work - 5))
-    names = {}
-    for i, m_i in zip(kkt.S, mu):
-        c = fam.linear[i]
-        base, g = c.name.split("[")[0], c.group
-        names[f"{base}[k={groups[g][0]}]"] = float(m_i)
-    slacks = {}
-    for i, (off, nor) in enumerate(kkt.lin):
-        if i not in kkt.S:
-            c = fam.linear[i]
-            slacks[f"{c.name.split('[')[0]}[k={groups[c.group][0]}]"] = float(
-                off + mpmath.fsum(v * xi for v, xi in zip(nor, x)))
+
+    def label(c) -> str:  # a linear condition by its size group: within-class[k=5]
+        return f"{c.name.split('[')[0]}[k={groups[c.group][0]}]"
+    names = {label(fam.linear[i]): float(m_i) for i, m_i in zip(kkt.S, mu)}
+    slacks = {label(fam.linear[i]): float(off + mpmath.fsum(v * xi for v, xi in zip(nor, x)))
+              for i, (off, nor) in enumerate(kkt.lin) if i not in kkt.S}
+    centre = mpmath.matrix([K * n for K, n in groups])  # the null vector of a zero centroid
+    Rm = kkt.R(x)
     r = len(kkt.I)
     if r:
-        Q, _ = kkt.null(x)
-        centre = mpmath.matrix([K * n for K, n in groups])
-        Rm = kkt.R(x)
+        w_eig = mpmath.eigsy(W)[0]
         if mpmath.norm(Rm * centre) <= resolution * 10 ** 3:
-            names["all-ones"] = float(mpmath.fsum(mpmath.eigsy(W)[0]))
+            names["all-ones"] = float(mpmath.fsum(w_eig))
             r -= 1
         if r > 0:
-            names["class-means"] = float(min(mpmath.eigsy(W)[0]))
+            names["class-means"] = float(min(w_eig))
     ms = [fam.class_mean_sq(x, g) for g in range(len(groups))]
     per_class, within = [], mpmath.mpf(0)
     N = sum(sizes.sizes)
@@ -733,10 +726,7 @@ def _report(kkt: _KKT, u, decided: bool, unique: bool, work: int,
         if segment is not None:
             ends = sorted(float(1 - fam.class_mean_sq(y, g)) for y in segment)
             per_class[-1]["within_class_variance_range"] = ends
-    centre = [mpmath.mpf(K * n) for K, n in groups]
-    Rm = kkt.R(x)
-    mean_sq = mpmath.fsum(centre[a] * Rm[a, b] * centre[b] for a in range(len(groups))
-                          for b in range(len(groups))) / N ** 2
+    mean_sq = (centre.T * Rm * centre)[0] / N ** 2
     total = 1 - mean_sq
     merged = []
     for i, j in itertools.combinations(range(sizes.classes), 2):
