@@ -146,16 +146,18 @@ def _dataset_arg(text: str) -> tuple[int, int | None]:
 
 
 def _sampler_arg(text: str):
-    from .dataset import balanced
+    from .dataset import balanced, uniform
 
     parts = text.split(":")
-    if len(parts) != 3 or parts[0] != "balanced":
-        raise argparse.ArgumentTypeError(f"--sampler must be balanced:m:k, got {text!r}")
     try:
-        return balanced(int(parts[1]), int(parts[2]))
+        if len(parts) == 3 and parts[0] == "balanced":
+            return balanced(int(parts[1]), int(parts[2]))
+        if len(parts) == 2 and parts[0] == "uniform":
+            return uniform(int(parts[1]))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--sampler must be balanced:m:k (integers), got "
-                                         f"{text!r}") from None
+        pass
+    raise argparse.ArgumentTypeError(f"--sampler must be balanced:m:k or uniform:B (integers), "
+                                     f"got {text!r}")
 
 
 def _batch_args(sub: argparse.ArgumentParser) -> None:
@@ -180,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     th.add_argument("--dataset", type=_dataset_arg, metavar="C:n",
                     help="with --sampler and --tau: the dataset-level alpha_c beside the "
                     "per-batch one")
-    th.add_argument("--sampler", type=_sampler_arg, metavar="balanced:m:k")
+    th.add_argument("--sampler", type=_sampler_arg, metavar="balanced:m:k|uniform:B")
     group = th.add_mutually_exclusive_group(required=True)
     group.add_argument("--tau", type=_real("--tau"))
     group.add_argument("--alpha", type=_real("--alpha"))
@@ -189,8 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
     op.add_argument("--dataset", type=_dataset_arg, metavar="C:n",
                     help="a dataset of C classes x n instances (n may be inf, the limit), "
                     "trained with --sampler: the dataset-level optimum beside the per-batch one")
-    op.add_argument("--sampler", type=_sampler_arg, metavar="balanced:m:k",
-                    help="how batches are drawn from --dataset: m classes, k instances each")
+    op.add_argument("--sampler", type=_sampler_arg, metavar="balanced:m:k|uniform:B",
+                    help="how batches are drawn from --dataset: m classes, k instances each; "
+                    "or B instances uniformly")
     op.add_argument("--alpha", required=True, type=_real("--alpha"))
     op.add_argument("--tau", required=True, type=_real("--tau"))
     rg = subs.add_parser("regimes", help="the regimes of the global optimum and their "
@@ -543,16 +546,20 @@ def _threshold_dataset(args) -> int:
     spec = get_spec(args.loss)
     (C, n), smp = args.dataset, args.sampler
     smp.check(C, n)
-    check_setting(spec, smp.m, smp.k, args.views, tau=args.tau)
-    batch = float(alpha_c_value(spec, smp.m, smp.k, args.views, args.tau))
+    batch = None
+    if smp.kind == "balanced":
+        check_setting(spec, smp.m, smp.k, args.views, tau=args.tau)
+        batch = float(alpha_c_value(spec, smp.m, smp.k, args.views, args.tau))
     data = dataset_alpha_c(spec, C, n, args.views, smp, args.tau)
     if args.json:
         print(json.dumps({"alpha_c": batch, "alpha_c_dataset": data}))
         return 0
     print(_table([("loss", spec.name),
                   ("dataset C x n x p", f"{C} x {'inf' if n is None else n} x {args.views}"),
-                  ("sampler", f"balanced: m = {smp.m}, k = {smp.k}"), ("tau", args.tau),
-                  ("alpha_c per batch", f"{batch:.10g}"),
+                  ("sampler", f"balanced: m = {smp.m}, k = {smp.k}" if batch is not None
+                   else f"uniform: B = {smp.batch}"), ("tau", args.tau),
+                  ("alpha_c per batch", "n/a (uniform batches vary)" if batch is None
+                   else f"{batch:.10g}"),
                   ("alpha_c dataset-level", "none in [0, 1]" if data is None
                    else f"{data:.10g}")]))
     print("\nTraining with this sampler follows the dataset-level threshold (the expected "
@@ -573,6 +580,20 @@ def _optimum_dataset(args) -> int:
     spec = get_spec(args.loss)
     (C, n), smp = args.dataset, args.sampler
     data = dataset_optimum(spec, C, n, args.views, smp, args.alpha, args.tau)
+    if smp.kind == "uniform":  # a batch's composition varies: no one per-batch optimum
+        out = {"dataset": data.as_dict(), "per_batch": None,
+               "note": "a uniform batch's composition varies, so no single per-batch optimum; "
+               "the dataset-level numbers are what training with this sampler follows"}
+        if args.json:
+            print(json.dumps(out))
+            return 0
+        print(_table([("loss", spec.name), ("dataset C x n x p",
+                                            f"{C} x {'inf' if n is None else n} x {args.views}"),
+                      ("sampler", f"uniform: B = {smp.batch}"), ("alpha", args.alpha),
+                      ("tau", args.tau)] + [(k_, _fmt(v)) for k_, v in data.as_dict().items()
+                                            if not isinstance(v, list)]))
+        print(f"\nNote: {out['note']}.")
+        return 0
     batch = global_optimum(spec, smp.m, smp.k, args.views, args.alpha, args.tau)
     note = ("training with this sampler minimises the expected batch loss over the whole "
             "dataset's embeddings: the dataset-level numbers apply to the trained dataset; the "
@@ -889,7 +910,10 @@ def _guide(args) -> int:
             raise ValueError("--batch-size and --num-classes go together")
         if args.world_size < 1:
             raise ValueError(f"--world-size must be >= 1, got {args.world_size}")
-        m, k = balanced_batch(args.batch_size * args.world_size, args.num_classes)
+        total = args.batch_size * args.world_size
+        if args.instances_per_class is not None and total % args.num_classes:
+            return _guide_uniform(args, total)
+        m, k = balanced_batch(total, args.num_classes)
     elif args.world_size != 1:
         raise ValueError("--world-size goes with --batch-size/--num-classes (the per-rank "
                          "batch); with --classes/--per-class give the global batch")
@@ -926,6 +950,34 @@ def _guide(args) -> int:
         print(line)
     for warning in out["warnings"]:
         print(f"warning: {warning}")
+    return 0
+
+
+def _guide_uniform(args, batch: int) -> int:
+    """A batch that is not a multiple of the classes: drawn uniformly, its composition varies,
+    so the answer is the dataset-level threshold of the uniform sampler."""
+    from .dataset import dataset_alpha_c, uniform
+
+    if args.tau is None or args.target_within is not None:
+        raise ValueError("for a batch that is not a multiple of --num-classes the guide gives "
+                         "the dataset-level alpha_c at --tau (no --alpha, no --target-within "
+                         "yet)")
+    C, n = args.num_classes, args.instances_per_class
+    sampler = uniform(batch)
+    sampler.check(C, n)
+    data = dataset_alpha_c(args.loss, C, n, args.views, sampler, args.tau, tol=1e-6)
+    note = (f"a batch of {batch} from {C} classes is not balanced: drawn uniformly, its "
+            "composition varies and so would a per-batch threshold; training minimises the "
+            "expected batch loss over the whole dataset, whose threshold this is (to 1e-6)")
+    if args.json:
+        print(json.dumps({"alpha_c": None, "alpha_c_dataset": data, "sampler": f"uniform:{batch}",
+                          "note": note, "warnings": []}))
+        return 0
+    shown = "none in [0, 1]" if data is None else f"{data:.6g}"
+    print(f"loss {args.loss}, dataset C x n x p = {C} x {n} x {args.views}, uniform batches of "
+          f"{batch}")
+    print(f"At tau = {args.tau:g} the dataset's classes collapse iff alpha <= {shown}.")
+    print(f"Note: {note}.")
     return 0
 
 

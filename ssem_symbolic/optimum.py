@@ -144,10 +144,12 @@ def _setup(spec, m_, k_, p_, alpha_, tau_):
     return pr, pull_weights(spec, m_, k_, p_, a), sp.Rational(lse_weight(spec).subs(alpha, a))
 
 
-def _barrier(pr: _Problem, w, lse, tau_) -> tuple[np.ndarray, list[float], list[float]]:
+def _barrier(pr: _Problem, w, lse, tau_, objective=None
+             ) -> tuple[np.ndarray, list[float], list[float]]:
     """float64 log-barrier Newton: a point near x*, the eigenvalues there and the multiplier
-    estimates 1/(s lambda_i) of tau phi."""
-    phi = _Phi(pr, w, lse, float(tau_), np)
+    estimates 1/(s lambda_i) of tau phi. ``objective(tau, lib)`` replaces tau phi (an object
+    with ``parts(x)`` and ``tau``) for another objective on the same polyhedron."""
+    phi = (objective or (lambda t, lib: _Phi(pr, w, lse, t, lib)))(float(tau_), np)
     A = np.array([[float(a) for a in row] for row in pr.P.normal])
     b = np.array([float(x) for x in pr.P.offset])
     x = np.zeros(len(pr.P.coords))
@@ -314,13 +316,13 @@ def global_optimum(convention: str | LossSpec, m_: int, k_: int, p_: int, alpha_
     return _solve(pr, w, lse, t, x0, _candidates(lam0, mu0), digits)
 
 
-def _solve(pr, w, lse, t, x0, order, digits) -> GlobalOptimum:
+def _solve(pr, w, lse, t, x0, order, digits, objective=None) -> GlobalOptimum:
     names = pr.P.names
     work = digits
     flat = int(mpmath.ceil(0.87 / mp(t)))  # phi is flat to e^{-2/tau} near its minimiser
     while True:
         with mpmath.workdps(work + guard_digits(t) + flat + 10):
-            phi = _Phi(pr, w, lse, t, mpmath)
+            phi = (objective or (lambda t_, lib: _Phi(pr, w, lse, t_, lib)))(t, mpmath)
             start = [mp(float(v)) for v in x0]
             resolution = mpmath.mpf(10) ** (-(work - 5))  # the digits kept beyond flatness
             best = None

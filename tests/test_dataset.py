@@ -104,3 +104,73 @@ def test_guide_with_a_dataset_gives_the_dataset_level_threshold(capsys):
     below = dataset_optimum("paper", 3, 8, 2, balanced(3, 2), f"{data - 1e-6:.9f}", "0.5")
     above = dataset_optimum("paper", 3, 8, 2, balanced(3, 2), f"{data + 1e-6:.9f}", "0.5")
     assert "within-class" in below.active and "within-class" not in above.active
+
+
+def test_the_class_count_law_of_a_uniform_batch_by_enumeration():
+    """P(an anchor has j instances of its class in the batch), from every batch of B of the
+    C n instances and every anchor in it."""
+    import itertools
+    from fractions import Fraction
+
+    from ssem_symbolic.dataset import class_count_law
+
+    C, n, B = 3, 3, 4
+    counts: dict = {}
+    items = [(c, i) for c in range(C) for i in range(n)]
+    total = 0
+    for batch in itertools.combinations(items, B):
+        for anchor in batch:
+            j = sum(1 for x in batch if x[0] == anchor[0])
+            counts[j] = counts.get(j, 0) + 1
+            total += 1
+    law = class_count_law(C, n, B)
+    assert {j: Fraction(int(v.p), int(v.q)) for j, v in law.items()} == {
+        j: Fraction(c, total) for j, c in counts.items()}
+
+
+def test_a_uniform_batch_of_the_whole_dataset_is_the_batch_optimum():
+    from ssem_symbolic.dataset import uniform
+
+    d = dataset_optimum("supcon", 3, 4, 2, uniform(12), "0.4", "0.5")
+    b = global_optimum("supcon", 3, 4, 2, "0.4", "0.5")
+    assert d.within_class_variance == pytest.approx(b.within_class_variance, abs=1e-14)
+    assert d.active == b.active
+
+
+def test_mini_batch_training_with_uniform_batches_follows_the_uniform_prediction():
+    """supcon, C = 3 classes of n = 8, uniform batches of 6: the dataset's within-class
+    variance after training is the uniform sampler's prediction (within 0.01), which differs
+    from the class-balanced sampler's (k = 2 of each class) by more than 0.05."""
+    from ssem_symbolic.dataset import uniform
+
+    d = dataset_optimum("supcon", 3, 8, 2, uniform(6), "0.3", "0.5").within_class_variance
+    other = dataset_optimum("supcon", 3, 8, 2, balanced(3, 2), "0.3", "0.5")
+    assert abs(d - other.within_class_variance) > 0.05
+    z, labels = train_minibatch("supcon", 0.3, 0.5, 3, 8, 2, uniform(6), dim=48, steps=3000)
+    assert measured_variances(z, labels)["within"] == pytest.approx(d, abs=0.01)
+
+
+def test_the_uniform_sampler_refuses_what_it_cannot_average_exactly():
+    from ssem_symbolic.dataset import uniform
+
+    with pytest.raises(ValueError, match="ratio of random sums"):
+        dataset_optimum("paper", 3, 8, 2, uniform(6), "0.3", "0.5")
+    with pytest.raises(ValueError, match="alone of its class"):
+        dataset_optimum("supcon-split", 3, 8, 2, uniform(6), "0.3", "0.5")
+    with pytest.raises(ValueError, match="need 2 <= B <= C n"):
+        dataset_optimum("supcon", 3, 8, 2, uniform(25), "0.3", "0.5")
+
+
+def test_guide_answers_a_batch_that_is_not_a_multiple_of_the_classes(capsys):
+    import json
+
+    from ssem_symbolic.cli import main
+    from ssem_symbolic.dataset import uniform
+
+    assert main(["guide", "--loss", "supcon", "--num-classes", "3", "--instances-per-class",
+                 "8", "--batch-size", "5", "--tau", "0.5", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    a = out["alpha_c_dataset"]
+    below = dataset_optimum("supcon", 3, 8, 2, uniform(5), f"{a - 1e-5:.9f}", "0.5")
+    above = dataset_optimum("supcon", 3, 8, 2, uniform(5), f"{a + 1e-5:.9f}", "0.5")
+    assert "within-class" in below.active and "within-class" not in above.active

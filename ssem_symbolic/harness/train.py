@@ -175,8 +175,9 @@ def train_minibatch(loss, alpha: float, tau: float, classes: int, instances: int
                     device: str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
     """Free embeddings of a whole dataset (C classes x n instances x p views) trained with
     batches drawn by ``sampler`` (:class:`~ssem_symbolic.dataset.Sampler`: m classes, then k
-    instances of each, uniformly, a fresh draw every step), Adam with the cosine-decayed step
-    size. Returns the dataset's unit embeddings (C n, p, d) and labels (C n,)."""
+    instances of each; or B instances uniformly; a fresh draw every step), Adam with the
+    cosine-decayed step size. Returns the dataset's unit embeddings (C n, p, d) and labels
+    (C n,)."""
     dev = resolve_device(device)
     gen = torch.Generator().manual_seed(seed)
     spec = get_spec(loss)
@@ -189,9 +190,14 @@ def train_minibatch(loss, alpha: float, tau: float, classes: int, instances: int
     for step in range(steps):
         for group in opt.param_groups:
             group["lr"] = _lr(step, steps, lr)
-        chosen = torch.randperm(classes, generator=gen)[:sampler.m]
-        rows = torch.cat([c * instances + torch.randperm(instances, generator=gen)[:sampler.k]
-                          for c in chosen.tolist()]).to(dev)
+        if sampler.kind == "uniform":
+            rows = torch.randperm(classes * instances, generator=gen)[:sampler.batch].to(dev)
+            batch_labels = labels.to(dev)[rows]
+        else:
+            chosen = torch.randperm(classes, generator=gen)[:sampler.m]
+            rows = torch.cat([c * instances
+                              + torch.randperm(instances, generator=gen)[:sampler.k]
+                              for c in chosen.tolist()]).to(dev)
         opt.zero_grad(set_to_none=True)
         crit(z[rows], batch_labels).backward()
         opt.step()
