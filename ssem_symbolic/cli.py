@@ -504,6 +504,16 @@ def _regime_words(active, p) -> str:
     return "; ".join(parts) + f" [active: {', '.join(active) or 'none'}]"
 
 
+def _print_scan(result, rows: list, boundaries: list, digits: int) -> None:
+    """The header of a regime scan and its boundaries, (where, below, above) each."""
+    fixed = ", ".join(f"{key} = {val:g}" for key, val in result.fixed.items())
+    print(_table(rows + [("scan", f"{result.axis} at {fixed}")]))
+    print(f"\n{len(boundaries)} boundar{'y' if len(boundaries) == 1 else 'ies'} along "
+          f"{result.axis}:")
+    for at, below, above in boundaries:
+        print(f"  {result.axis} = {at:.{digits}f}: [{', '.join(below)}] -> [{', '.join(above)}]")
+
+
 def _regimes(args) -> int:
     sizes = _imbalanced(args)
     if sizes is not None:
@@ -518,14 +528,8 @@ def _regimes(args) -> int:
     if args.json:
         print(json.dumps(result.as_dict()))
         return 0
-    fixed = ", ".join(f"{key} = {val:g}" for key, val in result.fixed.items())
-    print(_table([("loss", spec.name), ("m, k, p", f"{m}, {k}, {p}"),
-                  ("scan", f"{result.axis} at {fixed}")]))
-    print(f"\n{len(result.boundaries)} boundar{'y' if len(result.boundaries) == 1 else 'ies'} "
-          f"along {result.axis}:")
-    for b in result.boundaries:
-        print(f"  {result.axis} = {b.at:.10f}: [{', '.join(b.below)}] -> "
-              f"[{', '.join(b.above)}]")
+    _print_scan(result, [("loss", spec.name), ("m, k, p", f"{m}, {k}, {p}")],
+                [(b.at, b.below, b.above) for b in result.boundaries], 10)
     print("\nRegimes:")
     for r in result.regimes:
         print(f"  {result.axis} in [{r['from']:.6g}, {r['to']:.6g}]: "
@@ -673,14 +677,9 @@ def _regimes_imbalanced(args, sizes) -> int:
     if args.json:
         print(json.dumps(result.as_dict()))
         return 0
-    fixed = ", ".join(f"{key} = {val:g}" for key, val in result.fixed.items())
-    print(_table([("loss", spec.name), ("class sizes", str(sizes)), ("views p", args.views),
-                  ("scan", f"{result.axis} at {fixed}")]))
-    print(f"\n{len(result.boundaries)} boundar{'y' if len(result.boundaries) == 1 else 'ies'} "
-          f"along {result.axis}:")
-    for b in result.boundaries:
-        print(f"  {result.axis} = {b[result.axis]:.8f}: [{', '.join(b['below'])}] -> "
-              f"[{', '.join(b['above'])}]")
+    _print_scan(result, [("loss", spec.name), ("class sizes", str(sizes)),
+                         ("views p", args.views)],
+                [(b[result.axis], b["below"], b["above"]) for b in result.boundaries], 8)
     print("\nRegimes (collapsed classes by index, aligned with the sizes):")
     for r in result.regimes:
         merged = f"; merged {r['merged']}" if r["merged"] else ""
