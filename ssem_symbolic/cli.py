@@ -537,16 +537,23 @@ def _regimes(args) -> int:
     return 0
 
 
+def _dataset_setting(args) -> None:
+    """ValueError unless --dataset and --sampler come together, and no batch besides them."""
+    if args.dataset is None or args.sampler is None:
+        raise ValueError("--dataset and --sampler go together")
+    if any(v is not None for v in (args.classes, args.per_class, args.class_sizes)):
+        raise ValueError("--dataset/--sampler give the batch: no --classes/--per-class/"
+                         "--class-sizes")
+
+
 def _threshold_dataset(args) -> int:
     from .dataset import dataset_alpha_c
     from .derive import alpha_c_value
     from .spec import check_setting, get_spec
 
-    if args.dataset is None or args.sampler is None or args.tau is None:
+    _dataset_setting(args)
+    if args.tau is None:
         raise ValueError("--dataset, --sampler and --tau go together")
-    if any(v is not None for v in (args.classes, args.per_class, args.class_sizes)):
-        raise ValueError("--dataset/--sampler give the batch: no --classes/--per-class/"
-                         "--class-sizes")
     spec = get_spec(args.loss)
     (C, n), smp = args.dataset, args.sampler
     smp.check(C, n)
@@ -576,11 +583,7 @@ def _optimum_dataset(args) -> int:
     from .optimum import global_optimum
     from .spec import get_spec
 
-    if args.dataset is None or args.sampler is None:
-        raise ValueError("--dataset and --sampler go together")
-    if any(v is not None for v in (args.classes, args.per_class, args.class_sizes)):
-        raise ValueError("--dataset/--sampler give the batch: no --classes/--per-class/"
-                         "--class-sizes")
+    _dataset_setting(args)
     spec = get_spec(args.loss)
     (C, n), smp = args.dataset, args.sampler
     data = dataset_optimum(spec, C, n, args.views, smp, args.alpha, args.tau)
@@ -722,9 +725,7 @@ MAX_GRID_POINTS = 10_000_000
 
 def _phase(args) -> int:
     import time
-    from pathlib import Path
 
-    from ._io import check_output
     from .solve import GRID_TAU_RANGE
 
     sizes = _imbalanced(args)
@@ -743,12 +744,7 @@ def _phase(args) -> int:
     if na * nt > MAX_GRID_POINTS:
         raise ValueError(f"the grid has {na} x {nt} = {na * nt:,} points, over the limit of "
                          f"{MAX_GRID_POINTS:,} (memory); split it into smaller maps")
-    out = Path(args.out)
-    if out.suffix != ".npz":
-        raise ValueError(f"--out must name the .npz file (the PNG goes beside it), got {out}")
-    png = out.with_suffix(".png")
-    check_output(out)
-    check_output(png, "--out (its .png)")
+    out, png = _phase_outputs(args.out)
     from .phase import grid, phase_map, save_npz, save_png
     from .validity import established
 
@@ -774,11 +770,24 @@ def _phase(args) -> int:
     return 0
 
 
-def _phase_imbalanced(args, sizes) -> int:
-    import time
+def _phase_outputs(path: str):
+    """(the .npz, the .png beside it), both checked writable before any work starts."""
     from pathlib import Path
 
     from ._io import check_output
+
+    out = Path(path)
+    if out.suffix != ".npz":
+        raise ValueError(f"--out must name the .npz file (the PNG goes beside it), got {out}")
+    png = out.with_suffix(".png")
+    check_output(out)
+    check_output(png, "--out (its .png)")
+    return out, png
+
+
+def _phase_imbalanced(args, sizes) -> int:
+    import time
+
     from .imbalanced import check_sizes
     from .optimum_imbalanced import TAU_RANGE
     from .phase import grid, phase_map_imbalanced, save_imbalanced
@@ -792,12 +801,7 @@ def _phase_imbalanced(args, sizes) -> int:
     if not (lo <= t0 <= hi and lo <= t1 <= hi):
         raise ValueError(f"--tau-grid must lie in [{lo:g}, {hi:g}] (the imbalanced solver's "
                          f"range), got {t0:g}:{t1:g}")
-    out = Path(args.out)
-    if out.suffix != ".npz":
-        raise ValueError(f"--out must name the .npz file (the PNG goes beside it), got {out}")
-    png = out.with_suffix(".png")
-    check_output(out)
-    check_output(png, "--out (its .png)")
+    out, png = _phase_outputs(args.out)
     start = time.perf_counter()
     pm = phase_map_imbalanced(spec, sizes, grid(a0, a1, na), grid(t0, t1, nt, args.log_tau),
                               args.views)
