@@ -146,18 +146,18 @@ def _dataset_arg(text: str) -> tuple[int, int | None]:
 
 
 def _sampler_arg(text: str):
-    from .dataset import balanced, uniform
+    from .dataset import all_subsets, balanced, uniform
 
     parts = text.split(":")
     try:
         if len(parts) == 3 and parts[0] == "balanced":
             return balanced(int(parts[1]), int(parts[2]))
-        if len(parts) == 2 and parts[0] == "uniform":
-            return uniform(int(parts[1]))
+        if len(parts) == 2 and parts[0] in ("uniform", "all-subsets"):
+            return (uniform if parts[0] == "uniform" else all_subsets)(int(parts[1]))
     except ValueError:
         pass
-    raise argparse.ArgumentTypeError(f"--sampler must be balanced:m:k or uniform:B (integers), "
-                                     f"got {text!r}")
+    raise argparse.ArgumentTypeError(f"--sampler must be balanced:m:k, uniform:B or "
+                                     f"all-subsets:B (integers), got {text!r}")
 
 
 def _batch_args(sub: argparse.ArgumentParser) -> None:
@@ -182,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     th.add_argument("--dataset", type=_dataset_arg, metavar="C:n",
                     help="with --sampler and --tau: the dataset-level alpha_c beside the "
                     "per-batch one")
-    th.add_argument("--sampler", type=_sampler_arg, metavar="balanced:m:k|uniform:B")
+    th.add_argument("--sampler", type=_sampler_arg, metavar="balanced:m:k|uniform:B|all-subsets:B")
     group = th.add_mutually_exclusive_group(required=True)
     group.add_argument("--tau", type=_real("--tau"))
     group.add_argument("--alpha", type=_real("--alpha"))
@@ -191,9 +191,10 @@ def build_parser() -> argparse.ArgumentParser:
     op.add_argument("--dataset", type=_dataset_arg, metavar="C:n",
                     help="a dataset of C classes x n instances (n may be inf, the limit), "
                     "trained with --sampler: the dataset-level optimum beside the per-batch one")
-    op.add_argument("--sampler", type=_sampler_arg, metavar="balanced:m:k|uniform:B",
+    op.add_argument("--sampler", type=_sampler_arg, metavar="balanced:m:k|uniform:B|all-subsets:B",
                     help="how batches are drawn from --dataset: m classes, k instances each; "
-                    "or B instances uniformly")
+                    "or B instances uniformly (all-subsets:B, every B-subset equally often, is the "
+                    "same law)")
     op.add_argument("--alpha", required=True, type=_real("--alpha"))
     op.add_argument("--tau", required=True, type=_real("--tau"))
     rg = subs.add_parser("regimes", help="the regimes of the global optimum and their "
@@ -567,8 +568,7 @@ def _threshold_dataset(args) -> int:
         return 0
     print(_table([("loss", spec.name),
                   ("dataset C x n x p", f"{C} x {'inf' if n is None else n} x {args.views}"),
-                  ("sampler", f"balanced: m = {smp.m}, k = {smp.k}" if batch is not None
-                   else f"uniform: B = {smp.batch}"), ("tau", args.tau),
+                  ("sampler", smp.describe()), ("tau", args.tau),
                   ("alpha_c per batch", "n/a (uniform batches vary)" if batch is None
                    else f"{batch:.10g}"),
                   ("alpha_c dataset-level", "none in [0, 1]" if data is None
@@ -587,7 +587,7 @@ def _optimum_dataset(args) -> int:
     spec = get_spec(args.loss)
     (C, n), smp = args.dataset, args.sampler
     data = dataset_optimum(spec, C, n, args.views, smp, args.alpha, args.tau)
-    if smp.kind == "uniform":  # a batch's composition varies: no one per-batch optimum
+    if smp.composition_varies:  # no one per-batch optimum
         out = {"dataset": data.as_dict(), "per_batch": None,
                "note": "a uniform batch's composition varies, so no single per-batch optimum; "
                "the dataset-level numbers are what training with this sampler follows"}
@@ -596,7 +596,7 @@ def _optimum_dataset(args) -> int:
             return 0
         print(_table([("loss", spec.name), ("dataset C x n x p",
                                             f"{C} x {'inf' if n is None else n} x {args.views}"),
-                      ("sampler", f"uniform: B = {smp.batch}"), ("alpha", args.alpha),
+                      ("sampler", smp.describe()), ("alpha", args.alpha),
                       ("tau", args.tau)] + [(k_, _fmt(v)) for k_, v in data.as_dict().items()
                                             if not isinstance(v, list)]))
         print(f"\nNote: {out['note']}.")
@@ -611,8 +611,7 @@ def _optimum_dataset(args) -> int:
         return 0
     rows = [("loss", spec.name), ("dataset C x n x p",
                                   f"{C} x {'inf' if n is None else n} x {args.views}"),
-            ("sampler", f"balanced: m = {smp.m} classes, k = {smp.k} instances each"),
-            ("alpha", args.alpha), ("tau", args.tau)]
+            ("sampler", smp.describe()), ("alpha", args.alpha), ("tau", args.tau)]
     print(_table(rows))
     print(f"\n{'':<24}{'dataset-level':>16}{'per batch':>16}")
     for key in ("within_class_variance", "between_class_variance", "view_similarity",

@@ -34,22 +34,55 @@ from .spec import alpha as alpha_sym
 class Sampler:
     """How training draws a batch from the dataset. ``balanced``: m of the C classes
     uniformly, then k of the n instances of each. ``uniform``: ``batch`` instances uniformly
-    from all C n."""
+    from all C n, without replacement. ``all-subsets``: every B-subset of the dataset equally
+    often, which as a law on batches is ``uniform`` (the same expected loss). ``fixed-partition``:
+    a given list of disjoint batches, each a tuple of (class, instance) members, used equally
+    often."""
 
     kind: str
     m: int = 0
     k: int = 0
     batch: int = 0
+    batches: tuple = ()
+
+    @property
+    def composition_varies(self) -> bool:
+        """Whether batches hold the classes in varying numbers (uniform, all-subsets): then no
+        single batch stands for the sampler."""
+        return self.kind in ("uniform", "all-subsets")
+
+    def describe(self) -> str:
+        """In words, for reports: ``balanced: m = 10 classes, k = 8 instances each``."""
+        if self.kind == "balanced":
+            return f"balanced: m = {self.m} classes, k = {self.k} instances each"
+        if self.kind == "fixed-partition":
+            return f"fixed partition: {len(self.batches)} disjoint batches"
+        return f"{self.kind}: B = {self.batch}"
 
     def check(self, classes: int, instances: int) -> None:
-        if self.kind == "uniform":
+        if self.kind == "fixed-partition":
+            seen = set()
+            for b in self.batches:
+                for c, i in b:
+                    if not (0 <= c < classes and (instances is None or 0 <= i < instances)):
+                        raise ValueError(f"the partition names instance {i} of class {c}, "
+                                         f"outside the dataset's {classes} x {instances}")
+                    if (c, i) in seen:
+                        raise ValueError(f"the partition's batches are not disjoint: instance "
+                                         f"{i} of class {c} is in two of them")
+                    seen.add((c, i))
+            if not self.batches:
+                raise ValueError("a fixed partition needs at least one batch")
+            return
+        if self.composition_varies:
             total = None if instances is None else classes * instances
             if not 2 <= self.batch <= (self.batch if total is None else total):
                 raise ValueError(f"the sampler draws B = {self.batch} of the dataset's "
                                  f"{total} instances: need 2 <= B <= C n")
             return
         if self.kind != "balanced":
-            raise ValueError(f"unknown sampler {self.kind!r}: use balanced or uniform")
+            raise ValueError(f"unknown sampler {self.kind!r}: use balanced, uniform, "
+                             "all-subsets or fixed-partition")
         if not 2 <= self.m <= classes:
             raise ValueError(f"the sampler draws m = {self.m} classes of the dataset's "
                              f"{classes}: need 2 <= m <= C")
@@ -66,6 +99,20 @@ def balanced(m: int, k: int) -> Sampler:
 def uniform(batch: int) -> Sampler:
     """The uniform sampler: B instances uniformly from the whole dataset."""
     return Sampler("uniform", batch=batch)
+
+
+def all_subsets(batch: int) -> Sampler:
+    """Every B-subset of the dataset's instances, each equally often (Cho et al.'s "N choose
+    B"): the same law on batches as :func:`uniform`, so the same expected loss."""
+    return Sampler("all-subsets", batch=batch)
+
+
+def fixed_partition(batches) -> Sampler:
+    """A fixed list of disjoint batches, each a sequence of (class, instance) members (every
+    view of a member comes with it), used equally often."""
+    return Sampler("fixed-partition",
+                   batches=tuple(tuple(sorted((int(c), int(i)) for c, i in b))
+                                 for b in batches))
 
 
 #: components of the uniform sampler's mixture below this probability are dropped; the loss
@@ -148,7 +195,9 @@ def dataset_optimum(convention, classes: int, instances: int, p_: int, sampler: 
     which the results at large n approach as 1/n."""
     spec = get_spec(convention)
     sampler.check(classes, instances)
-    if sampler.kind == "uniform":
+    if sampler.kind == "fixed-partition":
+        return _partition_optimum(spec, classes, instances, p_, sampler, alpha_, tau_, digits)
+    if sampler.composition_varies:
         return _uniform_optimum(spec, classes, instances, p_, sampler.batch, alpha_, tau_,
                                 digits)
     m_, k_ = sampler.m, sampler.k
@@ -161,6 +210,59 @@ def dataset_optimum(convention, classes: int, instances: int, p_: int, sampler: 
     t = exact(tau_)
     x0, lam0, mu0 = _barrier(pr, w, lse, t)
     return _solve(pr, w, lse, t, x0, _candidates(lam0, mu0), digits)
+
+
+@dataclass(frozen=True)
+class PartitionOptimum:
+    """The dataset-level optimum under a fixed partition into disjoint batches.
+
+    The expected loss is the mean of the batches' losses, and no batch sees a pair of
+    instances from two batches. The dataset's Gram matrix with every batch's block at that
+    batch's own optimum and zeros across blocks is positive semidefinite with a unit diagonal,
+    so the minimum is reached batch by batch: each block is its batch's optimum (the
+    batch-level :func:`~ssem_symbolic.optimum.global_optimum`, or the imbalanced one when the
+    batch holds its classes unequally), and the similarities across batches are not fixed by the
+    loss (any values that keep the Gram matrix positive semidefinite). ``blocks``: one entry per
+    batch composition, (class sizes in the batch, how many batches have it, its optimum).
+    """
+
+    blocks: tuple
+    loss_value: float
+    uncovered: int
+
+    @property
+    def unique(self) -> bool:
+        """One batch covering the whole dataset: only then is the dataset's Gram matrix fixed."""
+        return sum(count for _, count, _ in self.blocks) == 1 and self.uncovered == 0
+
+    def as_dict(self) -> dict:
+        """The JSON fields."""
+        return {"sampler": "fixed-partition", "loss_value": self.loss_value,
+                "unique": self.unique, "instances_in_no_batch": self.uncovered,
+                "batches": [{"class_sizes": list(sizes), "count": count,
+                             "optimum": opt.as_dict()} for sizes, count, opt in self.blocks],
+                "across_batches": "not determined by the loss: any similarities that keep the "
+                                  "Gram matrix positive semidefinite"}
+
+
+def _partition_optimum(spec, classes, instances, p_, sampler, alpha_, tau_, digits):
+    from collections import Counter
+
+    from .optimum_imbalanced import imbalanced_optimum
+
+    shapes = Counter(tuple(sorted(Counter(c for c, _ in b).values(), reverse=True))
+                     for b in sampler.batches)
+    blocks, total = [], 0.0
+    for sizes, count in sorted(shapes.items(), key=lambda kv: (-len(kv[0]), kv[0])):
+        if len(set(sizes)) == 1:
+            opt = global_optimum(spec, len(sizes), sizes[0], p_, alpha_, tau_, digits=digits)
+        else:
+            opt = imbalanced_optimum(spec, sizes, p_, alpha_, tau_, digits=digits)
+        blocks.append((sizes, count, opt))
+        total += count * opt.loss_value
+    covered = sum(len(b) for b in sampler.batches)
+    uncovered = None if instances is None else classes * instances - covered
+    return PartitionOptimum(tuple(blocks), total / len(sampler.batches), uncovered)
 
 
 def _uniform_optimum(spec, classes, instances, p_, batch, alpha_, tau_, digits):

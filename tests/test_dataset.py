@@ -174,3 +174,71 @@ def test_guide_answers_a_batch_that_is_not_a_multiple_of_the_classes(capsys):
     below = dataset_optimum("supcon", 3, 8, 2, uniform(5), f"{a - 1e-5:.9f}", "0.5")
     above = dataset_optimum("supcon", 3, 8, 2, uniform(5), f"{a + 1e-5:.9f}", "0.5")
     assert "within-class" in below.active and "within-class" not in above.active
+
+
+# Cho et al. (TMLR 2024): N = 8 instances with two views, batches of B = 2 instances. To the
+# engine an instance with two views is a class of two one-view members: the one positive of a
+# member is the other view, every view of another instance is a negative (SimCLR's NT-Xent,
+# supcon-split at alpha = 0). Their published optimum: with all C(8, 2) batches, the full-batch
+# one, a simplex of the 8 instances (similarity -1/7); with a fixed partition into 4 batches,
+# the two instances of each batch antipodal (similarity -1).
+CHO_PARTITION = [[(2 * b, 0), (2 * b, 1), (2 * b + 1, 0), (2 * b + 1, 1)] for b in range(4)]
+
+
+def test_cho_all_subsets_reach_the_full_batch_simplex():
+    from ssem_symbolic.dataset import balanced
+
+    every = dataset_optimum("supcon-split", 8, 2, 1, balanced(2, 2), 0, 1)
+    full = global_optimum("supcon-split", 8, 2, 1, 0, 1)
+    assert every.other == pytest.approx(-1 / 7, abs=1e-15)
+    assert every.class_ == pytest.approx(1, abs=1e-15)
+    assert (every.other, every.class_, every.active) == (full.other, full.class_, full.active)
+
+
+def test_cho_a_fixed_partition_does_not():
+    from ssem_symbolic.dataset import fixed_partition
+
+    opt = dataset_optimum("supcon-split", 8, 2, 1, fixed_partition(CHO_PARTITION), 0, 1)
+    [(sizes, count, block)] = opt.blocks
+    assert (sizes, count) == ((2, 2), 4)
+    assert block.other == pytest.approx(-1, abs=1e-15)
+    assert block.class_ == pytest.approx(1, abs=1e-15)
+    assert not opt.unique and opt.as_dict()["instances_in_no_batch"] == 0
+
+
+@pytest.mark.parametrize("partition", [False, True])
+def test_cho_training_follows_the_sampler(partition):
+    """Free embeddings trained pass by pass: all subsets give every pair of instances -1/7,
+    the fixed partition gives the pairs that share a batch -1 (within 0.01)."""
+    import torch
+
+    from ssem_symbolic.dataset import balanced, fixed_partition
+
+    smp = fixed_partition(CHO_PARTITION) if partition else balanced(2, 2)
+    z, _ = train_minibatch("supcon-split", 0.0, 1.0, 8, 2, 1, smp, dim=16, steps=3000)
+    mu = torch.nn.functional.normalize(z[:, 0].reshape(8, 2, -1).mean(1), dim=-1)
+    sim = mu @ mu.T
+    assert (z[:, 0].reshape(8, 2, -1).prod(1).sum(-1) > 0.999).all()  # both views together
+    if partition:
+        assert all(sim[2 * b, 2 * b + 1] == pytest.approx(-1, abs=0.01) for b in range(4))
+    else:
+        off = sim[~torch.eye(8, dtype=torch.bool)]
+        assert (off + 1 / 7).abs().max() < 0.01
+
+
+def test_all_subsets_is_the_uniform_law():
+    from ssem_symbolic.dataset import all_subsets, uniform
+
+    a = dataset_optimum("supcon", 3, 3, 2, all_subsets(4), "0.3", "0.5")
+    b = dataset_optimum("supcon", 3, 3, 2, uniform(4), "0.3", "0.5")
+    assert a == b
+
+
+def test_a_partition_that_is_not_disjoint_is_refused():
+    from ssem_symbolic.dataset import fixed_partition
+
+    with pytest.raises(ValueError, match="not disjoint"):
+        dataset_optimum("supcon", 3, 2, 2, fixed_partition([[(0, 0), (1, 0)], [(0, 0), (2, 1)]]),
+                        "0.3", "0.5")
+    with pytest.raises(ValueError, match="outside the dataset"):
+        dataset_optimum("supcon", 3, 2, 2, fixed_partition([[(0, 0), (3, 0)]]), "0.3", "0.5")

@@ -170,34 +170,67 @@ def train(config: TrainConfig, device: str = "cpu") -> tuple[torch.Tensor, torch
     return z, labels.to(dev)
 
 
+#: samplers with at most this many distinct batches are trained pass by pass
+PASS_LIMIT = 5000
+
+
+def _every_batch(sampler, classes: int, instances: int) -> list[torch.Tensor] | None:
+    """All the sampler's distinct batches as rows of the dataset (each equally likely), or
+    None where there are more than :data:`PASS_LIMIT`."""
+    from itertools import combinations, product
+
+    if sampler.kind == "fixed-partition":
+        return [torch.tensor([c * instances + i for c, i in b]) for b in sampler.batches]
+    if sampler.kind == "balanced":
+        count = math.comb(classes, sampler.m) * math.comb(instances, sampler.k) ** sampler.m
+        if count > PASS_LIMIT:
+            return None
+        return [torch.tensor([c * instances + i for c, pick in zip(chosen, picks) for i in pick])
+                for chosen in combinations(range(classes), sampler.m)
+                for picks in product(combinations(range(instances), sampler.k),
+                                     repeat=sampler.m)]
+    if math.comb(classes * instances, sampler.batch) > PASS_LIMIT:
+        return None
+    return [torch.tensor(rows) for rows in combinations(range(classes * instances),
+                                                        sampler.batch)]
+
+
 def train_minibatch(loss, alpha: float, tau: float, classes: int, instances: int, views: int,
                     sampler, dim: int, steps: int = 4000, lr: float = 0.05, seed: int = 0,
                     device: str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
     """Free embeddings of a whole dataset (C classes x n instances x p views) trained with
     batches drawn by ``sampler`` (:class:`~ssem_symbolic.dataset.Sampler`: m classes, then k
-    instances of each; or B instances uniformly; a fresh draw every step), Adam with the
-    cosine-decayed step size. Returns the dataset's unit embeddings (C n, p, d) and labels
-    (C n,)."""
+    instances of each; B instances uniformly, which is also the all-subsets law; or a fixed
+    partition's batches). Where the sampler has at most :data:`PASS_LIMIT` distinct batches,
+    training goes through all of them in a fresh order every pass (an epoch, as Cho et al.
+    train), otherwise it draws afresh every step. Adam with the cosine-decayed step size.
+    Returns the dataset's unit embeddings (C n, p, d) and labels (C n,)."""
     dev = resolve_device(device)
     gen = torch.Generator().manual_seed(seed)
     spec = get_spec(loss)
+    sampler.check(classes, instances)
     labels = torch.arange(classes).repeat_interleave(instances)
     z = torch.randn(classes * instances, views, dim, generator=gen,
                     dtype=torch.float64).to(dev).requires_grad_()
     opt = torch.optim.Adam([z], lr=lr)
     crit = SupCLLoss(alpha, tau, spec)
-    batch_labels = torch.arange(sampler.m).repeat_interleave(sampler.k).to(dev)
+    every = _every_batch(sampler, classes, instances)
+    order: list[int] = []
     for step in range(steps):
         for group in opt.param_groups:
             group["lr"] = _lr(step, steps, lr)
-        if sampler.kind == "uniform":
+        if every is not None:
+            if not order:
+                order = torch.randperm(len(every), generator=gen).tolist()
+            rows = every[order.pop()].to(dev)
+        elif sampler.composition_varies:
             rows = torch.randperm(classes * instances, generator=gen)[:sampler.batch].to(dev)
-            batch_labels = labels.to(dev)[rows]
         else:
             chosen = torch.randperm(classes, generator=gen)[:sampler.m]
             rows = torch.cat([c * instances
                               + torch.randperm(instances, generator=gen)[:sampler.k]
                               for c in chosen.tolist()]).to(dev)
+        batch_labels = labels.to(dev)[rows]
         opt.zero_grad(set_to_none=True)
         crit(z[rows], batch_labels).backward()
         opt.step()
