@@ -17,12 +17,12 @@ batch-level optimum.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import sympy as sp
 
 from .optimum import GlobalOptimum, _barrier, _candidates, _Problem, _setup, _solve
+from .mixture import mixture
 from .optimum import global_optimum
 from .polyhedron import limit_polyhedron, polyhedron
 from .reading import exact
@@ -115,70 +115,33 @@ def fixed_partition(batches) -> Sampler:
                                  for b in batches))
 
 
-#: components of the uniform sampler's mixture below this probability are dropped; the loss
-#: then moves by at most this times max_j |loss of an anchor with j class mates| (about
-#: 2/tau + log(B p)), far below the working precision
-DROP = sp.Rational(1, 10**60)
-
-
-def class_count_law(classes: int, instances: int | None, batch: int) -> dict[int, sp.Rational]:
-    """P(j): the chance that an anchor of a uniform batch of B has j instances of its class in
-    the batch (itself included), exact: j - 1 is hypergeometric (B - 1 draws from the other
-    C n - 1 instances, n - 1 of them its class mates); binomial with rate 1/C as n -> oo.
-
-    >>> class_count_law(3, 2, 2)
-    {1: 4/5, 2: 1/5}
-    """
-    out = {}
-    for j in range(1, batch + 1):
-        if instances is None:
-            prob = sp.binomial(batch - 1, j - 1) * sp.Rational(1, classes) ** (j - 1) * (
-                1 - sp.Rational(1, classes)) ** (batch - j)
-        else:
-            if j > instances:
-                break
-            prob = sp.Rational(math.comb(instances - 1, j - 1)
-                               * math.comb(classes * instances - instances, batch - j),
-                               math.comb(classes * instances - 1, batch - 1))
-        if prob >= DROP:
-            out[j] = prob
-    return out
-
-
-def _uniform_objective(spec: LossSpec, P, p_: int, batch: int, law: dict, alpha_):
+def _uniform_objective(spec: LossSpec, P, p_: int, mix, alpha_, batch: int):
     """tau times the expected batch loss under the uniform sampler on the symmetric family:
-    a mixture over the anchor's class count j of per-anchor losses (the ``anchors`` mean is
-    linear in them). Returns a factory (tau, lib) -> objective with ``parts`` and ``tau``."""
+    per term, the mixture (:mod:`~ssem_symbolic.mixture`) over the anchor's class count j of
+    its mean per-positive loss. Returns a factory (tau, lib) -> objective with ``parts`` and
+    ``tau``."""
     from types import SimpleNamespace
 
     from .optimum_imbalanced import _Objective
 
-    if spec.mean != "anchors":
-        raise ValueError(f"{spec.name!r} takes one mean over the batch's positive pairs: under "
-                         "a uniform sampler that is a ratio of random sums, not supported yet "
-                         "(use a balanced sampler)")
     idx = {c: i for i, c in enumerate(P.coords)}
     a = exact(alpha_)
     partners, weights = [], []
-    for j, prob in law.items():
+    for j in sorted(set().union(*(mix.coef[term] for term in TERMS))):
         part = {"self": [(1, None)], "view": [(p_ - 1, idx["view"])] if p_ >= 2 else [],
                 "class": [((j - 1) * p_, idx["class"])] if j >= 2 else [],
                 "other": [((batch - j) * p_, idx["other"])] if batch > j else []}
-        L, pull = sp.Integer(0), {}
+        L, pull = 0, {}
         for term in TERMS:
             W = spec.weight(term).subs(alpha_sym, a)
-            pos = [(c, i) for t in spec.positives(term) for c, i in part[t]]
-            total = sum(c for c, _ in pos)
-            if W == 0:
+            c = mix.coef[term].get(j, 0)
+            pos = [(n, i) for t in spec.positives(term) for n, i in part[t]]
+            total = sum(n for n, _ in pos)
+            if W == 0 or c == 0 or total == 0:
                 continue
-            if total == 0:
-                raise ValueError(f"under a uniform sampler an anchor can be alone of its class "
-                                 f"in the batch, and the {term} term of {spec.name!r} then has no "
-                                 "positive (the convention drops it from the mean: a ratio, not "
-                                 "supported yet); use a balanced sampler")
-            L += prob * W
-            for c, i in pos:
-                pull[i] = pull.get(i, 0) + prob * W * sp.Rational(c, total)
+            L += c * W
+            for n, i in pos:
+                pull[i] = pull.get(i, 0) + c * W * sp.Rational(n, total)
         partners.append(part)
         weights.append((L, pull))
     fam = SimpleNamespace(coords=P.coords, spec=spec, partners=partners)
@@ -268,8 +231,8 @@ def _partition_optimum(spec, classes, instances, p_, sampler, alpha_, tau_, digi
 def _uniform_optimum(spec, classes, instances, p_, batch, alpha_, tau_, digits):
     check_setting(spec, 2, 2, p_, alpha=alpha_, tau=tau_)
     P = limit_polyhedron(classes, p_) if instances is None else polyhedron(classes, instances, p_)
-    make = _uniform_objective(spec, P, p_, batch, class_count_law(classes, instances, batch),
-                              alpha_)
+    make = _uniform_objective(spec, P, p_, mixture(spec, classes, instances, p_, batch), alpha_,
+                              batch)
     pr = _Problem(P, tuple(spec.denominator), {}, {c: i for i, c in enumerate(P.coords)})
     t = exact(tau_)
     x0, lam0, mu0 = _barrier(pr, None, None, t, objective=make)

@@ -242,11 +242,15 @@ class LabelPattern:
         self.term = {}
         for term in ("sup", "self"):
             counts = sum(per_type[t] for t in spec.positives(term))
-            if bool((counts == 0).any()):
-                self.term[term] = None  # an error only if the term has weight
+            # an anchor without a positive in this term is dropped from its mean (as
+            # pytorch-metric-learning does); a batch with none adds 0 for the term
+            valid = counts > 0
+            if not bool(valid.any()):
+                self.term[term] = None
                 continue
             u = (torch.full_like(counts, 1 / float(counts.sum())) if spec.mean == "pairs"
-                 else 1 / (counts * m))
+                 else torch.where(valid, 1 / (counts.clamp(min=1) * int(valid.sum())),
+                                  torch.zeros_like(counts)))
             self.term[term] = (u, u * counts, spec.positives(term))
 
     def mask_block_(self, logits: torch.Tensor, start: int) -> None:
@@ -289,11 +293,7 @@ class LabelPattern:
         for i, term in enumerate(("sup", "self")):
             a0, a1 = (float(x) for x in spec.weights[i])
             coef = a0 + a1 * alpha  # the term weight, 1 - alpha and alpha by default
-            if self.term[term] is None:
-                if bool((coef != 0).any()):
-                    raise ValueError(
-                        f"the {term} term of {spec.name!r} has an anchor without positives "
-                        "(a class with a single instance in the batch, or a single view)")
+            if self.term[term] is None:  # no positive in the batch: the term adds 0
                 continue
             out.append((coef, *self.term[term]))
         return out

@@ -363,7 +363,8 @@ def _on_ssem(spec, m_, k_, p_, alpha_, t, cert) -> GlobalOptimum:
         lam = _eigen(P, x)
         names = set(cert.multipliers)
         active = [i for i, name in enumerate(P.names) if name in names]
-        mus = {P.names.index(n): mp_ for n, mp_ in cert.multipliers.items()}
+        # the certificate's multipliers are phi's; GlobalOptimum states tau phi's
+        mus = {P.names.index(n): mp_ * float(t) for n, mp_ in cert.multipliers.items()}
         phi = _Phi(pr, w, lse, t, mpmath)
         return _report(pr, phi, x, active, mus, lam, cert.valid is True, cert.digits)
 

@@ -72,10 +72,21 @@ def test_stable_at_small_tau_float32():
     assert torch.isfinite(value)
 
 
-def test_single_instance_class_is_a_clear_error():
-    z = torch.randn(3, 2, 4)
-    with pytest.raises(ValueError, match="without positives"):
-        SupCLLoss(0.0, 0.5, "supcon-split")(z, torch.tensor([0, 0, 1]))
+def test_an_anchor_without_positives_is_dropped_from_the_mean_as_in_pml():
+    """A class with one instance and one view: its anchor has no positive, and the mean runs
+    over the other anchors (pytorch-metric-learning's SupConLoss); a weighted term with no
+    positive in the whole batch adds 0."""
+    from pytorch_metric_learning.losses import SupConLoss
+
+    torch.manual_seed(3)
+    z = torch.randn(5, 1, 4, dtype=torch.float64)
+    labels = torch.tensor([0, 0, 1, 2, 2])
+    ours = SupCLLoss(0.0, 0.5, "supcon")(z, labels)
+    theirs = SupConLoss(temperature=0.5)(torch.nn.functional.normalize(z[:, 0], dim=-1), labels)
+    assert float(ours) == pytest.approx(float(theirs), abs=1e-12)
+    alone = SupCLLoss(0.3, 0.5, "supcon-split")(z[[0, 2, 3]], torch.tensor([0, 1, 2]))
+    both = SupCLLoss(0.0, 0.5, "supcon-split")(z[[0, 2, 3]], torch.tensor([0, 1, 2]))
+    assert float(both) == 0.0 and float(alone) == 0.0
     with pytest.raises(ValueError, match="alpha must lie"):
         SupCLLoss(2.0, 0.5)
 
