@@ -146,18 +146,23 @@ def _dataset_arg(text: str) -> tuple[int, int | None]:
 
 
 def _sampler_arg(text: str):
-    from .dataset import all_subsets, balanced, uniform
+    from .dataset import parse_sampler
 
-    parts = text.split(":")
     try:
-        if len(parts) == 3 and parts[0] == "balanced":
-            return balanced(int(parts[1]), int(parts[2]))
-        if len(parts) == 2 and parts[0] in ("uniform", "all-subsets"):
-            return (uniform if parts[0] == "uniform" else all_subsets)(int(parts[1]))
-    except ValueError:
-        pass
-    raise argparse.ArgumentTypeError(f"--sampler must be balanced:m:k, uniform:B or "
-                                     f"all-subsets:B (integers), got {text!r}")
+        return parse_sampler(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _dataset_args(sub: argparse.ArgumentParser, what: str) -> None:
+    sub.add_argument("--dataset", type=_dataset_arg, metavar="C:n",
+                     help=f"a dataset of C classes x n instances (n may be inf, the limit), "
+                     f"trained with --sampler: {what}")
+    sub.add_argument("--sampler", type=_sampler_arg,
+                     metavar="balanced:m:k|uniform:B|all-subsets:B",
+                     help="how batches are drawn from --dataset: m classes, k instances each; "
+                     "or B instances uniformly (all-subsets:B, every B-subset equally often, "
+                     "is the same law)")
 
 
 def _batch_args(sub: argparse.ArgumentParser) -> None:
@@ -179,22 +184,13 @@ def build_parser() -> argparse.ArgumentParser:
     subs = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     th = subs.add_parser("threshold", help="alpha_c at a tau, or tau_c at an alpha")
     _batch_args(th)
-    th.add_argument("--dataset", type=_dataset_arg, metavar="C:n",
-                    help="with --sampler and --tau: the dataset-level alpha_c beside the "
-                    "per-batch one")
-    th.add_argument("--sampler", type=_sampler_arg, metavar="balanced:m:k|uniform:B|all-subsets:B")
+    _dataset_args(th, "with --tau, the dataset-level alpha_c beside the per-batch one")
     group = th.add_mutually_exclusive_group(required=True)
     group.add_argument("--tau", type=_real("--tau"))
     group.add_argument("--alpha", type=_real("--alpha"))
     op = subs.add_parser("optimum", help="beta*, variances and loss at (alpha, tau)")
     _batch_args(op)
-    op.add_argument("--dataset", type=_dataset_arg, metavar="C:n",
-                    help="a dataset of C classes x n instances (n may be inf, the limit), "
-                    "trained with --sampler: the dataset-level optimum beside the per-batch one")
-    op.add_argument("--sampler", type=_sampler_arg, metavar="balanced:m:k|uniform:B|all-subsets:B",
-                    help="how batches are drawn from --dataset: m classes, k instances each; "
-                    "or B instances uniformly (all-subsets:B, every B-subset equally often, is the "
-                    "same law)")
+    _dataset_args(op, "the dataset-level optimum beside the per-batch one")
     op.add_argument("--alpha", required=True, type=_real("--alpha"))
     op.add_argument("--tau", required=True, type=_real("--tau"))
     rg = subs.add_parser("regimes", help="the regimes of the global optimum and their "
@@ -204,6 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--tau", type=_real("--tau"), help="scan alpha in [0, 1] at this tau")
     scan.add_argument("--alpha", type=_real("--alpha"),
                       help="scan tau in [0.01, 100] at this alpha")
+    _dataset_args(rg, "the dataset-level regimes beside the per-batch ones")
     ph = subs.add_parser("phase", help="beta* over an (alpha, tau) grid: .npz and a PNG")
     _batch_args(ph)
     ph.add_argument("--alpha-grid", required=True, type=_grid_arg("--alpha-grid"),
@@ -213,6 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
     ph.add_argument("--log-tau", action="store_true", help="geometric tau grid, log axis")
     ph.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     ph.add_argument("--out", required=True, help="the .npz file; the PNG goes beside it")
+    _dataset_args(ph, "the dataset-level within-class variance (one exact solve per point, at "
+                  "most 400) beside the per-batch one")
     cc = subs.add_parser("crosscheck", help="train embeddings and compare with the predictions")
     size = cc.add_mutually_exclusive_group()
     size.add_argument("--quick", dest="size", action="store_const", const="quick",
@@ -516,6 +515,8 @@ def _print_scan(result, rows: list, boundaries: list, digits: int) -> None:
 
 
 def _regimes(args) -> int:
+    if args.dataset is not None or args.sampler is not None:
+        return _regimes_dataset(args)
     sizes = _imbalanced(args)
     if sizes is not None:
         return _regimes_imbalanced(args, sizes)
@@ -536,6 +537,45 @@ def _regimes(args) -> int:
         print(f"  {result.axis} in [{r['from']:.6g}, {r['to']:.6g}]: "
               f"{_regime_words(r['active'], p)}")
     return 0
+
+
+def _regimes_dataset(args) -> int:
+    from .dataset import dataset_regimes
+    from .optimum import regimes
+    from .spec import check_setting, get_spec
+
+    _dataset_setting(args)
+    spec = get_spec(args.loss)
+    (C, n), smp = args.dataset, args.sampler
+    smp.check(C, n)
+    where = {"tau": args.tau} if args.tau is not None else {"alpha": args.alpha}
+    data = dataset_regimes(spec, C, n, args.views, smp, tol=1e-8, **where)
+    batch = None
+    if smp.kind == "balanced":
+        check_setting(spec, smp.m, smp.k, args.views, **where)
+        batch = regimes(spec, smp.m, smp.k, args.views, tol=1e-8, **where)
+    if args.json:
+        print(json.dumps({"dataset": data.as_dict(),
+                          "per_batch": None if batch is None else batch.as_dict()}))
+        return 0
+    rows = [("loss", spec.name), ("dataset C x n x p", _shape(C, n, args.views)),
+            ("sampler", smp.describe())]
+    _print_scan(data, rows, [(b.at, b.below, b.above) for b in data.boundaries], 8)
+    print("\nDataset-level regimes (what training with this sampler follows):")
+    for r in data.regimes:
+        print(f"  {data.axis} in [{r['from']:.6g}, {r['to']:.6g}]: "
+              f"{_regime_words(r['active'], args.views)}")
+    if batch is not None:
+        print(f"\nPer-batch regimes (one batch of {smp.m} x {smp.k} trained alone), for "
+              "comparison:")
+        for r in batch.regimes:
+            print(f"  {batch.axis} in [{r['from']:.6g}, {r['to']:.6g}]: "
+                  f"{_regime_words(r['active'], args.views)}")
+    return 0
+
+
+def _shape(C: int, n, p: int) -> str:
+    return f"{C} x {'inf' if n is None else n} x {p}"
 
 
 def _dataset_setting(args) -> None:
@@ -727,6 +767,8 @@ def _phase(args) -> int:
 
     from .solve import GRID_TAU_RANGE
 
+    if args.dataset is not None or args.sampler is not None:
+        return _phase_dataset(args)
     sizes = _imbalanced(args)
     if sizes is None:
         spec, m, k, p = _setting(args)
@@ -822,6 +864,48 @@ def _phase_imbalanced(args, sizes) -> int:
     return 0
 
 
+def _phase_dataset(args) -> int:
+    import time
+
+    from .optimum import TAU_RANGE
+    from .phase import grid, phase_map_dataset, save_dataset
+    from .spec import get_spec
+
+    _dataset_setting(args)
+    spec = get_spec(args.loss)
+    (C, n), smp = args.dataset, args.sampler
+    a0, a1, na = args.alpha_grid
+    t0, t1, nt = args.tau_grid
+    if not (0 <= a0 <= 1 and 0 <= a1 <= 1):
+        raise ValueError(f"--alpha-grid must lie in [0, 1], got {a0:g}:{a1:g}")
+    lo, hi = (float(v) for v in TAU_RANGE)
+    if not (lo <= t0 <= hi and lo <= t1 <= hi):
+        raise ValueError(f"--tau-grid must lie in [{lo:g}, {hi:g}] (the exact solver's "
+                         f"range), got {t0:g}:{t1:g}")
+    out, png = _phase_outputs(args.out)
+    start = time.perf_counter()
+    pm = phase_map_dataset(spec, C, n, args.views, smp, grid(a0, a1, na),
+                           grid(t0, t1, nt, args.log_tau))
+    seconds = time.perf_counter() - start
+    save_dataset(pm, out, png, args.log_tau)
+    summary = {"npz": str(out), "png": str(png), "points": na * nt, "seconds": seconds,
+               "device": "cpu", "collapsed_fraction": float(pm.collapsed.mean()),
+               "collapsed_fraction_per_batch": None if pm.batch_collapsed is None
+               else float(pm.batch_collapsed.mean()),
+               "note": "exact solve per point (dataset-level global optimum, mpmath)"}
+    if args.json:
+        print(json.dumps(summary))
+        return 0
+    rows = [("loss", spec.name), ("dataset C x n x p", pm.dataset), ("sampler", pm.sampler),
+            ("grid", f"{na} alpha x {nt} tau = {na * nt} points"),
+            ("solved in", f"{seconds:.3f} s (exact, one point at a time)"),
+            ("collapsed, dataset-level", f"{pm.collapsed.mean():.1%} of the grid")]
+    if pm.batch_collapsed is not None:
+        rows.append(("collapsed, per batch", f"{pm.batch_collapsed.mean():.1%} of the grid"))
+    print(_table(rows + [("wrote", f"{out}, {png}")]))
+    return 0
+
+
 def _torch_float64():
     import torch
 
@@ -913,7 +997,7 @@ def _guide(args) -> int:
         if args.world_size < 1:
             raise ValueError(f"--world-size must be >= 1, got {args.world_size}")
         total = args.batch_size * args.world_size
-        if args.instances_per_class is not None and total % args.num_classes:
+        if total % args.num_classes:
             return _guide_uniform(args, total)
         m, k = balanced_batch(total, args.num_classes)
     elif args.world_size != 1:
@@ -956,29 +1040,52 @@ def _guide(args) -> int:
 
 
 def _guide_uniform(args, batch: int) -> int:
-    """A batch that is not a multiple of the classes: drawn uniformly, its composition varies,
-    so the answer is the dataset-level threshold of the uniform sampler."""
+    """A batch that is not a multiple of the classes: drawn uniformly, its composition varies.
+    The answer is the dataset-level threshold of the uniform sampler, beside the per-batch
+    model's at the nearest balanced batch (all C classes, round(B/C) instances each)."""
     from .dataset import dataset_alpha_c, uniform
+    from .derive import alpha_c_value
+    from .mixture import mixture
+    from .spec import get_spec
 
     if args.tau is None or args.target_within is not None:
         raise ValueError("for a batch that is not a multiple of --num-classes the guide gives "
                          "the dataset-level alpha_c at --tau (no --alpha, no --target-within "
                          "yet)")
+    spec = get_spec(args.loss)
     C, n = args.num_classes, args.instances_per_class
     sampler = uniform(batch)
     sampler.check(C, n)
-    data = dataset_alpha_c(args.loss, C, n, args.views, sampler, args.tau, tol=1e-6)
-    note = (f"a batch of {batch} from {C} classes is not balanced: drawn uniformly, its "
-            "composition varies and so would a per-batch threshold; training minimises the "
-            "expected batch loss over the whole dataset, whose threshold this is (to 1e-6)")
+    data = dataset_alpha_c(spec, C, n, args.views, sampler, args.tau, tol=1e-6)
+    k = round(batch / C)
+    per_batch = (float(alpha_c_value(spec, C, k, args.views, args.tau)) if k >= 2 else None)
+    weights = mixture(spec, C, n, args.views, batch)
+    if n is None:
+        note = ("--instances-per-class not given: the dataset is taken in the limit n -> oo "
+                "(give n for a finite dataset); ")
+    else:
+        note = ""
+    note += (f"training minimises the expected batch loss over the whole dataset, so the "
+            f"dataset-level threshold (to 1e-6) is the one that applies; a batch of {batch} "
+            f"from {C} classes drawn uniformly holds them in varying numbers, and the per-batch "
+            + (f"number is the one-batch model at the nearest balanced batch ({C} x {k}), for "
+               "comparison" if per_batch is not None else
+               f"model does not apply (no balanced batch of {batch} holds all {C} classes "
+               "twice)"))
     if args.json:
-        print(json.dumps({"alpha_c": None, "alpha_c_dataset": data, "sampler": f"uniform:{batch}",
-                          "note": note, "warnings": []}))
+        print(json.dumps({"alpha_c": per_batch, "alpha_c_dataset": data,
+                          "sampler": f"uniform:{batch}", "expectation": weights.method,
+                          "expectation_error": weights.error, "note": note, "warnings": []}))
         return 0
-    shown = "none in [0, 1]" if data is None else f"{data:.6g}"
-    print(f"loss {args.loss}, dataset C x n x p = {C} x {n} x {args.views}, uniform batches of "
-          f"{batch}")
-    print(f"At tau = {args.tau:g} the dataset's classes collapse iff alpha <= {shown}.")
+    print(f"loss {spec.name}, dataset C x n x p = {C} x {'inf' if n is None else n} x "
+          f"{args.views}, uniform batches of "
+          f"{batch}, tau = {args.tau:g}")
+    print(_table([("alpha_c dataset-level", "none in [0, 1]" if data is None else f"{data:.6g}"),
+                  ("alpha_c per batch", "n/a" if per_batch is None
+                   else f"{per_batch:.6g} (balanced {C} x {k})"),
+                  ("expected loss", weights.describe())]))
+    shown = "none in [0, 1]" if data is None else f"alpha <= {data:.6g}"
+    print(f"\nThe dataset's classes collapse iff {shown}.")
     print(f"Note: {note}.")
     return 0
 

@@ -23,7 +23,7 @@ import sympy as sp
 
 from .optimum import GlobalOptimum, _barrier, _candidates, _Problem, _setup, _solve
 from .mixture import mixture
-from .optimum import global_optimum
+from .optimum import TAU_SCAN, Regimes, global_optimum, regimes_of
 from .polyhedron import limit_polyhedron, polyhedron
 from .reading import exact
 from .spec import TERMS, LossSpec, check_setting, get_spec
@@ -50,6 +50,16 @@ class Sampler:
         """Whether batches hold the classes in varying numbers (uniform, all-subsets): then no
         single batch stands for the sampler."""
         return self.kind in ("uniform", "all-subsets")
+
+    @property
+    def text(self) -> str:
+        """The command-line form, ``balanced:m:k``, ``uniform:B`` or ``all-subsets:B`` (a fixed
+        partition has none: it is built in Python)."""
+        if self.kind == "balanced":
+            return f"balanced:{self.m}:{self.k}"
+        if self.kind == "fixed-partition":
+            return f"fixed-partition:{len(self.batches)}"
+        return f"{self.kind}:{self.batch}"
 
     def describe(self) -> str:
         """In words, for reports: ``balanced: m = 10 classes, k = 8 instances each``."""
@@ -89,6 +99,27 @@ class Sampler:
         if not 2 <= self.k <= (self.k if instances is None else instances):
             raise ValueError(f"the sampler draws k = {self.k} instances of each class's "
                              f"{instances}: need 2 <= k <= n")
+
+
+def parse_sampler(text: str) -> Sampler:
+    """A sampler from its command-line form: ``balanced:m:k``, ``uniform:B`` or
+    ``all-subsets:B`` (ValueError, one line, otherwise).
+
+    >>> parse_sampler("balanced:10:8").describe()
+    'balanced: m = 10 classes, k = 8 instances each'
+    """
+    if isinstance(text, Sampler):
+        return text
+    parts = str(text).split(":")
+    try:
+        if len(parts) == 3 and parts[0] == "balanced":
+            return balanced(int(parts[1]), int(parts[2]))
+        if len(parts) == 2 and parts[0] in ("uniform", "all-subsets"):
+            return (uniform if parts[0] == "uniform" else all_subsets)(int(parts[1]))
+    except ValueError:
+        pass
+    raise ValueError(f"a sampler is balanced:m:k, uniform:B or all-subsets:B (integers), got "
+                     f"{text!r}")
 
 
 def balanced(m: int, k: int) -> Sampler:
@@ -259,3 +290,19 @@ def dataset_alpha_c(convention, classes: int, instances: int, p_: int, sampler: 
         else:
             hi = mid
     return float((lo + hi) / 2)
+
+
+def dataset_regimes(convention, classes: int, instances: int | None, p_: int,
+                    sampler: Sampler, *, tau=None, alpha=None, tol: float = 1e-10,
+                    tau_range=TAU_SCAN) -> Regimes:
+    """The regimes of the dataset-level optimum along alpha in [0, 1] at fixed ``tau``, or
+    along tau at fixed ``alpha``, as :func:`~ssem_symbolic.optimum.regimes` gives them for a
+    batch (the same scan: a grid, then bisection to ``tol``). A fixed partition's regimes are
+    its batches' (:func:`~ssem_symbolic.optimum.regimes` on each)."""
+    spec = get_spec(convention)
+    sampler.check(classes, instances)
+    if sampler.kind == "fixed-partition":
+        raise ValueError("a fixed partition's regimes are those of its batches: scan each "
+                         "batch with regimes")
+    return regimes_of(lambda a, t: dataset_optimum(spec, classes, instances, p_, sampler, a, t),
+                      p_, tau=tau, alpha=alpha, tol=tol, tau_range=tau_range)

@@ -19,10 +19,8 @@ import math
 import numpy as np
 import mpmath
 import sympy as sp
-import torch
 
 from .derive import alpha_c_limits, alpha_c_value, derive, optimal_beta, r, tau_c_value
-from .solve import optimal_beta_grid
 from .spec import UnsupportedConvention, check_setting, get_spec, takes_convention
 from .spec import k as k_sym, m as m_sym, p as p_sym
 from .validity import established
@@ -93,7 +91,7 @@ def _checked(target: float, ends: list[tuple[float, float]], name: str, **where)
 def taus_for_within(convention, m, k, p, alpha: float, target: float) -> list[float]:
     """Every tau in [1e-3, 100] with 1 - beta*(alpha, tau) = target (scan, then bisection
     down to adjacent doubles, each answer checked as in :func:`alpha_for_within`)."""
-    w = 1 - optimal_beta_grid(convention, m, k, alpha, torch.as_tensor(_TAU_SCAN), p).numpy()
+    w = 1 - _beta_grid(convention, m, k, alpha, p)
     out = []
     for i in np.nonzero(np.diff(np.sign(w - target)) != 0)[0]:
         lo, hi = float(_TAU_SCAN[i]), float(_TAU_SCAN[i + 1])
@@ -187,7 +185,7 @@ def guide(convention: str, m: int, k: int, p: int = 2, tau: float | None = None,
 def _tau_warning(out, spec, m, k, p, alpha) -> None:
     if alpha is None:
         return
-    w = 1 - optimal_beta_grid(spec, m, k, float(alpha), torch.as_tensor(_TAU_SCAN), p).numpy()
+    w = 1 - _beta_grid(spec, m, k, float(alpha), p)
     peak = int(np.argmax(w))
     if 0 < peak < len(w) - 1 and w[peak] - min(w[0], w[-1]) > 1e-9:
         out["warnings"].append(
@@ -245,3 +243,13 @@ def guide_imbalanced(convention, sizes, p: int = 2, tau: float | None = None,
         say(f"alpha = {out['alpha']:.8f} gives a size-weighted within-class variance of "
             f"{target_within:g} at {where}.")
     return out
+
+
+def _beta_grid(convention, m, k, alpha, p) -> np.ndarray:
+    """beta* over the guide's tau scan (torch kernels, imported only here: the dataset-level
+    guide answers without them)."""
+    import torch
+
+    from .solve import optimal_beta_grid
+
+    return optimal_beta_grid(convention, m, k, alpha, torch.as_tensor(_TAU_SCAN), p).numpy()

@@ -504,12 +504,16 @@ def regimes(convention: str | LossSpec, m_: int, k_: int, p_: int, *, tau=None, 
     """
     spec = get_spec(convention)
     check_setting(spec, m_, k_, p_, tau=tau, alpha=alpha)
+    return regimes_of(lambda a, t: global_optimum(spec, m_, k_, p_, a, t), p_, tau=tau,
+                      alpha=alpha, tol=tol, tau_range=tau_range)
+
+
+def regimes_of(solve, p_: int, *, tau=None, alpha=None, tol: float = 1e-10,
+               tau_range=TAU_SCAN) -> Regimes:
+    """:func:`regimes` of any optimum: ``solve(alpha, tau)`` returns a
+    :class:`GlobalOptimum` (the batch's, or a dataset's under a sampler)."""
     axis, fixed, points, mid, done, at = axis_grid(tau, alpha, tol, tau_range)
-
-    def solve(x):
-        return global_optimum(spec, m_, k_, p_, *at(x))
-
-    changes = scan(points, lambda x: solve(x).active, mid, done)
+    changes = scan(points, lambda x: solve(*at(x)).active, mid, done)
     first, changes = changes[0][2], changes[1:]
     bounds = tuple(Boundary(axis, float(where), lo, hi) for where, lo, hi in changes)
     edges = [points[0]] + [where for where, _, _ in changes] + [points[-1]]

@@ -126,10 +126,22 @@ class _Objective:
             entries = [(j, log(c)) for t in fam.spec.denominator for c, j in fam.partners[g][t]]
             if L != 0 and entries:
                 self.groups.append((num(L), entries))
+        if lib is np:  # float64: the groups as arrays, one padded row per group
+            width = max((len(e) for _, e in self.groups), default=1)
+            self._L = np.array([L for L, _ in self.groups])
+            self._J = np.full((len(self.groups), width), n)  # index n: the constant 1
+            self._logc = np.full((len(self.groups), width), -np.inf)
+            for g, (_, entries) in enumerate(self.groups):
+                for e, (j, ln) in enumerate(entries):
+                    self._J[g, e] = n if j is None else j
+                    self._logc[g, e] = ln
+            self._onehot = np.eye(n + 1)[self._J]  # (groups, width, n + 1)
 
     def parts(self, x, hessian: bool = True):
         """(tau phi, gradient, Hessian or None) at x."""
         lib = self.lib
+        if lib is np:
+            return self._parts_np(np.asarray(x, dtype=float), hessian)
         exp = np.exp if lib is np else mpmath.exp
         log = np.log if lib is np else mpmath.log
         n = len(x)
@@ -150,6 +162,26 @@ class _Objective:
                     hess[j][j] += L * qj / self.tau
                     for i, qi in q:
                         hess[i][j] -= L * qi * qj / self.tau
+        return val, grad, hess
+
+
+    def _parts_np(self, x: np.ndarray, hessian: bool):
+        n = len(x)
+        w = np.array(self.w, dtype=float)
+        val = -float(w @ x) - self.const
+        if not len(self.groups):
+            return val, list(-w), [[0.0] * n for _ in range(n)] if hessian else None
+        z = self._logc + np.append(x, 1.0)[self._J] / self.tau
+        top = z.max(axis=1)
+        e = np.exp(z - top[:, None])
+        total = e.sum(axis=1)
+        val += float(self.tau * (self._L @ (top + np.log(total))))
+        Q = np.einsum("ge,gen->gn", e / total[:, None], self._onehot)[:, :n]
+        LQ = self._L[:, None] * Q
+        grad = LQ.sum(axis=0) - w
+        hess = None
+        if hessian:
+            hess = (np.diag(LQ.sum(axis=0)) - Q.T @ LQ) / self.tau
         return val, grad, hess
 
 

@@ -277,28 +277,108 @@ def save_imbalanced(pm: ImbalancedPhaseMap, npz: Path, png: Path, log_tau: bool)
              collapsed_by_size=pm.collapsed, merged=pm.merged, sizes=np.array(pm.sizes),
              class_sizes=np.array(pm.class_sizes), loss=np.array(pm.loss))
     atomic_write(npz, buf.getvalue())
+    _panels([(f"classes of size {pm.sizes[g]}", pm.within[:, :, g], pm.collapsed[:, :, g])
+             for g in range(len(pm.sizes))], pm.alpha, pm.tau, log_tau, png,
+            f"{pm.loss}, sizes {list(pm.class_sizes)}: within-class variance per class "
+            "(white: its collapse boundary)")
+
+
+def _panels(panels: list, alpha: np.ndarray, tau: np.ndarray, log_tau: bool, png: Path,
+            title: str) -> None:
+    """A PNG of heat maps of the within-class variance over (tau, alpha), one per (title,
+    within, collapsed), each with its collapse boundary in white, written atomically."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
-    G = len(pm.sizes)
-    fig, axes = plt.subplots(1, G, figsize=(4.6 * G, 4.0), dpi=100, squeeze=False)
-    for g, ax in enumerate(axes[0]):
-        mesh = ax.pcolormesh(pm.tau, pm.alpha, pm.within[:, :, g], shading="auto",
-                             cmap="viridis", vmin=0, vmax=1)
-        if pm.collapsed[:, :, g].any() and not pm.collapsed[:, :, g].all():
-            ax.contour(pm.tau, pm.alpha, pm.collapsed[:, :, g].astype(float), levels=[0.5],
-                       colors="white", linewidths=2)
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 4.0), dpi=100,
+                             squeeze=False)
+    for (name, within, coll), ax in zip(panels, axes[0]):
+        mesh = ax.pcolormesh(tau, alpha, within, shading="auto", cmap="viridis", vmin=0,
+                             vmax=1)
+        if coll.any() and not coll.all():
+            ax.contour(tau, alpha, coll.astype(float), levels=[0.5], colors="white",
+                       linewidths=2)
         if log_tau:
             ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_xlabel("tau")
         ax.set_ylabel("alpha")
-        ax.set_title(f"classes of size {pm.sizes[g]}", fontsize=10)
-    fig.suptitle(f"{pm.loss}, sizes {list(pm.class_sizes)}: within-class variance per class "
-                 "(white: its collapse boundary)", fontsize=10)
+        ax.set_title(name, fontsize=10)
+    fig.suptitle(title, fontsize=10)
     fig.colorbar(mesh, ax=axes[0].tolist(), label="within-class variance")
     out = io.BytesIO()
     fig.savefig(out, format="png")
     plt.close(fig)
     atomic_write(png, out.getvalue())
+
+
+@dataclass
+class DatasetPhaseMap:
+    """Over the (alpha, tau) grid: the dataset-level optimum's within-class variance and
+    collapse under a sampler, and the per-batch optimum's beside it where one batch stands
+    for the sampler (balanced; otherwise None)."""
+
+    loss: str
+    dataset: str
+    sampler: str
+    alpha: np.ndarray
+    tau: np.ndarray
+    within: np.ndarray  #: (alpha, tau)
+    collapsed: np.ndarray  #: (alpha, tau)
+    batch_within: np.ndarray | None
+    batch_collapsed: np.ndarray | None
+
+
+def phase_map_dataset(convention, classes: int, instances: int | None, p_: int, sampler,
+                      alpha: np.ndarray, tau: np.ndarray, progress=None) -> DatasetPhaseMap:
+    """The dataset-level phase map: one exact solve
+    (:func:`~ssem_symbolic.dataset.dataset_optimum`) per grid point, at most
+    :data:`MAX_IMBALANCED_POINTS`, with the per-batch optimum's beside it (balanced sampler)."""
+    from .dataset import dataset_optimum
+    from .optimum import global_optimum
+
+    spec = get_spec(convention)
+    sampler.check(classes, instances)
+    if sampler.kind == "fixed-partition":
+        raise ValueError("a fixed partition's phase map is its batches' (ssem phase on each)")
+    if alpha.size * tau.size > MAX_IMBALANCED_POINTS:
+        raise ValueError(f"a dataset-level phase map solves every point exactly: at most "
+                         f"{MAX_IMBALANCED_POINTS} points, got {alpha.size * tau.size}")
+    shape = (alpha.size, tau.size)
+    within, coll = np.empty(shape), np.empty(shape, dtype=bool)
+    both = sampler.kind == "balanced"
+    b_within = np.empty(shape) if both else None
+    b_coll = np.empty(shape, dtype=bool) if both else None
+    for i, a in enumerate(alpha):
+        for j, t in enumerate(tau):
+            opt = dataset_optimum(spec, classes, instances, p_, sampler, float(a), float(t))
+            within[i, j], coll[i, j] = opt.within_class_variance, opt.collapsed
+            if both:
+                b = global_optimum(spec, sampler.m, sampler.k, p_, float(a), float(t))
+                b_within[i, j], b_coll[i, j] = b.within_class_variance, b.collapsed
+            if progress is not None:
+                progress()
+    return DatasetPhaseMap(spec.name, f"{classes} x {'inf' if instances is None else instances}"
+                           f" x {p_}", sampler.describe(), alpha, tau, within, coll, b_within,
+                           b_coll)
+
+
+def save_dataset(pm: DatasetPhaseMap, npz: Path, png: Path, log_tau: bool) -> None:
+    """The .npz (every array; the per-batch ones only where a batch stands for the sampler)
+    and a PNG with the dataset-level map beside the per-batch one, written atomically."""
+    buf = io.BytesIO()
+    extra = ({} if pm.batch_within is None else
+             {"batch_within": pm.batch_within, "batch_collapsed": pm.batch_collapsed})
+    np.savez(buf, alpha=pm.alpha, tau=pm.tau, within=pm.within, collapsed=pm.collapsed,
+             loss=np.array(pm.loss), dataset=np.array(pm.dataset), sampler=np.array(pm.sampler),
+             **extra)
+    atomic_write(npz, buf.getvalue())
+    panels = [("dataset-level (what training follows)", pm.within, pm.collapsed)]
+    if pm.batch_within is not None:
+        panels.append(("one batch trained alone", pm.batch_within, pm.batch_collapsed))
+    _panels(panels, pm.alpha, pm.tau, log_tau, png,
+            f"{pm.loss}, dataset {pm.dataset}, {pm.sampler}: within-class variance "
+            "(white: the collapse boundary)")

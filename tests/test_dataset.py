@@ -340,3 +340,72 @@ def test_a_partition_that_is_not_disjoint_is_refused():
                         "0.3", "0.5")
     with pytest.raises(ValueError, match="outside the dataset"):
         dataset_optimum("supcon", 3, 2, 2, fixed_partition([[(0, 0), (3, 0)]]), "0.3", "0.5")
+
+
+def test_cli_regimes_with_a_dataset_gives_both_scans(capsys):
+    import json
+
+    from ssem_symbolic.cli import main
+    from ssem_symbolic.derive import alpha_c_value
+
+    assert main(["regimes", "--loss", "paper", "--dataset", "3:8", "--sampler", "balanced:3:2",
+                 "--tau", "0.5", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    [data] = out["dataset"]["boundaries"]
+    [batch] = out["per_batch"]["boundaries"]
+    assert batch["alpha"] == pytest.approx(float(alpha_c_value("paper", 3, 2, 2, "0.5")),
+                                           abs=1e-7)
+    below = dataset_optimum("paper", 3, 8, 2, balanced(3, 2), f"{data['alpha'] - 1e-6:.9f}",
+                            "0.5")
+    above = dataset_optimum("paper", 3, 8, 2, balanced(3, 2), f"{data['alpha'] + 1e-6:.9f}",
+                            "0.5")
+    assert below.collapsed and not above.collapsed
+    assert data["alpha"] - batch["alpha"] > 0.01  # the dataset moves the threshold
+    assert main(["regimes", "--loss", "supcon", "--dataset", "3:8", "--sampler", "uniform:5",
+                 "--tau", "0.5", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["per_batch"] is None
+
+
+def test_cli_phase_with_a_dataset_writes_both_maps(tmp_path, capsys):
+    import json
+
+    import numpy as np
+
+    from ssem_symbolic.cli import main
+
+    out = tmp_path / "d.npz"
+    assert main(["phase", "--loss", "paper", "--dataset", "3:8", "--sampler", "balanced:3:2",
+                 "--alpha-grid", "0.5:0.9:3", "--tau-grid", "0.3:0.6:2", "--out", str(out),
+                 "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    data = np.load(out)
+    opt = dataset_optimum("paper", 3, 8, 2, balanced(3, 2), 0.7, 0.6)
+    batch = global_optimum("paper", 3, 2, 2, 0.7, 0.6)
+    assert data["within"][1, 1] == pytest.approx(opt.within_class_variance, abs=1e-12)
+    assert data["batch_within"][1, 1] == pytest.approx(batch.within_class_variance, abs=1e-12)
+    assert (tmp_path / "d.png").stat().st_size > 1000 and summary["points"] == 6
+    assert main(["phase", "--loss", "paper", "--dataset", "3:8", "--sampler", "balanced:3:2",
+                 "--alpha-grid", "0:1:21", "--tau-grid", "0.3:0.6:20", "--out",
+                 str(tmp_path / "big.npz")]) == 2
+    assert not (tmp_path / "big.npz").exists()
+
+
+def test_guide_answers_the_cifar_shape_with_both_numbers(capsys):
+    """CIFAR-100's shape (C = 100, n = 500, B = 512, not a multiple of C): the dataset-level
+    threshold of uniform batches beside the per-batch one of the nearest balanced batch (100 x
+    5); without n, the limit n -> oo, said in the note."""
+    import json
+
+    from ssem_symbolic.cli import main
+    from ssem_symbolic.derive import alpha_c_value
+
+    assert main(["guide", "--loss", "supcon", "--num-classes", "100", "--instances-per-class",
+                 "500", "--batch-size", "512", "--tau", "0.1", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["alpha_c"] == pytest.approx(float(alpha_c_value("supcon", 100, 5, 2, "0.1")))
+    a = out["alpha_c_dataset"]
+    assert 0 < a < out["alpha_c"] and out["expectation"] == "exact"
+    assert main(["guide", "--loss", "supcon", "--num-classes", "100", "--batch-size", "512",
+                 "--tau", "0.1"]) == 0
+    text = capsys.readouterr().out
+    assert "n -> oo" in text and "alpha_c dataset-level" in text

@@ -64,7 +64,7 @@ def test_cli_json_keys(capsys):
 
 @pytest.mark.parametrize("argv", [
     ["--classes", "3", "--tau", "0.5"],
-    ["--batch-size", "30", "--num-classes", "4", "--tau", "0.5"],
+    ["--batch-size", "30", "--num-classes", "4", "--alpha", "0.5"],
     ["--classes", "3", "--per-class", "4", "--batch-size", "8", "--num-classes", "2", "--tau", "1"],
     ["--classes", "3", "--per-class", "4", "--tau", "0.5", "--target-within", "1.5"],
     ["--classes", "3", "--per-class", "4", "--tau", "-1"],

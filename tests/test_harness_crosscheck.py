@@ -92,3 +92,22 @@ def test_the_plan_has_imbalanced_points_and_class_sizes_replace_them():
     assert {c.sizes for c in plan.points if c.sizes is not None} == {(4, 2, 2)}
     # balanced keys are unchanged by the new field
     assert "sizes" not in TrainConfig("free", "paper", 0.1, 0.5).key()
+
+
+def test_a_minibatch_record_follows_the_dataset_not_the_batch():
+    """The minibatch trainer on C = 3 x n = 8 with batches of 3 x 2 at alpha = 0.9: the record
+    agrees with the dataset-level prediction, and its note puts the per-batch prediction more
+    than 0.04 off in within-class variance."""
+    from ssem_symbolic.harness.crosscheck import record
+    from ssem_symbolic.harness.train import TrainConfig, train
+
+    c = TrainConfig("minibatch", "paper", 0.9, 0.5, 3, 8, 2, 48, 3000, sampler="balanced:3:2")
+    z, labels = train(c)
+    rec = record(c, z, labels)
+    assert rec["verdict"] == "agrees", rec["note"]
+    assert abs(rec["measured"]["within"] - rec["predicted"]["per_batch_within"]) > 0.04
+    assert rec["config"]["sampler"] == "balanced:3:2" and "sampler=balanced:3:2" in rec["key"]
+    with pytest.raises(ValueError, match="takes a sampler"):
+        TrainConfig("free", "paper", 0.9, 0.5, 3, 8, 2, sampler="balanced:3:2")
+    with pytest.raises(ValueError, match="need 2 <= k <= n"):
+        TrainConfig("minibatch", "paper", 0.9, 0.5, 3, 8, 2, sampler="balanced:3:9")

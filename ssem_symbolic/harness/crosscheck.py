@@ -4,7 +4,9 @@ Predicted: the global optimum over all unit embeddings (:func:`~ssem_symbolic.op
 global_optimum`: view, class and other similarities, variances, loss, active constraints),
 beta* on SSEM and the SSEM certificate. Where the global optimum is not computed (off SSEM at
 tau below the face solver's range) the prediction falls back to SSEM at beta* and says so
-(``model: "ssem"``).
+(``model: "ssem"``). For the ``minibatch`` trainer (a whole dataset's free embeddings trained
+with batches drawn by a sampler) the prediction is the dataset-level optimum
+(:func:`predict_dataset`), with the per-batch one beside it in the note.
 
 Measured, on unit embeddings z (N, p, d): within- and between-class variance, the mean view,
 class and other similarities, the spread of same-class similarities, and the residual: the RMS
@@ -39,9 +41,12 @@ from ..spec import get_spec
 from ..validity import certify_ssem
 from .train import TrainConfig, train_free_batched
 
-#: (within-class variance, residual, view similarity) tolerances per trainer
+#: (within-class variance, residual, view similarity) tolerances per trainer. Mini-batch
+#: training with random batches leaves the single similarities spread around their means (a
+#: residual of 0.04 after 3000 steps on 3 x 8, 0.03 after 6000), while the means, and so the
+#: variances, are held to 0.01
 TOLERANCE = {"free": (0.01, 0.02, 0.01), "gaussian": (0.03, 0.08, 0.03),
-             "digits": (0.15, 0.35, 0.15)}
+             "digits": (0.15, 0.35, 0.15), "minibatch": (0.01, 0.05, 0.01)}
 #: a trained loss below the predicted minimum by more than this beats it (float64 losses)
 LOSS_GAP = 1e-6
 #: a located threshold agrees with alpha_c when within this
@@ -97,6 +102,29 @@ def predict_imbalanced(loss, sizes: tuple[int, ...], p: int, alpha: float,
                 list(q) for q in opt.merged], "unique": opt.unique,
             "regime": "collapse" if opt.collapsed else
             ("partial collapse" if any(c["collapsed"] for c in opt.per_class) else "spread")}
+
+
+def predict_dataset(loss, classes: int, instances: int, p: int, sampler, alpha: float,
+                    tau: float) -> dict:
+    """The dataset-level optimum under ``sampler`` (:func:`~ssem_symbolic.dataset.
+    dataset_optimum`), what mini-batch training of the whole dataset should reach; beside it
+    the per-batch optimum of one batch trained alone, where one batch stands for the sampler
+    (balanced), for comparison."""
+    from ..dataset import dataset_optimum
+
+    g = dataset_optimum(loss, classes, instances, p, sampler, alpha, tau)
+    out = {"model": "dataset", "predicted_within": g.within_class_variance,
+           "predicted_between": g.between_class_variance,
+           "view_similarity": 1.0 if g.view is None else g.view,
+           "class_similarity": g.class_, "other_similarity": g.other,
+           "expected_loss": g.loss_value, "active": list(g.active),
+           "regime": "collapse" if g.collapsed else
+           ("views apart" if p > 1 and "view" not in g.active else "spread")}
+    if sampler.kind == "balanced":
+        b = global_optimum(loss, sampler.m, sampler.k, p, alpha, tau)
+        out |= {"per_batch_within": b.within_class_variance,
+                "per_batch_other_similarity": b.other}
+    return out
 
 
 def _imbalanced_gram(pred: dict, labels: torch.Tensor, p: int) -> torch.Tensor:
@@ -195,6 +223,8 @@ def verdict(trainer: str, predicted: dict, measured: dict) -> tuple[str, str]:
 def record(config: TrainConfig, z: torch.Tensor, labels: torch.Tensor,
            validity: bool = True) -> dict:
     m, k, p = config.classes, config.per_class, config.views
+    if config.trainer == "minibatch":
+        return _record_minibatch(config, z, labels)
     if config.sizes is not None:
         pred = predict_imbalanced(config.loss, config.sizes, p, config.alpha, config.tau)
     else:
@@ -205,6 +235,22 @@ def record(config: TrainConfig, z: torch.Tensor, labels: torch.Tensor,
         meas["loss"] = trained
         meas["loss_gap"] = trained - pred["loss"]
     v, note = verdict(config.trainer, pred, meas)
+    return {"key": config.key(), "kind": "point", "config": config.as_record(),
+            "predicted": pred, "measured": meas, "verdict": v, "note": note}
+
+
+def _record_minibatch(config: TrainConfig, z: torch.Tensor, labels: torch.Tensor) -> dict:
+    """A mini-batch run against the dataset-level prediction; the note also says how far the
+    per-batch prediction is, so the record shows which one training followed."""
+    pred = predict_dataset(config.loss, config.classes, config.per_class, config.views,
+                           config.sampler, config.alpha, config.tau)
+    meas = measure(z, labels, pred)
+    v, note = verdict(config.trainer, pred, meas)
+    if "per_batch_within" in pred:
+        note += (f"; the per-batch prediction ({pred['per_batch_within']:.4f} within, "
+                 f"{pred['per_batch_other_similarity']:.4f} between classes) is off by "
+                 f"{meas['within'] - pred['per_batch_within']:+.2g} and "
+                 f"{meas['other_similarity'] - pred['per_batch_other_similarity']:+.2g}")
     return {"key": config.key(), "kind": "point", "config": config.as_record(),
             "predicted": pred, "measured": meas, "verdict": v, "note": note}
 

@@ -25,6 +25,8 @@ def _row(rec: dict) -> tuple[str, ...]:
     gap = me.get("loss_gap")
     regime = pr["regime"] + (" (SSEM only)" if pr.get("model") == "ssem" else "")
     trainer = c["trainer"] + (f" [{','.join(map(str, c['sizes']))}]" if "sizes" in c else "")
+    if "sampler" in c:
+        trainer += f" [{c['classes']}x{c['per_class']}, {c['sampler']}]"
     beta = "-" if "beta_star" not in pr else f"{pr['beta_star']:.4f}"
     return (trainer, c["loss"], f"{c['alpha']:.4g}", f"{c['tau']:.3g}",
             beta, valid, regime, f"{pr['predicted_within']:.4f}",

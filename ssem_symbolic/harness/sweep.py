@@ -30,14 +30,17 @@ _SIZES = {
     # batch (m, k, p), d, free steps, taus, alpha offsets from alpha_c, bisection iterations,
     # (gaussian steps, digits steps)
     "tiny": dict(batch=(2, 2, 2), dim=8, steps=300, taus=(0.5,), offsets=(-0.2, 0.2),
-                 iters=3, mlp=(60, 40), sizes=((3, 2),), imbalanced_alphas=(0.5,)),
+                 iters=3, mlp=(60, 40), sizes=((3, 2),), imbalanced_alphas=(0.5,),
+                 minibatch=(16, 200)),
     "quick": dict(batch=(3, 4, 2), dim=24, steps=1500, taus=(0.3, 1.0),
                   offsets=(-0.2, -0.05, 0.05, 0.2), iters=10, mlp=(800, 600),
-                  sizes=((5, 3, 2), (20, 2)), imbalanced_alphas=(0.2, 0.35, 0.5)),
+                  sizes=((5, 3, 2), (20, 2)), imbalanced_alphas=(0.2, 0.35, 0.5),
+                  minibatch=(48, 3000)),
     "full": dict(batch=(4, 5, 2), dim=40, steps=3000, taus=(0.2, 0.3, 0.5, 1.0, 2.0),
                  offsets=(-0.3, -0.15, -0.05, -0.02, 0.02, 0.05, 0.15, 0.3), iters=14,
                  mlp=(2000, 1500), sizes=((5, 3, 2), (20, 2), (6, 6, 2, 2)),
-                 imbalanced_alphas=(0.1, 0.2, 0.3, 0.35, 0.4, 0.5, 0.7)),
+                 imbalanced_alphas=(0.1, 0.2, 0.3, 0.35, 0.4, 0.5, 0.7),
+                 minibatch=(48, 6000)),
 }
 
 
@@ -83,9 +86,30 @@ def default_plan(losses: tuple, size: str = "quick", sizes=None) -> Plan:
                                    sizes=class_sizes) for a in cfg["imbalanced_alphas"]]
     points.append(TrainConfig("gaussian", mlp_loss, 0.3, 0.5, dim=cfg["dim"], views=p,
                               steps=g_steps, lr=0.003, sizes=imbalanced[0]))
+    points += _minibatch_points(losses, mlp_loss, cfg, size)
     thresholds = [dict(loss=loss, m=m, k=k, p=p, tau=0.5, iters=cfg["iters"],
                        steps=cfg["steps"], dim=cfg["dim"]) for loss in losses]
     return Plan(points, thresholds, size)
+
+
+def _minibatch_points(losses: tuple, main: LossSpec, cfg: dict, size: str) -> list:
+    """Mini-batch training of a whole dataset's free embeddings, against the dataset-level
+    optimum: C = 3 classes of n = 8 with batches of k = 2 per class at alpha = 0.9 (where the
+    per-batch prediction is off by more than the tolerance), uniform batches of 6 at alpha =
+    0.3; and Cho et al.'s N = 8 two-view instances in batches of 2 (supcon-split at alpha = 0,
+    tau = 1, an instance being a class of two one-view members), whose dataset optimum is the
+    simplex where one batch alone would put the pair antipodal."""
+    dim, steps = cfg["minibatch"]
+    points = [TrainConfig("minibatch", main, 0.9, 0.5, 3, 8, 2, dim, steps,
+                          sampler="balanced:3:2")]
+    if size == "tiny":
+        return points
+    points.append(TrainConfig("minibatch", main, 0.3, 0.5, 3, 8, 2, dim, steps,
+                              sampler="uniform:6"))
+    if PRESETS["supcon-split"] in losses:
+        points.append(TrainConfig("minibatch", PRESETS["supcon-split"], 0.0, 1.0, 8, 2, 1, 16,
+                                  steps, sampler="balanced:2:2"))
+    return points
 
 
 def _view_boundary_scan(loss: LossSpec, m: int, k: int, p: int, cfg: dict) -> list:

@@ -39,13 +39,23 @@ class TrainConfig:
     #: unequal class sizes (instances per class); ``classes`` and ``per_class`` are then
     #: ignored. None: the balanced classes x per_class batch
     sizes: tuple[int, ...] | None = None
+    #: the ``minibatch`` trainer: a dataset of ``classes`` x ``per_class`` free embeddings
+    #: trained with batches drawn by this sampler (a Sampler, or its text, balanced:m:k ...)
+    sampler: object = None
 
     def __post_init__(self) -> None:
+        from ..dataset import parse_sampler
+
         object.__setattr__(self, "loss", get_spec(self.loss))
         if self.sizes is not None:
             object.__setattr__(self, "sizes", tuple(int(s) for s in self.sizes))
             object.__setattr__(self, "classes", len(self.sizes))
             object.__setattr__(self, "per_class", 0)
+        if (self.sampler is None) != (self.trainer != "minibatch"):
+            raise ValueError("the minibatch trainer, and only it, takes a sampler")
+        if self.sampler is not None:
+            object.__setattr__(self, "sampler", parse_sampler(self.sampler))
+            self.sampler.check(self.classes, self.per_class)
 
     def class_sizes(self) -> tuple[int, ...]:
         """Instances per class."""
@@ -61,8 +71,9 @@ class TrainConfig:
         so balanced keys stay as they were)."""
         return {f.name: (f"{self.loss.name}[{self.loss.key()}]" if f.name == "loss"
                          else "x".join(map(str, self.sizes)) if f.name == "sizes"
+                         else self.sampler.text if f.name == "sampler"
                          else getattr(self, f.name)) for f in fields(self)
-                if not (f.name == "sizes" and self.sizes is None)}
+                if not (f.name in ("sizes", "sampler") and getattr(self, f.name) is None)}
 
     def key(self) -> str:
         """A stable identifier (results files are keyed by it): the convention by content."""
@@ -82,6 +93,10 @@ class TrainConfig:
             out.pop("sizes")
         else:
             out["sizes"] = list(self.sizes)
+        if self.sampler is None:
+            out.pop("sampler")
+        else:
+            out["sampler"] = self.sampler.text
         return out
 
 
@@ -137,8 +152,13 @@ def train(config: TrainConfig, device: str = "cpu") -> tuple[torch.Tensor, torch
     if config.trainer == "free":
         z, labels = train_free_batched([config], device)
         return z[0], labels
+    if config.trainer == "minibatch":
+        return train_minibatch(config.loss, config.alpha, config.tau, config.classes,
+                               config.per_class, config.views, config.sampler, config.dim,
+                               config.steps, config.lr, config.seed, device)
     if config.trainer not in ("gaussian", "digits"):
-        raise ValueError(f"unknown trainer {config.trainer!r}: use free, gaussian or digits")
+        raise ValueError(f"unknown trainer {config.trainer!r}: use free, gaussian, digits or "
+                         "minibatch")
     if config.trainer == "digits" and config.sizes is not None:
         raise ValueError("the digits trainer draws balanced batches; give no sizes")
     dev = resolve_device(device)
