@@ -180,20 +180,21 @@ def _uniform_objective(spec: LossSpec, P, p_: int, mix, alpha_, batch: int):
 
 
 def dataset_optimum(convention, classes: int, instances: int, p_: int, sampler: Sampler,
-                    alpha_, tau_, digits: int = 30) -> GlobalOptimum:
+                    alpha_, tau_, digits: int = 30, max_digits: int = 1000) -> GlobalOptimum:
     """The minimum of the expected batch loss over the unit embeddings of a whole dataset
     (C = ``classes``, n = ``instances`` per class, p views), with its variances, similarities,
     active constraints (directions of the dataset polyhedron) and loss, read as
     :class:`~ssem_symbolic.optimum.GlobalOptimum`. alpha and tau are read exactly.
     ``instances=None``: the limit n -> oo (:func:`~ssem_symbolic.polyhedron.limit_polyhedron`),
-    which the results at large n approach as 1/n."""
+    which the results at large n approach as 1/n. A sign still undecided at ``max_digits``
+    (an exactly vanishing multiplier, as at alpha = 1) is reported with ``decided=False``."""
     spec = get_spec(convention)
     sampler.check(classes, instances)
     if sampler.kind == "fixed-partition":
         return _partition_optimum(spec, classes, instances, p_, sampler, alpha_, tau_, digits)
     if sampler.composition_varies:
         return _uniform_optimum(spec, classes, instances, p_, sampler.batch, alpha_, tau_,
-                                digits)
+                                digits, max_digits)
     m_, k_ = sampler.m, sampler.k
     check_setting(spec, m_, k_, p_, alpha=alpha_, tau=tau_)
     if instances is not None and (classes, instances) == (m_, k_):
@@ -203,7 +204,7 @@ def dataset_optimum(convention, classes: int, instances: int, p_: int, sampler: 
     pr = _Problem(P, batch.den, batch.n, batch.index)
     t = exact(tau_)
     x0, lam0, mu0 = _barrier(pr, w, lse, t)
-    return _solve(pr, w, lse, t, x0, _candidates(lam0, mu0), digits)
+    return _solve(pr, w, lse, t, x0, _candidates(lam0, mu0), digits, max_digits=max_digits)
 
 
 @dataclass(frozen=True)
@@ -259,7 +260,7 @@ def _partition_optimum(spec, classes, instances, p_, sampler, alpha_, tau_, digi
     return PartitionOptimum(tuple(blocks), total / len(sampler.batches), uncovered)
 
 
-def _uniform_optimum(spec, classes, instances, p_, batch, alpha_, tau_, digits):
+def _uniform_optimum(spec, classes, instances, p_, batch, alpha_, tau_, digits, max_digits):
     check_setting(spec, 2, 2, p_, alpha=alpha_, tau=tau_)
     P = limit_polyhedron(classes, p_) if instances is None else polyhedron(classes, instances, p_)
     make = _uniform_objective(spec, P, p_, mixture(spec, classes, instances, p_, batch), alpha_,
@@ -267,7 +268,8 @@ def _uniform_optimum(spec, classes, instances, p_, batch, alpha_, tau_, digits):
     pr = _Problem(P, tuple(spec.denominator), {}, {c: i for i, c in enumerate(P.coords)})
     t = exact(tau_)
     x0, lam0, mu0 = _barrier(pr, None, None, t, objective=make)
-    return _solve(pr, None, None, t, x0, _candidates(lam0, mu0), digits, objective=make)
+    return _solve(pr, None, None, t, x0, _candidates(lam0, mu0), digits, objective=make,
+                  max_digits=max_digits)
 
 
 def dataset_alpha_c(convention, classes: int, instances: int, p_: int, sampler: Sampler,
@@ -276,9 +278,9 @@ def dataset_alpha_c(convention, classes: int, instances: int, p_: int, sampler: 
     dataset-level optimum along alpha (every class stops being one point, up to its views),
     by bisection to ``tol`` between the first and the last alpha of the scan that differ.
     None when it is active at every alpha in [0, 1] or at none."""
-    def collapsed(a) -> bool:
+    def collapsed(a) -> bool:  # the active set only: no need to decide every sign to the end
         return "within-class" in dataset_optimum(convention, classes, instances, p_, sampler,
-                                                 a, tau_).active
+                                                 a, tau_, max_digits=120).active
     lo, hi = exact(0), exact(1)
     at_lo, at_hi = collapsed(lo), collapsed(hi)
     if at_lo == at_hi:
@@ -304,5 +306,7 @@ def dataset_regimes(convention, classes: int, instances: int | None, p_: int,
     if sampler.kind == "fixed-partition":
         raise ValueError("a fixed partition's regimes are those of its batches: scan each "
                          "batch with regimes")
-    return regimes_of(lambda a, t: dataset_optimum(spec, classes, instances, p_, sampler, a, t),
-                      p_, tau=tau, alpha=alpha, tol=tol, tau_range=tau_range)
+    def solve(a, t):  # the active set is what a scan needs: no sign decided to 1000 digits
+        return dataset_optimum(spec, classes, instances, p_, sampler, a, t, max_digits=120)
+
+    return regimes_of(solve, p_, tau=tau, alpha=alpha, tol=tol, tau_range=tau_range)

@@ -316,7 +316,10 @@ def global_optimum(convention: str | LossSpec, m_: int, k_: int, p_: int, alpha_
     return _solve(pr, w, lse, t, x0, _candidates(lam0, mu0), digits)
 
 
-def _solve(pr, w, lse, t, x0, order, digits, objective=None) -> GlobalOptimum:
+def _solve(pr, w, lse, t, x0, order, digits, objective=None,
+           max_digits: int = MAX_DIGITS) -> GlobalOptimum:
+    """The KKT point among the faces in ``order``, raising the working precision (up to
+    ``max_digits``) while a sign is undecided; reported with ``decided=False`` beyond."""
     names = pr.P.names
     work = digits
     flat = int(mpmath.ceil(0.87 / mp(t)))  # phi is flat to e^{-2/tau} near its minimiser
@@ -344,11 +347,11 @@ def _solve(pr, w, lse, t, x0, order, digits, objective=None) -> GlobalOptimum:
                                    unique=False)
                 if best is None:
                     best = (x, active, mus, lam)
-            if best is not None and work >= MAX_DIGITS:
+            if best is not None and work >= max_digits:
                 return _report(pr, phi, *best, False, work)
-            if best is None and work >= MAX_DIGITS:
+            if best is None and work >= max_digits:
                 raise ArithmeticError("no face of the polyhedron satisfies the KKT conditions")
-        work = min(MAX_DIGITS, 4 * work)
+        work = min(max_digits, 4 * work)
 
 
 def _on_ssem(spec, m_, k_, p_, alpha_, t, cert) -> GlobalOptimum:
