@@ -108,3 +108,20 @@ def test_a_wrong_view_boundary_fails():
     assert _outcome(lambda pr: g.check_view_boundary(pr, "supcon-split", right, "0.3")).ok
     wrong = _outcome(lambda pr: g.check_view_boundary(pr, "supcon-split", right + 1e-3, "0.3"))
     assert not wrong.ok and "views rejoin" not in wrong.status and "vanishes" in wrong.status
+
+
+def test_the_ratio_of_means_instead_of_the_mean_of_ratios_fails(monkeypatch):
+    """dataset.engine rejects the uniform sampler's mixture with every weight the plain class
+    count law (the ratio of expectations, not the expected ratio) for the pairs mean."""
+    import ssem_symbolic.mixture as mixture_module
+    from ssem_symbolic.mixture import Mixture, class_count_law
+
+    def naive(spec, C, n, p_, B):
+        law = class_count_law(C, n, B)
+        return Mixture({term: dict(law) for term in ("sup", "self")}, "exact")
+
+    prop = next(p for p in proofs.load() if p.name == "dataset.engine")
+    assert verify(prop).ok
+    monkeypatch.setattr(mixture_module, "mixture", naive)
+    outcome = verify(prop)
+    assert not outcome.ok and "enumerated" in outcome.status
