@@ -139,9 +139,14 @@ class _Objective:
 
     def parts(self, x, hessian: bool = True):
         """(tau phi, gradient, Hessian or None) at x."""
-        lib = self.lib
-        if lib is np:
+        if self.lib is np:
             return self._parts_np(np.asarray(x, dtype=float), hessian)
+        return self._parts_loop(x, hessian)
+
+    def _parts_loop(self, x, hessian: bool = True):
+        """:meth:`parts` group by group (the mpmath path; in float64 the benchmark's
+        reference)."""
+        lib = self.lib
         exp = np.exp if lib is np else mpmath.exp
         log = np.log if lib is np else mpmath.log
         n = len(x)
