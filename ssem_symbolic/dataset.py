@@ -310,3 +310,19 @@ def dataset_regimes(convention, classes: int, instances: int | None, p_: int,
         return dataset_optimum(spec, classes, instances, p_, sampler, a, t, max_digits=120)
 
     return regimes_of(solve, p_, tau=tau, alpha=alpha, tol=tol, tau_range=tau_range)
+
+
+def dataset_tau_c(convention, classes: int, instances: int | None, p_: int, sampler: Sampler,
+                  alpha_, tol: float = 1e-8, tau_range=TAU_SCAN) -> dict:
+    """The dataset-level tau_c(alpha): where the dataset's classes start or stop being
+    collapsed along tau in ``tau_range`` (a scan of :func:`dataset_regimes`, then bisection to
+    ``tol`` relative). Returns ``{"tau_c": [tau, ...], "collapsed_at": [bool at the range's
+    low end, at its high end], "range": tau_range}``; what lies outside the range is not
+    claimed."""
+    r = dataset_regimes(convention, classes, instances, p_, sampler, alpha=alpha_, tol=tol,
+                        tau_range=tau_range)
+    changes = [b.at for b in r.boundaries
+               if ("within-class" in b.below) != ("within-class" in b.above)]
+    return {"tau_c": changes, "collapsed_at": [r.regimes[0]["collapsed"],
+                                               r.regimes[-1]["collapsed"]],
+            "range": [float(exact(v)) for v in tau_range]}

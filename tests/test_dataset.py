@@ -409,3 +409,21 @@ def test_guide_answers_the_cifar_shape_with_both_numbers(capsys):
                  "--tau", "0.1"]) == 0
     text = capsys.readouterr().out
     assert "n -> oo" in text and "alpha_c dataset-level" in text
+
+
+def test_cli_threshold_with_a_dataset_and_alpha_gives_tau_c(capsys):
+    import json
+
+    from ssem_symbolic.cli import main
+    from ssem_symbolic.derive import tau_c_value
+
+    assert main(["threshold", "--loss", "paper", "--dataset", "3:8", "--sampler",
+                 "balanced:3:2", "--alpha", "0.7", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["tau_c"] == pytest.approx(float(tau_c_value("paper", 3, 2, 2, "0.7")))
+    [t] = out["tau_c_dataset"]
+    assert out["collapsed_at_range_ends"] == [False, True]
+    below = dataset_optimum("paper", 3, 8, 2, balanced(3, 2), "0.7", f"{t * (1 - 1e-6):.12f}")
+    above = dataset_optimum("paper", 3, 8, 2, balanced(3, 2), "0.7", f"{t * (1 + 1e-6):.12f}")
+    assert not below.collapsed and above.collapsed
+    assert out["tau_c"] - t > 0.05  # the dataset moves it
