@@ -27,9 +27,13 @@ trapezoid rule in log t, which converges geometrically for this completely monot
 integrand; the estimated error (the change when the step is halved, plus both tails) is
 returned with the weights.
 
+Three classes of three, batches of four, ``paper`` (pairs mean, positives its class mates): a
+batch is (3, 1) with chance 1/7 and otherwise (2, 2) or (2, 1, 1), and in each only one count
+has positives, so
+
 >>> mix = mixture(PRESETS["paper"], 3, 3, 2, 4)
 >>> mix.method, mix.coef["sup"]
-('exact', {2: 27/35, 3: 8/35})
+('exact', {1: 0, 2: 6/7, 3: 1/7})
 """
 
 from __future__ import annotations
