@@ -95,16 +95,17 @@ def default_plan(losses: tuple, size: str = "quick", sizes=None) -> Plan:
 def _minibatch_points(losses: tuple, main: LossSpec, cfg: dict, size: str) -> list:
     """Mini-batch training of a whole dataset's free embeddings, against the dataset-level
     optimum: C = 3 classes of n = 8 with batches of k = 2 per class at alpha = 0.9 (where the
-    per-batch prediction is off by more than the tolerance), uniform batches of 6 at alpha =
-    0.3; and Cho et al.'s N = 8 two-view instances in batches of 2 (supcon-split at alpha = 0,
-    tau = 1, an instance being a class of two one-view members), whose dataset optimum is the
-    simplex where one batch alone would put the pair antipodal."""
+    per-batch prediction is off by more than the tolerance); uniform batches of 6 at alpha =
+    0.8 (where the class-balanced sampler's prediction is off); Cho et al.'s N = 8 two-view
+    instances in batches of 2 (supcon-split at alpha = 0, tau = 1, an instance being a class
+    of two one-view members), whose dataset optimum is the simplex where one batch alone
+    would put the pair antipodal."""
     dim, steps = cfg["minibatch"]
     points = [TrainConfig("minibatch", main, 0.9, 0.5, 3, 8, 2, dim, steps,
                           sampler="balanced:3:2")]
     if size == "tiny":
         return points
-    points.append(TrainConfig("minibatch", main, 0.3, 0.5, 3, 8, 2, dim, steps,
+    points.append(TrainConfig("minibatch", main, 0.8, 0.5, 3, 8, 2, dim, steps,
                               sampler="uniform:6"))
     if PRESETS["supcon-split"] in losses:
         points.append(TrainConfig("minibatch", PRESETS["supcon-split"], 0.0, 1.0, 8, 2, 1, 16,
