@@ -996,9 +996,10 @@ def _crosscheck(args) -> int:
               "per_class_variance.png")}
     if args.json:
         print(json.dumps({"verdicts": result.counts(), "seconds": seconds, "files": files,
-                          "thresholds": [{k: t[k] for k in ("loss", "tau", "alpha_c", "located",
-                                                           "difference")}
-                                         for t in result.thresholds]}))
+                          "thresholds": [{k: t.get(k) for k in (
+                              "loss", "axis", "tau", "alpha", "derived", "located", "uncertainty",
+                              "difference", "tolerance", "verdict")}
+                              for t in result.thresholds]}))
         return 0
     print(report.table(result))
     print(f"\n{len(result.points)} configurations and {len(result.thresholds)} threshold "

@@ -52,12 +52,32 @@ def test_free_embeddings_off_ssem_agree_with_the_global_optimum():
     assert rec["predicted"]["view_similarity"] < 0.6
 
 
-def test_bisection_finds_alpha_c_from_training_alone():
-    res = locate_threshold("supcon", 2, 3, 2, tau=1.0, iters=7, steps=1000, dim=8)
+def test_the_threshold_is_located_from_training_alone_to_1e_3(monkeypatch):
+    """alpha_c of supcon on a 2 x 3 x 2 batch at tau = 1, and tau_c at alpha = 0.3, located
+    by extrapolating trained within-class variances, with every formula disabled while it
+    runs: within max(1e-3, 3 sigma) of the derived values, and sigma below 1e-3."""
+    import math
+    import sys
+
+    from ssem_symbolic.derive import tau_c_value
+    from ssem_symbolic.harness import threshold
+
     a_c = float(alpha_c_value("supcon", 2, 3, 2, 1.0))
-    assert res["alpha_c"] == a_c
-    assert abs(res["located"] - a_c) <= 0.02, res["trail"]
-    assert res["verdict"] == "agrees"
+    t_c = float(tau_c_value("supcon", 2, 3, 2, 0.3))
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a formula was read while locating")
+
+    derive_module = sys.modules["ssem_symbolic.derive"]  # the package's `derive` is a function
+    for name in ("alpha_c_value", "tau_c_value", "optimal_beta", "derive", "collapse_rule"):
+        monkeypatch.setattr(derive_module, name, refuse)
+    res = locate_threshold("supcon", 2, 3, 2, tau=1.0, steps=1000, dim=8)  # its own import
+    assert res["collapses"] == "below" and res["uncertainty"] < 1e-3
+    assert res["derived"] == a_c and res["verdict"] == "agrees", res["trail"]
+    assert abs(res["located"] - a_c) <= max(1e-3, 3 * res["uncertainty"])
+    res = threshold.locate("supcon", 2, 3, 2, alpha=0.3, steps=1000, dim=8)
+    assert res["collapses"] == "above" and res["uncertainty"] < 1e-2
+    assert abs(math.log(res["located"] / t_c)) <= max(1e-3, 3 * res["uncertainty"])
 
 
 def test_imbalanced_free_embeddings_agree_per_class_with_the_imbalanced_optimum():

@@ -31,15 +31,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import mpmath
 import torch
 
-from ..derive import alpha_c_value, alpha_side, loss_value, optimal_beta
+from ..derive import alpha_c_value, loss_value, optimal_beta, tau_c_value
 from ..losses import SupCLLoss, pair_type_masks
 from ..model import gram_entries, measured_variances
 from ..optimum import global_optimum
 from ..spec import get_spec
 from ..validity import certify_ssem
-from .train import TrainConfig, train_free_batched
+from . import threshold
+from .train import TrainConfig
 
 #: (within-class variance, residual, view similarity) tolerances per trainer. Mini-batch
 #: training with random batches leaves the single similarities spread around their means (a
@@ -49,8 +51,6 @@ TOLERANCE = {"free": (0.01, 0.02, 0.01), "gaussian": (0.03, 0.08, 0.03),
              "digits": (0.15, 0.35, 0.15), "minibatch": (0.01, 0.05, 0.01)}
 #: a trained loss below the predicted minimum by more than this beats it (float64 losses)
 LOSS_GAP = 1e-6
-#: a located threshold agrees with alpha_c when within this
-THRESHOLD_TOLERANCE = 0.02
 
 
 def predict(loss, m: int, k: int, p: int, alpha: float, tau: float,
@@ -255,35 +255,24 @@ def _record_minibatch(config: TrainConfig, z: torch.Tensor, labels: torch.Tensor
             "predicted": pred, "measured": meas, "verdict": v, "note": note}
 
 
-def locate_threshold(loss: str, m: int, k: int, p: int, tau: float, lo: float = 0.0,
-                     hi: float = 1.0, iters: int = 8, steps: int = 1500, dim: int = 24,
-                     lr: float = 0.05, seed: int = 0, eps: float = 1e-4,
-                     device: str = "cpu") -> dict:
-    """alpha where trained free embeddings stop collapsing, by bisection on alpha.
-
-    Collapsed means measured within-class variance <= ``eps``. Each step trains a fresh
-    configuration, so the located threshold depends on no formula; compare it with alpha_c.
-    """
+def locate_threshold(loss, m: int, k: int, p: int, *, tau: float | None = None,
+                     alpha: float | None = None, steps: int = 1500, dim: int = 24,
+                     lr: float = 0.05, seeds: int = 2, device: str = "cpu") -> dict:
+    """alpha_c at fixed ``tau`` (or tau_c at fixed ``alpha``) located from trained free
+    embeddings alone (:func:`~ssem_symbolic.harness.threshold.locate`: a coarse scan, then the
+    within-class variance on the spreading side extrapolated to zero, with an uncertainty
+    from the seeds and a jackknife), then put beside the derived value. ``agrees`` when they
+    differ by at most max(1e-3, 3 x uncertainty) (relative in tau)."""
     spec = get_spec(loss)
-    below = alpha_side(spec, m, k, p, tau) >= 0  # collapse below alpha_c (the presets)
-    trail = []
-    for _ in range(iters):
-        mid = (lo + hi) / 2
-        cfg = TrainConfig("free", spec, mid, tau, m, k, p, dim, steps, lr, seed)
-        z, labels = train_free_batched([cfg], device)
-        within = measured_variances(z[0], labels)["within"]
-        trail.append((mid, within))
-        if (within <= eps) == below:
-            lo = mid
-        else:
-            hi = mid
-    located = (lo + hi) / 2
-    a_c = float(alpha_c_value(spec, m, k, p, tau))
-    return {"kind": "threshold", "loss": spec.name, "loss_key": spec.key(), "tau": tau,
-            "batch": [m, k, p],
-            "located": located, "bracket": [lo, hi], "alpha_c": a_c,
-            "difference": located - a_c, "trail": trail,
-            "verdict": "agrees" if abs(located - a_c) <= THRESHOLD_TOLERANCE else "disagrees"}
+    res = threshold.locate(spec, m, k, p, tau=tau, alpha=alpha, steps=steps, dim=dim, lr=lr,
+                           seeds=seeds, device=device)
+    if tau is not None:
+        derived = float(alpha_c_value(spec, m, k, p, tau))
+    else:
+        value = tau_c_value(spec, m, k, p, alpha)
+        derived = None if value in (0, mpmath.inf) else float(value)
+    v, diff, tol = threshold.verdict(res["located"], res["uncertainty"], derived, res["axis"])
+    return res | {"derived": derived, "difference": diff, "tolerance": tol, "verdict": v}
 
 
 @dataclass

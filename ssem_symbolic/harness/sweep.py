@@ -27,20 +27,20 @@ class Plan:
 
 
 _SIZES = {
-    # batch (m, k, p), d, free steps, taus, alpha offsets from alpha_c, bisection iterations,
-    # (gaussian steps, digits steps)
+    # batch (m, k, p), d, free steps, taus, alpha offsets from alpha_c, (gaussian steps,
+    # digits steps), seeds per located threshold, how many losses also get tau_c located
     "tiny": dict(batch=(2, 2, 2), dim=8, steps=300, taus=(0.5,), offsets=(-0.2, 0.2),
-                 iters=3, mlp=(60, 40), sizes=((3, 2),), imbalanced_alphas=(0.5,),
-                 minibatch=(16, 200)),
+                 mlp=(60, 40), sizes=((3, 2),), imbalanced_alphas=(0.5,), seeds=2,
+                 tau_thresholds=0, minibatch=(16, 200)),
     "quick": dict(batch=(3, 4, 2), dim=24, steps=1500, taus=(0.3, 1.0),
-                  offsets=(-0.2, -0.05, 0.05, 0.2), iters=10, mlp=(800, 600),
-                  sizes=((5, 3, 2), (20, 2)), imbalanced_alphas=(0.2, 0.35, 0.5),
-                  minibatch=(48, 3000)),
+                  offsets=(-0.2, -0.05, 0.05, 0.2), mlp=(800, 600),
+                  sizes=((5, 3, 2), (20, 2)), imbalanced_alphas=(0.2, 0.35, 0.5), seeds=2,
+                  tau_thresholds=1, minibatch=(48, 3000)),
     "full": dict(batch=(4, 5, 2), dim=40, steps=3000, taus=(0.2, 0.3, 0.5, 1.0, 2.0),
-                 offsets=(-0.3, -0.15, -0.05, -0.02, 0.02, 0.05, 0.15, 0.3), iters=14,
+                 offsets=(-0.3, -0.15, -0.05, -0.02, 0.02, 0.05, 0.15, 0.3),
                  mlp=(2000, 1500), sizes=((5, 3, 2), (20, 2), (6, 6, 2, 2)),
-                 imbalanced_alphas=(0.1, 0.2, 0.3, 0.35, 0.4, 0.5, 0.7),
-                 minibatch=(48, 6000)),
+                 imbalanced_alphas=(0.1, 0.2, 0.3, 0.35, 0.4, 0.5, 0.7), seeds=3,
+                 tau_thresholds=len(PRESETS), minibatch=(48, 6000)),
 }
 
 
@@ -48,7 +48,9 @@ def default_plan(losses: tuple, size: str = "quick", sizes=None) -> Plan:
     """Free embeddings on a grid straddling alpha_c for every loss, alpha = 0 and 1 included;
     at small tau for conventions whose SSEM validity is not established (supcon-split fails
     there); the Gaussian MLP and digits (paper,
-    below and above alpha_c); a bisection for the threshold of every loss at tau = 0.5.
+    below and above alpha_c); alpha_c of every loss at tau = 0.5 located from training alone
+    (:mod:`~ssem_symbolic.harness.threshold`), and tau_c at alpha = 0.3 for the first loss
+    (quick) or every loss (full).
 
     Imbalanced batches (``sizes``, by default [5, 3, 2] and a 10:1 batch [20, 2]; a
     :class:`~ssem_symbolic.sizes.ClassSizes` replaces them): free embeddings at tau = 0.5 on an
@@ -87,8 +89,13 @@ def default_plan(losses: tuple, size: str = "quick", sizes=None) -> Plan:
     points.append(TrainConfig("gaussian", mlp_loss, 0.3, 0.5, dim=cfg["dim"], views=p,
                               steps=g_steps, lr=0.003, sizes=imbalanced[0]))
     points += _minibatch_points(losses, mlp_loss, cfg, size)
-    thresholds = [dict(loss=loss, m=m, k=k, p=p, tau=0.5, iters=cfg["iters"],
-                       steps=cfg["steps"], dim=cfg["dim"]) for loss in losses]
+    thresholds = [dict(loss=loss, m=m, k=k, p=p, tau=0.5, steps=cfg["steps"], dim=cfg["dim"],
+                       seeds=cfg["seeds"]) for loss in losses]
+    # along tau the fit's points sit at small tau (0.4 for paper), where training converges
+    # more slowly: twice the steps (paper's tau_c lands 0.9 % off at 1500, 0.06 % at 3000)
+    thresholds += [dict(loss=loss, m=m, k=k, p=p, alpha=0.3, steps=2 * cfg["steps"],
+                        dim=cfg["dim"], seeds=cfg["seeds"])
+                   for loss in losses[:cfg["tau_thresholds"]]]
     return Plan(points, thresholds, size)
 
 
