@@ -228,6 +228,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="the imbalanced batch of the plan's imbalanced points (default 5,3,2 "
                     "and 20,2)")
     cc.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"))
+    cc.add_argument("--executor", default="local", choices=("local", "ray"),
+                    help="local: in this process; ray: each batched group a Ray task (pip "
+                    "install 'ssem-symbolic[ray]'), on a local Ray instance or --address")
+    cc.add_argument("--address", help="with --executor ray: the Ray cluster to join "
+                    "(e.g. ray://host:10001 or auto)")
     cc.add_argument("--out", default="crosscheck-out", help="output folder")
     cc.add_argument("--resume", action="store_true",
                     help="skip configurations already in OUT/results.jsonl")
@@ -965,6 +970,8 @@ def _crosscheck(args) -> int:
 
     if not args.out:
         raise ValueError("--out is empty: give a folder name")
+    if args.address is not None and args.executor != "ray":
+        raise ValueError("--address goes with --executor ray")
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out} exists and is not a folder")
@@ -982,7 +989,8 @@ def _crosscheck(args) -> int:
     start = time.perf_counter()
     try:
         result = run(plan, out, resume=args.resume, device=device, progress=not args.json,
-                     warn=lambda msg: sys.stderr.write(f"ssem: warning: {msg}\n"))
+                     warn=lambda msg: sys.stderr.write(f"ssem: warning: {msg}\n"),
+                     executor=args.executor, address=args.address)
     except (KeyboardInterrupt, Terminated) as exc:
         again = [a for a in (sys.argv[1:] if args.argv is None else args.argv)
                  if a != "--resume"]

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import torch
+
 from ..derive import alpha_c_value
 from ..optimum import regimes
 from .crosscheck import CrossCheck, locate_threshold, record
@@ -144,15 +146,44 @@ def threshold_key(spec: dict) -> str:
 
 def run(plan: Plan, out: Path, resume: bool = False, device: str = "cpu",
         progress: bool = True, warn: Callable[[str], None] = print,
-        validity: bool = True) -> CrossCheck:
-    """Train what ``plan`` asks (batched where it can), appending each result durably."""
+        validity: bool = True, executor: str = "local", address: str | None = None
+        ) -> CrossCheck:
+    """Train what ``plan`` asks (batched where it can), appending each result durably.
+
+    ``executor``: ``local`` (in this process, one unit after another) or ``ray`` (each unit a
+    Ray task, on a local Ray instance or the cluster at ``address``; see
+    :mod:`~ssem_symbolic.harness.executors`). Either way only this process writes
+    results.jsonl, one record per finished configuration, and the records are the same."""
     results = ResultsFile(out / "results.jsonl", warn=warn)
     with results.locked():
-        return _run_locked(plan, results, resume, device, progress, validity)
+        return _run_locked(plan, results, resume, device, progress, validity, executor,
+                           address)
+
+
+def execute(kind: str, unit, device: str, validity: bool) -> list[dict]:
+    """Train one unit of a plan (a batched group of free configurations, one network, or a
+    threshold search) and return its records."""
+    if kind == "free":
+        z, labels = train_free_batched(unit, device)
+        return [record(c, z[i], labels, validity) for i, c in enumerate(unit)]
+    if kind == "net":
+        start = time.perf_counter()
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # float32 sums in one order: the same records on any executor
+        try:
+            z, labels = train(unit, device)
+        finally:
+            torch.set_num_threads(threads)
+        return [record(unit, z, labels, validity) | {"seconds": time.perf_counter() - start}]
+    spec = dict(unit)
+    res = locate_threshold(spec.pop("loss"), spec.pop("m"), spec.pop("k"), spec.pop("p"),
+                           device=device, **spec)
+    return [res | {"key": threshold_key(unit)}]
 
 
 def _run_locked(plan: Plan, results: ResultsFile, resume: bool, device: str, progress: bool,
-                validity: bool) -> CrossCheck:
+                validity: bool, executor: str = "local", address: str | None = None
+                ) -> CrossCheck:
     if resume:
         done = results.load()
         wanted = {c.key() for c in plan.points} | {threshold_key(t) for t in plan.thresholds}
@@ -169,25 +200,23 @@ def _run_locked(plan: Plan, results: ResultsFile, resume: bool, device: str, pro
     todo_thresholds = [t for t in plan.thresholds if threshold_key(t) not in done]
     units = _units(todo_points) + [("threshold", t) for t in todo_thresholds]
     bar = _bar(len(units), progress)
+
+    def finished(recs: list[dict]) -> None:
+        results.append(recs)
+        for rec in recs:
+            done[rec["key"]] = rec
+        bar.update(1)
+
     try:
-        for kind, unit in units:
-            if kind == "free":
-                z, labels = train_free_batched(unit, device)
-                recs = [record(c, z[i], labels, validity) for i, c in enumerate(unit)]
-            elif kind == "net":
-                start = time.perf_counter()
-                z, labels = train(unit, device)
-                recs = [record(unit, z, labels, validity)
-                        | {"seconds": time.perf_counter() - start}]
-            else:
-                spec = dict(unit)
-                res = locate_threshold(spec.pop("loss"), spec.pop("m"), spec.pop("k"),
-                                       spec.pop("p"), device=device, **spec)
-                recs = [res | {"key": threshold_key(unit)}]
-            results.append(recs)
-            for rec in recs:
-                done[rec["key"]] = rec
-            bar.update(1)
+        if executor == "ray":
+            from .executors import run_on_ray
+
+            run_on_ray(units, device, validity, finished, address)
+        elif executor == "local":
+            for kind, unit in units:
+                finished(execute(kind, unit, device, validity))
+        else:
+            raise ValueError(f"unknown executor {executor!r}: use local or ray")
     finally:
         bar.close()
     points = [done[c.key()] for c in plan.points]

@@ -117,9 +117,13 @@ def _root(x: np.ndarray, w: np.ndarray, lo: float, hi: float) -> float:
 def verdict(located: float | None, uncertainty: float | None, derived: float | None,
             axis: str) -> tuple[str, float | None, float | None]:
     """(verdict, difference, tolerance): ``agrees`` when |located - derived| (alpha; the log
-    ratio for tau) is at most max(FLOOR, 3 x uncertainty)."""
-    if located is None or derived is None:
-        return ("agrees" if located is None and derived is None else "disagrees"), None, None
+    ratio for tau) is at most max(FLOOR, 3 x uncertainty); ``not located`` when the scan found
+    no threshold (every point, or none, collapsed: training too short to tell) but one is
+    derived; ``disagrees`` when one is located and none derived."""
+    if located is None:
+        return ("agrees" if derived is None else "not located"), None, None
+    if derived is None:
+        return "disagrees", None, None
     diff = located - derived if axis == "alpha" else math.log(located / derived)
     tol = max(FLOOR, 3 * uncertainty)
     return ("agrees" if abs(diff) <= tol else "disagrees"), diff, tol

@@ -1,0 +1,66 @@
+"""Running a plan's units on Ray: each unit (a batched group of free configurations, one
+network, one threshold search) is a Ray task; only the driver writes results.
+
+A task whose worker dies (killed, out of memory, a lost node) is retried by Ray, up to
+:data:`RETRIES` times; records are appended by the driver once, when a task returns, so a
+retried task is never recorded twice. A task that still fails is reported, and the run stops
+with an error naming it; what finished is on disk, and ``--resume`` trains the rest.
+
+Ray is an optional extra: ``pip install 'ssem-symbolic[ray]'``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+#: Ray retries a task whose worker died this many times
+RETRIES = 3
+
+
+def run_on_ray(units: list, device: str, validity: bool,
+               finished: Callable[[list[dict]], None], address: str | None = None) -> None:
+    """Submit every unit as a task (one CPU each; one GPU each with ``device="cuda"``) and hand
+    each task's records to ``finished`` as it returns. A local Ray instance is started (and
+    stopped) unless one is running or ``address`` names a cluster."""
+    try:
+        import ray
+    except ImportError:
+        raise ValueError("the ray executor needs Ray: pip install 'ssem-symbolic[ray]'") from None
+    from .sweep import execute
+
+    started = False
+    if not ray.is_initialized():
+        ray.init(address=address, include_dashboard=False, log_to_driver=False,
+                 configure_logging=False)
+        started = True
+    try:
+        task = ray.remote(num_cpus=1, num_gpus=1 if device == "cuda" else 0,
+                          max_retries=RETRIES)(execute)
+        pending = {task.remote(kind, unit, device, validity): (kind, unit)
+                   for kind, unit in units}
+        failed = []
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            ref = ready[0]
+            kind, unit = pending.pop(ref)
+            try:
+                recs = ray.get(ref)
+            except ray.exceptions.RayError as exc:
+                failed.append(f"{kind} unit ({_name(unit)}): {type(exc).__name__}")
+                continue
+            finished(recs)
+        if failed:
+            raise RuntimeError(f"{len(failed)} Ray task(s) failed after {RETRIES} retries: "
+                               f"{failed[0]}; the finished ones are recorded, rerun with "
+                               "--resume for the rest")
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _name(unit) -> str:
+    if isinstance(unit, list):
+        return f"{len(unit)} configurations, first {unit[0].key()}"
+    if isinstance(unit, dict):
+        return ", ".join(f"{k}={v}" for k, v in unit.items() if k != "loss")
+    return unit.key()
