@@ -1011,7 +1011,8 @@ def _crosscheck(args) -> int:
         return 0
     print(report.table(result))
     print(f"\n{len(result.points)} configurations and {len(result.thresholds)} threshold "
-          f"searches in {seconds:.0f} s on {device}; wrote {', '.join(files.values())}")
+          f"searches in {seconds:.0f} s on {device} ({args.executor} executor); "
+          f"{report.work_line(result)}\nwrote {', '.join(files.values())}")
     return 0
 
 

@@ -62,9 +62,45 @@ def table(result: CrossCheck) -> str:
     parts = [fmt(_COLUMNS, [_row(r) for r in result.points])]
     if result.thresholds:
         parts.append(fmt(_T_COLUMNS, [_threshold_row(t) for t in result.thresholds]))
+    parts.append(fmt(_S_COLUMNS, summary(result)))
     counts = ", ".join(f"{n} {v}" for v, n in sorted(result.counts().items()))
     parts.append(f"verdicts (points): {counts}")
     return "\n\n".join(parts)
+
+
+def work_line(result: CrossCheck) -> str:
+    """The plan's work: the units' total and longest wall time, and what that makes on N
+    workers (an executor running whole units, one per CPU)."""
+    import os
+
+    from .sweep import timing
+
+    t = timing(result.points + result.thresholds, os.cpu_count() or 1)
+    if not t["total"]:
+        return ""
+    return (f"Work: {t['total']:.0f} s of units in all, the longest {t['longest']:.0f} s; on "
+            f"N workers about max({t['longest']:.0f}, {t['total']:.0f} / N) s.")
+
+
+_S_COLUMNS = ("loss", "points agreeing", "thresholds agreeing", "largest within-class "
+              "deviation (free)", "largest threshold deviation")
+
+
+def summary(result: CrossCheck) -> list[tuple[str, ...]]:
+    """Per convention: points agreeing, thresholds agreeing, the largest |measured - predicted|
+    within-class variance over its free-embedding points, and the largest |located - derived|
+    over its thresholds (alpha; the log ratio for tau)."""
+    rows = []
+    for loss in dict.fromkeys(r["config"]["loss"] for r in result.points):
+        pts = [r for r in result.points if r["config"]["loss"] == loss]
+        ths = [t for t in result.thresholds if t["loss"] == loss]
+        free = [abs(r["measured"]["within"] - r["predicted"]["predicted_within"])
+                for r in pts if r["config"]["trainer"] == "free"]
+        gaps = [abs(t["difference"]) for t in ths if t.get("difference") is not None]
+        rows.append((loss, f"{sum(r['verdict'] == 'agrees' for r in pts)} of {len(pts)}",
+                     f"{sum(t['verdict'] == 'agrees' for t in ths)} of {len(ths)}",
+                     f"{max(free):.1e}" if free else "-", f"{max(gaps):.1e}" if gaps else "-"))
+    return rows
 
 
 def _specs(result: CrossCheck) -> dict:
@@ -83,7 +119,7 @@ def markdown(result: CrossCheck, size: str, seconds: float | None = None) -> str
         "# Cross-check: the derived thresholds against trained embeddings", "",
         f"Plan `{size}`; " + (f"ran in {seconds:.0f} s. " if seconds is not None else "")
         + "Verdicts: " + ", ".join(f"{n} {v}" for v, n in sorted(result.counts().items()))
-        + ".", "",
+        + ". " + work_line(result), "",
         "Predicted: the global optimum over all unit embeddings of the batch (the minimum "
         "over the symmetric Gram polyhedron: view, class and other similarities, variances, "
         "loss, regime), beta* on SSEM, and the SSEM certificate (`valid`: SSEM holds the "
@@ -107,6 +143,7 @@ def markdown(result: CrossCheck, size: str, seconds: float | None = None) -> str
                   f"when |located - derived| <= max({FLOOR:g}, 3 x uncertainty) (for tau_c "
                   "the log ratio).", "",
                   md(_T_COLUMNS, [_threshold_row(t) for t in result.thresholds])]
+    lines += ["", "## Summary per convention", "", md(_S_COLUMNS, summary(result))]
     lines += ["", "## SSEM validity", ""] + [f"- {validity_note(spec)}"
                                             for _, spec in sorted(specs.items())]
     lines += ["", "Plots: `phase.png` (closed-form boundary, measured free-embedding points "

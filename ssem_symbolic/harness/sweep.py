@@ -33,21 +33,23 @@ _SIZES = {
     # digits steps), seeds per located threshold, how many losses also get tau_c located
     "tiny": dict(batch=(2, 2, 2), dim=8, steps=300, taus=(0.5,), offsets=(-0.2, 0.2),
                  mlp=(60, 40), sizes=((3, 2),), imbalanced_alphas=(0.5,), seeds=2,
-                 tau_thresholds=0, minibatch=(16, 200)),
+                 tau_thresholds=0, minibatch=(16, 200), point_seeds=1, boundaries=False),
     "quick": dict(batch=(3, 4, 2), dim=24, steps=1500, taus=(0.3, 1.0),
                   offsets=(-0.2, -0.05, 0.05, 0.2), mlp=(800, 600),
                   sizes=((5, 3, 2), (20, 2)), imbalanced_alphas=(0.2, 0.35, 0.5), seeds=2,
-                  tau_thresholds=1, minibatch=(48, 3000)),
-    "full": dict(batch=(4, 5, 2), dim=40, steps=3000, taus=(0.2, 0.3, 0.5, 1.0, 2.0),
+                  tau_thresholds=1, minibatch=(48, 3000), point_seeds=1, boundaries=False),
+    "full": dict(batch=(4, 5, 2), dim=40, steps=3000, taus=(0.05, 0.1, 0.3, 1.0),
                  offsets=(-0.3, -0.15, -0.05, -0.02, 0.02, 0.05, 0.15, 0.3),
                  mlp=(2000, 1500), sizes=((5, 3, 2), (20, 2), (6, 6, 2, 2)),
                  imbalanced_alphas=(0.1, 0.2, 0.3, 0.35, 0.4, 0.5, 0.7), seeds=3,
-                 tau_thresholds=len(PRESETS), minibatch=(48, 6000)),
+                 tau_thresholds=len(PRESETS), minibatch=(48, 6000), point_seeds=3,
+                 boundaries=True),
 }
 
 
 def default_plan(losses: tuple, size: str = "quick", sizes=None) -> Plan:
-    """Free embeddings on a grid straddling alpha_c for every loss, alpha = 0 and 1 included;
+    """Free embeddings on a grid straddling alpha_c for every loss, alpha = 0 and 1 included
+    (``full``: straddling every boundary of the global optimum's regimes, 3 seeds each);
     at small tau for conventions whose SSEM validity is not established (supcon-split fails
     there); the Gaussian MLP and digits (paper,
     below and above alpha_c); alpha_c of every loss at tau = 0.5 located from training alone
@@ -64,11 +66,15 @@ def default_plan(losses: tuple, size: str = "quick", sizes=None) -> Plan:
     points = []
     for loss in losses:
         for tau in cfg["taus"]:
-            a_c = float(alpha_c_value(loss, m, k, p, tau))
-            alphas = {0.0, 1.0} | {round(min(1.0, max(0.0, a_c + off)), 4)
-                                   for off in cfg["offsets"]}
-            points += [TrainConfig("free", loss, a, tau, m, k, p, cfg["dim"], cfg["steps"])
-                       for a in sorted(alphas)]
+            # alpha_c, and with ``boundaries`` every boundary of the global optimum's regimes
+            centres = {float(alpha_c_value(loss, m, k, p, tau))}
+            if cfg["boundaries"]:
+                centres |= {b.at for b in regimes(loss, m, k, p, tau=tau, tol=1e-6).boundaries}
+            alphas = {0.0, 1.0} | {round(min(1.0, max(0.0, c + off)), 4)
+                                   for c in centres for off in cfg["offsets"]}
+            points += [TrainConfig("free", loss, a, tau, m, k, p, cfg["dim"], cfg["steps"],
+                                   seed=seed)
+                       for a in sorted(alphas) for seed in range(cfg["point_seeds"])]
         if not established(loss) and size != "tiny":  # small tau: where SSEM may fail
             # the landscape is flat there (loss within 2e-4 of its minimum after 1500 steps
             # with the views still 0.01 off): train longer
@@ -162,23 +168,36 @@ def run(plan: Plan, out: Path, resume: bool = False, device: str = "cpu",
 
 def execute(kind: str, unit, device: str, validity: bool) -> list[dict]:
     """Train one unit of a plan (a batched group of free configurations, one network, or a
-    threshold search) and return its records."""
+    threshold search) and return its records, each with the unit's wall time (``seconds``)
+    and how many records share it (``unit_size``)."""
+    start = time.perf_counter()
     if kind == "free":
         z, labels = train_free_batched(unit, device)
-        return [record(c, z[i], labels, validity) for i, c in enumerate(unit)]
-    if kind == "net":
-        start = time.perf_counter()
+        recs = [record(c, z[i], labels, validity) for i, c in enumerate(unit)]
+    elif kind == "net":
         threads = torch.get_num_threads()
         torch.set_num_threads(1)  # float32 sums in one order: the same records on any executor
         try:
             z, labels = train(unit, device)
         finally:
             torch.set_num_threads(threads)
-        return [record(unit, z, labels, validity) | {"seconds": time.perf_counter() - start}]
-    spec = dict(unit)
-    res = locate_threshold(spec.pop("loss"), spec.pop("m"), spec.pop("k"), spec.pop("p"),
-                           device=device, **spec)
-    return [res | {"key": threshold_key(unit)}]
+        recs = [record(unit, z, labels, validity)]
+    else:
+        spec = dict(unit)
+        res = locate_threshold(spec.pop("loss"), spec.pop("m"), spec.pop("k"), spec.pop("p"),
+                               device=device, **spec)
+        recs = [res | {"key": threshold_key(unit)}]
+    seconds = time.perf_counter() - start
+    return [rec | {"seconds": seconds, "unit_size": len(recs)} for rec in recs]
+
+
+def timing(records: list[dict], cpus: int) -> dict:
+    """The plan's work from its records: the units' total and longest wall time, and the time
+    on ``cpus`` workers, about max(longest, total / cpus) (units run whole, one per CPU)."""
+    total = sum(r["seconds"] / r.get("unit_size", 1) for r in records if "seconds" in r)
+    longest = max((r["seconds"] for r in records if "seconds" in r), default=0.0)
+    return {"total": total, "longest": longest, "on": cpus,
+            "estimate": max(longest, total / cpus)}
 
 
 def _run_locked(plan: Plan, results: ResultsFile, resume: bool, device: str, progress: bool,
