@@ -18,9 +18,13 @@ Verdict:
 * ``disagrees``: the trained embedding reaches a loss below the predicted global minimum
   (free and Gaussian trainers, whose evaluation batch is the training batch), or it sits on
   the predicted Gram matrix but its within-class variance or view similarity is off;
+* ``unconverged``: its Gram matrix is further than the residual tolerance from the predicted
+  global minimum while its loss is not below it (free and Gaussian trainers): training has not
+  reached the minimum (at small tau the landscape is flat to e^{-2/tau}), so the point cannot
+  be judged;
 * ``off-model``: its Gram matrix is further than the residual tolerance from the prediction
-  (a finite network on real data, or a flat landscape not yet descended); with the SSEM
-  fallback, also a loss below f(beta*);
+  where no loss comparison decides (a finite network on held-out real data, mini-batch
+  training); with the SSEM fallback, also a loss below f(beta*) or a Gram matrix off SSEM;
 * ``agrees``: otherwise, when the within-class variance and the view similarity are within
   tolerance of the prediction.
 
@@ -205,6 +209,12 @@ def verdict(trainer: str, predicted: dict, measured: dict) -> tuple[str, str]:
                                  "optimum here (the global optimum is not computed at this tau)")
         return "disagrees", f"trained loss {-gap:.2g} below the predicted global minimum"
     if measured["residual"] > tol_res:
+        if gap is not None and which == "the global minimum":
+            # the prediction is the global minimum and the trained loss is not below it: the
+            # trainer has not reached it (at small tau the landscape is flat to e^{-2/tau})
+            return "unconverged", (f"Gram residual {measured['residual']:.2g} > {tol_res} "
+                                   f"with the trained loss {gap:.2g} above the global minimum: "
+                                   "training has not reached it")
         tail = (f"; loss within {gap:.2g} of {which}: a flat landscape not yet descended"
                 if gap is not None and gap < 1e-3 else "")
         return "off-model", f"Gram residual {measured['residual']:.2g} > {tol_res}{tail}"

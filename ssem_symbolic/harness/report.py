@@ -128,9 +128,11 @@ def markdown(result: CrossCheck, size: str, seconds: float | None = None) -> str
         "similarity, the RMS residual of the Gram matrix from the predicted one, and (free, "
         "Gaussian) the loss gap: trained loss - predicted minimum.", "",
         f"Verdict tolerances: {tol}. `disagrees`: a loss below the predicted minimum by more "
-        f"than {LOSS_GAP:g}, or variance or view similarity out of tolerance; `off-model`: "
-        "residual above tolerance (a finite network on real data, or a landscape not yet "
-        "descended); `agrees`: otherwise.", "",
+        f"than {LOSS_GAP:g}, or variance or view similarity out of tolerance; `unconverged`: "
+        "residual above tolerance with the trained loss not below the predicted global "
+        "minimum (free, Gaussian: training has not reached it, so the point is not judged); "
+        "`off-model`: residual above tolerance where no loss decides (a finite network on "
+        "held-out real data, mini-batch training, the SSEM fallback); `agrees`: otherwise.", "",
         "## Points", "", md(_COLUMNS + ("note",), [_row(r) + (r["note"],) for r in result.points]),
     ]
     if result.thresholds:

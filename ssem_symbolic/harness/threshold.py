@@ -7,9 +7,11 @@ below eps" mistakes that slow convergence for spreading, and lands on the collap
 threshold (0.005 to 0.007 below alpha_c on the quick plan). Here instead:
 
 1. a coarse scan, one batched run over a grid of the axis (alpha in [0, 1], or log tau), finds
-   which side collapses and where the collapsed region ends;
-2. points on the *spreading* side, 0.01 to 0.06 beyond a first estimate (in alpha, or in log
-   tau), are trained; there the curvature is not degenerate and training converges. The
+   which side collapses and where the collapsed region ends, and a second scan of 11 points
+   between its last collapsed and first spread point refines that edge;
+2. points on the *spreading* side, 0.015 to 0.065 beyond the edge (in alpha, or in log tau),
+   are trained; there the curvature is not degenerate and training converges (a point that
+   still collapses is dropped, and the points move further out if fewer than four remain). The
    within-class variance w(x) grows smoothly from the threshold, w(x_c) = 0: a quadratic fit
    extrapolated to w = 0 locates x_c;
 3. the uncertainty combines, in quadrature, the spread of the roots fitted seed by seed and a
@@ -34,8 +36,11 @@ from .train import TrainConfig, train_free_batched
 FLOOR = 1e-3
 #: within-class variance above which a point counts as spread, in the coarse scan
 SPREAD = 1e-3
-#: the fit's points beyond the first estimate (alpha, or log tau)
-OFFSETS = (0.01, 0.02, 0.03, 0.04, 0.05, 0.06)
+#: the fit's points beyond the refined edge of the collapsed region (alpha, or log tau); the
+#: edge may sit up to the bias of slow collapse (about 0.005) inside the collapsed side
+OFFSETS = (0.015, 0.025, 0.035, 0.045, 0.055, 0.065)
+#: points of the second scan, between the last collapsed and the first spread point
+REFINE = 11
 
 
 def locate(loss, m: int, k: int, p: int, *, tau: float | None = None,
@@ -75,28 +80,36 @@ def locate(loss, m: int, k: int, p: int, *, tau: float | None = None,
                          else "no point of the scan collapsed"}
     # the collapsed region lies at one end; d points from it into the spreading side
     d = 1.0 if not spread[0] else -1.0
-    order = range(grid) if d > 0 else range(grid - 1, -1, -1)
+    order = list(range(grid)) if d > 0 else list(range(grid - 1, -1, -1))
     first = next(i for i in order if spread[i])  # the first spread point from that end
-    beyond = [i for i in (range(first, grid) if d > 0 else range(first, -1, -1))][:4]
-    x1 = _root(xs[beyond], coarse[beyond], xs[first] - d * (xs[1] - xs[0]), xs[first])
-    for _ in range(3):  # the fit's points must all lie on the spreading side
-        pts = [x1 + d * off for off in OFFSETS]
-        w = within(pts, seeds)
-        if w.min() > SPREAD / 10:
+    lo_x, hi_x = xs[order[order.index(first) - 1]], xs[first]
+    # refine the edge: a second batched scan between the last collapsed and the first spread
+    fine = np.linspace(lo_x, hi_x, REFINE)
+    fine_w = within(list(fine), 1)[:, 0]
+    record["trail"]["refine"] = [[float(x), float(w)] for x, w in zip(fine, fine_w)]
+    x1 = float(next(x for x, w in zip(fine, fine_w) if w > SPREAD))
+    for _ in range(4):  # the fit's points must lie on the spreading side
+        pts = np.array([x1 + d * off for off in OFFSETS])
+        w = within(list(pts), seeds)
+        keep = (w > SPREAD / 10).all(axis=1)
+        if keep.sum() >= 4:
             break
-        x1 += d * OFFSETS[0]
-    xs_fit = np.repeat(pts, seeds)
-    located = _root(xs_fit, w.ravel(), x1 - d * 0.05, x1 + d * OFFSETS[-1])
-    per_seed = [_root(np.array(pts), w[:, s], x1 - d * 0.05, x1 + d * OFFSETS[-1])
-                for s in range(seeds)]
-    jack = [_root(np.repeat(np.delete(pts, i), seeds), np.delete(w, i, axis=0).ravel(),
-                  x1 - d * 0.05, x1 + d * OFFSETS[-1]) for i in range(len(pts))]
+        x1 += d * OFFSETS[0] * (1 + (~keep).sum())
+    else:
+        return record | {"located": None, "uncertainty": None,
+                         "note": "the fit's points did not stay on the spreading side"}
+    record["trail"]["fit"] = [[float(x), *map(float, row)] for x, row in zip(pts, w)]
+    pts, w = pts[keep], w[keep]
+    span = (x1 - d * 0.05, x1 + d * OFFSETS[-1])
+    located = _root(np.repeat(pts, seeds), w.ravel(), *span)
+    per_seed = [_root(pts, w[:, s], *span) for s in range(seeds)]
+    jack = [_root(np.repeat(np.delete(pts, i), seeds), np.delete(w, i, axis=0).ravel(), *span)
+            for i in range(len(pts))]
     n = len(jack)
     sigma_jack = math.sqrt((n - 1) / n * sum((r - np.mean(jack)) ** 2 for r in jack))
     sigma_seed = float(np.std(per_seed, ddof=1) / math.sqrt(seeds)) if seeds > 1 else 0.0
     sigma = math.hypot(sigma_jack, sigma_seed)
     value = located if axis == "alpha" else math.exp(located)
-    record["trail"]["fit"] = [[float(x), *map(float, row)] for x, row in zip(pts, w)]
     return record | {"located": float(value), "uncertainty": float(sigma),
                      "uncertainty_parts": {"jackknife": sigma_jack, "seeds": sigma_seed},
                      "collapses": "below" if d > 0 else "above"}
