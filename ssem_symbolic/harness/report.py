@@ -83,19 +83,21 @@ def work_line(result: CrossCheck) -> str:
 
 
 _S_COLUMNS = ("loss", "points agreeing", "thresholds agreeing", "largest within-class "
-              "deviation (free)", "largest threshold deviation")
+              "deviation (judged free points)", "largest threshold deviation")
 
 
 def summary(result: CrossCheck) -> list[tuple[str, ...]]:
     """Per convention: points agreeing, thresholds agreeing, the largest |measured - predicted|
-    within-class variance over its free-embedding points, and the largest |located - derived|
+    within-class variance over its judged free-embedding points (not ``unconverged``), and the
+    largest |located - derived|
     over its thresholds (alpha; the log ratio for tau)."""
     rows = []
     for loss in dict.fromkeys(r["config"]["loss"] for r in result.points):
         pts = [r for r in result.points if r["config"]["loss"] == loss]
         ths = [t for t in result.thresholds if t["loss"] == loss]
         free = [abs(r["measured"]["within"] - r["predicted"]["predicted_within"])
-                for r in pts if r["config"]["trainer"] == "free"]
+                for r in pts if r["config"]["trainer"] == "free"
+                and r["verdict"] in ("agrees", "disagrees")]
         gaps = [abs(t["difference"]) for t in ths if t.get("difference") is not None]
         rows.append((loss, f"{sum(r['verdict'] == 'agrees' for r in pts)} of {len(pts)}",
                      f"{sum(t['verdict'] == 'agrees' for t in ths)} of {len(ths)}",
