@@ -31,6 +31,7 @@ import sympy as sp
 
 from ._core import Proof, proposition
 from ._defs import CONVENTIONS
+from .imbalanced import per_pair_loss
 
 
 def instances(C: int, n: int) -> list[tuple[int, int]]:
@@ -56,31 +57,11 @@ def law(kind: str, C: int, n: int, **kw) -> Counter:
 
 
 def batch_loss(name: str, gram, batch, p_: int, a, t):
-    """The per-pair loss of one batch (mpmath): anchors without a positive in a term are
-    dropped from its mean; a term with no positive at all adds 0."""
-    conv = CONVENTIONS[name]
+    """The per-pair loss of one batch (mpmath; :func:`proofs.imbalanced.per_pair_loss`:
+    anchors without a positive in a term are dropped from its mean, a term with none adds
+    0), the Gram entries given by ``gram(x, y)``."""
     emb = [(c, i, j) for c, i in batch for j in range(p_)]
-
-    def kind(x, y):
-        if x == y:
-            return "self"
-        if x[:2] == y[:2]:
-            return "view"
-        return "class" if x[0] == y[0] else "other"
-    total = mpmath.mpf(0)
-    for term, weight in (("sup", 1 - a), ("self", a)):
-        pairs, anchors = [], []
-        for x in emb:
-            lse = mpmath.log(mpmath.fsum(mpmath.exp(gram(x, y) / t) for y in emb
-                                         if kind(x, y) in conv["den"]))
-            mine = [lse - gram(x, y) / t for y in emb if kind(x, y) in conv[term]]
-            if mine:
-                pairs += mine
-                anchors.append(mpmath.fsum(mine) / len(mine))
-        chosen = pairs if conv["mean"] == "pairs" else anchors
-        if chosen:
-            total += weight * mpmath.fsum(chosen) / len(chosen)
-    return total
+    return per_pair_loss(name, [[gram(x, y) for y in emb] for x in emb], emb, a, t)
 
 
 def expected_loss(name, weights, gram, p_, a, t):

@@ -19,7 +19,7 @@ import mpmath
 import sympy as sp
 
 from ._core import Proof, proposition
-from ._defs import CONVENTIONS, alpha, tau
+from ._defs import CONVENTIONS, alpha, pair_type, tau
 
 #: explicit batches: (sizes, p)
 BATCHES = (((3, 2), 2), ((2, 2, 1), 2), ((3, 1, 1), 1), ((2, 1), 3))
@@ -145,27 +145,25 @@ def psd(proof: Proof) -> None:
 
 
 def per_pair_loss(name, Gm, emb, a, t):
-    """The spec's per-pair loss of a Gram matrix (mpmath), from the conventions' wording."""
+    """The spec's per-pair loss of a Gram matrix (mpmath), from the conventions' wording; an
+    anchor without a positive in a term is dropped from its mean, and a term with no positive
+    adds 0 (as pytorch-metric-learning)."""
     conv = CONVENTIONS[name]
     M = len(emb)
-
-    def kind(x, y):
-        if x == y:
-            return "self"
-        if x[:2] == y[:2]:
-            return "view"
-        return "class" if x[0] == y[0] else "other"
     total = mpmath.mpf(0)
     for term, weight in (("sup", 1 - a), ("self", a)):
         losses, per_anchor = [], []
         for i in range(M):
             lse = mpmath.log(mpmath.fsum(mpmath.exp(Gm[i][j] / t) for j in range(M)
-                                         if kind(emb[i], emb[j]) in conv["den"]))
-            mine = [lse - Gm[i][j] / t for j in range(M) if kind(emb[i], emb[j]) in conv[term]]
-            losses.extend(mine)
-            per_anchor.append(mpmath.fsum(mine) / len(mine))
-        total += weight * (mpmath.fsum(losses) / len(losses) if conv["mean"] == "pairs"
-                           else mpmath.fsum(per_anchor) / M)
+                                         if pair_type(emb[i], emb[j]) in conv["den"]))
+            mine = [lse - Gm[i][j] / t for j in range(M)
+                    if pair_type(emb[i], emb[j]) in conv[term]]
+            if mine:
+                losses.extend(mine)
+                per_anchor.append(mpmath.fsum(mine) / len(mine))
+        chosen = losses if conv["mean"] == "pairs" else per_anchor
+        if chosen:
+            total += weight * mpmath.fsum(chosen) / len(chosen)
     return total
 
 

@@ -878,21 +878,16 @@ def _phase_imbalanced(args, sizes) -> int:
 
     from .imbalanced import check_sizes
     from .optimum_imbalanced import TAU_RANGE
-    from .phase import grid, phase_map_imbalanced, save_imbalanced
+    from .phase import phase_map_imbalanced, save_imbalanced
     from .spec import get_spec
 
     spec = get_spec(args.loss)
     check_sizes(spec, sizes, args.views)
-    a0, a1, na = args.alpha_grid
-    t0, t1, nt = args.tau_grid
-    lo, hi = (float(v) for v in TAU_RANGE)
-    if not (lo <= t0 <= hi and lo <= t1 <= hi):
-        raise ValueError(f"--tau-grid must lie in [{lo:g}, {hi:g}] (the imbalanced solver's "
-                         f"range), got {t0:g}:{t1:g}")
+    alphas, taus = _exact_grids(args, TAU_RANGE, "the imbalanced solver's")
+    na, nt = alphas.size, taus.size
     out, png = _phase_outputs(args.out)
     start = time.perf_counter()
-    pm = phase_map_imbalanced(spec, sizes, grid(a0, a1, na), grid(t0, t1, nt, args.log_tau),
-                              args.views)
+    pm = phase_map_imbalanced(spec, sizes, alphas, taus, args.views)
     seconds = time.perf_counter() - start
     save_imbalanced(pm, out, png, args.log_tau)
     summary = {"npz": str(out), "png": str(png), "points": na * nt, "seconds": seconds,
@@ -911,28 +906,37 @@ def _phase_imbalanced(args, sizes) -> int:
     return 0
 
 
+def _exact_grids(args, tau_range, solver: str):
+    """The (alpha, tau) grids of a phase map solved point by point, checked: alpha in [0, 1],
+    tau within ``tau_range`` (the solver's)."""
+    from .phase import grid
+
+    a0, a1, na = args.alpha_grid
+    t0, t1, nt = args.tau_grid
+    if not (0 <= a0 <= 1 and 0 <= a1 <= 1):
+        raise ValueError(f"--alpha-grid must lie in [0, 1], got {a0:g}:{a1:g}")
+    lo, hi = (float(v) for v in tau_range)
+    if not (lo <= t0 <= hi and lo <= t1 <= hi):
+        raise ValueError(f"--tau-grid must lie in [{lo:g}, {hi:g}] ({solver} range), got "
+                         f"{t0:g}:{t1:g}")
+    return grid(a0, a1, na), grid(t0, t1, nt, args.log_tau)
+
+
 def _phase_dataset(args) -> int:
     import time
 
     from .optimum import TAU_RANGE
-    from .phase import grid, phase_map_dataset, save_dataset
+    from .phase import phase_map_dataset, save_dataset
     from .spec import get_spec
 
     _dataset_setting(args)
     spec = get_spec(args.loss)
     (C, n), smp = args.dataset, args.sampler
-    a0, a1, na = args.alpha_grid
-    t0, t1, nt = args.tau_grid
-    if not (0 <= a0 <= 1 and 0 <= a1 <= 1):
-        raise ValueError(f"--alpha-grid must lie in [0, 1], got {a0:g}:{a1:g}")
-    lo, hi = (float(v) for v in TAU_RANGE)
-    if not (lo <= t0 <= hi and lo <= t1 <= hi):
-        raise ValueError(f"--tau-grid must lie in [{lo:g}, {hi:g}] (the exact solver's "
-                         f"range), got {t0:g}:{t1:g}")
+    alphas, taus = _exact_grids(args, TAU_RANGE, "the exact solver's")
+    na, nt = alphas.size, taus.size
     out, png = _phase_outputs(args.out)
     start = time.perf_counter()
-    pm = phase_map_dataset(spec, C, n, args.views, smp, grid(a0, a1, na),
-                           grid(t0, t1, nt, args.log_tau))
+    pm = phase_map_dataset(spec, C, n, args.views, smp, alphas, taus)
     seconds = time.perf_counter() - start
     save_dataset(pm, out, png, args.log_tau)
     summary = {"npz": str(out), "png": str(png), "points": na * nt, "seconds": seconds,

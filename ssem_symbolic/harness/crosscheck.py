@@ -65,13 +65,7 @@ def predict(loss, m: int, k: int, p: int, alpha: float, tau: float,
     out = {"beta_star": b, "alpha_c": float(alpha_c_value(loss, m, k, p, tau))}
     try:
         g = global_optimum(loss, m, k, p, alpha, tau)
-        out |= {"model": "global", "predicted_within": g.within_class_variance,
-                "predicted_between": g.between_class_variance,
-                "view_similarity": 1.0 if g.view is None else g.view,
-                "class_similarity": g.class_, "other_similarity": g.other,
-                "loss": g.loss_value, "active": list(g.active),
-                "regime": "collapse" if g.collapsed else
-                ("views apart" if p > 1 and "view" not in g.active else "spread")}
+        out |= _optimum_fields(g, p) | {"model": "global", "loss": g.loss_value}
     except ValueError:  # off SSEM below the face solver's tau range
         ssem = gram_entries(b, m, k)
         out |= {"model": "ssem", "predicted_within": 1.0 - b, "predicted_between": b,
@@ -82,6 +76,18 @@ def predict(loss, m: int, k: int, p: int, alpha: float, tau: float,
     if validity:
         out["ssem_valid"] = certify_ssem(loss, m, k, p, alpha, tau).valid
     return out
+
+
+def _optimum_fields(g, p: int) -> dict:
+    """A :class:`~ssem_symbolic.optimum.GlobalOptimum` as prediction fields: variances,
+    similarities per pair type, active constraints and the regime in words."""
+    return {"predicted_within": g.within_class_variance,
+            "predicted_between": g.between_class_variance,
+            "view_similarity": 1.0 if g.view is None else g.view,
+            "class_similarity": g.class_, "other_similarity": g.other,
+            "active": list(g.active),
+            "regime": "collapse" if g.collapsed else
+            ("views apart" if p > 1 and "view" not in g.active else "spread")}
 
 
 def predict_imbalanced(loss, sizes: tuple[int, ...], p: int, alpha: float,
@@ -117,13 +123,7 @@ def predict_dataset(loss, classes: int, instances: int, p: int, sampler, alpha: 
     from ..dataset import dataset_optimum
 
     g = dataset_optimum(loss, classes, instances, p, sampler, alpha, tau)
-    out = {"model": "dataset", "predicted_within": g.within_class_variance,
-           "predicted_between": g.between_class_variance,
-           "view_similarity": 1.0 if g.view is None else g.view,
-           "class_similarity": g.class_, "other_similarity": g.other,
-           "expected_loss": g.loss_value, "active": list(g.active),
-           "regime": "collapse" if g.collapsed else
-           ("views apart" if p > 1 and "view" not in g.active else "spread")}
+    out = _optimum_fields(g, p) | {"model": "dataset", "expected_loss": g.loss_value}
     if sampler.kind == "balanced":
         b = global_optimum(loss, sampler.m, sampler.k, p, alpha, tau)
         out |= {"per_batch_within": b.within_class_variance,
