@@ -13,20 +13,30 @@ class and other similarities, the spread of same-class similarities, and the res
 distance of the learned Gram matrix from the predicted one (pair types self 1, view v*, class
 c*, other o*) over all off-diagonal pairs.
 
-Verdict:
+Every tolerance is a measured error (:mod:`.errors`), never a picked number:
 
-* ``disagrees``: the trained embedding reaches a loss below the predicted global minimum
-  (free and Gaussian trainers, whose evaluation batch is the training batch), or it sits on
-  the predicted Gram matrix but its within-class variance or view similarity is off;
-* ``unconverged``: its Gram matrix is further than the residual tolerance from the predicted
-  global minimum while its loss is not below it (free and Gaussian trainers): training has not
-  reached the minimum (at small tau the landscape is flat to e^{-2/tau}), so the point cannot
-  be judged;
-* ``off-model``: its Gram matrix is further than the residual tolerance from the prediction
-  where no loss comparison decides (a finite network on held-out real data, mini-batch
-  training); with the SSEM fallback, also a loss below f(beta*) or a Gram matrix off SSEM;
-* ``agrees``: otherwise, when the within-class variance and the view similarity are within
-  tolerance of the prediction.
+* free embeddings and the Gaussian MLP (the evaluation batch is the training batch): Newton
+  finishes the descent of the batch's own loss from the trainer's end point (:mod:`.refine`;
+  the trainer's own end point is kept as ``measured["trainer"]``). The judged point is
+  Newton's; sigma per quantity comes from the residual gradient and the loss's float64
+  resolution eps_L, which also decides the loss comparison;
+* the digits network (held-out data): sigma is the sampling error over the evaluation
+  instances (a grouped jackknife);
+* mini-batch training: sigma is the spread and drift of each quantity over the last steps.
+
+A quantity agrees when |measured - predicted| <= max(FLOOR, 3 sigma) (FLOOR = sqrt(eps), the
+float64 precision of a minimiser). Verdicts:
+
+* ``disagrees``: the (refined) loss is below the predicted global minimum by more than eps_L,
+  or Newton reached the predicted minimum's loss (within eps_L) at another within-class
+  variance or view similarity;
+* ``unconverged``: Newton did not reach a minimum (no convergence, a saddle), or a tolerance
+  covers the quantity's whole range (a landscape flat to float64 precision), or it converged
+  to a stationary point above the predicted minimum: the point cannot be judged;
+* ``off-model``: beyond tolerance where no loss comparison decides (a finite network on
+  held-out data, mini-batch training), or, with the SSEM fallback, a loss below f(beta*);
+* ``agrees``: within-class variance (each class's, for imbalanced batches) and view
+  similarity within tolerance.
 
 Each record also carries a one-line ``note`` saying which case applied.
 """
@@ -45,16 +55,12 @@ from ..optimum import global_optimum
 from ..spec import get_spec
 from ..validity import certify_ssem
 from . import threshold
+from .errors import jackknife, noise, tolerances
+from .refine import quantities, refine
 from .train import TrainConfig
 
-#: (within-class variance, residual, view similarity) tolerances per trainer. Mini-batch
-#: training with random batches leaves the single similarities spread around their means (a
-#: residual of 0.04 after 3000 steps on 3 x 8, 0.03 after 6000), while the means, and so the
-#: variances, are held to 0.01
-TOLERANCE = {"free": (0.01, 0.02, 0.01), "gaussian": (0.03, 0.08, 0.03),
-             "digits": (0.15, 0.35, 0.15), "minibatch": (0.01, 0.05, 0.01)}
-#: a trained loss below the predicted minimum by more than this beats it (float64 losses)
-LOSS_GAP = 1e-6
+#: the range of each judged quantity: a tolerance that covers it says nothing
+RANGE = {"within": 1.0, "view_similarity": 2.0}
 
 
 def predict(loss, m: int, k: int, p: int, alpha: float, tau: float,
@@ -198,63 +204,106 @@ def measure(z: torch.Tensor, labels: torch.Tensor, target: dict | float) -> dict
         "residual": residual}
 
 
+def _judged(predicted: dict, measured: dict) -> dict[str, tuple[float, float]]:
+    """(measured - predicted, tolerance) per judged quantity: the within-class variance (each
+    class's too, for imbalanced batches) and the view similarity."""
+    tol = measured["tolerance"]
+    out = {"within": (measured["within"] - predicted["predicted_within"], tol["within"])}
+    if "view_similarity" in tol:
+        out["view_similarity"] = (measured["view_similarity"]
+                                  - predicted.get("view_similarity", 1.0),
+                                  tol["view_similarity"])
+    for c, (mw, pw) in enumerate(zip(measured.get("per_class_within", ()),
+                                     predicted.get("per_class_within", ()))):
+        out[f"within_{c}"] = (mw - pw, tol.get(f"within_{c}", tol["within"]))
+    return out
+
+
 def verdict(trainer: str, predicted: dict, measured: dict) -> tuple[str, str]:
-    """(verdict, note) as defined in the module docstring."""
-    tol_var, tol_res, tol_view = TOLERANCE[trainer]
+    """(verdict, note) as defined in the module docstring, from a measurement that carries
+    its ``tolerance`` per quantity (and, for free and Gaussian points, the Newton outcome
+    ``converged``/``reason``, ``loss_gap`` and the loss resolution ``resolution``)."""
     gap = measured.get("loss_gap")
+    eps = measured.get("resolution", 0.0)
     which = "the global minimum" if predicted.get("model", "global") == "global" else "f(beta*)"
-    if gap is not None and gap < -LOSS_GAP:
+    if gap is not None and gap < -eps:
         if which == "f(beta*)":
-            return "off-model", (f"trained loss {-gap:.2g} below f(beta*): SSEM is not the "
-                                 "optimum here (the global optimum is not computed at this tau)")
-        return "disagrees", f"trained loss {-gap:.2g} below the predicted global minimum"
-    if measured["residual"] > tol_res:
-        if gap is not None and which == "the global minimum":
-            # the prediction is the global minimum and the trained loss is not below it: the
-            # trainer has not reached it (at small tau the landscape is flat to e^{-2/tau})
-            return "unconverged", (f"Gram residual {measured['residual']:.2g} > {tol_res} "
-                                   f"with the trained loss {gap:.2g} above the global minimum: "
-                                   "training has not reached it")
-        tail = (f"; loss within {gap:.2g} of {which}: a flat landscape not yet descended"
-                if gap is not None and gap < 1e-3 else "")
-        return "off-model", f"Gram residual {measured['residual']:.2g} > {tol_res}{tail}"
-    diff = measured["within"] - predicted["predicted_within"]
-    if "per_class_within" in predicted:  # the largest per-class difference decides
-        diff = max((mw - pw for mw, pw in zip(measured["per_class_within"],
-                                               predicted["per_class_within"])), key=abs)
-    dview = measured["view_similarity"] - predicted.get("view_similarity", 1.0)
-    note = (f"within-class variance off by {diff:+.2g} (tolerance {tol_var}), view similarity "
-            f"by {dview:+.2g} (tolerance {tol_view})")
-    if abs(diff) <= tol_var and abs(dview) <= tol_view:
+            return "off-model", (f"loss {-gap:.2g} below f(beta*): SSEM is not the optimum here "
+                                 "(the global optimum is not computed at this tau)")
+        return "disagrees", (f"loss {-gap:.2g} below the predicted global minimum (resolution "
+                             f"{eps:.1g})")
+    if measured.get("reason"):
+        return "unconverged", f"{measured['reason']} (loss gap {gap:.2g}): not judged"
+    judged = _judged(predicted, measured)
+    flat = [n for n, (_, t) in judged.items() if t >= RANGE.get(n, 1.0)]
+    if flat:
+        return "unconverged", (f"the loss is flat to float64 precision: the tolerance of "
+                               f"{flat[0]} ({judged[flat[0]][1]:.2g}) covers its range")
+    worst = max(judged, key=lambda n: abs(judged[n][0]) / judged[n][1])
+    diff, tol = judged[worst]
+    note = "; ".join(f"{n} {d:+.2g} (tolerance {t:.2g})" for n, (d, t) in judged.items()
+                     if n in ("within", "view_similarity") or n == worst)
+    if all(abs(d) <= t for d, t in judged.values()):
         return "agrees", note
-    return "disagrees", note
+    if gap is None or which == "f(beta*)":
+        return "off-model", (f"{note}: beyond the measured error, and no loss comparison "
+                             "decides")
+    if gap > eps:
+        return "unconverged", (f"{note}: Newton stopped at a stationary point {gap:.2g} above "
+                               "the predicted global minimum: not judged")
+    return "disagrees", f"{note}: at the predicted minimum's loss, another Gram matrix"
 
 
 def record(config: TrainConfig, z: torch.Tensor, labels: torch.Tensor,
-           validity: bool = True) -> dict:
+           validity: bool = True, trace: list | None = None) -> dict:
+    """Predicted against measured for one trained configuration, with its verdict. ``trace``:
+    the minibatch trainer's last steps (:func:`~.train.train_minibatch`)."""
     m, k, p = config.classes, config.per_class, config.views
     if config.trainer == "minibatch":
-        return _record_minibatch(config, z, labels)
+        return _record_minibatch(config, z, labels, trace)
     if config.sizes is not None:
         pred = predict_imbalanced(config.loss, config.sizes, p, config.alpha, config.tau)
     else:
         pred = predict(config.loss, m, k, p, config.alpha, config.tau, validity)
-    meas = measure(z, labels, pred)
-    if config.trainer != "digits":  # the evaluation batch is the training batch
-        trained = float(SupCLLoss(config.alpha, config.tau, config.loss)(z.double(), labels))
-        meas["loss"] = trained
-        meas["loss_gap"] = trained - pred["loss"]
+    weights = torch.bincount(labels.cpu()) if config.sizes is not None else None
+    qs = quantities(labels.cpu(), weights)
+    if config.trainer == "digits":  # held-out data: the sampling error
+        meas = measure(z, labels, pred)
+        meas |= {"sigma": jackknife(z.cpu(), labels.cpu(), lambda lab: quantities(
+            lab, torch.bincount(lab) if weights is not None else None)),
+                 "error": "sampling error over the evaluation instances (grouped jackknife)"}
+    else:  # the evaluation batch is the training batch: Newton finishes the descent
+        crit = SupCLLoss(config.alpha, config.tau, config.loss)
+        raw = measure(z, labels, pred)
+        raw["loss"] = float(crit(z.double(), labels))
+        raw["loss_gap"] = raw["loss"] - pred["loss"]
+        fin = refine(lambda u: crit(u, labels.cpu()), z.cpu(), config.tau, qs)
+        meas = measure(fin["z"], labels.cpu(), pred) | {
+            "loss": fin["loss"], "loss_gap": fin["loss"] - pred["loss"],
+            "resolution": fin["resolution"], "newton_steps": fin["steps"],
+            "reason": fin["reason"], "sigma": fin["sigma"],
+            "error": "Newton from the trainer's end point: residual gradient and loss "
+                     "resolution", "trainer": raw}
+    meas["tolerance"] = tolerances(meas["sigma"])
     v, note = verdict(config.trainer, pred, meas)
     return {"key": config.key(), "kind": "point", "config": config.as_record(),
             "predicted": pred, "measured": meas, "verdict": v, "note": note}
 
 
-def _record_minibatch(config: TrainConfig, z: torch.Tensor, labels: torch.Tensor) -> dict:
-    """A mini-batch run against the dataset-level prediction; the note also says how far the
-    per-batch prediction is, so the record shows which one training followed."""
+def _record_minibatch(config: TrainConfig, z: torch.Tensor, labels: torch.Tensor,
+                      trace: list | None) -> dict:
+    """A mini-batch run against the dataset-level prediction, with the error measured from the
+    last steps' spread; the note also says how far the per-batch prediction is, so the record
+    shows which one training followed."""
+    if not trace:
+        raise ValueError("a minibatch record needs the trace of the last steps "
+                         "(train(config, trace=[]))")
     pred = predict_dataset(config.loss, config.classes, config.per_class, config.views,
                            config.sampler, config.alpha, config.tau)
     meas = measure(z, labels, pred)
+    meas |= {"sigma": noise(trace), "error": f"spread and drift over the last {len(trace)} "
+             "steps"}
+    meas["tolerance"] = tolerances(meas["sigma"])
     v, note = verdict(config.trainer, pred, meas)
     if "per_batch_within" in pred:
         note += (f"; the per-batch prediction ({pred['per_batch_within']:.4f} within, "

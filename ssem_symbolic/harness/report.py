@@ -12,11 +12,14 @@ from .._io import atomic_write
 from ..phase import phase_map, validity_note
 from ..solve import kernels, optimal_beta_grid
 from ..specfile import spec_from_dict
-from .crosscheck import LOSS_GAP, TOLERANCE, CrossCheck
+from .crosscheck import CrossCheck
+from .errors import GROUPS, LAST
+from .refine import FLOOR as POINT_FLOOR
 from .threshold import FLOOR
 
 _COLUMNS = ("trainer", "loss", "alpha", "tau", "beta*", "SSEM", "regime", "pred within",
-            "meas within", "pred view", "meas view", "residual", "loss gap", "verdict")
+            "meas within", "tol within", "pred view", "meas view", "residual", "loss gap",
+            "verdict")
 
 
 def _row(rec: dict) -> tuple[str, ...]:
@@ -31,7 +34,9 @@ def _row(rec: dict) -> tuple[str, ...]:
     beta = "-" if "beta_star" not in pr else f"{pr['beta_star']:.4f}"
     return (trainer, c["loss"], f"{c['alpha']:.4g}", f"{c['tau']:.3g}",
             beta, valid, regime, f"{pr['predicted_within']:.4f}",
-            f"{me['within']:.4f}", f"{pr.get('view_similarity', 1.0):.4f}",
+            f"{me['within']:.4f}".replace("-0.0000", "0.0000"),
+            f"{me['tolerance']['within']:.1e}"
+            if "tolerance" in me else "-", f"{pr.get('view_similarity', 1.0):.4f}",
             f"{me['view_similarity']:.4f}", f"{me['residual']:.2g}",
             "-" if gap is None else f"{gap:+.1e}", rec["verdict"])
 
@@ -115,8 +120,6 @@ def markdown(result: CrossCheck, size: str, seconds: float | None = None) -> str
         return "\n".join(["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
                          + ["| " + " | ".join(r) + " |" for r in rows])
     specs = _specs(result)
-    tol = "; ".join(f"{t}: within-class variance {v}, residual {r}, view similarity {w}"
-                    for t, (v, r, w) in TOLERANCE.items())
     lines = [
         "# Cross-check: the derived thresholds against trained embeddings", "",
         f"Plan `{size}`; " + (f"ran in {seconds:.0f} s. " if seconds is not None else "")
@@ -129,12 +132,19 @@ def markdown(result: CrossCheck, size: str, seconds: float | None = None) -> str
         "Measured on the trained unit embeddings: within-class variance, mean view "
         "similarity, the RMS residual of the Gram matrix from the predicted one, and (free, "
         "Gaussian) the loss gap: trained loss - predicted minimum.", "",
-        f"Verdict tolerances: {tol}. `disagrees`: a loss below the predicted minimum by more "
-        f"than {LOSS_GAP:g}, or variance or view similarity out of tolerance; `unconverged`: "
-        "residual above tolerance with the trained loss not below the predicted global "
-        "minimum (free, Gaussian: training has not reached it, so the point is not judged); "
-        "`off-model`: residual above tolerance where no loss decides (a finite network on "
-        "held-out real data, mini-batch training, the SSEM fallback); `agrees`: otherwise.", "",
+        "Every tolerance is a measured error, max(" f"{POINT_FLOOR:.1e}" ", 3 sigma) (the "
+        "floor: sqrt of the float64 epsilon, the precision of any minimiser). Free embeddings "
+        "and the Gaussian MLP: Newton finishes the descent of the batch's own loss from the "
+        "trainer's end point (the judged values are Newton's; the trainer's own are in the "
+        "records), and sigma comes from the residual gradient and the loss's float64 "
+        "resolution eps_L. Digits (held-out data): sigma is the sampling error over the "
+        f"evaluation instances ({GROUPS}-group jackknife). Mini-batch training: the spread "
+        f"and drift over the last {LAST:.0%} of the steps. `disagrees`: a loss below the "
+        "predicted minimum by more than eps_L, or the minimum's loss at another within-class "
+        "variance or view similarity; `unconverged`: Newton reached no minimum, a tolerance "
+        "covers the quantity's range, or a stationary point above the minimum (not judged); "
+        "`off-model`: beyond tolerance where no loss decides (a network on held-out data, "
+        "mini-batch training, the SSEM fallback); `agrees`: within tolerance.", "",
         "## Points", "", md(_COLUMNS + ("note",), [_row(r) + (r["note"],) for r in result.points]),
     ]
     if result.thresholds:

@@ -177,11 +177,12 @@ def execute(kind: str, unit, device: str, validity: bool) -> list[dict]:
     elif kind == "net":
         threads = torch.get_num_threads()
         torch.set_num_threads(1)  # float32 sums in one order: the same records on any executor
+        trace: list = []
         try:
-            z, labels = train(unit, device)
+            z, labels = train(unit, device, trace=trace if unit.trainer == "minibatch" else None)
         finally:
             torch.set_num_threads(threads)
-        recs = [record(unit, z, labels, validity)]
+        recs = [record(unit, z, labels, validity, trace)]
     else:
         spec = dict(unit)
         res = locate_threshold(spec.pop("loss"), spec.pop("m"), spec.pop("k"), spec.pop("p"),

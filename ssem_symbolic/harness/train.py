@@ -146,16 +146,18 @@ class _MLP(torch.nn.Module):
         return self.net(x)
 
 
-def train(config: TrainConfig, device: str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+def train(config: TrainConfig, device: str = "cpu",
+          trace: list | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Train one configuration; returns (unit embeddings (N, p, d) of its evaluation batch,
-    labels (N,)). Free embeddings go through the batched trainer with K = 1."""
+    labels (N,)). Free embeddings go through the batched trainer with K = 1. ``trace``: see
+    :func:`train_minibatch` (the minibatch trainer only)."""
     if config.trainer == "free":
         z, labels = train_free_batched([config], device)
         return z[0], labels
     if config.trainer == "minibatch":
         return train_minibatch(config.loss, config.alpha, config.tau, config.classes,
                                config.per_class, config.views, config.sampler, config.dim,
-                               config.steps, config.lr, config.seed, device)
+                               config.steps, config.lr, config.seed, device, trace)
     if config.trainer not in ("gaussian", "digits"):
         raise ValueError(f"unknown trainer {config.trainer!r}: use free, gaussian, digits or "
                          "minibatch")
@@ -217,14 +219,22 @@ def _every_batch(sampler, classes: int, instances: int) -> list[torch.Tensor] | 
 
 def train_minibatch(loss, alpha: float, tau: float, classes: int, instances: int, views: int,
                     sampler, dim: int, steps: int = 4000, lr: float = 0.05, seed: int = 0,
-                    device: str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+                    device: str = "cpu", trace: list | None = None
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
     """Free embeddings of a whole dataset (C classes x n instances x p views) trained with
     batches drawn by ``sampler`` (:class:`~ssem_symbolic.dataset.Sampler`: m classes, then k
     instances of each; B instances uniformly, which is also the all-subsets law; or a fixed
     partition's batches). Where the sampler has at most :data:`PASS_LIMIT` distinct batches,
     training goes through all of them in a fresh order every pass (an epoch, as Cho et al.
     train), otherwise it draws afresh every step. Adam with the cosine-decayed step size.
-    Returns the dataset's unit embeddings (C n, p, d) and labels (C n,)."""
+    Returns the dataset's unit embeddings (C n, p, d) and labels (C n,).
+
+    ``trace``: a list to which the within-class variance and the view similarity of the
+    whole dataset are appended after each of the last :data:`~.errors.LAST` of the steps
+    (their spread is the measurement error of the end point, :func:`~.errors.noise`)."""
+    from .errors import LAST
+    from .refine import quantities
+
     dev = resolve_device(device)
     gen = torch.Generator().manual_seed(seed)
     spec = get_spec(loss)
@@ -254,5 +264,10 @@ def train_minibatch(loss, alpha: float, tau: float, classes: int, instances: int
         opt.zero_grad(set_to_none=True)
         crit(z[rows], batch_labels).backward()
         opt.step()
+        if trace is not None and step >= steps * (1 - LAST):
+            with torch.no_grad():
+                unit = torch.nn.functional.normalize(z.detach(), dim=-1)
+                trace.append({name: float(v) for name, v in
+                              quantities(labels.to(dev))(unit).items()})
     with torch.no_grad():
         return torch.nn.functional.normalize(z.detach(), dim=-1), labels.to(dev)
