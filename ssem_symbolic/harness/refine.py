@@ -7,8 +7,9 @@ with Armijo backtracking. H is singular along each row (the scale) and along rot
 the whole batch; g is orthogonal to both, so the iterates stay in H's range.
 
 It stops when the Newton decrement lambda^2 = g^T H^+ g (twice the loss still to gain) is
-within the loss's float64 resolution eps_L (:func:`loss_resolution`): the loss can no longer
-tell this point from its minimum. Only the loss is used, never a formula.
+within the loss's float64 resolution eps_L (:func:`loss_resolution`), or when a step gains
+no more than eps_L: the loss can no longer tell this point from its minimum. Only the loss is
+used, never a formula.
 
 The error of a quantity x (a variance, a mean similarity) measured at the end has two parts,
 both measured from the loss:
@@ -118,7 +119,10 @@ def refine(loss: Callable[[torch.Tensor], torch.Tensor], z: torch.Tensor, tau: f
             else:
                 reason = "the line search stalled"
                 break
+            gained = f0 - float(value(trial))
         y, steps = trial, steps + 1
+        if gained <= eps_l:  # the loss no longer tells the steps apart: at its resolution
+            break
     y = y.detach().requires_grad_(True)
     f = value(y)
     (g,) = torch.autograd.grad(f, y, create_graph=True)
