@@ -1238,11 +1238,19 @@ def _in_words(spec) -> str:
     how = ("one mean over all positive ordered pairs" if spec.mean == "pairs"
            else "a mean per anchor, then over anchors")
     w_sup, w_self = (str(spec.weight(t)) for t in ("sup", "self"))
-    out = (f"per anchor a: p(b|a) = exp(s_ab/tau) / sum over {types(spec.denominator)} of "
-           "exp(s_ac/tau)\n"
-           f"L = ({w_sup}) * mean over {types(spec.sup)} positives of -log p(b|a)\n"
-           f"  + ({w_self}) * mean over {types(spec.self_)} positives of -log p(b|a)\n"
-           f"means: {how}")
+    if spec.per_term:
+        dens = {t: types(spec.denominator_of(t)) for t in ("sup", "self")}
+        out = (f"per anchor a and term T: p_T(b|a) = exp(s_ab/tau) / sum over den_T of "
+               f"exp(s_ac/tau), den_sup = {dens['sup']}, den_self = {dens['self']}\n"
+               f"L = ({w_sup}) * mean over {types(spec.sup)} positives of -log p_sup(b|a)\n"
+               f"  + ({w_self}) * mean over {types(spec.self_)} positives of -log "
+               f"p_self(b|a)\nmeans: {how}")
+    else:
+        out = (f"per anchor a: p(b|a) = exp(s_ab/tau) / sum over {types(spec.denominator)} of "
+               "exp(s_ac/tau)\n"
+               f"L = ({w_sup}) * mean over {types(spec.sup)} positives of -log p(b|a)\n"
+               f"  + ({w_self}) * mean over {types(spec.self_)} positives of -log p(b|a)\n"
+               f"means: {how}")
     if spec.decoupled:
         out += "\ndecoupled: positives outside the denominator enter only as -s_ab/tau"
     return out

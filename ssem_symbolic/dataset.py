@@ -201,7 +201,7 @@ def dataset_optimum(convention, classes: int, instances: int, p_: int, sampler: 
         return global_optimum(spec, m_, k_, p_, alpha_, tau_, digits=digits)
     batch, w, lse = _setup(spec, m_, k_, p_, alpha_, tau_)
     P = limit_polyhedron(classes, p_) if instances is None else polyhedron(classes, instances, p_)
-    pr = _Problem(P, batch.den, batch.n, batch.index)
+    pr = _Problem(P, batch.dens, batch.n, batch.index)
     t = exact(tau_)
     x0, lam0, mu0 = _barrier(pr, w, lse, t)
     return _solve(pr, w, lse, t, x0, _candidates(lam0, mu0), digits, max_digits=max_digits)
@@ -265,7 +265,8 @@ def _uniform_optimum(spec, classes, instances, p_, batch, alpha_, tau_, digits, 
     P = limit_polyhedron(classes, p_) if instances is None else polyhedron(classes, instances, p_)
     make = _uniform_objective(spec, P, p_, mixture(spec, classes, instances, p_, batch), alpha_,
                               batch)
-    pr = _Problem(P, tuple(spec.denominator), {}, {c: i for i, c in enumerate(P.coords)})
+    den = spec.shared_denominator("the dataset-level optimum under uniform batches")
+    pr = _Problem(P, (den,), {}, {c: i for i, c in enumerate(P.coords)})
     t = exact(tau_)
     x0, lam0, mu0 = _barrier(pr, None, None, t, objective=make)
     return _solve(pr, None, None, t, x0, _candidates(lam0, mu0), digits, objective=make,

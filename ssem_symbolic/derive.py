@@ -41,30 +41,31 @@ from .spec import (LossSpec, UnsupportedConvention, alpha, beta, get_spec, k, m,
 
 r = sp.Symbol("r", positive=True)  # r = exp(-m/((m - 1) tau)), increasing in tau, in (0, 1)
 def lse_weight(spec: LossSpec) -> sp.Expr:
-    """The weight of log D in phi: the sum of the term weights (1 for the default ones)."""
+    """The weight of log D in phi: the sum of the term weights (1 for the default ones); for
+    a spec with a denominator per term see :meth:`~ssem_symbolic.spec.LossSpec.denominators`."""
     return sp.expand(spec.weight("sup") + spec.weight("self"))
 
 
-def _loss_parts(spec: LossSpec) -> tuple[sp.Expr, sp.Expr]:
-    """(D, pull) with phi = w log D - pull / tau (w = :func:`lse_weight`), as functions of
-    (v, c, o)."""
+def _loss_parts(spec: LossSpec) -> tuple[list[tuple[sp.Expr, sp.Expr]], sp.Expr]:
+    """([(W_j, D_j)], pull) with phi = sum_j W_j log D_j - pull / tau, as functions of
+    (v, c, o): one (W, D) per distinct denominator."""
     g = {t.name: t.gram for t in TABLE}
     n = pair_counts()
-    denom = sum(n[t] * sp.exp(g[t] / tau) for t in spec.denominator)
+    logs = [(w, sum(n[t] * sp.exp(g[t] / tau) for t in den)) for den, w in spec.denominators()]
     pull = sum(
         spec.weight(term) * sum(n[t] * g[t] for t in spec.positives(term))
         / sum(n[t] for t in spec.positives(term))
         for term in ("sup", "self")
     )
-    return denom, pull
+    return logs, pull
 
 
 @takes_convention
 def symmetric_loss(convention: str | LossSpec) -> sp.Expr:
     """phi(v, c, o): the loss of a Gram matrix with one value per pair type (see module doc)."""
     spec = get_spec(convention)
-    denom, pull = _loss_parts(spec)
-    return lse_weight(spec) * sp.log(denom) - pull / tau
+    logs, pull = _loss_parts(spec)
+    return sum(w * sp.log(d) for w, d in logs) - pull / tau
 
 
 _PROBES = ((2, 2, 2, "0.7", "0.3", "1.3"), (3, 4, 2, "0.25", "0.8", "0.37"),
@@ -110,11 +111,12 @@ class Derivation:
         return {f: getattr(self, f) for f in self.__dataclass_fields__ if f != "spec"}
 
 
-def _ssem_denominator(spec: LossSpec) -> sp.Expr:
-    """D(beta) = sum_t n_t e^{g_t/tau}, pair types with equal Gram values grouped."""
+def _ssem_denominator(den: tuple[str, ...]) -> sp.Expr:
+    """D(beta) = sum_t n_t e^{g_t/tau} over the pair types ``den``, those with equal Gram
+    values grouped."""
     g, n = gram_entries(), pair_counts()
     by_value: dict[sp.Expr, sp.Expr] = {}
-    for t in spec.denominator:
+    for t in den:
         by_value[g[t]] = by_value.get(g[t], 0) + n[t]  # SymPy's canonical forms: 1, x, y
     return sp.Add(*(count * sp.exp(value / tau) for value, count in by_value.items()))
 
@@ -138,14 +140,18 @@ def _rational_identity(lhs: sp.Expr, rhs: sp.Expr) -> bool:
 
 
 def _softmax_variance(spec: LossSpec) -> sp.Expr:
+    """sum_j W_j Var_{q_j}(g') / tau^2: each log-sum-exp's softmax variance of the slopes."""
     g = gram_entries()
     n = pair_counts()
-    w = {t: n[t] * sp.exp(g[t] / tau) for t in spec.denominator}
-    total = sum(w.values())
-    slope = {t: sp.diff(g[t], beta) for t in spec.denominator}
-    mean = sum(w[t] * slope[t] for t in w) / total
-    second = sum(w[t] * slope[t] ** 2 for t in w) / total
-    return lse_weight(spec) * (second - mean**2) / tau**2
+    out = sp.Integer(0)
+    for den, weight in spec.denominators():
+        w = {t: n[t] * sp.exp(g[t] / tau) for t in den}
+        total = sum(w.values())
+        slope = {t: sp.diff(g[t], beta) for t in den}
+        mean = sum(w[t] * slope[t] for t in w) / total
+        second = sum(w[t] * slope[t] ** 2 for t in w) / total
+        out += weight * (second - mean**2) / tau**2
+    return out
 
 
 def _nonnegative_everywhere(expr: sp.Expr) -> bool:
@@ -190,17 +196,34 @@ def reduced(convention: str | LossSpec) -> Reduced:
     weights n_t r^{u_t} with u_t in {0, 1}: tau (sum of weights) f'(1) = N(r) = c0 + c1 r.
     """
     spec = get_spec(convention)
-    w = lse_weight(spec)
-    f = w * sp.log(_ssem_denominator(spec)) - _ssem_pull(spec) / tau
+    dens = spec.denominators()
+    f = sum(w * sp.log(_ssem_denominator(den)) for den, w in dens) - _ssem_pull(spec) / tau
     g = gram_entries()
     n = pair_counts()
     _, pull = _loss_parts(spec)
     pull_slope = sp.diff(_on_ssem(pull), beta)
-    coef = [sp.Integer(0), sp.Integer(0)]
-    for t in spec.denominator:
-        u = 0 if g[t].subs(beta, 1) == 1 else 1  # x(1) = 1 and y(1) = -1/(m-1), exactly
-        coef[u] += n[t] * (w * sp.diff(g[t], beta) - pull_slope)
-    return Reduced(spec, f, coef[0] + coef[1] * r)
+
+    def power(t):  # x(1) = 1 and y(1) = -1/(m-1), exactly
+        return 0 if g[t].subs(beta, 1) == 1 else 1
+    if len(dens) == 1:
+        (den, w), = dens
+        coef = [sp.Integer(0), sp.Integer(0)]
+        for t in den:
+            coef[power(t)] += n[t] * (w * sp.diff(g[t], beta) - pull_slope)
+        return Reduced(spec, f, coef[0] + coef[1] * r)
+    # a denominator per term: tau f'(1) = sum_j W_j Num_j(r) / D_j(r) - pull', times the
+    # positive prod_j D_j(r)
+    parts = [(w, sum(n[t] * sp.diff(g[t], beta) * r ** power(t) for t in den),
+              sum(n[t] * r ** power(t) for t in den)) for den, w in dens]
+    total = sp.Mul(*(d for _, _, d in parts))
+    numerator = sp.expand(sum(w * num * sp.cancel(total / d) for w, num, d in parts)
+                          - pull_slope * total)
+    if sp.degree(numerator, r) > 1:
+        raise UnsupportedConvention(
+            f"loss spec {spec.name!r}: both denominators hold other-class pairs, so f'(1) is "
+            "quadratic in exp(-m/((m-1) tau)) and the collapse region in tau can be an "
+            "interval; the engine derives one threshold")
+    return Reduced(spec, f, numerator)
 
 
 def _derive(spec: LossSpec) -> Derivation:
@@ -298,6 +321,8 @@ def term_pieces(loss: sp.Expr) -> tuple[sp.Expr, ...]:
     if not logs:  # a denominator of the anchor alone: log e^{1/tau} = 1/tau, f is affine
         slope = sp.diff(loss, beta)
         return sp.Integer(0), slope, sp.diff(slope, beta), sp.Integer(0)
+    if len(loss.atoms(sp.log)) > 1:
+        return _product_pieces(loss)
     if len(logs) != 1:
         raise ValueError("the reduced loss is not w log(sum of exponentials) + rest")
     weight, log = logs[0].as_independent(sp.log, as_Add=False)
@@ -315,6 +340,39 @@ def term_pieces(loss: sp.Expr) -> tuple[sp.Expr, ...]:
         c.append(sp.diff(a + rest, beta))
         dc.append(sp.diff(c[-1], beta))
         da.append(sp.diff(a, beta))
+    return (*logw, *c, *dc, *da)
+
+
+def _product_pieces(loss: sp.Expr) -> tuple[sp.Expr, ...]:
+    """:func:`term_pieces` for f = sum_j W_j log D_j + rest (a denominator per term): with
+    D_j = sum_i n_ji e^{a_ji}, f' prod_j D_j = sum over one exponential of each D_j of
+    prod_j n_ji e^{a_ji} (sum_j W_j a_ji' + rest'), a sum of exponentials again: each piece
+    has log-weight sum_j (log n_ji + a_ji), c = sum_j W_j a_ji' + rest', and
+    a' = sum_j a_ji'. The W_j may vanish at an end of [0, 1] in alpha, so nothing is divided
+    by them."""
+    import itertools
+
+    atoms = sorted(loss.atoms(sp.log), key=sp.default_sort_key)
+    marks = [sp.Dummy() for _ in atoms]
+    marked = loss.xreplace(dict(zip(atoms, marks)))  # f is linear in each log
+    weights = [sp.diff(marked, x) for x in marks]
+    rest = marked.xreplace({x: 0 for x in marks})
+    if rest.atoms(sp.exp, sp.log) or any(w.has(beta) for w in weights):
+        raise ValueError("the reduced loss is not sum_j W_j log(sum of exponentials) + rest")
+    sums = []
+    for atom in atoms:
+        terms = []
+        for term in sp.Add.make_args(atom.args[0]):
+            (e,) = [f for f in sp.Mul.make_args(term) if isinstance(f, sp.exp)]
+            terms.append((sp.log(term / e), e.args[0]))
+        sums.append(terms)
+    logw, c, dc, da = [], [], [], []
+    for combo in itertools.product(*sums):
+        logw.append(sum(ln + a for ln, a in combo))
+        c.append(sum(w * sp.diff(a, beta) for w, (_, a) in zip(weights, combo))
+                 + sp.diff(rest, beta))
+        dc.append(sp.diff(c[-1], beta))
+        da.append(sum(sp.diff(a, beta) for _, a in combo))
     return (*logw, *c, *dc, *da)
 
 

@@ -134,7 +134,6 @@ class _TiledWeightedLogSumExp(torch.autograd.Function):
         x, row_weights, inv_tau, lse = ctx.saved_tensors
         need_x, need_w, need_t = ctx.needs_input_grad[:3]
         if torch.is_grad_enabled():  # double backward: through the plain formula
-            outside = ctx.pattern.outside
             outside = ctx.pattern.outside_for(x.device)
             dx, dw, _, dt, _ = _recorded_backward(grad, x, row_weights, outside, inv_tau,
                                                   (need_x, need_w, None, need_t))
@@ -228,11 +227,14 @@ class LabelPattern:
     def __init__(self, spec: LossSpec, labels: torch.Tensor, views: int, dtype) -> None:
         labels = _labels(labels)
         self.spec_key, self.labels, self.dtype = spec.key(), labels.clone(), dtype
-        self.denominator = spec.denominator
-        self.outside = _outside(spec)
         m = labels.shape[0] * views
         _, self.cls, sizes = torch.unique(labels, return_inverse=True, return_counts=True)
         self.n, self.views, self.n_classes = labels.shape[0], views, int(self.cls.max()) + 1
+        # one mask per distinct denominator (a spec with a denominator per term has two)
+        self.masks = [_DenominatorMask(den, self.cls, views) for den, _ in spec.denominators()]
+        index = {den: j for j, (den, _) in enumerate(spec.denominators())}
+        self.term_denominator = {t: index[spec.denominator_of(t)] for t in ("sup", "self")}
+        self.denominator, self.outside = self.masks[0].denominator, self.masks[0].outside
         # partners of each type per anchor, O(M): group sizes (itself, its instance, its
         # class, the batch) differenced by the pair-type table's rule; no (M, M) mask
         in_class = (sizes[self.cls] * views).repeat_interleave(views).to(dtype)
@@ -254,27 +256,16 @@ class LabelPattern:
             self.term[term] = (u, u * counts, spec.positives(term))
 
     def mask_block_(self, logits: torch.Tensor, start: int) -> None:
-        """Fill the entries of rows start.. of the logits outside the denominator (in place);
-        a block of rows needs O(block x M) memory, never the whole (M, M) mask."""
-        fill = _FILL[logits.dtype]
-        rows = logits.shape[-2]
-        if self.outside is None:
-            return
-        if self.outside == "diag":
-            logits[..., :, start:start + rows].diagonal(dim1=-2, dim2=-1).fill_(fill)
-            return
-        logits.masked_fill_(self.outside_block(start, rows, logits.device), fill)
+        """The first denominator's :meth:`_DenominatorMask.mask_block_`."""
+        self.masks[0].mask_block_(logits, start)
 
     def outside_for(self, device):
-        """The untiled complement of the denominator: None, "diag", or the whole (M, M) mask."""
-        if self.outside == "mask":
-            return self.outside_block(0, self.n * self.views, device)
-        return self.outside
+        """The first denominator's :meth:`_DenominatorMask.outside_for`."""
+        return self.masks[0].outside_for(device)
 
     def outside_block(self, start: int, rows: int, device) -> torch.Tensor:
-        """(rows, M) mask of the pairs outside the denominator, for rows start.."""
-        types = pair_type_masks(self.cls.to(device), self.views, start, rows)
-        return ~_union(types, self.denominator)
+        """The first denominator's :meth:`_DenominatorMask.outside_block`."""
+        return self.masks[0].outside_block(start, rows, device)
 
     def check(self, spec: LossSpec, labels: torch.Tensor, views: int) -> None:
         """ValueError unless this pattern was built for these labels, views and spec."""
@@ -288,14 +279,15 @@ class LabelPattern:
                              "these labels (or pass none)")
 
     def parts(self, spec: LossSpec, alpha: torch.Tensor):
-        """[(coefficient, u, row weights u * counts, positive types)] of the weighted terms."""
+        """[(coefficient, u, row weights u * counts, positive types, denominator index)] of
+        the weighted terms."""
         out = []
         for i, term in enumerate(("sup", "self")):
             a0, a1 = (float(x) for x in spec.weights[i])
             coef = a0 + a1 * alpha  # the term weight, 1 - alpha and alpha by default
             if self.term[term] is None:  # no positive in the batch: the term adds 0
                 continue
-            out.append((coef, *self.term[term]))
+            out.append((coef, *self.term[term], self.term_denominator[term]))
         return out
 
     def pair_sums(self, x: torch.Tensor, us: list[torch.Tensor]) -> list[dict[str, torch.Tensor]]:
@@ -326,16 +318,47 @@ class LabelPattern:
         return out
 
 
-def _outside(spec: LossSpec):
+def _outside(denominator: tuple[str, ...]):
     """The denominator's complement: None (every pair) or "diag" (all but self), needing no
     mask, as for every preset; otherwise "mask", built from the labels where needed. Positives
     outside the denominator (a decoupled loss) need nothing here: their pull is linear in the
     Gram matrix, summed from group sums."""
-    if set(spec.denominator) == set(PAIR_TYPES):
+    if set(denominator) == set(PAIR_TYPES):
         return None
-    if set(spec.denominator) == set(PAIR_TYPES) - {"self"}:
+    if set(denominator) == set(PAIR_TYPES) - {"self"}:
         return "diag"
-    return "mask"  # built per block (LabelPattern.mask_block_), or whole when untiled
+    return "mask"  # built per block (_DenominatorMask.mask_block_), or whole when untiled
+
+
+class _DenominatorMask:
+    """The pairs outside one denominator, for a batch's labels (class ids 0..) and views."""
+
+    def __init__(self, denominator: tuple[str, ...], cls: torch.Tensor, views: int) -> None:
+        self.denominator, self.outside = denominator, _outside(denominator)
+        self.cls, self.views = cls, views
+
+    def mask_block_(self, logits: torch.Tensor, start: int) -> None:
+        """Fill the entries of rows start.. of the logits outside the denominator (in place);
+        a block of rows needs O(block x M) memory, never the whole (M, M) mask."""
+        fill = _FILL[logits.dtype]
+        rows = logits.shape[-2]
+        if self.outside is None:
+            return
+        if self.outside == "diag":
+            logits[..., :, start:start + rows].diagonal(dim1=-2, dim2=-1).fill_(fill)
+            return
+        logits.masked_fill_(self.outside_block(start, rows, logits.device), fill)
+
+    def outside_for(self, device):
+        """The untiled complement of the denominator: None, "diag", or the whole (M, M) mask."""
+        if self.outside == "mask":
+            return self.outside_block(0, self.cls.shape[0] * self.views, device)
+        return self.outside
+
+    def outside_block(self, start: int, rows: int, device) -> torch.Tensor:
+        """(rows, M) mask of the pairs outside the denominator, for rows start.."""
+        types = pair_type_masks(self.cls.to(device), self.views, start, rows)
+        return ~_union(types, self.denominator)
 
 
 def supcl_loss(z: torch.Tensor, labels: torch.Tensor, alpha, tau, loss: str | LossSpec = "paper",
@@ -384,7 +407,6 @@ def supcl_loss(z: torch.Tensor, labels: torch.Tensor, alpha, tau, loss: str | Lo
     # unit rows: every logit lies in [-1/tau, 1/tau], so exp(l - 1/tau) >= exp(-2/tau) stays
     # a normal number when 2/tau < 0.9 |log tiny| (tau > 0.025 in float32, 0.0032 in float64)
     bound = normalize and bool((2 / t < 0.9 * -math.log(torch.finfo(z.dtype).tiny)).all())
-    row_weights = sum(_times(coef, rows) for coef, _, rows, _ in parts)
     if chunk_size is None and not batch and n * views > AUTO_TILE_ROWS:
         chunk_size = AUTO_CHUNK
     if chunk_size is not None:
@@ -393,14 +415,21 @@ def supcl_loss(z: torch.Tensor, labels: torch.Tensor, alpha, tau, loss: str | Lo
                              "(N, p, d)")
         if int(chunk_size) < 1:
             raise ValueError(f"chunk_size must be a positive integer, got {chunk_size}")
-        lse = _TiledWeightedLogSumExp.apply(flat, row_weights, 1 / t, pattern,
-                                            int(chunk_size), bound)
-    else:
-        lse = _WeightedLogSumExp.apply(flat, row_weights, pattern.outside_for(flat.device),
-                                       1 / t, bound)
+    lse = 0
+    for j, mask in enumerate(pattern.masks):  # one weighted log-sum-exp per denominator
+        used = [(coef, rows) for coef, _, rows, _, den in parts if den == j]
+        if not used:
+            continue
+        row_weights = sum(_times(coef, rows) for coef, rows in used)
+        if chunk_size is not None:
+            lse = lse + _TiledWeightedLogSumExp.apply(flat, row_weights, 1 / t, mask,
+                                                      int(chunk_size), bound)
+        else:
+            lse = lse + _WeightedLogSumExp.apply(flat, row_weights, mask.outside_for(flat.device),
+                                                 1 / t, bound)
     pull = 0
-    sums = pattern.pair_sums(flat, [u for _, u, _, _ in parts])
-    for (coef, _, _, positives), per_type in zip(parts, sums):
+    sums = pattern.pair_sums(flat, [u for _, u, _, _, _ in parts])
+    for (coef, _, _, positives, _), per_type in zip(parts, sums):
         pull = pull + coef * sum(per_type[t_] for t_ in positives)
     return lse - pull / t
 

@@ -33,7 +33,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from .derive import guard_digits, lse_weight, optimal_beta
+from .derive import guard_digits, optimal_beta
 from .model import gram_entries
 from .polyhedron import Polyhedron, collapsed, polyhedron, sorted_names, variances
 from .reading import exact, mp
@@ -86,7 +86,7 @@ class _Problem:
     """Exact data of phi for (spec, batch): counts, denominator, coordinates, constraints."""
 
     P: Polyhedron
-    den: tuple[str, ...]
+    dens: tuple[tuple[str, ...], ...]  #: the distinct denominators (one, or one per term)
     n: dict
     index: dict  # pair type -> coordinate index (absent: constant 1)
 
@@ -95,53 +95,60 @@ class _Problem:
 def _problem(spec: LossSpec, m_: int, k_: int, p_: int) -> _Problem:
     P = polyhedron(m_, k_, p_)
     n = {t: int(c) for t, c in pair_counts(m_, k_, p_).items()}
-    den = tuple(t for t in spec.denominator if n[t] > 0)
-    if not den:
-        raise ValueError(f"the denominator of {spec.name!r} is empty on this batch")
-    return _Problem(P, den, n, {t: i for i, t in enumerate(P.coords)})
+    dens = tuple(tuple(t for t in den if n[t] > 0) for den, _ in spec.denominators())
+    if not all(dens):
+        raise ValueError(f"a denominator of {spec.name!r} is empty on this batch")
+    return _Problem(P, dens, n, {t: i for i, t in enumerate(P.coords)})
 
 
 class _Phi:
-    """tau phi, its gradient and Hessian in the coordinates, in float64 or mpmath."""
+    """tau phi, its gradient and Hessian in the coordinates, in float64 or mpmath:
+    tau phi = sum_j L_j tau log D_j - sum_t w_t g_t, one log-sum-exp per denominator."""
 
-    def __init__(self, pr: _Problem, w: dict, lse: sp.Rational, tau_, lib) -> None:
+    def __init__(self, pr: _Problem, w: dict, lse: tuple, tau_, lib) -> None:
         self.pr, self.lib = pr, lib
         num = float if lib is np else mp
         self.tau = num(tau_)
-        self.L = num(lse)
+        self.L = [num(x) for x in lse]
         self.w = [num(w[t]) for t in pr.P.coords]
         self.w_const = num(sum(w[t] for t in w if t not in pr.index))
-        self.logn = [(pr.index.get(s), (np.log if lib is np else mpmath.log)(pr.n[s]))
-                     for s in pr.den]
+        log = np.log if lib is np else mpmath.log
+        self.logn = [[(pr.index.get(s), log(pr.n[s])) for s in den] for den in pr.dens]
 
     def parts(self, x):
         """(tau phi, gradient, Hessian) at x."""
         exp = np.exp if self.lib is np else mpmath.exp
         log = np.log if self.lib is np else mpmath.log
-        z = [ln + (x[i] if i is not None else 1) / self.tau for i, ln in self.logn]
-        top = max(z)
-        e = [exp(zi - top) for zi in z]
-        total = sum(e)
-        q = [ei / total for ei in e]
         n = len(x)
-        mean = [0] * n
-        for (i, _), qi in zip(self.logn, q):
-            if i is not None:
-                mean[i] += qi
-        val = self.L * self.tau * (top + log(total)) - sum(
-            wi * xi for wi, xi in zip(self.w, x)) - self.w_const
-        grad = [self.L * mean[j] - self.w[j] for j in range(n)]
-        hess = [[-self.L * mean[a] * mean[b] / self.tau for b in range(n)] for a in range(n)]
-        for (i, _), qi in zip(self.logn, q):
-            if i is not None:
-                hess[i][i] += self.L * qi / self.tau
+        val = -sum(wi * xi for wi, xi in zip(self.w, x)) - self.w_const
+        grad = [-self.w[j] for j in range(n)]
+        hess = [[0] * n for _ in range(n)]
+        for L, logn in zip(self.L, self.logn):
+            z = [ln + (x[i] if i is not None else 1) / self.tau for i, ln in logn]
+            top = max(z)
+            e = [exp(zi - top) for zi in z]
+            total = sum(e)
+            q = [ei / total for ei in e]
+            mean = [0] * n
+            for (i, _), qi in zip(logn, q):
+                if i is not None:
+                    mean[i] += qi
+            val = val + L * self.tau * (top + log(total))
+            for a in range(n):
+                grad[a] += L * mean[a]
+                for b in range(n):
+                    hess[a][b] -= L * mean[a] * mean[b] / self.tau
+            for (i, _), qi in zip(logn, q):
+                if i is not None:
+                    hess[i][i] += L * qi / self.tau
         return val, grad, hess
 
 
 def _setup(spec, m_, k_, p_, alpha_, tau_):
     pr = _problem(spec, m_, k_, p_)
     a = exact(alpha_)
-    return pr, pull_weights(spec, m_, k_, p_, a), sp.Rational(lse_weight(spec).subs(alpha, a))
+    lse = tuple(sp.Rational(w.subs(alpha, a)) for _, w in spec.denominators())
+    return pr, pull_weights(spec, m_, k_, p_, a), lse
 
 
 def _barrier(pr: _Problem, w, lse, tau_, objective=None
@@ -394,7 +401,7 @@ def _flat(pr: _Problem) -> bool:
     """phi is invariant under x -> x + s (1, ..., 1) iff every denominator type is a
     coordinate (no constant self entry) and the pull weights sum to L (then every face with an
     active constraint pins s, since each normal has a nonzero component sum)."""
-    return all(s in pr.index for s in pr.den)
+    return all(s in pr.index for den in pr.dens for s in den)
 
 
 def _singular(phi: _Phi, x, digits) -> bool:

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 import sympy as sp
 import torch
 
-from .derive import lse_weight
 from .model import gram_entries
 from .optimum import _face
 from .polyhedron import collapsed, polyhedron, variances
@@ -68,42 +67,48 @@ class _Phi:
         n = {t: int(c) for t, c in pair_counts(m_, k_, p_).items()}
         self.P = P
         index = {t: i for i, t in enumerate(P.coords)}
-        den = [t for t in spec.denominator if n[t] > 0]
         kw = dict(dtype=dtype, device=device)
-        # E[s, j] = 1 if den type s is coordinate j; const[s] = 1 for self (g = 1)
-        self.E = torch.zeros(len(den), len(P.coords), **kw)
-        self.const = torch.zeros(len(den), **kw)
-        for s, t in enumerate(den):
-            if t in index:
-                self.E[s, index[t]] = 1.0
-            else:
-                self.const[s] = 1.0
-        self.logn = torch.log(torch.tensor([float(n[t]) for t in den], **kw))
+        # per denominator j: E[s, i] = 1 if its type s is coordinate i; const[s] = 1 for self
+        self.dens = []
+        for types, L in spec.denominators():
+            den = [t for t in types if n[t] > 0]
+            E = torch.zeros(len(den), len(P.coords), **kw)
+            const = torch.zeros(len(den), **kw)
+            for s, t in enumerate(den):
+                if t in index:
+                    E[s, index[t]] = 1.0
+                else:
+                    const[s] = 1.0
+            logn = torch.log(torch.tensor([float(n[t]) for t in den], **kw))
+            self.dens.append((E, const, logn, float(L.subs(alpha, 0)),
+                              float(L.subs(alpha, 1) - L.subs(alpha, 0))))
         w0, w1 = pull_weights(spec, m_, k_, p_, 0), pull_weights(spec, m_, k_, p_, 1)
         self.w0 = torch.tensor([float(w0[t]) for t in P.coords], **kw)
         self.w1 = torch.tensor([float(w1[t] - w0[t]) for t in P.coords], **kw)
         self.c0 = float(sum(w0[t] for t in w0 if t not in index))
         self.c1 = float(sum(w1[t] - w0[t] for t in w1 if t not in index))
-        L = lse_weight(spec)
-        self.L0, self.L1 = float(L.subs(alpha, 0)), float(L.subs(alpha, 1) - L.subs(alpha, 0))
         self.A = torch.tensor([[float(a) for a in row] for row in P.normal], **kw)
         self.b = torch.tensor([float(x) for x in P.offset], **kw)
 
     def parts(self, x, a, t, hess: bool = True):
         """(tau phi (N,), gradient (N, n), Hessian (N, n, n) or None)."""
-        g = x @ self.E.T + self.const  # (N, S) Gram value per denominator type
-        z = self.logn + g / t[:, None]
-        lse = torch.logsumexp(z, dim=1)
-        q = torch.exp(z - lse[:, None])
-        L = self.L0 + self.L1 * a
         w = self.w0 + self.w1 * a[:, None]
-        val = L * t * lse - (w * x).sum(1) - (self.c0 + self.c1 * a)
-        mean = q @ self.E  # (N, n)
-        grad = L[:, None] * mean - w
-        if not hess:
-            return val, grad, None
-        H = torch.einsum("ns,sj,sk->njk", q, self.E, self.E) - mean[:, :, None] * mean[:, None, :]
-        return val, grad, (L / t)[:, None, None] * H
+        val = -(w * x).sum(1) - (self.c0 + self.c1 * a)
+        grad = -w
+        H = 0
+        for E, const, logn, L0, L1 in self.dens:  # one log-sum-exp per denominator
+            g = x @ E.T + const  # (N, S) Gram value per denominator type
+            z = logn + g / t[:, None]
+            lse = torch.logsumexp(z, dim=1)
+            q = torch.exp(z - lse[:, None])
+            L = L0 + L1 * a
+            val = val + L * t * lse
+            mean = q @ E  # (N, n)
+            grad = grad + L[:, None] * mean
+            if hess:
+                Hj = torch.einsum("ns,sj,sk->njk", q, E, E) - mean[:, :, None] * mean[:, None, :]
+                H = H + (L / t)[:, None, None] * Hj
+        return val, grad, (H if hess else None)
 
 
 def _faces(P):

@@ -181,6 +181,23 @@ def _types(spec_name: str, field_name: str, value) -> tuple[str, ...]:
     return tuple(t for t in PAIR_TYPES if t in items)
 
 
+def _denominator(spec_name: str, value):
+    """The denominator canonical: one tuple of pair types shared by both terms, or, given per
+    term as {"sup": [...], "self": [...]} with different contents, a dict of two tuples."""
+    if isinstance(value, dict):
+        unknown = set(value) - set(TERMS)
+        missing = set(TERMS) - set(value)
+        if unknown or missing:
+            raise UnsupportedConvention(
+                f"loss spec {spec_name!r}: a denominator per term needs exactly the keys "
+                f"{', '.join(TERMS)}" + (f"; unknown {sorted(unknown)}" if unknown else ""))
+        dens = {t: _types(spec_name, f"denominator.{t}", value[t]) for t in TERMS}
+        if len(set(dens.values())) == 1:
+            return dens[TERMS[0]]
+        return dens
+    return _types(spec_name, "denominator", value)
+
+
 DEFAULT_WEIGHTS = ((sp.Integer(1), sp.Integer(-1)), (sp.Integer(0), sp.Integer(1)))
 
 
@@ -214,7 +231,9 @@ def _weights(spec_name: str, value) -> tuple:
 class LossSpec:
     """A contrastive loss described by pair types.
 
-    ``denominator``: pair types in the softmax denominator of every anchor.
+    ``denominator``: pair types in the softmax denominator of every anchor, shared by both
+    terms; or one per term, ``{"sup": [...], "self": [...]}`` (e.g. a class-conditional
+    self-supervised term, whose denominator holds only the anchor's class).
     ``sup`` / ``self_``: positive pair types of the supervised (weight 1 - alpha) and the
     self-supervised (weight alpha) term.  ``mean``: "pairs" or "anchors".
 
@@ -242,10 +261,11 @@ class LossSpec:
     weights: tuple = DEFAULT_WEIGHTS
 
     def __post_init__(self) -> None:
-        for field_name in ("denominator", "sup", "self_"):
+        for field_name in ("sup", "self_"):
             object.__setattr__(self, field_name,
                                _types(self.name, field_name.rstrip("_"),
                                       getattr(self, field_name)))
+        object.__setattr__(self, "denominator", _denominator(self.name, self.denominator))
         if self.mean not in ("pairs", "anchors"):
             raise UnsupportedConvention(f"loss spec {self.name!r}: mean must be 'pairs' or "
                                         f"'anchors', got {self.mean!r}")
@@ -253,9 +273,44 @@ class LossSpec:
 
     @property
     def decoupled(self) -> bool:
-        """Whether some positives lie outside the denominator (Yeh et al.'s decoupling: the
-        loss is then -s_ab/tau + log sum_den exp(s_ac/tau), still convex in the Gram matrix)."""
-        return any(set(self.positives(t)) - set(self.denominator) for t in TERMS)
+        """Whether some positives lie outside their term's denominator (Yeh et al.'s
+        decoupling: the loss is then -s_ab/tau + log sum_den exp(s_ac/tau), still convex in the
+        Gram matrix)."""
+        return any(set(self.positives(t)) - set(self.denominator_of(t)) for t in TERMS)
+
+    @property
+    def per_term(self) -> bool:
+        """Whether the two terms have different denominators (``denominator`` is then a dict
+        ``{"sup": ..., "self": ...}``)."""
+        return isinstance(self.denominator, dict)
+
+    def denominator_of(self, term: str) -> tuple[str, ...]:
+        """The pair types in the softmax denominator of ``term`` ("sup" or "self")."""
+        if term not in TERMS:
+            raise ValueError(f"unknown term {term!r}; expected one of {TERMS}")
+        return self.denominator[term] if self.per_term else self.denominator
+
+    def denominators(self) -> tuple[tuple[tuple[str, ...], sp.Expr], ...]:
+        """The distinct denominators, each with the weight of its log-sum-exp in phi (the sum
+        of the weights of the terms that use it): phi = sum_j W_j log D_j - pull / tau.
+
+        >>> PRESETS["supcon"].denominators()
+        ((('view', 'class', 'other'), 1),)
+        """
+        out: dict[tuple[str, ...], sp.Expr] = {}
+        for term in TERMS:
+            den = self.denominator_of(term)
+            out[den] = sp.expand(out.get(den, 0) + self.weight(term))
+        return tuple(out.items())
+
+    def shared_denominator(self, layer: str) -> tuple[str, ...]:
+        """The one denominator of both terms, or :class:`UnsupportedConvention` naming
+        ``layer``, a part of the engine that takes one shared denominator."""
+        if self.per_term:
+            raise UnsupportedConvention(
+                f"loss spec {self.name!r} has a denominator per term; {layer} takes one "
+                "denominator shared by both terms")
+        return self.denominator
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, LossSpec) and self.key() == other.key()
@@ -281,15 +336,18 @@ class LossSpec:
 
     def key(self) -> str:
         """A stable text key: the spec's content, not its name."""
-        parts = [",".join(self.denominator), ",".join(self.sup), ",".join(self.self_),
-                 self.mean]
+        den = ("/".join(",".join(self.denominator[t]) for t in TERMS) if self.per_term
+               else ",".join(self.denominator))
+        parts = [den, ",".join(self.sup), ",".join(self.self_), self.mean]
         if self.weights != DEFAULT_WEIGHTS:
             parts.append(";".join(f"{a0},{a1}" for a0, a1 in self.weights))
         return "|".join(parts)
 
     def canonical(self) -> dict:
         """The canonical form, as a spec file holds it (TOML/JSON keys)."""
-        out = {"name": self.name, "mean": self.mean, "denominator": list(self.denominator),
+        den = ({t: list(self.denominator[t]) for t in TERMS} if self.per_term
+               else list(self.denominator))
+        out = {"name": self.name, "mean": self.mean, "denominator": den,
                "sup": list(self.sup), "self": list(self.self_)}
         if self.weights != DEFAULT_WEIGHTS:
             out["weights"] = {term: [str(a0), str(a1)]

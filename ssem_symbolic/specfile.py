@@ -9,6 +9,9 @@ A file with today's fields reads as it looks::
     sup = ["view"]                         # positives of the (1 - alpha) term
     self = ["class"]                       # positives of the alpha term
     description = "optional words"
+    # optional: a denominator per term instead of one list, e.g. a class-conditional
+    # self-supervised term: denominator = { sup = ["view", "class", "other"],
+    #                                       self = ["view", "class"] }
     weights = { sup = [1, 0], self = [0, 1] }   # optional: W = a0 + a1 alpha per term
                                                 # (default: 1 - alpha and alpha)
 
@@ -23,7 +26,7 @@ from pathlib import Path
 
 from .spec import LossSpec, UnsupportedConvention
 
-_FIELDS = {"name": str, "mean": str, "denominator": list, "sup": list, "self": list,
+_FIELDS = {"name": str, "mean": str, "denominator": (list, dict), "sup": list, "self": list,
            "description": str, "weights": dict}
 _REQUIRED = ("denominator", "sup", "self", "mean")
 
@@ -69,7 +72,9 @@ def spec_from_dict(data: dict, source: str = "spec") -> LossSpec:
     for field, kind in _FIELDS.items():
         if field in data and not isinstance(data[field], kind):
             what = {list: "list of pair types", str: "string",
-                    dict: "table of term weights, e.g. {sup = [1, 0], self = [0, 1]}"}[kind]
+                    dict: "table of term weights, e.g. {sup = [1, 0], self = [0, 1]}",
+                    (list, dict): "list of pair types, or a table of one list per term, e.g. "
+                    '{sup = ["view", "class", "other"], self = ["view", "class"]}'}[kind]
             raise SpecFileError(f"{source}: field {field!r} must be a {what}, got "
                                 f"{data[field]!r}")
     name = data.get("name") or Path(source).stem

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import mpmath
 import sympy as sp
 
-from .derive import guard_digits, lse_weight, optimal_beta
+from .derive import guard_digits, optimal_beta
 from .model import gram_entries, symmetric_gram_eigenvalues
 from .pairs import TABLE
 from .reading import exact, mp
@@ -136,18 +136,28 @@ def _active(grads: dict, b) -> list[str]:
     return active
 
 
+def _atoms(spec: LossSpec, n: dict) -> list[tuple[tuple[str, ...], int]]:
+    """The exponentials of tau prod_j D_j f'(beta) (and of each multiplier times prod_j D_j):
+    one pair type from each distinct denominator, with the product of their counts. For one
+    denominator these are its pair types themselves."""
+    dens = [den for den, _ in spec.denominators()]
+    return [(combo, functools.reduce(lambda x, y: x * y, (n[s] for s in combo)))
+            for combo in itertools.product(*dens)]
+
+
 def _multipliers(spec, m_, k_, p_, a, t, b, digits) -> dict[str, tuple[int | None, mpmath.mpf]]:
     """Per active constraint: (sign or None when undecided, value)."""
     coords, grads, n, weights = _structure(spec, m_, k_, p_)
     active = _active(grads, b)
     w = {t_: weights[t_].subs(alpha, a) for t_ in coords}
-    lse = sp.Rational(lse_weight(spec).subs(alpha, a))  # phi = lse log D - pull / tau
+    lse = [sp.Rational(L.subs(alpha, a)) for _, L in spec.denominators()]  # phi's L_j
+    atoms = _atoms(spec, n)
     out: dict[str, tuple[int | None, mpmath.mpf]] = {}
     with mpmath.workdps(digits + 10):
         tau_mp = mp(t)
-        gram, expo, log_d = _softmax_point(spec, n, b, m_, k_, tau_mp)
+        gram, expo, log_d = _softmax_point(spec, n, atoms, b, m_, k_, tau_mp)
         scale = 1 + max(abs(x) for x in expo.values())
-        stationary = _stationarity(spec, m_, k_, n, w, lse) if 0 < b < 1 else None
+        stationary = _stationarity(atoms, m_, k_, w, lse) if 0 < b < 1 else None
         for rows in itertools.combinations(range(len(coords)), len(active)):
             A = sp.Matrix([[grads[name][r] for name in active] for r in rows])
             if A.det() == 0:
@@ -157,9 +167,11 @@ def _multipliers(spec, m_, k_, p_, a, t, b, digits) -> dict[str, tuple[int | Non
                 if out.get(name, (None,))[0] is not None:
                     continue
                 K = sum(B[i, j] * w[coords[r]] for j, r in enumerate(rows))
-                coef = {s: n[s] * (lse * next((B[i, j] for j, r in enumerate(rows)
-                                               if coords[r] == s), 0) - K)
-                        for s in spec.denominator}
+
+                def b_of(s, i=i, B=B):
+                    return next((B[i, j] for j, r in enumerate(rows) if coords[r] == s), 0)
+                coef = {combo: count * (sum(L * b_of(s) for L, s in zip(lse, combo)) - K)
+                        for combo, count in atoms}
                 for form in _forms(coef, stationary, gram):
                     sign, log_mag = _signed_log_sum(
                         [(c, value / tau_mp) for value, c in form.items()], scale, digits)
@@ -173,12 +185,14 @@ def _multipliers(spec, m_, k_, p_, a, t, b, digits) -> dict[str, tuple[int | Non
     return out
 
 
-def _stationarity(spec, m_, k_, n, w, lse) -> dict[str, sp.Rational]:
-    """Coefficients F_s of tau D f'(beta*) = sum_{s in den} F_s e^{g_s/tau} = 0, exact:
-    F_s = n_s (lse g_s' - sum_t w_t g_t') with g' the slopes of the SSEM Gram values."""
+def _stationarity(atoms, m_, k_, w, lse) -> dict:
+    """Coefficients F of tau prod_j D_j f'(beta*) = sum_atoms F e^{g/tau} = 0, exact:
+    F = n (sum_j L_j g_{s_j}' - sum_t w_t g_t') with g' the slopes of the SSEM Gram values
+    (one denominator: F_s = n_s (L g_s' - sum_t w_t g_t'))."""
     slope = {s: sp.Rational(sp.diff(v, beta)) for s, v in gram_entries(beta, m_, k_).items()}
     pull = sum(w[t] * slope[t] for t in w)
-    return {s: n[s] * (lse * slope[s] - pull) for s in spec.denominator}
+    return {combo: count * (sum(L * slope[s] for L, s in zip(lse, combo)) - pull)
+            for combo, count in atoms}
 
 
 def _forms(coef: dict, stationary: dict | None, gram: dict):
@@ -229,27 +243,35 @@ def _logsumexp(values):
     return top + mpmath.log(mpmath.fsum(mpmath.exp(v - top) for v in values))
 
 
-def _softmax_point(spec, n, b, m_, k_, tau_mp):
-    """At SSEM(b): the Gram value g_s, the exponent g_s/tau and log D = log sum n_s e^{g_s/tau}
-    over the denominator (mpmath, at the caller's precision)."""
+def _softmax_point(spec, n, atoms, b, m_, k_, tau_mp):
+    """At SSEM(b), per atom (:func:`_atoms`): its Gram value (the sum over its pair types),
+    its exponent, and log prod_j D_j = sum_j log sum_{s in den_j} n_s e^{g_s/tau} (mpmath, at
+    the caller's precision)."""
     g = gram_entries(b, m_, k_)
-    gram = {s: mpmath.mpf(g[s]) for s in spec.denominator}
-    expo = {s: gram[s] / tau_mp for s in spec.denominator}
-    return gram, expo, _logsumexp([mpmath.log(n[s]) + expo[s] for s in spec.denominator])
+    one = {s: mpmath.mpf(g[s]) for s in g}
+    gram = {combo: mpmath.fsum(one[s] for s in combo) for combo, _ in atoms}
+    expo = {combo: gram[combo] / tau_mp for combo, _ in atoms}
+    log_d = mpmath.fsum(_logsumexp([mpmath.log(n[s]) + one[s] / tau_mp for s in den])
+                        for den, _ in spec.denominators())
+    return gram, expo, log_d
 
 
 def _residual(spec, m_, k_, p_, a, t, b, mus, digits) -> float:
     """|grad phi - sum_i mu_i grad lambda_i|: the KKT stationarity residual (the equation left
     out of each square subsystem holds by the optimality of beta* along SSEM)."""
     coords, grads, n, weights = _structure(spec, m_, k_, p_)
+    g = gram_entries(b, m_, k_)
     with mpmath.workdps(digits + 10):
         tau_mp = mp(t)
-        _, expo, log_d = _softmax_point(spec, n, b, m_, k_, tau_mp)
         out = []
         for r, t_ in enumerate(coords):
-            q = (mpmath.exp(mpmath.log(n[t_]) + expo[t_] - log_d) if t_ in expo
-                 else mpmath.mpf(0))
-            grad = (mp(lse_weight(spec).subs(alpha, a)) * q
-                    - mp(weights[t_].subs(alpha, a))) / tau_mp
-            out.append(grad - mpmath.fsum(mu * grads[name][r] for name, (_, mu) in mus.items()))
+            grad = -mp(weights[t_].subs(alpha, a))
+            for den, L in spec.denominators():  # d (L_j log D_j)/d g = L_j q_j
+                if t_ in den:
+                    log_dj = _logsumexp([mpmath.log(n[s]) + mpmath.mpf(g[s]) / tau_mp
+                                         for s in den])
+                    grad += mp(L.subs(alpha, a)) * mpmath.exp(
+                        mpmath.log(n[t_]) + mpmath.mpf(g[t_]) / tau_mp - log_dj)
+            out.append(grad / tau_mp
+                       - mpmath.fsum(mu * grads[name][r] for name, (_, mu) in mus.items()))
         return float(mpmath.sqrt(mpmath.fsum(x * x for x in out)))

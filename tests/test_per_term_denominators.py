@@ -1,0 +1,154 @@
+"""A denominator per term (Chen et al. 2022's spread loss: SupCon plus a class-conditional
+InfoNCE term) through the spec, the torch loss, the derivation and the global optimum, each
+against a reference written here: per-pair loops, a dense scan of f, free unit vectors."""
+
+import math
+
+import mpmath
+import numpy as np
+import pytest
+import sympy as sp
+import torch
+
+from ssem_symbolic.bruteforce import minimise
+from ssem_symbolic.derive import alpha_c_value, collapses, derive, loss_value, optimal_beta
+from ssem_symbolic.losses import SupCLLoss
+from ssem_symbolic.model import realise
+from ssem_symbolic.optimum import global_optimum
+from ssem_symbolic.spec import PRESETS, LossSpec, UnsupportedConvention
+from ssem_symbolic.specfile import SpecFileError, load_spec, to_toml
+from ssem_symbolic.validity import certify_ssem
+
+SPREAD = LossSpec("spread", {"sup": ["view", "class", "other"], "self": ["view", "class"]},
+                  ["view", "class"], ["view"], "anchors")
+
+
+def reference(z, labels, alpha, tau):
+    """(1 - alpha) SupCon + alpha class-conditional InfoNCE, by loops over pairs: the SupCon
+    denominator is every c != a, the class-conditional one every c != a of a's class."""
+    n, views, _ = z.shape
+    flat = torch.nn.functional.normalize(z.reshape(n * views, -1), dim=-1).tolist()
+    inst = [i for i in range(n) for _ in range(views)]
+    lab = [int(labels[i]) for i in inst]
+    M = len(flat)
+    s = [[sum(x * y for x, y in zip(flat[i], flat[j])) for j in range(M)] for i in range(M)]
+
+    def term(positive, in_denominator):
+        total = 0.0
+        for a in range(M):
+            den = math.log(sum(math.exp(s[a][c] / tau) for c in range(M)
+                               if c != a and in_denominator(a, c)))
+            ps = [b for b in range(M) if b != a and positive(a, b)]
+            total += -sum(s[a][b] / tau - den for b in ps) / len(ps)
+        return total / M
+    sup = term(lambda a, b: lab[a] == lab[b], lambda a, c: True)
+    cnce = term(lambda a, b: inst[a] == inst[b], lambda a, c: lab[a] == lab[c])
+    return (1 - alpha) * sup + alpha * cnce
+
+
+def test_the_spec_is_canonical_and_reads_from_a_file(tmp_path):
+    same = LossSpec("x", {"sup": ["other", "class", "view"], "self": ["view", "class"]},
+                    ["class", "view"], ["view"], "anchors")
+    assert SPREAD == same and SPREAD.per_term and SPREAD.key() != PRESETS["supcon"].key()
+    assert SPREAD.denominator_of("self") == ("view", "class")
+    # equal denominators per term are one shared denominator: the preset itself
+    shared = LossSpec("y", {"sup": ["view", "class", "other"], "self": ["view", "class",
+                                                                       "other"]},
+                      ["view", "class"], ["view"], "anchors")
+    assert shared == PRESETS["supcon"] and not shared.per_term
+    path = tmp_path / "spread.toml"
+    path.write_text(to_toml(SPREAD))
+    assert load_spec(path) == SPREAD
+    path.write_text('mean = "anchors"\nsup = ["view"]\nself = ["view"]\n'
+                    'denominator = { sup = ["view", "other"] }\n')
+    with pytest.raises(UnsupportedConvention, match="exactly the keys sup, self"):
+        load_spec(path)
+    path.write_text('mean = "anchors"\nsup = ["view"]\nself = ["view"]\ndenominator = 3\n')
+    with pytest.raises(SpecFileError, match="'denominator' must be a list of pair types, or"):
+        load_spec(path)
+
+
+@pytest.mark.parametrize("alpha, tau, views", [(0.0, 0.5, 2), (0.3, 0.1, 2), (1.0, 1.0, 3),
+                                               (0.6, 0.05, 2)])
+def test_the_torch_loss_is_the_per_pair_reference(alpha, tau, views):
+    gen = torch.Generator().manual_seed(3)
+    labels = torch.tensor([0, 0, 1, 1, 1, 2, 2])
+    z = torch.randn(len(labels), views, 5, generator=gen, dtype=torch.float64)
+    expected = reference(z, labels, alpha, tau)
+    assert float(SupCLLoss(alpha, tau, SPREAD)(z, labels)) == pytest.approx(expected,
+                                                                            rel=1e-12)
+    tiled = SupCLLoss(alpha, tau, SPREAD, chunk_size=4)
+    zt = z.clone().requires_grad_()
+    tiled(zt, labels).backward()
+    zu = z.clone().requires_grad_()
+    SupCLLoss(alpha, tau, SPREAD)(zu, labels).backward()
+    assert float(tiled(z, labels)) == pytest.approx(expected, rel=1e-12)
+    assert torch.allclose(zt.grad, zu.grad, rtol=1e-10, atol=1e-12)
+
+
+def test_f_is_the_loss_of_ssem_vectors_and_beta_star_its_minimum():
+    for b in (0.2, 0.7, 1.0):
+        z, labels = realise(3, 4, b, d=15, views=2, seed=5)
+        got = float(SupCLLoss(0.4, 0.3, SPREAD)(torch.from_numpy(z), torch.from_numpy(labels)))
+        assert got == pytest.approx(float(loss_value(SPREAD, 3, 4, 2, 0.4, 0.3, b)), abs=1e-11)
+    for a, t in (("0.05", "0.5"), ("0.3", "0.5"), ("0.6", "0.2"), ("0.9", "2")):
+        with mpmath.workdps(30):
+            grid = [mpmath.mpf(i) / 4000 for i in range(4001)]
+            values = [loss_value(SPREAD, 3, 4, 2, a, t, x) for x in grid]
+            best = grid[min(range(len(grid)), key=values.__getitem__)]
+        assert abs(float(optimal_beta(SPREAD, 3, 4, 2, a, t)) - float(best)) <= 1 / 4000
+
+
+def test_the_threshold_and_its_side():
+    d = derive(SPREAD)
+    assert int(d.alpha_side) == 1 and d.alpha_c_tau0 == 0
+    assert d.alpha_c_tauinf == sp.Rational(1, 2)
+    a_c = alpha_c_value(SPREAD, 3, 4, 2, 0.5)
+    # f'(1) changes sign at alpha_c: collapse just below, not just above
+    assert collapses(SPREAD, 3, 4, 2, float(a_c) - 1e-9, 0.5)
+    assert not collapses(SPREAD, 3, 4, 2, float(a_c) + 1e-9, 0.5)
+    h = mpmath.mpf(10) ** -12
+    for a, sign in ((a_c - 1e-6, -1), (a_c + 1e-6, 1)):
+        slope = (loss_value(SPREAD, 3, 4, 2, a, "0.5", 1)
+                 - loss_value(SPREAD, 3, 4, 2, a, "0.5", 1 - h)) / h
+        assert mpmath.sign(slope) == sign
+
+
+@pytest.mark.parametrize("alpha, tau", [(0.05, 0.5), (0.3, 0.5), (0.8, 0.3)])
+def test_the_global_optimum_against_free_unit_vectors(alpha, tau):
+    opt = global_optimum(SPREAD, 3, 2, 2, alpha, tau)
+    run = minimise(SPREAD, 3, 2, 2, alpha, tau, seed=2)
+    assert run.loss == pytest.approx(opt.loss_value, abs=1e-7)
+    assert run.variances["within"] == pytest.approx(opt.within_class_variance, abs=1e-4)
+    cert = certify_ssem(SPREAD, 3, 2, 2, alpha, tau)
+    if cert.valid:  # SSEM at beta* is then the minimum
+        assert opt.loss_value == pytest.approx(
+            float(loss_value(SPREAD, 3, 2, 2, alpha, tau, cert.beta)), abs=1e-12)
+
+
+def test_what_is_not_supported_says_why_in_one_line():
+    both = LossSpec("two-lse", {"sup": ["self", "view", "class", "other"],
+                                "self": ["view", "class", "other"]}, ["class"], ["view"],
+                    "anchors")
+    with pytest.raises(UnsupportedConvention, match="quadratic") as err:
+        derive(both)
+    assert "\n" not in str(err.value)
+    from ssem_symbolic.optimum_imbalanced import imbalanced_optimum
+    from ssem_symbolic.sizes import ClassSizes
+
+    with pytest.raises(UnsupportedConvention, match="denominator per term") as err:
+        imbalanced_optimum(SPREAD, ClassSizes.parse("3,2,2"), 2, 0.3, 0.5)
+    assert "\n" not in str(err.value)
+
+
+def test_the_cross_check_agrees_on_trained_free_embeddings():
+    from ssem_symbolic.harness.crosscheck import record
+    from ssem_symbolic.harness.train import TrainConfig, train_free_batched
+
+    configs = [TrainConfig("free", SPREAD, a, 0.5, 3, 4, 2, 24, 1500) for a in (0.05, 0.4)]
+    z, labels = train_free_batched(configs)
+    for i, c in enumerate(configs):
+        rec = record(c, z[i], labels)
+        assert rec["verdict"] == "agrees", rec["note"]
+    assert np.isclose(rec["predicted"]["predicted_within"],
+                      1 - float(optimal_beta(SPREAD, 3, 4, 2, 0.4, 0.5)), atol=1e-12)
