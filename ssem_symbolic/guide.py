@@ -132,8 +132,9 @@ def guide(convention: str, m: int, k: int, p: int = 2, tau: float | None = None,
         warn(f"under {spec.name}, alpha <= {lo} (= lim alpha_c as tau -> 0) collapses the "
              f"classes at every temperature")
     if not established(spec):
-        warn(f"{spec.name}: SSEM is not the optimum everywhere (at small alpha and tau the views "
-             "of an instance move apart); these SSEM numbers may not describe training there")
+        warn(f"{spec.name}: SSEM is not shown to hold the optimum everywhere (`ssem optimum` "
+             "certifies each point, e.g. supcon-split's views move apart at small alpha and "
+             "tau); where it fails these SSEM numbers do not describe training")
     if tau is not None:
         a_c = float(alpha_c_value(spec, m, k, p, tau))
         out["alpha_c"] = a_c

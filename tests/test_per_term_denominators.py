@@ -152,3 +152,41 @@ def test_the_cross_check_agrees_on_trained_free_embeddings():
         assert rec["verdict"] == "agrees", rec["note"]
     assert np.isclose(rec["predicted"]["predicted_within"],
                       1 - float(optimal_beta(SPREAD, 3, 4, 2, 0.4, 0.5)), atol=1e-12)
+
+
+def test_the_spread_file_through_every_subcommand(capsys, tmp_path):
+    """examples/specs/spread.toml through the CLI: threshold and optimum on both sides of
+    alpha_c, regimes, formula, spec show, guide, export, phase (npz and PNG) and crosscheck."""
+    import json
+    from pathlib import Path
+
+    from ssem_symbolic.cli import main
+
+    spec = str(Path(__file__).parent.parent / "examples" / "specs" / "spread.toml")
+    batch = ["--classes", "3", "--per-class", "4"]
+
+    def run(*argv):
+        assert main(list(argv)) == 0, capsys.readouterr().err
+        return capsys.readouterr().out
+
+    a_c = json.loads(run("threshold", "--loss", spec, *batch, "--tau", "0.5", "--json"))
+    assert a_c["alpha_c"] == pytest.approx(float(alpha_c_value(SPREAD, 3, 4, 2, 0.5)))
+    for delta, collapsed in ((-1e-6, True), (1e-6, False)):
+        out = json.loads(run("optimum", "--loss", spec, *batch, "--alpha",
+                             repr(a_c["alpha_c"] + delta), "--tau", "0.5", "--json"))
+        assert out["collapsed"] is collapsed
+    assert "class collapse" in run("regimes", "--loss", spec, *batch, "--tau", "0.5")
+    assert "alpha_c(tau) =" in run("formula", "--loss", spec)
+    assert "den_self = view + class" in run("spec", "show", spec)
+    assert "collapse" in run("guide", "--loss", spec, *batch, "--tau", "0.5",
+                             "--target-within", "0.1")
+    run("export", "--loss", spec, "--format", "json", "--out", str(tmp_path / "s.json"))
+    assert json.loads((tmp_path / "s.json").read_text())["loss"] == "spread"
+    run("phase", "--loss", spec, *batch, "--alpha-grid", "0:1:11", "--tau-grid", "0.1:2:7",
+        "--out", str(tmp_path / "m.npz"))
+    npz = np.load(tmp_path / "m.npz")
+    assert (tmp_path / "m.png").exists() and npz["beta"][0, -1] == 1.0  # alpha 0 collapses
+    out = tmp_path / "cc"
+    result = json.loads(run("crosscheck", "--tiny", "--loss", spec, "--json", "--out",
+                            str(out)))
+    assert result["verdicts"].get("agrees", 0) > 0 and "disagrees" not in result["verdicts"]
