@@ -265,7 +265,8 @@ def _uniform_optimum(spec, classes, instances, p_, batch, alpha_, tau_, digits, 
     P = limit_polyhedron(classes, p_) if instances is None else polyhedron(classes, instances, p_)
     make = _uniform_objective(spec, P, p_, mixture(spec, classes, instances, p_, batch), alpha_,
                               batch)
-    den = spec.shared_denominator("the dataset-level optimum under uniform batches")
+    spec.plain("the dataset-level optimum under uniform batches")
+    den = spec.denominator
     pr = _Problem(P, (den,), {}, {c: i for i, c in enumerate(P.coords)})
     t = exact(tau_)
     x0, lam0, mu0 = _barrier(pr, None, None, t, objective=make)

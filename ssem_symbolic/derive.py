@@ -50,14 +50,25 @@ def _loss_parts(spec: LossSpec) -> tuple[list[tuple[sp.Expr, sp.Expr]], sp.Expr]
     """([(W_j, D_j)], pull) with phi = sum_j W_j log D_j - pull / tau, as functions of
     (v, c, o): one (W, D) per distinct denominator."""
     g = {t.name: t.gram for t in TABLE}
-    n = pair_counts()
+    n = den_counts(spec)
     logs = [(w, sum(n[t] * sp.exp(g[t] / tau) for t in den)) for den, w in spec.denominators()]
     pull = sum(
-        spec.weight(term) * sum(n[t] * g[t] for t in spec.positives(term))
-        / sum(n[t] for t in spec.positives(term))
+        spec.weight(term) * sum(pos_counts(spec, term)[t] * g[t] for t in spec.positives(term))
+        / sum(pos_counts(spec, term)[t] for t in spec.positives(term))
         for term in ("sup", "self")
     )
     return logs, pull
+
+
+def den_counts(spec: LossSpec, *batch) -> dict[str, sp.Expr]:
+    """omega_t n_t per pair type: the counts as they enter a denominator, times the spec's
+    pair weights there (symbolic in m, k, p, or at ``batch`` = (m, k, p))."""
+    return {t: spec.pair_weight("denominator", t) * c for t, c in pair_counts(*batch).items()}
+
+
+def pos_counts(spec: LossSpec, term: str, *batch) -> dict[str, sp.Expr]:
+    """pi_t n_t per pair type: the counts as they enter ``term``'s mean over positives."""
+    return {t: spec.pair_weight(term, t) * c for t, c in pair_counts(*batch).items()}
 
 
 @takes_convention
@@ -111,10 +122,10 @@ class Derivation:
         return {f: getattr(self, f) for f in self.__dataclass_fields__ if f != "spec"}
 
 
-def _ssem_denominator(den: tuple[str, ...]) -> sp.Expr:
-    """D(beta) = sum_t n_t e^{g_t/tau} over the pair types ``den``, those with equal Gram
-    values grouped."""
-    g, n = gram_entries(), pair_counts()
+def _ssem_denominator(spec: LossSpec, den: tuple[str, ...]) -> sp.Expr:
+    """D(beta) = sum_t omega_t n_t e^{g_t/tau} over the pair types ``den``, those with equal
+    Gram values grouped."""
+    g, n = gram_entries(), den_counts(spec)
     by_value: dict[sp.Expr, sp.Expr] = {}
     for t in den:
         by_value[g[t]] = by_value.get(g[t], 0) + n[t]  # SymPy's canonical forms: 1, x, y
@@ -122,12 +133,13 @@ def _ssem_denominator(den: tuple[str, ...]) -> sp.Expr:
 
 
 def _ssem_pull(spec: LossSpec) -> sp.Expr:
-    """(1 - alpha) <g>_sup + alpha <g>_self on SSEM: the positives' mean Gram values."""
-    g, n = gram_entries(), pair_counts()
+    """(1 - alpha) <g>_sup + alpha <g>_self on SSEM: the positives' (weighted) mean Gram
+    values."""
+    g = gram_entries()
     return sum(
         spec.weight(term) * sp.factor(sp.cancel(
-            sum(n[t] * g[t] for t in spec.positives(term))
-            / sum(n[t] for t in spec.positives(term))))
+            sum(pos_counts(spec, term)[t] * g[t] for t in spec.positives(term))
+            / sum(pos_counts(spec, term)[t] for t in spec.positives(term))))
         for term in ("sup", "self")
     )
 
@@ -142,7 +154,7 @@ def _rational_identity(lhs: sp.Expr, rhs: sp.Expr) -> bool:
 def _softmax_variance(spec: LossSpec) -> sp.Expr:
     """sum_j W_j Var_{q_j}(g') / tau^2: each log-sum-exp's softmax variance of the slopes."""
     g = gram_entries()
-    n = pair_counts()
+    n = den_counts(spec)
     out = sp.Integer(0)
     for den, weight in spec.denominators():
         w = {t: n[t] * sp.exp(g[t] / tau) for t in den}
@@ -197,9 +209,9 @@ def reduced(convention: str | LossSpec) -> Reduced:
     """
     spec = get_spec(convention)
     dens = spec.denominators()
-    f = sum(w * sp.log(_ssem_denominator(den)) for den, w in dens) - _ssem_pull(spec) / tau
+    f = sum(w * sp.log(_ssem_denominator(spec, den)) for den, w in dens) - _ssem_pull(spec) / tau
     g = gram_entries()
-    n = pair_counts()
+    n = den_counts(spec)
     _, pull = _loss_parts(spec)
     pull_slope = sp.diff(_on_ssem(pull), beta)
 

@@ -130,7 +130,7 @@ def _affine(expr: sp.Expr, symbols: list[sp.Symbol]) -> tuple[tuple, sp.Rational
 
 @functools.lru_cache(maxsize=None)
 def _family(spec: LossSpec, sizes: ClassSizes, p_: int) -> Family:
-    spec.shared_denominator("the imbalanced (and dataset-level) optimum")
+    spec.plain("the imbalanced (and dataset-level) optimum")
     coords = _coords(sizes, p_)
     sym = {c: sp.Symbol(c, real=True) for c in coords}
     symbols = [sym[c] for c in coords]

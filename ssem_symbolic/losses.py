@@ -134,7 +134,7 @@ class _TiledWeightedLogSumExp(torch.autograd.Function):
         x, row_weights, inv_tau, lse = ctx.saved_tensors
         need_x, need_w, need_t = ctx.needs_input_grad[:3]
         if torch.is_grad_enabled():  # double backward: through the plain formula
-            outside = ctx.pattern.outside_for(x.device)
+            outside = ctx.pattern.outside_for(x.device, x.dtype)
             dx, dw, _, dt, _ = _recorded_backward(grad, x, row_weights, outside, inv_tau,
                                                   (need_x, need_w, None, need_t))
             return dx, dw, dt, None, None, None
@@ -188,21 +188,27 @@ AUTO_TILE_ROWS, AUTO_CHUNK = 8192, 1024
 
 
 def _mask_(logits: torch.Tensor, outside) -> None:
-    if outside == "diag":
+    """Apply a denominator's complement to logits in place: None (nothing), "diag", a
+    boolean mask (filled), or a float matrix added (log pair weights, fill outside)."""
+    if isinstance(outside, str):
         logits.diagonal(dim1=-2, dim2=-1).fill_(_FILL[logits.dtype])
-    elif outside is not None:
+    elif outside is not None and outside.dtype == torch.bool:
         logits.masked_fill_(outside, _FILL[logits.dtype])
+    elif outside is not None:
+        logits.add_(outside)
 
 
 def _recorded_backward(grad, x, row_weights, outside, inv_tau, needs):
     """The backward as autograd through the plain masked log-sum-exp, so that it can itself be
     differentiated (exact Hessian-vector products)."""
     logits = inv_tau[..., None, None] * (x @ x.transpose(-1, -2))
-    if outside == "diag":
+    if isinstance(outside, str):
         eye = torch.eye(x.shape[-2], dtype=torch.bool, device=x.device)
         logits = logits.masked_fill(eye, _FILL[x.dtype])
-    elif outside is not None:
+    elif outside is not None and outside.dtype == torch.bool:
         logits = logits.masked_fill(outside, _FILL[x.dtype])
+    elif outside is not None:
+        logits = logits + outside
     value = (row_weights * torch.logsumexp(logits, -1)).sum(-1)
     inputs = [t for t, need in zip((x, row_weights, inv_tau), (needs[0], needs[1], needs[3]))
               if need]
@@ -231,7 +237,11 @@ class LabelPattern:
         _, self.cls, sizes = torch.unique(labels, return_inverse=True, return_counts=True)
         self.n, self.views, self.n_classes = labels.shape[0], views, int(self.cls.max()) + 1
         # one mask per distinct denominator (a spec with a denominator per term has two)
-        self.masks = [_DenominatorMask(den, self.cls, views) for den, _ in spec.denominators()]
+        logw = {t: math.log(float(spec.pair_weight("denominator", t))) for t in PAIR_TYPES
+                if spec.pair_weight("denominator", t) not in (0, 1)}
+        self.masks = [_DenominatorMask(den, self.cls, views,
+                                       {t: w for t, w in logw.items() if t in den})
+                      for den, _ in spec.denominators()]
         index = {den: j for j, (den, _) in enumerate(spec.denominators())}
         self.term_denominator = {t: index[spec.denominator_of(t)] for t in ("sup", "self")}
         self.denominator, self.outside = self.masks[0].denominator, self.masks[0].outside
@@ -243,7 +253,9 @@ class LabelPattern:
                             "class": in_class, "batch": torch.full_like(in_class, m)})
         self.term = {}
         for term in ("sup", "self"):
-            counts = sum(per_type[t] for t in spec.positives(term))
+            # pi_t: the spec's pair weights among the term's positives (1 by default)
+            pos = tuple((t, float(spec.pair_weight(term, t))) for t in spec.positives(term))
+            counts = sum(pi * per_type[t] for t, pi in pos)
             # an anchor without a positive in this term is dropped from its mean (as
             # pytorch-metric-learning does); a batch with none adds 0 for the term
             valid = counts > 0
@@ -253,15 +265,15 @@ class LabelPattern:
             u = (torch.full_like(counts, 1 / float(counts.sum())) if spec.mean == "pairs"
                  else torch.where(valid, 1 / (counts.clamp(min=1) * int(valid.sum())),
                                   torch.zeros_like(counts)))
-            self.term[term] = (u, u * counts, spec.positives(term))
+            self.term[term] = (u, u * counts, pos)
 
     def mask_block_(self, logits: torch.Tensor, start: int) -> None:
         """The first denominator's :meth:`_DenominatorMask.mask_block_`."""
         self.masks[0].mask_block_(logits, start)
 
-    def outside_for(self, device):
+    def outside_for(self, device, dtype=torch.float32):
         """The first denominator's :meth:`_DenominatorMask.outside_for`."""
-        return self.masks[0].outside_for(device)
+        return self.masks[0].outside_for(device, dtype)
 
     def outside_block(self, start: int, rows: int, device) -> torch.Tensor:
         """The first denominator's :meth:`_DenominatorMask.outside_block`."""
@@ -331,15 +343,22 @@ def _outside(denominator: tuple[str, ...]):
 
 
 class _DenominatorMask:
-    """The pairs outside one denominator, for a batch's labels (class ids 0..) and views."""
+    """The pairs outside one denominator, for a batch's labels (class ids 0..) and views, and
+    the log weights of its pair types where the spec weights them (``log_weights``: type ->
+    log omega_t, only those other than 0)."""
 
-    def __init__(self, denominator: tuple[str, ...], cls: torch.Tensor, views: int) -> None:
+    def __init__(self, denominator: tuple[str, ...], cls: torch.Tensor, views: int,
+                 log_weights: dict | None = None) -> None:
         self.denominator, self.outside = denominator, _outside(denominator)
+        self.log_weights = log_weights or {}
+        if self.log_weights:
+            self.outside = "bias"
         self.cls, self.views = cls, views
 
     def mask_block_(self, logits: torch.Tensor, start: int) -> None:
-        """Fill the entries of rows start.. of the logits outside the denominator (in place);
-        a block of rows needs O(block x M) memory, never the whole (M, M) mask."""
+        """Fill the entries of rows start.. of the logits outside the denominator (in place),
+        and add the log pair weights; a block of rows needs O(block x M) memory, never the
+        whole (M, M) mask."""
         fill = _FILL[logits.dtype]
         rows = logits.shape[-2]
         if self.outside is None:
@@ -347,18 +366,34 @@ class _DenominatorMask:
         if self.outside == "diag":
             logits[..., :, start:start + rows].diagonal(dim1=-2, dim2=-1).fill_(fill)
             return
+        if self.outside == "bias":
+            logits.add_(self.bias_block(start, rows, logits.device, logits.dtype))
+            return
         logits.masked_fill_(self.outside_block(start, rows, logits.device), fill)
 
-    def outside_for(self, device):
-        """The untiled complement of the denominator: None, "diag", or the whole (M, M) mask."""
+    def outside_for(self, device, dtype=torch.float32):
+        """The untiled complement of the denominator: None, "diag", the whole (M, M) mask, or
+        the whole (M, M) matrix of log pair weights (``dtype``; the fill outside)."""
+        rows = self.cls.shape[0] * self.views
         if self.outside == "mask":
-            return self.outside_block(0, self.cls.shape[0] * self.views, device)
+            return self.outside_block(0, rows, device)
+        if self.outside == "bias":
+            return self.bias_block(0, rows, device, dtype)
         return self.outside
 
     def outside_block(self, start: int, rows: int, device) -> torch.Tensor:
         """(rows, M) mask of the pairs outside the denominator, for rows start.."""
         types = pair_type_masks(self.cls.to(device), self.views, start, rows)
         return ~_union(types, self.denominator)
+
+    def bias_block(self, start: int, rows: int, device, dtype) -> torch.Tensor:
+        """(rows, M): log omega_t on the pairs of each type t in the denominator, the fill
+        outside it."""
+        types = pair_type_masks(self.cls.to(device), self.views, start, rows)
+        out = torch.full(types["self"].shape, _FILL[dtype], dtype=dtype, device=device)
+        for t in self.denominator:
+            out.masked_fill_(types[t], self.log_weights.get(t, 0.0))
+        return out
 
 
 def supcl_loss(z: torch.Tensor, labels: torch.Tensor, alpha, tau, loss: str | LossSpec = "paper",
@@ -425,12 +460,12 @@ def supcl_loss(z: torch.Tensor, labels: torch.Tensor, alpha, tau, loss: str | Lo
             lse = lse + _TiledWeightedLogSumExp.apply(flat, row_weights, 1 / t, mask,
                                                       int(chunk_size), bound)
         else:
-            lse = lse + _WeightedLogSumExp.apply(flat, row_weights, mask.outside_for(flat.device),
-                                                 1 / t, bound)
+            lse = lse + _WeightedLogSumExp.apply(
+                flat, row_weights, mask.outside_for(flat.device, flat.dtype), 1 / t, bound)
     pull = 0
     sums = pattern.pair_sums(flat, [u for _, u, _, _, _ in parts])
     for (coef, _, _, positives, _), per_type in zip(parts, sums):
-        pull = pull + coef * sum(per_type[t_] for t_ in positives)
+        pull = pull + coef * sum(pi * per_type[t_] for t_, pi in positives)
     return lse - pull / t
 
 

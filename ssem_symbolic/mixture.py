@@ -110,6 +110,7 @@ def mixture(spec: LossSpec, classes: int, instances: int | None, p_: int,
             batch: int) -> Mixture:
     """The weights c_T(j) of both terms under the uniform sampler of B from C x n (n = None:
     the limit n -> oo), exact where the batch's compositions can be summed."""
+    spec.plain("the mixture over uniform batches")
     law = class_count_law(classes, instances, batch)
     gs = {term: _g(spec, term, law, p_, batch) for term in TERMS}
     if all(len(set(g.values())) == 1 for g in gs.values()):  # Y constant: the law itself

@@ -33,11 +33,11 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from .derive import guard_digits, optimal_beta
+from .derive import den_counts, guard_digits, optimal_beta
 from .model import gram_entries
 from .polyhedron import Polyhedron, collapsed, polyhedron, sorted_names, variances
 from .reading import exact, mp
-from .spec import (LossSpec, alpha, check_setting, get_spec, pair_counts, pull_weights,
+from .spec import (LossSpec, alpha, check_setting, get_spec, pull_weights,
                    takes_convention)
 from .validity import certify_ssem
 
@@ -94,7 +94,7 @@ class _Problem:
 @functools.lru_cache(maxsize=None)
 def _problem(spec: LossSpec, m_: int, k_: int, p_: int) -> _Problem:
     P = polyhedron(m_, k_, p_)
-    n = {t: int(c) for t, c in pair_counts(m_, k_, p_).items()}
+    n = {t: sp.Rational(c) for t, c in den_counts(spec, m_, k_, p_).items()}  # omega_t n_t
     dens = tuple(tuple(t for t in den if n[t] > 0) for den, _ in spec.denominators())
     if not all(dens):
         raise ValueError(f"a denominator of {spec.name!r} is empty on this batch")
@@ -113,7 +113,7 @@ class _Phi:
         self.w = [num(w[t]) for t in pr.P.coords]
         self.w_const = num(sum(w[t] for t in w if t not in pr.index))
         log = np.log if lib is np else mpmath.log
-        self.logn = [[(pr.index.get(s), log(pr.n[s])) for s in den] for den in pr.dens]
+        self.logn = [[(pr.index.get(s), log(num(pr.n[s]))) for s in den] for den in pr.dens]
 
     def parts(self, x):
         """(tau phi, gradient, Hessian) at x."""

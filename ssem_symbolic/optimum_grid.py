@@ -26,6 +26,7 @@ from .model import gram_entries
 from .optimum import _face
 from .polyhedron import collapsed, polyhedron, variances
 from .solve import optimal_beta_grid
+from .derive import den_counts
 from .spec import (LossSpec, alpha, check_setting, get_spec, pair_counts, pull_weights,
                    takes_convention)
 
@@ -70,6 +71,7 @@ class _Phi:
         kw = dict(dtype=dtype, device=device)
         # per denominator j: E[s, i] = 1 if its type s is coordinate i; const[s] = 1 for self
         self.dens = []
+        n = {t: float(c) for t, c in den_counts(spec, m_, k_, p_).items()}  # omega_t n_t
         for types, L in spec.denominators():
             den = [t for t in types if n[t] > 0]
             E = torch.zeros(len(den), len(P.coords), **kw)

@@ -135,23 +135,23 @@ def takes_convention(fn):
 
 def pull_weights(spec: LossSpec, m_: int, k_: int, p_: int, alpha_=None) -> dict:
     """w_t per pair type: each term's weight spread over its positives in proportion to their
-    counts on a balanced batch (phi = L log D - sum_t w_t g_t / tau). Polynomials in alpha, or
-    exact rationals at ``alpha_`` (read exactly).
+    counts on a balanced batch, times their pair weights in that term (phi = L log D - sum_t
+    w_t g_t / tau). Polynomials in alpha, or exact rationals at ``alpha_`` (read exactly).
 
     >>> pull_weights(PRESETS["supcon"], 3, 4, 2)["view"]
     6*alpha/7 + 1/7
     """
-    n = {t: int(c) for t, c in pair_counts(m_, k_, p_).items()}
     out = {t.name: sp.Integer(0) for t in TABLE}
     for term in TERMS:
         pos = spec.positives(term)
+        n = {t: int(c) * spec.pair_weight(term, t) for t, c in pair_counts(m_, k_, p_).items()}
         total = sum(n[t] for t in pos)
         weight = spec.weight(term) if alpha_ is None else spec.weight(term).subs(
             alpha, exact(alpha_))
         if total == 0 or weight == 0:
             continue
         for t in pos:
-            out[t] += weight * sp.Rational(n[t], total)
+            out[t] += weight * sp.Rational(n[t]) / total
     return {t: sp.expand(w) for t, w in out.items()}
 
 
@@ -196,6 +196,61 @@ def _denominator(spec_name: str, value):
             return dens[TERMS[0]]
         return dens
     return _types(spec_name, "denominator", value)
+
+
+#: where a pair-type weight may sit: the denominators, or a term's positives
+PLACES: tuple[str, ...] = ("denominator", "sup", "self")
+
+
+def _pair_weights(spec) -> None:
+    """Canonicalise ``spec.pair_weights`` in place: exact nonnegative rationals, each type
+    present in its place; a zero weight removes the type from its place (so the denominators and
+    positives hold only weighted types), a weight of 1 is the default and is dropped."""
+    name, value = spec.name, spec.pair_weights
+    if isinstance(value, dict):
+        unknown = set(value) - set(PLACES)
+        if unknown:
+            raise UnsupportedConvention(f"loss spec {name!r}: pair_weights has unknown place(s) "
+                                        f"{sorted(unknown)}; use {', '.join(PLACES)}")
+        try:
+            value = tuple((place, t, w) for place, table in value.items()
+                          for t, w in dict(table).items())
+        except (TypeError, ValueError):
+            raise UnsupportedConvention(f"loss spec {name!r}: pair_weights must map each place "
+                                        "to a table of pair type = weight") from None
+    out = {}
+    for place, t, w in value:
+        if place not in PLACES:
+            raise UnsupportedConvention(f"loss spec {name!r}: pair_weights has unknown place "
+                                        f"{place!r}; use {', '.join(PLACES)}")
+        try:
+            w = exact(w)
+        except (TypeError, ValueError):
+            raise UnsupportedConvention(f"loss spec {name!r}: pair weight {place}.{t} must be "
+                                        f"a number, got {w!r}") from None
+        if w < 0:
+            raise UnsupportedConvention(f"loss spec {name!r}: pair weight {place}.{t} is "
+                                        f"negative ({w}); weights must be >= 0")
+        held = (set(spec.denominator_of("sup")) | set(spec.denominator_of("self"))
+                if place == "denominator" else set(spec.positives(place)))
+        if t not in held:
+            where = "a denominator" if place == "denominator" else f"the {place} positives"
+            raise UnsupportedConvention(f"loss spec {name!r}: pair weight {place}.{t}: {t!r} is "
+                                        f"not in {where}")
+        out[(place, t)] = w
+    for (place, t), w in list(out.items()):
+        if w != 0:
+            continue
+        del out[(place, t)]
+        if place == "denominator":
+            dens = {term: tuple(x for x in spec.denominator_of(term) if x != t) for term in TERMS}
+            object.__setattr__(spec, "denominator", _denominator(name, dens))
+        else:
+            field = "sup" if place == "sup" else "self_"
+            object.__setattr__(spec, field, _types(name, place, tuple(
+                x for x in spec.positives(place) if x != t)))
+    object.__setattr__(spec, "pair_weights", tuple(sorted(
+        (place, t, w) for (place, t), w in out.items() if w != 1)))
 
 
 DEFAULT_WEIGHTS = ((sp.Integer(1), sp.Integer(-1)), (sp.Integer(0), sp.Integer(1)))
@@ -259,6 +314,11 @@ class LossSpec:
     description: str = ""
     #: term weights as (a0, a1) per term: W = a0 + a1 alpha; default (1 - alpha, alpha)
     weights: tuple = DEFAULT_WEIGHTS
+    #: weights per pair type inside the denominators ("denominator": one weight per type,
+    #: the same in every denominator holding it) and inside each term's positives ("sup",
+    #: "self"); given as {place: {type: weight}}, canonical as sorted (place, type, weight)
+    #: triples of the weights other than 1. Default: every weight 1
+    pair_weights: tuple = ()
 
     def __post_init__(self) -> None:
         for field_name in ("sup", "self_"):
@@ -270,6 +330,7 @@ class LossSpec:
             raise UnsupportedConvention(f"loss spec {self.name!r}: mean must be 'pairs' or "
                                         f"'anchors', got {self.mean!r}")
         object.__setattr__(self, "weights", _weights(self.name, self.weights))
+        _pair_weights(self)
 
     @property
     def decoupled(self) -> bool:
@@ -302,6 +363,26 @@ class LossSpec:
             den = self.denominator_of(term)
             out[den] = sp.expand(out.get(den, 0) + self.weight(term))
         return tuple(out.items())
+
+    def pair_weight(self, place: str, t: str) -> sp.Rational:
+        """The weight of pair type ``t`` in ``place`` ("denominator", "sup" or "self"): 1
+        unless ``pair_weights`` says otherwise.
+
+        >>> LossSpec("w", ["view", "class", "other"], ["view", "class"], ["view"], "anchors",
+        ...          pair_weights={"denominator": {"class": "1/2"}}).pair_weight("denominator",
+        ...                                                                    "class")
+        1/2
+        """
+        return next((w for p_, t_, w in self.pair_weights if (p_, t_) == (place, t)),
+                    sp.Integer(1))
+
+    def plain(self, layer: str) -> None:
+        """:class:`UnsupportedConvention` naming ``layer`` (a part of the engine built for one
+        shared denominator and unweighted pair types) unless the spec is such."""
+        self.shared_denominator(layer)
+        if self.pair_weights:
+            raise UnsupportedConvention(
+                f"loss spec {self.name!r} weights pair types; {layer} takes unweighted ones")
 
     def shared_denominator(self, layer: str) -> tuple[str, ...]:
         """The one denominator of both terms, or :class:`UnsupportedConvention` naming
@@ -341,6 +422,8 @@ class LossSpec:
         parts = [den, ",".join(self.sup), ",".join(self.self_), self.mean]
         if self.weights != DEFAULT_WEIGHTS:
             parts.append(";".join(f"{a0},{a1}" for a0, a1 in self.weights))
+        if self.pair_weights:
+            parts.append("pw:" + ";".join(f"{p_}.{t}={w}" for p_, t, w in self.pair_weights))
         return "|".join(parts)
 
     def canonical(self) -> dict:
@@ -352,6 +435,11 @@ class LossSpec:
         if self.weights != DEFAULT_WEIGHTS:
             out["weights"] = {term: [str(a0), str(a1)]
                               for term, (a0, a1) in zip(TERMS, self.weights)}
+        if self.pair_weights:
+            table: dict = {}
+            for place, t, w in self.pair_weights:
+                table.setdefault(place, {})[t] = str(w)
+            out["pair_weights"] = table
         return out | {"description": self.description}
 
 

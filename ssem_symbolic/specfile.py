@@ -14,6 +14,9 @@ A file with today's fields reads as it looks::
     #                                       self = ["view", "class"] }
     weights = { sup = [1, 0], self = [0, 1] }   # optional: W = a0 + a1 alpha per term
                                                 # (default: 1 - alpha and alpha)
+    # optional: weights of pair types inside the denominators (one per type, in every
+    # denominator holding it) and inside a term's positives (default 1; 0 removes the type)
+    pair_weights = { denominator = { class = "1/2" }, sup = { view = 2 } }
 
 Positives may lie outside the denominator (a decoupled loss).
 """
@@ -27,7 +30,7 @@ from pathlib import Path
 from .spec import LossSpec, UnsupportedConvention
 
 _FIELDS = {"name": str, "mean": str, "denominator": (list, dict), "sup": list, "self": list,
-           "description": str, "weights": dict}
+           "description": str, "weights": dict, "pair_weights": dict}
 _REQUIRED = ("denominator", "sup", "self", "mean")
 
 
@@ -72,14 +75,16 @@ def spec_from_dict(data: dict, source: str = "spec") -> LossSpec:
     for field, kind in _FIELDS.items():
         if field in data and not isinstance(data[field], kind):
             what = {list: "list of pair types", str: "string",
-                    dict: "table of term weights, e.g. {sup = [1, 0], self = [0, 1]}",
+                    dict: ("table of term weights, e.g. {sup = [1, 0], self = [0, 1]}"
+                           if field == "weights" else "table of pair-type weights per place, "
+                           'e.g. {denominator = {class = "1/2"}, sup = {view = 2}}'),
                     (list, dict): "list of pair types, or a table of one list per term, e.g. "
                     '{sup = ["view", "class", "other"], self = ["view", "class"]}'}[kind]
             raise SpecFileError(f"{source}: field {field!r} must be a {what}, got "
                                 f"{data[field]!r}")
     name = data.get("name") or Path(source).stem
     try:
-        extra = {"weights": data["weights"]} if "weights" in data else {}
+        extra = {key: data[key] for key in ("weights", "pair_weights") if key in data}
         return LossSpec(name=name, denominator=data["denominator"], sup=data["sup"],
                         self_=data["self"], mean=data["mean"],
                         description=data.get("description", ""), **extra)

@@ -34,11 +34,11 @@ from dataclasses import dataclass
 import mpmath
 import sympy as sp
 
-from .derive import guard_digits, optimal_beta
+from .derive import den_counts, guard_digits, optimal_beta
 from .model import gram_entries, symmetric_gram_eigenvalues
 from .pairs import TABLE
 from .reading import exact, mp
-from .spec import (PRESETS, LossSpec, alpha, beta, get_spec, pair_counts, pull_weights,
+from .spec import (PRESETS, LossSpec, alpha, beta, get_spec, pull_weights,
                    takes_convention)
 
 #: the most digits a certificate works at before it calls a multiplier undecided
@@ -91,7 +91,7 @@ def _structure(spec: LossSpec, m_: int, k_: int, p_: int):
     coords = [t for t in _COORDS if not (t == "view" and p_ == 1)]
     grads = {name: [sp.Rational(sp.diff(ev, _COORDS[t])) for t in coords]
              for name, ev, mult in symmetric_gram_eigenvalues(m_=m_, k_=k_, p_=p_) if mult != 0}
-    n = {t: int(c) for t, c in pair_counts(m_, k_, p_).items()}
+    n = {t: sp.Rational(c) for t, c in den_counts(spec, m_, k_, p_).items()}  # omega_t n_t
     pull = pull_weights(spec, m_, k_, p_)
     return coords, grads, n, {t: pull[t] for t in coords}
 
@@ -251,7 +251,7 @@ def _softmax_point(spec, n, atoms, b, m_, k_, tau_mp):
     one = {s: mpmath.mpf(g[s]) for s in g}
     gram = {combo: mpmath.fsum(one[s] for s in combo) for combo, _ in atoms}
     expo = {combo: gram[combo] / tau_mp for combo, _ in atoms}
-    log_d = mpmath.fsum(_logsumexp([mpmath.log(n[s]) + one[s] / tau_mp for s in den])
+    log_d = mpmath.fsum(_logsumexp([mpmath.log(mp(n[s])) + one[s] / tau_mp for s in den])
                         for den, _ in spec.denominators())
     return gram, expo, log_d
 
@@ -268,10 +268,10 @@ def _residual(spec, m_, k_, p_, a, t, b, mus, digits) -> float:
             grad = -mp(weights[t_].subs(alpha, a))
             for den, L in spec.denominators():  # d (L_j log D_j)/d g = L_j q_j
                 if t_ in den:
-                    log_dj = _logsumexp([mpmath.log(n[s]) + mpmath.mpf(g[s]) / tau_mp
+                    log_dj = _logsumexp([mpmath.log(mp(n[s])) + mpmath.mpf(g[s]) / tau_mp
                                          for s in den])
                     grad += mp(L.subs(alpha, a)) * mpmath.exp(
-                        mpmath.log(n[t_]) + mpmath.mpf(g[t_]) / tau_mp - log_dj)
+                        mpmath.log(mp(n[t_])) + mpmath.mpf(g[t_]) / tau_mp - log_dj)
             out.append(grad / tau_mp
                        - mpmath.fsum(mu * grads[name][r] for name, (_, mu) in mus.items()))
         return float(mpmath.sqrt(mpmath.fsum(x * x for x in out)))

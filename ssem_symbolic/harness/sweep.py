@@ -59,8 +59,9 @@ def default_plan(losses: tuple, size: str = "quick", sizes=None) -> Plan:
     Imbalanced batches (``sizes``, by default [5, 3, 2] and a 10:1 batch [20, 2]; a
     :class:`~ssem_symbolic.sizes.ClassSizes` replaces them): free embeddings at tau = 0.5 on an
     alpha grid that crosses the per-class thresholds of [5, 3, 2] for every loss, and the
-    Gaussian MLP on the first size vector. A convention with a denominator per term gets no
-    imbalanced and no uniform-batch points: those layers take one shared denominator."""
+    Gaussian MLP on the first size vector. A convention with a denominator per term or pair
+    weights gets no imbalanced and no uniform-batch points: those layers take one shared,
+    unweighted denominator."""
     cfg = _SIZES[size]
     losses = tuple(get_spec(loss) for loss in losses)
     m, k, p = cfg["batch"]
@@ -93,11 +94,11 @@ def default_plan(losses: tuple, size: str = "quick", sizes=None) -> Plan:
     for i, class_sizes in enumerate(imbalanced):
         dim = max(cfg["dim"], sum(class_sizes) * p)  # d >= the embeddings: no rank limit
         for loss in (losses if i == 0 else (mlp_loss,)):
-            if loss.per_term:
+            if loss.per_term or loss.pair_weights:
                 continue
             points += [TrainConfig("free", loss, a, 0.5, dim=dim, views=p, steps=cfg["steps"],
                                    sizes=class_sizes) for a in cfg["imbalanced_alphas"]]
-    if not mlp_loss.per_term:
+    if not (mlp_loss.per_term or mlp_loss.pair_weights):
         points.append(TrainConfig("gaussian", mlp_loss, 0.3, 0.5, dim=cfg["dim"], views=p,
                                   steps=g_steps, lr=0.003, sizes=imbalanced[0]))
     points += _minibatch_points(losses, mlp_loss, cfg, size)
@@ -124,7 +125,7 @@ def _minibatch_points(losses: tuple, main: LossSpec, cfg: dict, size: str) -> li
                           sampler="balanced:3:2")]
     if size == "tiny":
         return points
-    if not main.per_term:
+    if not (main.per_term or main.pair_weights):
         points.append(TrainConfig("minibatch", main, 0.8, 0.5, 3, 8, 2, dim, steps,
                                   sampler="uniform:6"))
     if PRESETS["supcon-split"] in losses:

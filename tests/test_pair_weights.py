@@ -1,0 +1,136 @@
+"""Weights per pair type inside the denominators and the positives: the spec, the torch loss
+against per-pair loops written here, f against the torch loss on SSEM vectors, the global
+optimum against free unit vectors, and the layers that refuse them."""
+
+import math
+
+import pytest
+import torch
+
+from ssem_symbolic.bruteforce import minimise
+from ssem_symbolic.derive import collapses, derive, loss_value, optimal_beta
+from ssem_symbolic.losses import SupCLLoss
+from ssem_symbolic.model import realise
+from ssem_symbolic.optimum import global_optimum
+from ssem_symbolic.spec import PRESETS, LossSpec, UnsupportedConvention
+from ssem_symbolic.specfile import load_spec, to_toml
+
+WEIGHTED = LossSpec("weighted", ["view", "class", "other"], ["view", "class"], ["view"],
+                    "anchors", pair_weights={"denominator": {"class": "1/2", "other": 2},
+                                             "sup": {"view": 3}})
+
+
+def reference(z, labels, alpha, tau, spec):
+    """Per anchor a: D_a = sum_{c in den} omega_t(a,c) e^{s_ac/tau}; each term's mean over its
+    positives b weighted by pi_t(a,b); then the mean over anchors."""
+    n, views, _ = z.shape
+    flat = torch.nn.functional.normalize(z.reshape(n * views, -1), dim=-1).tolist()
+    inst = [i for i in range(n) for _ in range(views)]
+    lab = [int(labels[i]) for i in inst]
+    M = len(flat)
+    s = [[sum(x * y for x, y in zip(flat[i], flat[j])) for j in range(M)] for i in range(M)]
+
+    def kind(a, b):
+        return ("self" if a == b else "view" if inst[a] == inst[b] else
+                "class" if lab[a] == lab[b] else "other")
+    total = 0.0
+    for a in range(M):
+        den = sum(float(spec.pair_weight("denominator", kind(a, c))) * math.exp(s[a][c] / tau)
+                  for c in range(M) if kind(a, c) in spec.denominator)
+        for term, w in (("sup", 1 - alpha), ("self", alpha)):
+            pos = [(b, float(spec.pair_weight(term, kind(a, b)))) for b in range(M)
+                   if kind(a, b) in spec.positives(term)]
+            mean = sum(pi * (math.log(den) - s[a][b] / tau) for b, pi in pos) / sum(
+                pi for _, pi in pos)
+            total += w * mean
+    return total / M
+
+
+def test_the_spec_canonical_form_and_file(tmp_path):
+    assert WEIGHTED.pair_weight("denominator", "class") == sp_rational(1, 2)
+    assert WEIGHTED.pair_weight("denominator", "view") == 1
+    assert WEIGHTED.key() != PRESETS["supcon"].key()
+    # weights of 1 are the default; a weight of 0 removes the type from its place
+    same = LossSpec("s", ["view", "class", "other"], ["view", "class"], ["view"], "anchors",
+                    pair_weights={"sup": {"view": 0, "class": 1}})
+    assert same == PRESETS["supcon-split"]
+    path = tmp_path / "w.toml"
+    path.write_text(to_toml(WEIGHTED))
+    assert load_spec(path) == WEIGHTED
+    for bad, match in (({"denominator": {"class": -1}}, "negative"),
+                       ({"self": {"class": 2}}, "not in the self positives"),
+                       ({"numerator": {"class": 2}}, "unknown place")):
+        with pytest.raises(UnsupportedConvention, match=match):
+            LossSpec("b", ["view", "class", "other"], ["view", "class"], ["view"], "anchors",
+                     pair_weights=bad)
+
+
+def sp_rational(p, q):
+    import sympy as sp
+
+    return sp.Rational(p, q)
+
+
+@pytest.mark.parametrize("alpha, tau", [(0.0, 0.5), (0.4, 0.1), (1.0, 1.0), (0.7, 0.05)])
+def test_the_torch_loss_is_the_per_pair_reference(alpha, tau):
+    gen = torch.Generator().manual_seed(4)
+    labels = torch.tensor([0, 0, 1, 1, 1, 2, 2])
+    z = torch.randn(len(labels), 2, 5, generator=gen, dtype=torch.float64)
+    expected = reference(z, labels, alpha, tau, WEIGHTED)
+    assert float(SupCLLoss(alpha, tau, WEIGHTED)(z, labels)) == pytest.approx(expected,
+                                                                              rel=1e-12)
+    zt, zu = z.clone().requires_grad_(), z.clone().requires_grad_()
+    tiled = SupCLLoss(alpha, tau, WEIGHTED, chunk_size=3)(zt, labels)
+    tiled.backward()
+    SupCLLoss(alpha, tau, WEIGHTED)(zu, labels).backward()
+    assert float(tiled.detach()) == pytest.approx(expected, rel=1e-12)
+    assert torch.allclose(zt.grad, zu.grad, rtol=1e-10, atol=1e-12)
+    # second derivatives (Newton's Hessian-vector products) through the weighted denominator
+    y = z.clone().requires_grad_()
+    (g,) = torch.autograd.grad(SupCLLoss(alpha, tau, WEIGHTED)(y, labels), y,
+                               create_graph=True)
+    v = torch.randn(z.shape, generator=gen, dtype=torch.float64)
+    (hv,) = torch.autograd.grad((g * v).sum(), y)
+    h = 1e-6
+    gp = _grad(z + h * v, labels, alpha, tau)
+    gm = _grad(z - h * v, labels, alpha, tau)
+    assert torch.allclose(hv, (gp - gm) / (2 * h), rtol=1e-5, atol=1e-7)
+
+
+def _grad(z, labels, alpha, tau):
+    y = z.clone().requires_grad_()
+    SupCLLoss(alpha, tau, WEIGHTED)(y, labels).backward()
+    return y.grad
+
+
+def test_f_beta_star_and_the_threshold():
+    for b in (0.1, 0.6, 1.0):
+        z, labels = realise(3, 4, b, d=15, views=2, seed=2)
+        got = float(SupCLLoss(0.4, 0.3, WEIGHTED)(torch.from_numpy(z),
+                                                   torch.from_numpy(labels)))
+        assert got == pytest.approx(float(loss_value(WEIGHTED, 3, 4, 2, 0.4, 0.3, b)),
+                                    abs=1e-11)
+    assert int(derive(WEIGHTED).alpha_side) == 1
+    for a, t in (("0.1", "0.5"), ("0.5", "0.5"), ("0.8", "0.2")):
+        b = float(optimal_beta(WEIGHTED, 3, 4, 2, a, t))
+        grid = [i / 2000 for i in range(2001)]
+        values = [float(loss_value(WEIGHTED, 3, 4, 2, a, t, x)) for x in grid]
+        assert abs(b - grid[values.index(min(values))]) <= 1 / 2000
+        assert collapses(WEIGHTED, 3, 4, 2, a, t) == (b == 1.0)
+
+
+@pytest.mark.parametrize("alpha, tau", [(0.1, 0.5), (0.5, 0.3)])
+def test_the_global_optimum_against_free_unit_vectors(alpha, tau):
+    opt = global_optimum(WEIGHTED, 3, 2, 2, alpha, tau)
+    run = minimise(WEIGHTED, 3, 2, 2, alpha, tau, seed=3)
+    assert run.loss == pytest.approx(opt.loss_value, abs=1e-7)
+    assert run.variances["within"] == pytest.approx(opt.within_class_variance, abs=1e-4)
+
+
+def test_the_layers_built_for_unweighted_pairs_say_so():
+    from ssem_symbolic.optimum_imbalanced import imbalanced_optimum
+    from ssem_symbolic.sizes import ClassSizes
+
+    with pytest.raises(UnsupportedConvention, match="weights pair types") as err:
+        imbalanced_optimum(WEIGHTED, ClassSizes.parse("3,2,2"), 2, 0.3, 0.5)
+    assert "\n" not in str(err.value)
