@@ -396,10 +396,14 @@ def _threshold(args) -> int:
         if args.json:
             print(json.dumps({"alpha_c": a_c}))
             return 0
-        d = derive(spec)
         print(_table([("loss", spec.name), ("m, k, p", f"{m}, {k}, {p}"), ("tau", args.tau),
                       ("alpha_c", f"{a_c:.10g}")]))
-        print(f"\nalpha_c(tau) = {d.alpha_c_r}   with r = exp(-m/((m-1) tau))")
+        if spec.form == "sigmoid":
+            from .sigmoid import alpha_c as sigmoid_alpha_c
+
+            print(f"\nalpha_c(tau) = {sigmoid_alpha_c(spec)}")
+        else:
+            print(f"\nalpha_c(tau) = {derive(spec).alpha_c_r}   with r = exp(-m/((m-1) tau))")
         if side is None:
             print(f"\nAt tau = {args.tau:g} collapse does not depend on alpha.")
         else:
@@ -424,16 +428,24 @@ def _threshold(args) -> int:
         extra = {"collapse_when": "tau <= tau_c"} if rule.kind == "tau<=" else {}
         print(json.dumps({"tau_c": t_out} | extra))
         return 0
-    d = derive(spec)
     shown = "none" if t_out is None else f"{t_out:.10g}"
     print(_table([("loss", spec.name), ("m, k, p", f"{m}, {k}, {p}"), ("alpha", args.alpha),
                   ("tau_c", shown)]))
-    print(f"\ntau_c(alpha) = {d.tau_c}")
+    if spec.form == "sigmoid":
+        from .sigmoid import SCAN, TAU_SCAN
+
+        print(f"\ntau_c(alpha): no closed form in the sigmoid form; the sign change of f'(1) "
+              f"is located by a {SCAN}-point scan of log tau over [{TAU_SCAN[0]}, "
+              f"{TAU_SCAN[1]}] and bisection")
+        limit = ""
+    else:
+        d = derive(spec)
+        print(f"\ntau_c(alpha) = {d.tau_c}")
+        limit = f" (lim alpha_c as tau -> 0 = {d.alpha_c_tau0})"
     if t_out is None:
         print(f"\nAt alpha = {args.alpha:g} no temperature collapses the batch.")
     elif rule.kind == "always":
-        print(f"\nAt alpha = {args.alpha:g} every temperature collapses the batch "
-              f"(lim alpha_c as tau -> 0 = {d.alpha_c_tau0}).")
+        print(f"\nAt alpha = {args.alpha:g} every temperature collapses the batch{limit}.")
     else:
         print(f"\nAt alpha = {args.alpha:g} the batch collapses iff tau "
               f"{rule.kind[3:]} {t_out:.6g}.")
@@ -984,6 +996,8 @@ def _crosscheck(args) -> int:
     from .spec import get_spec
 
     losses = tuple(dict.fromkeys(get_spec(loss) for loss in args.loss or PRESETS))
+    for loss in losses:  # the report draws the closed-form phase boundary of each loss
+        loss.softmax("ssem crosscheck (its report draws closed-form phase maps)")
     if args.class_sizes is not None:
         from .imbalanced import check_sizes
 
@@ -1027,7 +1041,9 @@ def _export(args) -> int:
 
     if args.out is not None:
         check_output(args.out)
-    text = export(get_spec(args.loss), args.format)
+    spec = get_spec(args.loss)
+    spec.softmax("ssem export (the formula sheet of the closed forms in r)")
+    text = export(spec, args.format)
     if args.out is not None:
         atomic_write(args.out, text.encode())
         print(f"wrote {args.out}", file=sys.stderr)
@@ -1182,8 +1198,23 @@ def _formula(args) -> int:
 
     from .faces import collapse_boundaries, vertex_multipliers
 
-    d = derive(get_spec(args.loss))
     render = {"text": sp.sstr, "latex": sp.latex, "python": sp.pycode}[args.format]
+    spec = get_spec(args.loss)
+    if spec.form == "sigmoid":
+        from . import sigmoid
+
+        items = {"reduced_loss": sigmoid.reduced(spec), "alpha_c": sigmoid.alpha_c(spec)}
+        if args.json:
+            print(json.dumps({key: render(expr) for key, expr in items.items()}
+                             | {"tau_c": None}))
+            return 0
+        print(f"# loss convention: {spec.name}, sigmoid form  (symbols: m, k, p, alpha, tau, "
+              "beta)")
+        print(f"f(beta) = {render(items['reduced_loss'])}")
+        print(f"alpha_c(tau) = {render(items['alpha_c'])}")
+        print("# tau_c(alpha): no closed form; `ssem threshold --alpha` locates it")
+        return 0
+    d = derive(spec)
     items = {"reduced_loss": d.loss, "alpha_c": d.alpha_c, "tau_c": d.tau_c}
     mus = vertex_multipliers(d.spec)
     roots = collapse_boundaries(d.spec)
@@ -1217,6 +1248,18 @@ def _spec(args) -> int:
     from .validity import established
 
     spec = get_spec(args.loss)
+    if spec.form == "sigmoid":
+        from . import sigmoid
+
+        facts = {"key": spec.key(), "form": "sigmoid", "bias": str(spec.bias),
+                 "alpha_c": str(sigmoid.alpha_c(spec)), "ssem_established": established(spec)}
+        if args.json:
+            print(json.dumps({"spec": spec.canonical(), "words": _in_words(spec)} | facts))
+            return 0
+        print(to_toml(spec), end="")
+        print("\n# " + "\n# ".join(_in_words(spec).splitlines()))
+        print("# " + "\n# ".join(f"{key}: {value}" for key, value in facts.items()))
+        return 0
     d = derive(spec)
     facts = {"key": spec.key(),
              "collapse_side": {1: "alpha <= alpha_c", -1: "alpha >= alpha_c"}.get(
@@ -1238,6 +1281,13 @@ def _in_words(spec) -> str:
     how = ("one mean over all positive ordered pairs" if spec.mean == "pairs"
            else "a mean per anchor, then over anchors")
     w_sup, w_self = (str(spec.weight(t)) for t in ("sup", "self"))
+    if spec.form == "sigmoid":
+        total = ("summed over partners, then the mean over anchors" if spec.mean == "anchors"
+                 else "the mean over all its pairs")
+        return (f"per pair (a, b), b among {types(spec.denominator)}: "
+                f"softplus(-y (s_ab/tau + {spec.bias})), y = +1 for the term's positives, -1 "
+                f"otherwise\nL = ({w_sup}) * [y = +1 on {types(spec.sup)}]\n"
+                f"  + ({w_self}) * [y = +1 on {types(spec.self_)}]\neach term {total}")
     if spec.per_term:
         dens = {t: types(spec.denominator_of(t)) for t in ("sup", "self")}
         out = (f"per anchor a and term T: p_T(b|a) = exp(s_ab/tau) / sum over den_T of "

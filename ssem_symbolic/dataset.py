@@ -189,6 +189,7 @@ def dataset_optimum(convention, classes: int, instances: int, p_: int, sampler: 
     which the results at large n approach as 1/n. A sign still undecided at ``max_digits``
     (an exactly vanishing multiplier, as at alpha = 1) is reported with ``decided=False``."""
     spec = get_spec(convention)
+    spec.softmax("the dataset-level optimum")
     sampler.check(classes, instances)
     if sampler.kind == "fixed-partition":
         return _partition_optimum(spec, classes, instances, p_, sampler, alpha_, tau_, digits)
@@ -304,6 +305,7 @@ def dataset_regimes(convention, classes: int, instances: int | None, p_: int,
     batch (the same scan: a grid, then bisection to ``tol``). A fixed partition's regimes are
     its batches' (:func:`~ssem_symbolic.optimum.regimes` on each)."""
     spec = get_spec(convention)
+    spec.softmax("the dataset-level optimum")
     sampler.check(classes, instances)
     if sampler.kind == "fixed-partition":
         raise ValueError("a fixed partition's regimes are those of its batches: scan each "

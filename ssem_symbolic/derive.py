@@ -208,6 +208,7 @@ def reduced(convention: str | LossSpec) -> Reduced:
     weights n_t r^{u_t} with u_t in {0, 1}: tau (sum of weights) f'(1) = N(r) = c0 + c1 r.
     """
     spec = get_spec(convention)
+    spec.softmax("the reduction to N(r)")
     dens = spec.denominators()
     f = sum(w * sp.log(_ssem_denominator(spec, den)) for den, w in dens) - _ssem_pull(spec) / tau
     g = gram_entries()
@@ -313,8 +314,12 @@ def _derive_cached(spec: LossSpec) -> Derivation:
 
 @takes_convention
 def derive(convention: str | LossSpec) -> Derivation:
-    """The exact derivation for a convention spec or preset name (derived once, then cached)."""
-    return _derive_cached(get_spec(convention))
+    """The exact derivation for a convention spec or preset name (derived once, then cached).
+    The sigmoid form has its own (:mod:`~ssem_symbolic.sigmoid`)."""
+    spec = get_spec(convention)
+    spec.softmax("the closed-form derivation in r = exp(-m/((m-1) tau)) (the sigmoid form's "
+                 "is in ssem_symbolic.sigmoid)")
+    return _derive_cached(spec)
 
 
 # --- numbers, with mpmath -------------------------------------------------------------
@@ -412,6 +417,10 @@ def alpha_c_value(convention: str | LossSpec, m_: int, k_: int, p_: int, tau_,
     """alpha_c(tau) for a batch, evaluated through r = exp(-m/((m-1) tau)) (exact at every
     tau > 0: r is a tiny but exact mpmath number as tau -> 0)."""
     spec = get_spec(convention)
+    if spec.form == "sigmoid":
+        from . import sigmoid
+
+        return sigmoid.alpha_c_value(spec, m_, k_, p_, tau_, digits)
     with mpmath.workdps(digits + 10):
         rr = mpmath.exp(-mpmath.mpf(m_) / ((m_ - 1) * mp(tau_)))
         return +_alpha_c_numeric(spec)(rr, m_, k_, p_)
@@ -467,6 +476,10 @@ def collapse_rule(convention: str | LossSpec, m_: int, k_: int, p_: int, alpha_,
     tau_c = m/((m-1) (log|c1| - log|c0|)) at ``digits`` + 10 digits: nothing cancels.
     """
     spec = get_spec(convention)
+    if spec.form == "sigmoid":
+        from . import sigmoid
+
+        return CollapseRule(*sigmoid.collapse_side_in_tau(spec, m_, k_, p_, alpha_, digits))
     c0, c1 = _collapse_coefficients(spec, m_, k_, p_, exact(alpha_))
     if c0 <= 0 and c0 + c1 <= 0:
         return CollapseRule("always", mpmath.mpf(0))
@@ -482,6 +495,10 @@ def alpha_side(convention: str | LossSpec, m_: int, k_: int, p_: int, tau_) -> i
     """+1 when the batch collapses iff alpha <= alpha_c(tau) at this tau, -1 when iff
     alpha >= alpha_c(tau), 0 when f'(1) does not depend on alpha there; decided exactly."""
     spec = get_spec(convention)
+    if spec.form == "sigmoid":
+        from . import sigmoid
+
+        return sigmoid.alpha_side(spec, m_, k_, p_, tau_)
     slope = sp.diff(reduced(spec).collapse_r, alpha).subs({m: m_, k: k_, p: p_})
     c0 = sp.Rational(slope.subs(r, 0))
     c1 = sp.Rational(slope.subs(r, 1)) - c0
@@ -522,6 +539,10 @@ def collapses(convention: str | LossSpec, m_: int, k_: int, p_: int, alpha_, tau
     to 1000) until the two differ. Any supported convention, whichever side collapses.
     """
     spec = get_spec(convention)
+    if spec.form == "sigmoid":
+        from . import sigmoid
+
+        return sigmoid.collapses(spec, m_, k_, p_, alpha_, tau_)
     t = exact(tau_)
     digits = 30
     while True:
@@ -539,6 +560,11 @@ def collapses(convention: str | LossSpec, m_: int, k_: int, p_: int, alpha_, tau
 def loss_value(convention: str | LossSpec, m_: int, k_: int, p_: int, alpha_, tau_, beta_,
                digits: int = 30) -> mpmath.mpf:
     """f(beta; alpha, tau, m, k, p), the loss of the SSEM embedding at beta."""
+    spec = get_spec(convention)
+    if spec.form == "sigmoid":
+        from . import sigmoid
+
+        return sigmoid.loss_value(spec, m_, k_, p_, alpha_, tau_, beta_, digits)
     t = check_tau(tau_)
     with mpmath.workdps(digits + 10 + guard_digits(t)):
         f = _numeric(get_spec(convention))["f"]
@@ -596,6 +622,10 @@ def optimal_beta(convention: str | LossSpec, m_: int, k_: int, p_: int, alpha_, 
     0.18181818181818182
     """
     spec = get_spec(convention)
+    if spec.form == "sigmoid":
+        from . import sigmoid
+
+        return sigmoid.optimal_beta(spec, m_, k_, p_, alpha_, tau_, digits, start)
     t_exact = check_tau(tau_)
     if collapses(spec, m_, k_, p_, alpha_, t_exact):
         return mpmath.mpf(1)

@@ -116,6 +116,7 @@ def guide(convention: str, m: int, k: int, p: int = 2, tau: float | None = None,
     """The guideline as a dict: ``alpha_c`` and ``alpha`` (tau given) or ``tau_c``,
     ``alpha_c`` and ``tau`` (alpha given), ``warnings`` and ``lines`` (the words)."""
     spec = get_spec(convention)
+    spec.softmax("ssem guide (its search runs on the closed forms)")
     if (tau is None) == (alpha is None):
         raise ValueError("give exactly one of tau and alpha")
     check_setting(spec, m, k, p, alpha=alpha, tau=tau)

@@ -438,6 +438,11 @@ def supcl_loss(z: torch.Tensor, labels: torch.Tensor, alpha, tau, loss: str | Lo
     if normalize:
         flat = torch.nn.functional.normalize(flat, dim=-1)
     a, t = (x.expand(batch) if x.dim() == 0 and batch else x for x in (a, t))
+    if spec.form == "sigmoid":
+        if chunk_size is not None:
+            raise ValueError("the sigmoid form is not tiled (chunk_size); its loss holds the "
+                             "(M, M) pair matrix")
+        return _sigmoid_loss(flat, pattern, spec, a, t)
     parts = pattern.parts(spec, a)
     # unit rows: every logit lies in [-1/tau, 1/tau], so exp(l - 1/tau) >= exp(-2/tau) stays
     # a normal number when 2/tau < 0.9 |log tiny| (tau > 0.025 in float32, 0.0032 in float64)
@@ -467,6 +472,33 @@ def supcl_loss(z: torch.Tensor, labels: torch.Tensor, alpha, tau, loss: str | Lo
     for (coef, _, _, positives, _), per_type in zip(parts, sums):
         pull = pull + coef * sum(pi * per_type[t_] for t_, pi in positives)
     return lse - pull / t
+
+
+def _sigmoid_loss(flat: torch.Tensor, pattern: LabelPattern, spec: LossSpec,
+                  alpha: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:
+    """The pairwise sigmoid form (:mod:`~ssem_symbolic.sigmoid`): each pair (a, b) of the
+    denominator's types gets softplus(-y (s_ab/tau + bias)), y = +1 for the term's positives
+    and -1 for the rest; a term sums over partners and takes the mean over anchors
+    ("anchors") or the mean over all its pairs ("pairs"). Autograd throughout (second
+    derivatives included)."""
+    types = pair_type_masks(pattern.cls.to(flat.device), pattern.views)
+    den = _union(types, spec.denominator)
+    inv = (1 / tau)[..., None, None] if tau.dim() else 1 / tau
+    logits = (flat @ flat.transpose(-1, -2)) * inv + float(spec.bias)
+    total = 0
+    for i, term in enumerate(("sup", "self")):
+        a0, a1 = (float(x) for x in spec.weights[i])
+        coef = a0 + a1 * alpha
+        pos = _union(types, spec.positives(term))
+        per = torch.where(pos, torch.nn.functional.softplus(-logits),
+                          torch.nn.functional.softplus(logits))
+        per = torch.where(den, per, torch.zeros_like(per))
+        if spec.mean == "anchors":
+            value = per.sum(-1).mean(-1)
+        else:
+            value = per.sum((-1, -2)) / den.sum()
+        total = total + coef * value
+    return total
 
 
 def _labels(labels) -> torch.Tensor:

@@ -312,6 +312,8 @@ def global_optimum(convention: str | LossSpec, m_: int, k_: int, p_: int, alpha_
     spec = get_spec(convention)
     check_setting(spec, m_, k_, p_, alpha=alpha_, tau=tau_)
     t = exact(tau_)
+    if spec.form == "sigmoid":  # no certificate: the face solver decides, on or off SSEM
+        return _sigmoid_optimum(spec, m_, k_, p_, alpha_, t, digits)
     cert = certify_ssem(spec, m_, k_, p_, alpha_, tau_, digits=digits)
     if cert.valid is not False:
         return _on_ssem(spec, m_, k_, p_, alpha_, t, cert)
@@ -321,6 +323,22 @@ def global_optimum(convention: str | LossSpec, m_: int, k_: int, p_: int, alpha_
     pr, w, lse = _setup(spec, m_, k_, p_, alpha_, tau_)
     x0, lam0, mu0 = _barrier(pr, w, lse, t)
     return _solve(pr, w, lse, t, x0, _candidates(lam0, mu0), digits)
+
+
+def _sigmoid_optimum(spec, m_, k_, p_, alpha_, t, digits) -> GlobalOptimum:
+    """The sigmoid form's minimum over the polyhedron (:class:`~ssem_symbolic.sigmoid.
+    Objective`), by the same barrier start and KKT face search."""
+    from .sigmoid import Objective
+
+    if not exact(TAU_RANGE[0]) <= t <= exact(TAU_RANGE[1]):
+        raise ValueError(f"the sigmoid form's optimum is solved for tau in [{TAU_RANGE[0]}, "
+                         f"{TAU_RANGE[1]}], got {t}")
+    pr = _problem(spec, m_, k_, p_)
+
+    def make(tau_, lib):
+        return Objective(spec, pr, alpha_, tau_, lib)
+    x0, lam0, mu0 = _barrier(pr, None, None, t, objective=make)
+    return _solve(pr, None, None, t, x0, _candidates(lam0, mu0), digits, objective=make)
 
 
 def _solve(pr, w, lse, t, x0, order, digits, objective=None,

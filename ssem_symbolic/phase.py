@@ -88,6 +88,7 @@ def phase_map(convention: str | LossSpec, classes: int, per_class: int, alpha: n
               tau: np.ndarray, views: int = 2, device: str = "cpu") -> PhaseMap:
     """beta* (float64) at every (alpha, tau) pair of the two 1-d grids."""
     spec = get_spec(convention)
+    spec.softmax("the phase map (its torch kernels are generated from the closed forms)")
     check_setting(spec, classes, per_class, views)
     a = torch.as_tensor(np.asarray(alpha, dtype=np.float64), device=device)
     t = torch.as_tensor(np.asarray(tau, dtype=np.float64), device=device)

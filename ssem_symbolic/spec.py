@@ -253,6 +253,36 @@ def _pair_weights(spec) -> None:
         (place, t, w) for (place, t), w in out.items() if w != 1)))
 
 
+def _form(spec) -> None:
+    """Check the loss form and read the bias exactly. The sigmoid form sums a binary
+    logistic loss over the pairs of its "denominator" (the pairs it sees), so each term's
+    positives must lie among them; it takes one set of pairs and unweighted pair types."""
+    name = spec.name
+    if spec.form not in ("softmax", "sigmoid"):
+        raise UnsupportedConvention(f"loss spec {name!r}: form must be 'softmax' or 'sigmoid', "
+                                    f"got {spec.form!r}")
+    try:
+        bias = exact(spec.bias)
+    except (TypeError, ValueError):
+        raise UnsupportedConvention(f"loss spec {name!r}: bias must be a number, got "
+                                    f"{spec.bias!r}") from None
+    object.__setattr__(spec, "bias", bias)
+    if spec.form == "softmax":
+        if bias != 0:
+            raise UnsupportedConvention(f"loss spec {name!r}: a bias needs form = 'sigmoid' (a "
+                                        "softmax is unchanged by a constant on every logit)")
+        return
+    if spec.per_term or spec.pair_weights:
+        raise UnsupportedConvention(f"loss spec {name!r}: the sigmoid form takes one set of "
+                                    "pairs and unweighted pair types")
+    for term in TERMS:
+        outside = set(spec.positives(term)) - set(spec.denominator)
+        if outside:
+            raise UnsupportedConvention(
+                f"loss spec {name!r}: in the sigmoid form the {term} positives must lie among "
+                f"the pairs of the denominator; {sorted(outside)} do not")
+
+
 DEFAULT_WEIGHTS = ((sp.Integer(1), sp.Integer(-1)), (sp.Integer(0), sp.Integer(1)))
 
 
@@ -319,6 +349,11 @@ class LossSpec:
     #: "self"); given as {place: {type: weight}}, canonical as sorted (place, type, weight)
     #: triples of the weights other than 1. Default: every weight 1
     pair_weights: tuple = ()
+    #: "softmax" (InfoNCE: -log of a softmax over the denominator) or "sigmoid" (pairwise,
+    #: SigLIP style: every pair of the denominator a binary logistic loss, positive or not)
+    form: Literal["softmax", "sigmoid"] = "softmax"
+    #: the sigmoid form's bias b: a pair's logit is s/tau + b (exact; 0 by default)
+    bias: object = 0
 
     def __post_init__(self) -> None:
         for field_name in ("sup", "self_"):
@@ -331,6 +366,7 @@ class LossSpec:
                                         f"'anchors', got {self.mean!r}")
         object.__setattr__(self, "weights", _weights(self.name, self.weights))
         _pair_weights(self)
+        _form(self)
 
     @property
     def decoupled(self) -> bool:
@@ -378,11 +414,20 @@ class LossSpec:
 
     def plain(self, layer: str) -> None:
         """:class:`UnsupportedConvention` naming ``layer`` (a part of the engine built for one
-        shared denominator and unweighted pair types) unless the spec is such."""
+        shared denominator and unweighted pair types, in the softmax form) unless the spec is
+        such."""
+        self.softmax(layer)
         self.shared_denominator(layer)
         if self.pair_weights:
             raise UnsupportedConvention(
                 f"loss spec {self.name!r} weights pair types; {layer} takes unweighted ones")
+
+    def softmax(self, layer: str) -> None:
+        """:class:`UnsupportedConvention` naming ``layer`` (a part of the engine built on the
+        softmax's log-sum-exp) unless the spec has the softmax form."""
+        if self.form != "softmax":
+            raise UnsupportedConvention(f"loss spec {self.name!r} has the {self.form} form; "
+                                        f"{layer} takes the softmax form")
 
     def shared_denominator(self, layer: str) -> tuple[str, ...]:
         """The one denominator of both terms, or :class:`UnsupportedConvention` naming
@@ -424,6 +469,8 @@ class LossSpec:
             parts.append(";".join(f"{a0},{a1}" for a0, a1 in self.weights))
         if self.pair_weights:
             parts.append("pw:" + ";".join(f"{p_}.{t}={w}" for p_, t, w in self.pair_weights))
+        if self.form == "sigmoid":
+            parts.append(f"sigmoid:{self.bias}")
         return "|".join(parts)
 
     def canonical(self) -> dict:
@@ -440,6 +487,8 @@ class LossSpec:
             for place, t, w in self.pair_weights:
                 table.setdefault(place, {})[t] = str(w)
             out["pair_weights"] = table
+        if self.form == "sigmoid":
+            out |= {"form": "sigmoid", "bias": str(self.bias)}
         return out | {"description": self.description}
 
 

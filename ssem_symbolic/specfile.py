@@ -17,6 +17,10 @@ A file with today's fields reads as it looks::
     # optional: weights of pair types inside the denominators (one per type, in every
     # denominator holding it) and inside a term's positives (default 1; 0 removes the type)
     pair_weights = { denominator = { class = "1/2" }, sup = { view = 2 } }
+    # optional: the pairwise sigmoid form (SigLIP style): every pair of the denominator gets
+    # log(1 + exp(-y (s/tau + bias))), y = +1 for the term's positives, -1 for the rest
+    form = "sigmoid"
+    bias = "-1/2"
 
 Positives may lie outside the denominator (a decoupled loss).
 """
@@ -30,7 +34,8 @@ from pathlib import Path
 from .spec import LossSpec, UnsupportedConvention
 
 _FIELDS = {"name": str, "mean": str, "denominator": (list, dict), "sup": list, "self": list,
-           "description": str, "weights": dict, "pair_weights": dict}
+           "description": str, "weights": dict, "pair_weights": dict, "form": str,
+           "bias": (int, float, str)}
 _REQUIRED = ("denominator", "sup", "self", "mean")
 
 
@@ -78,13 +83,15 @@ def spec_from_dict(data: dict, source: str = "spec") -> LossSpec:
                     dict: ("table of term weights, e.g. {sup = [1, 0], self = [0, 1]}"
                            if field == "weights" else "table of pair-type weights per place, "
                            'e.g. {denominator = {class = "1/2"}, sup = {view = 2}}'),
+                    (int, float, str): "number (or a string such as \"-1/2\")",
                     (list, dict): "list of pair types, or a table of one list per term, e.g. "
                     '{sup = ["view", "class", "other"], self = ["view", "class"]}'}[kind]
             raise SpecFileError(f"{source}: field {field!r} must be a {what}, got "
                                 f"{data[field]!r}")
     name = data.get("name") or Path(source).stem
     try:
-        extra = {key: data[key] for key in ("weights", "pair_weights") if key in data}
+        extra = {key: data[key] for key in ("weights", "pair_weights", "form", "bias")
+                 if key in data}
         return LossSpec(name=name, denominator=data["denominator"], sup=data["sup"],
                         self_=data["self"], mean=data["mean"],
                         description=data.get("description", ""), **extra)

@@ -71,9 +71,13 @@ class SSEMCertificate:
     signs: dict[str, int]
     residual: float
     digits: int = 30
+    #: how the verdict was reached, where not by the KKT multipliers of SSEM's face
+    how: str = ""
 
     @property
     def reason(self) -> str:
+        if self.how:
+            return self.how
         if self.valid is None:
             return (f"a KKT multiplier is zero to {self.digits} digits: the boundary of SSEM "
                     "validity")
@@ -109,6 +113,8 @@ def certify_ssem(convention: str | LossSpec, m_: int, k_: int, p_: int, alpha_, 
     True
     """
     spec = get_spec(convention)
+    if spec.form == "sigmoid":
+        return _sigmoid_certificate(spec, m_, k_, p_, alpha_, tau_, digits)
     work, b = digits, None
     while True:
         b = optimal_beta(spec, m_, k_, p_, alpha_, tau_, digits=work, start=b)
@@ -275,3 +281,22 @@ def _residual(spec, m_, k_, p_, a, t, b, mus, digits) -> float:
             out.append(grad / tau_mp
                        - mpmath.fsum(mu * grads[name][r] for name, (_, mu) in mus.items()))
         return float(mpmath.sqrt(mpmath.fsum(x * x for x in out)))
+
+
+def _sigmoid_certificate(spec, m_, k_, p_, alpha_, tau_, digits) -> SSEMCertificate:
+    """The sigmoid form: SSEM holds the optimum iff the global optimum (the face solver's KKT
+    point, signs decided at its working precision) lies on SSEM's face (views together, zero
+    centroid)."""
+    from .optimum import global_optimum
+
+    opt = global_optimum(spec, m_, k_, p_, alpha_, tau_, digits=digits)
+    b = optimal_beta(spec, m_, k_, p_, alpha_, tau_, digits=digits)
+    on = "all-ones" in opt.active and ("view" in opt.active or p_ == 1)
+    valid = on if opt.decided else None
+    how = ("the global optimum (face solver) lies on SSEM" if valid else
+           "the global optimum (face solver) lies off SSEM" if valid is False else
+           "the face solver left a sign undecided")
+    return SSEMCertificate(valid=valid, beta=float(b), multipliers=dict(opt.multipliers),
+                           signs={n: (1 if v > 0 else -1 if v < 0 else 0)
+                                  for n, v in opt.multipliers.items()},
+                           residual=0.0, digits=opt.digits, how=how)

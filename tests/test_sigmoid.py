@@ -1,0 +1,164 @@
+"""The pairwise sigmoid form (SigLIP style) through the spec, the torch loss, the reduced loss,
+beta*, the threshold, the global optimum, the CLI and the harness, each against a reference
+written here: per-pair loops, a dense scan of f, finite differences, free unit vectors."""
+
+import json
+import math
+from pathlib import Path
+
+import mpmath
+import pytest
+import torch
+
+from ssem_symbolic.bruteforce import minimise
+from ssem_symbolic.cli import main
+from ssem_symbolic.derive import (alpha_c_value, collapse_rule, collapses, loss_value,
+                                  optimal_beta)
+from ssem_symbolic.losses import SupCLLoss
+from ssem_symbolic.model import realise
+from ssem_symbolic.optimum import global_optimum
+from ssem_symbolic.spec import LossSpec, UnsupportedConvention
+from ssem_symbolic.specfile import load_spec, to_toml
+
+FILE = Path(__file__).parent.parent / "examples" / "specs" / "supervised-sigmoid.toml"
+SIG = load_spec(FILE)
+BIASED = LossSpec("b", ["view", "class", "other"], ["view", "class"], ["view"], "pairs",
+                  form="sigmoid", bias="-1/2")
+
+
+def reference(z, labels, alpha, tau, spec):
+    """sum_T W_T: per anchor, each partner b among the spec's pairs contributes
+    log(1 + exp(-y (s_ab/tau + bias))), y = +1 on the term's positives; summed over partners
+    then averaged over anchors ("anchors"), or averaged over all those pairs ("pairs")."""
+    n, views, _ = z.shape
+    flat = torch.nn.functional.normalize(z.reshape(n * views, -1), dim=-1).tolist()
+    inst = [i for i in range(n) for _ in range(views)]
+    lab = [int(labels[i]) for i in inst]
+    M = len(flat)
+    s = [[sum(x * y for x, y in zip(flat[i], flat[j])) for j in range(M)] for i in range(M)]
+
+    def kind(a, b):
+        return ("self" if a == b else "view" if inst[a] == inst[b] else
+                "class" if lab[a] == lab[b] else "other")
+    bias = float(spec.bias)
+    total = 0.0
+    for term, w in (("sup", 1 - alpha), ("self", alpha)):
+        pairs = [(a, b) for a in range(M) for b in range(M) if kind(a, b) in spec.denominator]
+        value = 0.0
+        for a, b in pairs:
+            y = 1 if kind(a, b) in spec.positives(term) else -1
+            value += math.log1p(math.exp(-y * (s[a][b] / tau + bias)))
+        total += w * value / (M if spec.mean == "anchors" else len(pairs))
+    return total
+
+
+@pytest.mark.parametrize("spec", [SIG, BIASED], ids=["file", "biased-pairs"])
+@pytest.mark.parametrize("alpha, tau, views", [(0.0, 0.5, 2), (0.4, 0.1, 2), (1.0, 1.0, 3)])
+def test_the_torch_loss_is_the_per_pair_reference(spec, alpha, tau, views):
+    gen = torch.Generator().manual_seed(6)
+    labels = torch.tensor([0, 0, 1, 1, 1, 2, 2])
+    z = torch.randn(len(labels), views, 5, generator=gen, dtype=torch.float64)
+    got = float(SupCLLoss(alpha, tau, spec)(z, labels))
+    assert got == pytest.approx(reference(z, labels, alpha, tau, spec), rel=1e-12)
+    # configurations batched along a leading dim equal one by one
+    from ssem_symbolic.losses import supcl_loss
+
+    zz = torch.stack([z, z.flip(0)])
+    both = supcl_loss(zz, labels, torch.tensor([alpha, 0.5], dtype=torch.float64),
+                      torch.tensor([tau, 0.3], dtype=torch.float64), spec)
+    assert float(both[0]) == pytest.approx(got, rel=1e-12)
+    assert float(both[1]) == pytest.approx(float(SupCLLoss(0.5, 0.3, spec)(z.flip(0), labels)),
+                                           rel=1e-12)
+    with pytest.raises(ValueError, match="not tiled"):
+        SupCLLoss(alpha, tau, spec, chunk_size=4)(z, labels)
+
+
+@pytest.mark.parametrize("spec", [SIG, BIASED], ids=["file", "biased-pairs"])
+def test_f_beta_star_and_the_thresholds(spec):
+    for b in (0.2, 0.8, 1.0):
+        z, labels = realise(3, 4, b, d=15, views=2, seed=7)
+        got = float(SupCLLoss(0.3, 0.4, spec)(torch.from_numpy(z), torch.from_numpy(labels)))
+        assert got == pytest.approx(float(loss_value(spec, 3, 4, 2, 0.3, 0.4, b)), abs=1e-11)
+    for a, t in (("0.2", "0.5"), ("0.6", "0.5"), ("0.9", "0.2")):
+        grid = [i / 2000 for i in range(2001)]
+        values = [float(loss_value(spec, 3, 4, 2, a, t, x)) for x in grid]
+        best = grid[values.index(min(values))]
+        assert abs(float(optimal_beta(spec, 3, 4, 2, a, t)) - best) <= 1 / 2000
+        # collapse iff f'(1) <= 0 (a backward difference here, 40 digits)
+        with mpmath.workdps(40):
+            h = mpmath.mpf(10) ** -15
+            slope = (loss_value(spec, 3, 4, 2, a, t, 1, digits=40)
+                     - loss_value(spec, 3, 4, 2, a, t, 1 - h, digits=40)) / h
+        assert collapses(spec, 3, 4, 2, a, t) == bool(slope <= 0)
+    a_c = float(alpha_c_value(spec, 3, 4, 2, 0.5))
+    assert collapses(spec, 3, 4, 2, a_c - 1e-9, 0.5)
+    assert not collapses(spec, 3, 4, 2, a_c + 1e-9, 0.5)
+    rule = collapse_rule(spec, 3, 4, 2, 0.6)
+    t_c = float(rule.tau_c)
+    assert rule.kind == "tau>="
+    assert collapses(spec, 3, 4, 2, 0.6, t_c * (1 + 1e-9))
+    assert not collapses(spec, 3, 4, 2, 0.6, t_c * (1 - 1e-9))
+
+
+@pytest.mark.parametrize("alpha, tau", [(0.2, 0.5), (0.7, 0.3)])
+def test_the_global_optimum_against_free_unit_vectors(alpha, tau):
+    for spec in (SIG, BIASED):
+        opt = global_optimum(spec, 3, 2, 2, alpha, tau)
+        run = minimise(spec, 3, 2, 2, alpha, tau, seed=4)
+        assert run.loss == pytest.approx(opt.loss_value, abs=1e-7)
+        assert run.variances["within"] == pytest.approx(opt.within_class_variance, abs=1e-4)
+
+
+def test_the_spec_and_its_file(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text(to_toml(BIASED))
+    assert load_spec(path) == BIASED and BIASED.key().endswith("sigmoid:-1/2")
+    assert SIG != LossSpec("x", ["view", "class", "other"], ["view", "class"], ["view"],
+                           "anchors")
+    with pytest.raises(UnsupportedConvention, match="needs form = 'sigmoid'"):
+        LossSpec("x", ["view", "class", "other"], ["view"], ["view"], "anchors", bias=1)
+    with pytest.raises(UnsupportedConvention, match="must lie among the pairs"):
+        LossSpec("x", ["class", "other"], ["view", "class"], ["view"], "anchors",
+                 form="sigmoid")
+    with pytest.raises(UnsupportedConvention, match="form must be"):
+        LossSpec("x", ["view", "class", "other"], ["view"], ["view"], "anchors", form="hinge")
+
+
+def test_the_file_through_the_cli(capsys, tmp_path):
+    batch = ["--classes", "3", "--per-class", "4"]
+
+    def run(*argv):
+        code = main(list(argv))
+        out = capsys.readouterr()
+        return code, out.out, out.err
+    code, out, _ = run("threshold", "--loss", str(FILE), *batch, "--tau", "0.5", "--json")
+    assert code == 0
+    assert json.loads(out)["alpha_c"] == pytest.approx(float(alpha_c_value(SIG, 3, 4, 2, 0.5)))
+    code, out, _ = run("optimum", "--loss", str(FILE), *batch, "--alpha", "0.6", "--tau", "0.5",
+                       "--json")
+    assert code == 0 and json.loads(out)["beta"] == pytest.approx(
+        float(optimal_beta(SIG, 3, 4, 2, 0.6, 0.5)), abs=1e-9)
+    assert run("regimes", "--loss", str(FILE), *batch, "--tau", "0.5")[0] == 0
+    code, out, _ = run("formula", "--loss", str(FILE))
+    assert code == 0 and "alpha_c(tau) =" in out
+    code, out, _ = run("spec", "show", str(FILE))
+    assert code == 0 and "softplus" in out
+    for argv in (("phase", "--loss", str(FILE), *batch, "--alpha-grid", "0:1:3", "--tau-grid",
+                  "0.1:1:3", "--out", str(tmp_path / "x.npz")),
+                 ("guide", "--loss", str(FILE), *batch, "--tau", "0.5"),
+                 ("export", "--loss", str(FILE), "--format", "json"),
+                 ("crosscheck", "--tiny", "--loss", str(FILE), "--out", str(tmp_path / "cc"))):
+        code, _, err = run(*argv)
+        assert code == 2 and "sigmoid form" in err and err.count("\n") == 1, err
+    assert not (tmp_path / "x.npz").exists()
+
+
+def test_trained_free_embeddings_agree():
+    from ssem_symbolic.harness.crosscheck import record
+    from ssem_symbolic.harness.train import TrainConfig, train_free_batched
+
+    configs = [TrainConfig("free", SIG, a, 0.5, 3, 4, 2, 24, 1500) for a in (0.2, 0.7)]
+    z, labels = train_free_batched(configs)
+    for i, c in enumerate(configs):
+        rec = record(c, z[i], labels)
+        assert rec["verdict"] == "agrees", rec["note"]
