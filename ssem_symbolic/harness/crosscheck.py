@@ -49,14 +49,14 @@ import mpmath
 import torch
 
 from ..derive import alpha_c_value, loss_value, optimal_beta, tau_c_value
-from ..losses import SupCLLoss, pair_type_masks
+from ..losses import LabelPattern, SupCLLoss, pair_type_masks, supcl_loss
 from ..model import gram_entries, measured_variances
 from ..optimum import global_optimum
 from ..spec import get_spec
 from ..validity import certify_ssem
 from . import threshold
 from .errors import jackknife, noise, tolerances
-from .refine import quantities, refine
+from .refine import quantities, refine, refine_batch
 from .train import TrainConfig
 
 #: the range of each judged quantity: a tolerance that covers it says nothing
@@ -254,10 +254,27 @@ def verdict(trainer: str, predicted: dict, measured: dict) -> tuple[str, str]:
     return "disagrees", f"{note}: at the predicted minimum's loss, another Gram matrix"
 
 
+def refine_group(configs: list[TrainConfig], z: torch.Tensor, labels: torch.Tensor
+                 ) -> list[dict]:
+    """Newton's finish (:func:`~.refine.refine_batch`) for K free configurations of one
+    group trained together (z of shape (K, N, p, d)), as one tensor program."""
+    c0 = configs[0]
+    lab = labels.cpu()
+    alphas = torch.tensor([c.alpha for c in configs], dtype=torch.float64)
+    taus = torch.tensor([c.tau for c in configs], dtype=torch.float64)
+    pattern = LabelPattern(c0.loss, lab, c0.views, torch.float64)
+    weights = torch.bincount(lab) if c0.sizes is not None else None
+    return refine_batch(lambda u: supcl_loss(u, lab, alphas, taus, c0.loss, pattern=pattern),
+                        z.detach().cpu().double(), [c.tau for c in configs],
+                        quantities(lab, weights))
+
+
 def record(config: TrainConfig, z: torch.Tensor, labels: torch.Tensor,
-           validity: bool = True, trace: list | None = None) -> dict:
+           validity: bool = True, trace: list | None = None,
+           refined: dict | None = None) -> dict:
     """Predicted against measured for one trained configuration, with its verdict. ``trace``:
-    the minibatch trainer's last steps (:func:`~.train.train_minibatch`)."""
+    the minibatch trainer's last steps (:func:`~.train.train_minibatch`); ``refined``: Newton's
+    finish when already computed for a batched group (:func:`refine_group`)."""
     m, k, p = config.classes, config.per_class, config.views
     if config.trainer == "minibatch":
         return _record_minibatch(config, z, labels, trace)
@@ -277,7 +294,8 @@ def record(config: TrainConfig, z: torch.Tensor, labels: torch.Tensor,
         raw = measure(z, labels, pred)
         raw["loss"] = float(crit(z.double(), labels))
         raw["loss_gap"] = raw["loss"] - pred["loss"]
-        fin = refine(lambda u: crit(u, labels.cpu()), z.cpu(), config.tau, qs)
+        fin = refined if refined is not None else refine(
+            lambda u: crit(u, labels.cpu()), z.cpu(), config.tau, qs)
         meas = measure(fin["z"], labels.cpu(), pred) | {
             "loss": fin["loss"], "loss_gap": fin["loss"] - pred["loss"],
             "resolution": fin["resolution"], "newton_steps": fin["steps"],

@@ -34,7 +34,7 @@ EPS = torch.finfo(torch.float64).eps
 #: order at its minimum, so a minimum is located to sqrt(eps) relative
 FLOOR = EPS ** 0.5
 #: Newton steps and conjugate-gradient iterations per step, at most
-NEWTON_STEPS, CG_ITERATIONS = 100, 400
+NEWTON_STEPS, CG_ITERATIONS = 100, 200
 
 
 def loss_resolution(loss: float, size: int, tau: float) -> float:
@@ -49,129 +49,173 @@ def loss_resolution(loss: float, size: int, tau: float) -> float:
     return 2 * EPS * size * (abs(loss) + 2.0 / tau)
 
 
-def _cg(hvp: Callable, b: torch.Tensor, scale: float) -> tuple[torch.Tensor, bool]:
-    """x ~ H^+ b by conjugate gradients, stopping at a relative residual of eps or where the
-    curvature along a direction is not positive (returned as True)."""
+def _dot(u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """Per configuration (the leading dim): sum of u * v over the rest."""
+    return (u * v).flatten(1).sum(1)
+
+
+def _bc(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """A per-configuration vector shaped to broadcast against ``like``."""
+    return x.reshape(-1, *([1] * (like.dim() - 1)))
+
+
+def _cg(hvp: Callable, b: torch.Tensor, scale: torch.Tensor,
+        rel: torch.Tensor | float = EPS * 16) -> tuple[torch.Tensor, torch.Tensor]:
+    """x ~ H^+ b by conjugate gradients, for every configuration (leading dim) at once, each
+    stopping at a relative residual of ``rel`` (per configuration) or where the curvature
+    along its direction is not positive (returned True where it is negative)."""
     x = torch.zeros_like(b)
     r = b.clone()
     d = r.clone()
-    rr = float((r * r).sum())
-    stop = (EPS * 16) ** 2 * rr
+    rr = _dot(r, r)
+    stop = torch.as_tensor(rel, dtype=rr.dtype, device=rr.device) ** 2 * rr
+    active = rr > stop
+    neg = torch.zeros_like(active)
     for _ in range(CG_ITERATIONS):
-        if rr <= stop:
+        if not bool(active.any()):
             break
+        d = d * _bc(active, d)
         hd = hvp(d)
-        curv = float((d * hd).sum())
-        if curv <= EPS * scale * float((d * d).sum()):
-            return x, curv < -EPS ** 0.5 * scale * float((d * d).sum())
-        step = rr / curv
-        x.add_(d, alpha=step)
-        r.sub_(hd, alpha=step)
-        rr_new = float((r * r).sum())
-        d.mul_(rr_new / rr).add_(r)
-        rr = rr_new
-    return x, False
+        curv, dd = _dot(d, hd), _dot(d, d)
+        flat = active & (curv <= EPS * scale * dd)
+        neg |= flat & (curv < -EPS ** 0.5 * scale * dd)
+        active &= ~flat
+        step = torch.where(active, rr / torch.where(active, curv, 1.0), 0.0)
+        x += _bc(step, x) * d
+        r -= _bc(step, r) * hd
+        rr_new = _dot(r, r)
+        ratio = torch.where(active, rr_new / torch.where(active, rr, 1.0), 0.0)
+        d = r + _bc(ratio, d) * d
+        rr = torch.where(active, rr_new, rr)
+        active &= rr > stop
+    return x, neg
 
 
 def refine(loss: Callable[[torch.Tensor], torch.Tensor], z: torch.Tensor, tau: float,
            quantities: Callable[[torch.Tensor], dict[str, torch.Tensor]]) -> dict:
-    """Newton from the unit embeddings ``z`` (float64) to the nearest minimum of ``loss``
-    (a function of unit embeddings), and each of ``quantities`` (differentiable functions of
-    unit embeddings) with its error sigma, as the module docstring says.
+    """Newton from the unit embeddings ``z`` (N, p, d) to the nearest minimum of ``loss`` (a
+    function of unit embeddings): :func:`refine_batch` for one configuration."""
+    return refine_batch(lambda u: loss(u[0])[None], z[None], [tau],
+                        lambda u: {k: v[None] for k, v in quantities(u[0]).items()})[0]
 
-    Returns ``z`` (refined), ``loss``, ``steps``, ``decrement`` (lambda^2 / 2 at the end),
-    ``resolution`` (eps_L), ``converged``, ``reason`` (why not, else ""), and ``sigma`` per
-    quantity.
+
+def refine_batch(loss: Callable[[torch.Tensor], torch.Tensor], z: torch.Tensor, taus,
+                 quantities: Callable[[torch.Tensor], dict[str, torch.Tensor]]) -> list[dict]:
+    """Newton from K configurations of unit embeddings ``z`` (K, N, p, d), float64, each to the
+    nearest minimum of its own loss (``loss``: unit embeddings (K, N, p, d) -> (K,) losses of
+    independent configurations), and each of ``quantities`` ((K, N, p, d) -> (K,) per name)
+    with its error sigma, as the module docstring says. One tensor program for all K: the
+    Hessian is block diagonal, so each configuration follows its own Newton path.
+
+    Returns per configuration: ``z`` (refined), ``loss``, ``steps``, ``decrement`` (lambda^2 / 2
+    at the end), ``resolution`` (eps_L), ``converged``, ``reason`` (why not, else ""), and
+    ``sigma`` per quantity.
     """
     y = z.detach().double().clone()
-    size = y.shape[0] * y.shape[1]
+    K = y.shape[0]
+    size = y.shape[1] * y.shape[2]
+    tau = torch.as_tensor(list(taus), dtype=y.dtype, device=y.device)
+    scale = 1.0 / tau ** 2 / size
 
     def value(u):
         return loss(torch.nn.functional.normalize(u, dim=-1))
 
-    reason, steps, neg = "", 0, False
+    def derivatives(point):
+        point = point.detach().requires_grad_(True)
+        f = value(point)
+        (g,) = torch.autograd.grad(f.sum(), point, create_graph=True)
+
+        def hvp(v):
+            return torch.autograd.grad(g, point, v, retain_graph=True)[0].detach()
+        return point, f.detach(), g, hvp
+
+    reasons = [""] * K
+    steps = torch.zeros(K, dtype=torch.long, device=y.device)
+    done = torch.zeros(K, dtype=torch.bool, device=y.device)
     while True:
-        y.requires_grad_(True)
-        f = value(y)
-        (g,) = torch.autograd.grad(f, y, create_graph=True)
-        eps_l = loss_resolution(float(f.detach()), size, tau)
-
-        def hvp(v, g=g, y=y):
-            return torch.autograd.grad(g, y, v, retain_graph=True)[0].detach()
-
-        gd = g.detach()
-        scale = 1.0 / tau ** 2 / size
-        s, neg = _cg(hvp, gd, scale)
-        if not bool(s.abs().sum() > 0):
-            s = gd.clone()
-        dec = 0.5 * float((gd * s).sum())
-        if dec <= eps_l or steps >= NEWTON_STEPS:
-            if dec > eps_l:
-                reason = f"Newton did not converge in {NEWTON_STEPS} steps"
+        y, f, g, hvp = derivatives(y)
+        eps_l = torch.tensor([loss_resolution(float(v), size, float(t)) for v, t in zip(f, tau)],
+                             dtype=y.dtype, device=y.device)
+        gd = g.detach() * _bc(~done, g)
+        # inexact Newton: CG to a relative residual min(1/2, sqrt |g|) (Nocedal & Wright,
+        # ch. 7), superlinear near the minimum; the end point's step is solved to eps
+        s, _ = _cg(hvp, gd, scale, rel=_dot(gd, gd).sqrt().sqrt().clamp(max=0.5))
+        s = torch.where(_bc(_dot(s, s) > 0, s), s, gd)
+        dec = 0.5 * _dot(gd, s)
+        finish = ~done & ((dec <= eps_l) | (steps >= NEWTON_STEPS))
+        for k in torch.nonzero(finish & (dec > eps_l)).flatten().tolist():
+            reasons[k] = f"Newton did not converge in {NEWTON_STEPS} steps"
+        done |= finish
+        if bool(done.all()):
             break
-        f0, t = float(f.detach()), 1.0
+        t = torch.ones(K, dtype=y.dtype, device=y.device)
+        accepted = done.clone()
+        trial, f_new = y.detach().clone(), f.clone()
         with torch.no_grad():
-            while t > 1e-6:
-                trial = torch.nn.functional.normalize(y.detach() - t * s, dim=-1)
-                if float(value(trial)) <= f0 - 0.5 * t * dec:
-                    break
-                t /= 2
-            else:
-                reason = "the line search stalled"
-                break
-            gained = f0 - float(value(trial))
-        y, steps = trial, steps + 1
-        if gained <= eps_l:  # the loss no longer tells the steps apart: at its resolution
-            break
-    y = y.detach().requires_grad_(True)
-    f = value(y)
-    (g,) = torch.autograd.grad(f, y, create_graph=True)
-
-    def hvp(v):
-        return torch.autograd.grad(g, y, v, retain_graph=True)[0].detach()
-
-    if not reason:  # a saddle or a maximum has g = 0 too: probe the curvature on a Krylov space
-        probe = torch.randn(y.shape, generator=torch.Generator().manual_seed(0),
-                            dtype=y.dtype).to(y.device)
-        probe -= (probe * y.detach()).sum(-1, keepdim=True) * y.detach()  # tangent
-        neg = neg or _cg(hvp, probe, scale)[1]
-        if neg:
-            reason = "negative curvature: a saddle, not a minimum"
-    sigma = {}
-
+            while bool((~accepted & (t > 1e-6)).any()):
+                cand = torch.nn.functional.normalize(y.detach() - _bc(t, s) * s, dim=-1)
+                fc = value(cand)
+                ok = ~accepted & (fc <= f - 0.5 * t * dec)
+                trial[ok], f_new[ok] = cand[ok], fc[ok]
+                accepted |= ok
+                t = torch.where(accepted, t, t / 2)
+        for k in torch.nonzero(~accepted).flatten().tolist():
+            reasons[k] = "the line search stalled"
+        done |= ~accepted
+        moved = ~done
+        y = torch.where(_bc(moved, y), trial, y.detach())
+        steps += moved.long()
+        # the loss no longer tells the steps apart: at its resolution
+        done |= moved & (f - f_new <= eps_l)
+    # at the end point: the remaining Newton step, a curvature probe (a saddle or a maximum has
+    # g = 0 too), and each quantity's error
+    y, f, g, hvp = derivatives(y)
+    gd = g.detach()
+    s, neg = _cg(hvp, gd, scale)
+    dec = 0.5 * _dot(gd, s)
+    probe = torch.randn(y.shape, generator=torch.Generator().manual_seed(0),
+                        dtype=y.dtype).to(y.device)
+    probe -= (probe * y.detach()).sum(-1, keepdim=True) * y.detach()  # tangent
+    neg |= _cg(hvp, probe, scale)[1]
+    for k in torch.nonzero(neg).flatten().tolist():
+        if not reasons[k]:
+            reasons[k] = "negative curvature: a saddle, not a minimum"
     unit = torch.nn.functional.normalize(y, dim=-1)
+    sigma: dict[str, torch.Tensor] = {}
     for name, q in quantities(unit).items():
-        (gx,) = torch.autograd.grad(q, y, retain_graph=True)
+        (gx,) = torch.autograd.grad(q.sum(), y, retain_graph=True)
         ux, _ = _cg(hvp, gx, scale)
-        newton = float((gx * s).sum())
-        res = 2 * eps_l * max(float((gx * ux).sum()), 0.0)
-        sigma[name] = (newton ** 2 + res) ** 0.5
-    return {"z": torch.nn.functional.normalize(y.detach(), dim=-1), "loss": float(f.detach()),
-            "steps": steps, "decrement": dec, "resolution": eps_l,
-            "converged": not reason, "reason": reason, "sigma": sigma}
+        newton = _dot(gx, s)
+        res = 2 * eps_l * _dot(gx, ux).clamp(min=0.0)
+        sigma[name] = (newton ** 2 + res).sqrt()
+    out_z = torch.nn.functional.normalize(y.detach(), dim=-1)
+    return [{"z": out_z[k], "loss": float(f[k]), "steps": int(steps[k]),
+             "decrement": float(dec[k]), "resolution": float(eps_l[k]),
+             "converged": not reasons[k], "reason": reasons[k],
+             "sigma": {name: float(v[k]) for name, v in sigma.items()}} for k in range(K)]
 
 
 def quantities(labels: torch.Tensor, weights: torch.Tensor | None = None) -> Callable:
-    """The measured quantities as differentiable functions of unit embeddings (N, p, d): the
+    """The measured quantities as differentiable functions of unit embeddings (..., N, p, d): the
     within-class variance (mean over classes of 1 - ||class mean||^2; weighted by class size
     where ``weights`` are given, as for imbalanced batches, then also each class's), and the
     mean view similarity (p > 1)."""
     classes = torch.unique(labels)
 
     def fn(z: torch.Tensor) -> dict[str, torch.Tensor]:
-        n, p, d = z.shape
-        flat = z.reshape(n * p, d)
-        cls = labels.repeat_interleave(p)
-        per = [1.0 - flat[cls == c].mean(0).pow(2).sum() for c in classes]
+        n, p, d = z.shape[-3:]
+        flat = z.reshape(*z.shape[:-3], n * p, d)
+        cls = labels.to(z.device).repeat_interleave(p)
+        per = [1.0 - flat[..., cls == c, :].mean(-2).pow(2).sum(-1) for c in classes]
         out = {}
         if weights is None:
-            out["within"] = torch.stack(per).mean()
+            out["within"] = torch.stack(per, -1).mean(-1)
         else:
-            w = weights.to(flat.dtype)
-            out["within"] = (w * torch.stack(per)).sum() / w.sum()
+            w = weights.to(flat.dtype).to(z.device)
+            out["within"] = (w * torch.stack(per, -1)).sum(-1) / w.sum()
             out |= {f"within_{int(c)}": v for c, v in zip(classes, per)}
         if p > 1:
-            pair = z @ z.transpose(-1, -2)  # (n, p, p): each instance's views
-            out["view_similarity"] = (pair.sum((-1, -2)) - p).sum() / (n * p * (p - 1))
+            pair = z @ z.transpose(-1, -2)  # (..., n, p, p): each instance's views
+            out["view_similarity"] = (pair.sum((-1, -2)) - p).sum(-1) / (n * p * (p - 1))
         return out
     return fn

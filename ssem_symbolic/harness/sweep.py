@@ -12,7 +12,7 @@ import torch
 
 from ..derive import alpha_c_value
 from ..optimum import regimes
-from .crosscheck import CrossCheck, locate_threshold, record
+from .crosscheck import CrossCheck, locate_threshold, record, refine_group
 from ..spec import PRESETS, LossSpec, get_spec
 from ..validity import established
 from .results import ResultsFile
@@ -179,7 +179,9 @@ def execute(kind: str, unit, device: str, validity: bool) -> list[dict]:
     start = time.perf_counter()
     if kind == "free":
         z, labels = train_free_batched(unit, device)
-        recs = [record(c, z[i], labels, validity) for i, c in enumerate(unit)]
+        refined = refine_group(unit, z, labels)
+        recs = [record(c, z[i], labels, validity, refined=refined[i])
+                for i, c in enumerate(unit)]
     elif kind == "net":
         threads = torch.get_num_threads()
         torch.set_num_threads(1)  # float32 sums in one order: the same records on any executor
