@@ -23,6 +23,7 @@ k*p*(m - 1)
 
 from __future__ import annotations
 
+import enum
 import functools
 import inspect
 import os
@@ -159,8 +160,27 @@ class UnsupportedConvention(ValueError):
     """A loss spec the engine does not support; the message says why, in one line."""
 
 
-#: the two terms of L = (1 - alpha) L_sup + alpha L_self, by the names LossSpec uses
-TERMS: tuple[str, ...] = ("sup", "self")
+class Term(str, enum.Enum):
+    """The two terms of L = W_sup L_sup + W_self L_self ((1 - alpha, alpha) by default), with
+    the names spec files give them. A Term is never a pair type: ``Term.SELF_SUPERVISED`` (the
+    term, "self" in a file) is not the pair type ``self`` (an anchor with itself, a
+    :class:`~ssem_symbolic.pairs.PairType`). Being a ``str``, a Term compares and hashes as
+    its name, so "sup" and "self" still work wherever a term is asked for.
+
+    >>> Term("self") is Term.SELF_SUPERVISED, f"{Term.SUPERVISED}"
+    (True, 'sup')
+    """
+
+    SUPERVISED = "sup"
+    SELF_SUPERVISED = "self"
+
+    __str__ = str.__str__
+    __format__ = str.__format__
+    __hash__ = str.__hash__
+
+
+#: the two terms, in the order of ``LossSpec.weights``
+TERMS: tuple[Term, ...] = tuple(Term)
 
 
 def _types(spec_name: str, field_name: str, value) -> tuple[str, ...]:
@@ -384,7 +404,7 @@ class LossSpec:
     def denominator_of(self, term: str) -> tuple[str, ...]:
         """The pair types in the softmax denominator of ``term`` ("sup" or "self")."""
         if term not in TERMS:
-            raise ValueError(f"unknown term {term!r}; expected one of {TERMS}")
+            raise ValueError(f"unknown term {term!r}; expected one of {', '.join(TERMS)}")
         return self.denominator[term] if self.per_term else self.denominator
 
     def denominators(self) -> tuple[tuple[tuple[str, ...], sp.Expr], ...]:
@@ -445,18 +465,18 @@ class LossSpec:
         return hash(self.key())
 
     def positives(self, term: str) -> tuple[str, ...]:
-        """Positive pair types of ``term`` ("sup" or "self")."""
-        if term == "sup":
+        """Positive pair types of ``term`` (a :class:`Term`, or "sup" or "self")."""
+        if term == Term.SUPERVISED:
             return self.sup
-        if term == "self":
+        if term == Term.SELF_SUPERVISED:
             return self.self_
-        raise ValueError(f"unknown term {term!r}; expected one of {TERMS}")
+        raise ValueError(f"unknown term {term!r}; expected one of {', '.join(TERMS)}")
 
     def weight(self, term: str) -> sp.Expr:
         """Weight of ``term`` in the total loss, a0 + a1 alpha: by default 1 - alpha for
         "sup" and alpha for "self"."""
         if term not in TERMS:
-            raise ValueError(f"unknown term {term!r}; expected one of {TERMS}")
+            raise ValueError(f"unknown term {term!r}; expected one of {', '.join(TERMS)}")
         a0, a1 = self.weights[TERMS.index(term)]
         return a0 + a1 * alpha
 
@@ -475,12 +495,12 @@ class LossSpec:
 
     def canonical(self) -> dict:
         """The canonical form, as a spec file holds it (TOML/JSON keys)."""
-        den = ({t: list(self.denominator[t]) for t in TERMS} if self.per_term
+        den = ({t.value: list(self.denominator[t]) for t in TERMS} if self.per_term
                else list(self.denominator))
         out = {"name": self.name, "mean": self.mean, "denominator": den,
                "sup": list(self.sup), "self": list(self.self_)}
         if self.weights != DEFAULT_WEIGHTS:
-            out["weights"] = {term: [str(a0), str(a1)]
+            out["weights"] = {term.value: [str(a0), str(a1)]
                               for term, (a0, a1) in zip(TERMS, self.weights)}
         if self.pair_weights:
             table: dict = {}
