@@ -20,8 +20,10 @@ as s is symmetric and the positive relations are symmetric this is the same row 
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
+from typing import NamedTuple
 
 import torch
 
@@ -237,13 +239,10 @@ class LabelPattern:
         _, self.cls, sizes = torch.unique(labels, return_inverse=True, return_counts=True)
         self.n, self.views, self.n_classes = labels.shape[0], views, int(self.cls.max()) + 1
         # one mask per distinct denominator (a spec with a denominator per term has two)
-        logw = {t: math.log(float(spec.pair_weight("denominator", t))) for t in PAIR_TYPES
-                if spec.pair_weight("denominator", t) not in (0, 1)}
-        self.masks = [_DenominatorMask(den, self.cls, views,
-                                       {t: w for t, w in logw.items() if t in den})
-                      for den, _ in spec.denominators()]
-        index = {den: j for j, (den, _) in enumerate(spec.denominators())}
-        self.term_denominator = {t: index[spec.denominator_of(t)] for t in ("sup", "self")}
+        layout = _spec_layout(spec)
+        self.masks = [_DenominatorMask(den, self.cls, views, logw)
+                      for den, logw in layout.denominators]
+        self.term_denominator = layout.term_denominator
         self.denominator, self.outside = self.masks[0].denominator, self.masks[0].outside
         # partners of each type per anchor, O(M): group sizes (itself, its instance, its
         # class, the batch) differenced by the pair-type table's rule; no (M, M) mask
@@ -254,7 +253,7 @@ class LabelPattern:
         self.term = {}
         for term in ("sup", "self"):
             # pi_t: the spec's pair weights among the term's positives (1 by default)
-            pos = tuple((t, float(spec.pair_weight(term, t))) for t in spec.positives(term))
+            pos = layout.positives[term]
             counts = sum(pi * per_type[t] for t, pi in pos)
             # an anchor without a positive in this term is dropped from its mean (as
             # pytorch-metric-learning does); a batch with none adds 0 for the term
@@ -328,6 +327,27 @@ class LabelPattern:
             every = (u_all * s_all).sum(-1)
             out.append(by_type({"self": own, "instance": inst, "class": cls, "batch": every}))
         return out
+
+
+class _Layout(NamedTuple):
+    denominators: tuple  #: (pair types, {type: log omega_t other than 0}) per denominator
+    term_denominator: dict  #: term -> index of its denominator
+    positives: dict  #: term -> ((type, pi_t), ...)
+
+
+@functools.lru_cache(maxsize=64)
+def _spec_layout(spec: LossSpec) -> _Layout:
+    """What a label pattern needs from the spec, read once per spec (not per batch: with new
+    labels every step the pattern is rebuilt every step)."""
+    dens = spec.denominators()
+    logw = {t: math.log(float(spec.pair_weight("denominator", t))) for t in PAIR_TYPES
+            if spec.pair_weight("denominator", t) not in (0, 1)}
+    index = {den: j for j, (den, _) in enumerate(dens)}
+    return _Layout(
+        tuple((den, {t: w for t, w in logw.items() if t in den}) for den, _ in dens),
+        {t: index[spec.denominator_of(t)] for t in ("sup", "self")},
+        {t: tuple((x, float(spec.pair_weight(t, x))) for x in spec.positives(t))
+         for t in ("sup", "self")})
 
 
 def _outside(denominator: tuple[str, ...]):
