@@ -23,7 +23,7 @@ import sympy as sp
 from .derive import alpha_c_limits, alpha_c_value, derive, optimal_beta, r, tau_c_value
 from .spec import UnsupportedConvention, check_setting, get_spec, takes_convention
 from .spec import k as k_sym, m as m_sym, p as p_sym
-from .validity import established
+from .validity import SHOWN_OFF_SSEM, established
 
 _TAU_SCAN = np.geomspace(1e-3, 100.0, 2001)
 
@@ -132,10 +132,13 @@ def guide(convention: str, m: int, k: int, p: int = 2, tau: float | None = None,
     if lo > 0:
         warn(f"under {spec.name}, alpha <= {lo} (= lim alpha_c as tau -> 0) collapses the "
              f"classes at every temperature")
-    if not established(spec):
+    if spec.key() in SHOWN_OFF_SSEM:
+        warn(f"{spec.name}: SSEM is not the optimum everywhere (at small alpha and tau the views "
+             "of an instance move apart); these SSEM numbers may not describe training there")
+    elif not established(spec):
         warn(f"{spec.name}: SSEM is not shown to hold the optimum everywhere (`ssem optimum` "
-             "certifies each point, e.g. supcon-split's views move apart at small alpha and "
-             "tau); where it fails these SSEM numbers do not describe training")
+             "certifies each point); where it fails these SSEM numbers do not describe "
+             "training")
     if tau is not None:
         a_c = float(alpha_c_value(spec, m, k, p, tau))
         out["alpha_c"] = a_c

@@ -52,6 +52,11 @@ _COORDS = {t.name: t.gram for t in TABLE if t.gram.is_Symbol}  # view v, class c
 ESTABLISHED = frozenset({PRESETS["paper"].key(), PRESETS["supcon"].key()})
 
 
+#: conventions (by content) where SSEM is shown NOT to hold the optimum everywhere: supcon-split's
+#: views move apart at small alpha and tau (the global optimum and its certificate, tested)
+SHOWN_OFF_SSEM = frozenset({PRESETS["supcon-split"].key()})
+
+
 def established(spec: LossSpec) -> bool:
     """Whether SSEM is shown to hold the optimum of ``spec`` everywhere (by content)."""
     return spec.key() in ESTABLISHED
