@@ -51,6 +51,11 @@ def _softplus(x: sp.Expr) -> sp.Expr:
     return sp.log(1 + sp.exp(x))
 
 
+def _norm(spec: LossSpec, n: dict):
+    """N_T: 1 ("anchors": a sum over partners) or the pairs per anchor ("pairs": a mean)."""
+    return 1 if spec.mean == "anchors" else sum(n[t] for t in spec.denominator)
+
+
 def _sign(spec: LossSpec, term: str, t: str) -> int:
     """y: +1 for the term's positives, -1 for the other pairs it sees."""
     return 1 if t in spec.positives(term) else -1
@@ -62,8 +67,7 @@ def symmetric_loss(spec: LossSpec) -> sp.Expr:
     n = pair_counts()
     out = sp.Integer(0)
     for term in TERMS:
-        norm = 1 if spec.mean == "anchors" else sum(n[t] for t in spec.denominator)
-        out += spec.weight(term) / norm * sum(
+        out += spec.weight(term) / _norm(spec, n) * sum(
             n[t] * _softplus(-_sign(spec, term, t) * (g[t] / tau + spec.bias))
             for t in spec.denominator)
     return out
@@ -85,7 +89,7 @@ def slope_parts(spec: LossSpec) -> tuple[sp.Expr, sp.Expr]:
     n = pair_counts()
     total = sp.Integer(0)
     for term in TERMS:
-        norm = 1 if spec.mean == "anchors" else sum(n[t] for t in spec.denominator)
+        norm = _norm(spec, n)
         for t in spec.denominator:
             y = _sign(spec, term, t)
             slope = sp.diff(g[t], beta)
@@ -278,9 +282,9 @@ class Objective:
                 continue
             weights = {}
             for term in TERMS:
-                norm = 1 if spec.mean == "anchors" else sum(n[s] for s in spec.denominator)
                 y = _sign(spec, term, t)
-                weights[y] = weights.get(y, 0) + spec.weight(term).subs(alpha, a) * n[t] / norm
+                weights[y] = (weights.get(y, 0)
+                              + spec.weight(term).subs(alpha, a) * n[t] / _norm(spec, n))
             self.rows.append((pr.index.get(t), {y: num(sp.Rational(w)) for y, w in
                                                 weights.items()}))
 

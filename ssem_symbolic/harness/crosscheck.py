@@ -264,7 +264,8 @@ def refine_group(configs: list[TrainConfig], z: torch.Tensor, labels: torch.Tens
     taus = torch.tensor([c.tau for c in configs], dtype=torch.float64)
     pattern = LabelPattern(c0.loss, lab, c0.views, torch.float64)
     weights = torch.bincount(lab) if c0.sizes is not None else None
-    return refine_batch(lambda u: supcl_loss(u, lab, alphas, taus, c0.loss, pattern=pattern),
+    return refine_batch(lambda u, idx: supcl_loss(u, lab, alphas[idx], taus[idx], c0.loss,
+                                                  pattern=pattern),
                         z.detach().cpu().double(), [c.tau for c in configs],
                         quantities(lab, weights))
 

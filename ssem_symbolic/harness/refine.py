@@ -95,17 +95,18 @@ def refine(loss: Callable[[torch.Tensor], torch.Tensor], z: torch.Tensor, tau: f
            quantities: Callable[[torch.Tensor], dict[str, torch.Tensor]]) -> dict:
     """Newton from the unit embeddings ``z`` (N, p, d) to the nearest minimum of ``loss`` (a
     function of unit embeddings): :func:`refine_batch` for one configuration."""
-    return refine_batch(lambda u: loss(u[0])[None], z[None], [tau],
+    return refine_batch(lambda u, idx: loss(u[0])[None], z[None], [tau],
                         lambda u: {k: v[None] for k, v in quantities(u[0]).items()})[0]
 
 
 def refine_batch(loss: Callable[[torch.Tensor], torch.Tensor], z: torch.Tensor, taus,
                  quantities: Callable[[torch.Tensor], dict[str, torch.Tensor]]) -> list[dict]:
     """Newton from K configurations of unit embeddings ``z`` (K, N, p, d), float64, each to the
-    nearest minimum of its own loss (``loss``: unit embeddings (K, N, p, d) -> (K,) losses of
-    independent configurations), and each of ``quantities`` ((K, N, p, d) -> (K,) per name)
-    with its error sigma, as the module docstring says. One tensor program for all K: the
-    Hessian is block diagonal, so each configuration follows its own Newton path.
+    nearest minimum of its own loss (``loss(u, idx)``: unit embeddings of the configurations
+    ``idx`` (len(idx), N, p, d) -> their losses), and each of ``quantities`` ((K, N, p, d) ->
+    (K,) per name) with its error sigma, as the module docstring says. One tensor program for
+    the configurations still descending: the Hessian is block diagonal, so each follows its
+    own Newton path, and one that has stopped costs nothing more.
 
     Returns per configuration: ``z`` (refined), ``loss``, ``steps``, ``decrement`` (lambda^2 / 2
     at the end), ``resolution`` (eps_L), ``converged``, ``reason`` (why not, else ""), and
@@ -117,59 +118,67 @@ def refine_batch(loss: Callable[[torch.Tensor], torch.Tensor], z: torch.Tensor, 
     tau = torch.as_tensor(list(taus), dtype=y.dtype, device=y.device)
     scale = 1.0 / tau ** 2 / size
 
-    def value(u):
-        return loss(torch.nn.functional.normalize(u, dim=-1))
+    def value(u, idx):
+        return loss(torch.nn.functional.normalize(u, dim=-1), idx)
 
-    def derivatives(point):
+    def derivatives(point, idx):
         point = point.detach().requires_grad_(True)
-        f = value(point)
+        f = value(point, idx)
         (g,) = torch.autograd.grad(f.sum(), point, create_graph=True)
 
         def hvp(v):
             return torch.autograd.grad(g, point, v, retain_graph=True)[0].detach()
         return point, f.detach(), g, hvp
 
+    def resolution(f, idx):
+        return torch.tensor([loss_resolution(float(v), size, float(tau[i]))
+                             for v, i in zip(f, idx.tolist())], dtype=y.dtype, device=y.device)
+
     reasons = [""] * K
     steps = torch.zeros(K, dtype=torch.long, device=y.device)
     done = torch.zeros(K, dtype=torch.bool, device=y.device)
-    while True:
-        y, f, g, hvp = derivatives(y)
-        eps_l = torch.tensor([loss_resolution(float(v), size, float(t)) for v, t in zip(f, tau)],
-                             dtype=y.dtype, device=y.device)
-        gd = g.detach() * _bc(~done, g)
+    while not bool(done.all()):
+        act = torch.nonzero(~done).flatten()  # only the configurations still descending
+        ya, f, g, hvp = derivatives(y[act], act)
+        eps_l = resolution(f, act)
+        gd = g.detach()
         # inexact Newton: CG to a relative residual min(1/2, sqrt |g|) (Nocedal & Wright,
         # ch. 7), superlinear near the minimum; the end point's step is solved to eps
-        s, _ = _cg(hvp, gd, scale, rel=_dot(gd, gd).sqrt().sqrt().clamp(max=0.5))
+        s, _ = _cg(hvp, gd, scale[act], rel=_dot(gd, gd).sqrt().sqrt().clamp(max=0.5))
         s = torch.where(_bc(_dot(s, s) > 0, s), s, gd)
         dec = 0.5 * _dot(gd, s)
-        finish = ~done & ((dec <= eps_l) | (steps >= NEWTON_STEPS))
-        for k in torch.nonzero(finish & (dec > eps_l)).flatten().tolist():
+        finish = (dec <= eps_l) | (steps[act] >= NEWTON_STEPS)
+        for k in act[finish & (dec > eps_l)].tolist():
             reasons[k] = f"Newton did not converge in {NEWTON_STEPS} steps"
-        done |= finish
-        if bool(done.all()):
-            break
-        t = torch.ones(K, dtype=y.dtype, device=y.device)
-        accepted = done.clone()
-        trial, f_new = y.detach().clone(), f.clone()
+        done[act[finish]] = True
+        keep = ~finish
+        if not bool(keep.any()):
+            continue
+        sub, ys, ss = act[keep], ya.detach()[keep], s[keep]
+        f0, d0, e0 = f[keep], dec[keep], eps_l[keep]
+        t = torch.ones(len(sub), dtype=y.dtype, device=y.device)
+        accepted = torch.zeros(len(sub), dtype=torch.bool, device=y.device)
+        trial, f_new = ys.clone(), f0.clone()
         with torch.no_grad():
             while bool((~accepted & (t > 1e-6)).any()):
-                cand = torch.nn.functional.normalize(y.detach() - _bc(t, s) * s, dim=-1)
-                fc = value(cand)
-                ok = ~accepted & (fc <= f - 0.5 * t * dec)
+                cand = torch.nn.functional.normalize(ys - _bc(t, ss) * ss, dim=-1)
+                fc = value(cand, sub)
+                ok = ~accepted & (fc <= f0 - 0.5 * t * d0)
                 trial[ok], f_new[ok] = cand[ok], fc[ok]
                 accepted |= ok
                 t = torch.where(accepted, t, t / 2)
-        for k in torch.nonzero(~accepted).flatten().tolist():
+        for k in sub[~accepted].tolist():
             reasons[k] = "the line search stalled"
-        done |= ~accepted
-        moved = ~done
-        y = torch.where(_bc(moved, y), trial, y.detach())
-        steps += moved.long()
+        done[sub[~accepted]] = True
+        y[sub[accepted]] = trial[accepted]
+        steps[sub[accepted]] += 1
         # the loss no longer tells the steps apart: at its resolution
-        done |= moved & (f - f_new <= eps_l)
+        done[sub[accepted & (f0 - f_new <= e0)]] = True
     # at the end point: the remaining Newton step, a curvature probe (a saddle or a maximum has
     # g = 0 too), and each quantity's error
-    y, f, g, hvp = derivatives(y)
+    every = torch.arange(K, device=y.device)
+    y, f, g, hvp = derivatives(y, every)
+    eps_l = resolution(f, every)
     gd = g.detach()
     s, neg = _cg(hvp, gd, scale)
     dec = 0.5 * _dot(gd, s)
