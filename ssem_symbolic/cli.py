@@ -1253,19 +1253,13 @@ def _spec(args) -> int:
 
         facts = {"key": spec.key(), "form": "sigmoid", "bias": str(spec.bias),
                  "alpha_c": str(sigmoid.alpha_c(spec)), "ssem_established": established(spec)}
-        if args.json:
-            print(json.dumps({"spec": spec.canonical(), "words": _in_words(spec)} | facts))
-            return 0
-        print(to_toml(spec), end="")
-        print("\n# " + "\n# ".join(_in_words(spec).splitlines()))
-        print("# " + "\n# ".join(f"{key}: {value}" for key, value in facts.items()))
-        return 0
-    d = derive(spec)
-    facts = {"key": spec.key(),
-             "collapse_side": {1: "alpha <= alpha_c", -1: "alpha >= alpha_c"}.get(
-                 int(d.alpha_side), "depends on the batch and tau"),
-             "ssem_established": established(spec),
-             "alpha_c_tau0": str(d.alpha_c_tau0), "alpha_c_tauinf": str(d.alpha_c_tauinf)}
+    else:
+        d = derive(spec)
+        facts = {"key": spec.key(),
+                 "collapse_side": {1: "alpha <= alpha_c", -1: "alpha >= alpha_c"}.get(
+                     int(d.alpha_side), "depends on the batch and tau"),
+                 "ssem_established": established(spec),
+                 "alpha_c_tau0": str(d.alpha_c_tau0), "alpha_c_tauinf": str(d.alpha_c_tauinf)}
     if args.json:
         print(json.dumps({"spec": spec.canonical(), "words": _in_words(spec)} | facts))
         return 0

@@ -634,24 +634,30 @@ def optimal_beta(convention: str | LossSpec, m_: int, k_: int, p_: int, alpha_, 
     digits = max(digits, 30) + guard_digits(t_exact)
     with mpmath.workdps(digits + 10):
         a, t = mp(alpha_), mp(t_exact)
-        lo, hi = mpmath.mpf(0), mpmath.mpf(1)
-        if _psi(pieces, lo, a, t, batch)[0] >= 0:
-            return lo
-        x = mpmath.mpf(start) if start is not None and 0 < start < 1 else mpmath.mpf("0.5")
-        tol = mpmath.mpf(10) ** (-(digits + 2))
-        for _ in range(400):
-            g, h = _psi(pieces, x, a, t, batch)
-            if g > 0:
-                hi = x
-            else:
-                lo = x
-            nxt = x - g / h if h > 0 and mpmath.isfinite(g) else (lo + hi) / 2
-            if not lo < nxt < hi:
-                nxt = (lo + hi) / 2
-            if g == 0 or abs(nxt - x) <= tol or hi - lo <= tol:
-                x = x if g == 0 else nxt
-                break
-            x = nxt
+        if _psi(pieces, mpmath.mpf(0), a, t, batch)[0] >= 0:
+            return mpmath.mpf(0)
+        return bracketed_newton(lambda x: _psi(pieces, x, a, t, batch), start, digits, 400,
+                                f"alpha = {alpha_}, tau = {tau_}")
+
+
+def bracketed_newton(step, start, digits: int, iterations: int, where: str) -> mpmath.mpf:
+    """The root in (0, 1) of an increasing g, by Newton steps kept inside a shrinking
+    bisection bracket; ``step(x)`` gives (g, g') at x, ``start`` seeds it (0.5 by default).
+    Runs at the caller's precision, to ``digits`` + 2 digits; ArithmeticError (naming
+    ``where``) after ``iterations`` steps."""
+    lo, hi = mpmath.mpf(0), mpmath.mpf(1)
+    x = mpmath.mpf(start) if start is not None and 0 < start < 1 else mpmath.mpf("0.5")
+    tol = mpmath.mpf(10) ** (-(digits + 2))
+    for _ in range(iterations):
+        g, h = step(x)
+        if g > 0:
+            hi = x
         else:
-            raise ArithmeticError(f"beta* did not converge at alpha = {alpha_}, tau = {tau_}")
-        return +x
+            lo = x
+        nxt = x - g / h if h > 0 and mpmath.isfinite(g) else (lo + hi) / 2
+        if not lo < nxt < hi:
+            nxt = (lo + hi) / 2
+        if g == 0 or abs(nxt - x) <= tol or hi - lo <= tol:
+            return +(x if g == 0 else nxt)
+        x = nxt
+    raise ArithmeticError(f"beta* did not converge at {where}")

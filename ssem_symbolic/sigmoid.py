@@ -37,6 +37,7 @@ import functools
 import mpmath
 import sympy as sp
 
+from .derive import bracketed_newton
 from .model import gram_entries
 from .pairs import TABLE
 from .reading import check_tau, exact, mp
@@ -195,28 +196,11 @@ def optimal_beta(spec: LossSpec, m_: int, k_: int, p_: int, alpha_, tau_,
     with mpmath.workdps(digits + 20):
         a, t = mp(alpha_), mp(tau_)
         batch = _mp(m_, k_, p_)
-        lo, hi = mpmath.mpf(0), mpmath.mpf(1)
-        if fn["df"](lo, a, t, *batch) >= 0:
-            return lo
-        x = mpmath.mpf(start) if start is not None and 0 < start < 1 else mpmath.mpf("0.5")
-        tol = mpmath.mpf(10) ** (-(digits + 2))
-        for _ in range(2000):
-            g = fn["df"](x, a, t, *batch)
-            if g > 0:
-                hi = x
-            else:
-                lo = x
-            h = fn["d2f"](x, a, t, *batch)
-            nxt = x - g / h if h > 0 else (lo + hi) / 2
-            if not lo < nxt < hi:
-                nxt = (lo + hi) / 2
-            if g == 0 or abs(nxt - x) <= tol or hi - lo <= tol:
-                x = x if g == 0 else nxt
-                break
-            x = nxt
-        else:
-            raise ArithmeticError(f"beta* did not converge at alpha = {alpha_}, tau = {tau_}")
-        return +x
+        if fn["df"](mpmath.mpf(0), a, t, *batch) >= 0:
+            return mpmath.mpf(0)
+        return bracketed_newton(
+            lambda x: (fn["df"](x, a, t, *batch), fn["d2f"](x, a, t, *batch)), start, digits,
+            2000, f"alpha = {alpha_}, tau = {tau_}")
 
 
 def tau_roots(spec: LossSpec, m_: int, k_: int, p_: int, alpha_,
