@@ -996,8 +996,6 @@ def _crosscheck(args) -> int:
     from .spec import get_spec
 
     losses = tuple(dict.fromkeys(get_spec(loss) for loss in args.loss or PRESETS))
-    for loss in losses:  # the report draws the closed-form phase boundary of each loss
-        loss.softmax("ssem crosscheck (its report draws closed-form phase maps)")
     if args.class_sizes is not None:
         from .imbalanced import check_sizes
 
@@ -1042,7 +1040,6 @@ def _export(args) -> int:
     if args.out is not None:
         check_output(args.out)
     spec = get_spec(args.loss)
-    spec.softmax("ssem export (the formula sheet of the closed forms in r)")
     text = export(spec, args.format)
     if args.out is not None:
         atomic_write(args.out, text.encode())

@@ -12,7 +12,9 @@ with common-subexpression elimination and these fixes of SymPy 1.14's faults:
 * a ``Piecewise`` without a default is NaN where no condition holds (SymPy gives 0);
 * a constant expression comes back as a tensor of the broadcast shape (SymPy: a float);
 * constants made inside the kernel take the kernel's dtype and device (SymPy: ``where(c, 1, 2)``
-  is an int64 tensor).
+  is an int64 tensor);
+* the smooth functions of :mod:`~ssem_symbolic._functions` print as ``torch.sigmoid`` and a
+  ``logaddexp`` softplus, stable over the whole real line.
 
 With ``stabilise=True`` every ``log(sum_i c_i exp(a_i))`` becomes
 ``M + log(sum_i c_i exp(a_i - M))`` with M the largest exponent, and every ratio of such
@@ -69,7 +71,13 @@ def _where(ref, cond, a, b):
     return torch.where(cond, _as(ref, a), _as(ref, b))
 
 
-_HELPERS = {"_ssem_max": _max, "_ssem_min": _min, "_ssem_where": _where}
+def _softplus(x):
+    """log(1 + e^x) without overflow or the cut-off of ``torch.nn.functional.softplus``."""
+    return torch.logaddexp(x, torch.zeros_like(x))
+
+
+_HELPERS = {"_ssem_max": _max, "_ssem_min": _min, "_ssem_where": _where,
+            "_ssem_softplus": _softplus}
 
 
 class _Printer(TorchPrinter):
@@ -85,6 +93,12 @@ class _Printer(TorchPrinter):
 
     def _print_Min(self, expr):
         return "_ssem_min({})".format(", ".join(self._print(a) for a in expr.args))
+
+    def _print_logistic(self, expr):  # ssem_symbolic._functions
+        return f"torch.sigmoid({self._print(expr.args[0])})"
+
+    def _print_softplus(self, expr):
+        return f"_ssem_softplus({self._print(expr.args[0])})"
 
     def _print_Piecewise(self, expr):
         out = "float('nan')"

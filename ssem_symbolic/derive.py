@@ -428,13 +428,19 @@ def alpha_c_value(convention: str | LossSpec, m_: int, k_: int, p_: int, tau_,
 
 @takes_convention
 def alpha_c_limits(convention: str | LossSpec, m_: int, k_: int,
-                   p_: int) -> tuple[sp.Rational, sp.Rational]:
-    """(lim alpha_c as tau -> 0+, lim alpha_c as tau -> oo) for this batch, exactly.
+                   p_: int) -> tuple[sp.Expr, sp.Expr]:
+    """(lim alpha_c as tau -> 0+, lim alpha_c as tau -> oo) for this batch, exactly (rational
+    for the softmax form; the sigmoid form's may hold e^b).
 
     >>> alpha_c_limits("paper", 3, 10, 2)
     (1/10, 1)
     """
-    d = derive(get_spec(convention))
+    spec = get_spec(convention)
+    if spec.form == "sigmoid":
+        from . import sigmoid
+
+        return sigmoid.alpha_c_limits(spec, m_, k_, p_)
+    d = derive(spec)
     at = {m: m_, k: k_, p: p_}
     return sp.Rational(d.alpha_c_tau0.subs(at)), sp.Rational(d.alpha_c_tauinf.subs(at))
 

@@ -20,7 +20,7 @@ from .codegen import stabilise
 from .derive import derive, r
 from .faces import vertex_multipliers
 from .model import ssem_variances
-from .spec import takes_convention, LossSpec, get_spec
+from .spec import takes_convention, LossSpec, alpha, get_spec
 
 #: (key, title) in the order the sheet shows them
 ITEMS = (
@@ -43,11 +43,48 @@ ITEMS = (
     ("mu_all_ones", "the all-ones (zero centroid) one"),
 )
 
+#: the sigmoid form's sheet: tau_c has no closed form there (two exponentials of 1/tau), and
+#: which side of alpha_c collapses is the sign of B
+SIGMOID_ITEMS = (
+    ("reduced_loss", "Reduced loss f(beta) on SSEM (sigma the logistic function)"),
+    ("dloss", "Its derivative f'(beta)"),
+    ("beta_star_equation", "beta*: 1 if the batch collapses (tau f'(1) <= 0: f is convex), else "
+                           "the root in (0, 1) of"),
+    ("collapse_slope", "tau f'(1) = A + alpha B: the batch collapses iff it is <= 0"),
+    ("alpha_c", "Collapse threshold alpha_c(tau) = -A/B: collapse iff alpha <= alpha_c where "
+                "B > 0, iff alpha >= alpha_c where B < 0"),
+    ("alpha_coefficient", "B, the coefficient of alpha in tau f'(1)"),
+    ("within_class_variance", "Within-class variance on SSEM"),
+    ("between_class_variance", "Between-class variance on SSEM"),
+)
+
+
+def items(spec: LossSpec) -> tuple[tuple[str, str], ...]:
+    """(key, title) of the sheet of ``spec``'s form."""
+    return SIGMOID_ITEMS if spec.form == "sigmoid" else ITEMS
+
+
+def _sigmoid_sheet(spec: LossSpec) -> dict[str, sp.Expr]:
+    from . import sigmoid
+    from .spec import tau
+
+    var = ssem_variances()
+    dloss = sigmoid.slope(spec, smooth=True) / tau
+    A, B = sigmoid.slope_parts(spec, smooth=True)
+    return {"reduced_loss": sigmoid.reduced(spec, smooth=True), "dloss": dloss,
+            "beta_star_equation": sp.Eq(dloss, 0), "collapse_slope": A + alpha * B,
+            "alpha_c": -A / B, "alpha_coefficient": B,
+            "within_class_variance": var["within"], "between_class_variance": var["between"]}
+
 
 @takes_convention
 def formula_sheet(convention: str | LossSpec) -> dict[str, sp.Expr]:
-    """The sheet's expressions, exact (no floats), keyed as in :data:`ITEMS`."""
-    d = derive(get_spec(convention))
+    """The sheet's expressions, exact (no floats), keyed as in :func:`items` (the sigmoid
+    form's are written in the logistic function sigma and softplus)."""
+    spec = get_spec(convention)
+    if spec.form == "sigmoid":
+        return _sigmoid_sheet(spec)
+    d = derive(spec)
     var = ssem_variances()
     mus = vertex_multipliers(get_spec(convention))
     tau = next(s for s in d.alpha_c.free_symbols if s.name == "tau")
@@ -72,9 +109,13 @@ def formula_sheet(convention: str | LossSpec) -> dict[str, sp.Expr]:
 
 def _header(loss: str) -> str:
     spec = get_spec(loss)
-    return (f"SSEM formula sheet, loss convention '{spec.name}': {spec.description}. "
+    text = (f"SSEM formula sheet, loss convention '{spec.name}': {spec.description}. "
             "Symbols: m classes, k instances per class, p views, alpha (weight of the "
             "self-supervised term), tau (temperature), beta (SSEM parameter).")
+    if spec.form == "sigmoid":
+        text += (f" The pairwise sigmoid form, bias b = {spec.bias}; tau_c(alpha) has no closed "
+                 "form here (`ssem threshold --alpha` finds it).")
+    return text
 
 
 #: LaTeX titles: every symbol in math mode (text-mode < and > print as inverted marks)
@@ -99,6 +140,15 @@ _LATEX_TITLES = {
                "one",
     "mu_within": r"the within-class one (it vanishes at $\alpha_c$)",
     "mu_all_ones": "the all-ones (zero centroid) one",
+    "collapse_slope": r"$\tau f'(1) = A + \alpha B$: the batch collapses iff it is $\le 0$",
+    "alpha_coefficient": r"$B$, the coefficient of $\alpha$ in $\tau f'(1)$",
+}
+_SIGMOID_LATEX_TITLES = {
+    "reduced_loss": r"Reduced loss $f(\beta)$ on SSEM ($\sigma$ the logistic function)",
+    "beta_star_equation": r"$\beta^*$: $1$ if the batch collapses ($\tau f'(1) \le 0$: $f$ is "
+                          r"convex), else the root in $(0, 1)$ of",
+    "alpha_c": r"Collapse threshold $\alpha_c(\tau) = -A/B$: collapse iff $\alpha \le "
+               r"\alpha_c$ where $B > 0$, iff $\alpha \ge \alpha_c$ where $B < 0$",
 }
 
 #: a formula longer than this (characters of LaTeX) is broken at its top-level + and -
@@ -123,8 +173,9 @@ def to_latex(convention: str) -> str:
              _latex_text(spec.description.capitalize() or spec.name) + ".",
              r"Symbols: $m$ classes, $k$ instances per class, $p$ views, $\alpha$ (weight of "
              r"the self-supervised term), $\tau$ (temperature), $\beta$ (SSEM parameter).", ""]
-    for key, _ in ITEMS:
-        lines += [_LATEX_TITLES[key] + ":", *_latex_display(key, sheet[key]), ""]
+    titles = _LATEX_TITLES | (_SIGMOID_LATEX_TITLES if spec.form == "sigmoid" else {})
+    for key, _ in items(spec):
+        lines += [titles[key] + ":", *_latex_display(key, sheet[key]), ""]
     lines.append(r"\end{document}")
     return "\n".join(lines) + "\n"
 
@@ -157,7 +208,8 @@ def _latex_lhs(key: str) -> str:
             "within_class_variance": r"\mathrm{Var}_{\mathrm{within}} = ",
             "between_class_variance": r"\mathrm{Var}_{\mathrm{between}} = ",
             "mu_view": r"\mu_{\mathrm{view}} = ", "mu_within": r"\mu_{\mathrm{within}} = ",
-            "mu_all_ones": r"\mu_{\mathrm{all\text{-}ones}} = "}[key]
+            "mu_all_ones": r"\mu_{\mathrm{all\text{-}ones}} = ",
+            "collapse_slope": r"\tau f'(1) = ", "alpha_coefficient": "B = "}[key]
 
 
 def _latex_text(text: str) -> str:
@@ -172,7 +224,7 @@ def _latex_text(text: str) -> str:
 def to_markdown(convention: str) -> str:
     sheet = formula_sheet(convention)
     lines = [f"# SSEM formula sheet: `{get_spec(convention).name}`", "", _header(convention), ""]
-    for key, title in ITEMS:
+    for key, title in items(get_spec(convention)):
         body = sp.latex(sheet[key]) if key in ("r", "beta_star_equation") else (
             _latex_lhs(key) + sp.latex(sheet[key]))
         lines += [f"**{title}:**", "", "$$", body, "$$", ""]
@@ -181,13 +233,17 @@ def to_markdown(convention: str) -> str:
 
 @takes_convention
 def to_json(convention: str) -> str:
-    """srepr of each expression: ``sympify(text)`` gives back the identical expression."""
-    sheet = formula_sheet(convention)
-    return json.dumps({"loss": get_spec(convention).name, "header": _header(convention),
+    """srepr of each expression: ``sympify(text)`` gives back the identical expression (the
+    sigmoid form's sigma and softplus written out in exponentials, which plain SymPy reads)."""
+    spec = get_spec(convention)
+    sheet = formula_sheet(spec)
+    return json.dumps({"loss": spec.name, "header": _header(convention),
                        "symbols": "m, k, p: positive integers; alpha: nonnegative; tau: "
                                   "positive; beta, r: see titles",
-                       "titles": dict(ITEMS),
-                       "expressions": {key: sp.srepr(val) for key, val in sheet.items()}},
+                       "titles": dict(items(spec)),
+                       "expressions": {key: sp.srepr(val.rewrite(sp.exp) if spec.form == "sigmoid"
+                                                      else val)
+                                       for key, val in sheet.items()}},
                       indent=1) + "\n"
 
 
@@ -199,6 +255,8 @@ def to_python(convention: str) -> str:
     in double precision (accurate to ~1e-12 for tau >= 1e-2; at smaller tau f' can
     underflow near alpha = 1: use ``ssem_symbolic.optimal_beta`` there).
     """
+    if get_spec(convention).form == "sigmoid":
+        return _sigmoid_python(get_spec(convention))
     d = derive(get_spec(convention))
     f, f1 = stabilise((d.loss, d.dloss))
     lo, hi = d.alpha_c_tau0, d.alpha_c_tauinf
@@ -241,6 +299,111 @@ def tau_c(alpha, m, k, p):
 def beta_star(alpha, tau, m, k, p):
     """The optimal SSEM parameter: between-class variance; within-class is 1 - beta_star."""
     if alpha <= alpha_c(tau, m, k, p):
+        return 1.0
+    lo, hi = 0.0, 1.0
+    if dloss(lo, alpha, tau, m, k, p) >= 0:
+        return 0.0
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if dloss(mid, alpha, tau, m, k, p) > 0:
+            hi = mid
+        else:
+            lo = mid
+        if hi - lo < 1e-15:
+            break
+    return (lo + hi) / 2
+
+
+def within_class_variance(alpha, tau, m, k, p):
+    return 1.0 - beta_star(alpha, tau, m, k, p)
+
+
+def between_class_variance(alpha, tau, m, k, p):
+    return beta_star(alpha, tau, m, k, p)
+'''
+
+
+def _sigmoid_python(spec: LossSpec) -> str:
+    """The sigmoid form's module: softplus and sigma written stably with ``math``; tau_c by the
+    log-tau scan and bisection of :mod:`~ssem_symbolic.sigmoid` (no closed form)."""
+    from . import sigmoid
+
+    sheet = _sigmoid_sheet(spec)
+
+    def code(expr):
+        return sp.pycode(expr, fully_qualified_modules=True)
+    return f'''"""{_header(spec)}
+
+Generated by `ssem export --format python` from the exact derivation; needs only `math`.
+beta_star bisects the increasing f' in double precision (about 1e-12 for tau in [1e-3, 1e3]);
+tau_c scans {sigmoid.SCAN} points of log tau over \
+[{sigmoid.TAU_SCAN[0]}, {sigmoid.TAU_SCAN[1]}] and bisects the sign change.
+"""
+
+import math
+
+
+def softplus(x):
+    """log(1 + e^x), without overflow."""
+    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+
+
+def logistic(x):
+    """sigma(x) = 1 / (1 + e^-x), without overflow."""
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def loss(beta, alpha, tau, m, k, p):
+    """f(beta): the loss of the SSEM batch at beta."""
+    return {code(sheet["reduced_loss"])}
+
+
+def dloss(beta, alpha, tau, m, k, p):
+    """f'(beta), increasing in beta (f is convex)."""
+    return {code(sheet["dloss"])}
+
+
+def collapse_slope(alpha, tau, m, k, p):
+    """tau f'(1): the batch collapses iff it is <= 0."""
+    return {code(sheet["collapse_slope"])}
+
+
+def alpha_c(tau, m, k, p):
+    """-A/B: collapse iff alpha <= alpha_c where B > 0, iff alpha >= alpha_c where B < 0."""
+    return {code(sheet["alpha_c"])}
+
+
+def collapses(alpha, tau, m, k, p):
+    return collapse_slope(alpha, tau, m, k, p) <= 0
+
+
+def tau_c(alpha, m, k, p):
+    """(tau_c, side): collapse iff tau >= tau_c (side "tau>=") or tau <= tau_c ("tau<=");
+    (0.0, "always"), (math.inf, "never"); ValueError where the collapse changes more than once
+    along tau."""
+    lo, hi = math.log({sigmoid.TAU_SCAN[0]}), math.log({sigmoid.TAU_SCAN[1]})
+    grid = [math.exp(lo + (hi - lo) * i / {sigmoid.SCAN - 1}) for i in range({sigmoid.SCAN})]
+    flags = [collapses(alpha, t, m, k, p) for t in grid]
+    changes = [i for i in range(len(grid) - 1) if flags[i] != flags[i + 1]]
+    if not changes:
+        return (0.0, "always") if flags[0] else (math.inf, "never")
+    if len(changes) > 1:
+        raise ValueError("the collapse changes more than once along tau at this alpha")
+    a, b = grid[changes[0]], grid[changes[0] + 1]
+    for _ in range(200):
+        mid = math.sqrt(a * b)
+        if mid in (a, b):
+            break
+        a, b = (mid, b) if collapses(alpha, mid, m, k, p) == flags[changes[0]] else (a, mid)
+    return math.sqrt(a * b), ("tau>=" if flags[-1] else "tau<=")
+
+
+def beta_star(alpha, tau, m, k, p):
+    """The optimal SSEM parameter: between-class variance; within-class is 1 - beta_star."""
+    if collapses(alpha, tau, m, k, p):
         return 1.0
     lo, hi = 0.0, 1.0
     if dloss(lo, alpha, tau, m, k, p) >= 0:

@@ -161,7 +161,12 @@ def global_optimum_grid(convention: str | LossSpec, classes: int, per_class: int
     a = torch.as_tensor(alpha_, dtype=dtype, device=device).broadcast_to(shape).reshape(-1)
     t = torch.as_tensor(tau_, dtype=dtype, device=device).broadcast_to(shape).reshape(-1)
     b = beta.reshape(-1)
-    phi = _Phi(spec, classes, per_class, views, dtype, device)
+    if spec.form == "sigmoid":
+        from .sigmoid_grid import SigmoidPhi
+
+        phi = SigmoidPhi(spec, classes, per_class, views, dtype, device)
+    else:
+        phi = _Phi(spec, classes, per_class, views, dtype, device)
     P, tol = phi.P, _KKT_TOL[dtype]
     g = gram_entries(b, classes, per_class)  # the SSEM point at beta*: tensors
     x = torch.stack([torch.ones_like(b) if c == "view" else g[c] for c in P.coords], dim=1)

@@ -18,12 +18,11 @@ import numpy as np
 import torch
 
 from ._io import atomic_write
-from .derive import derive
 from .optimum_grid import OFF_SSEM_TAU, global_optimum_grid
 from .polyhedron import collapsed
 from .solve import kernels
 from .spec import takes_convention, LossSpec, check_setting, get_spec
-from .validity import established
+from .validity import SHOWN_OFF_SSEM, established
 
 
 
@@ -33,10 +32,11 @@ def validity_note(spec: LossSpec) -> str:
         return (f"{spec.name}: SSEM holds a global minimiser for d >= mk - 1 (symmetry "
                 "reduction in proofs/, its KKT step checked at 50 digits on a grid with "
                 "tau >= 0.05; `ssem optimum` certifies single points)")
-    return (f"{spec.name}: SSEM validity is not established for this convention (`ssem "
-            "optimum` certifies single points; for supcon-split it is false at small alpha and "
-            "tau); beta is the best SSEM embedding, the variances, similarities and regimes "
-            "are the global optimum's")
+    shown = (" (it is shown false at small alpha and tau)" if spec.key() in SHOWN_OFF_SSEM
+             else "")
+    return (f"{spec.name}: SSEM validity is not established for this convention{shown}; "
+            "`ssem optimum` certifies single points; beta is the best SSEM embedding, the "
+            "variances, similarities and regimes are the global optimum's")
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,6 @@ def phase_map(convention: str | LossSpec, classes: int, per_class: int, alpha: n
               tau: np.ndarray, views: int = 2, device: str = "cpu") -> PhaseMap:
     """beta* (float64) at every (alpha, tau) pair of the two 1-d grids."""
     spec = get_spec(convention)
-    spec.softmax("the phase map (its torch kernels are generated from the closed forms)")
     check_setting(spec, classes, per_class, views)
     a = torch.as_tensor(np.asarray(alpha, dtype=np.float64), device=device)
     t = torch.as_tensor(np.asarray(tau, dtype=np.float64), device=device)
@@ -166,7 +165,10 @@ def save_png(pm: PhaseMap, path: str | os.PathLike, log_tau: bool = False,
         pm.tau.min(), pm.tau.max(), 400)
     K = kernels(pm.spec, torch.float64)
     boundary = K.alpha_c(torch.as_tensor(fine), pm.classes, pm.per_class, pm.views).numpy()
-    side = {1: "below", -1: "above"}.get(int(derive(pm.spec).alpha_side), "on one side")
+    sides = set(K.alpha_sides(torch.as_tensor(fine), pm.classes, pm.per_class,
+                              pm.views).tolist())
+    side = {1.0: "below", -1.0: "above"}.get(sides.pop() if len(sides) == 1 else None,
+                                             "on the side of f'(1) <= 0")
     ax.plot(fine, boundary, color="white", lw=2.0, label=f"alpha_c(tau): collapse {side}")
     ax.plot(fine, boundary, color="black", lw=0.8, ls="--")
     if points is not None:

@@ -37,6 +37,7 @@ import functools
 import mpmath
 import sympy as sp
 
+from ._functions import logistic, softplus
 from .derive import bracketed_newton
 from .model import gram_entries
 from .pairs import TABLE
@@ -48,8 +49,18 @@ SCAN = 400
 TAU_SCAN = ("0.001", "1e4")
 
 
-def _softplus(x: sp.Expr) -> sp.Expr:
+def _exp_softplus(x: sp.Expr) -> sp.Expr:
     return sp.log(1 + sp.exp(x))
+
+
+def _exp_logistic(x: sp.Expr) -> sp.Expr:
+    return 1 / (1 + sp.exp(-x))
+
+
+def _fns(smooth: bool):
+    """(softplus, sigma): exponentials (exact display, limits) or the SymPy functions of
+    :mod:`~ssem_symbolic._functions` (stable torch kernels)."""
+    return (softplus, logistic) if smooth else (_exp_softplus, _exp_logistic)
 
 
 def _norm(spec: LossSpec, n: dict):
@@ -62,44 +73,58 @@ def _sign(spec: LossSpec, term: str, t: str) -> int:
     return 1 if t in spec.positives(term) else -1
 
 
-def symmetric_loss(spec: LossSpec) -> sp.Expr:
-    """phi(v, c, o) of the module docstring."""
-    g = {t.name: t.gram for t in TABLE}
-    n = pair_counts()
-    out = sp.Integer(0)
-    for term in TERMS:
-        out += spec.weight(term) / _norm(spec, n) * sum(
-            n[t] * _softplus(-_sign(spec, term, t) * (g[t] / tau + spec.bias))
-            for t in spec.denominator)
+def sign_weights(spec: LossSpec, n: dict) -> list[tuple[str, dict[int, sp.Expr]]]:
+    """Per pair type t of the denominator: {y: sum_T W_T n_t / N_T over the terms that give t
+    the label y}, affine in alpha (``n``: the pair counts, symbolic or numbers)."""
+    out = []
+    for t in spec.denominator:
+        weights: dict[int, sp.Expr] = {}
+        for term in TERMS:
+            y = _sign(spec, term, t)
+            weights[y] = weights.get(y, 0) + spec.weight(term) * n[t] / _norm(spec, n)
+        out.append((t, {y: sp.factor(w) for y, w in weights.items()}))
     return out
 
 
+def symmetric_loss(spec: LossSpec, smooth: bool = False) -> sp.Expr:
+    """phi(v, c, o) of the module docstring."""
+    g = {t.name: t.gram for t in TABLE}
+    soft, _ = _fns(smooth)
+    return sum((w * soft(-y * (g[t] / tau + spec.bias))
+                for t, ws in sign_weights(spec, pair_counts()) for y, w in ws.items()),
+               sp.Integer(0))
+
+
 @functools.lru_cache(maxsize=None)
-def reduced(spec: LossSpec) -> sp.Expr:
+def reduced(spec: LossSpec, smooth: bool = False) -> sp.Expr:
     """f(beta): phi on SSEM."""
     from .pairs import c_sym, o_sym, v_sym
 
     g = gram_entries()
-    return symmetric_loss(spec).subs({v_sym: g["view"], c_sym: g["class"], o_sym: g["other"]})
+    return symmetric_loss(spec, smooth).subs({v_sym: g["view"], c_sym: g["class"],
+                                              o_sym: g["other"]})
 
 
 @functools.lru_cache(maxsize=None)
-def slope_parts(spec: LossSpec) -> tuple[sp.Expr, sp.Expr]:
-    """(A, B) with tau f'(1) = A + alpha B (f'(1) is affine in alpha: the term weights are)."""
+def slope(spec: LossSpec, smooth: bool = False) -> sp.Expr:
+    """tau f'(beta) = sum_t sum_y w_ty (-y) g_t'(beta) sigma(-y (g_t(beta)/tau + b)) (the
+    derivative of softplus is sigma; only class and other pairs move with beta)."""
     g = gram_entries()
-    n = pair_counts()
+    _, sig = _fns(smooth)
     total = sp.Integer(0)
-    for term in TERMS:
-        norm = _norm(spec, n)
-        for t in spec.denominator:
-            y = _sign(spec, term, t)
-            slope = sp.diff(g[t], beta)
-            if slope == 0:
-                continue
-            u = g[t].subs(beta, 1) / tau + spec.bias
-            # d/dbeta softplus(-y (g/tau + b0)) = -y g' sigma(-y (g/tau + b0)) / tau
-            total += spec.weight(term) / norm * n[t] * (-y) * slope / (1 + sp.exp(y * u))
-    total = sp.expand(total)
+    for t, ws in sign_weights(spec, pair_counts()):
+        rate = sp.diff(g[t], beta)
+        if rate == 0:
+            continue
+        for y, w in ws.items():
+            total += w * (-y) * rate * sig(-y * (g[t] / tau + spec.bias))
+    return total
+
+
+@functools.lru_cache(maxsize=None)
+def slope_parts(spec: LossSpec, smooth: bool = False) -> tuple[sp.Expr, sp.Expr]:
+    """(A, B) with tau f'(1) = A + alpha B (f'(1) is affine in alpha: the term weights are)."""
+    total = sp.expand(slope(spec, smooth).subs(beta, 1))
     return total.subs(alpha, 0), sp.diff(total, alpha)
 
 
@@ -107,6 +132,14 @@ def alpha_c(spec: LossSpec) -> sp.Expr:
     """alpha_c(tau) = -A/B (where B = 0 the collapse does not depend on alpha)."""
     A, B = slope_parts(spec)
     return -A / B
+
+
+def alpha_c_limits(spec: LossSpec, m_: int, k_: int, p_: int) -> tuple[sp.Expr, sp.Expr]:
+    """(lim alpha_c as tau -> 0+, lim as tau -> oo) for a batch, exactly (SymPy's limits of
+    the closed form, simplified)."""
+    a_c = alpha_c(spec).subs({m: m_, k: k_, p: p_})
+    return tuple(sp.simplify(sp.limit(a_c, tau, end, "+" if end == 0 else "-"))
+                 for end in (0, sp.oo))
 
 
 def _numeric(spec: LossSpec):
@@ -259,18 +292,10 @@ class Objective:
         self.bias = num(spec.bias)
         n = {t: int(c) for t, c in pair_counts(pr.P.m, pr.P.k, pr.P.p).items()}
         a = exact(alpha_)
-        # per pair type of the denominator: (coordinate or None, sum_T W_T n_t / N_T per sign)
-        self.rows = []
-        for t in spec.denominator:
-            if n[t] == 0:
-                continue
-            weights = {}
-            for term in TERMS:
-                y = _sign(spec, term, t)
-                weights[y] = (weights.get(y, 0)
-                              + spec.weight(term).subs(alpha, a) * n[t] / _norm(spec, n))
-            self.rows.append((pr.index.get(t), {y: num(sp.Rational(w)) for y, w in
-                                                weights.items()}))
+        # per pair type of the denominator: (coordinate or None, its weight per sign y)
+        self.rows = [(pr.index.get(t), {y: num(sp.Rational(w.subs(alpha, a)))
+                                        for y, w in ws.items()})
+                     for t, ws in sign_weights(spec, n) if n[t] != 0]
 
     def parts(self, x):
         """(tau phi, gradient, Hessian) at x."""

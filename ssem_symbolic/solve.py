@@ -85,6 +85,12 @@ class SpecKernels:
         return self._gen(sp.Piecewise((-1, (c0 < 0) & (c0 + c1 > 0)), (1, True)),
                          (alpha, m, k, p), stable=False)
 
+    def alpha_sides(self, tau_, m_, k_, p_) -> torch.Tensor:
+        """+1 where collapse lies below alpha_c(tau), -1 above, 0 unproven: one sign for every
+        tau and batch here (:attr:`~ssem_symbolic.derive.Derivation.alpha_side`)."""
+        t = torch.as_tensor(tau_, dtype=self.dtype)
+        return torch.full_like(t, float(self._d.alpha_side))
+
     @functools.cached_property
     def collapse_margin(self) -> Kernel:
         margin = self._d.collapse_r.subs(r, sp.exp(-m / ((m - 1) * tau)))
@@ -106,8 +112,10 @@ def _kernels(spec: LossSpec, dtype: torch.dtype) -> SpecKernels:
 
 
 @takes_convention
-def kernels(convention: str | LossSpec, dtype: torch.dtype = torch.float64) -> SpecKernels:
-    """The generated torch kernels of a convention spec, cached by (spec, dtype).
+def kernels(convention: str | LossSpec, dtype: torch.dtype = torch.float64):
+    """The generated torch kernels of a convention spec, cached by (spec, dtype):
+    :class:`SpecKernels`, or :class:`~ssem_symbolic.sigmoid_grid.SigmoidKernels` for the
+    sigmoid form (the same interface).
 
     Arguments broadcast; results keep the device of the tensors passed in.
 
@@ -117,7 +125,12 @@ def kernels(convention: str | LossSpec, dtype: torch.dtype = torch.float64) -> S
     """
     if dtype not in _STEP_TOL:
         raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
-    return _kernels(get_spec(convention), dtype)
+    spec = get_spec(convention)
+    if spec.form == "sigmoid":
+        from .sigmoid_grid import sigmoid_kernels
+
+        return sigmoid_kernels(spec, dtype)
+    return _kernels(spec, dtype)
 
 
 _NAMES = {torch.float64: "float64", torch.float32: "float32"}
@@ -169,6 +182,10 @@ def optimal_beta_grid(convention: str | LossSpec, classes: int, per_class: int, 
     if bool((t <= 0).any()) or bool(torch.isinf(t).any()):
         raise ValueError("tau must be finite and > 0")
     lo, hi = GRID_TAU_RANGE[dtype]
+    if spec.form == "sigmoid":
+        from .sigmoid_grid import TAU_RANGE
+
+        lo, hi = max(lo, TAU_RANGE[0]), min(hi, TAU_RANGE[1])
     if bool(((t < lo) | (t > hi)).any()):
         raise ValueError(f"tau outside [{lo:g}, {hi:g}], the range where the {_NAMES[dtype]} grid "
                          f"solver meets its accuracy ({_ACCURACY[dtype]}); use float64 or "
@@ -182,6 +199,10 @@ def optimal_beta_grid(convention: str | LossSpec, classes: int, per_class: int, 
     with torch.no_grad():
         a, t = (x.broadcast_to(shape).reshape(-1) for x in (a, t))
         batch = (classes, per_class, views)
+        if spec.form == "sigmoid":
+            from .sigmoid_grid import optimal_beta as sigmoid_beta
+
+            return sigmoid_beta(K, a, t, batch, max_iter).reshape(shape)
         out = torch.ones_like(a)
         open_ = torch.nonzero(K.collapse_margin(a, t, *batch) > 0).squeeze(1)
         if open_.numel():

@@ -432,6 +432,12 @@ class LossSpec:
         return next((w for p_, t_, w in self.pair_weights if (p_, t_) == (place, t)),
                     sp.Integer(1))
 
+    @property
+    def is_plain(self) -> bool:
+        """The softmax form with one shared denominator and unweighted pair types: what the
+        imbalanced, mixture and dataset-level layers take (see :meth:`plain`)."""
+        return self.form == "softmax" and not self.per_term and not self.pair_weights
+
     def plain(self, layer: str) -> None:
         """:class:`UnsupportedConvention` naming ``layer`` (a part of the engine built for one
         shared denominator and unweighted pair types, in the softmax form) unless the spec is

@@ -59,9 +59,10 @@ def default_plan(losses: tuple, size: str = "quick", sizes=None) -> Plan:
     Imbalanced batches (``sizes``, by default [5, 3, 2] and a 10:1 batch [20, 2]; a
     :class:`~ssem_symbolic.sizes.ClassSizes` replaces them): free embeddings at tau = 0.5 on an
     alpha grid that crosses the per-class thresholds of [5, 3, 2] for every loss, and the
-    Gaussian MLP on the first size vector. A convention with a denominator per term or pair
-    weights gets no imbalanced and no uniform-batch points: those layers take one shared,
-    unweighted denominator."""
+    Gaussian MLP on the first size vector. A convention with a denominator per term, pair
+    weights or the sigmoid form gets no imbalanced and no uniform-batch points: those layers
+    take one shared, unweighted softmax denominator (:attr:`~ssem_symbolic.spec.LossSpec.
+    is_plain`)."""
     cfg = _SIZES[size]
     losses = tuple(get_spec(loss) for loss in losses)
     m, k, p = cfg["batch"]
@@ -94,11 +95,11 @@ def default_plan(losses: tuple, size: str = "quick", sizes=None) -> Plan:
     for i, class_sizes in enumerate(imbalanced):
         dim = max(cfg["dim"], sum(class_sizes) * p)  # d >= the embeddings: no rank limit
         for loss in (losses if i == 0 else (mlp_loss,)):
-            if loss.per_term or loss.pair_weights:
+            if not loss.is_plain:
                 continue
             points += [TrainConfig("free", loss, a, 0.5, dim=dim, views=p, steps=cfg["steps"],
                                    sizes=class_sizes) for a in cfg["imbalanced_alphas"]]
-    if not (mlp_loss.per_term or mlp_loss.pair_weights):
+    if mlp_loss.is_plain:
         points.append(TrainConfig("gaussian", mlp_loss, 0.3, 0.5, dim=cfg["dim"], views=p,
                                   steps=g_steps, lr=0.003, sizes=imbalanced[0]))
     points += _minibatch_points(losses, mlp_loss, cfg, size)
@@ -119,13 +120,16 @@ def _minibatch_points(losses: tuple, main: LossSpec, cfg: dict, size: str) -> li
     0.8 (where the class-balanced sampler's prediction is off); Cho et al.'s N = 8 two-view
     instances in batches of 2 (supcon-split at alpha = 0, tau = 1, an instance being a class
     of two one-view members), whose dataset optimum is the simplex where one batch alone
-    would put the pair antipodal."""
+    would put the pair antipodal. None for the sigmoid form, whose dataset-level optimum is
+    not built."""
+    if main.form != "softmax":
+        return []
     dim, steps = cfg["minibatch"]
     points = [TrainConfig("minibatch", main, 0.9, 0.5, 3, 8, 2, dim, steps,
                           sampler="balanced:3:2")]
     if size == "tiny":
         return points
-    if not (main.per_term or main.pair_weights):
+    if main.is_plain:
         points.append(TrainConfig("minibatch", main, 0.8, 0.5, 3, 8, 2, dim, steps,
                                   sampler="uniform:6"))
     if PRESETS["supcon-split"] in losses:
