@@ -26,7 +26,7 @@ from .mixture import mixture
 from .optimum import TAU_SCAN, Regimes, global_optimum, regimes_of
 from .polyhedron import limit_polyhedron, polyhedron
 from .reading import exact
-from .spec import TERMS, LossSpec, check_setting, get_spec
+from .spec import TERMS, LossSpec, check_setting, get_spec, pair_counts
 from .spec import alpha as alpha_sym
 
 
@@ -155,26 +155,29 @@ def _uniform_objective(spec: LossSpec, P, p_: int, mix, alpha_, batch: int):
 
     from .optimum_imbalanced import _Objective
 
+    from .imbalanced import blocks
+
     idx = {c: i for i, c in enumerate(P.coords)}
     a = exact(alpha_)
-    partners, weights = [], []
+    partners, weights, rows = [], [], []
     for j in sorted(set().union(*(mix.coef[term] for term in TERMS))):
         part = {"self": [(1, None)], "view": [(p_ - 1, idx["view"])] if p_ >= 2 else [],
                 "class": [((j - 1) * p_, idx["class"])] if j >= 2 else [],
                 "other": [((batch - j) * p_, idx["other"])] if batch > j else []}
-        L, pull = 0, {}
-        for term in TERMS:
-            W = spec.weight(term).subs(alpha_sym, a)
-            c = mix.coef[term].get(j, 0)
-            pos = [(n, i) for t in spec.positives(term) for n, i in part[t]]
-            total = sum(n for n, _ in pos)
-            if W == 0 or c == 0 or total == 0:
-                continue
-            L += c * W
-            for n, i in pos:
-                pull[i] = pull.get(i, 0) + c * W * sp.Rational(n, total)
+        coef = {term: mix.coef[term].get(j, 0) * spec.weight(term).subs(alpha_sym, a)
+                for term in TERMS}
         partners.append(part)
-        weights.append((L, pull))
+        if spec.form == "sigmoid":  # l_T(j): the sum over the pairs seen, or their mean
+            n_seen = sum(c for t in spec.denominator for c, _ in part[t])
+            scale = 1 if spec.mean == "anchors" else sp.Rational(1, max(n_seen, 1))
+            rows += [(i, 1 if t in spec.positives(term) else -1, coef[term] * scale * c)
+                     for term in TERMS for t in spec.denominator for c, i in part[t]]
+        else:
+            weights.append(blocks(spec, part, coef))
+    if spec.form == "sigmoid":
+        from .sigmoid import Separable
+
+        return lambda t, lib: Separable(rows, spec.bias, t, lib)
     fam = SimpleNamespace(coords=P.coords, spec=spec, partners=partners)
     return lambda t, lib: _Objective(fam, weights, t, lib)
 
@@ -189,7 +192,6 @@ def dataset_optimum(convention, classes: int, instances: int, p_: int, sampler: 
     which the results at large n approach as 1/n. A sign still undecided at ``max_digits``
     (an exactly vanishing multiplier, as at alpha = 1) is reported with ``decided=False``."""
     spec = get_spec(convention)
-    spec.softmax("the dataset-level optimum")
     sampler.check(classes, instances)
     if sampler.kind == "fixed-partition":
         return _partition_optimum(spec, classes, instances, p_, sampler, alpha_, tau_, digits)
@@ -200,8 +202,20 @@ def dataset_optimum(convention, classes: int, instances: int, p_: int, sampler: 
     check_setting(spec, m_, k_, p_, alpha=alpha_, tau=tau_)
     if instances is not None and (classes, instances) == (m_, k_):
         return global_optimum(spec, m_, k_, p_, alpha_, tau_, digits=digits)
-    batch, w, lse = _setup(spec, m_, k_, p_, alpha_, tau_)
     P = limit_polyhedron(classes, p_) if instances is None else polyhedron(classes, instances, p_)
+    if spec.form == "sigmoid":  # every anchor sees the batch's counts, on the dataset's family
+        from .sigmoid import Objective
+
+        pr = _Problem(P, (spec.denominator,), {}, {c: i for i, c in enumerate(P.coords)})
+        counts = {t: int(c) for t, c in pair_counts(m_, k_, p_).items()}
+
+        def make(t_, lib):
+            return Objective(spec, pr, alpha_, t_, lib, counts=counts)
+        t = exact(tau_)
+        x0, lam0, mu0 = _barrier(pr, None, None, t, objective=make)
+        return _solve(pr, None, None, t, x0, _candidates(lam0, mu0), digits, objective=make,
+                      max_digits=max_digits)
+    batch, w, lse = _setup(spec, m_, k_, p_, alpha_, tau_)
     pr = _Problem(P, batch.dens, batch.n, batch.index)
     t = exact(tau_)
     x0, lam0, mu0 = _barrier(pr, w, lse, t)
@@ -266,9 +280,8 @@ def _uniform_optimum(spec, classes, instances, p_, batch, alpha_, tau_, digits, 
     P = limit_polyhedron(classes, p_) if instances is None else polyhedron(classes, instances, p_)
     make = _uniform_objective(spec, P, p_, mixture(spec, classes, instances, p_, batch), alpha_,
                               batch)
-    spec.plain("the dataset-level optimum under uniform batches")
-    den = spec.denominator
-    pr = _Problem(P, (den,), {}, {c: i for i, c in enumerate(P.coords)})
+    pr = _Problem(P, tuple(den for den, _ in spec.denominators()), {},
+                  {c: i for i, c in enumerate(P.coords)})
     t = exact(tau_)
     x0, lam0, mu0 = _barrier(pr, None, None, t, objective=make)
     return _solve(pr, None, None, t, x0, _candidates(lam0, mu0), digits, objective=make,
@@ -305,7 +318,6 @@ def dataset_regimes(convention, classes: int, instances: int | None, p_: int,
     batch (the same scan: a grid, then bisection to ``tol``). A fixed partition's regimes are
     its batches' (:func:`~ssem_symbolic.optimum.regimes` on each)."""
     spec = get_spec(convention)
-    spec.softmax("the dataset-level optimum")
     sampler.check(classes, instances)
     if sampler.kind == "fixed-partition":
         raise ValueError("a fixed partition's regimes are those of its batches: scan each "

@@ -21,11 +21,14 @@ null vector n_g K_g (the group's instances) is the zero centroid (``all-ones``).
 group g) has ||mu_c||^2 = a_g / (K_g p), within-class variance w_c = 1 - ||mu_c||^2, and is
 collapsed iff w_c = 0; classes i, j merge iff ||mu_i - mu_j||^2 = 0.
 
-The reduced loss, per anchor of group g a log-sum-exp over its denominator partners and a
-linear pull towards its positives, with the conventions' means: ``anchors`` gives each anchor
-weight 1/N in every term, ``pairs`` weight (its positives)/(all positive pairs of the batch):
+The reduced loss, per anchor of group g a log-sum-exp over the partners of each of its
+denominators (one, or one per term) and a linear pull towards its positives, with the
+conventions' means: ``anchors`` gives each anchor weight 1/N in every term, ``pairs`` weight
+(its positives)/(all positive pairs of the batch); pair weights multiply the counts (omega_t in
+a denominator, pi_t among a term's positives and in the ``pairs`` mean):
 
-    tau phi = sum_g [ L_g tau log sum_{partners s} n_s e^{x_s / tau} - sum_s w_{g,s} x_s ].
+    tau phi = sum_g [ sum_D L_gD tau log sum_{s in D} omega_s n_s e^{x_s / tau}
+                      - sum_s w_{g,s} x_s ].
 
 On a balanced batch (one group) it is the balanced phi(v, c, o), term for term.
 
@@ -130,7 +133,6 @@ def _affine(expr: sp.Expr, symbols: list[sp.Symbol]) -> tuple[tuple, sp.Rational
 
 @functools.lru_cache(maxsize=None)
 def _family(spec: LossSpec, sizes: ClassSizes, p_: int) -> Family:
-    spec.plain("the imbalanced (and dataset-level) optimum")
     coords = _coords(sizes, p_)
     sym = {c: sp.Symbol(c, real=True) for c in coords}
     symbols = [sym[c] for c in coords]
@@ -182,9 +184,42 @@ def family(convention, sizes: ClassSizes, p_: int) -> Family:
     return _family(get_spec(convention), sizes, p_)
 
 
+def positives(spec: LossSpec, term: str, part: dict) -> list[tuple[sp.Expr, int | None]]:
+    """(pi_t count, coordinate) of an anchor's positives in ``term``, from its partners
+    ``part`` ({pair type: [(count, coordinate)]}), the spec's pair weights pi_t applied (a
+    weight of 0 removes the type)."""
+    return [(spec.pair_weight(term, t) * c, j) for t in spec.positives(term)
+            for c, j in part[t] if spec.pair_weight(term, t) != 0]
+
+
+def blocks(spec: LossSpec, part: dict, coef: dict) -> tuple[list, dict]:
+    """One kind of anchor's share of tau phi: ``coef[term]`` is the total weight of such
+    anchors in ``term`` (its W_T times their share of the term's mean). Returns the
+    log-sum-exps [(L, [(omega_t count, coordinate)])], one per distinct denominator, and the
+    pull {coordinate: weight}: tau phi += sum L tau log sum c e^{x_j/tau} - sum w_j x_j."""
+    dens: dict = {}
+    pull: dict = {}
+    for term in TERMS:
+        pos = positives(spec, term, part)
+        total = sum(c for c, _ in pos)
+        if coef.get(term, 0) == 0 or total == 0:
+            continue
+        den = spec.denominator_of(term)
+        dens[den] = dens.get(den, 0) + coef[term]
+        for c, j in pos:
+            pull[j] = pull.get(j, 0) + coef[term] * sp.Rational(c) / total
+    out = []
+    for den, L in dens.items():
+        entries = [(spec.pair_weight("denominator", t) * c, j) for t in den for c, j in part[t]
+                   if spec.pair_weight("denominator", t) != 0]
+        out.append((sp.expand(L), entries))
+    return out, {j: sp.expand(w) for j, w in pull.items()}
+
+
 def check_sizes(spec: LossSpec, sizes: ClassSizes, p_: int, alpha_=None) -> None:
     """ValueError (one line) unless every anchor has a positive in each term that carries
-    weight (at ``alpha_``; at some alpha in [0, 1] when None)."""
+    weight (at ``alpha_``; at some alpha in [0, 1] when None) and a partner in its
+    denominator."""
     if isinstance(p_, bool) or not isinstance(p_, int) or p_ < 1:
         raise ValueError(f"views p must be an integer >= 1, got {p_!r}")
     fam = _family(spec, sizes, p_)
@@ -194,8 +229,13 @@ def check_sizes(spec: LossSpec, sizes: ClassSizes, p_: int, alpha_=None) -> None
             w.subs(alpha, 0) != 0 or w.subs(alpha, 1) != 0)
         if not used:
             continue
+        if spec.form == "sigmoid":  # no mean over positives: an anchor needs none
+            if not any(fam.partners[g][t] for g in range(len(sizes.groups))
+                       for t in spec.denominator):
+                raise ValueError(f"the pairs of {spec.name!r} are empty on this batch")
+            continue
         for g, (K, _) in enumerate(sizes.groups):
-            if sum(c for t in spec.positives(term) for c, _ in fam.partners[g][t]) == 0:
+            if sum(c for c, _ in positives(spec, term, fam.partners[g])) == 0:
                 label = "supervised" if term == "sup" else "self-supervised"
                 pos = set(spec.positives(term))
                 need = ("another view (p >= 2) or another instance of its class (size >= 2)"
@@ -204,54 +244,69 @@ def check_sizes(spec: LossSpec, sizes: ClassSizes, p_: int, alpha_=None) -> None
                         else "another view (p >= 2)")
                 raise ValueError(f"class size {K} with p = {p_}: the {label} term of "
                                  f"{spec.name!r} needs {need} for every anchor")
-    if not any(fam.partners[g][t] for g in range(len(sizes.groups))
-               for t in spec.denominator):
-        raise ValueError(f"the denominator of {spec.name!r} is empty on this batch")
+        if not any(fam.partners[g][t] for g in range(len(sizes.groups))
+                   for t in spec.denominator_of(term)):
+            raise ValueError(f"the denominator of {spec.name!r} is empty on this batch")
 
 
 def anchor_weights(spec: LossSpec, sizes: ClassSizes, p_: int, term: str) -> list[sp.Expr]:
     """Per size group, the total weight of its anchors in ``term``'s mean (summing to 1):
-    ``anchors`` n_g K_g p / N; ``pairs`` in proportion to the group's positive pairs."""
+    ``anchors`` n_g K_g p / N; ``pairs`` in proportion to the group's positive pairs (each
+    counted with its pair weight)."""
     fam = _family(spec, sizes, p_)
     anchors = [n * K * p_ for K, n in sizes.groups]
     if spec.mean == "anchors":
         total = sum(anchors)
         return [sp.Rational(a, total) for a in anchors]
-    pos = [a * sum(c for t in spec.positives(term) for c, _ in fam.partners[g][t])
+    pos = [a * sum(c for c, _ in positives(spec, term, fam.partners[g]))
            for g, a in enumerate(anchors)]
     total = sum(pos)
-    return [sp.Rational(q, total) if total else sp.Integer(0) for q in pos]
+    return [sp.Rational(q) / total if total else sp.Integer(0) for q in pos]
 
 
 def loss_weights(spec: LossSpec, sizes: ClassSizes, p_: int, alpha_=None):
-    """(L_g, w_g) per group: the weight of the group's log-sum-exp and its pull per
-    coordinate index (None: the constant self entry), polynomials in alpha or exact at
-    ``alpha_``."""
+    """Per size group, :func:`blocks`: its log-sum-exps [(L, [(count, coordinate)])] and its
+    pull {coordinate (None: the constant self entry): weight}, polynomials in alpha or exact
+    at ``alpha_``."""
     fam = _family(spec, sizes, p_)
-    out = []
     pis = {term: anchor_weights(spec, sizes, p_, term) for term in TERMS}
+    out = []
     for g in range(len(sizes.groups)):
-        L = sp.Integer(0)
-        pull: dict = {}
+        coef = {}
         for term in TERMS:
             W = spec.weight(term)
-            if alpha_ is not None:
-                W = W.subs(alpha, exact(alpha_))
-            pos = [(c, j) for t in spec.positives(term) for c, j in fam.partners[g][t]]
-            total = sum(c for c, _ in pos)
-            if W == 0 or total == 0:
-                continue
-            L += W * pis[term][g]
-            for c, j in pos:
-                pull[j] = pull.get(j, 0) + W * pis[term][g] * sp.Rational(c, total)
-        out.append((sp.expand(L), {j: sp.expand(w) for j, w in pull.items()}))
+            coef[term] = (W if alpha_ is None else W.subs(alpha, exact(alpha_))) * pis[term][g]
+        out.append(blocks(spec, fam.partners[g], coef))
+    return out
+
+
+def sigmoid_rows(spec: LossSpec, sizes: ClassSizes, p_: int, alpha_=None) -> list:
+    """The sigmoid form on the family (:class:`~ssem_symbolic.sigmoid.Separable`'s rows): an
+    anchor of group g gives each partner among the pairs its term sees (count c, coordinate j)
+    the label y (+1 on the term's positives) and the weight W_T u c, u = 1/N over the batch's
+    N anchors (``anchors``) or 1/(all pairs the term sees) (``pairs``); per group the rows
+    carry its n_g K_g p anchors. Weights are polynomials in alpha, or exact at ``alpha_``."""
+    fam = _family(spec, sizes, p_)
+    anchors = [n * K * p_ for K, n in sizes.groups]
+    seen = [sum(c for t in spec.denominator for c, _ in fam.partners[g][t])
+            for g in range(len(anchors))]
+    total = sum(anchors) if spec.mean == "anchors" else sum(
+        a * n for a, n in zip(anchors, seen))
+    out = []
+    for term in TERMS:
+        W = spec.weight(term) if alpha_ is None else spec.weight(term).subs(alpha, exact(alpha_))
+        for g, a in enumerate(anchors):
+            for t in spec.denominator:
+                y = 1 if t in spec.positives(term) else -1
+                out += [(j, y, sp.expand(W * sp.Rational(a * c, total)))
+                        for c, j in fam.partners[g][t]]
     return out
 
 
 def reduced_loss(convention, sizes: ClassSizes, p_: int) -> sp.Expr:
     """phi of the invariant family, symbolic in the coordinates (symbols named as
     :attr:`Family.coords`), alpha and tau: the loss of any embedding whose Gram matrix is in
-    the family.
+    the family (either form).
 
     >>> phi = reduced_loss("supcon-split", ClassSizes((2, 2)), 2)
     >>> sorted(map(str, phi.free_symbols))
@@ -265,21 +320,25 @@ def reduced_loss(convention, sizes: ClassSizes, p_: int) -> sp.Expr:
         return sp.Integer(1) if j is None else x[j]
 
     phi = sp.Integer(0)
-    for g, (L, pull) in enumerate(loss_weights(spec, sizes, p_)):
-        den = sum(c * sp.exp(entry(j) / tau) for t in spec.denominator
-                  for c, j in fam.partners[g][t])
-        phi += L * sp.log(den) - sum(w * entry(j) for j, w in pull.items()) / tau
+    if spec.form == "sigmoid":
+        return sum((w * sp.log(1 + sp.exp(-y * (entry(j) / tau + spec.bias)))
+                    for j, y, w in sigmoid_rows(spec, sizes, p_)), phi)
+    for logs, pull in loss_weights(spec, sizes, p_):
+        for L, entries in logs:
+            phi += L * sp.log(sum(c * sp.exp(entry(j) / tau) for c, j in entries))
+        phi -= sum(w * entry(j) for j, w in pull.items()) / tau
     return phi
 
 
-def flat(fam: Family, weights) -> bool:
+def flat(weights) -> bool:
     """Whether phi is invariant under adding one number to every coordinate (no constant self
-    entry in any denominator or pull): its minimisers then form segments along (1, ..., 1)."""
-    if any(j is None for part in fam.partners for t in fam.spec.denominator
-           for _, j in part[t]):
+    entry in any denominator or pull): its minimisers then form segments along (1, ..., 1).
+    ``weights``: :func:`loss_weights`."""
+    if any(j is None for logs, _ in weights for L, entries in logs if L != 0
+           for _, j in entries):
         return False
     return all(None not in pull or pull[None] == 0 for _, pull in weights)
 
 
-__all__ = ["Family", "Linear", "anchor_weights", "check_sizes", "family", "flat",
-           "loss_weights", "reduced_loss"]
+__all__ = ["Family", "Linear", "anchor_weights", "blocks", "check_sizes", "family", "flat",
+           "loss_weights", "positives", "reduced_loss", "sigmoid_rows"]

@@ -98,11 +98,13 @@ def class_count_law(classes: int, instances: int | None, batch: int) -> dict[int
     return out
 
 
-def positives(spec: LossSpec, term: str, j: int, p_: int, batch: int) -> int:
+def positives(spec: LossSpec, term: str, j: int, p_: int, batch: int) -> Fraction:
     """P_T(j): the positives in ``term`` of an anchor whose class has j instances in a batch of
-    B, each with p views."""
+    B, each with p views, each counted with its pair weight in ``term``."""
     count = {"self": 1, "view": p_ - 1, "class": (j - 1) * p_, "other": (batch - j) * p_}
-    return sum(count[t] for t in spec.positives(term))
+    weighted = sp.Rational(sum(spec.pair_weight(term, t) * count[t]
+                               for t in spec.positives(term)))
+    return Fraction(int(weighted.p), int(weighted.q))
 
 
 @functools.lru_cache(maxsize=64)
@@ -110,7 +112,6 @@ def mixture(spec: LossSpec, classes: int, instances: int | None, p_: int,
             batch: int) -> Mixture:
     """The weights c_T(j) of both terms under the uniform sampler of B from C x n (n = None:
     the limit n -> oo), exact where the batch's compositions can be summed."""
-    spec.plain("the mixture over uniform batches")
     law = class_count_law(classes, instances, batch)
     gs = {term: _g(spec, term, law, p_, batch) for term in TERMS}
     if all(len(set(g.values())) == 1 for g in gs.values()):  # Y constant: the law itself
@@ -128,9 +129,21 @@ def mixture(spec: LossSpec, classes: int, instances: int | None, p_: int,
     return Mixture(coef, "laplace", error)
 
 
-def _g(spec, term, law, p_, batch) -> dict[int, int]:
+def seen(spec: LossSpec, j: int, p_: int, batch: int) -> int:
+    """The sigmoid form: the pairs an anchor whose class has j instances in a batch of B sees
+    (its ``denominator``)."""
+    count = {"self": 1, "view": p_ - 1, "class": (j - 1) * p_, "other": (batch - j) * p_}
+    return sum(count[t] for t in spec.denominator)
+
+
+def _g(spec, term, law, p_, batch) -> dict[int, Fraction]:
+    """g(j) of the module docstring. The sigmoid form's term is a sum over the pairs an anchor
+    sees, averaged over every anchor (g = 1) or over all those pairs (g = the pairs seen)."""
+    if spec.form == "sigmoid":
+        return {j: Fraction(seen(spec, j, p_, batch) if spec.mean == "pairs" else 1)
+                for j in law}
     pos = {j: positives(spec, term, j, p_, batch) for j in law}
-    return {j: (c if spec.mean == "pairs" else int(c > 0)) for j, c in pos.items()}
+    return {j: (c if spec.mean == "pairs" else Fraction(int(c > 0))) for j, c in pos.items()}
 
 
 def _partitions(batch: int, parts: int, largest: int) -> list | None:

@@ -30,9 +30,10 @@ from dataclasses import dataclass, field
 
 import mpmath
 import numpy as np
+import sympy as sp
 
 from .derive import guard_digits
-from .imbalanced import Family, check_sizes, family, flat, loss_weights
+from .imbalanced import Family, check_sizes, family, flat, loss_weights, sigmoid_rows
 from .reading import check_tau, exact, mp
 from .sizes import ClassSizes
 from .spec import LossSpec, get_spec, takes_convention
@@ -117,15 +118,16 @@ class _Objective:
         self.w = [num(0)] * n
         self.const = num(0)
         self.groups = []
-        for g, (L, pull) in enumerate(weights):
+        for logs, pull in weights:  # per anchor kind: its log-sum-exps and its pull
             for j, wj in pull.items():
                 if j is None:
                     self.const += num(wj)
                 else:
                     self.w[j] += num(wj)
-            entries = [(j, log(c)) for t in fam.spec.denominator for c, j in fam.partners[g][t]]
-            if L != 0 and entries:
-                self.groups.append((num(L), entries))
+            for L, counts in logs:
+                entries = [(j, log(num(sp.Rational(c)))) for c, j in counts]
+                if L != 0 and entries:
+                    self.groups.append((num(L), entries))
         if lib is np:  # float64: the groups as arrays, one padded row per group
             width = max((len(e) for _, e in self.groups), default=1)
             self._L = np.array([L for L, _ in self.groups])
@@ -188,6 +190,17 @@ class _Objective:
         if hessian:
             hess = (np.diag(LQ.sum(axis=0)) - Q.T @ LQ) / self.tau
         return val, grad, hess
+
+
+def _objective(fam: Family, weights, tau_, lib):
+    """tau phi of the family in either form: :class:`_Objective` (softmax; ``weights`` from
+    :func:`~ssem_symbolic.imbalanced.loss_weights`) or the sigmoid form's
+    :class:`~ssem_symbolic.sigmoid.Separable` (``weights``: its rows)."""
+    if fam.spec.form == "sigmoid":
+        from .sigmoid import Separable
+
+        return Separable(weights, fam.spec.bias, tau_, lib)
+    return _Objective(fam, weights, tau_, lib)
 
 
 @dataclass
@@ -500,9 +513,10 @@ def imbalanced_optimum(convention: str | LossSpec, sizes, p_: int, alpha_, tau_,
         raise ValueError(f"the imbalanced solver covers tau in [{TAU_RANGE[0]}, "
                          f"{TAU_RANGE[1]}], got {tau_}")
     fam = family(spec, sizes, p_)
-    weights = loss_weights(spec, sizes, p_, a)
+    weights = (sigmoid_rows(spec, sizes, p_, a) if spec.form == "sigmoid"
+               else loss_weights(spec, sizes, p_, a))
     d = _data(fam)
-    x, s = _barrier(d, _Objective(fam, weights, float(t), np))
+    x, s = _barrier(d, _objective(fam, weights, float(t), np))
     extra = guard_digits(t) + int(mpmath.ceil(0.87 / mp(t)))
     work = digits
     while True:
@@ -519,13 +533,13 @@ def _solve(fam: Family, weights, t, d: _Data, x, s, work: int, extra: int):
     """At the working precision: the flat line first (where phi is flat along (1, ..., 1)
     and unconstrained there), then the candidates from the float64 barrier, then, if none
     polishes, from an mpmath barrier. None when no candidate is accepted."""
-    objm = _Objective(fam, weights, t, mpmath)
+    objm = _objective(fam, weights, t, mpmath)
     resolution = mpmath.mpf(10) ** (-(work - 5))
-    if flat(fam, weights):
+    if fam.spec.form == "softmax" and flat(weights):
         seg = _flat_segment(fam, objm, x, work + extra // 2, resolution)
         if seg is not None:
             return seg
-    x_end = _shift_to_end(d, x) if flat(fam, weights) else x
+    x_end = _shift_to_end(d, x) if fam.spec.form == "softmax" and flat(weights) else x
     best = None
     starts = (lambda: (x_end, s),
               lambda: _barrier_mp(fam, objm, [mp(v) for v in x], mpmath.mpf(s),
@@ -534,7 +548,7 @@ def _solve(fam: Family, weights, t, d: _Data, x, s, work: int, extra: int):
         start, scale = stage()
         xf = np.array([float(v) for v in start])
         for S, r in _candidates(*_evidence(fam, start), scale)[:tries]:
-            pivot, rest, u0 = _start(d, _Objective(fam, weights, float(t), np), xf, S, r)
+            pivot, rest, u0 = _start(d, _objective(fam, weights, float(t), np), xf, S, r)
             kkt = _KKT(fam, objm, S, pivot, rest)
             u0 = [*start, *u0[len(start):]]
             u = _polish(kkt, u0, work + extra // 2)

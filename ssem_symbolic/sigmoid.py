@@ -279,26 +279,22 @@ def collapse_side_in_tau(spec: LossSpec, m_: int, k_: int, p_: int, alpha_,
     return ("tau>=" if above <= 0 else "tau<="), roots[0]
 
 
-class Objective:
-    """tau phi of the module docstring with its gradient and Hessian in the polyhedron's
-    coordinates (float64 or mpmath), for the face solver of :mod:`~ssem_symbolic.optimum`."""
+class Separable:
+    """tau phi = tau sum_r w_r softplus(-y_r (x_{j_r}/tau + b)) with its gradient and (diagonal)
+    Hessian, float64 (``lib`` numpy) or mpmath: the sigmoid form on any symmetric family, from
+    its rows (coordinate j, or None for the constant self entry 1; label y; weight w, exact)."""
 
-    def __init__(self, spec: LossSpec, pr, alpha_, tau_, lib) -> None:
+    def __init__(self, rows, bias, tau_, lib) -> None:
         import numpy as np
 
         self.lib = lib
         num = float if lib is np else mp
         self.tau = num(tau_)
-        self.bias = num(spec.bias)
-        n = {t: int(c) for t, c in pair_counts(pr.P.m, pr.P.k, pr.P.p).items()}
-        a = exact(alpha_)
-        # per pair type of the denominator: (coordinate or None, its weight per sign y)
-        self.rows = [(pr.index.get(t), {y: num(sp.Rational(w.subs(alpha, a)))
-                                        for y, w in ws.items()})
-                     for t, ws in sign_weights(spec, n) if n[t] != 0]
+        self.bias = num(bias)
+        self.rows = [(j, y, num(sp.Rational(w))) for j, y, w in rows if w != 0]
 
-    def parts(self, x):
-        """(tau phi, gradient, Hessian) at x."""
+    def parts(self, x, hessian: bool = True):
+        """(tau phi, gradient, Hessian or None) at x."""
         import numpy as np
 
         lib_np = self.lib is np
@@ -307,16 +303,36 @@ class Objective:
         n = len(x)
         val = 0
         grad = [0] * n
-        hess = [[0] * n for _ in range(n)]
-        for i, weights in self.rows:
+        hess = [[0] * n for _ in range(n)] if hessian else None
+        for i, y, w in self.rows:
             g = x[i] if i is not None else 1
-            for y, w in weights.items():
-                z = -y * (g / self.tau + self.bias)
-                # softplus(z) and sigma(z), stable on both sides
-                sp_z = (z + log1p(exp(-z))) if z > 0 else log1p(exp(z))
-                sig = 1 / (1 + exp(-z)) if z > -700 or not lib_np else 0.0
-                val = val + self.tau * w * sp_z
-                if i is not None:
-                    grad[i] += -y * w * sig
-                    hess[i][i] += w * sig * (1 - sig) / self.tau
+            z = -y * (g / self.tau + self.bias)
+            # softplus(z), sigma(z) and sigma(-z), each without overflow or cancellation
+            e = exp(-abs(z))
+            soft = (z if z > 0 else 0) + log1p(e)
+            sig, sig_neg = (1 / (1 + e), e / (1 + e)) if z > 0 else (e / (1 + e), 1 / (1 + e))
+            val = val + self.tau * w * soft
+            if i is not None:
+                grad[i] += -y * w * sig
+                if hessian:
+                    hess[i][i] += w * sig * sig_neg / self.tau
         return val, grad, hess
+
+
+def rows(spec: LossSpec, index: dict, counts: dict, alpha_) -> list:
+    """The rows of :class:`Separable` for a batch whose anchors all see ``counts`` partners per
+    pair type, in coordinates ``index`` (pair type -> coordinate), at ``alpha_`` (exact)."""
+    a = exact(alpha_)
+    return [(index.get(t), y, w.subs(alpha, a)) for t, ws in sign_weights(spec, counts)
+            if counts[t] != 0 for y, w in ws.items()]
+
+
+class Objective(Separable):
+    """tau phi of the module docstring in the polyhedron's coordinates, for the face solver of
+    :mod:`~ssem_symbolic.optimum`; ``counts`` (default: the polyhedron's own batch) are the
+    partners per anchor (a dataset-level optimum takes a batch's counts on the dataset's
+    polyhedron)."""
+
+    def __init__(self, spec: LossSpec, pr, alpha_, tau_, lib, counts: dict | None = None) -> None:
+        n = counts or {t: int(c) for t, c in pair_counts(pr.P.m, pr.P.k, pr.P.p).items()}
+        super().__init__(rows(spec, pr.index, n, alpha_), spec.bias, tau_, lib)

@@ -432,37 +432,12 @@ class LossSpec:
         return next((w for p_, t_, w in self.pair_weights if (p_, t_) == (place, t)),
                     sp.Integer(1))
 
-    @property
-    def is_plain(self) -> bool:
-        """The softmax form with one shared denominator and unweighted pair types: what the
-        imbalanced, mixture and dataset-level layers take (see :meth:`plain`)."""
-        return self.form == "softmax" and not self.per_term and not self.pair_weights
-
-    def plain(self, layer: str) -> None:
-        """:class:`UnsupportedConvention` naming ``layer`` (a part of the engine built for one
-        shared denominator and unweighted pair types, in the softmax form) unless the spec is
-        such."""
-        self.softmax(layer)
-        self.shared_denominator(layer)
-        if self.pair_weights:
-            raise UnsupportedConvention(
-                f"loss spec {self.name!r} weights pair types; {layer} takes unweighted ones")
-
     def softmax(self, layer: str) -> None:
         """:class:`UnsupportedConvention` naming ``layer`` (a part of the engine built on the
         softmax's log-sum-exp) unless the spec has the softmax form."""
         if self.form != "softmax":
             raise UnsupportedConvention(f"loss spec {self.name!r} has the {self.form} form; "
                                         f"{layer} takes the softmax form")
-
-    def shared_denominator(self, layer: str) -> tuple[str, ...]:
-        """The one denominator of both terms, or :class:`UnsupportedConvention` naming
-        ``layer``, a part of the engine that takes one shared denominator."""
-        if self.per_term:
-            raise UnsupportedConvention(
-                f"loss spec {self.name!r} has a denominator per term; {layer} takes one "
-                "denominator shared by both terms")
-        return self.denominator
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, LossSpec) and self.key() == other.key()

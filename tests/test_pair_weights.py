@@ -1,12 +1,12 @@
 """Weights per pair type inside the denominators and the positives: the spec, the torch loss
-against per-pair loops written here, f against the torch loss on SSEM vectors, the global
-optimum against free unit vectors, and the layers that refuse them."""
+against per-pair loops (tests/helpers/references.py), f against the torch loss on SSEM
+vectors, the global optimum against free unit vectors, with equal and unequal class sizes."""
 
-import math
 
 import pytest
 import torch
 
+from helpers.references import loss_of_embeddings
 from ssem_symbolic.bruteforce import minimise
 from ssem_symbolic.derive import collapses, derive, loss_value, optimal_beta
 from ssem_symbolic.losses import SupCLLoss
@@ -18,32 +18,6 @@ from ssem_symbolic.specfile import load_spec, to_toml
 WEIGHTED = LossSpec("weighted", ["view", "class", "other"], ["view", "class"], ["view"],
                     "anchors", pair_weights={"denominator": {"class": "1/2", "other": 2},
                                              "sup": {"view": 3}})
-
-
-def reference(z, labels, alpha, tau, spec):
-    """Per anchor a: D_a = sum_{c in den} omega_t(a,c) e^{s_ac/tau}; each term's mean over its
-    positives b weighted by pi_t(a,b); then the mean over anchors."""
-    n, views, _ = z.shape
-    flat = torch.nn.functional.normalize(z.reshape(n * views, -1), dim=-1).tolist()
-    inst = [i for i in range(n) for _ in range(views)]
-    lab = [int(labels[i]) for i in inst]
-    M = len(flat)
-    s = [[sum(x * y for x, y in zip(flat[i], flat[j])) for j in range(M)] for i in range(M)]
-
-    def kind(a, b):
-        return ("self" if a == b else "view" if inst[a] == inst[b] else
-                "class" if lab[a] == lab[b] else "other")
-    total = 0.0
-    for a in range(M):
-        den = sum(float(spec.pair_weight("denominator", kind(a, c))) * math.exp(s[a][c] / tau)
-                  for c in range(M) if kind(a, c) in spec.denominator)
-        for term, w in (("sup", 1 - alpha), ("self", alpha)):
-            pos = [(b, float(spec.pair_weight(term, kind(a, b)))) for b in range(M)
-                   if kind(a, b) in spec.positives(term)]
-            mean = sum(pi * (math.log(den) - s[a][b] / tau) for b, pi in pos) / sum(
-                pi for _, pi in pos)
-            total += w * mean
-    return total / M
 
 
 def test_the_spec_canonical_form_and_file(tmp_path):
@@ -76,7 +50,7 @@ def test_the_torch_loss_is_the_per_pair_reference(alpha, tau):
     gen = torch.Generator().manual_seed(4)
     labels = torch.tensor([0, 0, 1, 1, 1, 2, 2])
     z = torch.randn(len(labels), 2, 5, generator=gen, dtype=torch.float64)
-    expected = reference(z, labels, alpha, tau, WEIGHTED)
+    expected = loss_of_embeddings(z, labels, alpha, tau, WEIGHTED)
     assert float(SupCLLoss(alpha, tau, WEIGHTED)(z, labels)) == pytest.approx(expected,
                                                                               rel=1e-12)
     zt, zu = z.clone().requires_grad_(), z.clone().requires_grad_()
@@ -127,10 +101,22 @@ def test_the_global_optimum_against_free_unit_vectors(alpha, tau):
     assert run.variances["within"] == pytest.approx(opt.within_class_variance, abs=1e-4)
 
 
-def test_the_layers_built_for_unweighted_pairs_say_so():
+@pytest.mark.parametrize("mean", ["anchors", "pairs"])
+@pytest.mark.parametrize("sizes, alpha", [((4, 2), "0.3"), ((3, 2, 2), "0.6")])
+def test_the_imbalanced_optimum_against_free_unit_vectors(mean, sizes, alpha):
+    """Unequal class sizes: the weights scale the counts in each group's denominator, among
+    its positives and (pairs mean) in its share of the term; against L-BFGS on free unit
+    vectors of the per-pair loss."""
+    from ssem_symbolic.bruteforce import minimise_sizes
     from ssem_symbolic.optimum_imbalanced import imbalanced_optimum
-    from ssem_symbolic.sizes import ClassSizes
 
-    with pytest.raises(UnsupportedConvention, match="weights pair types") as err:
-        imbalanced_optimum(WEIGHTED, ClassSizes.parse("3,2,2"), 2, 0.3, 0.5)
-    assert "\n" not in str(err.value)
+    spec = LossSpec(WEIGHTED.name, WEIGHTED.denominator, WEIGHTED.sup, WEIGHTED.self_, mean,
+                    pair_weights={"denominator": {"class": "1/2", "other": 2},
+                                  "sup": {"view": 3}})
+    opt = imbalanced_optimum(spec, sizes, 2, alpha, "0.5")
+    ref = min((minimise_sizes(spec, sizes, 2, float(alpha), 0.5, seed=s) for s in (0, 1)),
+              key=lambda r: r.loss)
+    assert opt.decided and opt.loss_value == pytest.approx(ref.loss, abs=1e-7)
+    assert opt.loss_value <= ref.loss + 1e-9
+    for c, measured in zip(opt.per_class, ref.per_class_within):
+        assert c["within_class_variance"] == pytest.approx(measured, abs=1e-3)

@@ -3,13 +3,14 @@ beta*, the threshold, the global optimum, the CLI and the harness, each against 
 written here: per-pair loops, a dense scan of f, finite differences, free unit vectors."""
 
 import json
-import math
 from pathlib import Path
 
 import mpmath
 import pytest
+import sympy as sp
 import torch
 
+from helpers.references import loss_of_embeddings
 from ssem_symbolic.bruteforce import minimise
 from ssem_symbolic.cli import main
 from ssem_symbolic.derive import (alpha_c_value, collapse_rule, collapses, loss_value,
@@ -26,32 +27,6 @@ BIASED = LossSpec("b", ["view", "class", "other"], ["view", "class"], ["view"], 
                   form="sigmoid", bias="-1/2")
 
 
-def reference(z, labels, alpha, tau, spec):
-    """sum_T W_T: per anchor, each partner b among the spec's pairs contributes
-    log(1 + exp(-y (s_ab/tau + bias))), y = +1 on the term's positives; summed over partners
-    then averaged over anchors ("anchors"), or averaged over all those pairs ("pairs")."""
-    n, views, _ = z.shape
-    flat = torch.nn.functional.normalize(z.reshape(n * views, -1), dim=-1).tolist()
-    inst = [i for i in range(n) for _ in range(views)]
-    lab = [int(labels[i]) for i in inst]
-    M = len(flat)
-    s = [[sum(x * y for x, y in zip(flat[i], flat[j])) for j in range(M)] for i in range(M)]
-
-    def kind(a, b):
-        return ("self" if a == b else "view" if inst[a] == inst[b] else
-                "class" if lab[a] == lab[b] else "other")
-    bias = float(spec.bias)
-    total = 0.0
-    for term, w in (("sup", 1 - alpha), ("self", alpha)):
-        pairs = [(a, b) for a in range(M) for b in range(M) if kind(a, b) in spec.denominator]
-        value = 0.0
-        for a, b in pairs:
-            y = 1 if kind(a, b) in spec.positives(term) else -1
-            value += math.log1p(math.exp(-y * (s[a][b] / tau + bias)))
-        total += w * value / (M if spec.mean == "anchors" else len(pairs))
-    return total
-
-
 @pytest.mark.parametrize("spec", [SIG, BIASED], ids=["file", "biased-pairs"])
 @pytest.mark.parametrize("alpha, tau, views", [(0.0, 0.5, 2), (0.4, 0.1, 2), (1.0, 1.0, 3)])
 def test_the_torch_loss_is_the_per_pair_reference(spec, alpha, tau, views):
@@ -59,7 +34,7 @@ def test_the_torch_loss_is_the_per_pair_reference(spec, alpha, tau, views):
     labels = torch.tensor([0, 0, 1, 1, 1, 2, 2])
     z = torch.randn(len(labels), views, 5, generator=gen, dtype=torch.float64)
     got = float(SupCLLoss(alpha, tau, spec)(z, labels))
-    assert got == pytest.approx(reference(z, labels, alpha, tau, spec), rel=1e-12)
+    assert got == pytest.approx(loss_of_embeddings(z, labels, alpha, tau, spec), rel=1e-12)
     # configurations batched along a leading dim equal one by one
     from ssem_symbolic.losses import supcl_loss
 
@@ -162,3 +137,30 @@ def test_trained_free_embeddings_agree():
     for i, c in enumerate(configs):
         rec = record(c, z[i], labels)
         assert rec["verdict"] == "agrees", rec["note"]
+
+
+@pytest.mark.parametrize("sizes, alpha", [((4, 2), "0.3"), ((3, 2, 2), "0.6")])
+def test_the_imbalanced_optimum_against_free_unit_vectors(sizes, alpha):
+    """Unequal class sizes: each size group's anchors weight the pairs they see; the solver's
+    loss and per-class within-class variances against L-BFGS on free unit vectors."""
+    from ssem_symbolic.bruteforce import minimise_sizes
+    from ssem_symbolic.imbalanced import family, reduced_loss
+    from ssem_symbolic.optimum_imbalanced import imbalanced_optimum
+    from ssem_symbolic.sizes import ClassSizes
+
+    for spec in (SIG, BIASED):
+        opt = imbalanced_optimum(spec, sizes, 2, alpha, "0.5")
+        ref = min((minimise_sizes(spec, sizes, 2, float(alpha), 0.5, seed=s) for s in (0, 1)),
+                  key=lambda r: r.loss)
+        assert opt.decided and opt.loss_value == pytest.approx(ref.loss, abs=1e-8)
+        assert opt.loss_value <= ref.loss + 1e-10
+        for c, measured in zip(opt.per_class, ref.per_class_within):
+            assert c["within_class_variance"] == pytest.approx(measured, abs=1e-4)
+    # the symbolic reduced loss of the family, at the solver's point, is its loss
+    groups = ClassSizes(sizes)
+    phi = reduced_loss(BIASED, groups, 2)
+    coords = family(BIASED, groups, 2).coords
+    names = {s.name: s for s in phi.free_symbols}
+    at = {names[c]: v for c, v in zip(coords, opt.exact_point) if c in names}
+    at |= {names["alpha"]: sp.Rational(alpha), names["tau"]: sp.Rational(1, 2)}
+    assert float(phi.subs(at)) == pytest.approx(opt.loss_value, abs=1e-12)

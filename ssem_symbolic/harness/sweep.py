@@ -59,10 +59,7 @@ def default_plan(losses: tuple, size: str = "quick", sizes=None) -> Plan:
     Imbalanced batches (``sizes``, by default [5, 3, 2] and a 10:1 batch [20, 2]; a
     :class:`~ssem_symbolic.sizes.ClassSizes` replaces them): free embeddings at tau = 0.5 on an
     alpha grid that crosses the per-class thresholds of [5, 3, 2] for every loss, and the
-    Gaussian MLP on the first size vector. A convention with a denominator per term, pair
-    weights or the sigmoid form gets no imbalanced and no uniform-batch points: those layers
-    take one shared, unweighted softmax denominator (:attr:`~ssem_symbolic.spec.LossSpec.
-    is_plain`)."""
+    Gaussian MLP on the first size vector."""
     cfg = _SIZES[size]
     losses = tuple(get_spec(loss) for loss in losses)
     m, k, p = cfg["batch"]
@@ -95,13 +92,10 @@ def default_plan(losses: tuple, size: str = "quick", sizes=None) -> Plan:
     for i, class_sizes in enumerate(imbalanced):
         dim = max(cfg["dim"], sum(class_sizes) * p)  # d >= the embeddings: no rank limit
         for loss in (losses if i == 0 else (mlp_loss,)):
-            if not loss.is_plain:
-                continue
             points += [TrainConfig("free", loss, a, 0.5, dim=dim, views=p, steps=cfg["steps"],
                                    sizes=class_sizes) for a in cfg["imbalanced_alphas"]]
-    if mlp_loss.is_plain:
-        points.append(TrainConfig("gaussian", mlp_loss, 0.3, 0.5, dim=cfg["dim"], views=p,
-                                  steps=g_steps, lr=0.003, sizes=imbalanced[0]))
+    points.append(TrainConfig("gaussian", mlp_loss, 0.3, 0.5, dim=cfg["dim"], views=p,
+                              steps=g_steps, lr=0.003, sizes=imbalanced[0]))
     points += _minibatch_points(losses, mlp_loss, cfg, size)
     thresholds = [dict(loss=loss, m=m, k=k, p=p, tau=0.5, steps=cfg["steps"], dim=cfg["dim"],
                        seeds=cfg["seeds"]) for loss in losses]
@@ -120,8 +114,11 @@ def _minibatch_points(losses: tuple, main: LossSpec, cfg: dict, size: str) -> li
     0.8 (where the class-balanced sampler's prediction is off); Cho et al.'s N = 8 two-view
     instances in batches of 2 (supcon-split at alpha = 0, tau = 1, an instance being a class
     of two one-view members), whose dataset optimum is the simplex where one batch alone
-    would put the pair antipodal. None for the sigmoid form, whose dataset-level optimum is
-    not built."""
+    would put the pair antipodal. None for the sigmoid form: Adam on its sampled batches
+    stops short of the dataset-level optimum by more than the verdict's tolerance at the
+    harness's step size (0.022 at lr 0.05, 0.011 at 0.01, 0.005 at 0.002 on 3 x 8 x 2,
+    balanced 3:2, alpha 0.8, tau 0.5), while L-BFGS on its expected loss lands on it
+    (tests/test_dataset.py)."""
     if main.form != "softmax":
         return []
     dim, steps = cfg["minibatch"]
@@ -129,9 +126,8 @@ def _minibatch_points(losses: tuple, main: LossSpec, cfg: dict, size: str) -> li
                           sampler="balanced:3:2")]
     if size == "tiny":
         return points
-    if main.is_plain:
-        points.append(TrainConfig("minibatch", main, 0.8, 0.5, 3, 8, 2, dim, steps,
-                                  sampler="uniform:6"))
+    points.append(TrainConfig("minibatch", main, 0.8, 0.5, 3, 8, 2, dim, steps,
+                              sampler="uniform:6"))
     if PRESETS["supcon-split"] in losses:
         points.append(TrainConfig("minibatch", PRESETS["supcon-split"], 0.0, 1.0, 8, 2, 1, 16,
                                   steps, sampler="balanced:2:2"))

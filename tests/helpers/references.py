@@ -1,0 +1,79 @@
+"""Per-pair loss definitions written for the tests, in plain Python floats: nothing here calls
+the package, which is what they check. A spec is read only for its fields (pairs, positives,
+weights, mean, form, bias), never for a derived quantity.
+
+``kinds[a][b]`` is the pair type of embeddings a and b (self, view, class, other) and
+``sims[a][b]`` their cosine similarity.
+"""
+
+from __future__ import annotations
+
+import math
+
+
+def kinds_of(instances: list, labels: list) -> list[list[str]]:
+    """Pair types of embeddings with these instance ids and class labels."""
+    M = len(instances)
+    return [["self" if a == b else "view" if instances[a] == instances[b] else
+             "class" if labels[a] == labels[b] else "other" for b in range(M)]
+            for a in range(M)]
+
+
+def from_embeddings(z, labels) -> tuple[list, list]:
+    """(kinds, sims) of z (N, p, d) with labels (N,): rows normalised, instance-major."""
+    import torch
+
+    n, views, _ = z.shape
+    flat = torch.nn.functional.normalize(z.reshape(n * views, -1).double(), dim=-1).tolist()
+    inst = [i for i in range(n) for _ in range(views)]
+    lab = [int(labels[i]) for i in inst]
+    sims = [[sum(x * y for x, y in zip(u, v)) for v in flat] for u in flat]
+    return kinds_of(inst, lab), sims
+
+
+def batch_loss(spec, kinds, sims, alpha: float, tau: float) -> float:
+    """L = sum_T W_T L_T, W = (1 - alpha, alpha) unless the spec says otherwise.
+
+    Softmax form: anchor a's log-probability of b is s_ab/tau - log D_a with
+    D_a = sum_{c in den_T} omega(a, c) e^{s_ac/tau}; L_T is the mean of -log p over the term's
+    positives, each weighted by pi(a, b), taken per anchor then over the anchors that have one
+    ("anchors"), or over all positive pairs ("pairs"); a term with no positive adds 0.
+
+    Sigmoid form: every pair (a, b) whose type is in the pairs the spec sees contributes
+    log(1 + exp(-y (s_ab/tau + bias))), y = +1 on the term's positives; L_T is their sum per
+    anchor averaged over all anchors ("anchors"), or their mean over all pairs ("pairs").
+    """
+    M = len(kinds)
+    total = 0.0
+    for i, term in enumerate(("sup", "self")):
+        w0, w1 = (float(x) for x in spec.weights[i])
+        weight = w0 + w1 * alpha
+        if spec.form == "sigmoid":
+            bias = float(spec.bias)
+            values = [math.log1p(math.exp(-(1 if kinds[a][b] in spec.positives(term) else -1)
+                                          * (sims[a][b] / tau + bias)))
+                      for a in range(M) for b in range(M) if kinds[a][b] in spec.denominator]
+            total += weight * sum(values) / (M if spec.mean == "anchors" else len(values))
+            continue
+        den_types = spec.denominator_of(term)
+        per_anchor, pairs = [], []
+        for a in range(M):
+            den = math.log(sum(float(spec.pair_weight("denominator", kinds[a][c]))
+                               * math.exp(sims[a][c] / tau)
+                               for c in range(M) if kinds[a][c] in den_types))
+            pos = [(float(spec.pair_weight(term, kinds[a][b])), den - sims[a][b] / tau)
+                   for b in range(M) if kinds[a][b] in spec.positives(term)
+                   and spec.pair_weight(term, kinds[a][b]) != 0]
+            if pos:
+                per_anchor.append((1.0, sum(p * x for p, x in pos) / sum(p for p, _ in pos)))
+                pairs += pos
+        chosen = per_anchor if spec.mean == "anchors" else pairs
+        if chosen:
+            total += weight * sum(p * x for p, x in chosen) / sum(p for p, _ in chosen)
+    return total
+
+
+def loss_of_embeddings(z, labels, alpha: float, tau: float, spec) -> float:
+    """:func:`batch_loss` of embeddings z (N, p, d) with labels (N,)."""
+    kinds, sims = from_embeddings(z, labels)
+    return batch_loss(spec, kinds, sims, alpha, tau)
