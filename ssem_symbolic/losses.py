@@ -458,15 +458,6 @@ def supcl_loss(z: torch.Tensor, labels: torch.Tensor, alpha, tau, loss: str | Lo
     if normalize:
         flat = torch.nn.functional.normalize(flat, dim=-1)
     a, t = (x.expand(batch) if x.dim() == 0 and batch else x for x in (a, t))
-    if spec.form == "sigmoid":
-        if chunk_size is not None:
-            raise ValueError("the sigmoid form is not tiled (chunk_size); its loss holds the "
-                             "(M, M) pair matrix")
-        return _sigmoid_loss(flat, pattern, spec, a, t)
-    parts = pattern.parts(spec, a)
-    # unit rows: every logit lies in [-1/tau, 1/tau], so exp(l - 1/tau) >= exp(-2/tau) stays
-    # a normal number when 2/tau < 0.9 |log tiny| (tau > 0.025 in float32, 0.0032 in float64)
-    bound = normalize and bool((2 / t < 0.9 * -math.log(torch.finfo(z.dtype).tiny)).all())
     if chunk_size is None and not batch and n * views > AUTO_TILE_ROWS:
         chunk_size = AUTO_CHUNK
     if chunk_size is not None:
@@ -475,6 +466,12 @@ def supcl_loss(z: torch.Tensor, labels: torch.Tensor, alpha, tau, loss: str | Lo
                              "(N, p, d)")
         if int(chunk_size) < 1:
             raise ValueError(f"chunk_size must be a positive integer, got {chunk_size}")
+    if spec.form == "sigmoid":
+        return _sigmoid_loss(flat, pattern, spec, a, t, chunk_size)
+    parts = pattern.parts(spec, a)
+    # unit rows: every logit lies in [-1/tau, 1/tau], so exp(l - 1/tau) >= exp(-2/tau) stays
+    # a normal number when 2/tau < 0.9 |log tiny| (tau > 0.025 in float32, 0.0032 in float64)
+    bound = normalize and bool((2 / t < 0.9 * -math.log(torch.finfo(z.dtype).tiny)).all())
     lse = 0
     for j, mask in enumerate(pattern.masks):  # one weighted log-sum-exp per denominator
         used = [(coef, rows) for coef, _, rows, _, den in parts if den == j]
@@ -495,30 +492,154 @@ def supcl_loss(z: torch.Tensor, labels: torch.Tensor, alpha, tau, loss: str | Lo
 
 
 def _sigmoid_loss(flat: torch.Tensor, pattern: LabelPattern, spec: LossSpec,
-                  alpha: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:
+                  alpha: torch.Tensor, tau: torch.Tensor, chunk: int | None) -> torch.Tensor:
     """The pairwise sigmoid form (:mod:`~ssem_symbolic.sigmoid`): each pair (a, b) of the
-    denominator's types gets softplus(-y (s_ab/tau + bias)), y = +1 for the term's positives
+    types the spec sees gets softplus(-y (s_ab/tau + bias)), y = +1 for the term's positives
     and -1 for the rest; a term sums over partners and takes the mean over anchors
-    ("anchors") or the mean over all its pairs ("pairs"). Autograd throughout (second
-    derivatives included)."""
-    types = pair_type_masks(pattern.cls.to(flat.device), pattern.views)
-    den = _union(types, spec.denominator)
-    inv = (1 / tau)[..., None, None] if tau.dim() else 1 / tau
-    logits = (flat @ flat.transpose(-1, -2)) * inv + float(spec.bias)
+    ("anchors") or the mean over all its pairs ("pairs"). One configuration:
+    :class:`_TiledSigmoid` (``chunk`` rows at a time, :data:`AUTO_CHUNK` by default: faster
+    than one block of all rows, whose per-pair temporaries outgrow the caches); configurations
+    batched along leading dims: autograd through :func:`_sigmoid_sums`."""
+    cls = pattern.cls.to(flat.device)
+    norm = _sigmoid_norms(spec, cls, pattern.views)
+    if chunk is None and flat.dim() == 2:  # one configuration: blocks of AUTO_CHUNK rows
+        chunk = min(flat.shape[0], AUTO_CHUNK)
+    if chunk is not None:
+        sums = _TiledSigmoid.apply(flat, 1 / tau, spec, cls, pattern.views, norm, int(chunk))
+    else:  # configurations batched along leading dims
+        inv = (1 / tau)[..., None, None] if tau.dim() else 1 / tau
+        sums = _sigmoid_sums(flat, inv, spec, cls, pattern.views, norm)
     total = 0
-    for i, term in enumerate(("sup", "self")):
+    for i in range(2):
         a0, a1 = (float(x) for x in spec.weights[i])
-        coef = a0 + a1 * alpha
-        pos = _union(types, spec.positives(term))
-        per = torch.where(pos, torch.nn.functional.softplus(-logits),
-                          torch.nn.functional.softplus(logits))
-        per = torch.where(den, per, torch.zeros_like(per))
-        if spec.mean == "anchors":
-            value = per.sum(-1).mean(-1)
-        else:
-            value = per.sum((-1, -2)) / den.sum()
-        total = total + coef * value
+        total = total + (a0 + a1 * alpha) * sums[..., i]
     return total
+
+
+def _sigmoid_norms(spec: LossSpec, cls: torch.Tensor, views: int) -> float:
+    """1/M ("anchors": a sum over partners, averaged over the M anchors) or 1/(the pairs the
+    spec sees in the batch) ("pairs"), from the class sizes in O(M)."""
+    sizes = torch.bincount(cls).to(torch.float64) * views  # embeddings per class
+    M = float(sizes.sum())
+    if spec.mean == "anchors":
+        return 1 / M
+    per_class = {"self": sizes, "view": sizes * (views - 1), "class": sizes * (sizes - views),
+                 "other": sizes * (M - sizes)}
+    seen = float(sum(per_class[t].sum() for t in spec.denominator))
+    return 1 / seen if seen else 0.0
+
+
+def _sigmoid_block(x_rows, x, inv_tau, bias: float, types, spec: LossSpec):
+    """Per term, the (rows, M) softplus(-y (s inv_tau + b)) over the pairs the spec sees (0
+    elsewhere), and the matching -y sigma(-y (s inv_tau + b)) (its derivative in the logit)."""
+    logits = (x_rows @ x.transpose(-1, -2)) * inv_tau + bias
+    den = _union(types, spec.denominator)
+    out = []
+    for term in ("sup", "self"):
+        y = torch.where(_union(types, spec.positives(term)), 1.0, -1.0).to(logits.dtype)
+        margin = -y * logits
+        value = torch.where(den, torch.nn.functional.softplus(margin), 0.0)
+        slope = torch.where(den, -y * torch.sigmoid(margin), 0.0)
+        out.append((value, slope))
+    return logits, out
+
+
+#: the sigmoid form's pair types by index: other 0, class 1, view 2, self 3
+_SIGMOID_TYPES = ("other", "class", "view", "self")
+
+
+def _type_index(inst: torch.Tensor, cls: torch.Tensor, start: int, rows: int) -> torch.Tensor:
+    """(rows, M) pair-type index (:data:`_SIGMOID_TYPES`) of rows start.. against all M
+    embeddings, from their instance and class ids: same class + same instance, self on the
+    diagonal."""
+    blk = slice(start, start + rows)
+    idx = (cls[blk, None] == cls[None, :]).to(torch.uint8)
+    idx += inst[blk, None] == inst[None, :]
+    idx[:, start:start + rows].diagonal().fill_(3)
+    return idx
+
+
+def _sigmoid_tables(spec: LossSpec) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per term (rows) and pair type (columns, :data:`_SIGMOID_TYPES`): whether the spec sees
+    the type, and whether it is a negative there. softplus(-y l) = softplus(-l) + [y = -1] l,
+    so a term's sum is sum_t seen_t (P_t + neg_t Q_t) with P_t, Q_t the sums of softplus(-l)
+    and of l over the pairs of type t."""
+    seen = torch.tensor([[float(t in spec.denominator) for t in _SIGMOID_TYPES]] * 2,
+                        dtype=torch.float64)
+    neg = torch.tensor([[float(t in spec.denominator and t not in spec.positives(term))
+                         for t in _SIGMOID_TYPES] for term in ("sup", "self")],
+                       dtype=torch.float64)
+    return seen, neg
+
+
+class _TiledSigmoid(torch.autograd.Function):
+    """The sigmoid form's two term sums (each times its norm), block by block of ``chunk``
+    rows (chunk = M: untiled, one block). Per block the logits l, their pair-type index and
+    the per-type sums of softplus(-l) and of l (:func:`_sigmoid_tables`); the forward keeps
+    two numbers. The backward recomputes each block: dL/dl = -A_t sigma(-l) + B_t per pair
+    type t, then dL/dx = inv_tau (G + G^T) x. Memory O(chunk x M). Second derivatives go
+    through the untiled autograd sums (:func:`_sigmoid_sums`)."""
+
+    @staticmethod
+    def forward(ctx, x, inv_tau, spec, cls, views, norm, chunk):
+        M = x.shape[0]
+        inst = torch.arange(M // views, device=x.device).repeat_interleave(views)
+        lab = cls.repeat_interleave(views)
+        seen, neg = (t.to(x.device) for t in _sigmoid_tables(spec))
+        P = torch.zeros(4, dtype=torch.float64, device=x.device)
+        Q = torch.zeros_like(P)
+        bias = float(spec.bias)
+        for start in range(0, M, chunk):
+            rows = min(chunk, M - start)
+            idx = _type_index(inst, lab, start, rows).reshape(-1).long()
+            logits = (x[start:start + rows] @ x.T).mul_(inv_tau).add_(bias)
+            Q += torch.bincount(idx, weights=logits.reshape(-1), minlength=4).double()
+            P += torch.bincount(idx, weights=torch.nn.functional.softplus(-logits)
+                                .reshape(-1), minlength=4).double()
+        sums = (seen * P + neg * Q).sum(1) * norm
+        ctx.spec, ctx.views, ctx.norm, ctx.chunk = spec, views, norm, chunk
+        ctx.save_for_backward(x, inv_tau, cls)
+        return sums.to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, inv_tau, cls = ctx.saved_tensors
+        need_x, need_t = ctx.needs_input_grad[:2]
+        spec, views = ctx.spec, ctx.views
+        if torch.is_grad_enabled():  # double backward: through the untiled sums
+            with torch.enable_grad():
+                sums = _sigmoid_sums(x, inv_tau, spec, cls, views, ctx.norm)
+                inputs = [t for t, need in ((x, need_x), (inv_tau, need_t)) if need]
+                grads = iter(torch.autograd.grad(sums, inputs, grad, create_graph=True))
+            return (next(grads) if need_x else None, next(grads) if need_t else None,
+                    None, None, None, None, None)
+        M = x.shape[0]
+        inst = torch.arange(M // views, device=x.device).repeat_interleave(views)
+        lab = cls.repeat_interleave(views)
+        seen, neg = (t.to(x.device, x.dtype) for t in _sigmoid_tables(spec))
+        g = (grad * ctx.norm).to(x.dtype)
+        A, B = g @ seen, g @ neg  # per type: dL/dl = -A sigma(-l) + B
+        bias = float(spec.bias)
+        dx = torch.zeros_like(x) if need_x else None
+        dt = x.new_zeros(()) if need_t else None
+        for start in range(0, M, ctx.chunk):
+            rows = min(ctx.chunk, M - start)
+            idx = _type_index(inst, lab, start, rows).long()
+            sims = x[start:start + rows] @ x.T
+            G = torch.sigmoid(-(sims * inv_tau + bias)).mul_(-A[idx]).add_(B[idx])
+            if need_x:
+                dx[start:start + rows] += inv_tau * (G @ x)
+                dx.addmm_(G.T, x[start:start + rows], alpha=float(inv_tau))
+            if need_t:  # l = s inv_tau + b
+                dt = dt + (G * sims).sum()
+        return dx, dt, None, None, None, None, None
+
+
+def _sigmoid_sums(x, inv_tau, spec, cls, views, norm):
+    """The two term sums of the sigmoid form, untiled (autograd throughout)."""
+    types = pair_type_masks(cls, views)
+    _, parts = _sigmoid_block(x, x, inv_tau, float(spec.bias), types, spec)
+    return torch.stack([v.sum((-1, -2)) for v, _ in parts], -1) * norm
 
 
 def _labels(labels) -> torch.Tensor:

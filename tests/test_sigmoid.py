@@ -44,8 +44,21 @@ def test_the_torch_loss_is_the_per_pair_reference(spec, alpha, tau, views):
     assert float(both[0]) == pytest.approx(got, rel=1e-12)
     assert float(both[1]) == pytest.approx(float(SupCLLoss(0.5, 0.3, spec)(z.flip(0), labels)),
                                            rel=1e-12)
-    with pytest.raises(ValueError, match="not tiled"):
-        SupCLLoss(alpha, tau, spec, chunk_size=4)(z, labels)
+    # tiled, 3 rows at a time: the same value and gradients (in z and tau), and the same
+    # Hessian-vector product (the double backward goes through the untiled sums)
+    def both(chunk):
+        zz = z.clone().requires_grad_()
+        t = torch.tensor(tau, dtype=torch.float64, requires_grad=True)
+        value = supcl_loss(zz, labels, alpha, t, spec, chunk_size=chunk)
+        gz, gt = torch.autograd.grad(value, (zz, t), create_graph=True)
+        hv, = torch.autograd.grad((gz * z).sum(), zz)
+        return value, gz, gt, hv
+    for untiled, tiled in zip(both(None), both(3)):
+        assert torch.allclose(untiled, tiled, rtol=0, atol=1e-10)
+    # the closed-form backward against autograd through the batched path (a leading dim)
+    zz = z.clone().requires_grad_()
+    g_batched, = torch.autograd.grad(supcl_loss(zz[None], labels, alpha, tau, spec).sum(), zz)
+    assert torch.allclose(both(None)[1], g_batched, rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize("spec", [SIG, BIASED], ids=["file", "biased-pairs"])

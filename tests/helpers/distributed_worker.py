@@ -12,7 +12,10 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-CONVENTIONS = ("paper", "supcon", "supcon-split")
+#: the presets and a spec file of the sigmoid form
+CONVENTIONS = ("paper", "supcon", "supcon-split",
+               str(Path(__file__).resolve().parents[2] / "examples" / "specs"
+                   / "supervised-sigmoid.toml"))
 SPLITS = {2: (5, 4), 4: (3, 2, 2, 2)}
 
 
