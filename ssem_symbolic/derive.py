@@ -196,7 +196,7 @@ class Reduced:
 
     spec: LossSpec
     loss: sp.Expr  #: f(beta)
-    collapse_r: sp.Expr  #: N(r) = c0 + c1 r, affine in alpha
+    collapse_r: sp.Expr  #: N(r) = c0 + c1 r (+ c2 r^2 with a per-term denominator), affine in alpha
 
 
 @functools.lru_cache(maxsize=None)
@@ -231,11 +231,8 @@ def reduced(convention: str | LossSpec) -> Reduced:
     total = sp.Mul(*(d for _, _, d in parts))
     numerator = sp.expand(sum(w * num * sp.cancel(total / d) for w, num, d in parts)
                           - pull_slope * total)
-    if sp.degree(numerator, r) > 1:
-        raise UnsupportedConvention(
-            f"loss spec {spec.name!r}: both denominators hold other-class pairs, so f'(1) is "
-            "quadratic in exp(-m/((m-1) tau)) and the collapse region in tau can be an "
-            "interval; the engine derives one threshold")
+    # both denominators hold other-class pairs: N is quadratic in r, and the collapse region
+    # along tau can be an interval (collapse_rule says so where it is)
     return Reduced(spec, f, numerator)
 
 
@@ -247,10 +244,8 @@ def _derive(spec: LossSpec) -> Derivation:
     var = _softmax_variance(spec)
     if not _rational_identity(f2, var):
         raise ArithmeticError(f"{spec.name}: f'' is not the softmax variance; convexity unproven")
-    c0, c1 = (sp.factor(x) for x in (red.collapse_r.subs(r, 0),
-                                     sp.cancel(red.collapse_r.subs(r, 1)
-                                               - red.collapse_r.subs(r, 0))))
-    numerator = c0 + c1 * r
+    c0, c1, c2 = _coefficients(red.collapse_r)
+    numerator = c0 + c1 * r + c2 * r**2
     slope_alpha = sp.factor(sp.cancel(sp.diff(numerator, alpha)))
     if sp.diff(slope_alpha, alpha) != 0:
         raise ArithmeticError(f"{spec.name}: f'(1) is not affine in alpha")
@@ -265,8 +260,14 @@ def _derive(spec: LossSpec) -> Derivation:
         raise ArithmeticError(f"{spec.name}: alpha_c does not solve f'(1) = 0")
     slope = sp.factor(sp.cancel(sp.diff(a_c_r, r)))
     lim0, liminf = (_limit_r(a_c_r, x) for x in (0, 1))  # tau -> 0+ is r -> 0+; oo is 1-
-    ratio = sp.factor(sp.cancel(-c1 / c0))  # 1/r at the threshold: N = c0 + c1 r = 0
-    t_c = m / ((m - 1) * sp.log(ratio))
+    if c2 == 0:
+        ratio = sp.factor(sp.cancel(-c1 / c0))  # 1/r at the threshold: N = c0 + c1 r = 0
+        t_c = m / ((m - 1) * sp.log(ratio))
+    else:  # N = 0 at two r: both temperatures (collapse_rule decides which lie in (0, oo))
+        root = sp.sqrt(c1**2 - 4 * c0 * c2)
+        ratio = sp.Tuple(*(sp.factor(sp.cancel(2 * c2)) / (-c1 + sign * root)
+                           for sign in (-1, 1)))
+        t_c = sp.Tuple(*(m / ((m - 1) * sp.log(q)) for q in ratio))
     return Derivation(
         spec=spec,
         loss=f,
@@ -293,12 +294,26 @@ def _limit_r(expr: sp.Expr, x: int) -> sp.Expr:
     return value
 
 
+def _coefficients(expr: sp.Expr) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
+    """(c0, c1, c2) of a polynomial of degree at most 2 in r, each factored."""
+    poly = sp.expand(expr)
+    if sp.degree(poly, r) > 2:
+        raise ArithmeticError("N(r) has degree above 2")
+    return tuple(sp.factor(sp.cancel(poly.coeff(r, i))) for i in range(3))
+
+
 def _side(slope_alpha: sp.Expr) -> int:
     """+1: f'(1) grows with alpha at every tau and batch (collapse iff alpha <= alpha_c);
     -1: it falls (collapse iff alpha >= alpha_c); 0: the sign is not proven for every batch
-    (then each batch and tau is decided exactly from N)."""
-    ends = [_proven_sign(slope_alpha.subs(r, x)) for x in (0, 1)]  # affine in r
-    return ends[0] if ends[0] == ends[1] else 0
+    (then each batch and tau is decided exactly from N). A polynomial of degree <= 2 in r
+    keeps the sign of its Bernstein coefficients on [0, 1] (a0, a0 + a1/2, a0 + a1 + a2)."""
+    a0, a1, a2 = _coefficients(slope_alpha)
+    signs = [_proven_sign(sp.factor(sp.cancel(b))) for b in (a0, a0 + a1 / 2, a0 + a1 + a2)]
+    if all(x == 1 for x in signs):
+        return 1
+    if all(x == -1 for x in signs):
+        return -1
+    return 0
 
 
 @functools.lru_cache(maxsize=None)
@@ -466,10 +481,10 @@ class CollapseRule:
 
 
 def _collapse_coefficients(spec: LossSpec, m_: int, k_: int, p_: int, a: sp.Rational):
-    """(c0, c1), exact: tau (sum of weights) f'(1) = c0 + c1 r with r = e^{-m/((m-1) tau)}."""
-    n = reduced(spec).collapse_r.subs({m: m_, k: k_, p: p_, alpha: a})
-    c0 = sp.Rational(n.subs(r, 0))
-    return c0, sp.Rational(n.subs(r, 1)) - c0
+    """(c0, c1, c2), exact: a positive multiple of f'(1) is c0 + c1 r + c2 r^2 with
+    r = e^{-m/((m-1) tau)} (c2 = 0 unless both terms' denominators hold other classes)."""
+    n = sp.expand(reduced(spec).collapse_r.subs({m: m_, k: k_, p: p_, alpha: a}))
+    return tuple(sp.Rational(n.coeff(r, i)) for i in range(3))
 
 
 @takes_convention
@@ -486,7 +501,9 @@ def collapse_rule(convention: str | LossSpec, m_: int, k_: int, p_: int, alpha_,
         from . import sigmoid
 
         return CollapseRule(*sigmoid.collapse_side_in_tau(spec, m_, k_, p_, alpha_, digits))
-    c0, c1 = _collapse_coefficients(spec, m_, k_, p_, exact(alpha_))
+    c0, c1, c2 = _collapse_coefficients(spec, m_, k_, p_, exact(alpha_))
+    if c2 != 0:
+        return _quadratic_rule(spec, m_, c0, c1, c2, alpha_, digits)
     if c0 <= 0 and c0 + c1 <= 0:
         return CollapseRule("always", mpmath.mpf(0))
     if c0 >= 0 and c0 + c1 >= 0:
@@ -494,6 +511,42 @@ def collapse_rule(convention: str | LossSpec, m_: int, k_: int, p_: int, alpha_,
     with mpmath.workdps(digits + 10):  # the rule keeps these digits (no rounding on return)
         t_c = mpmath.mpf(m_) / ((m_ - 1) * (_log_rational(abs(c1)) - _log_rational(abs(c0))))
         return CollapseRule("tau>=" if c1 < 0 else "tau<=", t_c)
+
+
+def _quadratic_rule(spec, m_, c0, c1, c2, alpha_, digits) -> CollapseRule:
+    """collapse_rule where N = c0 + c1 r + c2 r^2: its sign changes inside r in (0, 1) (tau in
+    (0, oo)), exactly; two of them are an interval of tau, refused. Zero leading coefficients
+    are divided out first (r > 0), so N's sign near r = 0 is that of its first nonzero one."""
+    q = [c0, c1, c2]
+    while q and q[0] == 0:
+        q.pop(0)
+    if len(q) <= 1:  # one sign on (0, 1) (or N = 0: collapse, as f'(1) <= 0)
+        return CollapseRule("always", mpmath.mpf(0)) if not q or q[0] < 0 else \
+            CollapseRule("never")
+    with mpmath.workdps(digits + 10):
+        if len(q) == 2:
+            root = -q[0] / q[1]  # exact
+            roots = [mpmath.mpf(int(root.p)) / int(root.q)] if 0 < root < 1 else []
+        else:
+            disc = q[1]**2 - 4 * q[0] * q[2]
+            roots = []
+            if disc > 0:  # a double root does not change the sign
+                sq = mpmath.sqrt(mp(disc))
+                roots = sorted(x for x in ((-mp(q[1]) - sq) / (2 * mp(q[2])),
+                                           (-mp(q[1]) + sq) / (2 * mp(q[2]))) if 0 < x < 1)
+        taus = [mpmath.mpf(m_) / ((1 - m_) * mpmath.log(x)) for x in roots]
+        if not roots:
+            return (CollapseRule("always", mpmath.mpf(0)) if q[0] < 0
+                    else CollapseRule("never"))
+        if len(roots) == 2:
+            where = "outside" if q[0] < 0 else "inside"  # the sign of N near r = 0
+            raise UnsupportedConvention(
+                f"loss spec {spec.name!r}: at alpha = {alpha_} the batch collapses for tau "
+                f"{where} the interval of tau [{float(taus[0]):.6g}, {float(taus[1]):.6g}] "
+                "(f'(1) is quadratic in exp(-m/((m-1) tau)) here), not on one side of a "
+                "threshold")
+        # one sign change: no collapse at small tau (N > 0 near r = 0) means collapse above
+        return CollapseRule("tau>=" if q[0] > 0 else "tau<=", taus[0])
 
 
 @takes_convention
@@ -505,12 +558,13 @@ def alpha_side(convention: str | LossSpec, m_: int, k_: int, p_: int, tau_) -> i
         from . import sigmoid
 
         return sigmoid.alpha_side(spec, m_, k_, p_, tau_)
-    slope = sp.diff(reduced(spec).collapse_r, alpha).subs({m: m_, k: k_, p: p_})
-    c0 = sp.Rational(slope.subs(r, 0))
-    c1 = sp.Rational(slope.subs(r, 1)) - c0
-    if c0 * (c0 + c1) >= 0 and (c0 != 0 or c1 != 0) and not (c0 == 0 or c0 + c1 == 0):
+    slope = sp.expand(sp.diff(reduced(spec).collapse_r, alpha).subs({m: m_, k: k_, p: p_}))
+    c0, c1, c2 = (sp.Rational(slope.coeff(r, i)) for i in range(3))
+    if c2 == 0 and c0 * (c0 + c1) > 0:  # affine in r with one sign at both ends
         return 1 if c0 > 0 else -1
-    at_tau = c0 + c1 * mpmath.exp(-mpmath.mpf(m_) / ((m_ - 1) * mp(tau_)))
+    with mpmath.workdps(60):
+        x = mpmath.exp(-mpmath.mpf(m_) / ((m_ - 1) * mp(tau_)))
+        at_tau = mp(c0) + mp(c1) * x + mp(c2) * x**2
     return 0 if at_tau == 0 else (1 if at_tau > 0 else -1)
 
 
@@ -551,6 +605,14 @@ def collapses(convention: str | LossSpec, m_: int, k_: int, p_: int, alpha_, tau
         return sigmoid.collapses(spec, m_, k_, p_, alpha_, tau_)
     t = exact(tau_)
     digits = 30
+    c0, c1, c2 = _collapse_coefficients(spec, m_, k_, p_, exact(alpha_))
+    while c2 != 0:  # quadratic in r: the sign of N at this tau (the region may be an interval)
+        with mpmath.workdps(digits + 10):
+            x = mpmath.exp(-mpmath.mpf(m_) / ((m_ - 1) * mp(t)))
+            n = mp(c0) + mp(c1) * x + mp(c2) * x**2
+            if abs(n) > mpmath.mpf(10) ** -digits or digits >= 1000:
+                return bool(n <= 0)
+        digits *= 4
     while True:
         rule = collapse_rule(spec, m_, k_, p_, alpha_, digits=digits)
         if rule.kind in ("always", "never"):

@@ -259,7 +259,6 @@ def to_python(convention: str) -> str:
         return _sigmoid_python(get_spec(convention))
     d = derive(get_spec(convention))
     f, f1 = stabilise((d.loss, d.dloss))
-    lo, hi = d.alpha_c_tau0, d.alpha_c_tauinf
 
     def code(expr):
         return sp.pycode(expr, fully_qualified_modules=True)
@@ -287,13 +286,7 @@ def alpha_c(tau, m, k, p):
     return {code(d.alpha_c)}
 
 
-def tau_c(alpha, m, k, p):
-    """Collapse iff tau >= tau_c(alpha); 0.0 when every tau collapses, math.inf when none."""
-    if alpha <= {code(lo)}:
-        return 0.0
-    if alpha >= {code(hi)}:
-        return math.inf
-    return {code(d.tau_c)}
+{_tau_c_code(d, code)}
 
 
 def beta_star(alpha, tau, m, k, p):
@@ -425,6 +418,52 @@ def within_class_variance(alpha, tau, m, k, p):
 
 def between_class_variance(alpha, tau, m, k, p):
     return beta_star(alpha, tau, m, k, p)
+'''
+
+
+def _tau_c_code(d, code) -> str:
+    """The exported tau_c: the closed form where N(r) is affine in r; where it is quadratic
+    (a denominator per term, both holding other classes), the scan of the sigmoid form's
+    module on the sign of N, which refuses an interval of tau."""
+    from . import sigmoid
+    from .derive import r as r_sym
+    from .spec import m, tau
+
+    if not isinstance(d.tau_c, sp.Tuple):
+        return f'''def tau_c(alpha, m, k, p):
+    """Collapse iff tau >= tau_c(alpha); 0.0 when every tau collapses, math.inf when none."""
+    if alpha <= {code(d.alpha_c_tau0)}:
+        return 0.0
+    if alpha >= {code(d.alpha_c_tauinf)}:
+        return math.inf
+    return {code(d.tau_c)}
+'''
+    margin = d.collapse_r.subs(r_sym, sp.exp(-m / ((m - 1) * tau)))
+    return f'''def collapses(alpha, tau, m, k, p):
+    """N(exp(-m/((m-1) tau))) <= 0: a positive multiple of f'(1)."""
+    return {code(margin)} <= 0
+
+
+def tau_c(alpha, m, k, p):
+    """(tau_c, side): collapse iff tau >= tau_c ("tau>=") or tau <= tau_c ("tau<=");
+    (0.0, "always"), (math.inf, "never"); ValueError where the collapse region is an interval
+    of tau (f'(1) is quadratic in r here). A scan of {sigmoid.SCAN} points of log tau over
+    [{sigmoid.TAU_SCAN[0]}, {sigmoid.TAU_SCAN[1]}], then bisection."""
+    lo, hi = math.log({sigmoid.TAU_SCAN[0]}), math.log({sigmoid.TAU_SCAN[1]})
+    grid = [math.exp(lo + (hi - lo) * i / {sigmoid.SCAN - 1}) for i in range({sigmoid.SCAN})]
+    flags = [collapses(alpha, t, m, k, p) for t in grid]
+    changes = [i for i in range(len(grid) - 1) if flags[i] != flags[i + 1]]
+    if not changes:
+        return (0.0, "always") if flags[0] else (math.inf, "never")
+    if len(changes) > 1:
+        raise ValueError("the collapse region is an interval of tau at this alpha")
+    a, b = grid[changes[0]], grid[changes[0] + 1]
+    for _ in range(200):
+        mid = math.sqrt(a * b)
+        if mid in (a, b):
+            break
+        a, b = (mid, b) if collapses(alpha, mid, m, k, p) == flags[changes[0]] else (a, mid)
+    return math.sqrt(a * b), ("tau>=" if flags[-1] else "tau<=")
 '''
 
 

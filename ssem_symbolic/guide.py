@@ -31,9 +31,11 @@ _TAU_SCAN = np.geomspace(1e-3, 100.0, 2001)
 def _guide_applies(spec, m: int, k: int, p: int) -> bool:
     """The guide's searches assume collapse below alpha_c and alpha_c growing with tau. The
     softmax form: the side is proven for every batch, and alpha_c is a Moebius map of r whose
-    slope has one sign, checked exactly here. The sigmoid form: both are checked on the
+    slope has one sign, checked exactly here. The sigmoid form, and a softmax whose N(r) is
+    quadratic (a denominator per term, both holding other classes): both are checked on the
     guide's tau scan in float64 (the generated kernels), not proven between its points."""
-    if spec.form == "sigmoid":
+    d = None if spec.form == "sigmoid" else derive(spec)
+    if d is None or sp.degree(sp.expand(d.collapse_r), r) == 2:  # no Moebius map of r
         import torch
 
         from .solve import kernels
@@ -41,7 +43,6 @@ def _guide_applies(spec, m: int, k: int, p: int) -> bool:
         K, t = kernels(spec), torch.as_tensor(_TAU_SCAN)
         a_c = K.alpha_c(t, m, k, p)
         return bool((K.alpha_sides(t, m, k, p) > 0).all() and (a_c.diff() > 0).all())
-    d = derive(spec)
     slope = d.alpha_c_slope_r.subs({m_sym: m, k_sym: k, p_sym: p, r: sp.Rational(1, 2)})
     return int(d.alpha_side) == 1 and sp.Rational(slope) > 0
 
@@ -141,8 +142,8 @@ def guide(convention: str, m: int, k: int, p: int = 2, tau: float | None = None,
     if lo > 0:
         warn(f"under {spec.name}, alpha <= {lo} (= lim alpha_c as tau -> 0) collapses the "
              f"classes at every temperature")
-    if spec.form == "sigmoid":
-        warn(f"{spec.name}: the sigmoid form's collapse below an alpha_c that grows with tau, "
+    if spec.form == "sigmoid" or sp.degree(sp.expand(derive(spec).collapse_r), r) == 2:
+        warn(f"{spec.name}: collapse below an alpha_c that grows with tau, "
              "and a within-class variance that grows with alpha above it, are checked on a "
              "tau scan of [1e-3, 100], not proven; each answer is checked to give its target")
     if spec.key() in SHOWN_OFF_SSEM:

@@ -83,39 +83,43 @@ class SigmoidKernels:
         return torch.sign(self._B(tau_, m_, k_, p_))
 
     def tau_c(self, alpha_, m_, k_, p_) -> torch.Tensor:
-        return self._tau_boundary(alpha_, m_, k_, p_)[0]
+        return scan_tau_boundary(self.collapse_margin, alpha_, m_, k_, p_, self.dtype)[0]
 
     def tau_c_side(self, alpha_, m_, k_, p_) -> torch.Tensor:
-        return self._tau_boundary(alpha_, m_, k_, p_)[1]
+        return scan_tau_boundary(self.collapse_margin, alpha_, m_, k_, p_, self.dtype)[1]
 
-    def _tau_boundary(self, alpha_, m_, k_, p_) -> tuple[torch.Tensor, torch.Tensor]:
-        """(tau_c, side) per alpha: the module docstring's scan and bisection."""
-        a = torch.as_tensor(alpha_, dtype=self.dtype)
-        flat = a.reshape(-1, 1)
-        lo, hi = (float(x) for x in sigmoid.TAU_SCAN)
-        log_t = torch.linspace(torch.log(torch.tensor(lo)).item(),
-                               torch.log(torch.tensor(hi)).item(), sigmoid.SCAN,
-                               dtype=self.dtype, device=a.device)
-        coll = self.collapse_margin(flat, torch.exp(log_t)[None, :], m_, k_, p_) <= 0
-        change = coll[:, 1:] != coll[:, :-1]
-        count = change.sum(1)
-        first = torch.argmax(change.long(), dim=1)
-        left, right = log_t[first], log_t[first + 1]
-        left_coll = coll[torch.arange(len(flat)), first]
-        for _ in range(200):  # to adjacent doubles
-            mid = (left + right) / 2
-            if not bool(((mid > left) & (mid < right)).any()):
-                break
-            at = self.collapse_margin(flat[:, 0], torch.exp(mid), m_, k_, p_) <= 0
-            same = at == left_coll
-            left, right = torch.where(same, mid, left), torch.where(same, right, mid)
-        root = torch.exp((left + right) / 2)
-        inf = torch.full_like(root, float("inf"))
-        tau_c = torch.where(count == 1, root, torch.where(count == 0, torch.where(
-            coll[:, 0], torch.zeros_like(root), inf), torch.full_like(root, float("nan"))))
-        side = torch.where(count == 1, torch.where(coll[:, -1], 1.0, -1.0),
-                           torch.where(count == 0, 1.0, 0.0)).to(self.dtype)
-        return tau_c.reshape(a.shape), side.reshape(a.shape)
+
+def scan_tau_boundary(margin, alpha_, m_, k_, p_, dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """(tau_c, side) per alpha where no closed form holds: the sign of ``margin`` (a kernel
+    of (alpha, tau, m, k, p), collapse iff <= 0) on :data:`~ssem_symbolic.sigmoid.SCAN`
+    points of log tau over :data:`~ssem_symbolic.sigmoid.TAU_SCAN`, every sign change
+    bisected in log tau to adjacent doubles. No change: 0 (every tau collapses) or inf (none
+    does); more than one: NaN with side 0. Side +1: collapse for tau >= tau_c, -1: below."""
+    a = torch.as_tensor(alpha_, dtype=dtype)
+    flat = a.reshape(-1, 1)
+    lo, hi = (float(x) for x in sigmoid.TAU_SCAN)
+    log_t = torch.linspace(torch.log(torch.tensor(lo)).item(), torch.log(torch.tensor(hi)).item(),
+                           sigmoid.SCAN, dtype=dtype, device=a.device)
+    coll = margin(flat, torch.exp(log_t)[None, :], m_, k_, p_) <= 0
+    change = coll[:, 1:] != coll[:, :-1]
+    count = change.sum(1)
+    first = torch.argmax(change.long(), dim=1)
+    left, right = log_t[first], log_t[first + 1]
+    left_coll = coll[torch.arange(len(flat)), first]
+    for _ in range(200):  # to adjacent doubles
+        mid = (left + right) / 2
+        if not bool(((mid > left) & (mid < right)).any()):
+            break
+        at = margin(flat[:, 0], torch.exp(mid), m_, k_, p_) <= 0
+        same = at == left_coll
+        left, right = torch.where(same, mid, left), torch.where(same, right, mid)
+    root = torch.exp((left + right) / 2)
+    inf = torch.full_like(root, float("inf"))
+    tau_c = torch.where(count == 1, root, torch.where(count == 0, torch.where(
+        coll[:, 0], torch.zeros_like(root), inf), torch.full_like(root, float("nan"))))
+    side = torch.where(count == 1, torch.where(coll[:, -1], 1.0, -1.0),
+                       torch.where(count == 0, 1.0, 0.0)).to(dtype)
+    return tau_c.reshape(a.shape), side.reshape(a.shape)
 
 
 @functools.lru_cache(maxsize=None)

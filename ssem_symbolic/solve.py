@@ -72,7 +72,27 @@ class SpecKernels:
         return self._gen(self._d.alpha_c, (tau, m, k, p), stable=False)
 
     @functools.cached_property
-    def tau_c(self) -> Kernel:
+    def _quadratic(self) -> bool:
+        """N(r) of degree 2 (a denominator per term, both holding other classes): no closed
+        tau_c; it is scanned (:func:`~ssem_symbolic.sigmoid_grid.scan_tau_boundary`)."""
+        return sp.degree(sp.expand(self._d.collapse_r), r) == 2
+
+    def tau_c(self, alpha_, m_, k_, p_) -> torch.Tensor:
+        if self._quadratic:
+            from .sigmoid_grid import scan_tau_boundary
+
+            return scan_tau_boundary(self.collapse_margin, alpha_, m_, k_, p_, self.dtype)[0]
+        return self._tau_c(alpha_, m_, k_, p_)
+
+    def tau_c_side(self, alpha_, m_, k_, p_) -> torch.Tensor:
+        if self._quadratic:
+            from .sigmoid_grid import scan_tau_boundary
+
+            return scan_tau_boundary(self.collapse_margin, alpha_, m_, k_, p_, self.dtype)[1]
+        return self._tau_c_side(alpha_, m_, k_, p_)
+
+    @functools.cached_property
+    def _tau_c(self) -> Kernel:
         c0, c1 = self._ends()
         boundary = sp.Piecewise((0, (c0 <= 0) & (c0 + c1 <= 0)),
                                 (sp.oo, (c0 >= 0) & (c0 + c1 >= 0)),
@@ -80,7 +100,7 @@ class SpecKernels:
         return self._gen(boundary, (alpha, m, k, p), stable=False)
 
     @functools.cached_property
-    def tau_c_side(self) -> Kernel:
+    def _tau_c_side(self) -> Kernel:
         c0, c1 = self._ends()
         return self._gen(sp.Piecewise((-1, (c0 < 0) & (c0 + c1 > 0)), (1, True)),
                          (alpha, m, k, p), stable=False)

@@ -126,12 +126,85 @@ def test_the_global_optimum_against_free_unit_vectors(alpha, tau):
             float(loss_value(SPREAD, 3, 2, 2, alpha, tau, cert.beta)), abs=1e-12)
 
 
+#: both denominators hold other classes (DCL on the supervised term only): f'(1) times the
+#: two denominators is quadratic in r = exp(-m/((m-1) tau))
+DCL_SUP = LossSpec("dcl-sup", {"sup": ["class", "other"], "self": ["view", "class", "other"]},
+                   ["view", "class"], ["view"], "anchors")
+#: ... and one whose collapse region along tau is an interval at small alpha
+INTERVAL = LossSpec("interval", {"sup": ["class", "other"], "self": ["other"]},
+                    ["view", "class"], ["view"], "anchors")
+
+
+def _slope_at_one(spec, alpha, tau):
+    """f'(1) by a backward difference of f at 40 digits (f itself: against the torch loss)."""
+    with mpmath.workdps(40):
+        h = mpmath.mpf(10) ** -15
+        return (loss_value(spec, 3, 4, 2, alpha, tau, 1, digits=40)
+                - loss_value(spec, 3, 4, 2, alpha, tau, 1 - h, digits=40)) / h
+
+
+def test_a_quadratic_collapse_margin_derives():
+    """The threshold where f'(1) is quadratic in r: f against the per-pair torch loss on SSEM
+    vectors, alpha_c and tau_c against the sign of f'(1) from differences of f, beta* against
+    a dense scan of f, the kernels' tau_c against the exact rule."""
+    from ssem_symbolic.derive import collapse_rule
+    from ssem_symbolic.solve import kernels
+
+    for b in (0.3, 1.0):
+        z, labels = realise(3, 4, b, d=15, views=2, seed=2)
+        got = float(SupCLLoss(0.4, 0.5, DCL_SUP)(torch.from_numpy(z), torch.from_numpy(labels)))
+        assert got == pytest.approx(float(loss_value(DCL_SUP, 3, 4, 2, 0.4, 0.5, b)), abs=1e-11)
+    for tau in ("0.5", "2"):
+        a_c = alpha_c_value(DCL_SUP, 3, 4, 2, tau)
+        assert _slope_at_one(DCL_SUP, a_c - mpmath.mpf("1e-6"), tau) < 0
+        assert _slope_at_one(DCL_SUP, a_c + mpmath.mpf("1e-6"), tau) > 0
+        assert collapses(DCL_SUP, 3, 4, 2, a_c - mpmath.mpf("1e-9"), tau)
+        assert not collapses(DCL_SUP, 3, 4, 2, a_c + mpmath.mpf("1e-9"), tau)
+    rule = collapse_rule(DCL_SUP, 3, 4, 2, "0.3")
+    assert rule.kind == "tau>="
+    assert _slope_at_one(DCL_SUP, "0.3", rule.tau_c * (1 + mpmath.mpf("1e-6"))) < 0
+    assert _slope_at_one(DCL_SUP, "0.3", rule.tau_c * (1 - mpmath.mpf("1e-6"))) > 0
+    K = kernels(DCL_SUP)
+    assert float(K.tau_c(torch.tensor([0.3], dtype=torch.float64), 3, 4, 2)[0]) == \
+        pytest.approx(float(rule.tau_c), rel=1e-10)
+    grid = [i / 2000 for i in range(2001)]
+    values = [float(loss_value(DCL_SUP, 3, 4, 2, "0.5", "0.5", x)) for x in grid]
+    assert abs(float(optimal_beta(DCL_SUP, 3, 4, 2, "0.5", "0.5"))
+               - grid[values.index(min(values))]) <= 1 / 2000
+
+
+def test_an_interval_of_tau_is_refused_in_one_line_and_marked_in_the_kernels():
+    """Where N = c0 + c1 r + c2 r^2 changes sign twice in (0, 1), collapse holds on an
+    interval of tau: the rule refuses it in one line naming both ends, tau = m/((1-m) log r)
+    at the roots 1/3 and 2/3 of 2 - 9 r + 9 r^2; the scan of the kernels marks it NaN. A zero
+    root (c0 = 0, as for INTERVAL at alpha = 0.1) is no sign change."""
+    from ssem_symbolic.derive import _quadratic_rule, collapse_rule
+    from ssem_symbolic.sigmoid_grid import scan_tau_boundary
+
+    R = sp.Rational
+    with pytest.raises(UnsupportedConvention, match="inside the interval of tau") as err:
+        _quadratic_rule(INTERVAL, 3, R(2), R(-9), R(9), "0.1", 30)
+    assert "\n" not in str(err.value)
+    ends = [3 / (-2 * math.log(x)) for x in (1 / 3, 2 / 3)]
+    assert f"[{ends[0]:.6g}, {ends[1]:.6g}]" in str(err.value)
+    with pytest.raises(UnsupportedConvention, match="outside the interval"):
+        _quadratic_rule(INTERVAL, 3, R(-2), R(9), R(-9), "0.1", 30)
+    rule = collapse_rule(INTERVAL, 3, 4, 2, "0.1")
+    assert rule.kind == "tau>="
+    assert _slope_at_one(INTERVAL, "0.1", rule.tau_c * (1 + mpmath.mpf("1e-6"))) < 0
+    assert _slope_at_one(INTERVAL, "0.1", rule.tau_c * (1 - mpmath.mpf("1e-6"))) > 0
+
+    def margin(alpha_, tau_, m_, k_, p_):  # collapse for tau in [0.1, 1]
+        return (tau_ - 0.1) * (1.0 - tau_) * -torch.ones_like(alpha_)
+    tau_c, side = scan_tau_boundary(margin, torch.tensor([0.5], dtype=torch.float64), 3, 4, 2,
+                                    torch.float64)
+    assert math.isnan(float(tau_c[0])) and float(side[0]) == 0
+
+
 def test_what_is_not_supported_says_why_in_one_line():
-    both = LossSpec("two-lse", {"sup": ["self", "view", "class", "other"],
-                                "self": ["view", "class", "other"]}, ["class"], ["view"],
-                    "anchors")
-    with pytest.raises(UnsupportedConvention, match="quadratic") as err:
-        derive(both)
+    flat = LossSpec("flat", ["view", "class", "other"], ["view"], ["view"], "anchors")
+    with pytest.raises(UnsupportedConvention, match="does not depend on alpha") as err:
+        derive(flat)
     assert "\n" not in str(err.value)
 
 
