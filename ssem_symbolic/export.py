@@ -289,31 +289,7 @@ def alpha_c(tau, m, k, p):
 {_tau_c_code(d, code)}
 
 
-def beta_star(alpha, tau, m, k, p):
-    """The optimal SSEM parameter: between-class variance; within-class is 1 - beta_star."""
-    if alpha <= alpha_c(tau, m, k, p):
-        return 1.0
-    lo, hi = 0.0, 1.0
-    if dloss(lo, alpha, tau, m, k, p) >= 0:
-        return 0.0
-    for _ in range(200):
-        mid = (lo + hi) / 2
-        if dloss(mid, alpha, tau, m, k, p) > 0:
-            hi = mid
-        else:
-            lo = mid
-        if hi - lo < 1e-15:
-            break
-    return (lo + hi) / 2
-
-
-def within_class_variance(alpha, tau, m, k, p):
-    return 1.0 - beta_star(alpha, tau, m, k, p)
-
-
-def between_class_variance(alpha, tau, m, k, p):
-    return beta_star(alpha, tau, m, k, p)
-'''
+{_beta_star_code("alpha <= alpha_c(tau, m, k, p)")}'''
 
 
 def _sigmoid_python(spec: LossSpec) -> str:
@@ -373,11 +349,24 @@ def collapses(alpha, tau, m, k, p):
     return collapse_slope(alpha, tau, m, k, p) <= 0
 
 
-def tau_c(alpha, m, k, p):
-    """(tau_c, side): collapse iff tau >= tau_c (side "tau>=") or tau <= tau_c ("tau<=");
+{_scan_tau_c_code()}
+
+{_beta_star_code("collapses(alpha, tau, m, k, p)")}'''
+
+
+def _scan_tau_c_code() -> str:
+    """tau_c of an exported module without a closed form (the sigmoid form; a quadratic N):
+    the module's ``collapses`` on the log-tau scan of :mod:`~ssem_symbolic.sigmoid`, then
+    bisection; an interval of tau raises."""
+    from . import sigmoid
+
+    lo, hi = sigmoid.TAU_SCAN
+    return f'''def tau_c(alpha, m, k, p):
+    """(tau_c, side): collapse iff tau >= tau_c ("tau>=") or tau <= tau_c ("tau<=");
     (0.0, "always"), (math.inf, "never"); ValueError where the collapse changes more than once
-    along tau."""
-    lo, hi = math.log({sigmoid.TAU_SCAN[0]}), math.log({sigmoid.TAU_SCAN[1]})
+    along tau (an interval). A scan of {sigmoid.SCAN} points of log tau over [{lo}, {hi}], then
+    bisection."""
+    lo, hi = math.log({lo}), math.log({hi})
     grid = [math.exp(lo + (hi - lo) * i / {sigmoid.SCAN - 1}) for i in range({sigmoid.SCAN})]
     flags = [collapses(alpha, t, m, k, p) for t in grid]
     changes = [i for i in range(len(grid) - 1) if flags[i] != flags[i + 1]]
@@ -392,11 +381,15 @@ def tau_c(alpha, m, k, p):
             break
         a, b = (mid, b) if collapses(alpha, mid, m, k, p) == flags[changes[0]] else (a, mid)
     return math.sqrt(a * b), ("tau>=" if flags[-1] else "tau<=")
+'''
 
 
-def beta_star(alpha, tau, m, k, p):
+def _beta_star_code(collapsed: str) -> str:
+    """beta_star (1 where ``collapsed``, else the bisected root of the increasing f') and the
+    variances, for an exported module."""
+    return f'''def beta_star(alpha, tau, m, k, p):
     """The optimal SSEM parameter: between-class variance; within-class is 1 - beta_star."""
-    if collapses(alpha, tau, m, k, p):
+    if {collapsed}:
         return 1.0
     lo, hi = 0.0, 1.0
     if dloss(lo, alpha, tau, m, k, p) >= 0:
@@ -425,7 +418,6 @@ def _tau_c_code(d, code) -> str:
     """The exported tau_c: the closed form where N(r) is affine in r; where it is quadratic
     (a denominator per term, both holding other classes), the scan of the sigmoid form's
     module on the sign of N, which refuses an interval of tau."""
-    from . import sigmoid
     from .derive import r as r_sym
     from .spec import m, tau
 
@@ -444,27 +436,7 @@ def _tau_c_code(d, code) -> str:
     return {code(margin)} <= 0
 
 
-def tau_c(alpha, m, k, p):
-    """(tau_c, side): collapse iff tau >= tau_c ("tau>=") or tau <= tau_c ("tau<=");
-    (0.0, "always"), (math.inf, "never"); ValueError where the collapse region is an interval
-    of tau (f'(1) is quadratic in r here). A scan of {sigmoid.SCAN} points of log tau over
-    [{sigmoid.TAU_SCAN[0]}, {sigmoid.TAU_SCAN[1]}], then bisection."""
-    lo, hi = math.log({sigmoid.TAU_SCAN[0]}), math.log({sigmoid.TAU_SCAN[1]})
-    grid = [math.exp(lo + (hi - lo) * i / {sigmoid.SCAN - 1}) for i in range({sigmoid.SCAN})]
-    flags = [collapses(alpha, t, m, k, p) for t in grid]
-    changes = [i for i in range(len(grid) - 1) if flags[i] != flags[i + 1]]
-    if not changes:
-        return (0.0, "always") if flags[0] else (math.inf, "never")
-    if len(changes) > 1:
-        raise ValueError("the collapse region is an interval of tau at this alpha")
-    a, b = grid[changes[0]], grid[changes[0] + 1]
-    for _ in range(200):
-        mid = math.sqrt(a * b)
-        if mid in (a, b):
-            break
-        a, b = (mid, b) if collapses(alpha, mid, m, k, p) == flags[changes[0]] else (a, mid)
-    return math.sqrt(a * b), ("tau>=" if flags[-1] else "tau<=")
-'''
+{_scan_tau_c_code()}'''
 
 
 FORMATS = {"latex": to_latex, "markdown": to_markdown, "python": to_python, "json": to_json}

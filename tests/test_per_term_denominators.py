@@ -171,6 +171,13 @@ def test_a_quadratic_collapse_margin_derives():
     values = [float(loss_value(DCL_SUP, 3, 4, 2, "0.5", "0.5", x)) for x in grid]
     assert abs(float(optimal_beta(DCL_SUP, 3, 4, 2, "0.5", "0.5"))
                - grid[values.index(min(values))]) <= 1 / 2000
+    # the exported module (math only) scans for the same tau_c
+    from ssem_symbolic.export import export
+
+    module: dict = {}
+    exec(export(DCL_SUP, "python"), module)  # noqa: S102  (our own generated module)
+    t_c, side = module["tau_c"](0.3, 3, 4, 2)
+    assert side == "tau>=" and t_c == pytest.approx(float(rule.tau_c), rel=1e-12)
 
 
 def test_an_interval_of_tau_is_refused_in_one_line_and_marked_in_the_kernels():
