@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from helpers.brute import best_of_seeds
 from ssem_symbolic.bruteforce import minimise_sizes
 from ssem_symbolic.cli import main
 from ssem_symbolic.optimum import global_optimum
@@ -18,8 +19,7 @@ TAU = "0.5"
 
 
 def _brute(name, sizes, a, t=TAU, seeds=(0, 1)):
-    return min((minimise_sizes(name, sizes, 2, float(a), float(t), seed=s) for s in seeds),
-               key=lambda r: r.loss)
+    return best_of_seeds(name, sizes, a, t, seeds=seeds)
 
 
 @pytest.mark.parametrize("name", list(PRESETS))
@@ -153,7 +153,6 @@ def test_minority_classes_merge_at_alpha_0_and_brute_force_agrees():
     class means coincide (and sit opposite the majority's); at tau = 2 they do not."""
     import numpy as np
 
-    from ssem_symbolic.bruteforce import minimise_sizes
 
     for t, merges in (("5", True), ("2", False)):
         opt = imbalanced_optimum("supcon", "1x12,3x2", 2, 0, t)

@@ -6,6 +6,7 @@ vectors, the global optimum against free unit vectors, with equal and unequal cl
 import pytest
 import torch
 
+from helpers.brute import check_imbalanced
 from helpers.references import loss_of_embeddings
 from ssem_symbolic.bruteforce import minimise
 from ssem_symbolic.derive import collapses, derive, loss_value, optimal_beta
@@ -107,16 +108,7 @@ def test_the_imbalanced_optimum_against_free_unit_vectors(mean, sizes, alpha):
     """Unequal class sizes: the weights scale the counts in each group's denominator, among
     its positives and (pairs mean) in its share of the term; against L-BFGS on free unit
     vectors of the per-pair loss."""
-    from ssem_symbolic.bruteforce import minimise_sizes
-    from ssem_symbolic.optimum_imbalanced import imbalanced_optimum
-
     spec = LossSpec(WEIGHTED.name, WEIGHTED.denominator, WEIGHTED.sup, WEIGHTED.self_, mean,
                     pair_weights={"denominator": {"class": "1/2", "other": 2},
                                   "sup": {"view": 3}})
-    opt = imbalanced_optimum(spec, sizes, 2, alpha, "0.5")
-    ref = min((minimise_sizes(spec, sizes, 2, float(alpha), 0.5, seed=s) for s in (0, 1)),
-              key=lambda r: r.loss)
-    assert opt.decided and opt.loss_value == pytest.approx(ref.loss, abs=1e-7)
-    assert opt.loss_value <= ref.loss + 1e-9
-    for c, measured in zip(opt.per_class, ref.per_class_within):
-        assert c["within_class_variance"] == pytest.approx(measured, abs=1e-3)
+    check_imbalanced(spec, sizes, alpha, "0.5", loss_abs=1e-7, variance_abs=1e-3)

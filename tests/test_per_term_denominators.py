@@ -10,6 +10,7 @@ import pytest
 import sympy as sp
 import torch
 
+from helpers.brute import check_imbalanced
 from ssem_symbolic.bruteforce import minimise
 from ssem_symbolic.derive import alpha_c_value, collapses, derive, loss_value, optimal_beta
 from ssem_symbolic.losses import SupCLLoss
@@ -219,16 +220,7 @@ def test_what_is_not_supported_says_why_in_one_line():
 def test_the_imbalanced_optimum_against_free_unit_vectors(sizes, alpha):
     """Unequal class sizes: a log-sum-exp per term and size group; the loss and the per-class
     within-class variances of the solver against L-BFGS on free unit vectors."""
-    from ssem_symbolic.bruteforce import minimise_sizes
-    from ssem_symbolic.optimum_imbalanced import imbalanced_optimum
-
-    opt = imbalanced_optimum(SPREAD, sizes, 2, alpha, "0.5")
-    ref = min((minimise_sizes(SPREAD, sizes, 2, float(alpha), 0.5, seed=s) for s in (0, 1)),
-              key=lambda r: r.loss)
-    assert opt.decided and opt.loss_value == pytest.approx(ref.loss, abs=1e-7)
-    assert opt.loss_value <= ref.loss + 1e-9
-    for c, measured in zip(opt.per_class, ref.per_class_within):
-        assert c["within_class_variance"] == pytest.approx(measured, abs=1e-3)
+    check_imbalanced(SPREAD, sizes, alpha, "0.5", loss_abs=1e-7, variance_abs=1e-3)
 
 
 def test_the_cross_check_agrees_on_trained_free_embeddings():

@@ -10,6 +10,7 @@ import pytest
 import sympy as sp
 import torch
 
+from helpers.brute import check_imbalanced
 from helpers.references import loss_of_embeddings
 from ssem_symbolic.bruteforce import minimise
 from ssem_symbolic.cli import main
@@ -156,19 +157,11 @@ def test_trained_free_embeddings_agree():
 def test_the_imbalanced_optimum_against_free_unit_vectors(sizes, alpha):
     """Unequal class sizes: each size group's anchors weight the pairs they see; the solver's
     loss and per-class within-class variances against L-BFGS on free unit vectors."""
-    from ssem_symbolic.bruteforce import minimise_sizes
     from ssem_symbolic.imbalanced import family, reduced_loss
-    from ssem_symbolic.optimum_imbalanced import imbalanced_optimum
     from ssem_symbolic.sizes import ClassSizes
 
     for spec in (SIG, BIASED):
-        opt = imbalanced_optimum(spec, sizes, 2, alpha, "0.5")
-        ref = min((minimise_sizes(spec, sizes, 2, float(alpha), 0.5, seed=s) for s in (0, 1)),
-                  key=lambda r: r.loss)
-        assert opt.decided and opt.loss_value == pytest.approx(ref.loss, abs=1e-8)
-        assert opt.loss_value <= ref.loss + 1e-10
-        for c, measured in zip(opt.per_class, ref.per_class_within):
-            assert c["within_class_variance"] == pytest.approx(measured, abs=1e-4)
+        opt = check_imbalanced(spec, sizes, alpha, "0.5", loss_abs=1e-8, variance_abs=1e-4)
     # the symbolic reduced loss of the family, at the solver's point, is its loss
     groups = ClassSizes(sizes)
     phi = reduced_loss(BIASED, groups, 2)
