@@ -102,11 +102,12 @@ def phase_map(convention: str | LossSpec, classes: int, per_class: int, alpha: n
                  "the grid solver does not answer: regime -1, global values NaN (ssem optimum "
                  "answers single points from tau = 0.001)")
     np_ = lambda x: x.cpu().numpy()  # noqa: E731
+    tau_c, tau_c_side = K.tau_boundary(a, *batch)
     return PhaseMap(
         spec=spec, classes=classes, per_class=per_class, views=views,
         alpha=np_(a), tau=np_(t), beta=np_(G.beta),
-        alpha_c=np_(K.alpha_c(t, *batch)), tau_c=np_(K.tau_c(a, *batch)),
-        tau_c_side=np_(K.tau_c_side(a, *batch)), note=note, view=np_(G.view),
+        alpha_c=np_(K.alpha_c(t, *batch)), tau_c=np_(tau_c),
+        tau_c_side=np_(tau_c_side), note=note, view=np_(G.view),
         class_=np_(G.class_), other=np_(G.other), within_class_variance=np_(G.within),
         between_class_variance=np_(G.between), regime=np_(G.regime),
         regimes=tuple(G.regimes),

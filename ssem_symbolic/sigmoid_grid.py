@@ -82,11 +82,15 @@ class SigmoidKernels:
         depend on alpha."""
         return torch.sign(self._B(tau_, m_, k_, p_))
 
+    def tau_boundary(self, alpha_, m_, k_, p_) -> tuple[torch.Tensor, torch.Tensor]:
+        """(tau_c, tau_c_side) from one scan."""
+        return scan_tau_boundary(self.collapse_margin, alpha_, m_, k_, p_, self.dtype)
+
     def tau_c(self, alpha_, m_, k_, p_) -> torch.Tensor:
-        return scan_tau_boundary(self.collapse_margin, alpha_, m_, k_, p_, self.dtype)[0]
+        return self.tau_boundary(alpha_, m_, k_, p_)[0]
 
     def tau_c_side(self, alpha_, m_, k_, p_) -> torch.Tensor:
-        return scan_tau_boundary(self.collapse_margin, alpha_, m_, k_, p_, self.dtype)[1]
+        return self.tau_boundary(alpha_, m_, k_, p_)[1]
 
 
 def scan_tau_boundary(margin, alpha_, m_, k_, p_, dtype) -> tuple[torch.Tensor, torch.Tensor]:

@@ -77,19 +77,19 @@ class SpecKernels:
         tau_c; it is scanned (:func:`~ssem_symbolic.sigmoid_grid.scan_tau_boundary`)."""
         return sp.degree(sp.expand(self._d.collapse_r), r) == 2
 
-    def tau_c(self, alpha_, m_, k_, p_) -> torch.Tensor:
+    def tau_boundary(self, alpha_, m_, k_, p_) -> tuple[torch.Tensor, torch.Tensor]:
+        """(tau_c, tau_c_side) together: the closed forms, or one scan where N is quadratic."""
         if self._quadratic:
             from .sigmoid_grid import scan_tau_boundary
 
-            return scan_tau_boundary(self.collapse_margin, alpha_, m_, k_, p_, self.dtype)[0]
-        return self._tau_c(alpha_, m_, k_, p_)
+            return scan_tau_boundary(self.collapse_margin, alpha_, m_, k_, p_, self.dtype)
+        return self._tau_c(alpha_, m_, k_, p_), self._tau_c_side(alpha_, m_, k_, p_)
+
+    def tau_c(self, alpha_, m_, k_, p_) -> torch.Tensor:
+        return self.tau_boundary(alpha_, m_, k_, p_)[0]
 
     def tau_c_side(self, alpha_, m_, k_, p_) -> torch.Tensor:
-        if self._quadratic:
-            from .sigmoid_grid import scan_tau_boundary
-
-            return scan_tau_boundary(self.collapse_margin, alpha_, m_, k_, p_, self.dtype)[1]
-        return self._tau_c_side(alpha_, m_, k_, p_)
+        return self.tau_boundary(alpha_, m_, k_, p_)[1]
 
     @functools.cached_property
     def _tau_c(self) -> Kernel:
