@@ -9,10 +9,11 @@ over anchors ("anchors"). ``L = (1 - alpha) L_sup + alpha L_self``.
 Both terms together are one weighted cross-entropy, ``L = -sum_ab W_ab log p_ab`` with a
 weight matrix W fixed by the labels, the spec and alpha:
 ``L = sum_a w_a logsumexp_{c in den(a)} l_ac - sum_ab W_ab l_ab`` (``w_a = sum_b W_ab``).
-The second part is linear in the Gram matrix and comes from group sums in O(M d)
-(:meth:`LabelPattern.pair_sums`). The first has the closed-form gradient ``w_a P_ac`` (P the
-masked softmax), which :class:`_WeightedLogSumExp` uses instead of autograd through the
-masked softmax: one product and two passes over the (M, M) matrix, not a graph of them.
+The second part is linear in the Gram matrix and comes from group sums in O(M d), with
+its gradient in closed form (:mod:`~ssem_symbolic._pull`). The first has the closed-form
+gradient ``w_a P_ac`` (P the masked softmax), which :class:`_WeightedLogSumExp` uses
+instead of autograd through the masked softmax: on unit rows only the upper triangle of the
+symmetric exponentials is computed, and the backward is one product with them.
 
 Under ``paper`` the spec writes the denominator over the first index for a fixed second one;
 as s is symmetric and the positive relations are symmetric this is the same row softmax.
@@ -27,24 +28,39 @@ from typing import NamedTuple
 
 import torch
 
-from .pairs import by_type
+from ._pull import pull
+from .pairs import by_type, to_groups
 from .spec import PAIR_TYPES, LossSpec, get_spec
 
 
 def pair_type_masks(labels: torch.Tensor, views: int, start: int = 0,
-                    rows: int | None = None) -> dict[str, torch.Tensor]:
+                    rows: int | None = None, col_start: int = 0,
+                    cols: int | None = None) -> dict[str, torch.Tensor]:
     """Boolean masks of each pair type for M = N * views embeddings (instance-major): rows
-    start..start+rows (all M by default) against all M columns, by the pair-type table."""
+    start..start+rows against columns col_start..col_start+cols (all M by default), by the
+    pair-type table."""
     n = labels.shape[0]
     rows = n * views - start if rows is None else rows
+    cols = n * views - col_start if cols is None else cols
     inst = torch.arange(n, device=labels.device).repeat_interleave(views)
     lab = labels.repeat_interleave(views)
-    blk = slice(start, start + rows)
-    eye = torch.zeros(rows, n * views, dtype=torch.bool, device=labels.device)
-    eye[:, start:start + rows].diagonal().fill_(True)
-    return by_type({"self": eye, "instance": inst[blk, None] == inst[None, :],
-                    "class": lab[blk, None] == lab[None, :], "batch": torch.ones_like(eye)},
+    blk, cblk = slice(start, start + rows), slice(col_start, col_start + cols)
+    eye = torch.zeros(rows, cols, dtype=torch.bool, device=labels.device)
+    _diagonal(eye, start, col_start).fill_(True)
+    return by_type({"self": eye, "instance": inst[blk, None] == inst[None, cblk],
+                    "class": lab[blk, None] == lab[None, cblk],
+                    "batch": torch.ones_like(eye)},
                    minus=lambda group, inner: group & ~inner)
+
+
+def _diagonal(block: torch.Tensor, start: int, col_start: int) -> torch.Tensor:
+    """The entries (a, a) of a block of rows start.. and columns col_start.. of an (M, M)
+    matrix (batched over leading dims): a view, empty where the block misses the diagonal."""
+    rows, cols = block.shape[-2:]
+    offset = start - col_start  # the diagonal's row i sits at column i + offset
+    if offset >= cols or -offset >= rows:
+        return block.new_empty(*block.shape[:-2], 0)
+    return block.diagonal(offset=offset, dim1=-2, dim2=-1)
 
 
 class _WeightedLogSumExp(torch.autograd.Function):
@@ -58,7 +74,9 @@ class _WeightedLogSumExp(torch.autograd.Function):
     shifted exponentials E are then symmetric (the denominator mask is a union of symmetric
     pair types), G = diag(c) E with c_a = w_a inv_tau / rowsum_a, and
     (G + G^T) x = c * (E x) + E (c * x): one product of E with [x, c * x], no pass over G.
-    Otherwise each row is shifted by its max and G is formed.
+    Only the blocks of E's upper triangle are computed and kept (:func:`_upper_blocks`):
+    about half the forward product, the exponentials and the memory. Otherwise each row is
+    shifted by its max.
 
     Second derivatives (``create_graph=True``, Hessian-vector products) are exact: when the
     backward itself is recorded, it is autograd through the same masked log-sum-exp.
@@ -66,49 +84,112 @@ class _WeightedLogSumExp(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, row_weights, outside, inv_tau, bound):
-        scale = inv_tau[..., None, None]
-        xt = x.transpose(-1, -2)
-        if bound:  # [x s, -s] [x, 1]^T = s x x^T - s: logits minus their bound
-            ones = x.new_ones(*x.shape[:-1], 1)
-            left = torch.cat([x * scale, -scale * ones], -1)
-            logits = left @ torch.cat([x, ones], -1).transpose(-1, -2)
-        else:
-            logits = (x * scale) @ xt
-        _mask_(logits, outside)
-        if bound:
-            shift = inv_tau[..., None].expand(logits.shape[:-1])
-        else:
-            shift = logits.amax(dim=-1, keepdim=True)
-            logits.sub_(shift)
-            shift = shift.squeeze(-1)
-        exps = logits.exp_()
-        rows = exps.sum(dim=-1)
-        lse = shift + rows.log()
         ctx.bound, ctx.outside = bound, outside
-        ctx.save_for_backward(x, exps, rows, row_weights, inv_tau, lse)
+        if bound:
+            x3 = x.reshape(-1, *x.shape[-2:])
+            blocks = list(_upper_blocks(
+                x3, inv_tau, lambda e, i0, j0: _mask_block_(e, outside, i0, j0),
+                SYMMETRIC_BLOCK))
+            rows = _row_sums(blocks, x3).reshape(x.shape[:-1])
+            lse = inv_tau[..., None] + rows.log()
+            ctx.spans = [(r, c) for r, c, _ in blocks]
+            ctx.save_for_backward(x, rows, row_weights, inv_tau, lse, *(e for *_, e in blocks))
+            return (row_weights * lse).sum(dim=-1)
+        logits = (x * inv_tau[..., None, None]) @ x.transpose(-1, -2)
+        _mask_(logits, outside)
+        shift = logits.amax(dim=-1, keepdim=True)
+        exps = logits.sub_(shift).exp_()
+        rows = exps.sum(dim=-1)
+        lse = shift.squeeze(-1) + rows.log()
+        ctx.save_for_backward(x, rows, row_weights, inv_tau, lse, exps)
         return (row_weights * lse).sum(dim=-1)
 
     @staticmethod
     def backward(ctx, grad):
-        x, exps, rows, row_weights, inv_tau, lse = ctx.saved_tensors
+        x, rows, row_weights, inv_tau, lse, *exps = ctx.saved_tensors
         need_x, need_w, _, need_t, _ = ctx.needs_input_grad
         if torch.is_grad_enabled():  # the backward is being recorded: double backward
             return _recorded_backward(grad, x, row_weights, ctx.outside, inv_tau,
                                       ctx.needs_input_grad)
         coef = (row_weights * (grad * inv_tau)[..., None] / rows)[..., None]  # (..., M, 1)
         d = x.shape[-1]
-        if ctx.bound:  # E symmetric
-            both = exps @ torch.cat([x, coef * x], -1)
+        if ctx.bound:  # E symmetric: (G + G^T) x = coef * (E x) + E (coef * x)
+            y = torch.cat([x, coef * x], -1)
+            blocks = [(r, c, e) for (r, c), e in zip(ctx.spans, exps)]
+            both = _symmetric_product(blocks, y.reshape(-1, *y.shape[-2:])).reshape(y.shape)
             ex = both[..., :d]
             dx = coef * ex + both[..., d:]
         else:
-            ex = exps @ x
-            dx = (coef * ex).add_(exps.transpose(-1, -2) @ (coef * x))
+            ex = exps[0] @ x
+            dx = (coef * ex).add_(exps[0].transpose(-1, -2) @ (coef * x))
         dw = grad[..., None] * lse if need_w else None
         dt = None
         if need_t:
             dt = grad * (row_weights / rows * (x * ex).sum(-1)).sum(-1)
         return dx if need_x else None, dw, None, dt, None
+
+
+#: the symmetric exponentials are held in blocks of this many rows (upper triangle only)
+SYMMETRIC_BLOCK = 512
+
+
+def _spans(m: int, size: int) -> list[tuple[int, int]]:
+    cuts = [*range(0, m, size), m]
+    return list(zip(cuts[:-1], cuts[1:]))
+
+
+def _upper_blocks(x, inv_tau, mask, size: int):
+    """The blocks E_ij, i <= j, of E = exp(l - inv_tau), l = inv_tau x x^T masked, for rows x
+    (B, M, d) in blocks of ``size``: yields (row span, column span, E_ij (B, rows, cols)).
+    E is symmetric (unit rows, a symmetric mask), so the product and the exponentials of the
+    lower triangle are never computed. ``mask(block, i0, j0)`` masks a block in place. The
+    shift -inv_tau enters each product as its added term (one pass, not two)."""
+    scale = inv_tau.reshape(-1, 1, 1)
+    left = x * scale
+    spans = _spans(x.shape[-2], size)
+    for i, (i0, i1) in enumerate(spans):
+        for j0, j1 in spans[i:]:
+            e = torch.baddbmm(-scale, left[:, i0:i1], x[:, j0:j1].transpose(-1, -2))
+            mask(e, i0, j0)
+            yield (i0, i1), (j0, j1), e.exp_()
+
+
+def _row_sums(blocks, like: torch.Tensor) -> torch.Tensor:
+    """Row sums (B, M) of the symmetric E from its upper blocks: a block's column sums are
+    its mirror's row sums."""
+    rows = like.new_zeros(like.shape[:-1])
+    for (i0, i1), (j0, j1), e in blocks:
+        rows[:, i0:i1] += e.sum(-1)
+        if i0 != j0:
+            rows[:, j0:j1] += e.sum(-2)
+    return rows
+
+
+def _symmetric_product(blocks, y: torch.Tensor) -> torch.Tensor:
+    """E @ y (B, M, k) from the upper blocks of the symmetric E, accumulated in place: one
+    GEMM per block and side, no temporaries."""
+    out = torch.empty_like(y)
+    written = set()
+    for (i0, i1), (j0, j1), e in blocks:
+        for rows, cols, block in (((i0, i1), (j0, j1), e),
+                                  ((j0, j1), (i0, i1), e.transpose(-1, -2))):
+            out[:, rows[0]:rows[1]].baddbmm_(block, y[:, cols[0]:cols[1]],
+                                             beta=1 if rows in written else 0)
+            written.add(rows)
+            if i0 == j0:
+                break
+    return out
+
+
+def _mask_block_(logits, outside, i0: int, j0: int) -> None:
+    """:func:`_mask_` for the block of rows i0.. and columns j0.. of the (M, M) logits."""
+    if outside is None:
+        return
+    if isinstance(outside, str):
+        _diagonal(logits, i0, j0).fill_(_FILL[logits.dtype])
+        return
+    rows, cols = logits.shape[-2:]
+    _mask_(logits, outside[..., i0:i0 + rows, j0:j0 + cols])
 
 
 class _TiledWeightedLogSumExp(torch.autograd.Function):
@@ -119,13 +200,14 @@ class _TiledWeightedLogSumExp(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, row_weights, inv_tau, pattern, chunk, bound):
-        lse = x.new_empty(x.shape[0])
-        for start in range(0, x.shape[0], chunk):
-            logits = (x[start:start + chunk] * inv_tau) @ x.T
-            pattern.mask_block_(logits, start)
-            if bound:  # unit rows: the shift is inv_tau itself (see _WeightedLogSumExp)
-                lse[start:start + chunk] = logits.sub_(inv_tau).exp_().sum(-1).log_() + inv_tau
-            else:
+        if bound:  # unit rows: the upper blocks of the symmetric E (see _WeightedLogSumExp)
+            lse = _row_sums(_upper_blocks(x[None], inv_tau, pattern.mask_block_, chunk),
+                            x[None])[0].log_() + inv_tau
+        else:
+            lse = x.new_empty(x.shape[0])
+            for start in range(0, x.shape[0], chunk):
+                logits = (x[start:start + chunk] * inv_tau) @ x.T
+                pattern.mask_block_(logits, start)
                 lse[start:start + chunk] = torch.logsumexp(logits, dim=-1)
         ctx.pattern, ctx.chunk, ctx.bound = pattern, chunk, bound
         ctx.save_for_backward(x, row_weights, inv_tau, lse)
@@ -165,23 +247,17 @@ class _TiledWeightedLogSumExp(torch.autograd.Function):
 def _tiled_symmetric_backward(ctx, grad, x, row_weights, inv_tau, lse, need_x, need_w,
                               need_t):
     """Unit rows: E = exp(l - inv_tau) is symmetric, so with c_a = coef_a inv_tau / rowsum_a
-    (rowsum_a = e^{lse_a - inv_tau}) each block's rows of (G + G^T) x are
-    c * (E x) + E (c * x) = E[rows] @ [x, c * x]: one product per block, as untiled."""
+    (rowsum_a = e^{lse_a - inv_tau}) (G + G^T) x = c * (E x) + E (c * x) = E @ [x, c * x],
+    from E's upper blocks recomputed one at a time (memory O(chunk^2))."""
     coef = grad * row_weights
     scale = coef * inv_tau * torch.exp(inv_tau - lse)
     both = torch.cat([x, scale[:, None] * x], -1)
     d = x.shape[-1]
-    dx = torch.empty_like(x) if need_x else None
-    dt = x.new_zeros(()) if need_t else None
-    for start in range(0, x.shape[0], ctx.chunk):
-        rows = slice(start, start + ctx.chunk)
-        e = (x[rows] * inv_tau) @ x.T
-        ctx.pattern.mask_block_(e, start)
-        out = e.sub_(inv_tau).exp_() @ both
-        if need_x:
-            dx[rows] = scale[rows, None] * out[:, :d] + out[:, d:]
-        if need_t:  # sum_a coef_a sum_b P_ab s_ab, with P x = E x / rowsum
-            dt = dt + (scale[rows] / inv_tau * (x[rows] * out[:, :d]).sum(-1)).sum()
+    out = _symmetric_product(_upper_blocks(x[None], inv_tau, ctx.pattern.mask_block_,
+                                           ctx.chunk), both[None])[0]
+    dx = scale[:, None] * out[:, :d] + out[:, d:] if need_x else None
+    # sum_a coef_a sum_b P_ab s_ab, with P x = E x / rowsum
+    dt = (scale / inv_tau * (x * out[:, :d]).sum(-1)).sum() if need_t else None
     return dx, grad * lse if need_w else None, dt, None, None, None
 
 
@@ -301,33 +377,6 @@ class LabelPattern:
             out.append((coef, *self.term[term], self.term_denominator[term]))
         return out
 
-    def pair_sums(self, x: torch.Tensor, us: list[torch.Tensor]) -> list[dict[str, torch.Tensor]]:
-        """Per weight vector u: the sum over the pairs (a, b) of each type of u_a x_a . x_b,
-        batched over leading dims.
-
-        With group sums S_G = sum_{b in G} x_b (computed once) and U_G = sum_{a in G} u_a x_a,
-        the pairs within the groups of a partition sum to sum_G U_G . S_G (rows are
-        instance-major).
-        """
-        shape = (*x.shape[:-2], self.n, self.views, x.shape[-1])
-
-        def by_group(y):
-            inst = y.reshape(shape).sum(-2)
-            cls = inst.new_zeros(*shape[:-3], self.n_classes, shape[-1]).index_add_(
-                -2, self.cls, inst)
-            return inst, cls, cls.sum(-2)
-        s_inst, s_cls, s_all = by_group(x)
-        out = []
-        for u in us:
-            ux = x * u[:, None]
-            u_inst, u_cls, u_all = by_group(ux)
-            own = (ux * x).sum(dim=(-2, -1))
-            inst = (u_inst * s_inst).sum(dim=(-2, -1))
-            cls = (u_cls * s_cls).sum(dim=(-2, -1))
-            every = (u_all * s_all).sum(-1)
-            out.append(by_type({"self": own, "instance": inst, "class": cls, "batch": every}))
-        return out
-
 
 class _Layout(NamedTuple):
     denominators: tuple  #: (pair types, {type: log omega_t other than 0}) per denominator
@@ -375,21 +424,23 @@ class _DenominatorMask:
             self.outside = "bias"
         self.cls, self.views = cls, views
 
-    def mask_block_(self, logits: torch.Tensor, start: int) -> None:
-        """Fill the entries of rows start.. of the logits outside the denominator (in place),
-        and add the log pair weights; a block of rows needs O(block x M) memory, never the
-        whole (M, M) mask."""
+    def mask_block_(self, logits: torch.Tensor, start: int, col_start: int = 0) -> None:
+        """Fill the entries of a block of the logits (rows start.., columns col_start..; all
+        columns by default) outside the denominator (in place), and add the log pair
+        weights; a block needs memory of its own size, never the whole (M, M) mask."""
         fill = _FILL[logits.dtype]
-        rows = logits.shape[-2]
+        rows, cols = logits.shape[-2:]
         if self.outside is None:
             return
         if self.outside == "diag":
-            logits[..., :, start:start + rows].diagonal(dim1=-2, dim2=-1).fill_(fill)
+            _diagonal(logits, start, col_start).fill_(fill)
             return
         if self.outside == "bias":
-            logits.add_(self.bias_block(start, rows, logits.device, logits.dtype))
+            logits.add_(self.bias_block(start, rows, logits.device, logits.dtype, col_start,
+                                        cols))
             return
-        logits.masked_fill_(self.outside_block(start, rows, logits.device), fill)
+        logits.masked_fill_(self.outside_block(start, rows, logits.device, col_start, cols),
+                            fill)
 
     def outside_for(self, device, dtype=torch.float32):
         """The untiled complement of the denominator: None, "diag", the whole (M, M) mask, or
@@ -401,15 +452,18 @@ class _DenominatorMask:
             return self.bias_block(0, rows, device, dtype)
         return self.outside
 
-    def outside_block(self, start: int, rows: int, device) -> torch.Tensor:
-        """(rows, M) mask of the pairs outside the denominator, for rows start.."""
-        types = pair_type_masks(self.cls.to(device), self.views, start, rows)
+    def outside_block(self, start: int, rows: int, device, col_start: int = 0,
+                      cols: int | None = None) -> torch.Tensor:
+        """(rows, cols) mask of the pairs outside the denominator, for rows start.. and
+        columns col_start.. (all M by default)."""
+        types = pair_type_masks(self.cls.to(device), self.views, start, rows, col_start, cols)
         return ~_union(types, self.denominator)
 
-    def bias_block(self, start: int, rows: int, device, dtype) -> torch.Tensor:
-        """(rows, M): log omega_t on the pairs of each type t in the denominator, the fill
+    def bias_block(self, start: int, rows: int, device, dtype, col_start: int = 0,
+                   cols: int | None = None) -> torch.Tensor:
+        """(rows, cols): log omega_t on the pairs of each type t in the denominator, the fill
         outside it."""
-        types = pair_type_masks(self.cls.to(device), self.views, start, rows)
+        types = pair_type_masks(self.cls.to(device), self.views, start, rows, col_start, cols)
         out = torch.full(types["self"].shape, _FILL[dtype], dtype=dtype, device=device)
         for t in self.denominator:
             out.masked_fill_(types[t], self.log_weights.get(t, 0.0))
@@ -484,11 +538,14 @@ def supcl_loss(z: torch.Tensor, labels: torch.Tensor, alpha, tau, loss: str | Lo
         else:
             lse = lse + _WeightedLogSumExp.apply(
                 flat, row_weights, mask.outside_for(flat.device, flat.dtype), 1 / t, bound)
-    pull = 0
-    sums = pattern.pair_sums(flat, [u for _, u, _, _, _ in parts])
-    for (coef, _, _, positives, _), per_type in zip(parts, sums):
-        pull = pull + coef * sum(pi * per_type[t_] for t_, pi in positives)
-    return lse - pull / t
+    per_type: dict = {}  # the pull's anchor weights per pair type, both terms together
+    for coef, u, _, positives, _ in parts:
+        for name, pi in positives:
+            w = _times(coef * pi, u)
+            per_type[name] = per_type[name] + w if name in per_type else w
+    if not per_type:
+        return lse
+    return lse - pull(flat, to_groups(per_type), pattern.cls, pattern.n_classes, views) / t
 
 
 def _sigmoid_loss(flat: torch.Tensor, pattern: LabelPattern, spec: LossSpec,
@@ -730,11 +787,7 @@ class SupCLLoss(torch.nn.Module):
     def forward(self, features: torch.Tensor, labels=None, *, n_views: int | None = None,
                 instance_ids: torch.Tensor | None = None) -> torch.Tensor:
         z, labels, alpha = _layout(features, labels, n_views, instance_ids, self.alpha)
-        if self.check_finite and not bool(torch.isfinite(z).all()):
-            raise ValueError("features contain NaN or inf (pass check_finite=False to skip "
-                             "this check)")
-        if self.normalize and bool((z.detach().abs().amax(-1) == 0).any()):
-            raise ValueError("a feature row is all zeros and cannot be normalised")
+        _check_rows(z.detach(), self.check_finite, self.normalize)
         if self.gather:
             z, labels = gather_batch(z, labels.to(z.device), self.gather_timeout)
         dtype = torch.float32 if z.dtype in (torch.float16, torch.bfloat16) else z.dtype
@@ -744,6 +797,27 @@ class SupCLLoss(torch.nn.Module):
             self._key = key
         return supcl_loss(z, labels, alpha, self.tau, self.spec, self.normalize,
                           pattern=self._pattern, chunk_size=self.chunk_size)
+
+
+def _check_rows(z: torch.Tensor, finite: bool, nonzero: bool) -> None:
+    """ValueError for NaN or inf in z (``finite``) or an all-zero row (``nonzero``), from
+    the row norms: one pass over z and one synchronisation when all is well (a row's norm is
+    NaN or inf where the row holds NaN or inf, or where its norm overflows, and 0 only for
+    an all-zero row)."""
+    if not (finite or nonzero):
+        return
+    norms = torch.linalg.vector_norm(z, dim=-1)
+    bad = (norms == 0) if nonzero else torch.zeros_like(norms, dtype=torch.bool)
+    if finite:
+        bad |= ~torch.isfinite(norms)
+    if not bool(bad.any()):
+        return
+    if finite and not bool(torch.isfinite(z).all()):
+        raise ValueError("features contain NaN or inf (pass check_finite=False to skip this "
+                         "check)")
+    if nonzero and bool((norms == 0).any()):
+        raise ValueError("a feature row is all zeros and cannot be normalised")
+    raise ValueError(f"a feature row's norm overflows {z.dtype}: scale the features down")
 
 
 def gather_batch(z: torch.Tensor, labels: torch.Tensor,

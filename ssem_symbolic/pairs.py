@@ -66,3 +66,23 @@ def by_type(groups: dict, minus: Callable = operator.sub) -> dict:
     """
     return {t.name: groups[t.group] if t.inner is None
             else minus(groups[t.group], groups[t.inner]) for t in TABLE}
+
+
+def to_groups(per_type: dict) -> dict:
+    """The adjoint of :func:`by_type`: per group, the weight that a weighted sum over pair
+    types puts on that group's sum. ``sum_t w_t (Q_group(t) - Q_inner(t)) = sum_g W_g Q_g``
+    with ``W_g`` the weights of the types whose group is g minus those whose inner group is g.
+    Types absent from ``per_type`` weigh nothing; groups that no type touches are left out.
+
+    >>> to_groups({"view": 1, "class": 2})
+    {'instance': -1, 'self': -1, 'class': 2}
+    """
+    out: dict = {}
+    for t in TABLE:
+        if t.name not in per_type:
+            continue
+        w = per_type[t.name]
+        out[t.group] = out[t.group] + w if t.group in out else w
+        if t.inner is not None:
+            out[t.inner] = out[t.inner] - w if t.inner in out else -w
+    return out

@@ -357,6 +357,16 @@ def test_drop_in_bad_input_is_a_clear_error():
     zero[4, 0] = 0
     with pytest.raises(ValueError, match="all zeros"):
         loss(zero, LABELS)
+    inf = z.clone()
+    inf[0, 1, 3] = float("-inf")
+    with pytest.raises(ValueError, match="NaN or inf"):
+        loss(inf, LABELS)
+    huge = z.float()
+    huge[5, 0] = 3e20  # finite, but its norm overflows float32
+    with pytest.raises(ValueError, match="overflows torch.float32"):
+        loss(huge, LABELS)
+    with pytest.raises(ValueError, match="all zeros"):  # checked with check_finite off too
+        SupCLLoss(0.3, 0.5, check_finite=False)(zero, LABELS)
     flat = z.transpose(0, 1).reshape(14, 5)
     with pytest.raises(ValueError, match="n_views"):
         loss(flat, LABELS.repeat(2))
@@ -370,7 +380,13 @@ def test_drop_in_bad_input_is_a_clear_error():
 TILED_SPECS = ["paper", "supcon", "supcon-split",
                LossSpec("den-class-other", ("class", "other"), ("class",), ("view",), "anchors"),
                LossSpec("weighted", ("view", "class", "other"), ("view", "class"), ("view",),
-                        "pairs", weights={"sup": (1, 0)})]
+                        "pairs", weights={"sup": (1, 0)}),
+               LossSpec("pair-weighted", ("view", "class", "other"), ("view", "class"),
+                        ("view",), "anchors",
+                        pair_weights={"denominator": {"class": "1/2", "other": 2}}),
+               LossSpec("two-denominators", {"sup": ("view", "class", "other"),
+                                             "self": ("view", "class")},
+                        ("view", "class"), ("view",), "anchors")]
 
 
 @pytest.mark.parametrize("convention", TILED_SPECS, ids=lambda s: getattr(s, "name", s))
@@ -471,3 +487,33 @@ def test_supcon_on_imbalanced_labels_equals_pytorch_metric_learning():
     ours = SupCLLoss(0.0, 0.3, "supcon")(z, labels)
     theirs = SupConLoss(temperature=0.3)(z.reshape(20, 8), labels.repeat_interleave(2))
     assert ours.item() == pytest.approx(theirs.item(), rel=1e-12)
+
+
+SPECS = __import__("pathlib").Path(__file__).parents[1] / "examples" / "specs"
+WEIGHTED = LossSpec("weighted", ["view", "class", "other"], ["view", "class"], ["view"],
+                    "anchors", pair_weights={"denominator": {"class": "1/2", "other": 2},
+                                             "sup": {"view": 3}})
+
+
+@pytest.mark.parametrize("convention", ["paper", "supcon", "dcl", "spread", "weighted"])
+def test_symmetric_blocks_equal_the_per_pair_reference(monkeypatch, convention):
+    """Unit rows keep only the upper-triangle blocks of the symmetric exponentials. With
+    blocks of 5 rows of 14 (5, 5, 4: diagonal and mirrored blocks, uneven) the value equals
+    the per-pair reference and the gradient finite differences, for the presets, a masked
+    denominator (DCL), two denominators (spread) and pair weights, and for configurations
+    batched along a leading dim."""
+    from helpers.references import loss_of_embeddings
+    from ssem_symbolic import losses
+    from ssem_symbolic.specfile import load_spec
+
+    monkeypatch.setattr(losses, "SYMMETRIC_BLOCK", 5)
+    spec = WEIGHTED if convention == "weighted" else load_spec(SPECS / f"{convention}.toml")
+    gen = torch.Generator().manual_seed(11)
+    labels = torch.tensor([0, 0, 1, 1, 1, 2, 2])
+    z = torch.randn(2, 7, 2, 4, generator=gen, dtype=torch.float64, requires_grad=True)
+    alpha, tau = torch.tensor([0.3, 0.8], dtype=torch.float64), 0.4
+    got = supcl_loss(z, labels, alpha, tau, spec)
+    for i in range(2):
+        want = loss_of_embeddings(z[i].detach(), labels, float(alpha[i]), tau, spec)
+        assert float(got[i].detach()) == pytest.approx(want, rel=1e-12)
+    assert torch.autograd.gradcheck(lambda x: supcl_loss(x, labels, alpha, tau, spec), (z,))
