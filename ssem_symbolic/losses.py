@@ -195,8 +195,10 @@ def _mask_block_(logits, outside, i0: int, j0: int) -> None:
 class _TiledWeightedLogSumExp(torch.autograd.Function):
     """The same sum_a w_a logsumexp_{c in den(a)} l_ac, block by block of ``chunk`` rows: the
     forward keeps only the per-row log-sum-exps (M numbers); the backward recomputes each
-    block's logits and adds its share of dL/dx = inv_tau (G + G^T) x. Memory O(chunk x M).
-    Second derivatives go through the recorded (untiled) backward."""
+    block's logits and adds its share of dL/dx = inv_tau (G + G^T) x. On unit rows the
+    blocks are (chunk, chunk) blocks of E's upper triangle (:func:`_upper_blocks`), each
+    computed once per pass: memory O(chunk^2 + M d); otherwise blocks of whole rows,
+    O(chunk x M). Second derivatives go through the recorded (untiled) backward."""
 
     @staticmethod
     def forward(ctx, x, row_weights, inv_tau, pattern, chunk, bound):
