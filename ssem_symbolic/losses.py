@@ -201,17 +201,17 @@ class _TiledWeightedLogSumExp(torch.autograd.Function):
     O(chunk x M). Second derivatives go through the recorded (untiled) backward."""
 
     @staticmethod
-    def forward(ctx, x, row_weights, inv_tau, pattern, chunk, bound):
+    def forward(ctx, x, row_weights, inv_tau, mask, chunk, bound):
         if bound:  # unit rows: the upper blocks of the symmetric E (see _WeightedLogSumExp)
-            lse = _row_sums(_upper_blocks(x[None], inv_tau, pattern.mask_block_, chunk),
+            lse = _row_sums(_upper_blocks(x[None], inv_tau, mask.mask_block_, chunk),
                             x[None])[0].log_() + inv_tau
         else:
             lse = x.new_empty(x.shape[0])
             for start in range(0, x.shape[0], chunk):
                 logits = (x[start:start + chunk] * inv_tau) @ x.T
-                pattern.mask_block_(logits, start)
+                mask.mask_block_(logits, start)
                 lse[start:start + chunk] = torch.logsumexp(logits, dim=-1)
-        ctx.pattern, ctx.chunk, ctx.bound = pattern, chunk, bound
+        ctx.mask, ctx.chunk, ctx.bound = mask, chunk, bound
         ctx.save_for_backward(x, row_weights, inv_tau, lse)
         return (row_weights * lse).sum()
 
@@ -220,7 +220,7 @@ class _TiledWeightedLogSumExp(torch.autograd.Function):
         x, row_weights, inv_tau, lse = ctx.saved_tensors
         need_x, need_w, need_t = ctx.needs_input_grad[:3]
         if torch.is_grad_enabled():  # double backward: through the plain formula
-            outside = ctx.pattern.outside_for(x.device, x.dtype)
+            outside = ctx.mask.outside_for(x.device, x.dtype)
             dx, dw, _, dt, _ = _recorded_backward(grad, x, row_weights, outside, inv_tau,
                                                   (need_x, need_w, None, need_t))
             return dx, dw, dt, None, None, None
@@ -234,7 +234,7 @@ class _TiledWeightedLogSumExp(torch.autograd.Function):
             prob = (x[rows] * inv_tau) @ x.T  # the block's logits, then in place its softmax
             if need_t:
                 sims = prob / inv_tau
-            ctx.pattern.mask_block_(prob, start)
+            ctx.mask.mask_block_(prob, start)
             prob.sub_(lse[rows, None]).exp_()  # masked entries: exactly 0
             coef = grad * row_weights[rows]
             if need_x:  # G = diag(c) P for these rows: dx += G x (rows), G^T x_rows (all)
@@ -255,7 +255,7 @@ def _tiled_symmetric_backward(ctx, grad, x, row_weights, inv_tau, lse, need_x, n
     scale = coef * inv_tau * torch.exp(inv_tau - lse)
     both = torch.cat([x, scale[:, None] * x], -1)
     d = x.shape[-1]
-    out = _symmetric_product(_upper_blocks(x[None], inv_tau, ctx.pattern.mask_block_,
+    out = _symmetric_product(_upper_blocks(x[None], inv_tau, ctx.mask.mask_block_,
                                            ctx.chunk), both[None])[0]
     dx = scale[:, None] * out[:, :d] + out[:, d:] if need_x else None
     # sum_a coef_a sum_b P_ab s_ab, with P x = E x / rowsum
@@ -321,7 +321,6 @@ class LabelPattern:
         self.masks = [_DenominatorMask(den, self.cls, views, logw)
                       for den, logw in layout.denominators]
         self.term_denominator = layout.term_denominator
-        self.denominator, self.outside = self.masks[0].denominator, self.masks[0].outside
         # partners of each type per anchor, O(M): group sizes (itself, its instance, its
         # class, the batch) differenced by the pair-type table's rule; no (M, M) mask
         in_class = (sizes[self.cls] * views).repeat_interleave(views).to(dtype)
@@ -343,18 +342,6 @@ class LabelPattern:
                  else torch.where(valid, 1 / (counts.clamp(min=1) * int(valid.sum())),
                                   torch.zeros_like(counts)))
             self.term[term] = (u, u * counts, pos)
-
-    def mask_block_(self, logits: torch.Tensor, start: int) -> None:
-        """The first denominator's :meth:`_DenominatorMask.mask_block_`."""
-        self.masks[0].mask_block_(logits, start)
-
-    def outside_for(self, device, dtype=torch.float32):
-        """The first denominator's :meth:`_DenominatorMask.outside_for`."""
-        return self.masks[0].outside_for(device, dtype)
-
-    def outside_block(self, start: int, rows: int, device) -> torch.Tensor:
-        """The first denominator's :meth:`_DenominatorMask.outside_block`."""
-        return self.masks[0].outside_block(start, rows, device)
 
     def check(self, spec: LossSpec, labels: torch.Tensor, views: int) -> None:
         """ValueError unless this pattern was built for these labels, views and spec."""
