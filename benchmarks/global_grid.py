@@ -38,9 +38,9 @@ def main() -> None:
     t = torch.logspace(-2, 1, side, dtype=torch.float64)[None, :]
     rows = []
     for loss in ("paper", "supcon-split"):
-        global_optimum_grid(loss, 3, 4, a[:4], t[:, :4])  # generate the kernels first
-        t_beta, _ = _best(lambda: optimal_beta_grid(loss, 3, 4, a, t))
-        t_glob, g = _best(lambda: global_optimum_grid(loss, 3, 4, a, t))
+        global_optimum_grid(loss, 3, 4, 2, a[:4], t[:, :4])  # generate the kernels first
+        t_beta, _ = _best(lambda: optimal_beta_grid(loss, 3, 4, 2, a, t))
+        t_glob, g = _best(lambda: global_optimum_grid(loss, 3, 4, 2, a, t))
         off = int(sum((g.regime == i).sum() for i, r in enumerate(g.regimes) if "view" not in r))
         rows.append({"loss": loss, "points": side * side, "beta_grid_s": round(t_beta, 3),
                      "global_grid_s": round(t_glob, 3), "ratio": round(t_glob / t_beta, 2),

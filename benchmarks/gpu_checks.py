@@ -54,9 +54,10 @@ def main() -> None:
     t = torch.logspace(-3, 0.69, side, dtype=torch.float64, device=dev)[None, :]  # to 4.9:
     # inside the float32 solver's checked range (GRID_TAU_RANGE)
     for dtype in (torch.float64, torch.float32):
-        secs, b = _timed(lambda: optimal_beta_grid("paper", 10, 8, a.to(dtype), t.to(dtype)), dev)
+        secs, b = _timed(lambda: optimal_beta_grid("paper", 10, 8, 2, a.to(dtype), t.to(dtype)),
+                         dev)
         sub = (slice(None, None, max(1, side // 316)),) * 2
-        ref = optimal_beta_grid("paper", 10, 8, a[sub[0]].cpu().to(dtype),
+        ref = optimal_beta_grid("paper", 10, 8, 2, a[sub[0]].cpu().to(dtype),
                                 t[:, sub[1]].cpu().to(dtype))
         out[f"grid_{str(dtype)[6:]}"] = {"points": side * side, "seconds": secs,
                                           "points_per_s": side * side / secs,

@@ -86,9 +86,8 @@ def main() -> None:
     kernels(args.loss, torch.float32).terms, kernels(args.loss, torch.float32).alpha_c
     out["kernel_generation_s"] = time.perf_counter() - start
 
-    t64, b64 = _best(lambda: optimal_beta_grid(args.loss, m, k, alpha, tau, views=p))
-    t32, b32 = _best(lambda: optimal_beta_grid(args.loss, m, k, alpha.float(), tau.float(),
-                                               views=p))
+    t64, b64 = _best(lambda: optimal_beta_grid(args.loss, m, k, p, alpha, tau))
+    t32, b32 = _best(lambda: optimal_beta_grid(args.loss, m, k, p, alpha.float(), tau.float()))
     rows += [("optimal_beta_grid, CPU float64", t64, n / t64),
              ("optimal_beta_grid, CPU float32", t32, n / t32)]
 
@@ -113,10 +112,9 @@ def main() -> None:
 
     if torch.cuda.is_available():
         ac, tc = alpha.cuda(), tau.cuda()
-        optimal_beta_grid(args.loss, m, k, ac, tc, views=p)  # warm-up
-        tg64, bg = _best(lambda: optimal_beta_grid(args.loss, m, k, ac, tc, views=p))
-        tg32, _ = _best(lambda: optimal_beta_grid(args.loss, m, k, ac.float(), tc.float(),
-                                                  views=p))
+        optimal_beta_grid(args.loss, m, k, p, ac, tc)  # warm-up
+        tg64, bg = _best(lambda: optimal_beta_grid(args.loss, m, k, p, ac, tc))
+        tg32, _ = _best(lambda: optimal_beta_grid(args.loss, m, k, p, ac.float(), tc.float()))
         rows += [(f"optimal_beta_grid, CUDA float64 ({torch.cuda.get_device_name()})", tg64,
                   n / tg64), ("optimal_beta_grid, CUDA float32", tg32, n / tg32)]
         out["cuda_vs_cpu_max_diff"] = (bg.cpu() - b64).abs().max().item()

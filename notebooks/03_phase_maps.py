@@ -36,7 +36,7 @@ tau = torch.logspace(-2, 1, 241, dtype=torch.float64)[None, :]
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(15, 4))
 for ax, name in zip(axes, ss.PRESETS):
-    within = 1 - optimal_beta_grid(name, 10, 10, alpha, tau)
+    within = 1 - optimal_beta_grid(name, 10, 10, 2, alpha, tau)
     mesh = ax.pcolormesh(tau[0], alpha[:, 0], within, shading="auto", vmin=0, vmax=1)
     ax.plot(tau[0], kernels(name).alpha_c(tau[0], 10, 10, 2), color="white", lw=2)
     ax.set_xscale("log")
@@ -56,7 +56,7 @@ plt.show()
 
 # %%
 for a in (0.3, 0.6, 0.9):
-    w = 1 - optimal_beta_grid("paper", 10, 10, a, tau[0])
+    w = 1 - optimal_beta_grid("paper", 10, 10, 2, a, tau[0])
     plt.plot(tau[0], w, label=f"alpha = {a}")
 plt.xscale("log")
 plt.xlabel("tau")
@@ -97,7 +97,7 @@ side = {1: "alpha <= alpha_c", -1: "alpha >= alpha_c"}.get(ss.derive(spec).alpha
                                                               "either side")
 print(f"collapse iff {side}; alpha_c(0.5) at 10 x 10 x 2 = "
       f"{float(ss.alpha_c_value(spec, 10, 10, 2, 0.5)):.6f}")
-pm = ss.phase_map(spec, 10, 10, alpha[::4, 0].numpy(), tau[0, ::4].numpy())
+pm = ss.phase_map(spec, 10, 10, 2, alpha[::4, 0].numpy(), tau[0, ::4].numpy())
 print("regimes on the map:", [list(r) for r in pm.regimes])
 fig, (a0, a1) = plt.subplots(1, 2, figsize=(11, 4))
 mesh = a0.pcolormesh(pm.tau, pm.alpha, pm.within_class_variance, shading="auto", vmin=0)

@@ -39,7 +39,7 @@ configs = [TrainConfig("free", "paper", float(a), tau, 3, 4, 2, dim=24, steps=15
 z, labels = train_free_batched(configs)
 measured = [measured_variances(z[i], labels)["within"] for i in range(len(configs))]
 a_grid = torch.linspace(0, 1, 201, dtype=torch.float64)
-predicted = 1 - optimal_beta_grid("paper", 3, 4, a_grid, tau)
+predicted = 1 - optimal_beta_grid("paper", 3, 4, 2, a_grid, tau)
 a_c = float(ss.alpha_c_value("paper", 3, 4, 2, tau))
 plt.plot(a_grid, predicted, label="predicted 1 - beta*")
 plt.scatter(alphas, measured, color="black", zorder=3, label="trained")

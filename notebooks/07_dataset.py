@@ -103,7 +103,7 @@ batch_curve = [global_optimum("paper", 3, 2, 2, f"{a:.4f}", tau).within_class_va
                for a in alphas]
 trained = {}
 for a in (0.7, 0.9):
-    z, labels = train_minibatch("paper", a, 0.5, 3, 8, 2, balanced(3, 2), dim=48, steps=3000)
+    z, labels = train_minibatch("paper", 3, 8, 2, balanced(3, 2), a, 0.5, dim=48, steps=3000)
     trained[a] = measured_variances(z, labels)["within"]
     predicted = dataset_optimum("paper", 3, 8, 2, balanced(3, 2), a, tau).within_class_variance
     print(f"alpha = {a}: trained {trained[a]:.4f}, dataset-level {predicted:.4f}, per batch "

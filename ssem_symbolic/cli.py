@@ -850,7 +850,7 @@ def _phase(args) -> int:
 
     device = _device(args.device)
     start = time.perf_counter()
-    pm = phase_map(spec, m, k, grid(a0, a1, na), grid(t0, t1, nt, args.log_tau), p, device)
+    pm = phase_map(spec, m, k, p, grid(a0, a1, na), grid(t0, t1, nt, args.log_tau), device)
     seconds = time.perf_counter() - start
     save_npz(pm, out)
     save_png(pm, png, log_tau=args.log_tau)
@@ -899,7 +899,7 @@ def _phase_imbalanced(args, sizes) -> int:
     na, nt = alphas.size, taus.size
     out, png = _phase_outputs(args.out)
     start = time.perf_counter()
-    pm = phase_map_imbalanced(spec, sizes, alphas, taus, args.views)
+    pm = phase_map_imbalanced(spec, sizes, args.views, alphas, taus)
     seconds = time.perf_counter() - start
     save_imbalanced(pm, out, png, args.log_tau)
     summary = {"npz": str(out), "png": str(png), "points": na * nt, "seconds": seconds,

@@ -271,4 +271,4 @@ def _beta_grid(convention, m, k, alpha, p) -> np.ndarray:
 
     from .solve import optimal_beta_grid
 
-    return optimal_beta_grid(convention, m, k, alpha, torch.as_tensor(_TAU_SCAN), p).numpy()
+    return optimal_beta_grid(convention, m, k, p, alpha, torch.as_tensor(_TAU_SCAN)).numpy()

@@ -459,9 +459,10 @@ class _DenominatorMask:
         return out
 
 
-def supcl_loss(z: torch.Tensor, labels: torch.Tensor, alpha, tau, loss: str | LossSpec = "paper",
-               normalize: bool = True, pattern: LabelPattern | None = None,
-               chunk_size: int | None = None) -> torch.Tensor:
+def supcl_loss(z: torch.Tensor, labels: torch.Tensor, alpha, tau,
+               convention: str | LossSpec = "paper", normalize: bool = True,
+               pattern: LabelPattern | None = None, chunk_size: int | None = None, *,
+               loss: str | LossSpec | None = None) -> torch.Tensor:
     """(1 - alpha) L_sup + alpha L_self for z of shape (..., N, p, d), labels (N,).
 
     Leading dims are independent configurations; ``alpha`` and ``tau`` broadcast against them
@@ -472,12 +473,17 @@ def supcl_loss(z: torch.Tensor, labels: torch.Tensor, alpha, tau, loss: str | Lo
 
     Half-precision features (float16, bfloat16, as under ``torch.autocast``) are upcast: the
     logits, their log-sum-exps and the result are float32, with autocast off inside.
+    ``loss=`` is the former name of ``convention=`` (one release, with a DeprecationWarning).
     """
+    if loss is not None:
+        warnings.warn("supcl_loss(loss=...) is deprecated: use convention=",
+                      DeprecationWarning, stacklevel=2)
+        convention = loss
     if isinstance(z, torch.Tensor) and z.dtype in (torch.float16, torch.bfloat16):
         with torch.autocast(device_type=z.device.type, enabled=False):
-            return supcl_loss(z.float(), labels, alpha, tau, loss, normalize, pattern,
+            return supcl_loss(z.float(), labels, alpha, tau, convention, normalize, pattern,
                               chunk_size)
-    spec = get_spec(loss)
+    spec = get_spec(convention)
     labels = _labels(labels)
     if not isinstance(z, torch.Tensor) or not z.is_floating_point():
         raise ValueError("z must be a floating-point tensor of shape (..., N, p, d)")

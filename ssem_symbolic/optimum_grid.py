@@ -27,8 +27,8 @@ from .optimum import _face
 from .polyhedron import collapsed, polyhedron, variances
 from .solve import optimal_beta_grid
 from .derive import den_counts
-from .spec import (LossSpec, alpha, check_setting, get_spec, pair_counts, pull_weights,
-                   takes_convention)
+from .spec import (LossSpec, alpha, check_setting, former_order, get_spec, pair_counts,
+                   pull_weights, takes_convention)
 
 #: off SSEM the grid solver answers for tau >= this (below, the loss is so flat along the face
 #: holding the optimum that float64 rounding of its gradient moves the minimiser: at
@@ -141,17 +141,18 @@ def _multipliers(A_S, grad):
 
 
 @takes_convention
-def global_optimum_grid(convention: str | LossSpec, classes: int, per_class: int, alpha_, tau_,
-                        views: int = 2, *, dtype: torch.dtype | None = None,
+@former_order(sizes=2)
+def global_optimum_grid(convention: str | LossSpec, classes: int, per_class: int, views: int,
+                        alpha_, tau_, *, dtype: torch.dtype | None = None,
                         device=None, max_iter: int = 100) -> GlobalGrid:
     """The global optimum at every (alpha, tau) of a broadcast grid (see module docstring)."""
     spec = get_spec(convention)
     check_setting(spec, classes, per_class, views)
-    asked = optimal_beta_grid(spec, classes, per_class, alpha_, tau_, views, dtype=dtype,
+    asked = optimal_beta_grid(spec, classes, per_class, views, alpha_, tau_, dtype=dtype,
                               device=device)  # also checks the grid, in the asked dtype
     if asked.dtype != torch.float64:
         as64 = [v.double() if isinstance(v, torch.Tensor) else v for v in (alpha_, tau_)]
-        out = global_optimum_grid(spec, classes, per_class, *as64, views, device=device,
+        out = global_optimum_grid(spec, classes, per_class, views, *as64, device=device,
                                   max_iter=max_iter)
         for name in ("beta", "view", "class_", "other", "within", "between", "loss"):
             setattr(out, name, getattr(out, name).to(asked.dtype))

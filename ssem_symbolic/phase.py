@@ -21,7 +21,7 @@ from ._io import atomic_write
 from .optimum_grid import OFF_SSEM_TAU, global_optimum_grid
 from .polyhedron import collapsed
 from .solve import kernels
-from .spec import takes_convention, LossSpec, check_setting, get_spec
+from .spec import LossSpec, check_setting, former_order, get_spec, takes_convention
 from .validity import SHOWN_OFF_SSEM, established
 
 
@@ -84,8 +84,9 @@ def grid(start: float, stop: float, num: int, log: bool = False) -> np.ndarray:
 
 
 @takes_convention
-def phase_map(convention: str | LossSpec, classes: int, per_class: int, alpha: np.ndarray,
-              tau: np.ndarray, views: int = 2, device: str = "cpu") -> PhaseMap:
+@former_order(sizes=2)
+def phase_map(convention: str | LossSpec, classes: int, per_class: int, views: int,
+              alpha: np.ndarray, tau: np.ndarray, device: str = "cpu") -> PhaseMap:
     """beta* (float64) at every (alpha, tau) pair of the two 1-d grids."""
     spec = get_spec(convention)
     check_setting(spec, classes, per_class, views)
@@ -93,7 +94,7 @@ def phase_map(convention: str | LossSpec, classes: int, per_class: int, alpha: n
     t = torch.as_tensor(np.asarray(tau, dtype=np.float64), device=device)
     if a.dim() != 1 or t.dim() != 1:
         raise ValueError("alpha and tau grids must be 1-d")
-    G = global_optimum_grid(spec, classes, per_class, a[:, None], t[None, :], views)
+    G = global_optimum_grid(spec, classes, per_class, views, a[:, None], t[None, :])
     K = kernels(spec, torch.float64)
     batch = (classes, per_class, views)
     note = validity_note(spec)
@@ -244,7 +245,9 @@ class ImbalancedPhaseMap:
     merged: np.ndarray  #: (alpha, tau)
 
 
-def phase_map_imbalanced(convention, sizes, alpha: np.ndarray, tau: np.ndarray, p_: int = 2,
+@takes_convention
+@former_order(sizes=1)
+def phase_map_imbalanced(convention, sizes, p_: int, alpha: np.ndarray, tau: np.ndarray,
                          progress=None) -> ImbalancedPhaseMap:
     """The imbalanced phase map: one exact solve
     (:func:`~ssem_symbolic.optimum_imbalanced.imbalanced_optimum`) per grid point, at most

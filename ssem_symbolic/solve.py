@@ -9,7 +9,7 @@ denominator, each a log-sum-exp of generated pieces): psi has the sign and the r
 stays nearly linear where f' is nearly exponential (small tau) and never underflows.
 
 >>> import torch
->>> b = optimal_beta_grid("paper", 2, 2, torch.tensor([0.5, 0.9], dtype=torch.float64), 1.0)
+>>> b = optimal_beta_grid("paper", 2, 2, 2, torch.tensor([0.5, 0.9], dtype=torch.float64), 1.0)
 >>> b[0].item()  # alpha = 0.5 <= alpha_c(1) = 0.6192...: collapse
 1.0
 >>> round(b[1].item(), 10) == round(float(optimal_beta("paper", 2, 2, 2, 0.9, 1.0)), 10)
@@ -25,7 +25,8 @@ import torch
 
 from .codegen import Kernel, torch_kernel
 from .derive import _ARGS, derive, optimal_beta, r, term_pieces  # noqa: F401  (optimal_beta: doctest)
-from .spec import takes_convention, LossSpec, alpha, check_setting, get_spec, k, m, p, tau
+from .spec import (LossSpec, alpha, check_setting, former_order, get_spec, k, m, p, tau,
+                   takes_convention)
 
 #: Newton stops when a step is below this (per dtype); the error is then about its square.
 _STEP_TOL = {torch.float64: 1e-13, torch.float32: 1e-6}
@@ -175,8 +176,9 @@ def _common_dtype(*values) -> torch.dtype:
 
 
 @takes_convention
-def optimal_beta_grid(convention: str | LossSpec, classes: int, per_class: int, alpha_, tau_,
-                      views: int = 2, *, dtype: torch.dtype | None = None,
+@former_order(sizes=2)
+def optimal_beta_grid(convention: str | LossSpec, classes: int, per_class: int, views: int,
+                      alpha_, tau_, *, dtype: torch.dtype | None = None,
                       device: torch.device | str | None = None,
                       max_iter: int = 200) -> torch.Tensor:
     """beta* = argmin_{beta in [0, 1]} f(beta) at every (alpha, tau) of a broadcast grid.

@@ -26,6 +26,7 @@ from __future__ import annotations
 import enum
 import functools
 import inspect
+import numbers
 import os
 import warnings
 from dataclasses import dataclass
@@ -95,7 +96,7 @@ class Batch:
                                                    self.views).items()}
 
 
-_BATCH_PARAMS = (("m_", "k_", "p_"), ("m", "k", "p"))
+_BATCH_PARAMS = (("m_", "k_", "p_"), ("m", "k", "p"), ("classes", "per_class", "views"))
 
 
 def takes_convention(fn):
@@ -108,21 +109,17 @@ def takes_convention(fn):
     """
     params = list(inspect.signature(fn).parameters)
     triple = tuple(params[1:4]) in _BATCH_PARAMS
-    pair = tuple(params[1:3]) == ("classes", "per_class") and "views" in params
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         if len(args) > 1 and isinstance(args[1], Batch):
             b = args[1]
-            if triple:
-                args = (args[0], b.classes, b.per_class, b.views, *args[2:])
-            elif pair:
-                if "views" in kwargs:
-                    raise TypeError(f"{fn.__name__}() got views twice (the Batch has them)")
-                args = (args[0], b.classes, b.per_class, *args[2:])
-                kwargs["views"] = b.views
-            else:
+            if not triple:
                 raise TypeError(f"{fn.__name__}() takes no batch")
+            if any(name in kwargs for name in params[1:4]):
+                raise TypeError(f"{fn.__name__}() got the batch sizes twice (the Batch has "
+                                "them)")
+            args = (args[0], b.classes, b.per_class, b.views, *args[2:])
         if "loss" in kwargs:
             if args or "convention" in kwargs:
                 raise TypeError(f"{fn.__name__}() got the convention twice (loss= is the old "
@@ -132,6 +129,49 @@ def takes_convention(fn):
             kwargs["convention"] = kwargs.pop("loss")
         return fn(*args, **kwargs)
     return wrapper
+
+
+def former_order(sizes: int):
+    """For one release, let ``fn(convention, <sizes>, views, alpha, tau, ...)`` also take its
+    former order ``(convention, <sizes>, alpha, tau[, views])`` (views defaulting to 2), with a
+    DeprecationWarning. ``sizes``: how many positional batch sizes come before ``views`` (2:
+    classes and per class; 1: a list of class sizes).
+
+    The two orders are told apart by where the integer is: views is an integer, alpha and tau
+    are grids or floats. A call whose alpha and tau are both integers and that passes views
+    positionally could be read either way: it is a TypeError that asks for keywords.
+    """
+    def decorate(fn):
+        params = list(inspect.signature(fn).parameters)
+        views = params[1 + sizes]
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            rest = args[1 + sizes:]
+            old = None
+            if len(rest) == 2 or (not rest and views not in kwargs
+                                  and params[2 + sizes] in kwargs):
+                old = rest  # (alpha, tau) with views by keyword or its former default
+            elif len(rest) == 3 and _integer(rest[2]) and not _integer(rest[0]):
+                old = rest[:2]
+                kwargs[views] = rest[2]
+            elif len(rest) == 3 and _integer(rest[0]) and all(map(_integer, rest[1:])):
+                raise TypeError(f"{fn.__name__}(): pass alpha and tau by keyword (integers in "
+                                f"both places read either as the order (..., {views}, alpha, "
+                                f"tau) or as the former (..., alpha, tau, {views}))")
+            if old is None:
+                return fn(*args, **kwargs)
+            warnings.warn(f"{fn.__name__}(convention, ..., alpha, tau, {views}) is the former "
+                          f"order: {views} now comes before alpha and tau, as in every "
+                          f"function ({fn.__name__}(convention, ..., {views}, alpha, tau))",
+                          DeprecationWarning, stacklevel=2)
+            return fn(*args[:1 + sizes], kwargs.pop(views, 2), *old, **kwargs)
+        return wrapper
+    return decorate
+
+
+def _integer(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def pull_weights(spec: LossSpec, m_: int, k_: int, p_: int, alpha_=None) -> dict:

@@ -5,6 +5,7 @@ and the shifts stated for (paper, p = 2, tau = 0.5, C = m = 10, k = 8, n = 5000)
 from pathlib import Path
 
 import pytest
+import torch
 
 from helpers.references import batch_loss, kinds_of
 from ssem_symbolic.dataset import balanced, dataset_optimum
@@ -48,7 +49,7 @@ def test_mini_batch_training_follows_the_dataset_optimum_not_the_batch_one(a):
     d = dataset_optimum("paper", 3, 8, 2, balanced(3, 2), a, "0.5").within_class_variance
     b = global_optimum("paper", 3, 2, 2, a, "0.5").within_class_variance
     assert abs(d - b) > 0.04
-    z, labels = train_minibatch("paper", a, 0.5, 3, 8, 2, balanced(3, 2), dim=48, steps=3000)
+    z, labels = train_minibatch("paper", 3, 8, 2, balanced(3, 2), a, 0.5, dim=48, steps=3000)
     measured = measured_variances(z, labels)["within"]
     assert measured == pytest.approx(d, abs=0.01)
 
@@ -89,7 +90,7 @@ def test_mini_batch_training_with_a_subset_of_the_classes_per_batch():
     d = dataset_optimum("paper", 4, 6, 2, balanced(2, 3), "0.7", "0.5").within_class_variance
     b = global_optimum("paper", 2, 3, 2, "0.7", "0.5").within_class_variance
     assert abs(d - b) > 0.04
-    z, labels = train_minibatch("paper", 0.7, 0.5, 4, 6, 2, balanced(2, 3), dim=48, steps=3000)
+    z, labels = train_minibatch("paper", 4, 6, 2, balanced(2, 3), 0.7, 0.5, dim=48, steps=3000)
     assert measured_variances(z, labels)["within"] == pytest.approx(d, abs=0.01)
 
 
@@ -151,7 +152,7 @@ def test_mini_batch_training_with_uniform_batches_follows_the_uniform_prediction
     d = dataset_optimum("supcon", 3, 8, 2, uniform(6), "0.3", "0.5").within_class_variance
     other = dataset_optimum("supcon", 3, 8, 2, balanced(3, 2), "0.3", "0.5")
     assert abs(d - other.within_class_variance) > 0.05
-    z, labels = train_minibatch("supcon", 0.3, 0.5, 3, 8, 2, uniform(6), dim=48, steps=3000)
+    z, labels = train_minibatch("supcon", 3, 8, 2, uniform(6), 0.3, 0.5, dim=48, steps=3000)
     assert measured_variances(z, labels)["within"] == pytest.approx(d, abs=0.01)
 
 
@@ -240,7 +241,7 @@ def test_mini_batch_training_with_the_pairs_mean_follows_the_uniform_prediction(
     d = dataset_optimum("paper", 3, 8, 2, uniform(6), "0.8", "0.5").within_class_variance
     other = dataset_optimum("paper", 3, 8, 2, balanced(3, 2), "0.8", "0.5")
     assert abs(d - other.within_class_variance) > 0.03
-    z, labels = train_minibatch("paper", 0.8, 0.5, 3, 8, 2, uniform(6), dim=48, steps=3000)
+    z, labels = train_minibatch("paper", 3, 8, 2, uniform(6), 0.8, 0.5, dim=48, steps=3000)
     assert measured_variances(z, labels)["within"] == pytest.approx(d, abs=0.01)
 
 
@@ -305,7 +306,7 @@ def test_cho_training_follows_the_sampler(partition):
     from ssem_symbolic.dataset import balanced, fixed_partition
 
     smp = fixed_partition(CHO_PARTITION) if partition else balanced(2, 2)
-    z, _ = train_minibatch("supcon-split", 0.0, 1.0, 8, 2, 1, smp, dim=16, steps=3000)
+    z, _ = train_minibatch("supcon-split", 8, 2, 1, smp, 0.0, 1.0, dim=16, steps=3000)
     mu = torch.nn.functional.normalize(z[:, 0].reshape(8, 2, -1).mean(1), dim=-1)
     sim = mu @ mu.T
     assert (z[:, 0].reshape(8, 2, -1).prod(1).sum(-1) > 0.999).all()  # both views together
@@ -535,3 +536,16 @@ def test_the_sigmoid_forms_dataset_optimum_against_free_unit_vectors(spec):
         assert opt_.loss_value == pytest.approx(best[0], abs=1e-6), name
         assert opt_.loss_value <= best[0] + 1e-10
         assert opt_.within_class_variance == pytest.approx(best[1], abs=1e-3), name
+
+
+def test_train_minibatch_takes_the_batch_first_and_its_former_order_with_a_warning():
+    """(convention, classes, instances, views, sampler, alpha, tau, ...) like every function;
+    the former (convention, alpha, tau, classes, ...) gives the same run, with a warning."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        now = train_minibatch("paper", 3, 4, 2, balanced(3, 2), 0.6, 0.5, dim=8, steps=20)
+    with pytest.warns(DeprecationWarning, match="former order"):
+        old = train_minibatch("paper", 0.6, 0.5, 3, 4, 2, balanced(3, 2), dim=8, steps=20)
+    assert torch.equal(now[0], old[0]) and torch.equal(now[1], old[1])

@@ -375,6 +375,9 @@ def test_drop_in_bad_input_is_a_clear_error():
     with pytest.warns(DeprecationWarning, match="deprecated"):
         old = SupCLLoss(0.3, tau=0.5, loss="supcon")
     assert float(old(z, LABELS)) == float(SupCLLoss(0.3, 0.5, "supcon")(z, LABELS))
+    with pytest.warns(DeprecationWarning, match="use convention="):
+        old = supcl_loss(z, LABELS, 0.3, 0.5, loss="supcon")
+    assert float(old) == float(supcl_loss(z, LABELS, 0.3, 0.5, convention="supcon"))
 
 
 TILED_SPECS = ["paper", "supcon", "supcon-split",

@@ -34,8 +34,8 @@ TAUS = [1e-3, 0.01, 0.05, 0.3, 1.0, 7.0, 100.0, 1e3]
 @pytest.mark.parametrize("spec", [SIG, BIASED], ids=["file", "biased-pairs"])
 def test_beta_star_on_the_grid_against_mpmath(spec):
     alphas = [0.0, 0.15, 0.5, 0.85, 0.97, 1.0]
-    b = optimal_beta_grid(spec, 3, 4, torch.tensor(alphas, dtype=torch.float64)[:, None],
-                          torch.tensor(TAUS, dtype=torch.float64)[None, :], 2)
+    b = optimal_beta_grid(spec, 3, 4, 2, torch.tensor(alphas, dtype=torch.float64)[:, None],
+                          torch.tensor(TAUS, dtype=torch.float64)[None, :])
     for i, a in enumerate(alphas):
         for j, t in enumerate(TAUS):
             ref = float(sigmoid.optimal_beta(spec, 3, 4, 2, repr(a), repr(t)))
@@ -43,7 +43,7 @@ def test_beta_star_on_the_grid_against_mpmath(spec):
             # exactly 1 where f'(1) <= 0
             assert (b[i, j].item() == 1.0) == sigmoid.collapses(spec, 3, 4, 2, repr(a), repr(t))
     with pytest.raises(ValueError, match="tau outside"):
-        optimal_beta_grid(spec, 3, 4, 0.5, 1e-4, 2)
+        optimal_beta_grid(spec, 3, 4, 2, 0.5, 1e-4)
 
 
 @pytest.mark.parametrize("spec", [SIG, BIASED], ids=["file", "biased-pairs"])
@@ -75,8 +75,8 @@ def test_the_grid_optimum_against_the_mpmath_face_solver():
     alphas, taus = [0.0, 0.2, 0.6, 1.0], [0.05, 0.2, 1.0, 5.0]
     regimes = set()
     for spec in (SIG, SPLIT):
-        G = global_optimum_grid(spec, 3, 4, torch.tensor(alphas, dtype=torch.float64)[:, None],
-                                torch.tensor(taus, dtype=torch.float64)[None, :], 2)
+        G = global_optimum_grid(spec, 3, 4, 2, torch.tensor(alphas, dtype=torch.float64)[:, None],
+                                torch.tensor(taus, dtype=torch.float64)[None, :])
         for i, a in enumerate(alphas):
             for j, t in enumerate(taus):
                 ref = global_optimum(spec, 3, 4, 2, repr(a), repr(t))

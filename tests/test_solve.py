@@ -31,7 +31,7 @@ def test_float64_within_1e10_of_mpmath(loss, batch):
     pts = _grid_points(zlib.crc32(f"{loss}{batch}".encode()))  # stable across processes
     a = torch.tensor([x for x, _ in pts], dtype=torch.float64)
     t = torch.tensor([y for _, y in pts], dtype=torch.float64)
-    got = optimal_beta_grid(loss, m, k, a, t, views=p)
+    got = optimal_beta_grid(loss, m, k, p, a, t)
     for (a_, t_), b in zip(pts, got.tolist()):
         ref = float(optimal_beta(loss, m, k, p, a_, t_, digits=30))
         assert abs(b - ref) <= 1e-10, (a_, t_, b, ref)
@@ -42,7 +42,7 @@ def test_float32_within_1e5_over_its_range(loss):
     pts = _grid_points(7, *GRID_TAU_RANGE[torch.float32])
     a = torch.tensor([x for x, _ in pts], dtype=torch.float32)
     t = torch.tensor([y for _, y in pts], dtype=torch.float32)
-    got = optimal_beta_grid(loss, 10, 8, a, t)
+    got = optimal_beta_grid(loss, 10, 8, 2, a, t)
     assert got.dtype == torch.float32
     for (a_, t_), b, a32, t32 in zip(pts, got.tolist(), a.tolist(), t.tolist()):
         ref = float(optimal_beta(loss, 10, 8, 2, a32, t32, digits=30))
@@ -53,7 +53,7 @@ def test_float32_within_1e5_over_its_range(loss):
 def test_exactly_one_on_the_collapsed_side(loss):
     taus = torch.tensor([1e-3, 0.1, 0.5, 2.0], dtype=torch.float64)
     alphas = torch.linspace(0, 1, 41, dtype=torch.float64)
-    got = optimal_beta_grid(loss, 4, 6, alphas[:, None], taus[None, :])
+    got = optimal_beta_grid(loss, 4, 6, 2, alphas[:, None], taus[None, :])
     for j, t_ in enumerate(taus.tolist()):
         a_c = float(alpha_c_value(loss, 4, 6, 2, t_))
         for i, a_ in enumerate(alphas.tolist()):
@@ -66,13 +66,13 @@ def test_exactly_one_on_the_collapsed_side(loss):
 def test_shape_dtype_device_broadcast():
     a = torch.linspace(0, 1, 5, dtype=torch.float64)[:, None]
     t = torch.logspace(-3, 1, 7, dtype=torch.float64)[None, :]
-    out = optimal_beta_grid("paper", 3, 4, a, t)
+    out = optimal_beta_grid("paper", 3, 4, 2, a, t)
     assert out.shape == (5, 7) and out.dtype == torch.float64 and out.device == a.device
-    assert optimal_beta_grid("paper", 3, 4, 0.9, 1.0).shape == ()
-    assert optimal_beta_grid("paper", 3, 4, 0.9, 1.0).dtype == torch.float64
-    assert optimal_beta_grid("paper", 3, 4, torch.tensor([0.9]), 1.0).dtype == torch.float32
+    assert optimal_beta_grid("paper", 3, 4, 2, 0.9, 1.0).shape == ()
+    assert optimal_beta_grid("paper", 3, 4, 2, 0.9, 1.0).dtype == torch.float64
+    assert optimal_beta_grid("paper", 3, 4, 2, torch.tensor([0.9]), 1.0).dtype == torch.float32
     # the scalar and the grid agree
-    assert out[4, 3].item() == optimal_beta_grid("paper", 3, 4, 1.0, t[0, 3].item()).item()
+    assert out[4, 3].item() == optimal_beta_grid("paper", 3, 4, 2, 1.0, t[0, 3].item()).item()
 
 
 @pytest.mark.parametrize("alpha, tau, match", [
@@ -86,20 +86,20 @@ def test_shape_dtype_device_broadcast():
 ])
 def test_bad_input(alpha, tau, match):
     with pytest.raises(ValueError, match=match):
-        optimal_beta_grid("paper", 3, 4, alpha, tau)
+        optimal_beta_grid("paper", 3, 4, 2, alpha, tau)
 
 
 def test_bad_batch():
     with pytest.raises(ValueError):
-        optimal_beta_grid("paper", 1, 4, 0.5, 1.0)
+        optimal_beta_grid("paper", 1, 4, 2, 0.5, 1.0)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cuda_matches_cpu():
     a = torch.linspace(0, 1, 50, dtype=torch.float64)[:, None]
     t = torch.logspace(-3, 1, 60, dtype=torch.float64)[None, :]
-    cpu = optimal_beta_grid("supcon", 10, 8, a, t)
-    gpu = optimal_beta_grid("supcon", 10, 8, a.cuda(), t.cuda())
+    cpu = optimal_beta_grid("supcon", 10, 8, 2, a, t)
+    gpu = optimal_beta_grid("supcon", 10, 8, 2, a.cuda(), t.cuda())
     assert gpu.device.type == "cuda"
     assert (gpu.cpu() - cpu).abs().max().item() <= 1e-10
     assert not math.isnan(gpu.sum().item())
@@ -110,5 +110,5 @@ def test_tau_outside_the_accurate_range_is_refused(dtype):
     lo, hi = GRID_TAU_RANGE[dtype]
     for tau in (lo / 2, hi * 2):
         with pytest.raises(ValueError, match="range where the"):
-            optimal_beta_grid("paper", 3, 4, torch.tensor([0.5], dtype=dtype),
+            optimal_beta_grid("paper", 3, 4, 2, torch.tensor([0.5], dtype=dtype),
                               torch.tensor([tau], dtype=dtype))

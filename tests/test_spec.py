@@ -1,5 +1,8 @@
+import warnings
+
 import pytest
 import sympy as sp
+import torch
 
 from ssem_symbolic.spec import (PRESETS, LossSpec, alpha, check_setting, get_spec, k, m, p,
                                 pair_counts, tau)
@@ -124,12 +127,46 @@ def test_a_batch_value_object_in_place_of_the_sizes():
     assert ss.alpha_c_value("paper", b, "0.5") == ss.alpha_c_value("paper", 3, 4, 2, "0.5")
     assert ss.optimal_beta("supcon", ss.Batch(2, 3, 3), "0.4", "0.7") == \
         ss.optimal_beta("supcon", 2, 3, 3, "0.4", "0.7")
-    # (convention, classes, per_class, ..., views=) functions take it too, views included
+    # the grid functions take it too, views included: one order everywhere
     assert float(optimal_beta_grid("paper", ss.Batch(3, 4, 3), 0.5, 0.5)) == \
-        float(optimal_beta_grid("paper", 3, 4, 0.5, 0.5, 3))
-    with pytest.raises(TypeError, match="views twice"):
+        float(optimal_beta_grid("paper", 3, 4, 3, 0.5, 0.5))
+    with pytest.raises(TypeError, match="batch sizes twice"):
         optimal_beta_grid("paper", b, 0.5, 0.5, views=2)
     with pytest.raises(ValueError, match="classes m must be >= 2"):
         ss.Batch(1, 4)
     with pytest.raises(ValueError, match="must be an integer"):
         ss.Batch(3, 4.0)
+
+
+def test_the_former_order_of_the_grid_functions_still_works_with_a_warning():
+    """(convention, sizes, alpha, tau[, views]) was the grid functions' order; for one release
+    it gives the same numbers as (convention, sizes, views, alpha, tau), with a warning."""
+    import numpy as np
+
+    from ssem_symbolic.phase import phase_map, phase_map_imbalanced
+    from ssem_symbolic.solve import optimal_beta_grid
+
+    a = torch.tensor([0.2, 0.9], dtype=torch.float64)
+    now = optimal_beta_grid("paper", 3, 4, 3, a, 0.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the current order warns nothing, nor keywords
+        optimal_beta_grid("paper", 3, 4, 3, a, 0.5)
+        assert torch.equal(optimal_beta_grid("paper", 3, 4, alpha_=a, tau_=0.5, views=3), now)
+    for call in (lambda: optimal_beta_grid("paper", 3, 4, a, 0.5, 3),
+                 lambda: optimal_beta_grid("paper", 3, 4, a, 0.5, views=3)):
+        with pytest.warns(DeprecationWarning, match="views now comes before alpha"):
+            assert torch.equal(call(), now)
+    two = optimal_beta_grid("paper", 3, 4, 2, a, 0.5)
+    for call in (lambda: optimal_beta_grid("paper", 3, 4, a, 0.5),  # views defaulted to 2
+                 lambda: optimal_beta_grid("paper", 3, 4, alpha_=a, tau_=0.5)):
+        with pytest.warns(DeprecationWarning):
+            assert torch.equal(call(), two)
+    with pytest.raises(TypeError, match="pass alpha and tau by keyword"):
+        optimal_beta_grid("paper", 3, 4, 2, 1, 2)  # (p, alpha, tau) or (alpha, tau, views)?
+    grid = np.array([0.2, 0.8]), np.array([0.5])
+    with pytest.warns(DeprecationWarning):
+        old = phase_map("supcon", 3, 4, *grid)
+    assert np.array_equal(old.beta, phase_map("supcon", 3, 4, 2, *grid).beta)
+    with pytest.warns(DeprecationWarning):
+        old = phase_map_imbalanced("supcon", [3, 2], *grid, 2)
+    assert np.array_equal(old.within, phase_map_imbalanced("supcon", [3, 2], 2, *grid).within)

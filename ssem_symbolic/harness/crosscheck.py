@@ -52,7 +52,7 @@ from ..derive import alpha_c_value, loss_value, optimal_beta, tau_c_value
 from ..losses import LabelPattern, SupCLLoss, pair_type_masks, supcl_loss
 from ..model import gram_entries, measured_variances
 from ..optimum import global_optimum
-from ..spec import get_spec
+from ..spec import get_spec, takes_convention
 from ..validity import certify_ssem
 from . import threshold
 from .errors import jackknife, noise, tolerances
@@ -63,24 +63,26 @@ from .train import TrainConfig
 RANGE = {"within": 1.0, "view_similarity": 2.0}
 
 
-def predict(loss, m: int, k: int, p: int, alpha: float, tau: float,
+@takes_convention
+def predict(convention, m: int, k: int, p: int, alpha: float, tau: float,
             validity: bool = True) -> dict:
     """The global optimum (or, outside its solver's range, SSEM at beta*), beta*, alpha_c(tau)
     and (optionally) the SSEM certificate."""
-    b = float(optimal_beta(loss, m, k, p, alpha, tau))
-    out = {"beta_star": b, "alpha_c": float(alpha_c_value(loss, m, k, p, tau))}
+    spec = get_spec(convention)
+    b = float(optimal_beta(spec, m, k, p, alpha, tau))
+    out = {"beta_star": b, "alpha_c": float(alpha_c_value(spec, m, k, p, tau))}
     try:
-        g = global_optimum(loss, m, k, p, alpha, tau)
+        g = global_optimum(spec, m, k, p, alpha, tau)
         out |= _optimum_fields(g, p) | {"model": "global", "loss": g.loss_value}
     except ValueError:  # off SSEM below the face solver's tau range
         ssem = gram_entries(b, m, k)
         out |= {"model": "ssem", "predicted_within": 1.0 - b, "predicted_between": b,
                 "view_similarity": 1.0, "class_similarity": float(ssem["class"]),
                 "other_similarity": float(ssem["other"]),
-                "loss": float(loss_value(loss, m, k, p, alpha, tau, b)),
+                "loss": float(loss_value(spec, m, k, p, alpha, tau, b)),
                 "regime": "collapse" if b == 1.0 else "spread"}
     if validity:
-        out["ssem_valid"] = certify_ssem(loss, m, k, p, alpha, tau).valid
+        out["ssem_valid"] = certify_ssem(spec, m, k, p, alpha, tau).valid
     return out
 
 
@@ -96,14 +98,15 @@ def _optimum_fields(g, p: int) -> dict:
             ("views apart" if p > 1 and "view" not in g.active else "spread")}
 
 
-def predict_imbalanced(loss, sizes: tuple[int, ...], p: int, alpha: float,
+@takes_convention
+def predict_imbalanced(convention, sizes: tuple[int, ...], p: int, alpha: float,
                        tau: float) -> dict:
     """The imbalanced global optimum (:func:`~ssem_symbolic.optimum_imbalanced.
     imbalanced_optimum`): per-class within-class variances, the similarities per pair type and
     size group, the loss."""
     from ..optimum_imbalanced import imbalanced_optimum
 
-    opt = imbalanced_optimum(loss, sizes, p, alpha, tau)
+    opt = imbalanced_optimum(convention, sizes, p, alpha, tau)
     groups = opt.sizes.group_of
     return {"model": "global-imbalanced", "predicted_within": opt.within_class_variance,
             "predicted_between": opt.between_class_variance,
@@ -120,7 +123,8 @@ def predict_imbalanced(loss, sizes: tuple[int, ...], p: int, alpha: float,
             ("partial collapse" if any(c["collapsed"] for c in opt.per_class) else "spread")}
 
 
-def predict_dataset(loss, classes: int, instances: int, p: int, sampler, alpha: float,
+@takes_convention
+def predict_dataset(convention, classes: int, instances: int, p: int, sampler, alpha: float,
                     tau: float) -> dict:
     """The dataset-level optimum under ``sampler`` (:func:`~ssem_symbolic.dataset.
     dataset_optimum`), what mini-batch training of the whole dataset should reach; beside it
@@ -128,10 +132,11 @@ def predict_dataset(loss, classes: int, instances: int, p: int, sampler, alpha: 
     (balanced), for comparison."""
     from ..dataset import dataset_optimum
 
-    g = dataset_optimum(loss, classes, instances, p, sampler, alpha, tau)
+    spec = get_spec(convention)
+    g = dataset_optimum(spec, classes, instances, p, sampler, alpha, tau)
     out = _optimum_fields(g, p) | {"model": "dataset", "expected_loss": g.loss_value}
     if sampler.kind == "balanced":
-        b = global_optimum(loss, sampler.m, sampler.k, p, alpha, tau)
+        b = global_optimum(spec, sampler.m, sampler.k, p, alpha, tau)
         out |= {"per_batch_within": b.within_class_variance,
                 "per_batch_other_similarity": b.other}
     return out
@@ -333,7 +338,8 @@ def _record_minibatch(config: TrainConfig, z: torch.Tensor, labels: torch.Tensor
             "predicted": pred, "measured": meas, "verdict": v, "note": note}
 
 
-def locate_threshold(loss, m: int, k: int, p: int, *, tau: float | None = None,
+@takes_convention
+def locate_threshold(convention, m: int, k: int, p: int, *, tau: float | None = None,
                      alpha: float | None = None, steps: int = 1500, dim: int = 24,
                      lr: float = 0.05, seeds: int = 2, device: str = "cpu") -> dict:
     """alpha_c at fixed ``tau`` (or tau_c at fixed ``alpha``) located from trained free
@@ -341,7 +347,7 @@ def locate_threshold(loss, m: int, k: int, p: int, *, tau: float | None = None,
     within-class variance on the spreading side extrapolated to zero, with an uncertainty
     from the seeds and a jackknife), then put beside the derived value. ``agrees`` when they
     differ by at most max(1e-3, 3 x uncertainty) (relative in tau)."""
-    spec = get_spec(loss)
+    spec = get_spec(convention)
     res = threshold.locate(spec, m, k, p, tau=tau, alpha=alpha, steps=steps, dim=dim, lr=lr,
                            seeds=seeds, device=device)
     if tau is not None:

@@ -207,8 +207,8 @@ def plot_phase(result: CrossCheck, path: Path) -> None:
         pts = _free_points(result, loss)
         c = pts[0]["config"]
         taus = [r["config"]["tau"] for r in pts]
-        pm = phase_map(_specs(result)[loss], c["classes"], c["per_class"], np.linspace(0, 1, 101),
-                       np.geomspace(min(taus) / 2, max(taus) * 2, 121), c["views"])
+        pm = phase_map(_specs(result)[loss], c["classes"], c["per_class"], c["views"],
+                       np.linspace(0, 1, 101), np.geomspace(min(taus) / 2, max(taus) * 2, 121))
         mesh = ax.pcolormesh(pm.tau, pm.alpha, pm.within_class_variance, shading="auto",
                              cmap="viridis", vmin=0, vmax=1)
         ax.plot(pm.tau, pm.alpha_c, color="white", lw=2, label="alpha_c(tau)")
@@ -241,7 +241,7 @@ def plot_variance(result: CrossCheck, path: Path) -> None:
         spec = specs[loss]
         for i, tau in enumerate(sorted({r["config"]["tau"] for r in pts})):
             color = f"C{i}"
-            b = optimal_beta_grid(spec, batch[0], batch[1], alphas, tau, batch[2])
+            b = optimal_beta_grid(spec, *batch, alphas, tau)
             glob = [_global_within(spec, batch, a, tau) for a in coarse]
             if all(g is not None for g in glob):
                 ax.plot(coarse, glob, color=color, label=f"predicted, tau={tau:g}")

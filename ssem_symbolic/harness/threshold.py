@@ -29,7 +29,7 @@ import math
 import numpy as np
 
 from ..model import measured_variances
-from ..spec import get_spec
+from ..spec import get_spec, takes_convention
 from .train import TrainConfig, train_free_batched
 
 #: the verdict's floor: a located threshold agrees within max(FLOOR, 3 x its uncertainty)
@@ -43,14 +43,15 @@ OFFSETS = (0.015, 0.025, 0.035, 0.045, 0.055, 0.065)
 REFINE = 11
 
 
-def locate(loss, m: int, k: int, p: int, *, tau: float | None = None,
+@takes_convention
+def locate(convention, m: int, k: int, p: int, *, tau: float | None = None,
            alpha: float | None = None, steps: int = 1500, dim: int = 24, lr: float = 0.05,
            seeds: int = 2, grid: int = 21, tau_range: tuple[float, float] = (0.05, 5.0),
            device: str = "cpu") -> dict:
     """alpha_c at fixed ``tau`` (or tau_c at fixed ``alpha``) from free embeddings: the coarse
     scan, then the extrapolated fit, with its uncertainty. The record's ``located`` is None
     when the scan finds every point or none collapsed."""
-    spec = get_spec(loss)
+    spec = get_spec(convention)
     if (tau is None) == (alpha is None):
         raise ValueError("give exactly one of tau (locate alpha_c) or alpha (locate tau_c)")
     axis = "alpha" if tau is not None else "tau"

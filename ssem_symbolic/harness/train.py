@@ -9,14 +9,17 @@ configuration follows exactly its own trajectory).
 
 from __future__ import annotations
 
+import functools
 import math
+import numbers
+import warnings
 from dataclasses import dataclass, fields
 
 import torch
 
 from .._device import resolve_device
 from ..losses import LabelPattern, SupCLLoss, supcl_loss
-from ..spec import LossSpec, get_spec
+from ..spec import LossSpec, get_spec, takes_convention
 from .data import digits_views, gaussian_views
 
 
@@ -155,8 +158,8 @@ def train(config: TrainConfig, device: str = "cpu",
         z, labels = train_free_batched([config], device)
         return z[0], labels
     if config.trainer == "minibatch":
-        return train_minibatch(config.loss, config.alpha, config.tau, config.classes,
-                               config.per_class, config.views, config.sampler, config.dim,
+        return train_minibatch(config.loss, config.classes, config.per_class, config.views,
+                               config.sampler, config.alpha, config.tau, config.dim,
                                config.steps, config.lr, config.seed, device, trace)
     if config.trainer not in ("gaussian", "digits"):
         raise ValueError(f"unknown trainer {config.trainer!r}: use free, gaussian, digits or "
@@ -217,9 +220,28 @@ def _every_batch(sampler, classes: int, instances: int) -> list[torch.Tensor] | 
                                                         sampler.batch)]
 
 
-def train_minibatch(loss, alpha: float, tau: float, classes: int, instances: int, views: int,
-                    sampler, dim: int, steps: int = 4000, lr: float = 0.05, seed: int = 0,
-                    device: str = "cpu", trace: list | None = None
+def _former_minibatch_order(fn):
+    """For one release: the former order ``(convention, alpha, tau, classes, instances,
+    views, sampler, ...)``, with a DeprecationWarning (an integer in the sampler's place is
+    the former order's instances)."""
+    @functools.wraps(fn)
+    def wrapper(convention, *args, **kwargs):
+        if len(args) >= 4 and isinstance(args[3], numbers.Integral):
+            warnings.warn("train_minibatch(convention, alpha, tau, classes, instances, views, "
+                          "sampler, ...) is the former order: the batch comes first, "
+                          "(convention, classes, instances, views, sampler, alpha, tau, ...)",
+                          DeprecationWarning, stacklevel=2)
+            alpha_, tau_, classes, instances, views, sampler, *rest = args
+            args = (classes, instances, views, sampler, alpha_, tau_, *rest)
+        return fn(convention, *args, **kwargs)
+    return wrapper
+
+
+@takes_convention
+@_former_minibatch_order
+def train_minibatch(convention, classes: int, instances: int, views: int, sampler,
+                    alpha: float, tau: float, dim: int, steps: int = 4000, lr: float = 0.05,
+                    seed: int = 0, device: str = "cpu", trace: list | None = None
                     ) -> tuple[torch.Tensor, torch.Tensor]:
     """Free embeddings of a whole dataset (C classes x n instances x p views) trained with
     batches drawn by ``sampler`` (:class:`~ssem_symbolic.dataset.Sampler`: m classes, then k
@@ -237,7 +259,7 @@ def train_minibatch(loss, alpha: float, tau: float, classes: int, instances: int
 
     dev = resolve_device(device)
     gen = torch.Generator().manual_seed(seed)
-    spec = get_spec(loss)
+    spec = get_spec(convention)
     sampler.check(classes, instances)
     labels = torch.arange(classes).repeat_interleave(instances)
     z = torch.randn(classes * instances, views, dim, generator=gen,
