@@ -1295,8 +1295,10 @@ def _in_words(spec) -> str:
     if spec.decoupled:
         out += "\ndecoupled: positives outside the denominator enter only as -s_ab/tau"
     for place, t, w in spec.pair_weights:
-        where = ("in the denominator: exp(s_ac/tau) times" if place == "denominator"
-                 else f"among the {place} positives: the mean weights -log p(b|a) by")
+        where = ("in the denominator: exp(s_ac/tau) times" if place == "denominator" else
+                 f"in the {place.split('.')[1]} term's denominator: exp(s_ac/tau) times"
+                 if place.startswith("denominator.") else
+                 f"among the {place} positives: the mean weights -log p(b|a) by")
         out += f"\npair weight: {t} pairs {where} {w}"
     return out
 

@@ -206,7 +206,7 @@ def dataset_optimum(convention, classes: int, instances: int, p_: int, sampler: 
     if spec.form == "sigmoid":  # every anchor sees the batch's counts, on the dataset's family
         from .sigmoid import Objective
 
-        pr = _Problem(P, (spec.denominator,), {}, {c: i for i, c in enumerate(P.coords)})
+        pr = _Problem(P, (spec.denominator,), (), {c: i for i, c in enumerate(P.coords)})
         counts = {t: int(c) for t, c in pair_counts(m_, k_, p_).items()}
 
         def make(t_, lib):
@@ -280,7 +280,7 @@ def _uniform_optimum(spec, classes, instances, p_, batch, alpha_, tau_, digits, 
     P = limit_polyhedron(classes, p_) if instances is None else polyhedron(classes, instances, p_)
     make = _uniform_objective(spec, P, p_, mixture(spec, classes, instances, p_, batch), alpha_,
                               batch)
-    pr = _Problem(P, tuple(den for den, _ in spec.denominators()), {},
+    pr = _Problem(P, tuple(den for den, _ in spec.denominators()), (),
                   {c: i for i, c in enumerate(P.coords)})
     t = exact(tau_)
     x0, lam0, mu0 = _barrier(pr, None, None, t, objective=make)

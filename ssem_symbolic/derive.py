@@ -50,8 +50,8 @@ def _loss_parts(spec: LossSpec) -> tuple[list[tuple[sp.Expr, sp.Expr]], sp.Expr]
     """([(W_j, D_j)], pull) with phi = sum_j W_j log D_j - pull / tau, as functions of
     (v, c, o): one (W, D) per distinct denominator."""
     g = {t.name: t.gram for t in TABLE}
-    n = den_counts(spec)
-    logs = [(w, sum(n[t] * sp.exp(g[t] / tau) for t in den)) for den, w in spec.denominators()]
+    logs = [(w, sum(n_t * sp.exp(g[t] / tau) for t, n_t in den.counts().items()))
+            for den, w in spec.denominators()]
     pull = sum(
         spec.weight(term) * sum(pos_counts(spec, term)[t] * g[t] for t in spec.positives(term))
         / sum(pos_counts(spec, term)[t] for t in spec.positives(term))
@@ -60,10 +60,10 @@ def _loss_parts(spec: LossSpec) -> tuple[list[tuple[sp.Expr, sp.Expr]], sp.Expr]
     return logs, pull
 
 
-def den_counts(spec: LossSpec, *batch) -> dict[str, sp.Expr]:
-    """omega_t n_t per pair type: the counts as they enter a denominator, times the spec's
-    pair weights there (symbolic in m, k, p, or at ``batch`` = (m, k, p))."""
-    return {t: spec.pair_weight("denominator", t) * c for t, c in pair_counts(*batch).items()}
+def den_counts(den, *batch) -> dict[str, sp.Expr]:
+    """omega_t n_t per pair type of a :class:`~ssem_symbolic.spec.Denominator`: the counts as
+    they enter it, times its pair weights (symbolic in m, k, p, or at ``batch`` = (m, k, p))."""
+    return den.counts(*batch)
 
 
 def pos_counts(spec: LossSpec, term: str, *batch) -> dict[str, sp.Expr]:
@@ -122,10 +122,10 @@ class Derivation:
         return {f: getattr(self, f) for f in self.__dataclass_fields__ if f != "spec"}
 
 
-def _ssem_denominator(spec: LossSpec, den: tuple[str, ...]) -> sp.Expr:
-    """D(beta) = sum_t omega_t n_t e^{g_t/tau} over the pair types ``den``, those with equal
-    Gram values grouped."""
-    g, n = gram_entries(), den_counts(spec)
+def _ssem_denominator(spec: LossSpec, den) -> sp.Expr:
+    """D(beta) = sum_t omega_t n_t e^{g_t/tau} over the pair types of ``den`` (a
+    :class:`~ssem_symbolic.spec.Denominator`), those with equal Gram values grouped."""
+    g, n = gram_entries(), den_counts(den)
     by_value: dict[sp.Expr, sp.Expr] = {}
     for t in den:
         by_value[g[t]] = by_value.get(g[t], 0) + n[t]  # SymPy's canonical forms: 1, x, y
@@ -154,9 +154,9 @@ def _rational_identity(lhs: sp.Expr, rhs: sp.Expr) -> bool:
 def _softmax_variance(spec: LossSpec) -> sp.Expr:
     """sum_j W_j Var_{q_j}(g') / tau^2: each log-sum-exp's softmax variance of the slopes."""
     g = gram_entries()
-    n = den_counts(spec)
     out = sp.Integer(0)
     for den, weight in spec.denominators():
+        n = den_counts(den)
         w = {t: n[t] * sp.exp(g[t] / tau) for t in den}
         total = sum(w.values())
         slope = {t: sp.diff(g[t], beta) for t in den}
@@ -212,7 +212,6 @@ def reduced(convention: str | LossSpec) -> Reduced:
     dens = spec.denominators()
     f = sum(w * sp.log(_ssem_denominator(spec, den)) for den, w in dens) - _ssem_pull(spec) / tau
     g = gram_entries()
-    n = den_counts(spec)
     _, pull = _loss_parts(spec)
     pull_slope = sp.diff(_on_ssem(pull), beta)
 
@@ -220,14 +219,17 @@ def reduced(convention: str | LossSpec) -> Reduced:
         return 0 if g[t].subs(beta, 1) == 1 else 1
     if len(dens) == 1:
         (den, w), = dens
+        n = den_counts(den)
         coef = [sp.Integer(0), sp.Integer(0)]
         for t in den:
             coef[power(t)] += n[t] * (w * sp.diff(g[t], beta) - pull_slope)
         return Reduced(spec, f, coef[0] + coef[1] * r)
     # a denominator per term: tau f'(1) = sum_j W_j Num_j(r) / D_j(r) - pull', times the
     # positive prod_j D_j(r)
-    parts = [(w, sum(n[t] * sp.diff(g[t], beta) * r ** power(t) for t in den),
-              sum(n[t] * r ** power(t) for t in den)) for den, w in dens]
+    parts = [(w, sum(n_t * sp.diff(g[t], beta) * r ** power(t)
+                     for t, n_t in den_counts(den).items()),
+              sum(n_t * r ** power(t) for t, n_t in den_counts(den).items()))
+             for den, w in dens]
     total = sp.Mul(*(d for _, _, d in parts))
     numerator = sp.expand(sum(w * num * sp.cancel(total / d) for w, num, d in parts)
                           - pull_slope * total)

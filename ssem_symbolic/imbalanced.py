@@ -204,14 +204,13 @@ def blocks(spec: LossSpec, part: dict, coef: dict) -> tuple[list, dict]:
         total = sum(c for c, _ in pos)
         if coef.get(term, 0) == 0 or total == 0:
             continue
-        den = spec.denominator_of(term)
+        den = spec.denominator_for(term)  # its pair types and their weights
         dens[den] = dens.get(den, 0) + coef[term]
         for c, j in pos:
             pull[j] = pull.get(j, 0) + coef[term] * sp.Rational(c) / total
     out = []
     for den, L in dens.items():
-        entries = [(spec.pair_weight("denominator", t) * c, j) for t in den for c, j in part[t]
-                   if spec.pair_weight("denominator", t) != 0]
+        entries = [(den.omega[t] * c, j) for t in den for c, j in part[t] if den.omega[t] != 0]
         out.append((sp.expand(L), entries))
     return out, {j: sp.expand(w) for j, w in pull.items()}
 

@@ -378,12 +378,11 @@ def _spec_layout(spec: LossSpec) -> _Layout:
     """What a label pattern needs from the spec, read once per spec (not per batch: with new
     labels every step the pattern is rebuilt every step)."""
     dens = spec.denominators()
-    logw = {t: math.log(float(spec.pair_weight("denominator", t))) for t in PAIR_TYPES
-            if spec.pair_weight("denominator", t) not in (0, 1)}
     index = {den: j for j, (den, _) in enumerate(dens)}
     return _Layout(
-        tuple((den, {t: w for t, w in logw.items() if t in den}) for den, _ in dens),
-        {t: index[spec.denominator_of(t)] for t in ("sup", "self")},
+        tuple((tuple(den), {t: math.log(float(w)) for t, w in den.omega.items() if w != 1})
+              for den, _ in dens),
+        {t: index[spec.denominator_for(t)] for t in ("sup", "self")},
         {t: tuple((x, float(spec.pair_weight(t, x))) for x in spec.positives(t))
          for t in ("sup", "self")})
 

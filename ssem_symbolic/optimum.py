@@ -87,18 +87,19 @@ class _Problem:
 
     P: Polyhedron
     dens: tuple[tuple[str, ...], ...]  #: the distinct denominators (one, or one per term)
-    n: dict
+    n: tuple[dict, ...]  #: per denominator, omega_t n_t of its pair types
     index: dict  # pair type -> coordinate index (absent: constant 1)
 
 
 @functools.lru_cache(maxsize=None)
 def _problem(spec: LossSpec, m_: int, k_: int, p_: int) -> _Problem:
     P = polyhedron(m_, k_, p_)
-    n = {t: sp.Rational(c) for t, c in den_counts(spec, m_, k_, p_).items()}  # omega_t n_t
-    dens = tuple(tuple(t for t in den if n[t] > 0) for den, _ in spec.denominators())
+    ns = tuple({t: sp.Rational(c) for t, c in den_counts(den, m_, k_, p_).items() if c > 0}
+               for den, _ in spec.denominators())  # omega_t n_t
+    dens = tuple(tuple(n) for n in ns)
     if not all(dens):
         raise ValueError(f"a denominator of {spec.name!r} is empty on this batch")
-    return _Problem(P, dens, n, {t: i for i, t in enumerate(P.coords)})
+    return _Problem(P, dens, ns, {t: i for i, t in enumerate(P.coords)})
 
 
 class _Phi:
@@ -113,7 +114,8 @@ class _Phi:
         self.w = [num(w[t]) for t in pr.P.coords]
         self.w_const = num(sum(w[t] for t in w if t not in pr.index))
         log = np.log if lib is np else mpmath.log
-        self.logn = [[(pr.index.get(s), log(num(pr.n[s]))) for s in den] for den in pr.dens]
+        self.logn = [[(pr.index.get(s), log(num(n[s]))) for s in den]
+                     for den, n in zip(pr.dens, pr.n)]
 
     def parts(self, x):
         """(tau phi, gradient, Hessian) at x."""

@@ -71,8 +71,8 @@ class _Phi:
         kw = dict(dtype=dtype, device=device)
         # per denominator j: E[s, i] = 1 if its type s is coordinate i; const[s] = 1 for self
         self.dens = []
-        n = {t: float(c) for t, c in den_counts(spec, m_, k_, p_).items()}  # omega_t n_t
         for types, L in spec.denominators():
+            n = {t: float(c) for t, c in den_counts(types, m_, k_, p_).items()}  # omega_t n_t
             den = [t for t in types if n[t] > 0]
             E = torch.zeros(len(den), len(P.coords), **kw)
             const = torch.zeros(len(den), **kw)

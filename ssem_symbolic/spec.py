@@ -258,29 +258,56 @@ def _denominator(spec_name: str, value):
     return _types(spec_name, "denominator", value)
 
 
-#: where a pair-type weight may sit: the denominators, or a term's positives
+#: where a pair-type weight may sit: the denominators (both, or one term's:
+#: "denominator.sup", "denominator.self"), or a term's positives
 PLACES: tuple[str, ...] = ("denominator", "sup", "self")
+_DEN_PLACES = {f"denominator.{t}": t for t in ("sup", "self")}
+
+
+def _pair_weight_triples(name: str, value) -> tuple:
+    """(place, type, weight) triples from the dict form: ``{"denominator": {type: w}}``
+    (both terms' denominators), ``{"denominator": {"sup": {type: w}, "self": {...}}}`` (each
+    term's own), ``{"sup": {type: w}}`` and ``{"self": {...}}`` (the positives)."""
+    unknown = set(value) - set(PLACES)
+    if unknown:
+        raise UnsupportedConvention(f"loss spec {name!r}: pair_weights has unknown place(s) "
+                                    f"{sorted(unknown)}; use {', '.join(PLACES)}")
+    out = []
+    try:
+        for place, table in value.items():
+            table = dict(table)
+            if place == "denominator" and table and all(isinstance(v, dict)
+                                                         for v in table.values()):
+                bad = set(table) - {"sup", "self"}
+                if bad:
+                    raise UnsupportedConvention(
+                        f"loss spec {name!r}: pair_weights.denominator per term takes the keys "
+                        f"sup and self, got {sorted(bad)}")
+                out += [(f"denominator.{term}", t, w) for term, sub in table.items()
+                        for t, w in dict(sub).items()]
+            else:
+                out += [(place, t, w) for t, w in table.items()]
+    except UnsupportedConvention:
+        raise
+    except (TypeError, ValueError):
+        raise UnsupportedConvention(f"loss spec {name!r}: pair_weights must map each place "
+                                    "to a table of pair type = weight") from None
+    return tuple(out)
 
 
 def _pair_weights(spec) -> None:
     """Canonicalise ``spec.pair_weights`` in place: exact nonnegative rationals, each type
     present in its place; a zero weight removes the type from its place (so the denominators and
-    positives hold only weighted types), a weight of 1 is the default and is dropped."""
+    positives hold only weighted types), a weight of 1 is the default and is dropped.
+    Denominator weights are kept once for both terms ("denominator") where the two terms'
+    denominators weigh every type they share alike, else per term ("denominator.sup",
+    "denominator.self")."""
     name, value = spec.name, spec.pair_weights
     if isinstance(value, dict):
-        unknown = set(value) - set(PLACES)
-        if unknown:
-            raise UnsupportedConvention(f"loss spec {name!r}: pair_weights has unknown place(s) "
-                                        f"{sorted(unknown)}; use {', '.join(PLACES)}")
-        try:
-            value = tuple((place, t, w) for place, table in value.items()
-                          for t, w in dict(table).items())
-        except (TypeError, ValueError):
-            raise UnsupportedConvention(f"loss spec {name!r}: pair_weights must map each place "
-                                        "to a table of pair type = weight") from None
+        value = _pair_weight_triples(name, value)
     out = {}
     for place, t, w in value:
-        if place not in PLACES:
+        if place not in PLACES and place not in _DEN_PLACES:
             raise UnsupportedConvention(f"loss spec {name!r}: pair_weights has unknown place "
                                         f"{place!r}; use {', '.join(PLACES)}")
         try:
@@ -291,26 +318,74 @@ def _pair_weights(spec) -> None:
         if w < 0:
             raise UnsupportedConvention(f"loss spec {name!r}: pair weight {place}.{t} is "
                                         f"negative ({w}); weights must be >= 0")
-        held = (set(spec.denominator_of("sup")) | set(spec.denominator_of("self"))
-                if place == "denominator" else set(spec.positives(place)))
+        if place == "denominator":
+            held = set(spec.denominator_of("sup")) | set(spec.denominator_of("self"))
+        elif place in _DEN_PLACES:
+            held = set(spec.denominator_of(_DEN_PLACES[place]))
+        else:
+            held = set(spec.positives(place))
         if t not in held:
-            where = "a denominator" if place == "denominator" else f"the {place} positives"
+            where = ("a denominator" if place == "denominator" else
+                     f"the {_DEN_PLACES[place]} denominator" if place in _DEN_PLACES else
+                     f"the {place} positives")
             raise UnsupportedConvention(f"loss spec {name!r}: pair weight {place}.{t}: {t!r} is "
                                         f"not in {where}")
         out[(place, t)] = w
-    for (place, t), w in list(out.items()):
-        if w != 0:
-            continue
-        del out[(place, t)]
-        if place == "denominator":
-            dens = {term: tuple(x for x in spec.denominator_of(term) if x != t) for term in TERMS}
-            object.__setattr__(spec, "denominator", _denominator(name, dens))
-        else:
-            field = "sup" if place == "sup" else "self_"
-            object.__setattr__(spec, field, _types(name, place, tuple(
-                x for x in spec.positives(place) if x != t)))
-    object.__setattr__(spec, "pair_weights", tuple(sorted(
-        (place, t, w) for (place, t), w in out.items() if w != 1)))
+    # each term's denominator weights: its own, else the shared ones, else 1
+    omega = {term: {t: out.get((f"denominator.{term}", t), out.get(("denominator", t), 1))
+                    for t in spec.denominator_of(term)} for term in TERMS}
+    dens = {term: tuple(t for t in spec.denominator_of(term) if omega[term][t] != 0)
+            for term in TERMS}
+    if dens["sup"] != spec.denominator_of("sup") or dens["self"] != spec.denominator_of("self"):
+        object.__setattr__(spec, "denominator", _denominator(name, dens))
+    for place in ("sup", "self"):
+        zero = {t for (p_, t), w in out.items() if p_ == place and w == 0}
+        if zero:
+            object.__setattr__(spec, "sup" if place == "sup" else "self_", _types(
+                name, place, tuple(x for x in spec.positives(place) if x not in zero)))
+    shared = all(omega["sup"][t] == omega["self"][t]
+                 for t in set(dens["sup"]) & set(dens["self"]))
+    kept = [(p_, t, w) for (p_, t), w in out.items() if p_ in ("sup", "self") and w not in (0, 1)]
+    for term in TERMS:
+        for t in dens[term]:
+            if omega[term][t] != 1:
+                kept.append(("denominator" if shared else f"denominator.{term}", t,
+                             omega[term][t]))
+    object.__setattr__(spec, "pair_weights", tuple(sorted(set(kept))))
+
+
+class Denominator(tuple):
+    """One softmax denominator: its pair types (the tuple itself) and their weights
+    ``omega`` (type -> exact weight, 1 where the spec gives none). Two denominators are equal
+    when both their types and their weights are.
+
+    >>> d = PRESETS["supcon"].denominators()[0][0]
+    >>> d, d.counts(3, 4, 2)["class"]
+    (('view', 'class', 'other'), 6)
+    """
+
+    omega: dict
+
+    def __new__(cls, types: tuple[str, ...], omega: dict | None = None):
+        self = super().__new__(cls, types)
+        self.omega = {t: sp.Integer(1) * (omega or {}).get(t, 1) for t in types}
+        return self
+
+    def __eq__(self, other: object) -> bool:
+        return (tuple(self) == tuple(other) if isinstance(other, tuple) else False) and \
+            self.omega == getattr(other, "omega", {t: 1 for t in other})
+
+    def __hash__(self) -> int:
+        return hash((tuple(self), tuple(self.omega.items())))
+
+    def __reduce__(self):
+        return Denominator, (tuple(self), self.omega)
+
+    def counts(self, *batch) -> dict:
+        """omega_t n_t per pair type of the denominator: the counts as they enter it
+        (symbolic in m, k, p, or at ``batch`` = (m, k, p))."""
+        n = pair_counts(*batch)
+        return {t: self.omega[t] * n[t] for t in self}
 
 
 def _form(spec) -> None:
@@ -447,28 +522,48 @@ class LossSpec:
             raise ValueError(f"unknown term {term!r}; expected one of {', '.join(TERMS)}")
         return self.denominator[term] if self.per_term else self.denominator
 
-    def denominators(self) -> tuple[tuple[tuple[str, ...], sp.Expr], ...]:
-        """The distinct denominators, each with the weight of its log-sum-exp in phi (the sum
-        of the weights of the terms that use it): phi = sum_j W_j log D_j - pull / tau.
+    def denominators(self) -> tuple[tuple[Denominator, sp.Expr], ...]:
+        """The distinct denominators (:class:`Denominator`: pair types and their weights),
+        each with the weight of its log-sum-exp in phi (the sum of the weights of the terms
+        that use it): phi = sum_j W_j log D_j - pull / tau.
 
         >>> PRESETS["supcon"].denominators()
         ((('view', 'class', 'other'), 1),)
         """
-        out: dict[tuple[str, ...], sp.Expr] = {}
+        out: dict[Denominator, sp.Expr] = {}
         for term in TERMS:
-            den = self.denominator_of(term)
+            den = self.denominator_for(term)
             out[den] = sp.expand(out.get(den, 0) + self.weight(term))
         return tuple(out.items())
 
+    def denominator_for(self, term: str) -> Denominator:
+        """``term``'s denominator with its pair weights."""
+        return Denominator(self.denominator_of(term),
+                           {t: self.den_weight(term, t) for t in self.denominator_of(term)})
+
+    def den_weight(self, term: str, t: str) -> sp.Rational:
+        """omega_t: the weight of pair type ``t`` in ``term``'s denominator (1 unless
+        ``pair_weights`` says otherwise)."""
+        return next((w for p_, t_, w in self.pair_weights
+                     if t_ == t and p_ in ("denominator", f"denominator.{term}")), sp.Integer(1))
+
     def pair_weight(self, place: str, t: str) -> sp.Rational:
         """The weight of pair type ``t`` in ``place`` ("denominator", "sup" or "self"): 1
-        unless ``pair_weights`` says otherwise.
+        unless ``pair_weights`` says otherwise. Where the terms weigh their denominators
+        differently, "denominator" is ambiguous: use :meth:`den_weight`.
 
         >>> LossSpec("w", ["view", "class", "other"], ["view", "class"], ["view"], "anchors",
         ...          pair_weights={"denominator": {"class": "1/2"}}).pair_weight("denominator",
         ...                                                                    "class")
         1/2
         """
+        if place == "denominator":
+            weights = {self.den_weight(term, t) for term in TERMS
+                       if t in self.denominator_of(term)}
+            if len(weights) > 1:
+                raise ValueError(f"the terms of {self.name!r} weigh {t} pairs differently in "
+                                 "their denominators: use den_weight(term, type)")
+            return weights.pop() if weights else sp.Integer(1)
         return next((w for p_, t_, w in self.pair_weights if (p_, t_) == (place, t)),
                     sp.Integer(1))
 
@@ -526,7 +621,11 @@ class LossSpec:
         if self.pair_weights:
             table: dict = {}
             for place, t, w in self.pair_weights:
-                table.setdefault(place, {})[t] = str(w)
+                where = table
+                if place in _DEN_PLACES:  # {"denominator": {"sup": {...}, "self": {...}}}
+                    where = table.setdefault("denominator", {})
+                    place = _DEN_PLACES[place]
+                where.setdefault(place, {})[t] = str(w)
             out["pair_weights"] = table
         if self.form == "sigmoid":
             out |= {"form": "sigmoid", "bias": str(self.bias)}

@@ -100,7 +100,8 @@ def _structure(spec: LossSpec, m_: int, k_: int, p_: int):
     coords = [t for t in _COORDS if not (t == "view" and p_ == 1)]
     grads = {name: [sp.Rational(sp.diff(ev, _COORDS[t])) for t in coords]
              for name, ev, mult in symmetric_gram_eigenvalues(m_=m_, k_=k_, p_=p_) if mult != 0}
-    n = {t: sp.Rational(c) for t, c in den_counts(spec, m_, k_, p_).items()}  # omega_t n_t
+    n = tuple({t: sp.Rational(c) for t, c in den_counts(den, m_, k_, p_).items()}
+              for den, _ in spec.denominators())  # per denominator: omega_t n_t
     pull = pull_weights(spec, m_, k_, p_)
     return coords, grads, n, {t: pull[t] for t in coords}
 
@@ -147,12 +148,12 @@ def _active(grads: dict, b) -> list[str]:
     return active
 
 
-def _atoms(spec: LossSpec, n: dict) -> list[tuple[tuple[str, ...], int]]:
+def _atoms(spec: LossSpec, n: tuple) -> list[tuple[tuple[str, ...], int]]:
     """The exponentials of tau prod_j D_j f'(beta) (and of each multiplier times prod_j D_j):
-    one pair type from each distinct denominator, with the product of their counts. For one
-    denominator these are its pair types themselves."""
+    one pair type from each distinct denominator, with the product of their counts there
+    (``n``: per denominator, omega_t n_t). For one denominator these are its pair types."""
     dens = [den for den, _ in spec.denominators()]
-    return [(combo, functools.reduce(lambda x, y: x * y, (n[s] for s in combo)))
+    return [(combo, functools.reduce(lambda x, y: x * y, (nj[s] for nj, s in zip(n, combo))))
             for combo in itertools.product(*dens)]
 
 
@@ -262,8 +263,8 @@ def _softmax_point(spec, n, atoms, b, m_, k_, tau_mp):
     one = {s: mpmath.mpf(g[s]) for s in g}
     gram = {combo: mpmath.fsum(one[s] for s in combo) for combo, _ in atoms}
     expo = {combo: gram[combo] / tau_mp for combo, _ in atoms}
-    log_d = mpmath.fsum(_logsumexp([mpmath.log(mp(n[s])) + one[s] / tau_mp for s in den])
-                        for den, _ in spec.denominators())
+    log_d = mpmath.fsum(_logsumexp([mpmath.log(mp(nj[s])) + one[s] / tau_mp for s in den])
+                        for (den, _), nj in zip(spec.denominators(), n))
     return gram, expo, log_d
 
 
@@ -277,12 +278,12 @@ def _residual(spec, m_, k_, p_, a, t, b, mus, digits) -> float:
         out = []
         for r, t_ in enumerate(coords):
             grad = -mp(weights[t_].subs(alpha, a))
-            for den, L in spec.denominators():  # d (L_j log D_j)/d g = L_j q_j
+            for (den, L), nj in zip(spec.denominators(), n):  # d (L_j log D_j)/d g = L_j q_j
                 if t_ in den:
-                    log_dj = _logsumexp([mpmath.log(mp(n[s])) + mpmath.mpf(g[s]) / tau_mp
+                    log_dj = _logsumexp([mpmath.log(mp(nj[s])) + mpmath.mpf(g[s]) / tau_mp
                                          for s in den])
                     grad += mp(L.subs(alpha, a)) * mpmath.exp(
-                        mpmath.log(mp(n[t_])) + mpmath.mpf(g[t_]) / tau_mp - log_dj)
+                        mpmath.log(mp(nj[t_])) + mpmath.mpf(g[t_]) / tau_mp - log_dj)
             out.append(grad / tau_mp
                        - mpmath.fsum(mu * grads[name][r] for name, (_, mu) in mus.items()))
         return float(mpmath.sqrt(mpmath.fsum(x * x for x in out)))

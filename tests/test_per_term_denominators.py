@@ -272,3 +272,92 @@ def test_the_spread_file_through_every_subcommand(capsys, tmp_path):
     result = json.loads(run("crosscheck", "--tiny", "--loss", spec, "--json", "--out",
                             str(out)))
     assert result["verdicts"].get("agrees", 0) > 0 and "disagrees" not in result["verdicts"]
+
+
+#: each term weighs its own denominator: the supervised one counts other classes twice, the
+#: class-conditional self-supervised one its class pairs by 1/2
+PER_TERM_WEIGHTS = LossSpec(
+    "spread-weighted", {"sup": ["view", "class", "other"], "self": ["view", "class"]},
+    ["view", "class"], ["view"], "anchors",
+    pair_weights={"denominator": {"sup": {"other": 2}, "self": {"class": "1/2"}}})
+#: one set of types, weighed differently by the two terms: two denominators all the same
+SAME_TYPES = LossSpec(
+    "half-class-in-sup", ["view", "class", "other"], ["view", "class"], ["view"], "anchors",
+    pair_weights={"denominator": {"sup": {"class": "1/2"}}})
+
+
+def test_per_term_denominator_weights_are_canonical_and_read_from_a_file(tmp_path):
+    from ssem_symbolic.spec import PRESETS
+
+    assert PER_TERM_WEIGHTS.den_weight("sup", "other") == 2
+    assert PER_TERM_WEIGHTS.den_weight("self", "class") == sp.Rational(1, 2)
+    assert PER_TERM_WEIGHTS.den_weight("sup", "class") == 1
+    assert len(SAME_TYPES.denominators()) == 2  # same types, different weights
+    with pytest.raises(ValueError, match="den_weight"):
+        SAME_TYPES.pair_weight("denominator", "class")
+    # per-term weights that agree wherever both terms hold the type are the shared form
+    shared = LossSpec("s", SPREAD.denominator, SPREAD.sup, SPREAD.self_, "anchors",
+                      pair_weights={"denominator": {"class": "1/2"}})
+    same = LossSpec("t", SPREAD.denominator, SPREAD.sup, SPREAD.self_, "anchors",
+                    pair_weights={"denominator": {"sup": {"class": "1/2"},
+                                                  "self": {"class": "1/2"}}})
+    assert same == shared and same.pair_weights == (("denominator", "class", sp.Rational(1, 2)),)
+    # a zero removes the type from that term's denominator only
+    cut = LossSpec("c", ["view", "class", "other"], ["view", "class"], ["view"], "anchors",
+                   pair_weights={"denominator": {"self": {"other": 0}}})
+    assert cut.denominator_of("self") == ("view", "class")
+    assert cut.denominator_of("sup") == ("view", "class", "other")
+    assert SAME_TYPES != PRESETS["supcon"] and SAME_TYPES.key() != PER_TERM_WEIGHTS.key()
+    for spec in (PER_TERM_WEIGHTS, SAME_TYPES):
+        path = tmp_path / f"{spec.name}.toml"
+        path.write_text(to_toml(spec))
+        assert load_spec(path) == spec
+    with pytest.raises(UnsupportedConvention, match="not in the self denominator"):
+        LossSpec("b", SPREAD.denominator, SPREAD.sup, SPREAD.self_, "anchors",
+                 pair_weights={"denominator": {"self": {"other": 2}}})
+    with pytest.raises(UnsupportedConvention, match="keys sup and self"):
+        LossSpec("b", SPREAD.denominator, SPREAD.sup, SPREAD.self_, "anchors",
+                 pair_weights={"denominator": {"both": {"other": 2}}})
+
+
+@pytest.mark.parametrize("spec", [PER_TERM_WEIGHTS, SAME_TYPES], ids=lambda s: s.name)
+@pytest.mark.parametrize("alpha, tau", [(0.3, 0.5), (0.8, 0.1)])
+def test_per_term_denominator_weights_torch_loss_is_the_per_pair_reference(spec, alpha, tau):
+    from helpers.references import loss_of_embeddings
+
+    gen = torch.Generator().manual_seed(6)
+    labels = torch.tensor([0, 0, 1, 1, 1, 2, 2])
+    z = torch.randn(len(labels), 2, 5, generator=gen, dtype=torch.float64)
+    want = loss_of_embeddings(z, labels, alpha, tau, spec)
+    assert float(SupCLLoss(alpha, tau, spec)(z, labels)) == pytest.approx(want, rel=1e-12)
+    assert float(SupCLLoss(alpha, tau, spec, chunk_size=3)(z, labels)) == pytest.approx(
+        want, rel=1e-12)
+
+
+@pytest.mark.parametrize("spec", [PER_TERM_WEIGHTS, SAME_TYPES], ids=lambda s: s.name)
+def test_per_term_denominator_weights_f_beta_star_threshold_and_optimum(spec):
+    for b in (0.2, 0.7, 1.0):  # f on SSEM vectors is the torch loss of those vectors
+        z, labels = realise(3, 4, b, d=15, views=2, seed=1)
+        got = float(SupCLLoss(0.4, 0.3, spec)(torch.from_numpy(z), torch.from_numpy(labels)))
+        assert got == pytest.approx(float(loss_value(spec, 3, 4, 2, 0.4, 0.3, b)), abs=1e-11)
+    derive(spec)
+    for a, t in (("0.1", "0.5"), ("0.5", "0.3"), ("0.9", "0.2")):
+        b = float(optimal_beta(spec, 3, 4, 2, a, t))
+        grid = [i / 2000 for i in range(2001)]
+        values = [float(loss_value(spec, 3, 4, 2, a, t, x)) for x in grid]
+        assert abs(b - grid[values.index(min(values))]) <= 1 / 2000
+        assert collapses(spec, 3, 4, 2, a, t) == (b == 1.0)
+    for alpha, tau in ((0.1, 0.5), (0.7, 0.3)):
+        opt = global_optimum(spec, 3, 2, 2, alpha, tau)
+        run = minimise(spec, 3, 2, 2, alpha, tau, seed=2)
+        assert run.loss == pytest.approx(opt.loss_value, abs=1e-7)
+        assert run.variances["within"] == pytest.approx(opt.within_class_variance, abs=1e-4)
+        cert = certify_ssem(spec, 3, 2, 2, alpha, tau)
+        if cert.valid:
+            assert opt.loss_value == pytest.approx(
+                float(loss_value(spec, 3, 2, 2, alpha, tau, cert.beta)), abs=1e-12)
+
+
+@pytest.mark.parametrize("spec", [PER_TERM_WEIGHTS, SAME_TYPES], ids=lambda s: s.name)
+def test_per_term_denominator_weights_imbalanced_against_free_unit_vectors(spec):
+    check_imbalanced(spec, (4, 2), "0.4", "0.5", loss_abs=1e-7, variance_abs=1e-3)

@@ -58,8 +58,7 @@ def batch_loss(spec, kinds, sims, alpha: float, tau: float) -> float:
         den_types = spec.denominator_of(term)
         per_anchor, pairs = [], []
         for a in range(M):
-            den = math.log(sum(float(spec.pair_weight("denominator", kinds[a][c]))
-                               * math.exp(sims[a][c] / tau)
+            den = math.log(sum(den_weight(spec, term, kinds[a][c]) * math.exp(sims[a][c] / tau)
                                for c in range(M) if kinds[a][c] in den_types))
             pos = [(float(spec.pair_weight(term, kinds[a][b])), den - sims[a][b] / tau)
                    for b in range(M) if kinds[a][b] in spec.positives(term)
@@ -71,6 +70,14 @@ def batch_loss(spec, kinds, sims, alpha: float, tau: float) -> float:
         if chosen:
             total += weight * sum(p * x for p, x in chosen) / sum(p for p, _ in chosen)
     return total
+
+
+def den_weight(spec, term: str, kind: str) -> float:
+    """omega of a pair type in ``term``'s denominator, read from the spec's ``pair_weights``
+    field: the term's own entry ("denominator.sup" / "denominator.self"), else the one both
+    terms share ("denominator"), else 1."""
+    table = {(place, t): w for place, t, w in spec.pair_weights}
+    return float(table.get((f"denominator.{term}", kind), table.get(("denominator", kind), 1)))
 
 
 def loss_of_embeddings(z, labels, alpha: float, tau: float, spec) -> float:
