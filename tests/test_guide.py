@@ -123,3 +123,17 @@ def test_guide_with_class_sizes_gives_per_class_alpha_and_the_target_alpha(capsy
     # the size-weighted variance, recomputed from the per-class ones
     weighted = sum(c["size"] * c["within_class_variance"] for c in got.per_class) / 6
     assert abs(weighted - 0.2) < 1e-7
+
+
+def test_tau_alpha_and_the_target_are_keywords_positional_is_deprecated():
+    from ssem_symbolic.guide import guide_imbalanced
+
+    now = guide("paper", 3, 4, 2, tau=0.5, target_within=0.1)
+    with pytest.warns(DeprecationWarning, match="by keyword"):
+        old = guide("paper", 3, 4, 2, 0.5, None, 0.1)
+    assert old["alpha"] == now["alpha"] and old["alpha_c"] == now["alpha_c"]
+    with pytest.raises(TypeError, match="by keyword"):
+        guide("paper", 3, 4, 2, 0.5, tau=0.5)
+    with pytest.warns(DeprecationWarning):
+        old = guide_imbalanced("supcon", (3, 2), 2, 0.5)
+    assert old == guide_imbalanced("supcon", (3, 2), 2, tau=0.5)
