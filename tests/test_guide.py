@@ -134,6 +134,6 @@ def test_tau_alpha_and_the_target_are_keywords_positional_is_deprecated():
     assert old["alpha"] == now["alpha"] and old["alpha_c"] == now["alpha_c"]
     with pytest.raises(TypeError, match="by keyword"):
         guide("paper", 3, 4, 2, 0.5, tau=0.5)
-    with pytest.warns(DeprecationWarning):
-        old = guide_imbalanced("supcon", (3, 2), 2, 0.5)
-    assert old == guide_imbalanced("supcon", (3, 2), 2, tau=0.5)
+    # positional (tau, alpha) read as tau and alpha: both given is the one-line refusal
+    with pytest.warns(DeprecationWarning), pytest.raises(ValueError, match="exactly one"):
+        guide_imbalanced("supcon", (3, 2), 2, 0.5, 0.5)
