@@ -6,12 +6,11 @@ vectors, the global optimum against free unit vectors, with equal and unequal cl
 import pytest
 import torch
 
-from helpers.brute import check_imbalanced
+from helpers.brute import beta_by_scan, check_f_on_ssem_vectors, check_imbalanced
 from helpers.references import loss_of_embeddings
 from ssem_symbolic.bruteforce import minimise
-from ssem_symbolic.derive import collapses, derive, loss_value, optimal_beta
+from ssem_symbolic.derive import collapses, derive, optimal_beta
 from ssem_symbolic.losses import SupCLLoss
-from ssem_symbolic.model import realise
 from ssem_symbolic.optimum import global_optimum
 from ssem_symbolic.spec import PRESETS, LossSpec, UnsupportedConvention
 from ssem_symbolic.specfile import load_spec, to_toml
@@ -79,18 +78,11 @@ def _grad(z, labels, alpha, tau):
 
 
 def test_f_beta_star_and_the_threshold():
-    for b in (0.1, 0.6, 1.0):
-        z, labels = realise(3, 4, b, d=15, views=2, seed=2)
-        got = float(SupCLLoss(0.4, 0.3, WEIGHTED)(torch.from_numpy(z),
-                                                   torch.from_numpy(labels)))
-        assert got == pytest.approx(float(loss_value(WEIGHTED, 3, 4, 2, 0.4, 0.3, b)),
-                                    abs=1e-11)
+    check_f_on_ssem_vectors(WEIGHTED, 0.4, 0.3, betas=(0.1, 0.6, 1.0), seed=2)
     assert int(derive(WEIGHTED).alpha_side) == 1
     for a, t in (("0.1", "0.5"), ("0.5", "0.5"), ("0.8", "0.2")):
         b = float(optimal_beta(WEIGHTED, 3, 4, 2, a, t))
-        grid = [i / 2000 for i in range(2001)]
-        values = [float(loss_value(WEIGHTED, 3, 4, 2, a, t, x)) for x in grid]
-        assert abs(b - grid[values.index(min(values))]) <= 1 / 2000
+        assert abs(b - beta_by_scan(WEIGHTED, 3, 4, 2, a, t)) <= 1 / 2000
         assert collapses(WEIGHTED, 3, 4, 2, a, t) == (b == 1.0)
 
 

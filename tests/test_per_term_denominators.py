@@ -10,7 +10,7 @@ import pytest
 import sympy as sp
 import torch
 
-from helpers.brute import check_imbalanced
+from helpers.brute import beta_by_scan, check_f_on_ssem_vectors, check_imbalanced
 from ssem_symbolic.bruteforce import minimise
 from ssem_symbolic.derive import alpha_c_value, collapses, derive, loss_value, optimal_beta
 from ssem_symbolic.losses import SupCLLoss
@@ -168,10 +168,8 @@ def test_a_quadratic_collapse_margin_derives():
     K = kernels(DCL_SUP)
     assert float(K.tau_c(torch.tensor([0.3], dtype=torch.float64), 3, 4, 2)[0]) == \
         pytest.approx(float(rule.tau_c), rel=1e-10)
-    grid = [i / 2000 for i in range(2001)]
-    values = [float(loss_value(DCL_SUP, 3, 4, 2, "0.5", "0.5", x)) for x in grid]
     assert abs(float(optimal_beta(DCL_SUP, 3, 4, 2, "0.5", "0.5"))
-               - grid[values.index(min(values))]) <= 1 / 2000
+               - beta_by_scan(DCL_SUP, 3, 4, 2, "0.5", "0.5")) <= 1 / 2000
     # the exported module (math only) scans for the same tau_c
     from ssem_symbolic.export import export
 
@@ -336,16 +334,11 @@ def test_per_term_denominator_weights_torch_loss_is_the_per_pair_reference(spec,
 
 @pytest.mark.parametrize("spec", [PER_TERM_WEIGHTS, SAME_TYPES], ids=lambda s: s.name)
 def test_per_term_denominator_weights_f_beta_star_threshold_and_optimum(spec):
-    for b in (0.2, 0.7, 1.0):  # f on SSEM vectors is the torch loss of those vectors
-        z, labels = realise(3, 4, b, d=15, views=2, seed=1)
-        got = float(SupCLLoss(0.4, 0.3, spec)(torch.from_numpy(z), torch.from_numpy(labels)))
-        assert got == pytest.approx(float(loss_value(spec, 3, 4, 2, 0.4, 0.3, b)), abs=1e-11)
+    check_f_on_ssem_vectors(spec, 0.4, 0.3)
     derive(spec)
     for a, t in (("0.1", "0.5"), ("0.5", "0.3"), ("0.9", "0.2")):
         b = float(optimal_beta(spec, 3, 4, 2, a, t))
-        grid = [i / 2000 for i in range(2001)]
-        values = [float(loss_value(spec, 3, 4, 2, a, t, x)) for x in grid]
-        assert abs(b - grid[values.index(min(values))]) <= 1 / 2000
+        assert abs(b - beta_by_scan(spec, 3, 4, 2, a, t)) <= 1 / 2000
         assert collapses(spec, 3, 4, 2, a, t) == (b == 1.0)
     for alpha, tau in ((0.1, 0.5), (0.7, 0.3)):
         opt = global_optimum(spec, 3, 2, 2, alpha, tau)

@@ -10,14 +10,13 @@ import pytest
 import sympy as sp
 import torch
 
-from helpers.brute import check_imbalanced
+from helpers.brute import beta_by_scan, check_f_on_ssem_vectors, check_imbalanced
 from helpers.references import loss_of_embeddings
 from ssem_symbolic.bruteforce import minimise
 from ssem_symbolic.cli import main
 from ssem_symbolic.derive import (alpha_c_value, collapse_rule, collapses, loss_value,
                                   optimal_beta)
 from ssem_symbolic.losses import SupCLLoss
-from ssem_symbolic.model import realise
 from ssem_symbolic.optimum import global_optimum
 from ssem_symbolic.spec import LossSpec, UnsupportedConvention
 from ssem_symbolic.specfile import load_spec, to_toml
@@ -64,14 +63,9 @@ def test_the_torch_loss_is_the_per_pair_reference(spec, alpha, tau, views):
 
 @pytest.mark.parametrize("spec", [SIG, BIASED], ids=["file", "biased-pairs"])
 def test_f_beta_star_and_the_thresholds(spec):
-    for b in (0.2, 0.8, 1.0):
-        z, labels = realise(3, 4, b, d=15, views=2, seed=7)
-        got = float(SupCLLoss(0.3, 0.4, spec)(torch.from_numpy(z), torch.from_numpy(labels)))
-        assert got == pytest.approx(float(loss_value(spec, 3, 4, 2, 0.3, 0.4, b)), abs=1e-11)
+    check_f_on_ssem_vectors(spec, 0.3, 0.4, betas=(0.2, 0.8, 1.0), seed=7)
     for a, t in (("0.2", "0.5"), ("0.6", "0.5"), ("0.9", "0.2")):
-        grid = [i / 2000 for i in range(2001)]
-        values = [float(loss_value(spec, 3, 4, 2, a, t, x)) for x in grid]
-        best = grid[values.index(min(values))]
+        best = beta_by_scan(spec, 3, 4, 2, a, t)
         assert abs(float(optimal_beta(spec, 3, 4, 2, a, t)) - best) <= 1 / 2000
         # collapse iff f'(1) <= 0 (a backward difference here, 40 digits)
         with mpmath.workdps(40):

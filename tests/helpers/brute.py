@@ -27,3 +27,29 @@ def check_imbalanced(spec, sizes, alpha, tau, loss_abs: float, variance_abs: flo
     for c, measured in zip(opt.per_class, ref.per_class_within):
         assert c["within_class_variance"] == pytest.approx(measured, abs=variance_abs)
     return opt
+
+
+def beta_by_scan(spec, m: int, k: int, p: int, alpha, tau, points: int = 2000) -> float:
+    """The argmin of the derived f(beta) over ``points + 1`` equally spaced beta in [0, 1]:
+    the dense scan that beta* is checked against (to within one step, 1 / points)."""
+    from ssem_symbolic.derive import loss_value
+
+    grid = [i / points for i in range(points + 1)]
+    values = [float(loss_value(spec, m, k, p, alpha, tau, x)) for x in grid]
+    return grid[values.index(min(values))]
+
+
+def check_f_on_ssem_vectors(spec, alpha, tau, betas=(0.2, 0.7, 1.0), seed: int = 1) -> None:
+    """The derived f(beta) equals the torch loss of SSEM vectors realised at each beta (3
+    classes x 4 instances x 2 views in d = 15), to 1e-11."""
+    import torch
+
+    from ssem_symbolic.derive import loss_value
+    from ssem_symbolic.losses import SupCLLoss
+    from ssem_symbolic.model import realise
+
+    for b in betas:
+        z, labels = realise(3, 4, b, d=15, views=2, seed=seed)
+        got = float(SupCLLoss(alpha, tau, spec)(torch.from_numpy(z), torch.from_numpy(labels)))
+        assert got == pytest.approx(float(loss_value(spec, 3, 4, 2, alpha, tau, b)),
+                                    abs=1e-11)
