@@ -138,8 +138,8 @@ def former_order(sizes: int):
     classes and per class; 1: a list of class sizes).
 
     The two orders are told apart by where the integer is: views is an integer, alpha and tau
-    are grids or floats. A call whose alpha and tau are both integers and that passes views
-    positionally could be read either way: it is a TypeError that asks for keywords.
+    are grids or floats. Three integers in a row could be read either way: a TypeError asks
+    for keywords. Integers in both views places around a float read in the current order.
     """
     def decorate(fn):
         params = list(inspect.signature(fn).parameters)
@@ -148,14 +148,14 @@ def former_order(sizes: int):
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
             rest = args[1 + sizes:]
-            old = None
+            old, extra = None, ()
             if len(rest) == 2 or (not rest and views not in kwargs
                                   and params[2 + sizes] in kwargs):
                 old = rest  # (alpha, tau) with views by keyword or its former default
-            elif len(rest) == 3 and _integer(rest[2]) and not _integer(rest[0]):
-                old = rest[:2]
+            elif len(rest) >= 3 and _integer(rest[2]) and not _integer(rest[0]):
+                old, extra = rest[:2], rest[3:]  # (alpha, tau, views, what followed)
                 kwargs[views] = rest[2]
-            elif len(rest) == 3 and _integer(rest[0]) and all(map(_integer, rest[1:])):
+            elif len(rest) >= 3 and all(map(_integer, rest[:3])):
                 raise TypeError(f"{fn.__name__}(): pass alpha and tau by keyword (integers in "
                                 f"both places read either as the order (..., {views}, alpha, "
                                 f"tau) or as the former (..., alpha, tau, {views}))")
@@ -165,7 +165,7 @@ def former_order(sizes: int):
                           f"order: {views} now comes before alpha and tau, as in every "
                           f"function ({fn.__name__}(convention, ..., {views}, alpha, tau))",
                           DeprecationWarning, stacklevel=2)
-            return fn(*args[:1 + sizes], kwargs.pop(views, 2), *old, **kwargs)
+            return fn(*args[:1 + sizes], kwargs.pop(views, 2), *old, *extra, **kwargs)
         return wrapper
     return decorate
 

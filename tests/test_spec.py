@@ -167,6 +167,9 @@ def test_the_former_order_of_the_grid_functions_still_works_with_a_warning():
     with pytest.warns(DeprecationWarning):
         old = phase_map("supcon", 3, 4, *grid)
     assert np.array_equal(old.beta, phase_map("supcon", 3, 4, 2, *grid).beta)
+    with pytest.warns(DeprecationWarning):  # views, then the arguments after it
+        old = phase_map("supcon", 3, 4, *grid, 3, "cpu")
+    assert np.array_equal(old.beta, phase_map("supcon", 3, 4, 3, *grid, "cpu").beta)
     with pytest.warns(DeprecationWarning):
         old = phase_map_imbalanced("supcon", [3, 2], *grid, 2)
     assert np.array_equal(old.within, phase_map_imbalanced("supcon", [3, 2], 2, *grid).within)
