@@ -60,12 +60,6 @@ def _loss_parts(spec: LossSpec) -> tuple[list[tuple[sp.Expr, sp.Expr]], sp.Expr]
     return logs, pull
 
 
-def den_counts(den, *batch) -> dict[str, sp.Expr]:
-    """omega_t n_t per pair type of a :class:`~ssem_symbolic.spec.Denominator`: the counts as
-    they enter it, times its pair weights (symbolic in m, k, p, or at ``batch`` = (m, k, p))."""
-    return den.counts(*batch)
-
-
 def pos_counts(spec: LossSpec, term: str, *batch) -> dict[str, sp.Expr]:
     """pi_t n_t per pair type: the counts as they enter ``term``'s mean over positives."""
     return {t: spec.pair_weight(term, t) * c for t, c in pair_counts(*batch).items()}
@@ -125,7 +119,7 @@ class Derivation:
 def _ssem_denominator(spec: LossSpec, den) -> sp.Expr:
     """D(beta) = sum_t omega_t n_t e^{g_t/tau} over the pair types of ``den`` (a
     :class:`~ssem_symbolic.spec.Denominator`), those with equal Gram values grouped."""
-    g, n = gram_entries(), den_counts(den)
+    g, n = gram_entries(), den.counts()
     by_value: dict[sp.Expr, sp.Expr] = {}
     for t in den:
         by_value[g[t]] = by_value.get(g[t], 0) + n[t]  # SymPy's canonical forms: 1, x, y
@@ -156,7 +150,7 @@ def _softmax_variance(spec: LossSpec) -> sp.Expr:
     g = gram_entries()
     out = sp.Integer(0)
     for den, weight in spec.denominators():
-        n = den_counts(den)
+        n = den.counts()
         w = {t: n[t] * sp.exp(g[t] / tau) for t in den}
         total = sum(w.values())
         slope = {t: sp.diff(g[t], beta) for t in den}
@@ -219,17 +213,18 @@ def reduced(convention: str | LossSpec) -> Reduced:
         return 0 if g[t].subs(beta, 1) == 1 else 1
     if len(dens) == 1:
         (den, w), = dens
-        n = den_counts(den)
+        n = den.counts()
         coef = [sp.Integer(0), sp.Integer(0)]
         for t in den:
             coef[power(t)] += n[t] * (w * sp.diff(g[t], beta) - pull_slope)
         return Reduced(spec, f, coef[0] + coef[1] * r)
     # a denominator per term: tau f'(1) = sum_j W_j Num_j(r) / D_j(r) - pull', times the
     # positive prod_j D_j(r)
-    parts = [(w, sum(n_t * sp.diff(g[t], beta) * r ** power(t)
-                     for t, n_t in den_counts(den).items()),
-              sum(n_t * r ** power(t) for t, n_t in den_counts(den).items()))
-             for den, w in dens]
+    parts = []
+    for den, w in dens:
+        n = den.counts()
+        parts.append((w, sum(n[t] * sp.diff(g[t], beta) * r ** power(t) for t in den),
+                      sum(n[t] * r ** power(t) for t in den)))
     total = sp.Mul(*(d for _, _, d in parts))
     numerator = sp.expand(sum(w * num * sp.cancel(total / d) for w, num, d in parts)
                           - pull_slope * total)

@@ -33,7 +33,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from .derive import den_counts, guard_digits, optimal_beta
+from .derive import guard_digits, optimal_beta
 from .model import gram_entries
 from .polyhedron import Polyhedron, collapsed, polyhedron, sorted_names, variances
 from .reading import exact, mp
@@ -94,7 +94,7 @@ class _Problem:
 @functools.lru_cache(maxsize=None)
 def _problem(spec: LossSpec, m_: int, k_: int, p_: int) -> _Problem:
     P = polyhedron(m_, k_, p_)
-    ns = tuple({t: sp.Rational(c) for t, c in den_counts(den, m_, k_, p_).items() if c > 0}
+    ns = tuple({t: sp.Rational(c) for t, c in den.counts(m_, k_, p_).items() if c > 0}
                for den, _ in spec.denominators())  # omega_t n_t
     dens = tuple(tuple(n) for n in ns)
     if not all(dens):

@@ -26,7 +26,6 @@ from .model import gram_entries
 from .optimum import _face
 from .polyhedron import collapsed, polyhedron, variances
 from .solve import optimal_beta_grid
-from .derive import den_counts
 from .spec import (LossSpec, alpha, check_setting, former_order, get_spec, pair_counts,
                    pull_weights, takes_convention)
 
@@ -72,7 +71,7 @@ class _Phi:
         # per denominator j: E[s, i] = 1 if its type s is coordinate i; const[s] = 1 for self
         self.dens = []
         for types, L in spec.denominators():
-            n = {t: float(c) for t, c in den_counts(types, m_, k_, p_).items()}  # omega_t n_t
+            n = {t: float(c) for t, c in types.counts(m_, k_, p_).items()}  # omega_t n_t
             den = [t for t in types if n[t] > 0]
             E = torch.zeros(len(den), len(P.coords), **kw)
             const = torch.zeros(len(den), **kw)

@@ -261,7 +261,7 @@ def _denominator(spec_name: str, value):
 #: where a pair-type weight may sit: the denominators (both, or one term's:
 #: "denominator.sup", "denominator.self"), or a term's positives
 PLACES: tuple[str, ...] = ("denominator", "sup", "self")
-_DEN_PLACES = {f"denominator.{t}": t for t in ("sup", "self")}
+_DEN_PLACES = {f"denominator.{t.value}": t.value for t in Term}
 
 
 def _pair_weight_triples(name: str, value) -> tuple:
@@ -278,7 +278,7 @@ def _pair_weight_triples(name: str, value) -> tuple:
             table = dict(table)
             if place == "denominator" and table and all(isinstance(v, dict)
                                                          for v in table.values()):
-                bad = set(table) - {"sup", "self"}
+                bad = set(table) - set(TERMS)
                 if bad:
                     raise UnsupportedConvention(
                         f"loss spec {name!r}: pair_weights.denominator per term takes the keys "
@@ -338,14 +338,14 @@ def _pair_weights(spec) -> None:
             for term in TERMS}
     if dens["sup"] != spec.denominator_of("sup") or dens["self"] != spec.denominator_of("self"):
         object.__setattr__(spec, "denominator", _denominator(name, dens))
-    for place in ("sup", "self"):
+    for place in TERMS:
         zero = {t for (p_, t), w in out.items() if p_ == place and w == 0}
         if zero:
             object.__setattr__(spec, "sup" if place == "sup" else "self_", _types(
                 name, place, tuple(x for x in spec.positives(place) if x not in zero)))
     shared = all(omega["sup"][t] == omega["self"][t]
                  for t in set(dens["sup"]) & set(dens["self"]))
-    kept = [(p_, t, w) for (p_, t), w in out.items() if p_ in ("sup", "self") and w not in (0, 1)]
+    kept = [(p_, t, w) for (p_, t), w in out.items() if p_ in TERMS and w not in (0, 1)]
     for term in TERMS:
         for t in dens[term]:
             if omega[term][t] != 1:

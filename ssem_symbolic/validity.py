@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import mpmath
 import sympy as sp
 
-from .derive import den_counts, guard_digits, optimal_beta
+from .derive import guard_digits, optimal_beta
 from .model import gram_entries, symmetric_gram_eigenvalues
 from .pairs import TABLE
 from .reading import exact, mp
@@ -100,7 +100,7 @@ def _structure(spec: LossSpec, m_: int, k_: int, p_: int):
     coords = [t for t in _COORDS if not (t == "view" and p_ == 1)]
     grads = {name: [sp.Rational(sp.diff(ev, _COORDS[t])) for t in coords]
              for name, ev, mult in symmetric_gram_eigenvalues(m_=m_, k_=k_, p_=p_) if mult != 0}
-    n = tuple({t: sp.Rational(c) for t, c in den_counts(den, m_, k_, p_).items()}
+    n = tuple({t: sp.Rational(c) for t, c in den.counts(m_, k_, p_).items()}
               for den, _ in spec.denominators())  # per denominator: omega_t n_t
     pull = pull_weights(spec, m_, k_, p_)
     return coords, grads, n, {t: pull[t] for t in coords}
