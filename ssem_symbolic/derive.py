@@ -654,7 +654,8 @@ def _psi(pieces, x, a, t, batch) -> tuple[mpmath.mpf, mpmath.mpf]:
     n = len(vals) // 4
     parts: dict[int, list[tuple[mpmath.mpf, mpmath.mpf]]] = {1: [], -1: []}
     for lw, c, dc, da in zip(vals[:n], vals[n:2 * n], vals[2 * n:3 * n], vals[3 * n:]):
-        if c != 0:
+        # a pair type with count 0 on this batch (view at p = 1) has log-weight -inf: absent
+        if c != 0 and lw != -mpmath.inf:
             parts[1 if c > 0 else -1].append((lw + mpmath.log(abs(c)), dc / c + da))
     if not parts[-1]:
         return mpmath.inf, mpmath.mpf(0)

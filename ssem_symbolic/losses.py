@@ -743,7 +743,8 @@ class SupCLLoss(torch.nn.Module):
     the labels repeat. ``chunk_size`` tiles the loss (see :func:`supcl_loss`; automatic above
     :data:`AUTO_TILE_ROWS` rows). ``gather=True`` (under ``torch.distributed``): every rank
     computes the loss of the global batch, the instances of all ranks (their batch sizes may
-    differ), and its features receive exactly their gradient of it (see :func:`gather_batch`).
+    differ), and the parameters of a DistributedDataParallel model receive exactly the
+    single-process gradient of it (see :func:`gather_batch`).
     ``gather_timeout`` (seconds, gloo backend): every call first waits at most that long for
     all ranks (``torch.distributed.monitored_barrier``); a rank that never calls the loss is
     then an error naming it instead of a hang. The old keywords ``tau=`` and ``loss=`` still
@@ -780,10 +781,17 @@ class SupCLLoss(torch.nn.Module):
 
     def forward(self, features: torch.Tensor, labels=None, *, n_views: int | None = None,
                 instance_ids: torch.Tensor | None = None) -> torch.Tensor:
-        z, labels, alpha = _layout(features, labels, n_views, instance_ids, self.alpha)
-        _check_rows(z.detach(), self.check_finite, self.normalize)
-        if self.gather:
-            z, labels = gather_batch(z, labels.to(z.device), self.gather_timeout)
+        if self.gather:  # a bad batch on one rank is the same error on every rank
+            try:
+                z, labels, alpha = _layout(features, labels, n_views, instance_ids, self.alpha)
+                _check_rows(z.detach(), self.check_finite, self.normalize)
+                error = None
+            except ValueError as exc:
+                z, labels, alpha, error = features, None, self.alpha, str(exc)
+            z, labels = gather_batch(z, labels, self.gather_timeout, error=error)
+        else:
+            z, labels, alpha = _layout(features, labels, n_views, instance_ids, self.alpha)
+            _check_rows(z.detach(), self.check_finite, self.normalize)
         dtype = torch.float32 if z.dtype in (torch.float16, torch.bfloat16) else z.dtype
         key = (tuple(labels.tolist()), z.shape[-2], dtype, str(z.device))
         if key != self._key:  # one pattern kept: training reuses it every step
@@ -814,18 +822,22 @@ def _check_rows(z: torch.Tensor, finite: bool, nonzero: bool) -> None:
     raise ValueError(f"a feature row's norm overflows {z.dtype}: scale the features down")
 
 
-def gather_batch(z: torch.Tensor, labels: torch.Tensor,
-                 timeout: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def gather_batch(z: torch.Tensor, labels: torch.Tensor | None,
+                 timeout: float | None = None, *,
+                 error: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """The global batch under ``torch.distributed``: every rank's instances, in rank order.
 
-    Ranks may hold different numbers of instances. The gradient of the gathered features
-    flows back to this rank's own rows only, unreduced: every rank computes the same global
-    loss, so its own gradient for its rows is already the whole of it (a gather whose backward
-    sums over ranks would multiply it by the world size). Under DistributedDataParallel the
-    parameter gradients are then averaged over ranks as usual.
+    Ranks may hold different numbers of instances. The contract: the parameters of a
+    DistributedDataParallel model receive the single-process gradient of the global loss.
+    Every rank computes the same global loss L; its rows receive W dL/dz (W the world size,
+    as a gather whose backward sums over ranks gives), so that DDP's mean over the W ranks of
+    the parameter gradients is dL/dtheta. Where you sum gradients over ranks yourself
+    instead of averaging, divide the loss by ``torch.distributed.get_world_size()``.
 
     ``timeout`` (seconds): first a monitored barrier (gloo only), so that a rank that never
     calls the loss is a RuntimeError naming it, after ``timeout``, on the ranks that did.
+    ``error``: this rank's batch failed its checks with that message; every rank then raises
+    one ValueError naming the ranks and their messages, before any gather of features.
     """
     import torch.distributed as dist
 
@@ -848,10 +860,18 @@ def gather_batch(z: torch.Tensor, labels: torch.Tensor,
                                f"{float(timeout):g} s ({first})") from None
     # every rank checks every rank's (views, dim, float dtype) before the gathers: a mismatch
     # is the same one-line error on all ranks, never a hang or garbage inside a collective
-    mine = torch.tensor([z.shape[-2], z.shape[-1], _DTYPE_CODES.get(z.dtype, -1)],
-                        device=z.device)
+    device = z.device if isinstance(z, torch.Tensor) else torch.device("cpu")
+    shape = z.shape if error is None else (0, 0)
+    mine = torch.tensor([shape[-2], shape[-1], _DTYPE_CODES.get(getattr(z, "dtype", None), -1),
+                         error is not None], device=device)
     headers = [torch.zeros_like(mine) for _ in range(dist.get_world_size())]
     dist.all_gather(headers, mine)
+    if any(bool(h[3]) for h in headers):
+        messages = [None] * dist.get_world_size()
+        dist.all_gather_object(messages, error)
+        bad = "; ".join(f"rank {r}: {msg}" for r, msg in enumerate(messages) if msg)
+        raise ValueError(f"gather=True: a rank's batch is invalid ({bad})")
+    labels = labels.to(z.device)
     if any(not torch.equal(h, headers[0]) for h in headers):
         shapes = ", ".join(f"rank {r}: views {int(h[0])}, dim {int(h[1])}"
                            for r, h in enumerate(headers))
@@ -882,8 +902,11 @@ class _GatherRows(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad):
+        # every rank holds the same global loss, so the sum over ranks of their gradients
+        # for these rows is W times this rank's own: what DistributedDataParallel's mean
+        # of parameter gradients turns back into the single-process gradient
         start = sum(ctx.sizes[:ctx.rank])
-        return grad[start:start + ctx.sizes[ctx.rank]]
+        return grad[start:start + ctx.sizes[ctx.rank]] * len(ctx.sizes)
 
 
 def _layout(features, labels, n_views, instance_ids, alpha):
