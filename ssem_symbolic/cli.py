@@ -494,6 +494,11 @@ def _optimum(args) -> int:
                   ("tau", args.tau)] + rows))
     if not missing:
         print(f"\nRegime: {_regime_words(out['active_constraints'], p)}.")
+        if not opt.unique:
+            spans = ", ".join(f"{key} in [{lo:.6g}, {hi:.6g}]"
+                              for key, (lo, hi) in opt.ranges.items())
+            print(f"Not unique: the loss is flat along a set of minimisers, and the point above "
+                  f"is one of them ({spans}).")
     print(f"SSEM validity: {cert.reason}.")
     if cert.valid is False and not missing:
         print(f"beta = {float(b):.6g} is the best SSEM point; the variances, similarities and "

@@ -67,8 +67,13 @@ def pos_counts(spec: LossSpec, term: str, *batch) -> dict[str, sp.Expr]:
 
 @takes_convention
 def symmetric_loss(convention: str | LossSpec) -> sp.Expr:
-    """phi(v, c, o): the loss of a Gram matrix with one value per pair type (see module doc)."""
+    """phi(v, c, o): the loss of a Gram matrix with one value per pair type (see module doc;
+    the sigmoid form's is :func:`ssem_symbolic.sigmoid.symmetric_loss`)."""
     spec = get_spec(convention)
+    if spec.form == "sigmoid":
+        from . import sigmoid
+
+        return sigmoid.symmetric_loss(spec)
     logs, pull = _loss_parts(spec)
     return sum(w * sp.log(d) for w, d in logs) - pull / tau
 

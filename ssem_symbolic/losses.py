@@ -537,8 +537,8 @@ def supcl_loss(z: torch.Tensor, labels: torch.Tensor, alpha, tau,
         for name, pi in positives:
             w = _times(coef * pi, u)
             per_type[name] = per_type[name] + w if name in per_type else w
-    if not per_type:
-        return lse
+    if not per_type:  # no anchor has a positive: zero, on the graph (as PML's zero loss)
+        return lse if isinstance(lse, torch.Tensor) else (flat * 0).sum((-1, -2))
     return lse - pull(flat, to_groups(per_type), pattern.cls, pattern.n_classes, views) / t
 
 

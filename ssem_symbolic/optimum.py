@@ -13,10 +13,17 @@ face minimiser, and the face is accepted when every multiplier and every slack h
 sign at the working precision (retried at more digits, up to 1000, as the SSEM certificate is).
 On the SSEM face (``view`` and ``all-ones`` active) this is the SSEM point at beta*.
 
-Where phi is flat along a direction of a face (no ``self`` pair in the denominator makes phi
-invariant under adding one number to v, c and o), the face's minimisers form a segment; the
-solver reports its end with the most active constraints, the representative gradient descent
-from a centred start reaches (``unique`` is False then).
+The report is read off the point, not off the face's label: the active constraints are the
+directions whose eigenvalue is 0 there (a face's minimiser may land where another eigenvalue
+vanishes too, with multiplier 0); ``collapsed`` and the variances follow from those
+eigenvalues (the within-class variance is ((k-1) lambda_within + k(p-1) lambda_view)/(kp), the
+between-class one (m-1) lambda_between/(mkp), so an active direction gives an exact 0).
+
+Where phi is affine along some directions (the pair types of a denominator moving together,
+or a coordinate no denominator holds), its minimisers can form a polytope: the directions d
+along which phi is affine with grad phi . d = 0, intersected with the polyhedron. The solver
+reports one point of it, with ``unique`` False and the range of each reported quantity over
+the whole set (from its vertices).
 
 >>> opt = global_optimum("paper", 3, 4, 2, "0.5", "0.5")
 >>> opt.active, opt.collapsed
@@ -35,7 +42,7 @@ import sympy as sp
 
 from .derive import guard_digits, optimal_beta
 from .model import gram_entries
-from .polyhedron import Polyhedron, collapsed, polyhedron, sorted_names, variances
+from .polyhedron import Polyhedron, collapsed, polyhedron, sorted_names
 from .reading import exact, mp
 from .spec import (LossSpec, alpha, check_setting, get_spec, pull_weights,
                    takes_convention)
@@ -71,14 +78,21 @@ class GlobalOptimum:
     decided: bool = True
     digits: int = 30
     exact_point: tuple = field(default=(), repr=False, compare=False)
+    #: where the minimisers form a set (``unique`` False): per reported quantity its
+    #: (lowest, highest) value over the set
+    ranges: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         """The JSON fields (``ssem optimum --json``)."""
-        return {"view_similarity": self.view, "class_similarity": self.class_,
-                "other_similarity": self.other, "active_constraints": list(self.active),
-                "within_class_variance": self.within_class_variance,
-                "between_class_variance": self.between_class_variance,
-                "collapsed": self.collapsed, "loss_value": self.loss_value}
+        out = {"view_similarity": self.view, "class_similarity": self.class_,
+               "other_similarity": self.other, "active_constraints": list(self.active),
+               "within_class_variance": self.within_class_variance,
+               "between_class_variance": self.between_class_variance,
+               "collapsed": self.collapsed, "loss_value": self.loss_value,
+               "unique": self.unique}
+        if not self.unique:
+            out["ranges"] = {key: list(span) for key, span in self.ranges.items()}
+        return out
 
 
 @dataclass(frozen=True)
@@ -369,9 +383,8 @@ def _solve(pr, w, lse, t, x0, order, digits, objective=None,
                     continue
                 if all(s == 1 for s in signs):
                     return _report(pr, phi, x, active, mus, lam, True, work)
-                if _flat(pr) and _singular(phi, x, work):  # a segment of minimisers
-                    return _report(pr, phi, x, active, mus, lam, True, work,
-                                   unique=False)
+                if _null_directions(pr, phi, x, work + flat):  # a set of minimisers
+                    return _report(pr, phi, x, active, mus, lam, True, work)
                 if best is None:
                     best = (x, active, mus, lam)
             if best is not None and work >= max_digits:
@@ -399,34 +412,128 @@ def _on_ssem(spec, m_, k_, p_, alpha_, t, cert) -> GlobalOptimum:
         return _report(pr, phi, x, active, mus, lam, cert.valid is True, cert.digits)
 
 
-def _report(pr, phi, x, active, mus, lam, decided, work, unique=True) -> GlobalOptimum:
+def _report(pr, phi, x, active, mus, lam, decided, work) -> GlobalOptimum:
+    """What the point x reports: the active set and the variances from its eigenvalues (a
+    direction whose eigenvalue is 0 at the working resolution is active, with multiplier 0
+    where the face did not hold it), ``unique`` and the ranges from :func:`_minimisers`."""
     P = pr.P
-    names = [P.names[i] for i in active]
+    resolution = mpmath.mpf(10) ** (-(work - 5))
+    zero = [i for i in range(len(P.names)) if i in active or abs(lam[i]) <= resolution]
+    mus = {i: mus.get(i, mpmath.mpf(0)) for i in zero}
+    lam = [mpmath.mpf(0) if i in zero else lam[i] for i in range(len(P.names))]
+    names = [P.names[i] for i in zero]
     point = P.gram(x)
-    var = variances(point["view"], point["class"], point["other"], P.m, P.k, P.p)
+    var = _eigen_variances(P, lam)
     val = phi.parts(x)[0] / phi.tau
+    ranges = _ranges(pr, _minimisers(pr, phi, x, work))
     return GlobalOptimum(
         view=float(point["view"]) if "view" in P.coords else None,
         class_=float(point["class"]), other=float(point["other"]), loss_value=float(val),
         active=tuple(sorted_names(names)),
-        multipliers={P.names[i]: float(mus[i]) for i in active},
-        slacks={P.names[j]: float(lam[j]) for j in range(len(P.names)) if j not in active},
+        multipliers={P.names[i]: float(mus[i]) for i in zero},
+        slacks={P.names[j]: float(lam[j]) for j in range(len(P.names)) if j not in zero},
         within_class_variance=float(var["within"]),
         between_class_variance=float(var["between"]),
-        collapsed=collapsed(names, P.p), unique=unique, decided=decided, digits=work,
-        exact_point=tuple(x))
+        collapsed=collapsed(names, P.p), unique=not ranges, decided=decided, digits=work,
+        exact_point=tuple(x), ranges=ranges)
 
 
-def _flat(pr: _Problem) -> bool:
-    """phi is invariant under x -> x + s (1, ..., 1) iff every denominator type is a
-    coordinate (no constant self entry) and the pull weights sum to L (then every face with an
-    active constraint pins s, since each normal has a nonzero component sum)."""
-    return all(s in pr.index for den in pr.dens for s in den)
+def _eigen_variances(P: Polyhedron, lam) -> dict:
+    """Within- and between-class variance from the eigenvalues (``lam`` in ``P.names``
+    order): within = ((k-1) lambda_within + k(p-1) lambda_view)/(kp), between =
+    (m-1) lambda_between/(mkp); both >= 0 on P, and exactly 0 where their directions are
+    active. In the n -> oo limit (k None): within = (lambda_within + (p-1) lambda_view)/p
+    and between = (m-1) lambda_between/m, lambda_between = c - o there."""
+    ev = dict(zip(P.names, lam))
+    view = ev.get("view", 0)
+    if P.k is None:
+        return {"within": (ev["within-class"] + (P.p - 1) * view) / P.p,
+                "between": (P.m - 1) * ev["between-class"] / P.m}
+    kp = P.k * P.p
+    return {"within": ((P.k - 1) * ev["within-class"] + P.k * (P.p - 1) * view) / kp,
+            "between": (P.m - 1) * ev["between-class"] / (P.m * kp)}
 
 
-def _singular(phi: _Phi, x, digits) -> bool:
-    """Whether the Hessian of phi at x is singular (phi flat along a line there)."""
-    return _near_singular(mpmath.matrix(phi.parts(x)[2]), digits)
+def _null_directions(pr: _Problem, phi, x, digits) -> list:
+    """A basis (mpmath vectors) of the directions along which the objective is affine.
+
+    The softmax form (:class:`_Phi`) exactly, from its structure: tau phi's Hessian is
+    sum_j L_j Cov_{q_j}(g)/tau with every q_j > 0 on its pair types, so d is a null direction
+    iff in every denominator with L_j > 0 all its pair types move by one amount (a constant
+    type, self, by 0). Any other objective: the eigenvectors of its scaled Hessian at x
+    whose eigenvalue is below 10^(-digits/2)."""
+    n = len(pr.P.coords)
+    if isinstance(phi, _Phi):
+        rows = []
+        for L, den in zip(phi.L, pr.dens):
+            if L == 0:
+                continue
+            moves = [[sp.Integer(1 if pr.index.get(s) == j else 0) for j in range(n)]
+                     for s in den]
+            rows += [[a - b for a, b in zip(u, v)] for u, v in zip(moves, moves[1:])]
+        basis = sp.Matrix(rows).nullspace() if rows else [sp.eye(n)[:, j] for j in range(n)]
+        return [[mp(vec[j]) for j in range(n)] for vec in basis]
+    H = mpmath.matrix(phi.parts(x)[2])
+    scale = max(abs(h) for h in H) or 1
+    E, Q = mpmath.eigsy(H / scale)
+    cut = mpmath.mpf(10) ** (-digits // 2)
+    return [[Q[j, i] for j in range(n)] for i in range(n) if abs(E[i]) < cut]
+
+
+def _minimisers(pr: _Problem, phi, x, work) -> list:
+    """The vertices of the set of minimisers through the optimum x: x + B y over the null
+    directions B of :func:`_null_directions` with grad . d = 0, inside the polyhedron; []
+    when x is the only minimiser. A vertex has as many constraints tight as the set has
+    dimensions, so every such choice is solved (at most 4 choose 3)."""
+    flat = int(mpmath.ceil(0.87 / mp(phi.tau)))
+    basis = _null_directions(pr, phi, x, work + flat)
+    if not basis:
+        return []
+    g = phi.parts(x)[1]
+    tol = mpmath.mpf(10) ** (-(work - 5))
+    slopes = [mpmath.fsum(gi * di for gi, di in zip(g, d)) for d in basis]
+    top = max(range(len(basis)), key=lambda i: abs(slopes[i]))
+    if abs(slopes[top]) > tol * (1 + max(abs(gi) for gi in g)):  # keep grad . d = 0
+        basis = [[di - slopes[i] / slopes[top] * dt for di, dt in zip(d, basis[top])]
+                 for i, d in enumerate(basis) if i != top]
+    if not basis:
+        return []
+    P, r = pr.P, len(basis)
+    A = [[mpmath.fsum(mp(a) * d[j] for j, a in enumerate(row)) for d in basis]
+         for row in P.normal]  # lambda(x + B y) = lambda(x) + A y
+    lam0 = _eigen(P, x)
+    vertices = []
+    for tight in itertools.combinations(range(len(P.names)), r):
+        M = mpmath.matrix([A[i] for i in tight])
+        if abs(mpmath.det(M)) <= tol:
+            continue
+        y = mpmath.lu_solve(M, mpmath.matrix([-lam0[i] for i in tight]))
+        point = [x[j] + mpmath.fsum(y[i] * basis[i][j] for i in range(r))
+                 for j in range(len(x))]
+        if all(ev >= -tol for ev in _eigen(P, point)):
+            vertices.append(point)
+    far = [v for v in vertices if max(abs(a - b) for a, b in zip(v, x)) > mpmath.sqrt(tol)]
+    return vertices if far else []
+
+
+def _ranges(pr: _Problem, vertices) -> dict:
+    """Per reported quantity its (lowest, highest) over the vertices of the minimiser set
+    (each is affine in the point, so these are its range over the set); {} for one point."""
+    if not vertices:
+        return {}
+    P = pr.P
+    values: dict[str, list[float]] = {}
+    for point in vertices:
+        gram = P.gram(point)
+        var = _eigen_variances(P, [max(ev, 0) for ev in _eigen(P, point)])
+        row = {"class_similarity": gram["class"], "other_similarity": gram["other"],
+               "within_class_variance": var["within"],
+               "between_class_variance": var["between"]}
+        if "view" in P.coords:
+            row["view_similarity"] = gram["view"]
+        for key, val in row.items():
+            values.setdefault(key, []).append(float(val))
+    return {key: (min(vals), max(vals)) for key, vals in values.items()}
 
 
 def _near_singular(M, digits) -> bool:

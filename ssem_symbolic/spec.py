@@ -42,6 +42,7 @@ m = sp.Symbol("m", positive=True, integer=True)  # classes in the batch
 k = sp.Symbol("k", positive=True, integer=True)  # instances per class
 p = sp.Symbol("p", positive=True, integer=True)  # views per instance
 alpha = sp.Symbol("alpha", real=True, nonnegative=True)  # weight of the self-supervised term
+_ALPHA = alpha  # for functions whose parameter is named alpha
 tau = sp.Symbol("tau", positive=True)  # temperature
 beta = sp.Symbol("beta", real=True, nonnegative=True)  # SSEM between-class variance
 
@@ -720,3 +721,9 @@ def check_setting(convention: str | LossSpec, m_: int, k_: int, p_: int,
             raise ValueError(
                 f"views p must be >= 2: the {label} term of {spec.name!r} needs another view "
                 f"of the anchor, got p = {p_}")
+    for den, weight in spec.denominators():
+        used = alpha is None or sp.sympify(weight).subs(_ALPHA, alpha) != 0
+        if used and sum(int(c) for c in den.counts(m_, k_, p_).values()) == 0:
+            raise ValueError(
+                f"the denominator of {spec.name!r} ({' + '.join(den)}) holds no pair on a batch "
+                f"of m = {m_}, k = {k_}, p = {p_}: the loss does not exist there")

@@ -520,3 +520,27 @@ def test_symmetric_blocks_equal_the_per_pair_reference(monkeypatch, convention):
         want = loss_of_embeddings(z[i].detach(), labels, float(alpha[i]), tau, spec)
         assert float(got[i].detach()) == pytest.approx(want, rel=1e-12)
     assert torch.autograd.gradcheck(lambda x: supcl_loss(x, labels, alpha, tau, spec), (z,))
+
+
+@pytest.mark.parametrize("convention", ["paper", "supcon", "supcon-split"])
+@pytest.mark.parametrize("dtype", [torch.float16, torch.float32, torch.float64])
+@pytest.mark.parametrize("layout", ["pml", "supcontrast"])
+def test_a_batch_without_positives_is_a_zero_loss_on_the_graph_as_in_pml(convention, dtype,
+                                                                         layout):
+    """pytorch-metric-learning's no-valid-pairs case in our words: all labels distinct, one
+    view each, so no anchor has a positive. PML returns a zero loss connected to the graph;
+    so must we: a 0-d tensor, 0, whose backward gives zero gradients (it was the int 0)."""
+    from pytorch_metric_learning.losses import SupConLoss
+
+    gen = torch.Generator().manual_seed(4)
+    emb = torch.randn(5, 3, generator=gen).to(dtype).requires_grad_()
+    labels = torch.arange(5)
+    loss = SupCLLoss(0.0, 0.5, convention)
+    if layout == "pml":
+        value = loss(emb, labels, n_views=1)
+    else:
+        value = loss(emb[:, None, :], labels)
+    assert isinstance(value, torch.Tensor) and value.dim() == 0 and float(value) == 0.0
+    value.backward()
+    assert emb.grad is not None and float(emb.grad.abs().max()) == 0.0
+    assert float(SupConLoss(temperature=0.5)(emb.detach().double(), labels)) == float(value)
