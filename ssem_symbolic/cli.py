@@ -284,6 +284,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError:  # not the main thread: leave SIGTERM alone
         previous = None
     try:
+        if sys.stdout is None:
+            return _fail(EXIT_OUTPUT, "cannot write standard output: it is closed")
         args = build_parser().parse_args(argv)
         args.argv = argv
         status = _COMMANDS[args.command](args)
@@ -319,6 +321,19 @@ def main(argv: list[str] | None = None) -> int:
 
 _OUTPUT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS,
                   errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EFBIG, errno.EIO}
+
+
+def _dumps(obj) -> str:
+    """JSON with null where a number is not finite (JSON has no infinity or NaN)."""
+    def clean(x):
+        if isinstance(x, float) and not math.isfinite(x):
+            return None
+        if isinstance(x, dict):
+            return {key: clean(v) for key, v in x.items()}
+        if isinstance(x, (list, tuple)):
+            return [clean(v) for v in x]
+        return x
+    return json.dumps(clean(obj), allow_nan=False)
 
 
 def _raise_terminated(signum, frame) -> None:
@@ -394,7 +409,7 @@ def _threshold(args) -> int:
         valid, reason = _validity_note(spec, m, k, p, min(max(a_c, 0.0), 1.0), args.tau)
         _note_if_unestablished(args, valid, reason, "at the threshold")
         if args.json:
-            print(json.dumps({"alpha_c": a_c}))
+            print(_dumps({"alpha_c": a_c}))
             return 0
         print(_table([("loss", spec.name), ("m, k, p", f"{m}, {k}, {p}"), ("tau", args.tau),
                       ("alpha_c", f"{a_c:.10g}")]))
@@ -426,7 +441,7 @@ def _threshold(args) -> int:
         _note_if_unestablished(args, valid, reason, "at tau_c")
     if args.json:
         extra = {"collapse_when": "tau <= tau_c"} if rule.kind == "tau<=" else {}
-        print(json.dumps({"tau_c": t_out} | extra))
+        print(_dumps({"tau_c": t_out} | extra))
         return 0
     shown = "none" if t_out is None else f"{t_out:.10g}"
     print(_table([("loss", spec.name), ("m, k, p", f"{m}, {k}, {p}"), ("alpha", args.alpha),
@@ -486,7 +501,7 @@ def _optimum(args) -> int:
     if missing:
         sys.stderr.write(f"ssem: note: the global optimum is not computed: {missing}\n")
     if args.json:
-        print(json.dumps(out))
+        print(_dumps(out))
         return 0
     rows = [(key, "n/a" if val is None else
              ", ".join(val) if isinstance(val, list) else _fmt(val)) for key, val in out.items()]
@@ -550,7 +565,7 @@ def _regimes(args) -> int:
     else:
         result = regimes(spec, m, k, p, alpha=args.alpha)
     if args.json:
-        print(json.dumps(result.as_dict()))
+        print(_dumps(result.as_dict()))
         return 0
     _print_scan(result, [("loss", spec.name), ("m, k, p", f"{m}, {k}, {p}")],
                 [(b.at, b.below, b.above) for b in result.boundaries], 10)
@@ -577,7 +592,7 @@ def _regimes_dataset(args) -> int:
         check_setting(spec, smp.m, smp.k, args.views, **where)
         batch = regimes(spec, smp.m, smp.k, args.views, tol=1e-8, **where)
     if args.json:
-        print(json.dumps({"dataset": data.as_dict(),
+        print(_dumps({"dataset": data.as_dict(),
                           "per_batch": None if batch is None else batch.as_dict()}))
         return 0
     rows = [("loss", spec.name), ("dataset C x n x p", _shape(C, n, args.views)),
@@ -626,7 +641,7 @@ def _threshold_dataset(args) -> int:
         batch = float(alpha_c_value(spec, smp.m, smp.k, args.views, args.tau))
     data = dataset_alpha_c(spec, C, n, args.views, smp, args.tau)
     if args.json:
-        print(json.dumps({"alpha_c": batch, "alpha_c_dataset": data}))
+        print(_dumps({"alpha_c": batch, "alpha_c_dataset": data}))
         return 0
     print(_table([("loss", spec.name),
                   ("dataset C x n x p", f"{C} x {'inf' if n is None else n} x {args.views}"),
@@ -662,7 +677,7 @@ def _tau_c_dataset(args) -> int:
         except ValueError:  # collapse at small tau: the rule, not one tau_c
             batch = str(collapse_rule(spec, smp.m, smp.k, args.views, args.alpha))
     if args.json:
-        print(json.dumps({"tau_c": batch, "tau_c_dataset": data["tau_c"],
+        print(_dumps({"tau_c": batch, "tau_c_dataset": data["tau_c"],
                           "collapsed_at_range_ends": data["collapsed_at"],
                           "tau_range": data["range"]}))
         return 0
@@ -696,7 +711,7 @@ def _optimum_dataset(args) -> int:
                "note": "a uniform batch's composition varies, so no single per-batch optimum; "
                "the dataset-level numbers are what training with this sampler follows"}
         if args.json:
-            print(json.dumps(out))
+            print(_dumps(out))
             return 0
         print(_table([("loss", spec.name), ("dataset C x n x p",
                                             f"{C} x {'inf' if n is None else n} x {args.views}"),
@@ -710,7 +725,7 @@ def _optimum_dataset(args) -> int:
             "dataset's embeddings: the dataset-level numbers apply to the trained dataset; the "
             "per-batch ones to a batch trained alone")
     if args.json:
-        print(json.dumps({"dataset": data.as_dict(), "per_batch": batch.as_dict(),
+        print(_dumps({"dataset": data.as_dict(), "per_batch": batch.as_dict(),
                           "note": note}))
         return 0
     rows = [("loss", spec.name), ("dataset C x n x p",
@@ -752,7 +767,7 @@ def _optimum_imbalanced(args, sizes) -> int:
         sys.stderr.write("ssem: note: a sign stayed undecided at the working precision: the "
                          "point lies on a regime boundary\n")
     if args.json:
-        print(json.dumps(opt.as_dict()))
+        print(_dumps(opt.as_dict()))
         return 0
     print(_table([("loss", spec.name), ("class sizes", str(sizes)), ("views p", args.views),
                   ("alpha", args.alpha), ("tau", args.tau),
@@ -781,7 +796,7 @@ def _regimes_imbalanced(args, sizes) -> int:
     else:
         result = imbalanced_regimes(spec, sizes, args.views, alpha=args.alpha)
     if args.json:
-        print(json.dumps(result.as_dict()))
+        print(_dumps(result.as_dict()))
         return 0
     _print_scan(result, [("loss", spec.name), ("class sizes", str(sizes)),
                          ("views p", args.views)],
@@ -805,7 +820,7 @@ def _threshold_imbalanced(args, sizes) -> int:
     result = imbalanced_regimes(spec, sizes, args.views, tau=args.tau)
     ends = list(result.collapse_ends)
     if args.json:
-        print(json.dumps({"alpha_c_per_class": ends, "class_sizes": list(sizes.sizes)}))
+        print(_dumps({"alpha_c_per_class": ends, "class_sizes": list(sizes.sizes)}))
         return 0
     print(_table([("loss", spec.name), ("class sizes", str(sizes)), ("views p", args.views),
                   ("tau", args.tau)]))
@@ -865,7 +880,7 @@ def _phase(args) -> int:
     if not established(spec):
         sys.stderr.write(f"ssem: note: {pm.note}\n")
     if args.json:
-        print(json.dumps(summary))
+        print(_dumps(summary))
         return 0
     print(_table([("loss", spec.name), ("m, k, p", f"{m}, {k}, {p}"),
                   ("grid", f"{na} alpha x {nt} tau = {na * nt} points"),
@@ -913,7 +928,7 @@ def _phase_imbalanced(args, sizes) -> int:
                                               for g, s in enumerate(pm.sizes)},
                "note": "exact solve per point (imbalanced global optimum, mpmath)"}
     if args.json:
-        print(json.dumps(summary))
+        print(_dumps(summary))
         return 0
     print(_table([("loss", spec.name), ("class sizes", str(sizes)), ("views p", args.views),
                   ("grid", f"{na} alpha x {nt} tau = {na * nt} points"),
@@ -962,7 +977,7 @@ def _phase_dataset(args) -> int:
                else float(pm.batch_collapsed.mean()),
                "note": "exact solve per point (dataset-level global optimum, mpmath)"}
     if args.json:
-        print(json.dumps(summary))
+        print(_dumps(summary))
         return 0
     rows = [("loss", spec.name), ("dataset C x n x p", pm.dataset), ("sampler", pm.sampler),
             ("grid", f"{na} alpha x {nt} tau = {na * nt} points"),
@@ -1024,7 +1039,7 @@ def _crosscheck(args) -> int:
              ("report.md", "results.jsonl", "phase.png", "variance_vs_alpha.png",
               "per_class_variance.png")}
     if args.json:
-        print(json.dumps({"verdicts": result.counts(), "seconds": seconds, "files": files,
+        print(_dumps({"verdicts": result.counts(), "seconds": seconds, "files": files,
                           "thresholds": [{k: t.get(k) for k in (
                               "loss", "axis", "tau", "alpha", "derived", "located", "uncertainty",
                               "difference", "tolerance", "verdict")}
@@ -1070,6 +1085,9 @@ def _guide(args) -> int:
             raise ValueError("--batch-size and --num-classes go together")
         if args.world_size < 1:
             raise ValueError(f"--world-size must be >= 1, got {args.world_size}")
+        if args.num_classes < 2 or args.batch_size < 1:
+            raise ValueError(f"--num-classes must be >= 2 and --batch-size >= 1, got "
+                             f"{args.num_classes} and {args.batch_size}")
         total = args.batch_size * args.world_size
         if total % args.num_classes:
             return _guide_uniform(args, total)
@@ -1103,7 +1121,7 @@ def _guide(args) -> int:
     if args.json:
         keys = ("alpha_c", "alpha_c_dataset", "alpha", "tau_c", "tau", "tau_solutions",
                 "warnings")
-        print(json.dumps({key: out[key] for key in keys if key in out}))
+        print(_dumps({key: out[key] for key in keys if key in out}))
         return 0
     print(f"loss {out['loss']}, batch m x k x p = {m} x {k} x {args.views}")
     for line in out["lines"]:
@@ -1122,14 +1140,12 @@ def _guide_uniform(args, batch: int) -> int:
     from .mixture import mixture
     from .spec import get_spec
 
-    if args.tau is None or args.target_within is not None:
-        raise ValueError("for a batch that is not a multiple of --num-classes the guide gives "
-                         "the dataset-level alpha_c at --tau (no --alpha, no --target-within "
-                         "yet)")
     spec = get_spec(args.loss)
     C, n = args.num_classes, args.instances_per_class
     sampler = uniform(batch)
     sampler.check(C, n)
+    if args.tau is None or args.target_within is not None:
+        return _guide_uniform_answer(args, spec, C, n, batch)
     data = dataset_alpha_c(spec, C, n, args.views, sampler, args.tau, tol=1e-6)
     k = round(batch / C)
     per_batch = (float(alpha_c_value(spec, C, k, args.views, args.tau)) if k >= 2 else None)
@@ -1147,7 +1163,7 @@ def _guide_uniform(args, batch: int) -> int:
                f"model does not apply (no balanced batch of {batch} holds all {C} classes "
                "twice)"))
     if args.json:
-        print(json.dumps({"alpha_c": per_batch, "alpha_c_dataset": data,
+        print(_dumps({"alpha_c": per_batch, "alpha_c_dataset": data,
                           "sampler": f"uniform:{batch}", "expectation": weights.method,
                           "expectation_error": weights.error, "note": note, "warnings": []}))
         return 0
@@ -1164,6 +1180,40 @@ def _guide_uniform(args, batch: int) -> int:
     return 0
 
 
+def _guide_uniform_answer(args, spec, C, n, batch) -> int:
+    """--alpha or --target-within for uniformly drawn batches: the dataset-level answers."""
+    from .guide import guide_uniform
+
+    out = guide_uniform(spec, C, n, args.views, batch, tau=args.tau, alpha=args.alpha,
+                        target_within=args.target_within)
+    out["note"] = ("dataset-level answers of the uniform sampler: training with it minimises "
+                   "the expected batch loss over the whole dataset"
+                   + ("; --instances-per-class not given: the limit n -> oo" if n is None
+                      else ""))
+    if args.json:
+        print(_dumps(out))
+        return 0
+    print(f"loss {spec.name}, dataset C x n x p = {C} x {'inf' if n is None else n} x "
+          f"{args.views}, uniform batches of {batch}")
+    if "alpha_for_target" in out:
+        print(f"At tau = {out['tau']:g} the dataset-level within-class variance is "
+              f"{out['target_within']:g} at alpha = {out['alpha_for_target']:.6g}.")
+    elif "taus_for_target" in out:
+        taus = ", ".join(f"{t:.6g}" for t in out["taus_for_target"])
+        print(f"At alpha = {out['alpha']:g} the dataset-level within-class variance is "
+              f"{out['target_within']:g} at tau = {taus}.")
+    else:
+        ends = out["collapsed_at_range_ends"]
+        lo, hi = out["tau_range"]
+        taus = ", ".join(f"{t:.6g}" for t in out["tau_c_dataset"]) or "none"
+        print(f"At alpha = {out['alpha']:g} the dataset's classes are "
+              f"{'collapsed' if ends[0] else 'not collapsed'} at tau = {lo:g} and "
+              f"{'collapsed' if ends[1] else 'not collapsed'} at tau = {hi:g}; "
+              f"tau_c (dataset-level) in that range: {taus}.")
+    print(f"Note: {out['note']}.")
+    return 0
+
+
 def _guide_imbalanced(args, sizes) -> int:
     from .guide import guide_imbalanced
 
@@ -1173,7 +1223,7 @@ def _guide_imbalanced(args, sizes) -> int:
                            target_within=args.target_within)
     if args.json:
         keys = ("alpha_c_per_class", "tau_c_per_class", "alpha", "class_sizes", "warnings")
-        print(json.dumps({key: out[key] for key in keys if key in out}))
+        print(_dumps({key: out[key] for key in keys if key in out}))
         return 0
     print(f"loss {out['loss']}, class sizes {sizes}, p = {args.views}")
     for line in out["lines"]:
@@ -1207,7 +1257,7 @@ def _formula(args) -> int:
 
         items = {"reduced_loss": sigmoid.reduced(spec), "alpha_c": sigmoid.alpha_c(spec)}
         if args.json:
-            print(json.dumps({key: render(expr) for key, expr in items.items()}
+            print(_dumps({key: render(expr) for key, expr in items.items()}
                              | {"tau_c": None}))
             return 0
         print(f"# loss convention: {spec.name}, sigmoid form  (symbols: m, k, p, alpha, tau, "
@@ -1221,7 +1271,7 @@ def _formula(args) -> int:
     mus = vertex_multipliers(d.spec)
     roots = collapse_boundaries(d.spec)
     if args.json:
-        print(json.dumps({key: render(expr) for key, expr in items.items()}
+        print(_dumps({key: render(expr) for key, expr in items.items()}
                          | {"collapse_multipliers": {n: render(e) for n, e in mus.items()},
                             "collapse_boundaries": {n: None if e is None else render(e)
                                                     for n, e in roots.items()}}))
@@ -1263,7 +1313,7 @@ def _spec(args) -> int:
                  "ssem_established": established(spec),
                  "alpha_c_tau0": str(d.alpha_c_tau0), "alpha_c_tauinf": str(d.alpha_c_tauinf)}
     if args.json:
-        print(json.dumps({"spec": spec.canonical(), "words": _in_words(spec)} | facts))
+        print(_dumps({"spec": spec.canonical(), "words": _in_words(spec)} | facts))
         return 0
     print(to_toml(spec), end="")
     print("\n# " + "\n# ".join(_in_words(spec).splitlines()))

@@ -21,6 +21,7 @@ import numpy as np
 import mpmath
 import sympy as sp
 
+from .reading import exact
 from .derive import alpha_c_limits, alpha_c_value, derive, optimal_beta, r, tau_c_value
 from .spec import UnsupportedConvention, check_setting, get_spec, takes_convention
 from .spec import k as k_sym, m as m_sym, p as p_sym
@@ -291,3 +292,96 @@ def _beta_grid(convention, m, k, alpha, p) -> np.ndarray:
     from .solve import optimal_beta_grid
 
     return optimal_beta_grid(convention, m, k, p, alpha, torch.as_tensor(_TAU_SCAN)).numpy()
+
+
+#: the temperatures the uniform-sampler guide scans (the mixture solver's fast range)
+UNIFORM_TAUS = ("0.05", "100")
+
+
+def guide_uniform(convention, classes: int, instances: int | None, p: int, batch: int, *,
+                  tau=None, alpha=None, target_within: float | None = None,
+                  tol: float = 1e-6) -> dict:
+    """The guide for batches of ``batch`` drawn uniformly from ``classes`` x ``instances``
+    (an ordinary DataLoader): every answer is the dataset-level one of the uniform sampler
+    (:mod:`~ssem_symbolic.dataset`), which training with it follows.
+
+    * ``tau``: alpha_c (the dataset's classes collapse iff alpha <= alpha_c), to ``tol``;
+    * ``alpha``: the tau at which the classes start or stop being collapsed in
+      :data:`UNIFORM_TAUS`;
+    * ``target_within`` with ``tau``: the alpha whose dataset-level within-class variance is
+      the target; with ``alpha``: every such tau in :data:`UNIFORM_TAUS` (a scan of 17 points
+      in log tau, then bisection, both to ``tol``; each answer checked to 1e-4 of the target).
+
+    The tau range stops at 0.05: below it the uniform mixture's solver takes minutes a point.
+    """
+    from .dataset import dataset_alpha_c, dataset_optimum, uniform
+
+    spec = get_spec(convention)
+    sampler = uniform(batch)
+    sampler.check(classes, instances)
+    if (tau is None) == (alpha is None):
+        raise ValueError("give exactly one of tau and alpha")
+    out: dict = {"loss": spec.name, "sampler": f"uniform:{batch}", "warnings": []}
+
+    def within(a, t) -> float:
+        return dataset_optimum(spec, classes, instances, p, sampler, a, t,
+                               max_digits=120).within_class_variance
+
+    if target_within is None and tau is not None:
+        out["alpha_c_dataset"] = dataset_alpha_c(spec, classes, instances, p, sampler, tau,
+                                                 tol=tol)
+        return out | {"tau": float(exact(tau))}
+    grid = [float(UNIFORM_TAUS[0]) * (float(UNIFORM_TAUS[1]) / float(UNIFORM_TAUS[0]))
+            ** (i / 16) for i in range(17)]
+    if target_within is None:
+        def collapsed(t) -> float:  # +1 collapsed, -1 not: a root where it changes
+            return 1.0 if dataset_optimum(spec, classes, instances, p, sampler, alpha, t,
+                                          max_digits=120).collapsed else -1.0
+        signs = [collapsed(t) for t in (grid[0], grid[-1])]
+        roots = _bisect_roots(collapsed, grid, tol, log=True, check=False)
+        return out | {"alpha": float(exact(alpha)), "tau_c_dataset": roots,
+                      "collapsed_at_range_ends": [s > 0 for s in signs],
+                      "tau_range": [grid[0], grid[-1]]}
+    target = float(target_within)
+    if not 0 < target <= 1:
+        raise ValueError(f"the target within-class variance must lie in (0, 1], got {target}")
+    if tau is not None:
+        ends = [(x, within(x, tau)) for x in (0.0, 1.0)]
+        roots = _bisect_roots(lambda x: within(x, tau) - target, [0.0, 1.0], tol, log=False)
+        key, where = "alpha_for_target", {"tau": float(exact(tau))}
+    else:
+        ends = [(x, within(alpha, x)) for x in (grid[0], grid[-1])]
+        roots = _bisect_roots(lambda x: within(alpha, x) - target, grid, tol, log=True)
+        key, where = "taus_for_target", {"alpha": float(exact(alpha))}
+    if not roots:
+        span = ", ".join(f"{w:.6g} at {x:g}" for x, w in ends)
+        raise ValueError(f"a dataset-level within-class variance of {target:g} is out of reach "
+                         f"(it is {span} at the ends of the range)")
+    return out | where | {"target_within": target,
+                          key: roots[0] if key == "alpha_for_target" else roots}
+
+
+def _bisect_roots(g, grid, tol: float, log: bool, check: bool = True) -> list[float]:
+    """Every root of g over ``grid`` (sign changes between its points, then bisection to
+    ``tol``, relative when ``log``), each checked (``check``): |g| <= 1e-4 there. A pair of
+    roots inside one grid interval is not seen."""
+    values = [g(x) for x in grid]
+    out = []
+    for (lo, glo), (hi, ghi) in zip(zip(grid, values), zip(grid[1:], values[1:])):
+        if glo == 0:
+            out.append(lo)
+            continue
+        if (glo < 0) == (ghi < 0):
+            continue
+        while (hi - lo > tol * (lo if log else 1)):
+            mid = math.sqrt(lo * hi) if log else (lo + hi) / 2
+            if (g(mid) < 0) == (glo < 0):
+                lo = mid
+            else:
+                hi = mid
+        x = (lo + hi) / 2
+        if not check or abs(g(x)) <= 1e-4:
+            out.append(x)
+    if values[-1] == 0:
+        out.append(grid[-1])
+    return out

@@ -321,6 +321,7 @@ class LabelPattern:
         self.masks = [_DenominatorMask(den, self.cls, views, logw)
                       for den, logw in layout.denominators]
         self.term_denominator = layout.term_denominator
+        self.weights, self.bias = layout.weights, layout.bias  # floats, read once
         # partners of each type per anchor, O(M): group sizes (itself, its instance, its
         # class, the batch) differenced by the pair-type table's rule; no (M, M) mask
         in_class = (sizes[self.cls] * views).repeat_interleave(views).to(dtype)
@@ -354,12 +355,12 @@ class LabelPattern:
             raise ValueError("pattern was built for other labels; build a LabelPattern for "
                              "these labels (or pass none)")
 
-    def parts(self, spec: LossSpec, alpha: torch.Tensor):
+    def parts(self, alpha: torch.Tensor):
         """[(coefficient, u, row weights u * counts, positive types, denominator index)] of
         the weighted terms."""
         out = []
         for i, term in enumerate(("sup", "self")):
-            a0, a1 = (float(x) for x in spec.weights[i])
+            a0, a1 = self.weights[i]
             coef = a0 + a1 * alpha  # the term weight, 1 - alpha and alpha by default
             if self.term[term] is None:  # no positive in the batch: the term adds 0
                 continue
@@ -371,6 +372,8 @@ class _Layout(NamedTuple):
     denominators: tuple  #: (pair types, {type: log omega_t other than 0}) per denominator
     term_denominator: dict  #: term -> index of its denominator
     positives: dict  #: term -> ((type, pi_t), ...)
+    weights: tuple  #: ((a0, a1) sup, (a0, a1) self) as floats
+    bias: float  #: the sigmoid form's bias as a float (0 for the softmax form)
 
 
 @functools.lru_cache(maxsize=64)
@@ -384,7 +387,9 @@ def _spec_layout(spec: LossSpec) -> _Layout:
               for den, _ in dens),
         {t: index[spec.denominator_for(t)] for t in ("sup", "self")},
         {t: tuple((x, float(spec.pair_weight(t, x))) for x in spec.positives(t))
-         for t in ("sup", "self")})
+         for t in ("sup", "self")},
+        tuple((float(a0), float(a1)) for a0, a1 in spec.weights),
+        float(spec.bias) if spec.form == "sigmoid" else 0.0)
 
 
 def _outside(denominator: tuple[str, ...]):
@@ -458,6 +463,52 @@ class _DenominatorMask:
         return out
 
 
+@torch.compiler.disable
+def _prepare(z, labels, alpha, tau, convention, normalize, pattern, chunk_size):
+    """Everything of :func:`supcl_loss` that reads the spec, checks its inputs or builds the
+    label pattern, kept out of ``torch.compile``'s traced region (SymPy, data-dependent
+    checks): (spec, pattern, alpha, tau, chunk_size, bound), ``bound`` whether unit rows keep
+    exp(l - 1/tau) a normal number (2/tau < 0.9 |log tiny|: tau > 0.025 in float32, 0.0032
+    in float64)."""
+    spec = get_spec(convention)
+    labels = _labels(labels)
+    if not isinstance(z, torch.Tensor) or not z.is_floating_point():
+        raise ValueError("z must be a floating-point tensor of shape (..., N, p, d)")
+    if z.dim() < 3 or labels.shape[0] != z.shape[-3]:
+        raise ValueError(f"expected z of shape (..., N, p, d) and labels of shape (N,), got "
+                         f"z {tuple(z.shape)} and labels {tuple(labels.shape)}")
+    batch, (n, views, d) = z.shape[:-3], z.shape[-3:]
+    if n == 0 or views == 0 or d == 0:
+        raise ValueError(f"empty batch: z has shape {tuple(z.shape)}")
+    a = _config_tensor(alpha, "alpha", z, batch)
+    t = _config_tensor(tau, "tau", z, batch)
+    if bool(((a < 0) | (a > 1) | torch.isnan(a)).any()):
+        raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
+    if bool(((t <= 0) | ~torch.isfinite(t)).any()):
+        raise ValueError(f"tau must be a finite number > 0, got {tau}")
+    big = torch.finfo(z.dtype).max / 4  # logits s/tau (+ bias) must stay finite, with room
+    if bool((1 / t > big).any()) or (spec.form == "sigmoid"
+                                     and abs(float(spec.bias)) > big):
+        raise ValueError(f"tau = {tau} (or the spec's bias) is out of range for {z.dtype} "
+                         "features: 1/tau overflows; use a larger tau"
+                         + ("" if z.dtype == torch.float64 else " or float64 features"))
+    if pattern is None:
+        pattern = LabelPattern(spec, labels, views, z.dtype)
+    else:
+        pattern.check(spec, labels, views)
+    a, t = (x.expand(batch) if x.dim() == 0 and batch else x for x in (a, t))
+    if chunk_size is None and not batch and n * views > AUTO_TILE_ROWS:
+        chunk_size = AUTO_CHUNK
+    if chunk_size is not None:
+        if batch:
+            raise ValueError("tiled mode (chunk_size) takes one configuration: z of shape "
+                             "(N, p, d)")
+        if int(chunk_size) < 1:
+            raise ValueError(f"chunk_size must be a positive integer, got {chunk_size}")
+    bound = normalize and bool((2 / t < 0.9 * -math.log(torch.finfo(z.dtype).tiny)).all())
+    return spec, pattern, a, t, chunk_size, bound
+
+
 def supcl_loss(z: torch.Tensor, labels: torch.Tensor, alpha, tau,
                convention: str | LossSpec = "paper", normalize: bool = True,
                pattern: LabelPattern | None = None, chunk_size: int | None = None, *,
@@ -482,44 +533,15 @@ def supcl_loss(z: torch.Tensor, labels: torch.Tensor, alpha, tau,
         with torch.autocast(device_type=z.device.type, enabled=False):
             return supcl_loss(z.float(), labels, alpha, tau, convention, normalize, pattern,
                               chunk_size)
-    spec = get_spec(convention)
-    labels = _labels(labels)
-    if not isinstance(z, torch.Tensor) or not z.is_floating_point():
-        raise ValueError("z must be a floating-point tensor of shape (..., N, p, d)")
-    if z.dim() < 3 or labels.shape[0] != z.shape[-3]:
-        raise ValueError(f"expected z of shape (..., N, p, d) and labels of shape (N,), got "
-                         f"z {tuple(z.shape)} and labels {tuple(labels.shape)}")
-    batch, (n, views, d) = z.shape[:-3], z.shape[-3:]
-    if n == 0 or views == 0 or d == 0:
-        raise ValueError(f"empty batch: z has shape {tuple(z.shape)}")
-    a = _config_tensor(alpha, "alpha", z, batch)
-    t = _config_tensor(tau, "tau", z, batch)
-    if bool(((a < 0) | (a > 1) | torch.isnan(a)).any()):
-        raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
-    if bool(((t <= 0) | ~torch.isfinite(t)).any()):
-        raise ValueError(f"tau must be a finite number > 0, got {tau}")
-    if pattern is None:
-        pattern = LabelPattern(spec, labels, views, z.dtype)
-    else:
-        pattern.check(spec, labels, views)
-    flat = z.reshape(*batch, n * views, d)
-    if normalize:
-        flat = torch.nn.functional.normalize(flat, dim=-1)
-    a, t = (x.expand(batch) if x.dim() == 0 and batch else x for x in (a, t))
-    if chunk_size is None and not batch and n * views > AUTO_TILE_ROWS:
-        chunk_size = AUTO_CHUNK
-    if chunk_size is not None:
-        if batch:
-            raise ValueError("tiled mode (chunk_size) takes one configuration: z of shape "
-                             "(N, p, d)")
-        if int(chunk_size) < 1:
-            raise ValueError(f"chunk_size must be a positive integer, got {chunk_size}")
+    spec, pattern, a, t, chunk_size, bound = _prepare(z, labels, alpha, tau, convention,
+                                                      normalize, pattern, chunk_size)
+    flat = z.reshape(*z.shape[:-3], z.shape[-3] * z.shape[-2], z.shape[-1])
+    if normalize:  # no eps floor: a row of norm 1e-20 is scaled to unit length too
+        norms = torch.linalg.vector_norm(flat, dim=-1, keepdim=True)
+        flat = flat / norms.clamp_min(torch.finfo(flat.dtype).tiny)
     if spec.form == "sigmoid":
         return _sigmoid_loss(flat, pattern, spec, a, t, chunk_size)
-    parts = pattern.parts(spec, a)
-    # unit rows: every logit lies in [-1/tau, 1/tau], so exp(l - 1/tau) >= exp(-2/tau) stays
-    # a normal number when 2/tau < 0.9 |log tiny| (tau > 0.025 in float32, 0.0032 in float64)
-    bound = normalize and bool((2 / t < 0.9 * -math.log(torch.finfo(z.dtype).tiny)).all())
+    parts = pattern.parts(a)
     lse = 0
     for j, mask in enumerate(pattern.masks):  # one weighted log-sum-exp per denominator
         used = [(coef, rows) for coef, _, rows, _, den in parts if den == j]
@@ -539,7 +561,7 @@ def supcl_loss(z: torch.Tensor, labels: torch.Tensor, alpha, tau,
             per_type[name] = per_type[name] + w if name in per_type else w
     if not per_type:  # no anchor has a positive: zero, on the graph (as PML's zero loss)
         return lse if isinstance(lse, torch.Tensor) else (flat * 0).sum((-1, -2))
-    return lse - pull(flat, to_groups(per_type), pattern.cls, pattern.n_classes, views) / t
+    return lse - pull(flat, to_groups(per_type), pattern.cls, pattern.n_classes, pattern.views) / t
 
 
 def _sigmoid_loss(flat: torch.Tensor, pattern: LabelPattern, spec: LossSpec,
@@ -562,7 +584,7 @@ def _sigmoid_loss(flat: torch.Tensor, pattern: LabelPattern, spec: LossSpec,
         sums = _sigmoid_sums(flat, inv, spec, cls, pattern.views, norm)
     total = 0
     for i in range(2):
-        a0, a1 = (float(x) for x in spec.weights[i])
+        a0, a1 = pattern.weights[i]
         total = total + (a0 + a1 * alpha) * sums[..., i]
     return total
 
@@ -705,6 +727,8 @@ def _labels(labels) -> torch.Tensor:
                          f"{tuple(labels.shape)}")
     if labels.numel() == 0:
         raise ValueError("empty batch: no labels")
+    if labels.device.type == "meta":
+        raise ValueError("labels are on the meta device: they hold no values")
     return labels
 
 
@@ -781,6 +805,17 @@ class SupCLLoss(torch.nn.Module):
 
     def forward(self, features: torch.Tensor, labels=None, *, n_views: int | None = None,
                 instance_ids: torch.Tensor | None = None) -> torch.Tensor:
+        z, labels, alpha = self._prepare(features, labels, n_views, instance_ids)
+        out = supcl_loss(z, labels, alpha, self.tau, self.spec, self.normalize,
+                         pattern=self._pattern, chunk_size=self.chunk_size)
+        if self.check_finite:
+            _check_value(out)
+        return out
+
+    @torch.compiler.disable
+    def _prepare(self, features, labels, n_views, instance_ids):
+        """The layouts, the input checks, the gather and the cached label pattern: kept out of
+        ``torch.compile``'s traced region (data-dependent checks, SymPy)."""
         if self.gather:  # a bad batch on one rank is the same error on every rank
             try:
                 z, labels, alpha = _layout(features, labels, n_views, instance_ids, self.alpha)
@@ -797,8 +832,15 @@ class SupCLLoss(torch.nn.Module):
         if key != self._key:  # one pattern kept: training reuses it every step
             self._pattern = LabelPattern(self.spec, labels.to(z.device), z.shape[-2], dtype)
             self._key = key
-        return supcl_loss(z, labels, alpha, self.tau, self.spec, self.normalize,
-                          pattern=self._pattern, chunk_size=self.chunk_size)
+        return z, labels, alpha
+
+
+@torch.compiler.disable
+def _check_value(out: torch.Tensor) -> None:
+    if not bool(torch.isfinite(out.detach()).all()):
+        raise ValueError("the loss is not finite: an anchor with a positive has no pair in its "
+                         "denominator on this batch (too few instances for the spec), or the "
+                         "features overflow")
 
 
 def _check_rows(z: torch.Tensor, finite: bool, nonzero: bool) -> None:
@@ -818,6 +860,10 @@ def _check_rows(z: torch.Tensor, finite: bool, nonzero: bool) -> None:
         raise ValueError("features contain NaN or inf (pass check_finite=False to skip this "
                          "check)")
     if nonzero and bool((norms == 0).any()):
+        zero = norms == 0
+        if bool((z.abs().amax(-1)[zero] > 0).any()):
+            raise ValueError(f"a feature row's norm underflows {z.dtype} (its entries are too "
+                             "small to normalise): scale the features up")
         raise ValueError("a feature row is all zeros and cannot be normalised")
     raise ValueError(f"a feature row's norm overflows {z.dtype}: scale the features down")
 

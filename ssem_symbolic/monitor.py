@@ -36,8 +36,19 @@ def collapse_monitor(z: torch.Tensor, labels, *, alpha: float | None = None,
     labels = torch.as_tensor(labels, device=z.device)
     if labels.shape != (z.shape[0],):
         raise ValueError(f"expected labels of shape ({z.shape[0]},), got {tuple(labels.shape)}")
+    if not z.is_floating_point() or z.numel() == 0:
+        raise ValueError("z must be a non-empty floating-point tensor")
+    if alpha is not None and not 0 <= float(alpha) <= 1:
+        raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
+    if temperature is not None and not 0 < float(temperature) < float("inf"):
+        raise ValueError(f"temperature must be a finite number > 0, got {temperature}")
+    norms = torch.linalg.vector_norm(z.detach().double(), dim=-1)
+    if not bool(torch.isfinite(norms).all()):
+        raise ValueError("z contains NaN or inf")
+    if bool((norms == 0).any()):
+        raise ValueError("a row of z is all zeros (or too small to normalise)")
     n, p, _ = z.shape
-    x = torch.nn.functional.normalize(z.detach().double(), dim=-1)
+    x = z.detach().double() / norms[..., None]
     classes, cls, sizes = torch.unique(labels, return_inverse=True, return_counts=True)
     inst = x.sum(1)  # (N, d): per-instance sums of the views
     sums = inst.new_zeros(len(classes), x.shape[-1]).index_add_(0, cls, inst)
@@ -70,6 +81,10 @@ def _simplex_distance(centres: torch.Tensor) -> float:
 
 
 def _prediction(spec, m, sizes, p, alpha, temperature, within) -> dict:
+    if m < 2 or bool((sizes < 2).any()):
+        return {"verdict": "no prediction: the batch needs at least 2 classes of at least 2 "
+                           "instances each, and holds "
+                           f"{m} class{'es' if m != 1 else ''} of sizes {sizes.tolist()}"}
     if bool((sizes != sizes[0]).any()):
         return {"verdict": "no prediction: the batch is imbalanced, and the predictions here "
                            "assume k instances in every class"}

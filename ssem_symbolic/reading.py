@@ -16,6 +16,7 @@ number means the same thing in ``threshold``, ``optimum`` and ``guide``. Grids (
 from __future__ import annotations
 
 import math
+import re
 from fractions import Fraction
 
 import mpmath
@@ -25,6 +26,11 @@ import sympy as sp
 #: (mpmath, 30 significant digits plus |log10 tau| guard digits); alpha_c(tau) and tau_c(alpha)
 #: hold at every tau > 0
 TAU_RANGE: tuple[float, float] = (1e-300, 1e300)
+
+
+#: the largest decimal exponent a number written as text may carry (10^99999999 as a
+#: Fraction is an integer of 10^8 digits: minutes of work for nothing)
+MAX_EXPONENT = 1000
 
 
 def exact(value) -> sp.Rational:
@@ -41,8 +47,13 @@ def exact(value) -> sp.Rational:
     if isinstance(value, Fraction):
         return sp.Rational(value.numerator, value.denominator)
     if isinstance(value, str):
+        text = value.strip()
+        power = re.search(r"[eE]([+-]?\d+)\s*$", text)
+        if len(text) > 400 or (power and abs(int(power.group(1))) > MAX_EXPONENT):
+            raise ValueError(f"expected a number within 1e-{MAX_EXPONENT} .. 1e{MAX_EXPONENT} "
+                             f"(at most 400 characters), got {value[:40]!r}")
         try:
-            return sp.Rational(Fraction(value.strip()))
+            return sp.Rational(Fraction(text))
         except (ValueError, ZeroDivisionError):
             raise ValueError(f"expected a number, got {value!r}") from None
     x = float(value)  # numpy and torch scalars: their float value, then its shortest decimal

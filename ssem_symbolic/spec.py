@@ -319,6 +319,7 @@ def _pair_weights(spec) -> None:
         if w < 0:
             raise UnsupportedConvention(f"loss spec {name!r}: pair weight {place}.{t} is "
                                         f"negative ({w}); weights must be >= 0")
+        _in_range(name, f"pair weight {place}.{t}", w)
         if place == "denominator":
             held = set(spec.denominator_of("sup")) | set(spec.denominator_of("self"))
         elif place in _DEN_PLACES:
@@ -422,6 +423,18 @@ def _form(spec) -> None:
 DEFAULT_WEIGHTS = ((sp.Integer(1), sp.Integer(-1)), (sp.Integer(0), sp.Integer(1)))
 
 
+#: the range of a nonzero weight's magnitude (beyond it the exact derivation's rationals grow
+#: without bound, and float kernels overflow)
+WEIGHT_RANGE = (sp.Rational(1, 10**12), sp.Integer(10**12))
+
+
+def _in_range(name: str, what: str, w: sp.Rational) -> None:
+    if w != 0 and not WEIGHT_RANGE[0] <= abs(w) <= WEIGHT_RANGE[1]:
+        raise UnsupportedConvention(f"loss spec {name!r}: {what} {float(w):g} is out of range: "
+                                    "a nonzero weight lies within 1e-12 .. 1e12 in magnitude "
+                                    "(scale the weights together)")
+
+
 def _weights(spec_name: str, value) -> tuple:
     """Term weights canonical: ((a0, a1) sup, (a0, a1) self), exact rationals, each term's
     weight a0 + a1 alpha >= 0 on [0, 1] and their sum > 0 there (so the loss stays convex)."""
@@ -439,6 +452,9 @@ def _weights(spec_name: str, value) -> tuple:
     if len(out) != len(TERMS):
         raise UnsupportedConvention(f"loss spec {spec_name!r}: weights needs one (a0, a1) per "
                                     f"term ({', '.join(TERMS)})")
+    for term, pair in zip(TERMS, out):
+        for x in pair:
+            _in_range(spec_name, f"the {term} weight", x)
     for term, (a0, a1) in zip(TERMS, out):
         if a0 < 0 or a0 + a1 < 0:
             raise UnsupportedConvention(f"loss spec {spec_name!r}: the {term} weight "

@@ -29,9 +29,10 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from pathlib import Path
 
-from .spec import LossSpec, UnsupportedConvention
+from .spec import PRESETS, LossSpec, UnsupportedConvention
 
 _FIELDS = {"name": str, "mean": str, "denominator": (list, dict), "sup": list, "self": list,
            "description": str, "weights": dict, "pair_weights": dict, "form": str,
@@ -43,27 +44,60 @@ class SpecFileError(ValueError):
     """A spec file that cannot be read or is malformed; one line, naming the file and field."""
 
 
+#: the largest spec file read (a spec is a few hundred bytes)
+MAX_BYTES = 1 << 20
+
+
 def load_spec(path: str | os.PathLike) -> LossSpec:
-    """Read a TOML (``.toml``) or JSON (``.json``) spec file into a canonical LossSpec."""
+    """Read a TOML (``.toml``) or JSON (``.json``) spec file into a canonical LossSpec.
+
+    Only a regular file of at most :data:`MAX_BYTES` is read (a FIFO or a device would block
+    or never end); JSON objects may not repeat a key (TOML refuses that itself); a file may
+    not take a preset's name with other content."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        with open(path, "rb", opener=_nonblocking) as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                raise SpecFileError(f"spec file {path}: not a regular file")
+            raw = fh.read(MAX_BYTES + 1)
     except OSError as exc:
         raise SpecFileError(f"spec file {path}: {exc.strerror or exc}") from None
+    if len(raw) > MAX_BYTES:
+        raise SpecFileError(f"spec file {path}: larger than {MAX_BYTES} bytes; a spec is a few "
+                            "lines")
+    kind = path.suffix[1:] or "TOML"
     try:
         if path.suffix == ".json":
-            data = json.loads(raw)
+            data = json.loads(raw, object_pairs_hook=_unique_keys)
         else:
             try:
                 import tomllib
             except ModuleNotFoundError:  # Python 3.10
                 import tomli as tomllib
             data = tomllib.loads(raw.decode())
+    except RecursionError:
+        raise SpecFileError(f"spec file {path}: not valid {kind}: nested too deeply") from None
     except (ValueError, UnicodeDecodeError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise SpecFileError(f"spec file {path}: not valid {path.suffix[1:] or 'TOML'}: "
-                            f"{first}") from None
-    return spec_from_dict(data, source=str(path))
+        raise SpecFileError(f"spec file {path}: not valid {kind}: {first}") from None
+    spec = spec_from_dict(data, source=str(path))
+    if spec.name in PRESETS and spec != PRESETS[spec.name]:
+        raise SpecFileError(f"spec file {path}: takes the preset name {spec.name!r} with other "
+                            "content; give it another name")
+    return spec
+
+
+def _nonblocking(path, flags):
+    """Open without blocking (a FIFO with no writer would wait forever in open())."""
+    return os.open(path, flags | getattr(os, "O_NONBLOCK", 0))
+
+
+def _unique_keys(pairs: list) -> dict:
+    keys = [key for key, _ in pairs]
+    twice = sorted({key for key in keys if keys.count(key) > 1})
+    if twice:
+        raise ValueError(f"duplicate key {twice[0]!r}")
+    return dict(pairs)
 
 
 def spec_from_dict(data: dict, source: str = "spec") -> LossSpec:

@@ -64,7 +64,7 @@ def test_cli_json_keys(capsys):
 
 @pytest.mark.parametrize("argv", [
     ["--classes", "3", "--tau", "0.5"],
-    ["--batch-size", "30", "--num-classes", "4", "--alpha", "0.5"],
+    ["--batch-size", "12", "--num-classes", "0", "--tau", "0.5"],
     ["--classes", "3", "--per-class", "4", "--batch-size", "8", "--num-classes", "2", "--tau", "1"],
     ["--classes", "3", "--per-class", "4", "--tau", "0.5", "--target-within", "1.5"],
     ["--classes", "3", "--per-class", "4", "--tau", "-1"],
@@ -137,3 +137,23 @@ def test_tau_alpha_and_the_target_are_keywords_positional_is_deprecated():
     # positional (tau, alpha) read as tau and alpha: both given is the one-line refusal
     with pytest.warns(DeprecationWarning), pytest.raises(ValueError, match="exactly one"):
         guide_imbalanced("supcon", (3, 2), 2, 0.5, 0.5)
+
+
+def test_the_guide_answers_every_question_for_uniformly_drawn_batches(capsys):
+    """Batch 30 from 4 classes (not a multiple: an ordinary DataLoader) at alpha, and a target
+    within-class variance at tau: the answers, checked against the dataset-level optimum of the
+    uniform sampler at the alpha and tau they give."""
+    from ssem_symbolic.dataset import dataset_optimum, uniform
+
+    assert main(["guide", "--loss", "paper", "--batch-size", "30", "--num-classes", "4",
+                 "--tau", "0.5", "--target-within", "0.3", "--json"]) == 0
+    a = json.loads(capsys.readouterr().out)["alpha_for_target"]
+    got = dataset_optimum("paper", 4, None, 2, uniform(30), a, "0.5").within_class_variance
+    assert got == pytest.approx(0.3, abs=1e-4)
+    assert main(["guide", "--loss", "paper", "--batch-size", "30", "--num-classes", "4",
+                 "--alpha", "0.5", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    (t_c,) = out["tau_c_dataset"]
+    below = dataset_optimum("paper", 4, None, 2, uniform(30), "0.5", t_c * 0.99)
+    above = dataset_optimum("paper", 4, None, 2, uniform(30), "0.5", t_c * 1.01)
+    assert below.collapsed != above.collapsed
