@@ -6,6 +6,11 @@
 * A symlink is followed to its file, which is replaced; the link stays.
 * A device, FIFO or socket (``/dev/stdout``, ``/dev/null``, a named pipe) is written through,
   never replaced.
+* Files written together (:func:`together`: a map's .npz and its PNG) are never left as an
+  old one beside a new one: all are written to temporary files first, then the old targets
+  are removed, then each is renamed in place (a kill in between leaves fewer files, never a
+  mismatched pair).
+* A symlink loop at the target is an error, not replaced.
 * Temporary files carry the writer's process id; one left by a killed run (its process gone)
   is removed by the next write into that folder.
 
@@ -15,6 +20,7 @@ Paths are checked before any work starts (:func:`check_output`), and every failu
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import glob
 import os
@@ -32,7 +38,14 @@ def check_output(path: str | os.PathLike, what: str = "--out", make_parents: boo
     an empty name, a folder, a missing or read-only parent folder, a read-only file."""
     if not str(path):
         raise OutputError(errno.EINVAL, f"{what} is empty: give a file name")
-    target = Path(os.path.realpath(path))
+    try:
+        target = Path(os.path.realpath(path, strict=True))
+    except FileNotFoundError:  # a new name, or a link to one: written there
+        target = Path(os.path.realpath(path))
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise OutputError(errno.ELOOP, f"{what} {path} is a symlink loop") from None
+        raise OutputError(exc.errno, f"{what} {path}: {exc.strerror}") from None
     if target.is_dir():
         raise OutputError(errno.EISDIR, f"{what} {path} is a folder; give a file name")
     parent = target.parent
@@ -80,6 +93,9 @@ def atomic_write(path: str | os.PathLike, data: bytes, make_parents: bool = Fals
             fh.flush()
             os.fchmod(fh.fileno(), mode)
             os.fsync(fh.fileno())
+        if _pending is not None:  # inside together(): renamed when the block ends
+            _pending.append((tmp, target))
+            return
         os.replace(tmp, target)
     except BaseException as exc:
         if os.path.exists(tmp):
@@ -87,6 +103,33 @@ def atomic_write(path: str | os.PathLike, data: bytes, make_parents: bool = Fals
         if isinstance(exc, OSError) and not isinstance(exc, OutputError):
             raise _one_line(exc, path) from None
         raise
+
+
+_pending: list | None = None
+
+
+@contextlib.contextmanager
+def together():
+    """Every :func:`atomic_write` inside the block lands together at its end: all temporary
+    files are complete first, then the old targets are removed, then each is renamed in
+    place. An error or a kill inside the block leaves the old files."""
+    global _pending
+    outer, _pending = _pending, []
+    done = False
+    try:
+        yield
+        for _, target in _pending:
+            if target.exists() and stat.S_ISREG(target.stat().st_mode):
+                target.unlink()
+        for tmp, target in _pending:
+            os.replace(tmp, target)
+        done = True
+    finally:
+        if not done:
+            for tmp, _ in _pending:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+        _pending = outer
 
 
 def _one_line(exc: OSError, path) -> OutputError:

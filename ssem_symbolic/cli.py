@@ -865,6 +865,7 @@ def _phase(args) -> int:
         raise ValueError(f"the grid has {na} x {nt} = {na * nt:,} points, over the limit of "
                          f"{MAX_GRID_POINTS:,} (memory); split it into smaller maps")
     out, png = _phase_outputs(args.out)
+    from ._io import together
     from .phase import grid, phase_map, save_npz, save_png
     from .validity import established
 
@@ -872,8 +873,9 @@ def _phase(args) -> int:
     start = time.perf_counter()
     pm = phase_map(spec, m, k, p, grid(a0, a1, na), grid(t0, t1, nt, args.log_tau), device)
     seconds = time.perf_counter() - start
-    save_npz(pm, out)
-    save_png(pm, png, log_tau=args.log_tau)
+    with together():
+        save_npz(pm, out)
+        save_png(pm, png, log_tau=args.log_tau)
     summary = {"npz": str(out), "png": str(png), "points": na * nt, "seconds": seconds,
                "device": device, "collapsed_fraction": float((pm.beta == 1.0).mean()),
                "note": pm.note}
@@ -910,6 +912,7 @@ def _phase_imbalanced(args, sizes) -> int:
 
     from .imbalanced import check_sizes
     from .optimum_imbalanced import TAU_RANGE
+    from ._io import together
     from .phase import phase_map_imbalanced, save_imbalanced
     from .spec import get_spec
 
@@ -921,7 +924,8 @@ def _phase_imbalanced(args, sizes) -> int:
     start = time.perf_counter()
     pm = phase_map_imbalanced(spec, sizes, args.views, alphas, taus)
     seconds = time.perf_counter() - start
-    save_imbalanced(pm, out, png, args.log_tau)
+    with together():
+        save_imbalanced(pm, out, png, args.log_tau)
     summary = {"npz": str(out), "png": str(png), "points": na * nt, "seconds": seconds,
                "device": "cpu", "class_sizes": list(sizes.sizes),
                "collapsed_fraction_by_size": {str(s): float(pm.collapsed[:, :, g].mean())
@@ -958,6 +962,7 @@ def _phase_dataset(args) -> int:
     import time
 
     from .optimum import TAU_RANGE
+    from ._io import together
     from .phase import phase_map_dataset, save_dataset
     from .spec import get_spec
 
@@ -970,7 +975,8 @@ def _phase_dataset(args) -> int:
     start = time.perf_counter()
     pm = phase_map_dataset(spec, C, n, args.views, smp, alphas, taus)
     seconds = time.perf_counter() - start
-    save_dataset(pm, out, png, args.log_tau)
+    with together():
+        save_dataset(pm, out, png, args.log_tau)
     summary = {"npz": str(out), "png": str(png), "points": na * nt, "seconds": seconds,
                "device": "cpu", "collapsed_fraction": float(pm.collapsed.mean()),
                "collapsed_fraction_per_batch": None if pm.batch_collapsed is None
