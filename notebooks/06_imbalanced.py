@@ -53,8 +53,8 @@ print("R at the origin (each group's mean embedding, squared):", fam.means[0])
 ends = {}
 for name in ("paper", "supcon", "supcon-split"):
     r = imbalanced_regimes(name, sizes, 2, tau="0.5", tol=1e-5, points=11)
-    ends[name] = r.collapse_ends
-    shown = ", ".join(f"k={s}: {e:.6f}" for s, e in zip(sizes.sizes, r.collapse_ends))
+    ends[name] = [r.threshold(i) for i in range(sizes.classes)]
+    shown = ", ".join(f"k={s}: {e:.6f}" for s, e in zip(sizes.sizes, ends[name]))
     print(f"{name:<13} alpha where each class stops being collapsed: {shown}")
 
 # %% [markdown]

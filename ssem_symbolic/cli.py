@@ -231,6 +231,10 @@ def build_parser() -> argparse.ArgumentParser:
     cc.add_argument("--executor", default="local", choices=("local", "ray"),
                     help="local: in this process; ray: each batched group a Ray task (pip "
                     "install 'ssem-symbolic[ray]'), on a local Ray instance or --address")
+    cc.add_argument("--jobs", type=_integer("--jobs"), default=None,
+                    help="with the local executor: worker processes, one torch thread each "
+                    "(default 1: in this process, one thread; more pay off on an idle "
+                    "machine with as many cores, BENCHMARKS.md)")
     cc.add_argument("--address", help="with --executor ray: the Ray cluster to join "
                     "(e.g. ray://host:10001 or auto)")
     cc.add_argument("--out", default="crosscheck-out", help="output folder")
@@ -298,6 +302,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_PIPE
     except ValueError as exc:
         return _fail(EXIT_BAD_INPUT, str(exc))
+    except ArithmeticError as exc:  # a solver that found no answer: out of its reach
+        return _fail(EXIT_BAD_INPUT, f"no answer here: {exc} (outside the range the solver "
+                                     "reaches; README, 'Ranges')")
     except OutputError as exc:
         return _fail(EXIT_OUTPUT, exc.strerror or str(exc))
     except OSError as exc:
@@ -818,16 +825,17 @@ def _threshold_imbalanced(args, sizes) -> int:
         raise ValueError("with unequal --class-sizes, threshold takes --tau (per-class alpha_c)"
                          "; for a scan along tau use ssem regimes --alpha")
     result = imbalanced_regimes(spec, sizes, args.views, tau=args.tau)
-    ends = list(result.collapse_ends)
     if args.json:
-        print(_dumps({"alpha_c_per_class": ends, "class_sizes": list(sizes.sizes)}))
+        print(_dumps({"alpha_c_per_class": [result.threshold(i) for i in range(sizes.classes)],
+                      "collapsed_at_range_ends_per_class": [list(e) for e in
+                                                            result.collapsed_at_ends],
+                      "class_sizes": list(sizes.sizes)}))
         return 0
     print(_table([("loss", spec.name), ("class sizes", str(sizes)), ("views p", args.views),
                   ("tau", args.tau)]))
-    print("\nalpha at which each class stops being collapsed (global optimum, to 1e-8):")
-    for i, (size, end) in enumerate(zip(sizes.sizes, ends)):
-        shown = "never in [0, 1]" if end is None else f"{end:.8f}"
-        print(f"  class {i:>4}  k = {size:<4} {shown}")
+    print("\nwhere each class is collapsed along alpha in [0, 1] (global optimum, to 1e-8):")
+    for i, size in enumerate(sizes.sizes):
+        print(f"  class {i:>4}  k = {size:<4} {result.collapses(i)}")
     return 0
 
 
@@ -1014,6 +1022,9 @@ def _crosscheck(args) -> int:
         raise ValueError("--out is empty: give a folder name")
     if args.address is not None and args.executor != "ray":
         raise ValueError("--address goes with --executor ray")
+    if args.jobs is not None and (args.jobs < 1 or args.executor != "local"):
+        raise ValueError(f"--jobs goes with the local executor and must be >= 1, got "
+                         f"{args.jobs}")
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out} exists and is not a folder")
@@ -1032,7 +1043,7 @@ def _crosscheck(args) -> int:
     try:
         result = run(plan, out, resume=args.resume, device=device, progress=not args.json,
                      warn=lambda msg: sys.stderr.write(f"ssem: warning: {msg}\n"),
-                     executor=args.executor, address=args.address)
+                     executor=args.executor, address=args.address, jobs=args.jobs or 1)
     except (KeyboardInterrupt, Terminated) as exc:
         again = [a for a in (sys.argv[1:] if args.argv is None else args.argv)
                  if a != "--resume"]
@@ -1228,7 +1239,8 @@ def _guide_imbalanced(args, sizes) -> int:
     out = guide_imbalanced(args.loss, sizes, args.views, tau=args.tau, alpha=args.alpha,
                            target_within=args.target_within)
     if args.json:
-        keys = ("alpha_c_per_class", "tau_c_per_class", "alpha", "class_sizes", "warnings")
+        keys = ("alpha_c_per_class", "tau_c_per_class", "collapsed_at_range_ends_per_class",
+                "alpha_range", "tau_range", "alpha", "class_sizes", "warnings")
         print(_dumps({key: out[key] for key in keys if key in out}))
         return 0
     print(f"loss {out['loss']}, class sizes {sizes}, p = {args.views}")

@@ -70,6 +70,9 @@ class Sampler:
         return f"{self.kind}: B = {self.batch}"
 
     def check(self, classes: int, instances: int) -> None:
+        if classes < 2 or (instances is not None and instances < 2):
+            raise ValueError(f"a dataset needs C >= 2 classes and n >= 2 instances per class, "
+                             f"got C = {classes}, n = {instances}")
         if self.kind == "fixed-partition":
             seen = set()
             for b in self.batches:

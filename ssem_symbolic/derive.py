@@ -424,8 +424,21 @@ def _numeric(spec: LossSpec):
 
 
 @functools.lru_cache(maxsize=None)
-def _alpha_c_numeric(spec: LossSpec):
-    return _mp_lambdify((r, m, k, p), derive(spec).alpha_c_r)
+def _alpha_c_coefficients(spec: LossSpec, m_: int, k_: int, p_: int):
+    """(a, b), exact rationals per power of r: N(r) = a(r) + alpha b(r) on this batch, so
+    alpha_c = -a(r)/b(r). Read off :func:`reduced` (no closed-form derivation: a cold call
+    needs no proofs, limits or factoring)."""
+    n = sp.expand(reduced(spec).collapse_r.subs({m: m_, k: k_, p: p_}))
+    slope = sp.expand(sp.diff(n, alpha))
+    if slope.has(alpha):
+        raise ArithmeticError(f"{spec.name}: f'(1) is not affine in alpha")
+    if slope == 0:
+        raise UnsupportedConvention(
+            f"loss spec {spec.name!r}: f'(1) does not depend on alpha on a batch of "
+            f"m = {m_}, k = {k_}, p = {p_} (both terms pull alike at collapse), so there is "
+            "no collapse threshold in alpha")
+    base = sp.expand(n.subs(alpha, 0))
+    return tuple(tuple(sp.Rational(e.coeff(r, i)) for i in range(3)) for e in (base, slope))
 
 
 @takes_convention
@@ -438,9 +451,14 @@ def alpha_c_value(convention: str | LossSpec, m_: int, k_: int, p_: int, tau_,
         from . import sigmoid
 
         return sigmoid.alpha_c_value(spec, m_, k_, p_, tau_, digits)
+    spec.softmax("the closed-form alpha_c in r = exp(-m/((m-1) tau))")
+    a, b = _alpha_c_coefficients(spec, m_, k_, p_)
     with mpmath.workdps(digits + 10):
         rr = mpmath.exp(-mpmath.mpf(m_) / ((m_ - 1) * mp(tau_)))
-        return +_alpha_c_numeric(spec)(rr, m_, k_, p_)
+
+        def at(c):
+            return mpmath.fsum(mp(x) * rr**i for i, x in enumerate(c))
+        return +(-at(a) / at(b))
 
 
 @takes_convention

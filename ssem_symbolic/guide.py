@@ -256,13 +256,14 @@ def guide_imbalanced(convention, sizes, p: int = 2, *former, tau: float | None =
     kw = {"tau": tau} if tau is not None else {"alpha": alpha, "tau_range": ("0.02", "100")}
     r = imbalanced_regimes(spec, sizes, p, tol=1e-8, points=21, **kw)
     axis = r.axis
-    out[f"{axis}_c_per_class"] = list(r.collapse_ends)
+    out[f"{axis}_c_per_class"] = [r.threshold(i) for i in range(sizes.classes)]
+    out["collapsed_at_range_ends_per_class"] = [list(e) for e in r.collapsed_at_ends]
+    out[f"{axis}_range"] = [r.regimes[0]["from"], r.regimes[-1]["to"]]
     where = f"tau = {tau:g}" if tau is not None else f"alpha = {alpha:g}"
-    say(f"At {where} with class sizes {sizes} and p = {p} views, each class stops being "
-        f"collapsed at {axis}:")
-    for i, (size, end) in enumerate(zip(sizes.sizes, r.collapse_ends)):
-        say(f"  class {i} (k = {size}): " + ("never in the range scanned" if end is None
-                                             else f"{end:.8f}"))
+    say(f"At {where} with class sizes {sizes} and p = {p} views, per class along {axis} in "
+        f"[{r.regimes[0]['from']:g}, {r.regimes[-1]['to']:g}]:")
+    for i, size in enumerate(sizes.sizes):
+        say(f"  class {i} (k = {size}): {r.collapses(i)}")
     if target_within:
         def weighted(a) -> float:
             return imbalanced_optimum(spec, sizes, p, a, tau).within_class_variance

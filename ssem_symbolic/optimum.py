@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 from dataclasses import dataclass, field
 
 import mpmath
@@ -260,6 +261,7 @@ def _face_minimum(pr, phi: _Phi, active, start, digits):
     dim = len(N[0]) if N and N[0] else 0
     tol = mpmath.mpf(10) ** (-digits)
     Nm = mpmath.matrix([[mp(a) for a in row] for row in N]) if dim else None
+    last = mpmath.inf
     for _ in range(200):
         if dim == 0:
             break
@@ -272,8 +274,11 @@ def _face_minimum(pr, phi: _Phi, active, start, digits):
         dec = -(gy.T * dy)[0]  # the Newton decrement squared
         dx = Nm * dy
         size = max(abs(d) for d in dx)
-        if size < tol:
+        # converged: below the tolerance, or stalled at the working precision's noise (on a
+        # face as flat as e^{-2/tau} the steps stop shrinking well below sqrt(tol))
+        if size < tol or (size < mpmath.sqrt(tol) and size >= last / 2):
             break
+        last = size
         t = min(mpmath.mpf(1), 1 / size)  # steps of at most 1 per coordinate
         noise = tol * 1e5 * (1 + abs(val))  # below this val cannot tell a descent
         for _ in range(60):  # backtracking while far away; full steps once dec is tiny
@@ -283,6 +288,14 @@ def _face_minimum(pr, phi: _Phi, active, start, digits):
             t /= 2
         else:  # no descent left
             return None
+        if t == 1 and size < 1:  # where phi is nearly exponential a Newton step covers
+            best = phi.parts(xn)[0]  # about tau: double it while the loss keeps falling
+            while t * size < 1:
+                xt = [x[j] + 2 * t * dx[j] for j in range(len(x))]
+                at = phi.parts(xt)[0]
+                if not at < best:
+                    break
+                t, xn, best = 2 * t, xt, at
         x = xn
         if max(abs(v) for v in x) > 2:  # P lies in [-1, 1]^3: the face minimiser is not in P
             return None
@@ -364,8 +377,12 @@ def _solve(pr, w, lse, t, x0, order, digits, objective=None,
     names = pr.P.names
     work = digits
     flat = int(mpmath.ceil(0.87 / mp(t)))  # phi is flat to e^{-2/tau} near its minimiser
+    # a sigmoid bias b scales phi's curvature by up to e^{-|b|} against its value: the face
+    # Newton steps need that many more digits of precision (not of tolerance)
+    bias = abs(float(getattr((objective or (lambda t_, lib: None))(t, np), "bias", 0) or 0))
+    curvature = int(math.ceil(0.87 * bias))
     while True:
-        with mpmath.workdps(work + guard_digits(t) + flat + 10):
+        with mpmath.workdps(work + guard_digits(t) + flat + curvature + 10):
             phi = (objective or (lambda t_, lib: _Phi(pr, w, lse, t_, lib)))(t, mpmath)
             start = [mp(float(v)) for v in x0]
             resolution = mpmath.mpf(10) ** (-(work - 5))  # the digits kept beyond flatness

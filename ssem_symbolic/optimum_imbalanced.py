@@ -823,9 +823,10 @@ class ImbalancedRegimes:
     """The regimes of the imbalanced optimum along alpha (fixed tau) or tau (fixed alpha).
 
     A regime is the active set with the merged pairs; each span lists the classes collapsed
-    in it (indices aligned with the sizes). ``collapse_ends[i]``: where class i stops being
-    collapsed along the axis (the first boundary where it turns from collapsed to not), None
-    where it never does in the scanned range.
+    in it (indices aligned with the sizes). ``collapse_changes[i]``: every point along the
+    axis where class i turns collapsed or not (in either direction), and
+    ``collapsed_at_ends[i]``: whether it is collapsed at the scan's first and last point;
+    no change and (True, True) is "collapsed over the whole range".
     """
 
     axis: str
@@ -833,7 +834,21 @@ class ImbalancedRegimes:
     sizes: ClassSizes
     boundaries: tuple[dict, ...]
     regimes: tuple[dict, ...]
-    collapse_ends: tuple[float | None, ...]
+    collapse_changes: tuple[tuple[float, ...], ...]
+    collapsed_at_ends: tuple[tuple[bool, bool], ...]
+
+    def threshold(self, i: int) -> float | None:
+        """Class i's threshold along the axis: its first collapse change, None if none."""
+        return self.collapse_changes[i][0] if self.collapse_changes[i] else None
+
+    def collapses(self, i: int) -> str:
+        """Where class i collapses along the axis, in words."""
+        x, lo, ch = self.axis, self.collapsed_at_ends[i][0], self.collapse_changes[i]
+        if not ch:
+            return "collapsed over the whole range" if lo else "not collapsed in the range"
+        if len(ch) == 1:
+            return f"collapsed for {x} {'<=' if lo else '>='} {ch[0]:.8g}"
+        return f"collapse changes at {x} = " + ", ".join(f"{c:.8g}" for c in ch)
 
     def as_dict(self) -> dict:
         return {"class_sizes": list(self.sizes.sizes), "boundaries": list(self.boundaries),
@@ -890,13 +905,9 @@ def imbalanced_regimes(convention: str | LossSpec, sizes, p_: int, *, tau=None, 
     bounds = tuple({axis: float(w), "below": list(lo[0]), "above": list(hi[0]),
                     "merged_below": [list(p) for p in lo[1]],
                     "merged_above": [list(p) for p in hi[1]]} for w, lo, hi in changes)
-    ends = []
-    for i in range(sizes.classes):
-        end = None
-        for j, (w, _, _) in enumerate(changes):
-            if statuses[j][i] and not statuses[j + 1][i]:
-                end = float(w)
-                break
-        ends.append(end)
-    return ImbalancedRegimes(axis, fixed, sizes, bounds, tuple(spans), tuple(ends))
+    flips = tuple(tuple(float(w) for j, (w, _, _) in enumerate(changes)
+                        if statuses[j][i] != statuses[j + 1][i])
+                  for i in range(sizes.classes))
+    ends = tuple((bool(statuses[0][i]), bool(statuses[-1][i])) for i in range(sizes.classes))
+    return ImbalancedRegimes(axis, fixed, sizes, bounds, tuple(spans), flips, ends)
 

@@ -61,11 +61,13 @@ def test_per_class_collapse_matches_brute_force_on_both_sides_of_each_threshold(
 
 def test_the_regime_scan_finds_the_per_class_thresholds():
     r = imbalanced_regimes("paper", "5,3,2", 2, tau=TAU, tol=1e-6, points=11)
-    for i, end in enumerate(r.collapse_ends):
+    ends = [r.threshold(i) for i in range(3)]
+    for i, end in enumerate(ends):
         a = f"{end - 1e-4:.8f}", f"{end + 1e-4:.8f}"
         below, above = (imbalanced_optimum("paper", "5,3,2", 2, x, TAU) for x in a)
         assert below.per_class[i]["collapsed"] and not above.per_class[i]["collapsed"]
-    assert len({round(e, 6) for e in r.collapse_ends}) == 3
+        assert r.collapsed_at_ends[i] == (True, False) and r.collapse_changes[i] == (end,)
+    assert len({round(e, 6) for e in ends}) == 3
 
 
 @pytest.mark.parametrize("name", list(PRESETS))

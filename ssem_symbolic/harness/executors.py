@@ -1,5 +1,6 @@
-"""Running a plan's units on Ray: each unit (a batched group of free configurations, one
-network, one threshold search) is a Ray task; only the driver writes results.
+"""Running a plan's units in parallel: on local worker processes (one torch thread each) or
+on Ray. Each unit (a batched group of free configurations, one network, one threshold search)
+is a task; only the driver writes results.
 
 A task whose worker dies (killed, out of memory, a lost node) is retried by Ray, up to
 :data:`RETRIES` times; records are appended by the driver once, when a task returns, so a
@@ -11,10 +12,66 @@ Ray is an optional extra: ``pip install 'ssem-symbolic[ray]'``.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 
 #: Ray retries a task whose worker died this many times
 RETRIES = 3
+#: seconds to wait for a Ray cluster's address to answer before saying it cannot be reached
+CONNECT_TIMEOUT = 10.0
+
+
+def _one_thread() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def run_in_processes(units: list, device: str, validity: bool,
+                     finished: Callable[[list[dict]], None], jobs: int) -> None:
+    """Every unit on a pool of ``jobs`` worker processes, each with one torch thread (many
+    small problems run several times faster so than with a thread per core competing:
+    BENCHMARKS.md, "Threads"); each unit's records go to ``finished`` as it returns, in the
+    driver. A worker that dies is an error naming its unit; what finished is on disk."""
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    from .sweep import execute
+
+    ctx = multiprocessing.get_context("spawn")  # no forked torch state
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_one_thread) as pool:
+        pending = {pool.submit(execute, kind, unit, device, validity): (kind, unit)
+                   for kind, unit in units}
+        try:
+            while pending:
+                done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+                for fut in done:
+                    kind, unit = pending.pop(fut)
+                    try:
+                        recs = fut.result()
+                    except BrokenProcessPool:
+                        raise RuntimeError(f"a worker process died running the {kind} unit "
+                                           f"({_name(unit)}); the finished ones are recorded, "
+                                           "rerun with --resume for the rest") from None
+                    finished(recs)
+        except BaseException:
+            for fut in pending:
+                fut.cancel()
+            raise
+
+
+def _reachable(address: str) -> None:
+    """ValueError (one line) unless host:port answers a TCP connection within
+    :data:`CONNECT_TIMEOUT` (Ray itself would retry the connection for minutes)."""
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        return  # "auto", or a form Ray reads itself
+    try:
+        socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT).close()
+    except OSError as exc:
+        raise ValueError(f"cannot reach the Ray cluster at {address}: "
+                         f"{exc.strerror or exc}") from None
 
 
 def run_on_ray(units: list, device: str, validity: bool,
@@ -30,6 +87,8 @@ def run_on_ray(units: list, device: str, validity: bool,
 
     started = False
     if not ray.is_initialized():
+        if address is not None:
+            _reachable(address)
         ray.init(address=address, include_dashboard=False, log_to_driver=False,
                  configure_logging=False)
         started = True

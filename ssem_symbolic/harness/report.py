@@ -51,7 +51,9 @@ def _threshold_row(t: dict) -> tuple[str, ...]:
     return (t["loss"], f"{t['axis']}_c at {fixed}", "x".join(map(str, t["batch"])),
             num(t["derived"], ".5f"), num(t["located"], ".5f"),
             num(t["uncertainty"], ".1e") + rel, num(t["difference"], "+.1e"),
-            num(t["tolerance"], ".1e"), t["verdict"])
+            num(t["tolerance"], ".1e"),
+            t["verdict"] + (f" ({t['note']})" if t["located"] is None and t.get("note")
+                            else ""))
 
 
 _T_COLUMNS = ("loss", "threshold", "m x k x p", "derived", "located (training)",

@@ -18,6 +18,10 @@ from ..validity import established
 from .results import ResultsFile
 from .train import TrainConfig, train, train_free_batched
 
+#: torch threads per unit: one (float32 sums in one order, so the records are the same on
+#: every executor; and on a loaded machine a thread per core is about 2x slower)
+THREADS = 1
+
 
 @dataclass
 class Plan:
@@ -158,24 +162,37 @@ def threshold_key(spec: dict) -> str:
 
 def run(plan: Plan, out: Path, resume: bool = False, device: str = "cpu",
         progress: bool = True, warn: Callable[[str], None] = print,
-        validity: bool = True, executor: str = "local", address: str | None = None
-        ) -> CrossCheck:
+        validity: bool = True, executor: str = "local", address: str | None = None,
+        jobs: int = 1, threads: int | None = THREADS) -> CrossCheck:
     """Train what ``plan`` asks (batched where it can), appending each result durably.
 
-    ``executor``: ``local`` (in this process, one unit after another) or ``ray`` (each unit a
+    ``executor``: ``local`` (in this process, one unit after another, on ``threads`` torch
+    threads; ``jobs`` > 1: that many worker processes of one thread each) or ``ray`` (each unit a
     Ray task, on a local Ray instance or the cluster at ``address``; see
     :mod:`~ssem_symbolic.harness.executors`). Either way only this process writes
     results.jsonl, one record per finished configuration, and the records are the same."""
     results = ResultsFile(out / "results.jsonl", warn=warn)
     with results.locked():
         return _run_locked(plan, results, resume, device, progress, validity, executor,
-                           address)
+                           address, jobs, threads)
 
 
-def execute(kind: str, unit, device: str, validity: bool) -> list[dict]:
+def execute(kind: str, unit, device: str, validity: bool,
+            threads: int | None = THREADS) -> list[dict]:
     """Train one unit of a plan (a batched group of free configurations, one network, or a
     threshold search) and return its records, each with the unit's wall time (``seconds``)
-    and how many records share it (``unit_size``)."""
+    and how many records share it (``unit_size``), on ``threads`` torch threads (None: torch's
+    default, for benchmarks/threads.py)."""
+    before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        return _execute(kind, unit, device, validity)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _execute(kind: str, unit, device: str, validity: bool) -> list[dict]:
     start = time.perf_counter()
     if kind == "free":
         z, labels = train_free_batched(unit, device)
@@ -183,13 +200,8 @@ def execute(kind: str, unit, device: str, validity: bool) -> list[dict]:
         recs = [record(c, z[i], labels, validity, refined=refined[i])
                 for i, c in enumerate(unit)]
     elif kind == "net":
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)  # float32 sums in one order: the same records on any executor
         trace: list = []
-        try:
-            z, labels = train(unit, device, trace=trace if unit.trainer == "minibatch" else None)
-        finally:
-            torch.set_num_threads(threads)
+        z, labels = train(unit, device, trace=trace if unit.trainer == "minibatch" else None)
         recs = [record(unit, z, labels, validity, trace)]
     else:
         spec = dict(unit)
@@ -210,8 +222,8 @@ def timing(records: list[dict], cpus: int) -> dict:
 
 
 def _run_locked(plan: Plan, results: ResultsFile, resume: bool, device: str, progress: bool,
-                validity: bool, executor: str = "local", address: str | None = None
-                ) -> CrossCheck:
+                validity: bool, executor: str = "local", address: str | None = None,
+                jobs: int = 1, threads: int | None = THREADS) -> CrossCheck:
     if resume:
         done = results.load()
         wanted = {c.key() for c in plan.points} | {threshold_key(t) for t in plan.thresholds}
@@ -240,9 +252,13 @@ def _run_locked(plan: Plan, results: ResultsFile, resume: bool, device: str, pro
             from .executors import run_on_ray
 
             run_on_ray(units, device, validity, finished, address)
+        elif executor == "local" and jobs > 1 and len(units) > 1:
+            from .executors import run_in_processes
+
+            run_in_processes(units, device, validity, finished, min(jobs, len(units)))
         elif executor == "local":
             for kind, unit in units:
-                finished(execute(kind, unit, device, validity))
+                finished(execute(kind, unit, device, validity, threads))
         else:
             raise ValueError(f"unknown executor {executor!r}: use local or ray")
     finally:

@@ -76,9 +76,14 @@ def locate(convention, m: int, k: int, p: int, *, tau: float | None = None,
               "batch": [m, k, p], "tau": tau, "alpha": alpha, "steps": steps,
               "trail": {"grid": [[float(x), float(w)] for x, w in zip(xs, coarse)]}}
     if spread.all() or not spread.any():
+        which = "every" if not spread.any() else "no"
         return record | {"located": None, "uncertainty": None,
-                         "note": "every point of the scan collapsed" if not spread.any()
-                         else "no point of the scan collapsed"}
+                         "note": f"{which} point of the {axis} scan collapsed after {steps} "
+                                 f"steps (within-class variance {'<=' if which == 'every' else '>'}"
+                                 f" {SPREAD:g} at all {grid} points): "
+                                 + ("too few steps to spread near the threshold"
+                                    if which == "every" else
+                                    "no collapse reached in the scanned range")}
     # the collapsed region lies at one end; d points from it into the spreading side
     d = 1.0 if not spread[0] else -1.0
     order = list(range(grid)) if d > 0 else list(range(grid - 1, -1, -1))
@@ -98,7 +103,8 @@ def locate(convention, m: int, k: int, p: int, *, tau: float | None = None,
         x1 += d * OFFSETS[0] * (1 + (~keep).sum())
     else:
         return record | {"located": None, "uncertainty": None,
-                         "note": "the fit's points did not stay on the spreading side"}
+                         "note": f"the fit's points did not stay on the spreading side after "
+                                 f"{steps} steps (they collapsed: too few steps)"}
     record["trail"]["fit"] = [[float(x), *map(float, row)] for x, row in zip(pts, w)]
     pts, w = pts[keep], w[keep]
     span = (x1 - d * 0.05, x1 + d * OFFSETS[-1])
