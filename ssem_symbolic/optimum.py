@@ -426,16 +426,19 @@ def _on_ssem(spec, m_, k_, p_, alpha_, t, cert) -> GlobalOptimum:
         # the certificate's multipliers are phi's; GlobalOptimum states tau phi's
         mus = {P.names.index(n): mp_ * float(t) for n, mp_ in cert.multipliers.items()}
         phi = _Phi(pr, w, lse, t, mpmath)
-        return _report(pr, phi, x, active, mus, lam, cert.valid is True, cert.digits)
+        return _report(pr, phi, x, active, mus, lam, cert.valid is True, cert.digits,
+                       snap=False)
 
 
-def _report(pr, phi, x, active, mus, lam, decided, work) -> GlobalOptimum:
-    """What the point x reports: the active set and the variances from its eigenvalues (a
-    direction whose eigenvalue is 0 at the working resolution is active, with multiplier 0
-    where the face did not hold it), ``unique`` and the ranges from :func:`_minimisers`."""
+def _report(pr, phi, x, active, mus, lam, decided, work, snap: bool = True) -> GlobalOptimum:
+    """What the point x reports: the active set and the variances from its eigenvalues (with
+    ``snap``, a direction whose eigenvalue is 0 at the working resolution is active, with
+    multiplier 0 where the face did not hold it; without, ``active`` is exact, as on SSEM,
+    where beta* = 1 is decided exactly), ``unique`` and the ranges from :func:`_minimisers`."""
     P = pr.P
     resolution = mpmath.mpf(10) ** (-(work - 5))
-    zero = [i for i in range(len(P.names)) if i in active or abs(lam[i]) <= resolution]
+    zero = [i for i in range(len(P.names))
+            if i in active or (snap and abs(lam[i]) <= resolution)]
     mus = {i: mus.get(i, mpmath.mpf(0)) for i in zero}
     lam = [mpmath.mpf(0) if i in zero else lam[i] for i in range(len(P.names))]
     names = [P.names[i] for i in zero]
