@@ -757,7 +757,9 @@ def _imbalanced_words(opt) -> str:
     else:
         words = "no class collapsed"
     if opt.merged:
-        words += f"; merged: {', '.join(f'{i}={j}' for i, j in opt.merged)}"
+        words += "; merged: " + ", ".join("=".join(map(str, group)) if len(group) <= 10
+                                          else f"{len(group)} classes {group[0]}..{group[-1]}"
+                                          for group in opt.merged)
     if not opt.unique:
         words += ("; the minimisers form a segment (no self entry in the denominator): shown at "
                   "its end with the most active conditions, with each class's variance range")

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from ._progress import progress
 from .optimum import GlobalOptimum, _barrier, _candidates, _Problem, _setup, _solve
 from .mixture import mixture
 from .optimum import TAU_SCAN, Regimes, global_optimum, regimes_of
@@ -298,18 +299,20 @@ def dataset_alpha_c(convention, classes: int, instances: int, p_: int, sampler: 
     by bisection to ``tol`` between the first and the last alpha of the scan that differ.
     None when it is active at every alpha in [0, 1] or at none."""
     def collapsed(a) -> bool:  # the active set only: no need to decide every sign to the end
+        bar.update(1)
         return "within-class" in dataset_optimum(convention, classes, instances, p_, sampler,
                                                  a, tau_, max_digits=120).active
     lo, hi = exact(0), exact(1)
-    at_lo, at_hi = collapsed(lo), collapsed(hi)
-    if at_lo == at_hi:
-        return None
-    while hi - lo > tol:
-        mid = (lo + hi) / 2
-        if collapsed(mid) == at_lo:
-            lo = mid
-        else:
-            hi = mid
+    with progress("dataset alpha_c: bisection") as bar:
+        at_lo, at_hi = collapsed(lo), collapsed(hi)
+        if at_lo == at_hi:
+            return None
+        while hi - lo > tol:
+            mid = (lo + hi) / 2
+            if collapsed(mid) == at_lo:
+                lo = mid
+            else:
+                hi = mid
     return float((lo + hi) / 2)
 
 

@@ -21,6 +21,7 @@ import numpy as np
 import mpmath
 import sympy as sp
 
+from ._progress import counted, progress
 from .reading import exact
 from .derive import alpha_c_limits, alpha_c_value, derive, optimal_beta, r, tau_c_value
 from .spec import UnsupportedConvention, check_setting, get_spec, takes_convention
@@ -366,6 +367,8 @@ def _bisect_roots(g, grid, tol: float, log: bool, check: bool = True) -> list[fl
     """Every root of g over ``grid`` (sign changes between its points, then bisection to
     ``tol``, relative when ``log``), each checked (``check``): |g| <= 1e-4 there. A pair of
     roots inside one grid interval is not seen."""
+    bar = progress("guide: scan, then bisection", total=len(grid))
+    g = counted(bar, g)
     values = [g(x) for x in grid]
     out = []
     for (lo, glo), (hi, ghi) in zip(zip(grid, values), zip(grid[1:], values[1:])):
@@ -385,4 +388,5 @@ def _bisect_roots(g, grid, tol: float, log: bool, check: bool = True) -> list[fl
             out.append(x)
     if values[-1] == 0:
         out.append(grid[-1])
+    bar.close()
     return out

@@ -43,6 +43,7 @@ import sympy as sp
 
 from .derive import guard_digits, optimal_beta
 from .model import gram_entries
+from ._progress import counted, progress
 from .polyhedron import Polyhedron, collapsed, polyhedron, sorted_names
 from .reading import exact, mp
 from .spec import (LossSpec, alpha, check_setting, get_spec, pull_weights,
@@ -623,6 +624,8 @@ def scan(points, key, mid, done) -> list[tuple]:
     after) per change, each located by bisection until ``done(lo, hi)``. A third regime met
     inside an interval splits it; a regime that starts and ends inside one grid interval is
     not seen. The first entry is ``(points[0], None, key(points[0]))``."""
+    bar = progress("regimes: grid, then bisection", total=len(points))
+    key = counted(bar, key)
     found = [(x, key(x)) for x in points]
 
     def locate(lo, a_lo, hi, a_hi) -> list[tuple]:
@@ -637,9 +640,12 @@ def scan(points, key, mid, done) -> list[tuple]:
                 return locate(lo, a_lo, xm, am) + locate(xm, am, hi, a_hi)
         return [((lo + hi) / 2, a_lo, a_hi)]
 
-    return [(points[0], None, found[0][1])] + [
-        c for (x0, a0), (x1, a1) in zip(found, found[1:]) if a0 != a1
-        for c in locate(x0, a0, x1, a1)]
+    try:
+        return [(points[0], None, found[0][1])] + [
+            c for (x0, a0), (x1, a1) in zip(found, found[1:]) if a0 != a1
+            for c in locate(x0, a0, x1, a1)]
+    finally:
+        bar.close()
 
 
 @takes_convention

@@ -55,16 +55,17 @@ class ImbalancedOptimum:
     """The minimiser over the invariant family and what it reports (floats).
 
     ``per_class``: aligned with the sizes given, each ``size``, ``within_class_variance``,
-    ``view_similarity``, ``class_similarity`` and ``collapsed``. ``merged``: pairs (i, j),
-    i < j, of classes whose means coincide. ``similarity[(g, h)]``: the cosine of two
-    different classes of size groups g and h. ``active``: the active conditions, by size group
-    (``view[k=5]``, ``within-class[k=5]``, ``between-class[k=2]``), ``all-ones`` (zero centroid)
-    and ``class-means`` (the group means dependent beyond the centroid).
+    ``view_similarity``, ``class_similarity`` and ``collapsed``. ``merged``: the sets of
+    classes (each a sorted tuple of two or more) whose means coincide.
+    ``similarity[(g, h)]``: the cosine of two different classes of size groups g and h.
+    ``active``: the active conditions, by size group (``view[k=5]``, ``within-class[k=5]``,
+    ``between-class[k=2]``), ``all-ones`` (zero centroid) and ``class-means`` (the group
+    means dependent beyond the centroid).
     """
 
     sizes: ClassSizes
     per_class: tuple[dict, ...]
-    merged: tuple[tuple[int, int], ...]
+    merged: tuple[tuple[int, ...], ...]
     similarity: dict
     active: tuple[str, ...]
     multipliers: dict
@@ -779,14 +780,9 @@ def _report(kkt: _KKT, u, decided: bool, unique: bool, work: int,
             per_class[-1]["within_class_variance_range"] = ends
     mean_sq = (centre.T * Rm * centre)[0] / N ** 2
     total = 1 - mean_sq
-    merged = []
-    for i, j in itertools.combinations(range(sizes.classes), 2):
-        gi, gj = sizes.group_of[i], sizes.group_of[j]
-        if gi == gj and groups[gi][1] < 2:
-            continue
-        gap = ms[gi] + ms[gj] - 2 * fam.other(x, gi, gj)
-        if abs(gap) <= resolution * 10 ** 3:
-            merged.append((i, j))
+    merged = _merged(sizes, [[abs(ms[g] + ms[h] - 2 * fam.other(x, g, h))
+                              <= resolution * 10 ** 3 if g != h or groups[g][1] >= 2 else False
+                              for h in range(len(groups))] for g in range(len(groups))])
     similarity = {(g, h): float(fam.other(x, g, h)) for g in range(len(groups))
                   for h in range(g, len(groups)) if g < h or groups[g][1] >= 2}
     val = kkt.obj.parts(x, False)[0] / kkt.obj.tau
@@ -794,6 +790,32 @@ def _report(kkt: _KKT, u, decided: bool, unique: bool, work: int,
                              tuple(sorted(names)), names, slacks, float(within),
                              float(total - within), float(val), unique, decided, work,
                              tuple(x))
+
+
+def _merged(sizes: ClassSizes, meets: list) -> tuple[tuple[int, ...], ...]:
+    """The sets of classes whose means coincide, from ``meets[g][h]``: the classes of size
+    groups g and h share one mean (a group with itself: its classes coincide). Decided per
+    pair of groups, so the work is G^2, not (number of classes)^2."""
+    G = len(meets)
+    parent = list(range(G))
+
+    def root(g):
+        while parent[g] != g:
+            g = parent[g]
+        return g
+    together = [meets[g][g] for g in range(G)]
+    for g, h in itertools.combinations(range(G), 2):
+        if meets[g][h]:
+            parent[root(h)] = root(g)
+    out = []
+    for g in range(G):
+        if root(g) != g:
+            continue
+        members = [h for h in range(G) if root(h) == g]
+        classes = tuple(i for i in range(sizes.classes) if sizes.group_of[i] in members)
+        if len(members) > 1 or together[g]:
+            out.append(classes)
+    return tuple(sorted(out))
 
 
 def _from_balanced(spec: LossSpec, sizes: ClassSizes, p_: int, a, t, digits: int):
@@ -807,8 +829,7 @@ def _from_balanced(spec: LossSpec, sizes: ClassSizes, p_: int, a, t, digits: int
     per = {"size": K, "within_class_variance": opt.within_class_variance,
            "view_similarity": 1.0 if opt.view is None else opt.view,
            "class_similarity": opt.class_, "collapsed": opt.collapsed}
-    merged = (tuple(itertools.combinations(range(m_), 2))
-              if opt.collapsed and "between-class" in opt.active else ())
+    merged = ((tuple(range(m_)),) if opt.collapsed and "between-class" in opt.active else ())
     return ImbalancedOptimum(
         sizes, tuple(dict(per) for _ in range(m_)), merged, {(0, 0): opt.other},
         tuple(sorted(rename[n] for n in opt.active)),
@@ -822,8 +843,8 @@ def _from_balanced(spec: LossSpec, sizes: ClassSizes, p_: int, a, t, digits: int
 class ImbalancedRegimes:
     """The regimes of the imbalanced optimum along alpha (fixed tau) or tau (fixed alpha).
 
-    A regime is the active set with the merged pairs; each span lists the classes collapsed
-    in it (indices aligned with the sizes). ``collapse_changes[i]``: every point along the
+    A regime is the active set with the merged sets of classes; each span lists the classes
+    collapsed in it (indices aligned with the sizes). ``collapse_changes[i]``: every point along the
     axis where class i turns collapsed or not (in either direction), and
     ``collapsed_at_ends[i]``: whether it is collapsed at the scan's first and last point;
     no change and (True, True) is "collapsed over the whole range".
