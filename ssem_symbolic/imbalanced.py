@@ -215,12 +215,22 @@ def blocks(spec: LossSpec, part: dict, coef: dict) -> tuple[list, dict]:
     return out, {j: sp.expand(w) for j, w in pull.items()}
 
 
+#: the most distinct class sizes (size groups) the imbalanced layers take: an optimum is a
+#: G x G matrix inequality in O(G^2) coordinates, solved in mpmath (8 groups: about 6 s)
+MAX_GROUPS = 8
+
+
 def check_sizes(spec: LossSpec, sizes: ClassSizes, p_: int, alpha_=None) -> None:
     """ValueError (one line) unless every anchor has a positive in each term that carries
     weight (at ``alpha_``; at some alpha in [0, 1] when None) and a partner in its
     denominator."""
     if isinstance(p_, bool) or not isinstance(p_, int) or p_ < 1:
         raise ValueError(f"views p must be an integer >= 1, got {p_!r}")
+    if len(sizes.groups) > MAX_GROUPS:
+        raise ValueError(f"the imbalanced solver takes at most {MAX_GROUPS} distinct class sizes, "
+                         f"got {len(sizes.groups)}: its work grows steeply with them (8 take "
+                         "about 6 s an optimum, 10 about 80 s); round the sizes into fewer "
+                         "values")
     fam = _family(spec, sizes, p_)
     for term in TERMS:
         w = spec.weight(term)

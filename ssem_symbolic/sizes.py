@@ -17,6 +17,8 @@ True
 
 from __future__ import annotations
 
+import collections
+import functools
 import re
 from dataclasses import dataclass
 
@@ -85,16 +87,17 @@ class ClassSizes:
         """sum of k_c."""
         return sum(self.sizes)
 
-    @property
+    @functools.cached_property
     def groups(self) -> tuple[tuple[int, int], ...]:
-        """(size, count) per size group, by decreasing size."""
-        return tuple((s, self.sizes.count(s)) for s in sorted(set(self.sizes), reverse=True))
+        """(size, count) per size group, by decreasing size (computed once: O(classes))."""
+        counts = collections.Counter(self.sizes)
+        return tuple((s, counts[s]) for s in sorted(counts, reverse=True))
 
-    @property
+    @functools.cached_property
     def group_of(self) -> tuple[int, ...]:
-        """The group index of every class, aligned with :attr:`sizes`."""
-        order = [s for s, _ in self.groups]
-        return tuple(order.index(s) for s in self.sizes)
+        """The group index of every class, aligned with :attr:`sizes` (computed once)."""
+        order = {s: g for g, (s, _) in enumerate(self.groups)}
+        return tuple(order[s] for s in self.sizes)
 
     @property
     def balanced(self) -> bool:
