@@ -976,10 +976,14 @@ def _phase_dataset(args) -> int:
     from .phase import phase_map_dataset, save_dataset
     from .spec import get_spec
 
+    from .dataset import UNIFORM_TAU_RANGE
+
     _dataset_setting(args)
     spec = get_spec(args.loss)
     (C, n), smp = args.dataset, args.sampler
-    alphas, taus = _exact_grids(args, TAU_RANGE, "the exact solver's")
+    smp.check(C, n)
+    alphas, taus = _exact_grids(args, UNIFORM_TAU_RANGE if smp.composition_varies else
+                                TAU_RANGE, "the exact solver's")
     na, nt = alphas.size, taus.size
     out, png = _phase_outputs(args.out)
     start = time.perf_counter()

@@ -24,9 +24,9 @@ import sympy as sp
 from ._progress import progress
 from .optimum import GlobalOptimum, _barrier, _candidates, _Problem, _setup, _solve
 from .mixture import mixture
-from .optimum import TAU_SCAN, Regimes, global_optimum, regimes_of
+from .optimum import TAU_RANGE, TAU_SCAN, Regimes, global_optimum, regimes_of
 from .polyhedron import limit_polyhedron, polyhedron
-from .reading import exact
+from .reading import check_tau, exact
 from .spec import TERMS, LossSpec, check_setting, get_spec, pair_counts
 from .spec import alpha as alpha_sym
 
@@ -93,6 +93,9 @@ class Sampler:
             if not 2 <= self.batch <= (self.batch if total is None else total):
                 raise ValueError(f"the sampler draws B = {self.batch} of the dataset's "
                                  f"{total} instances: need 2 <= B <= C n")
+            if self.batch > MAX_UNIFORM_BATCH and self.batch != total:
+                raise ValueError(f"a uniform batch of B = {self.batch} is beyond the mixture "
+                                 f"solver's {MAX_UNIFORM_BATCH} (its cost grows as B^2)")
             return
         if self.kind != "balanced":
             raise ValueError(f"unknown sampler {self.kind!r}: use balanced, uniform, "
@@ -186,6 +189,14 @@ def _uniform_objective(spec: LossSpec, P, p_: int, mix, alpha_, batch: int):
     return lambda t, lib: _Objective(fam, weights, t, lib)
 
 
+#: the temperatures the uniform sampler's mixture solver covers (paper, 10 classes, B = 128:
+#: about 20 s at 0.01, 1 s at 0.03); the other samplers take the batch solver's TAU_RANGE
+UNIFORM_TAU_RANGE = ("0.01", "1e4")
+#: the largest uniform batch whose composition varies: the mixture's polynomial powers cost
+#: O(B^2) (B = 2000: about 10 s; 8000: minutes)
+MAX_UNIFORM_BATCH = 2048
+
+
 def dataset_optimum(convention, classes: int, instances: int, p_: int, sampler: Sampler,
                     alpha_, tau_, digits: int = 30, max_digits: int = 1000) -> GlobalOptimum:
     """The minimum of the expected batch loss over the unit embeddings of a whole dataset
@@ -197,6 +208,10 @@ def dataset_optimum(convention, classes: int, instances: int, p_: int, sampler: 
     (an exactly vanishing multiplier, as at alpha = 1) is reported with ``decided=False``."""
     spec = get_spec(convention)
     sampler.check(classes, instances)
+    lo, hi = UNIFORM_TAU_RANGE if sampler.composition_varies else TAU_RANGE
+    if not exact(lo) <= check_tau(tau_) <= exact(hi):
+        raise ValueError(f"the dataset-level solver under this sampler covers tau in [{lo}, "
+                         f"{hi}], got {tau_}")
     if sampler.kind == "fixed-partition":
         return _partition_optimum(spec, classes, instances, p_, sampler, alpha_, tau_, digits)
     if sampler.composition_varies:

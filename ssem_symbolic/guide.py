@@ -254,7 +254,7 @@ def guide_imbalanced(convention, sizes, p: int = 2, *former, tau: float | None =
     out: dict = {"loss": spec.name, "class_sizes": list(sizes.sizes), "warnings": [],
                  "lines": []}
     say = out["lines"].append
-    kw = {"tau": tau} if tau is not None else {"alpha": alpha, "tau_range": ("0.02", "100")}
+    kw = {"tau": tau} if tau is not None else {"alpha": alpha, "tau_range": ("0.03", "100")}
     r = imbalanced_regimes(spec, sizes, p, tol=1e-8, points=21, **kw)
     axis = r.axis
     out[f"{axis}_c_per_class"] = [r.threshold(i) for i in range(sizes.classes)]

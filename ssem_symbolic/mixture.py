@@ -157,7 +157,10 @@ def _partitions(batch: int, parts: int, largest: int) -> list | None:
             return len(out) <= EXACT_LIMIT
         if len(prefix) == parts:
             return True
-        for a in range(min(left, most), 0, -1):
+        # the parts still free are at most a each: a >= left / (their number), or the rest
+        # cannot be placed (without this bound B = 999 of 10 x 100 searched for minutes)
+        least = -(-left // (parts - len(prefix)))
+        for a in range(min(left, most), least - 1, -1):
             if not grow(left - a, a, prefix + [a]):
                 return False
         return True

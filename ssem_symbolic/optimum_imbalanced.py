@@ -42,7 +42,7 @@ from .spec import LossSpec, get_spec, takes_convention
 MAX_DIGITS = 240
 #: the temperatures the imbalanced solver covers (the loss is flat to e^{-2/tau} near its
 #: minimiser, so the work carries 0.87/tau more digits)
-TAU_RANGE = ("0.02", "1e4")
+TAU_RANGE = ("0.03", "1e4")
 #: the candidate active sets tried, most likely first, before the solver gives up; from the
 #: float64 barrier only the first few (where float64 cannot place the minimiser, an mpmath
 #: barrier orders them again)
@@ -878,7 +878,7 @@ class ImbalancedRegimes:
 
 @takes_convention
 def imbalanced_regimes(convention: str | LossSpec, sizes, p_: int, *, tau=None, alpha=None,
-                       tol: float = 1e-8, tau_range=("0.02", "100"),
+                       tol: float = 1e-8, tau_range=(TAU_RANGE[0], "100"),
                        points: int = 41) -> ImbalancedRegimes:
     """Every boundary of the imbalanced optimum along alpha in [0, 1] at fixed ``tau``, or
     along tau in ``tau_range`` at fixed ``alpha``, located to ``tol`` (absolute in alpha,
