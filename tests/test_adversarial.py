@@ -254,3 +254,58 @@ def test_30_a_file_may_not_take_a_presets_name(tmp_path, capsys):
                  "--tau", "0.5", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["alpha_c"] == pytest.approx(0.3518766, abs=1e-7)
 
+
+
+def test_13_two_size_groups_of_many_classes_answer(capsys):
+    """5000 classes of 2 and 5000 of 3: a two-group problem (it did not finish in 600 s);
+    every class of a size group reports the same geometry, as the symmetry demands."""
+    assert main(["optimum", "--loss", "paper", "--class-sizes", "5000x2,5000x3", "--alpha",
+                 "0.35", "--tau", "0.5", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    per = out["per_class"]
+    assert len(per) == 10000
+    for size in (2, 3):
+        values = {round(c["within_class_variance"], 12) for c in per if c["size"] == size}
+        assert len(values) == 1 and 0 <= values.pop() <= 1
+
+
+def test_13_more_size_groups_than_the_solver_takes_is_one_line(capsys):
+    one_line_error(capsys, ["optimum", "--loss", "paper", "--class-sizes",
+                            "2,3,4,5,6,7,8,9,10", "--alpha", "0.35", "--tau", "0.5"],
+                   words="at most 8 distinct class sizes")
+
+
+def test_14_the_imbalanced_floor_is_refused_below_and_answers_at(capsys):
+    one_line_error(capsys, ["optimum", "--loss", "paper", "--class-sizes", "5,3,2", "--alpha",
+                            "0.3", "--tau", "0.02"], words="0.03")
+    assert main(["optimum", "--loss", "paper", "--class-sizes", "5,3,2", "--alpha", "0.3",
+                 "--tau", "0.03", "--json"]) == 0
+
+
+def test_15_the_composition_search_finds_every_partition_and_no_more():
+    """The pruned search against itertools: the partitions of B into at most C parts of at
+    most n, for small cases (and B = 999 of 10 x 100 has exactly one: nine 100s and a 99)."""
+    import itertools
+
+    from ssem_symbolic.mixture import _partitions
+
+    def reference(B, C, n):
+        out = set()
+        for parts in range(1, C + 1):
+            for combo in itertools.combinations_with_replacement(range(1, n + 1), parts):
+                if sum(combo) == B:
+                    out.add(tuple(sorted(combo, reverse=True)))
+        return out
+    for B, C, n in [(4, 3, 3), (7, 4, 3), (9, 3, 5), (6, 6, 2), (10, 4, 4)]:
+        assert set(_partitions(B, C, n)) == reference(B, C, n)
+    assert _partitions(999, 10, 100) == [(100,) * 9 + (99,)]
+
+
+@pytest.mark.parametrize("dataset, sampler, tau, words", [
+    ("10:inf", "uniform:100000", "0.5", "beyond the mixture solver"),
+    ("100000:inf", "uniform:100000", "0.5", "beyond the mixture solver"),
+    ("10:50", "uniform:12", "1e-4", "covers tau in [0.01"),
+    ("10:50", "balanced:10:8", "1e-6", "covers tau in [0.001")])
+def test_15_dataset_settings_out_of_reach_are_one_line(capsys, dataset, sampler, tau, words):
+    one_line_error(capsys, ["optimum", "--loss", "paper", "--dataset", dataset, "--sampler",
+                            sampler, "--alpha", "0.5", "--tau", tau], words=words)
