@@ -920,6 +920,7 @@ def _phase_outputs(path: str):
 def _phase_imbalanced(args, sizes) -> int:
     import time
 
+    from ._progress import progress
     from .imbalanced import check_sizes
     from .optimum_imbalanced import TAU_RANGE
     from ._io import together
@@ -932,7 +933,9 @@ def _phase_imbalanced(args, sizes) -> int:
     na, nt = alphas.size, taus.size
     out, png = _phase_outputs(args.out)
     start = time.perf_counter()
-    pm = phase_map_imbalanced(spec, sizes, args.views, alphas, taus)
+    with progress("phase map (exact, per point)", total=na * nt, unit="point") as bar:
+        pm = phase_map_imbalanced(spec, sizes, args.views, alphas, taus,
+                                  progress=lambda: bar.update(1))
     seconds = time.perf_counter() - start
     with together():
         save_imbalanced(pm, out, png, args.log_tau)
@@ -971,6 +974,7 @@ def _exact_grids(args, tau_range, solver: str):
 def _phase_dataset(args) -> int:
     import time
 
+    from ._progress import progress
     from .optimum import TAU_RANGE
     from ._io import together
     from .phase import phase_map_dataset, save_dataset
@@ -987,7 +991,9 @@ def _phase_dataset(args) -> int:
     na, nt = alphas.size, taus.size
     out, png = _phase_outputs(args.out)
     start = time.perf_counter()
-    pm = phase_map_dataset(spec, C, n, args.views, smp, alphas, taus)
+    with progress("phase map (exact, per point)", total=na * nt, unit="point") as bar:
+        pm = phase_map_dataset(spec, C, n, args.views, smp, alphas, taus,
+                               progress=lambda: bar.update(1))
     seconds = time.perf_counter() - start
     with together():
         save_dataset(pm, out, png, args.log_tau)
