@@ -29,7 +29,7 @@ import sys
 import traceback
 
 from ._io import OutputError
-from .spec import PRESETS
+from .spec import PRESETS, NoSolution
 
 EXIT_OK, EXIT_BUG, EXIT_BAD_INPUT, EXIT_OUTPUT = 0, 1, 2, 3
 EXIT_INTERRUPTED, EXIT_PIPE, EXIT_TERMINATED = 130, 141, 143
@@ -302,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_PIPE
     except ValueError as exc:
         return _fail(EXIT_BAD_INPUT, str(exc))
-    except ArithmeticError as exc:  # a solver that found no answer: out of its reach
+    except NoSolution as exc:  # a solver that found no answer: out of its reach
         return _fail(EXIT_BAD_INPUT, f"no answer here: {exc} (outside the range the solver "
                                      "reaches; README, 'Ranges')")
     except OutputError as exc:

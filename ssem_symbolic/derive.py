@@ -36,7 +36,7 @@ from . import _cache
 from .model import c_sym, gram_entries, o_sym, v_sym
 from .pairs import TABLE
 from .reading import check_tau, exact, mp
-from .spec import (LossSpec, UnsupportedConvention, alpha, beta, get_spec, k, m, p,
+from .spec import (LossSpec, NoSolution, UnsupportedConvention, alpha, beta, get_spec, k, m, p,
                    pair_counts, takes_convention, tau)
 
 r = sp.Symbol("r", positive=True)  # r = exp(-m/((m - 1) tau)), increasing in tau, in (0, 1)
@@ -749,4 +749,4 @@ def bracketed_newton(step, start, digits: int, iterations: int, where: str) -> m
         if g == 0 or abs(nxt - x) <= tol or hi - lo <= tol:
             return +(x if g == 0 else nxt)
         x = nxt
-    raise ArithmeticError(f"beta* did not converge at {where}")
+    raise NoSolution(f"beta* did not converge at {where}")

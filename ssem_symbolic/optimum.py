@@ -46,7 +46,7 @@ from .model import gram_entries
 from ._progress import counted, progress
 from .polyhedron import Polyhedron, collapsed, polyhedron, sorted_names
 from .reading import exact, mp
-from .spec import (LossSpec, alpha, check_setting, get_spec, pull_weights,
+from .spec import (LossSpec, NoSolution, alpha, check_setting, get_spec, pull_weights,
                    takes_convention)
 from .validity import certify_ssem
 
@@ -408,7 +408,7 @@ def _solve(pr, w, lse, t, x0, order, digits, objective=None,
             if best is not None and work >= max_digits:
                 return _report(pr, phi, *best, False, work)
             if best is None and work >= max_digits:
-                raise ArithmeticError("no face of the polyhedron satisfies the KKT conditions")
+                raise NoSolution("no face of the polyhedron satisfies the KKT conditions")
         work = min(max_digits, 4 * work)
 
 

@@ -36,7 +36,7 @@ from .derive import guard_digits
 from .imbalanced import Family, check_sizes, family, flat, loss_weights, sigmoid_rows
 from .reading import check_tau, exact, mp
 from .sizes import ClassSizes
-from .spec import LossSpec, get_spec, takes_convention
+from .spec import LossSpec, NoSolution, get_spec, takes_convention
 
 #: the most digits the solver works at before it reports a sign as undecided
 MAX_DIGITS = 240
@@ -526,7 +526,7 @@ def imbalanced_optimum(convention: str | LossSpec, sizes, p_: int, alpha_, tau_,
         if found is not None and (found.decided or work >= MAX_DIGITS):
             return found
         if work >= MAX_DIGITS:
-            raise ArithmeticError("no candidate satisfies the KKT conditions")
+            raise NoSolution("no candidate satisfies the KKT conditions")
         work = min(MAX_DIGITS, 4 * work)
 
 

@@ -31,7 +31,7 @@ from . import sigmoid
 from .codegen import Kernel, torch_kernel
 from .polyhedron import polyhedron
 from .reading import exact
-from .spec import LossSpec, alpha, beta, k, m, p, pair_counts, tau
+from .spec import LossSpec, NoSolution, alpha, beta, k, m, p, pair_counts, tau
 
 _ARGS = (beta, alpha, tau, m, k, p)
 #: the tau over which the float64 grid meets its stated accuracy
@@ -162,7 +162,7 @@ def optimal_beta(K: SigmoidKernels, a: torch.Tensor, t: torch.Tensor, batch,
             idx, a, t, lo, hi, nxt, last = (v[keep] for v in (idx, a, t, lo, hi, nxt, last))
         x = nxt
     if idx.numel():
-        raise ArithmeticError(f"Newton did not converge at {idx.numel()} points")
+        raise NoSolution(f"Newton did not converge at {idx.numel()} points")
     return out
 
 

@@ -25,7 +25,7 @@ import torch
 
 from .codegen import Kernel, torch_kernel
 from .derive import _ARGS, derive, optimal_beta, r, term_pieces  # noqa: F401  (optimal_beta: doctest)
-from .spec import (LossSpec, alpha, check_setting, former_order, get_spec, k, m, p, tau,
+from .spec import (LossSpec, NoSolution, alpha, check_setting, former_order, get_spec, k, m, p, tau,
                    takes_convention)
 
 #: Newton stops when a step is below this (per dtype); the error is then about its square.
@@ -265,7 +265,7 @@ def _newton(K: SpecKernels, a: torch.Tensor, t: torch.Tensor, batch, tol: float,
             idx, a, t, lo, hi, nxt = idx[keep], a[keep], t[keep], lo[keep], hi[keep], nxt[keep]
         x = nxt
     if idx.numel():
-        raise ArithmeticError(f"Newton did not converge at {idx.numel()} points")
+        raise NoSolution(f"Newton did not converge at {idx.numel()} points")
     return out
 
 

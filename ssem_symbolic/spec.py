@@ -197,6 +197,11 @@ def pull_weights(spec: LossSpec, m_: int, k_: int, p_: int, alpha_=None) -> dict
     return {t: sp.expand(w) for t, w in out.items()}
 
 
+class NoSolution(ArithmeticError):
+    """A solver found no answer inside its documented range (no face or candidate satisfies
+    the KKT conditions, Newton did not converge): out of its reach, not a bug."""
+
+
 class UnsupportedConvention(ValueError):
     """A loss spec the engine does not support; the message says why, in one line."""
 
