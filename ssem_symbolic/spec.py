@@ -395,6 +395,10 @@ class Denominator(tuple):
         return {t: self.omega[t] * n[t] for t in self}
 
 
+#: the largest |bias| of the sigmoid form (the solvers are checked up to it)
+MAX_BIAS = 1000
+
+
 def _form(spec) -> None:
     """Check the loss form and read the bias exactly. The sigmoid form sums a binary
     logistic loss over the pairs of its "denominator" (the pairs it sees), so each term's
@@ -408,6 +412,10 @@ def _form(spec) -> None:
     except (TypeError, ValueError):
         raise UnsupportedConvention(f"loss spec {name!r}: bias must be a number, got "
                                     f"{spec.bias!r}") from None
+    if abs(bias) > MAX_BIAS:
+        raise UnsupportedConvention(f"loss spec {name!r}: bias {sp.N(bias, 3)} is out of range: "
+                                    f"|bias| <= {MAX_BIAS} (beyond, every pair's logistic loss "
+                                    "is saturated below e^-1000)")
     object.__setattr__(spec, "bias", bias)
     if spec.form == "softmax":
         if bias != 0:
