@@ -40,10 +40,6 @@ from .spec import (LossSpec, NoSolution, UnsupportedConvention, alpha, beta, get
                    pair_counts, takes_convention, tau)
 
 r = sp.Symbol("r", positive=True)  # r = exp(-m/((m - 1) tau)), increasing in tau, in (0, 1)
-def lse_weight(spec: LossSpec) -> sp.Expr:
-    """The weight of log D in phi: the sum of the term weights (1 for the default ones); for
-    a spec with a denominator per term see :meth:`~ssem_symbolic.spec.LossSpec.denominators`."""
-    return sp.expand(spec.weight("sup") + spec.weight("self"))
 
 
 def _loss_parts(spec: LossSpec) -> tuple[list[tuple[sp.Expr, sp.Expr]], sp.Expr]:
