@@ -126,7 +126,6 @@ def test_12_meta_labels_are_a_value_error():
 
 
 def test_17_an_unreachable_ray_address_is_one_line(tmp_path, capsys):
-    pytest.importorskip("ray")  # the [test] extra installs it: CI runs this
     one_line_error(capsys, ["crosscheck", "--tiny", "--loss", "paper", "--executor", "ray",
                             "--address", "127.0.0.1:1", "--out", str(tmp_path / "x")],
                    words="cannot reach the Ray cluster")
