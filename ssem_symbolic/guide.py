@@ -15,7 +15,6 @@ all are reported.
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import mpmath
@@ -124,27 +123,13 @@ def taus_for_within(convention, m, k, p, alpha: float, target: float) -> list[fl
     return out
 
 
-def _former_keywords(name: str, former: tuple, *values):
-    """(tau, alpha, target_within) where the caller may still give them positionally, as
-    before they became keywords (one release, with a DeprecationWarning)."""
-    if not former:
-        return values
-    if len(former) > len(values) or any(v is not None for v in values[:len(former)]):
-        raise TypeError(f"{name}() takes tau, alpha and target_within by keyword")
-    warnings.warn(f"{name}(..., tau, alpha, target_within) positionally is deprecated: give "
-                  "them by keyword (tau=, alpha=, target_within=)", DeprecationWarning,
-                  stacklevel=3)
-    return (*former, *values[len(former):])
-
-
 @takes_convention
-def guide(convention: str, m: int, k: int, p: int = 2, *former, tau: float | None = None,
+def guide(convention: str, m: int, k: int, p: int = 2, *, tau: float | None = None,
           alpha: float | None = None, target_within: float | None = None) -> dict:
     """The guideline as a dict: ``alpha_c`` and ``alpha`` (tau given) or ``tau_c``,
     ``alpha_c`` and ``tau`` (alpha given), ``warnings`` and ``lines`` (the words).
     ``tau``, ``alpha`` and ``target_within`` are keywords, as in every function that takes
     one of tau and alpha."""
-    tau, alpha, target_within = _former_keywords("guide", former, tau, alpha, target_within)
     spec = get_spec(convention)
     if (tau is None) == (alpha is None):
         raise ValueError("give exactly one of tau and alpha")
@@ -231,7 +216,7 @@ def _tau_warning(out, spec, m, k, p, alpha) -> None:
             f"peaks at {w[peak]:.4g} near tau = {_TAU_SCAN[peak]:.3g} and falls on both sides")
 
 
-def guide_imbalanced(convention, sizes, p: int = 2, *former, tau: float | None = None,
+def guide_imbalanced(convention, sizes, p: int = 2, *, tau: float | None = None,
                      alpha: float | None = None, target_within: float | None = None) -> dict:
     """The guideline for unequal class sizes, from the imbalanced global optimum: per class,
     where along alpha (``tau`` given) or tau (``alpha`` given) it stops being collapsed; with
@@ -241,8 +226,6 @@ def guide_imbalanced(convention, sizes, p: int = 2, *former, tau: float | None =
     not)."""
     from .optimum_imbalanced import as_sizes, imbalanced_optimum, imbalanced_regimes
 
-    tau, alpha, target_within = _former_keywords("guide_imbalanced", former, tau, alpha,
-                                                 target_within)
     spec = get_spec(convention)
     sizes = as_sizes(sizes)
     if (tau is None) == (alpha is None):

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import functools
 import math
-import warnings
 from typing import NamedTuple
 
 import torch
@@ -511,8 +510,8 @@ def _prepare(z, labels, alpha, tau, convention, normalize, pattern, chunk_size):
 
 def supcl_loss(z: torch.Tensor, labels: torch.Tensor, alpha, tau,
                convention: str | LossSpec = "paper", normalize: bool = True,
-               pattern: LabelPattern | None = None, chunk_size: int | None = None, *,
-               loss: str | LossSpec | None = None) -> torch.Tensor:
+               pattern: LabelPattern | None = None, chunk_size: int | None = None
+               ) -> torch.Tensor:
     """(1 - alpha) L_sup + alpha L_self for z of shape (..., N, p, d), labels (N,).
 
     Leading dims are independent configurations; ``alpha`` and ``tau`` broadcast against them
@@ -523,12 +522,7 @@ def supcl_loss(z: torch.Tensor, labels: torch.Tensor, alpha, tau,
 
     Half-precision features (float16, bfloat16, as under ``torch.autocast``) are upcast: the
     logits, their log-sum-exps and the result are float32, with autocast off inside.
-    ``loss=`` is the former name of ``convention=`` (one release, with a DeprecationWarning).
     """
-    if loss is not None:
-        warnings.warn("supcl_loss(loss=...) is deprecated: use convention=",
-                      DeprecationWarning, stacklevel=2)
-        convention = loss
     if isinstance(z, torch.Tensor) and z.dtype in (torch.float16, torch.bfloat16):
         with torch.autocast(device_type=z.device.type, enabled=False):
             return supcl_loss(z.float(), labels, alpha, tau, convention, normalize, pattern,
@@ -778,17 +772,8 @@ class SupCLLoss(torch.nn.Module):
     def __init__(self, alpha: float = 0.0, temperature: float = 0.1,
                  convention: str | LossSpec = "paper", normalize: bool = True,
                  check_finite: bool = True, chunk_size: int | None = None,
-                 gather: bool = False, *, gather_timeout: float | None = None,
-                 tau: float | None = None, loss: str | LossSpec | None = None) -> None:
+                 gather: bool = False, *, gather_timeout: float | None = None) -> None:
         super().__init__()
-        if tau is not None:
-            warnings.warn("SupCLLoss(tau=...) is deprecated: use temperature=",
-                          DeprecationWarning, stacklevel=2)
-            temperature = tau
-        if loss is not None:
-            warnings.warn("SupCLLoss(loss=...) is deprecated: use convention=",
-                          DeprecationWarning, stacklevel=2)
-            convention = loss
         if not 0.0 <= float(alpha) <= 1.0:
             raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
         if not float(temperature) > 0.0 or float(temperature) == float("inf"):

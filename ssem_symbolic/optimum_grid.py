@@ -26,7 +26,7 @@ from .model import gram_entries
 from .optimum import _face
 from .polyhedron import collapsed, polyhedron, variances
 from .solve import optimal_beta_grid
-from .spec import (LossSpec, alpha, check_setting, former_order, get_spec, pair_counts,
+from .spec import (LossSpec, alpha, check_setting, get_spec, pair_counts,
                    pull_weights, takes_convention)
 
 #: off SSEM the grid solver answers for tau >= this (below, the loss is so flat along the face
@@ -140,7 +140,6 @@ def _multipliers(A_S, grad):
 
 
 @takes_convention
-@former_order(sizes=2)
 def global_optimum_grid(convention: str | LossSpec, classes: int, per_class: int, views: int,
                         alpha_, tau_, *, dtype: torch.dtype | None = None,
                         device=None, max_iter: int = 100) -> GlobalGrid:

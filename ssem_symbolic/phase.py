@@ -21,7 +21,7 @@ from ._io import atomic_write
 from .optimum_grid import OFF_SSEM_TAU, global_optimum_grid
 from .polyhedron import collapsed
 from .solve import kernels
-from .spec import LossSpec, check_setting, former_order, get_spec, takes_convention
+from .spec import LossSpec, check_setting, get_spec, takes_convention
 from .validity import SHOWN_OFF_SSEM, established
 
 
@@ -84,7 +84,6 @@ def grid(start: float, stop: float, num: int, log: bool = False) -> np.ndarray:
 
 
 @takes_convention
-@former_order(sizes=2)
 def phase_map(convention: str | LossSpec, classes: int, per_class: int, views: int,
               alpha: np.ndarray, tau: np.ndarray, device: str = "cpu") -> PhaseMap:
     """beta* (float64) at every (alpha, tau) pair of the two 1-d grids."""
@@ -246,7 +245,6 @@ class ImbalancedPhaseMap:
 
 
 @takes_convention
-@former_order(sizes=1)
 def phase_map_imbalanced(convention, sizes, p_: int, alpha: np.ndarray, tau: np.ndarray,
                          progress=None) -> ImbalancedPhaseMap:
     """The imbalanced phase map: one exact solve

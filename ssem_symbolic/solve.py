@@ -25,7 +25,7 @@ import torch
 
 from .codegen import Kernel, torch_kernel
 from .derive import _ARGS, derive, optimal_beta, r, term_pieces  # noqa: F401  (optimal_beta: doctest)
-from .spec import (LossSpec, NoSolution, alpha, check_setting, former_order, get_spec, k, m, p, tau,
+from .spec import (LossSpec, NoSolution, alpha, check_setting, get_spec, k, m, p, tau,
                    takes_convention)
 
 #: Newton stops when a step is below this (per dtype); the error is then about its square.
@@ -176,7 +176,6 @@ def _common_dtype(*values) -> torch.dtype:
 
 
 @takes_convention
-@former_order(sizes=2)
 def optimal_beta_grid(convention: str | LossSpec, classes: int, per_class: int, views: int,
                       alpha_, tau_, *, dtype: torch.dtype | None = None,
                       device: torch.device | str | None = None,

@@ -26,9 +26,7 @@ from __future__ import annotations
 import enum
 import functools
 import inspect
-import numbers
 import os
-import warnings
 from dataclasses import dataclass
 from typing import Literal
 
@@ -101,8 +99,7 @@ _BATCH_PARAMS = (("m_", "k_", "p_"), ("m", "k", "p"), ("classes", "per_class", "
 
 
 def takes_convention(fn):
-    """Let ``fn(convention, ...)`` also take the deprecated keyword ``loss=`` for one release,
-    and a :class:`Batch` in place of its batch sizes.
+    """Let ``fn(convention, ...)`` take a :class:`Batch` in place of its batch sizes.
 
     ``convention`` is the one name of the loss-convention parameter in the Python API (a preset
     name, a registered name, a spec file path or a :class:`LossSpec`); the CLI keeps
@@ -121,58 +118,8 @@ def takes_convention(fn):
                 raise TypeError(f"{fn.__name__}() got the batch sizes twice (the Batch has "
                                 "them)")
             args = (args[0], b.classes, b.per_class, b.views, *args[2:])
-        if "loss" in kwargs:
-            if args or "convention" in kwargs:
-                raise TypeError(f"{fn.__name__}() got the convention twice (loss= is the old "
-                                "name of convention)")
-            warnings.warn(f"{fn.__name__}(loss=...) is deprecated: use convention=",
-                          DeprecationWarning, stacklevel=2)
-            kwargs["convention"] = kwargs.pop("loss")
         return fn(*args, **kwargs)
     return wrapper
-
-
-def former_order(sizes: int):
-    """For one release, let ``fn(convention, <sizes>, views, alpha, tau, ...)`` also take its
-    former order ``(convention, <sizes>, alpha, tau[, views])`` (views defaulting to 2), with a
-    DeprecationWarning. ``sizes``: how many positional batch sizes come before ``views`` (2:
-    classes and per class; 1: a list of class sizes).
-
-    The two orders are told apart by where the integer is: views is an integer, alpha and tau
-    are grids or floats. Three integers in a row could be read either way: a TypeError asks
-    for keywords. Integers in both views places around a float read in the current order.
-    """
-    def decorate(fn):
-        params = list(inspect.signature(fn).parameters)
-        views = params[1 + sizes]
-
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            rest = args[1 + sizes:]
-            old, extra = None, ()
-            if len(rest) == 2 or (not rest and views not in kwargs
-                                  and params[2 + sizes] in kwargs):
-                old = rest  # (alpha, tau) with views by keyword or its former default
-            elif len(rest) >= 3 and _integer(rest[2]) and not _integer(rest[0]):
-                old, extra = rest[:2], rest[3:]  # (alpha, tau, views, what followed)
-                kwargs[views] = rest[2]
-            elif len(rest) >= 3 and all(map(_integer, rest[:3])):
-                raise TypeError(f"{fn.__name__}(): pass alpha and tau by keyword (integers in "
-                                f"both places read either as the order (..., {views}, alpha, "
-                                f"tau) or as the former (..., alpha, tau, {views}))")
-            if old is None:
-                return fn(*args, **kwargs)
-            warnings.warn(f"{fn.__name__}(convention, ..., alpha, tau, {views}) is the former "
-                          f"order: {views} now comes before alpha and tau, as in every "
-                          f"function ({fn.__name__}(convention, ..., {views}, alpha, tau))",
-                          DeprecationWarning, stacklevel=2)
-            return fn(*args[:1 + sizes], kwargs.pop(views, 2), *old, *extra, **kwargs)
-        return wrapper
-    return decorate
-
-
-def _integer(value) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def pull_weights(spec: LossSpec, m_: int, k_: int, p_: int, alpha_=None) -> dict:

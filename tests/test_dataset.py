@@ -538,14 +538,10 @@ def test_the_sigmoid_forms_dataset_optimum_against_free_unit_vectors(spec):
         assert opt_.within_class_variance == pytest.approx(best[1], abs=1e-3), name
 
 
-def test_train_minibatch_takes_the_batch_first_and_its_former_order_with_a_warning():
-    """(convention, classes, instances, views, sampler, alpha, tau, ...) like every function;
-    the former (convention, alpha, tau, classes, ...) gives the same run, with a warning."""
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        now = train_minibatch("paper", 3, 4, 2, balanced(3, 2), 0.6, 0.5, dim=8, steps=20)
-    with pytest.warns(DeprecationWarning, match="former order"):
-        old = train_minibatch("paper", 0.6, 0.5, 3, 4, 2, balanced(3, 2), dim=8, steps=20)
-    assert torch.equal(now[0], old[0]) and torch.equal(now[1], old[1])
+def test_train_minibatch_takes_the_batch_first():
+    """(convention, classes, instances, views, sampler, alpha, tau, ...) like every function,
+    the same run by keyword."""
+    now = train_minibatch("paper", 3, 4, 2, balanced(3, 2), 0.6, 0.5, dim=8, steps=20)
+    again = train_minibatch("paper", classes=3, instances=4, views=2, sampler=balanced(3, 2),
+                            alpha=0.6, tau=0.5, dim=8, steps=20)
+    assert torch.equal(now[0], again[0]) and torch.equal(now[1], again[1])

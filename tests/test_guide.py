@@ -125,17 +125,14 @@ def test_guide_with_class_sizes_gives_per_class_alpha_and_the_target_alpha(capsy
     assert abs(weighted - 0.2) < 1e-7
 
 
-def test_tau_alpha_and_the_target_are_keywords_positional_is_deprecated():
+def test_tau_alpha_and_the_target_are_keywords_only():
     from ssem_symbolic.guide import guide_imbalanced
 
     now = guide("paper", 3, 4, 2, tau=0.5, target_within=0.1)
-    with pytest.warns(DeprecationWarning, match="by keyword"):
-        old = guide("paper", 3, 4, 2, 0.5, None, 0.1)
-    assert old["alpha"] == now["alpha"] and old["alpha_c"] == now["alpha_c"]
-    with pytest.raises(TypeError, match="by keyword"):
-        guide("paper", 3, 4, 2, 0.5, tau=0.5)
-    # positional (tau, alpha) read as tau and alpha: both given is the one-line refusal
-    with pytest.warns(DeprecationWarning), pytest.raises(ValueError, match="exactly one"):
+    assert 0 < now["alpha"] <= 1
+    with pytest.raises(TypeError):
+        guide("paper", 3, 4, 2, 0.5, None, 0.1)
+    with pytest.raises(TypeError):
         guide_imbalanced("supcon", (3, 2), 2, 0.5, 0.5)
 
 

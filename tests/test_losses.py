@@ -372,12 +372,10 @@ def test_drop_in_bad_input_is_a_clear_error():
         loss(flat, LABELS.repeat(2))
     with pytest.raises(ValueError, match="different labels"):
         loss(flat, torch.arange(14), n_views=2)
-    with pytest.warns(DeprecationWarning, match="deprecated"):
-        old = SupCLLoss(0.3, tau=0.5, loss="supcon")
-    assert float(old(z, LABELS)) == float(SupCLLoss(0.3, 0.5, "supcon")(z, LABELS))
-    with pytest.warns(DeprecationWarning, match="use convention="):
-        old = supcl_loss(z, LABELS, 0.3, 0.5, loss="supcon")
-    assert float(old) == float(supcl_loss(z, LABELS, 0.3, 0.5, convention="supcon"))
+    with pytest.raises(TypeError):  # one name per thing: temperature=, convention=
+        SupCLLoss(0.3, tau=0.5, convention="supcon")
+    with pytest.raises(TypeError):
+        supcl_loss(z, LABELS, 0.3, 0.5, loss="supcon")
 
 
 TILED_SPECS = ["paper", "supcon", "supcon-split",

@@ -94,26 +94,23 @@ def test_decoupled_positives_are_allowed_and_flagged():
     assert spec.decoupled and not PRESETS["paper"].decoupled
 
 
-def test_top_level_api_is_short_and_old_names_warn():
+def test_top_level_api_is_short_and_submodule_names_stay_there():
     import ssem_symbolic as ss
-    from ssem_symbolic.model import realise
 
     assert len(ss.__all__) == 14 and all(hasattr(ss, n) for n in ss.__all__)
-    with pytest.warns(DeprecationWarning, match="ssem_symbolic.model"):
-        assert ss.realise is realise
+    with pytest.raises(AttributeError):  # no former top-level names: ssem_symbolic.model has it
+        ss.realise
     with pytest.raises(AttributeError):
         ss.no_such_name
 
 
-def test_convention_is_the_one_parameter_name_and_loss_still_works_with_a_warning():
+def test_convention_is_the_one_parameter_name():
     from ssem_symbolic.derive import alpha_c_value
 
     want = alpha_c_value("paper", 3, 4, 2, "0.5")
     assert alpha_c_value(convention="paper", m_=3, k_=4, p_=2, tau_="0.5") == want
-    with pytest.warns(DeprecationWarning, match="use convention="):
-        assert alpha_c_value(loss="paper", m_=3, k_=4, p_=2, tau_="0.5") == want
-    with pytest.raises(TypeError, match="twice"):
-        alpha_c_value("paper", 3, 4, 2, "0.5", loss="paper")
+    with pytest.raises(TypeError):
+        alpha_c_value(loss="paper", m_=3, k_=4, p_=2, tau_="0.5")
 
 
 def test_a_batch_value_object_in_place_of_the_sizes():
@@ -138,38 +135,12 @@ def test_a_batch_value_object_in_place_of_the_sizes():
         ss.Batch(3, 4.0)
 
 
-def test_the_former_order_of_the_grid_functions_still_works_with_a_warning():
-    """(convention, sizes, alpha, tau[, views]) was the grid functions' order; for one release
-    it gives the same numbers as (convention, sizes, views, alpha, tau), with a warning."""
-    import numpy as np
-
-    from ssem_symbolic.phase import phase_map, phase_map_imbalanced
+def test_the_grid_functions_take_one_order():
+    """(convention, sizes, views, alpha, tau), positionally or by keyword, warning nothing."""
     from ssem_symbolic.solve import optimal_beta_grid
 
     a = torch.tensor([0.2, 0.9], dtype=torch.float64)
-    now = optimal_beta_grid("paper", 3, 4, 3, a, 0.5)
     with warnings.catch_warnings():
-        warnings.simplefilter("error")  # the current order warns nothing, nor keywords
-        optimal_beta_grid("paper", 3, 4, 3, a, 0.5)
+        warnings.simplefilter("error")
+        now = optimal_beta_grid("paper", 3, 4, 3, a, 0.5)
         assert torch.equal(optimal_beta_grid("paper", 3, 4, alpha_=a, tau_=0.5, views=3), now)
-    for call in (lambda: optimal_beta_grid("paper", 3, 4, a, 0.5, 3),
-                 lambda: optimal_beta_grid("paper", 3, 4, a, 0.5, views=3)):
-        with pytest.warns(DeprecationWarning, match="views now comes before alpha"):
-            assert torch.equal(call(), now)
-    two = optimal_beta_grid("paper", 3, 4, 2, a, 0.5)
-    for call in (lambda: optimal_beta_grid("paper", 3, 4, a, 0.5),  # views defaulted to 2
-                 lambda: optimal_beta_grid("paper", 3, 4, alpha_=a, tau_=0.5)):
-        with pytest.warns(DeprecationWarning):
-            assert torch.equal(call(), two)
-    with pytest.raises(TypeError, match="pass alpha and tau by keyword"):
-        optimal_beta_grid("paper", 3, 4, 2, 1, 2)  # (p, alpha, tau) or (alpha, tau, views)?
-    grid = np.array([0.2, 0.8]), np.array([0.5])
-    with pytest.warns(DeprecationWarning):
-        old = phase_map("supcon", 3, 4, *grid)
-    assert np.array_equal(old.beta, phase_map("supcon", 3, 4, 2, *grid).beta)
-    with pytest.warns(DeprecationWarning):  # views, then the arguments after it
-        old = phase_map("supcon", 3, 4, *grid, 3, "cpu")
-    assert np.array_equal(old.beta, phase_map("supcon", 3, 4, 3, *grid, "cpu").beta)
-    with pytest.warns(DeprecationWarning):
-        old = phase_map_imbalanced("supcon", [3, 2], *grid, 2)
-    assert np.array_equal(old.within, phase_map_imbalanced("supcon", [3, 2], 2, *grid).within)

@@ -9,10 +9,7 @@ configuration follows exactly its own trajectory).
 
 from __future__ import annotations
 
-import functools
 import math
-import numbers
-import warnings
 from dataclasses import dataclass, fields
 
 import torch
@@ -220,25 +217,7 @@ def _every_batch(sampler, classes: int, instances: int) -> list[torch.Tensor] | 
                                                         sampler.batch)]
 
 
-def _former_minibatch_order(fn):
-    """For one release: the former order ``(convention, alpha, tau, classes, instances,
-    views, sampler, ...)``, with a DeprecationWarning (an integer in the sampler's place is
-    the former order's instances)."""
-    @functools.wraps(fn)
-    def wrapper(convention, *args, **kwargs):
-        if len(args) >= 4 and isinstance(args[3], numbers.Integral):
-            warnings.warn("train_minibatch(convention, alpha, tau, classes, instances, views, "
-                          "sampler, ...) is the former order: the batch comes first, "
-                          "(convention, classes, instances, views, sampler, alpha, tau, ...)",
-                          DeprecationWarning, stacklevel=2)
-            alpha_, tau_, classes, instances, views, sampler, *rest = args
-            args = (classes, instances, views, sampler, alpha_, tau_, *rest)
-        return fn(convention, *args, **kwargs)
-    return wrapper
-
-
 @takes_convention
-@_former_minibatch_order
 def train_minibatch(convention, classes: int, instances: int, views: int, sampler,
                     alpha: float, tau: float, dim: int, steps: int = 4000, lr: float = 0.05,
                     seed: int = 0, device: str = "cpu", trace: list | None = None
