@@ -274,6 +274,7 @@ def test_13_more_size_groups_than_the_solver_takes_is_one_line(capsys):
                    words="at most 8 distinct class sizes")
 
 
+@pytest.mark.slow
 def test_14_the_imbalanced_floor_is_refused_below_and_answers_at(capsys):
     one_line_error(capsys, ["optimum", "--loss", "paper", "--class-sizes", "5,3,2", "--alpha",
                             "0.3", "--tau", "0.02"], words="0.03")

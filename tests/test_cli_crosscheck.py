@@ -12,6 +12,7 @@ import pytest
 from ssem_symbolic.cli import main
 
 
+@pytest.mark.slow
 def test_crosscheck_tiny_writes_everything(tmp_path, capsys):
     out = tmp_path / "cc"
     assert main(["crosscheck", "--tiny", "--loss", "paper", "--out", str(out), "--json"]) == 0

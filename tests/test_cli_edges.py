@@ -110,6 +110,7 @@ def test_full_disk_while_writing_phase(tmp_path, capsys, monkeypatch):
     assert list(tmp_path.iterdir()) == []  # no temporary file left behind
 
 
+@pytest.mark.slow
 def test_full_disk_while_writing_crosscheck_report(tmp_path, capsys, monkeypatch):
     from ssem_symbolic.harness import report
 
@@ -158,6 +159,7 @@ def test_stdout_full_is_one_line():
         "ssem: error: cannot write standard output: No space left on device"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig, status, word", [(signal.SIGINT, EXIT_INTERRUPTED, "interrupted"),
                                                (signal.SIGTERM, EXIT_TERMINATED, "terminated")])
 def test_signal_during_crosscheck_stops_cleanly_and_says_how_to_resume(tmp_path, sig, status,

@@ -59,6 +59,7 @@ POINTS = [(sp.Rational(3, 10), sp.Rational(1, 2)), (sp.Rational(4, 5), sp.Ration
 A, T = sp.symbols("A T", positive=True)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("chunk", range(8))
 def test_beta_star_minimises_f_and_collapse_is_the_sign_of_f_prime_at_1(chunk):
     grid = np.linspace(0.0, 1.0, 2001)

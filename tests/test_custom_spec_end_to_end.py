@@ -90,6 +90,7 @@ def test_threshold_formula_guide_export_phase(capsys, spec_file, tmp_path):
     assert "does not collapse below" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_crosscheck_trains_the_custom_spec(capsys, spec_file, tmp_path):
     out = tmp_path / "cc"
     result = _json(capsys, "crosscheck", "--tiny", "--loss", spec_file, "--json", "--out",

@@ -41,6 +41,7 @@ def test_the_shifts_of_a_large_dataset():
     assert d.within_class_variance - b.within_class_variance == pytest.approx(0.04, abs=0.005)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("a", [0.7, 0.9])
 def test_mini_batch_training_follows_the_dataset_optimum_not_the_batch_one(a):
     """C = 3 classes of n = 8 instances, batches of k = 2 per class: the dataset's within-class
@@ -85,6 +86,7 @@ def test_the_n_to_infinity_limit_is_approached_as_one_over_n():
     assert gaps[1] < gaps[0] / 50 and gaps[1] < 1e-5
 
 
+@pytest.mark.slow
 def test_mini_batch_training_with_a_subset_of_the_classes_per_batch():
     """C = 4 classes, batches of m = 2 classes x k = 3 of n = 6 instances."""
     d = dataset_optimum("paper", 4, 6, 2, balanced(2, 3), "0.7", "0.5").within_class_variance
@@ -94,6 +96,7 @@ def test_mini_batch_training_with_a_subset_of_the_classes_per_batch():
     assert measured_variances(z, labels)["within"] == pytest.approx(d, abs=0.01)
 
 
+@pytest.mark.slow
 def test_guide_with_a_dataset_gives_the_dataset_level_threshold(capsys):
     import json
 
@@ -143,6 +146,7 @@ def test_a_uniform_batch_of_the_whole_dataset_is_the_batch_optimum():
     assert d.active == b.active
 
 
+@pytest.mark.slow
 def test_mini_batch_training_with_uniform_batches_follows_the_uniform_prediction():
     """supcon, C = 3 classes of n = 8, uniform batches of 6: the dataset's within-class
     variance after training is the uniform sampler's prediction (within 0.01), which differs
@@ -231,6 +235,7 @@ def test_the_laplace_weights_meet_their_stated_error_at_scale(monkeypatch):
     assert sum(big.coef["sup"].values()) == pytest.approx(1, abs=1e-12)
 
 
+@pytest.mark.slow
 def test_mini_batch_training_with_the_pairs_mean_follows_the_uniform_prediction():
     """paper (one mean over the batch's positive pairs, a ratio of random sums under uniform
     batches), C = 3 classes of n = 8, uniform batches of 6, alpha = 0.8: the trained dataset's
@@ -297,6 +302,7 @@ def test_cho_a_fixed_partition_does_not():
     assert not opt.unique and opt.as_dict()["instances_in_no_batch"] == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("partition", [False, True])
 def test_cho_training_follows_the_sampler(partition):
     """Free embeddings trained pass by pass: all subsets give every pair of instances -1/7,
@@ -335,6 +341,7 @@ def test_a_partition_that_is_not_disjoint_is_refused():
         dataset_optimum("supcon", 3, 2, 2, fixed_partition([[(0, 0), (3, 0)]]), "0.3", "0.5")
 
 
+@pytest.mark.slow
 def test_cli_regimes_with_a_dataset_gives_both_scans(capsys):
     import json
 
@@ -383,6 +390,7 @@ def test_cli_phase_with_a_dataset_writes_both_maps(tmp_path, capsys):
     assert not (tmp_path / "big.npz").exists()
 
 
+@pytest.mark.slow
 def test_guide_answers_the_cifar_shape_with_both_numbers(capsys):
     """CIFAR-100's shape (C = 100, n = 500, B = 512, not a multiple of C): the dataset-level
     threshold of uniform batches beside the per-batch one of the nearest balanced batch (100 x
@@ -404,6 +412,7 @@ def test_guide_answers_the_cifar_shape_with_both_numbers(capsys):
     assert "n -> oo" in text and "alpha_c dataset-level" in text
 
 
+@pytest.mark.slow
 def test_cli_threshold_with_a_dataset_and_alpha_gives_tau_c(capsys):
     import json
 

@@ -71,6 +71,7 @@ def _check(spec, alpha, tau):
     return "solved"
 
 
+@pytest.mark.slow
 def test_degenerate_specs_match_brute_force():
     outcomes = [_check(spec, alpha, tau) for spec, alpha, tau in SAMPLE]
     assert outcomes.count("solved") >= 25 and outcomes.count("refused") >= 5

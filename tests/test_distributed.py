@@ -21,6 +21,7 @@ sys.path.pop(0)
 import torch  # noqa: E402
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("world", [2, 4])
 def test_ddp_parameters_get_the_single_process_gradient(world, tmp_path):
     done = subprocess.run([sys.executable, str(HELPERS / "distributed_worker.py"), str(world),
@@ -52,6 +53,7 @@ def test_gather_without_torch_distributed_is_a_clear_error():
         SupCLLoss(0.3, 0.5, gather=True)(z, labels)
 
 
+@pytest.mark.slow
 def test_a_rank_that_never_calls_the_loss_is_an_error_not_a_hang(tmp_path):
     done = subprocess.run([sys.executable, str(HELPERS / "distributed_absent_rank.py"),
                            str(tmp_path)], capture_output=True, text=True, timeout=120)

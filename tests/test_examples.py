@@ -4,9 +4,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
 def test_train_digits_runs_and_monitors(tmp_path):
     out = tmp_path / "digits.png"
     done = subprocess.run([sys.executable, str(ROOT / "examples" / "train_digits.py"),

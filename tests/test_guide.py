@@ -104,6 +104,7 @@ def test_world_size_multiplies_the_per_rank_batch(capsys):
     assert "--world-size goes with --batch-size" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_guide_with_class_sizes_gives_per_class_alpha_and_the_target_alpha(capsys):
     """The per-class ends and the alpha for a size-weighted target, checked against the
     imbalanced optimum on both sides."""
@@ -136,6 +137,7 @@ def test_tau_alpha_and_the_target_are_keywords_only():
         guide_imbalanced("supcon", (3, 2), 2, 0.5, 0.5)
 
 
+@pytest.mark.slow
 def test_the_guide_answers_every_question_for_uniformly_drawn_batches(capsys):
     """Batch 30 from 4 classes (not a multiple: an ordinary DataLoader) at alpha, and a target
     within-class variance at tau: the answers, checked against the dataset-level optimum of the

@@ -68,6 +68,7 @@ def test_the_verdict_rules():
         "disagrees"
 
 
+@pytest.mark.slow
 def test_free_embeddings_off_ssem_agree_with_the_global_optimum():
     # supcon-split, alpha = 0, tau = 0.3: SSEM fails; trained free embeddings (no formula)
     # land on the global optimum with the views of an instance apart
@@ -80,6 +81,7 @@ def test_free_embeddings_off_ssem_agree_with_the_global_optimum():
     assert rec["predicted"]["view_similarity"] < 0.6
 
 
+@pytest.mark.slow
 def test_the_threshold_is_located_from_training_alone_to_1e_3(monkeypatch):
     """alpha_c of supcon on a 2 x 3 x 2 batch at tau = 1, and tau_c at alpha = 0.3, located
     by extrapolating trained within-class variances, with every formula disabled while it
@@ -108,6 +110,7 @@ def test_the_threshold_is_located_from_training_alone_to_1e_3(monkeypatch):
     assert abs(math.log(res["located"] / t_c)) <= max(1e-3, 3 * res["uncertainty"])
 
 
+@pytest.mark.slow
 def test_imbalanced_free_embeddings_agree_per_class_with_the_imbalanced_optimum():
     """[5, 3, 2] at alpha = 0.35 under paper: the largest class is spread, the others are
     collapsed; trained free embeddings must show it, class by class."""
@@ -130,6 +133,7 @@ def test_imbalanced_free_embeddings_agree_per_class_with_the_imbalanced_optimum(
     assert "sizes=5x3x2" in cfg.key()
 
 
+@pytest.mark.slow
 def test_the_plan_has_imbalanced_points_and_class_sizes_replace_them():
     from ssem_symbolic.harness.sweep import default_plan
     from ssem_symbolic.sizes import ClassSizes
@@ -145,6 +149,7 @@ def test_the_plan_has_imbalanced_points_and_class_sizes_replace_them():
     assert "sizes" not in TrainConfig("free", "paper", 0.1, 0.5).key()
 
 
+@pytest.mark.slow
 def test_a_minibatch_record_follows_the_dataset_not_the_batch():
     """The minibatch trainer on C = 3 x n = 8 with batches of 3 x 2 at alpha = 0.9 ends within
     0.005 of the dataset-level prediction's within-class variance, and more than 0.04 from the

@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from ssem_symbolic.harness.sweep import run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,6 +37,7 @@ plan = Plan([TrainConfig("free", loss, a, 0.5, m, 2, 2, 8, 1500)
 """
 
 
+@pytest.mark.slow
 def test_a_killed_ray_task_is_retried_and_recorded_once(tmp_path):
     """Three batched groups and a network on Ray in a subprocess; the first worker seen running
     a task is killed (SIGKILL). The run still ends with every configuration recorded exactly

@@ -9,6 +9,7 @@ from ssem_symbolic.harness.train import TrainConfig, train, train_free_batched
 from ssem_symbolic.model import measured_variances
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("loss", ["paper", "supcon"])
 def test_free_embeddings_converge_to_ssem(loss):
     tau = 0.5

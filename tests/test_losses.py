@@ -448,6 +448,7 @@ def test_bfloat16_under_autocast_accumulates_in_float32(convention):
     assert net.weight.grad is not None and bool(torch.isfinite(net.weight.grad).all())
 
 
+@pytest.mark.slow
 def test_torch_compile_gives_the_same_value():
     """Compiled with the aot_eager backend (no C++ toolchain needed): the same value and
     gradient. The input checks, the label pattern (SymPy) and the gather run eagerly behind

@@ -16,6 +16,7 @@ def test_the_seven_notebooks_exist():
     assert [p.name[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05", "06", "07"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs_headless(path, tmp_path):
     import jupytext
@@ -54,6 +55,7 @@ def test_render_names_the_missing_extra(monkeypatch, capsys):
     assert "jupytext" in err and "pip install -e '.[notebooks]'" in err
 
 
+@pytest.mark.slow
 def test_phase_notebook_takes_a_spec_file(tmp_path):
     spec = tmp_path / "mine.toml"
     spec.write_text('name = "mine"\nmean = "anchors"\ndenominator = ["class", "other"]\n'

@@ -89,6 +89,7 @@ _BRUTE = [("supcon-split", 0.0, 0.3), ("supcon-split", 0.05, 0.3), ("supcon-spli
           ("examples/specs/dcl.toml", 0.3, 0.5), ("examples/specs/views-then-class.toml", 0.2, 0.5)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("loss,a,t", _BRUTE)
 def test_global_optimum_against_brute_force(loss, a, t):
     m, k, p = 2, 3, 2
@@ -127,6 +128,7 @@ def test_presets_have_exactly_one_boundary_the_ssem_threshold(loss, tau):
     assert r.regimes[0]["collapsed"] and not r.regimes[1]["collapsed"]
 
 
+@pytest.mark.slow
 def test_supcon_split_has_two_boundaries_at_small_tau_and_one_at_large():
     for tau in ("0.1", "0.3"):
         r = regimes("supcon-split", 3, 4, 2, tau=tau)
@@ -158,6 +160,7 @@ def test_boundary_along_tau_is_tau_c():
     assert "within-class" in b.above and "within-class" not in b.below
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("a,t", [("0", "0.005"), ("0.05", "0.001")])
 def test_off_ssem_at_small_tau_against_the_face_equation(a, t):
     # independent: the root of d phi/dv on the face within-class = all-ones = 0, phi written
@@ -218,6 +221,7 @@ def test_global_optimum_against_brute_force_grid(loss, a, t):
     assert bf.variances["between"] == pytest.approx(opt.between_class_variance, abs=1e-3)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("loss", ["paper", "supcon", "supcon-split"])
 def test_brute_force_on_both_sides_of_every_boundary(loss):
     m, k, p, t = 2, 3, 2, "0.3"

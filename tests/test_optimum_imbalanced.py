@@ -47,6 +47,7 @@ def _collapse_end(name, sizes, i, lo=0.05, hi=1.0, steps=9):
     return (lo + hi) / 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(PRESETS))
 def test_per_class_collapse_matches_brute_force_on_both_sides_of_each_threshold(name):
     sizes = (5, 3, 2)
@@ -59,6 +60,7 @@ def test_per_class_collapse_matches_brute_force_on_both_sides_of_each_threshold(
             assert (ref.per_class_within[i] < 1e-6) is expect, (i, a, ref.per_class_within)
 
 
+@pytest.mark.slow
 def test_the_regime_scan_finds_the_per_class_thresholds():
     r = imbalanced_regimes("paper", "5,3,2", 2, tau=TAU, tol=1e-6, points=11)
     ends = [r.threshold(i) for i in range(3)]
@@ -130,6 +132,7 @@ def test_cli_bad_sizes_are_one_line_errors(capsys, argv, words):
     assert status == 2 and words in err and err.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_threshold_json_gives_alpha_c_per_class(capsys):
     assert main(["threshold", "--loss", "supcon", "--class-sizes", "4,2", "--tau", TAU,
                  "--json"]) == 0

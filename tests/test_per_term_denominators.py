@@ -87,6 +87,7 @@ def test_the_torch_loss_is_the_per_pair_reference(alpha, tau, views):
     assert torch.allclose(zt.grad, zu.grad, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.slow
 def test_f_is_the_loss_of_ssem_vectors_and_beta_star_its_minimum():
     for b in (0.2, 0.7, 1.0):
         z, labels = realise(3, 4, b, d=15, views=2, seed=5)
@@ -144,6 +145,7 @@ def _slope_at_one(spec, alpha, tau):
                 - loss_value(spec, 3, 4, 2, alpha, tau, 1 - h, digits=40)) / h
 
 
+@pytest.mark.slow
 def test_a_quadratic_collapse_margin_derives():
     """The threshold where f'(1) is quadratic in r: f against the per-pair torch loss on SSEM
     vectors, alpha_c and tau_c against the sign of f'(1) from differences of f, beta* against
@@ -221,6 +223,7 @@ def test_the_imbalanced_optimum_against_free_unit_vectors(sizes, alpha):
     check_imbalanced(SPREAD, sizes, alpha, "0.5", loss_abs=1e-7, variance_abs=1e-3)
 
 
+@pytest.mark.slow
 def test_the_cross_check_agrees_on_trained_free_embeddings():
     from ssem_symbolic.harness.crosscheck import record
     from ssem_symbolic.harness.train import TrainConfig, train_free_batched
@@ -234,6 +237,7 @@ def test_the_cross_check_agrees_on_trained_free_embeddings():
                       1 - float(optimal_beta(SPREAD, 3, 4, 2, 0.4, 0.5)), atol=1e-12)
 
 
+@pytest.mark.slow
 def test_the_spread_file_through_every_subcommand(capsys, tmp_path):
     """examples/specs/spread.toml through the CLI: threshold and optimum on both sides of
     alpha_c, regimes, formula, spec show, guide, export, phase (npz and PNG) and crosscheck."""
@@ -332,6 +336,7 @@ def test_per_term_denominator_weights_torch_loss_is_the_per_pair_reference(spec,
         want, rel=1e-12)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("spec", [PER_TERM_WEIGHTS, SAME_TYPES], ids=lambda s: s.name)
 def test_per_term_denominator_weights_f_beta_star_threshold_and_optimum(spec):
     check_f_on_ssem_vectors(spec, 0.4, 0.3)

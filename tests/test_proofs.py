@@ -14,6 +14,7 @@ from proofs._core import Proof, Proposition, StepFailed, verify
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
 def test_python_m_proofs_proves_everything():
     done = subprocess.run([sys.executable, "-m", "proofs"], cwd=ROOT, capture_output=True,
                           text=True, timeout=600)

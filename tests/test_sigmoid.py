@@ -107,6 +107,7 @@ def test_the_spec_and_its_file(tmp_path):
         LossSpec("x", ["view", "class", "other"], ["view"], ["view"], "anchors", form="hinge")
 
 
+@pytest.mark.slow
 def test_the_file_through_the_cli(capsys, tmp_path):
     batch = ["--classes", "3", "--per-class", "4"]
 
@@ -136,6 +137,7 @@ def test_the_file_through_the_cli(capsys, tmp_path):
     assert (tmp_path / "cc" / "report.md").exists()
 
 
+@pytest.mark.slow
 def test_trained_free_embeddings_agree():
     from ssem_symbolic.harness.crosscheck import record
     from ssem_symbolic.harness.train import TrainConfig, train_free_batched
