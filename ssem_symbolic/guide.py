@@ -14,6 +14,7 @@ all are reported.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -224,7 +225,7 @@ def guide_imbalanced(convention, sizes, p: int = 2, *, tau: float | None = None,
     sum_c (k_c / sum k) w_c equals it (bisection to 1e-9 on the exact solver; the weighted
     variance is checked to grow with alpha on the way, and a ValueError says so if it does
     not)."""
-    from .optimum_imbalanced import as_sizes, imbalanced_optimum, imbalanced_regimes
+    from .optimum_imbalanced import TAU_RANGE, as_sizes, imbalanced_optimum, imbalanced_regimes
 
     spec = get_spec(convention)
     sizes = as_sizes(sizes)
@@ -237,7 +238,8 @@ def guide_imbalanced(convention, sizes, p: int = 2, *, tau: float | None = None,
     out: dict = {"loss": spec.name, "class_sizes": list(sizes.sizes), "warnings": [],
                  "lines": []}
     say = out["lines"].append
-    kw = {"tau": tau} if tau is not None else {"alpha": alpha, "tau_range": ("0.03", "100")}
+    kw = {"tau": tau} if tau is not None else {"alpha": alpha,
+                                               "tau_range": (TAU_RANGE[0], "100")}
     r = imbalanced_regimes(spec, sizes, p, tol=1e-8, points=21, **kw)
     axis = r.axis
     out[f"{axis}_c_per_class"] = [r.threshold(i) for i in range(sizes.classes)]
@@ -297,7 +299,8 @@ def guide_uniform(convention, classes: int, instances: int | None, p: int, batch
       the target; with ``alpha``: every such tau in :data:`UNIFORM_TAUS` (a scan of 17 points
       in log tau, then bisection, both to ``tol``; each answer checked to 1e-4 of the target).
 
-    The tau range stops at 0.05: below it the uniform mixture's solver takes minutes a point.
+    The tau range stops at 0.05: below it a point of the uniform mixture's solver takes tens
+    of seconds. Each point is solved once (the scans and the reports share the solves).
     """
     from .dataset import dataset_alpha_c, dataset_optimum, uniform
 
@@ -308,9 +311,12 @@ def guide_uniform(convention, classes: int, instances: int | None, p: int, batch
         raise ValueError("give exactly one of tau and alpha")
     out: dict = {"loss": spec.name, "sampler": f"uniform:{batch}", "warnings": []}
 
+    @functools.lru_cache(maxsize=None)
+    def solve(a, t):
+        return dataset_optimum(spec, classes, instances, p, sampler, a, t, max_digits=120)
+
     def within(a, t) -> float:
-        return dataset_optimum(spec, classes, instances, p, sampler, a, t,
-                               max_digits=120).within_class_variance
+        return solve(a, t).within_class_variance
 
     if target_within is None and tau is not None:
         out["alpha_c_dataset"] = dataset_alpha_c(spec, classes, instances, p, sampler, tau,
@@ -320,8 +326,7 @@ def guide_uniform(convention, classes: int, instances: int | None, p: int, batch
             ** (i / 16) for i in range(17)]
     if target_within is None:
         def collapsed(t) -> float:  # +1 collapsed, -1 not: a root where it changes
-            return 1.0 if dataset_optimum(spec, classes, instances, p, sampler, alpha, t,
-                                          max_digits=120).collapsed else -1.0
+            return 1.0 if solve(alpha, t).collapsed else -1.0
         signs = [collapsed(t) for t in (grid[0], grid[-1])]
         roots = _bisect_roots(collapsed, grid, tol, log=True, check=False)
         return out | {"alpha": float(exact(alpha)), "tau_c_dataset": roots,
