@@ -44,7 +44,7 @@ import sympy as sp
 from .derive import guard_digits, optimal_beta
 from .model import gram_entries
 from ._progress import counted, progress
-from .polyhedron import Polyhedron, collapsed, polyhedron, sorted_names
+from .polyhedron import Polyhedron, collapsed, eigen_variances, polyhedron, sorted_names
 from .reading import exact, mp
 from .spec import (LossSpec, NoSolution, alpha, check_setting, get_spec, pull_weights,
                    takes_convention)
@@ -444,7 +444,7 @@ def _report(pr, phi, x, active, mus, lam, decided, work, snap: bool = True) -> G
     lam = [mpmath.mpf(0) if i in zero else lam[i] for i in range(len(P.names))]
     names = [P.names[i] for i in zero]
     point = P.gram(x)
-    var = _eigen_variances(P, lam)
+    var = eigen_variances(P, lam)
     val = phi.parts(x)[0] / phi.tau
     ranges = _ranges(pr, _minimisers(pr, phi, x, work))
     return GlobalOptimum(
@@ -457,22 +457,6 @@ def _report(pr, phi, x, active, mus, lam, decided, work, snap: bool = True) -> G
         between_class_variance=float(var["between"]),
         collapsed=collapsed(names, P.p), unique=not ranges, decided=decided, digits=work,
         exact_point=tuple(x), ranges=ranges)
-
-
-def _eigen_variances(P: Polyhedron, lam) -> dict:
-    """Within- and between-class variance from the eigenvalues (``lam`` in ``P.names``
-    order): within = ((k-1) lambda_within + k(p-1) lambda_view)/(kp), between =
-    (m-1) lambda_between/(mkp); both >= 0 on P, and exactly 0 where their directions are
-    active. In the n -> oo limit (k None): within = (lambda_within + (p-1) lambda_view)/p
-    and between = (m-1) lambda_between/m, lambda_between = c - o there."""
-    ev = dict(zip(P.names, lam))
-    view = ev.get("view", 0)
-    if P.k is None:
-        return {"within": (ev["within-class"] + (P.p - 1) * view) / P.p,
-                "between": (P.m - 1) * ev["between-class"] / P.m}
-    kp = P.k * P.p
-    return {"within": ((P.k - 1) * ev["within-class"] + P.k * (P.p - 1) * view) / kp,
-            "between": (P.m - 1) * ev["between-class"] / (P.m * kp)}
 
 
 def _null_directions(pr: _Problem, phi, x, digits) -> list:
@@ -546,7 +530,7 @@ def _ranges(pr: _Problem, vertices) -> dict:
     values: dict[str, list[float]] = {}
     for point in vertices:
         gram = P.gram(point)
-        var = _eigen_variances(P, [max(ev, 0) for ev in _eigen(P, point)])
+        var = eigen_variances(P, [max(ev, 0) for ev in _eigen(P, point)])
         row = {"class_similarity": gram["class"], "other_similarity": gram["other"],
                "within_class_variance": var["within"],
                "between_class_variance": var["between"]}

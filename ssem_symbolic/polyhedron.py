@@ -107,6 +107,30 @@ def variances(v, c, o, m_: int, k_: int, p_: int) -> dict:
     return {"within": within, "between": total - within, "total": total}
 
 
+def eigen_variances(P: Polyhedron, lam) -> dict:
+    """Within- and between-class variance from the eigenvalues (``lam`` in ``P.names``
+    order): within = ((k-1) lambda_within + k(p-1) lambda_view)/(kp), between =
+    (m-1) lambda_between/(mkp); both >= 0 on P, and exactly 0 where their directions are
+    active. In the n -> oo limit (k None): within = (lambda_within + (p-1) lambda_view)/p
+    and between = (m-1) lambda_between/m, lambda_between = c - o there. Equal to
+    :func:`variances` at the same point:
+
+    >>> P = polyhedron(3, 4, 2)
+    >>> x = [sp.Rational(1, 2), sp.Rational(1, 3), sp.Rational(-1, 5)]
+    >>> eigen_variances(P, P.eigenvalues(x)) == {k: v for k, v in variances(*x, 3, 4, 2).items()
+    ...                                          if k != "total"}
+    True
+    """
+    ev = dict(zip(P.names, lam))
+    view = ev.get("view", 0)
+    if P.k is None:
+        return {"within": (ev["within-class"] + (P.p - 1) * view) / P.p,
+                "between": (P.m - 1) * ev["between-class"] / P.m}
+    kp = P.k * P.p
+    return {"within": ((P.k - 1) * ev["within-class"] + P.k * (P.p - 1) * view) / kp,
+            "between": (P.m - 1) * ev["between-class"] / (P.m * kp)}
+
+
 def limit_polyhedron(m_: int, p_: int) -> Polyhedron:
     """The n -> oo limit of the polyhedron of m classes x n instances x p views: the
     between-class and all-ones conditions divided by n p become c - o >= 0 and
@@ -136,5 +160,5 @@ def sorted_names(active) -> list[str]:
     return sorted(active)
 
 
-__all__ = ["COORDINATES", "DIRECTIONS", "Polyhedron", "collapsed", "polyhedron", "sorted_names",
-           "variances", "v_sym", "c_sym", "o_sym"]
+__all__ = ["COORDINATES", "DIRECTIONS", "Polyhedron", "collapsed", "eigen_variances",
+           "polyhedron", "sorted_names", "variances", "v_sym", "c_sym", "o_sym"]
