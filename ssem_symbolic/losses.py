@@ -483,16 +483,14 @@ def _prepare(z, labels, alpha, tau, convention, normalize, pattern, chunk_size):
     t = _config_tensor(tau, "tau", z, batch)
     if bool(((a < 0) | (a > 1) | torch.isnan(a)).any()):
         raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
-    big = torch.finfo(z.dtype).max / 4  # logits s/tau (+ bias) must stay finite, with room
+    big = torch.finfo(z.dtype).max / 4  # logits s/tau must stay finite, with room (a bias is
+    # at most 1000 in magnitude: spec.MAX_BIAS)
     if bool(((t <= 0) | ~torch.isfinite(t) | (1 / t > big)).any()):  # one synchronisation
         if bool(((t <= 0) | ~torch.isfinite(t)).any()):
             raise ValueError(f"tau must be a finite number > 0, got {tau}")
         raise ValueError(f"tau = {tau} is out of range for {z.dtype} features: 1/tau "
                          "overflows; use a larger tau"
                          + ("" if z.dtype == torch.float64 else " or float64 features"))
-    if spec.form == "sigmoid" and abs(float(spec.bias)) > big:
-        raise ValueError(f"the spec's bias {float(spec.bias):g} is out of range for {z.dtype} "
-                         "features: use float64 features")
     if pattern is None:
         pattern = LabelPattern(spec, labels, views, z.dtype)
     else:
