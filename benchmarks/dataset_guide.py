@@ -36,9 +36,9 @@ def command_times() -> None:
 
 
 def objective_ratio() -> None:
-    from ssem_symbolic.dataset import _uniform_objective
-    from ssem_symbolic.mixture import mixture
-    from ssem_symbolic.polyhedron import polyhedron
+    from ssem_symbolic.optimum._dataset import _uniform_objective
+    from ssem_symbolic.setting import mixture
+    from ssem_symbolic.setting import polyhedron
     from ssem_symbolic.spec import PRESETS
 
     spec = PRESETS["supcon"]

@@ -16,8 +16,8 @@ import time
 
 import torch
 
-from ssem_symbolic.optimum_grid import global_optimum_grid
-from ssem_symbolic.solve import optimal_beta_grid
+from ssem_symbolic.grid import global_optimum_grid
+from ssem_symbolic.grid import optimal_beta_grid
 
 
 def _best(fn, repeat=3):

@@ -22,8 +22,8 @@ import time
 import torch
 
 from ssem_symbolic.harness.train import TrainConfig, train_free_batched
-from ssem_symbolic.losses import SupCLLoss
-from ssem_symbolic.solve import optimal_beta_grid
+from ssem_symbolic.loss import SupCLLoss
+from ssem_symbolic.grid import optimal_beta_grid
 
 
 def _timed(fn, device, repeat=3):

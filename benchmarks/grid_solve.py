@@ -25,8 +25,9 @@ import numpy as np
 import sympy as sp
 import torch
 
-from ssem_symbolic.derive import _ARGS, derive, optimal_beta
-from ssem_symbolic.solve import kernels, optimal_beta_grid
+from ssem_symbolic.forms import ARGS
+from ssem_symbolic.ssem import derive, optimal_beta
+from ssem_symbolic.grid import kernels, optimal_beta_grid
 
 
 def _best(fn, repeat=3):
@@ -43,9 +44,9 @@ def _best(fn, repeat=3):
 def _plain_sympy_newton(loss, m, k, p, a, t, iters=200):
     """The same safeguarded Newton on SymPy's plain numpy lambdify of f', f''."""
     d = derive(loss)
-    f1 = sp.lambdify(_ARGS, d.dloss, "numpy")
-    f2 = sp.lambdify(_ARGS, d.d2loss, "numpy")
-    ac = sp.lambdify((sp.Symbol("tau", positive=True), *_ARGS[3:]), d.alpha_c, "numpy")
+    f1 = sp.lambdify(ARGS, d.dloss, "numpy")
+    f2 = sp.lambdify(ARGS, d.d2loss, "numpy")
+    ac = sp.lambdify((sp.Symbol("tau", positive=True), *ARGS[3:]), d.alpha_c, "numpy")
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         collapsed = a <= ac(t, m, k, p)
@@ -58,7 +59,7 @@ def _plain_sympy_newton(loss, m, k, p, a, t, iters=200):
             bad = ~((nxt > lo) & (nxt < hi)) | ~(h > 0)
             x = np.where(bad, (lo + hi) / 2, nxt)
         finite = np.isfinite(f1(np.full_like(a, 0.5), a, t, m, k, p))
-        f = sp.lambdify(_ARGS, d.loss, "numpy")
+        f = sp.lambdify(ARGS, d.loss, "numpy")
         a32, t32 = a.astype(np.float32), t.astype(np.float32)
         finite32 = np.isfinite(f(np.float32(0.5), a32, t32, np.float32(m), np.float32(k),
                                  np.float32(p)))

@@ -23,7 +23,7 @@ import time
 
 import torch
 
-from ssem_symbolic.losses import SupCLLoss
+from ssem_symbolic.loss import SupCLLoss
 
 
 def main() -> None:

@@ -23,7 +23,7 @@ import time
 def case(rows: int, chunk: int | None, repeat: int, convention: str = "supcon") -> dict:
     import torch
 
-    from ssem_symbolic.losses import SupCLLoss
+    from ssem_symbolic.loss import SupCLLoss
 
     torch.manual_seed(0)
     n = rows // 2
@@ -32,7 +32,7 @@ def case(rows: int, chunk: int | None, repeat: int, convention: str = "supcon") 
     loss = SupCLLoss(0.5, 0.1, convention, chunk_size=chunk if chunk else None)
     if chunk == 0:  # untiled, whatever the size
         loss.chunk_size = None
-        import ssem_symbolic.losses as losses
+        import ssem_symbolic.loss._losses as losses
         losses.AUTO_TILE_ROWS = 10**12
     times = []
     for _ in range(repeat):

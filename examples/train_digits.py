@@ -17,8 +17,8 @@ import argparse
 import torch
 
 import ssem_symbolic as ss
-from ssem_symbolic.monitor import collapse_monitor
-from ssem_symbolic._device import resolve_device
+from ssem_symbolic.loss._monitor import collapse_monitor
+from ssem_symbolic.loss import resolve_device
 from ssem_symbolic.harness.data import digits_views
 
 
@@ -83,7 +83,7 @@ def _plot(history: list[dict], args) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ssem_symbolic._io import atomic_write
+    from ssem_symbolic.infra import atomic_write
 
     epochs = range(1, len(history) + 1)
     fig, ax = plt.subplots(figsize=(6, 4), dpi=100)

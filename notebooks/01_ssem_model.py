@@ -28,8 +28,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import sympy as sp
 
-from ssem_symbolic.model import (gram_entries, measured_variances, realise, ssem_eigenvalues,
-                                 ssem_variances)
+from ssem_symbolic.setting._model import (
+    gram_entries,
+    measured_variances,
+    realise,
+    ssem_eigenvalues,
+    ssem_variances,
+)
 from ssem_symbolic.spec import beta
 
 # %% [markdown]

@@ -20,7 +20,7 @@
 # %%
 
 import ssem_symbolic as ss
-from ssem_symbolic.derive import symmetric_loss
+from ssem_symbolic.ssem import symmetric_loss
 from ssem_symbolic.spec import get_spec
 
 # %% [markdown]

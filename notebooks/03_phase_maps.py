@@ -27,8 +27,8 @@ import matplotlib.pyplot as plt
 import torch
 
 import ssem_symbolic as ss
-from ssem_symbolic.solve import kernels, optimal_beta_grid
-from ssem_symbolic.guide import guide
+from ssem_symbolic.grid import kernels, optimal_beta_grid
+from ssem_symbolic.report import guide
 
 alpha = torch.linspace(0, 1, 201, dtype=torch.float64)[:, None]
 tau = torch.logspace(-2, 1, 241, dtype=torch.float64)[None, :]

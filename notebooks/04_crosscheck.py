@@ -25,9 +25,9 @@ import numpy as np
 import torch
 
 import ssem_symbolic as ss
-from ssem_symbolic.solve import optimal_beta_grid
+from ssem_symbolic.grid import optimal_beta_grid
 from ssem_symbolic.harness import TrainConfig, measure, predict, train, train_free_batched
-from ssem_symbolic.model import measured_variances
+from ssem_symbolic.setting import measured_variances
 
 # %% [markdown]
 # ## Free embeddings: 16 values of alpha trained as one batched program

@@ -26,10 +26,10 @@ import numpy as np
 import sympy as sp
 
 import ssem_symbolic as ss
-from ssem_symbolic.model import symmetric_gram_eigenvalues
-from ssem_symbolic.bruteforce import minimise
-from ssem_symbolic.faces import collapse_boundaries, vertex_multipliers
-from ssem_symbolic.polyhedron import polyhedron
+from ssem_symbolic.setting import symmetric_gram_eigenvalues
+from ssem_symbolic.loss._bruteforce import minimise
+from ssem_symbolic.ssem import collapse_boundaries, vertex_multipliers
+from ssem_symbolic.setting import polyhedron
 from ssem_symbolic.spec import k, m, p, tau
 
 # %% [markdown]

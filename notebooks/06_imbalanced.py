@@ -26,10 +26,10 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ssem_symbolic.bruteforce import minimise_sizes
-from ssem_symbolic.imbalanced import family
-from ssem_symbolic.optimum_imbalanced import imbalanced_optimum, imbalanced_regimes
-from ssem_symbolic.sizes import ClassSizes
+from ssem_symbolic.loss._bruteforce import minimise_sizes
+from ssem_symbolic.setting import family
+from ssem_symbolic.optimum import imbalanced_optimum, imbalanced_regimes
+from ssem_symbolic.setting import ClassSizes
 
 # %% [markdown]
 # ## 1. The family of $[5, 3, 2]$ with two views

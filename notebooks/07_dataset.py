@@ -26,12 +26,17 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ssem_symbolic.dataset import (balanced, dataset_alpha_c, dataset_optimum,
-                                   fixed_partition, uniform)
-from ssem_symbolic.derive import alpha_c_value
+from ssem_symbolic.optimum._dataset import (
+    balanced,
+    dataset_alpha_c,
+    dataset_optimum,
+    fixed_partition,
+    uniform,
+)
+from ssem_symbolic.ssem import alpha_c_value
 from ssem_symbolic.harness.train import train_minibatch
-from ssem_symbolic.mixture import mixture
-from ssem_symbolic.model import measured_variances
+from ssem_symbolic.setting import mixture
+from ssem_symbolic.setting import measured_variances
 from ssem_symbolic.optimum import global_optimum
 from ssem_symbolic.spec import PRESETS
 

@@ -81,7 +81,7 @@ def render(path: Path, out_dir: Path) -> Path:
             outputs.append(_result(value, count))
         cell.outputs = [nbformat.from_dict(o) for o in outputs]
         cell.execution_count = count
-    from ssem_symbolic._io import atomic_write
+    from ssem_symbolic.infra import atomic_write
 
     target = out_dir / (path.stem + ".ipynb")
     atomic_write(target, nbformat.writes(nb).encode(), make_parents=True)

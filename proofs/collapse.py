@@ -61,7 +61,7 @@ def check_alpha_c(proof: Proof, name: str, claimed: sp.Expr) -> None:
 
 
 def _alpha_c(proof: Proof, name: str) -> None:
-    from ssem_symbolic.derive import derive
+    from ssem_symbolic.ssem import derive
     d = derive(name)
     check_alpha_c(proof, name, engine_symbols(d.alpha_c_r).subs(sp.Symbol("r", positive=True), r))
     mine = derived_alpha_c(name)

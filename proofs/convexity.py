@@ -29,7 +29,7 @@ def _check(proof: Proof, name: str) -> None:
                    same(second, variance))
     proof.symbolic("D as written is the log argument of f", same(total, den))
     proof.argument("q_t > 0 and squares are >= 0, so f'' = variance >= 0: f is convex")
-    from ssem_symbolic.derive import derive
+    from ssem_symbolic.ssem import derive
     proof.symbolic("the engine's f'' equals this variance",
                    same(engine_symbols(derive(name).d2loss), variance))
 

@@ -155,10 +155,10 @@ def invariance(proof: Proof) -> None:
 def engine(proof: Proof) -> None:
     import numpy as np
 
-    from ssem_symbolic.dataset import _uniform_objective
-    from ssem_symbolic.mixture import mixture
-    from ssem_symbolic.optimum import _Phi, _setup
-    from ssem_symbolic.polyhedron import polyhedron
+    from ssem_symbolic.optimum._dataset import _uniform_objective
+    from ssem_symbolic.setting import mixture
+    from ssem_symbolic.optimum._balanced import _Phi, _setup
+    from ssem_symbolic.setting import polyhedron
     from ssem_symbolic.spec import PRESETS
 
     points = [(sp.Rational(9, 10), sp.Rational(2, 5), sp.Rational(-1, 5)),
@@ -192,7 +192,7 @@ def engine(proof: Proof) -> None:
              "in a batch is antipodal), while all C(8, 2) batches give the full-batch simplex, "
              "similarity -1/7")
 def partition(proof: Proof) -> None:
-    from ssem_symbolic.dataset import balanced, dataset_optimum, fixed_partition
+    from ssem_symbolic.optimum._dataset import balanced, dataset_optimum, fixed_partition
 
     # block-diagonal: PSD blocks with unit diagonals make a PSD unit-diagonal matrix
     A = sp.Matrix([[1, -1], [-1, 1]])

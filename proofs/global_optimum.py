@@ -71,7 +71,7 @@ def within_multiplier(name: str, m_: int, k_: int, p_: int, a, t) -> mpmath.mpf:
              "supcon-split, m=3 k=4 p=2, tau=0.3: the engine's two boundaries along alpha are "
              "where view enters (closed form) and where within-class leaves (alpha_c)")
 def split_boundaries(proof: Proof) -> None:
-    from ssem_symbolic.derive import alpha_c_value
+    from ssem_symbolic.ssem import alpha_c_value
     from ssem_symbolic.optimum import regimes
 
     closed = view_boundary()
@@ -101,7 +101,7 @@ def split_boundaries(proof: Proof) -> None:
              "paper and supcon, m=3 k=4 p=2, tau in {0.3, 1}: exactly one boundary along "
              "alpha, where within-class leaves at alpha_c")
 def presets_one(proof: Proof) -> None:
-    from ssem_symbolic.derive import alpha_c_value
+    from ssem_symbolic.ssem import alpha_c_value
     from ssem_symbolic.optimum import regimes
 
     for name in ("paper", "supcon"):

@@ -7,7 +7,7 @@ one value per pair type and size group (v_g, s_g, o_gh). Its eigen-directions ar
 (views of an instance, instances of a class, classes of one size) and the span of the size
 groups' indicator vectors, where G acts as p-weighted sums: so G is PSD iff the contrast
 eigenvalues are >= 0 and the group-mean Gram matrix R is PSD. The engine's family
-(:mod:`ssem_symbolic.imbalanced`) is then compared, and its reduced loss with the per-pair loss
+(:mod:`ssem_symbolic.setting`) is then compared, and its reduced loss with the per-pair loss
 of explicit batches.
 """
 
@@ -64,8 +64,8 @@ def explicit_gram(sizes, p_):
              "1 - v_g >= 0, 1 + (p-1) v_g - p s_g >= 0, a_g - p K_g o_gg >= 0 (classes of one "
              "size) and the group-mean Gram matrix R >= 0; the engine's family is this one")
 def psd(proof: Proof) -> None:
-    from ssem_symbolic.imbalanced import family
-    from ssem_symbolic.sizes import ClassSizes
+    from ssem_symbolic.setting import family
+    from ssem_symbolic.setting import ClassSizes
 
     for sizes, p_ in BATCHES:
         Gm, emb, sym = explicit_gram(sizes, p_)
@@ -170,8 +170,8 @@ def per_pair_loss(name, Gm, emb, a, t):
 @proposition("imbalanced.reduced_loss", "The engine's reduced loss of a size vector equals the "
              "per-pair loss of every Gram matrix in the family, under each convention's mean")
 def reduced(proof: Proof) -> None:
-    from ssem_symbolic.imbalanced import check_sizes, reduced_loss
-    from ssem_symbolic.sizes import ClassSizes
+    from ssem_symbolic.setting import check_sizes, reduced_loss
+    from ssem_symbolic.setting import ClassSizes
     from ssem_symbolic.spec import PRESETS
 
     points = [{"v": sp.Rational(1, 2), "s": sp.Rational(1, 3), "o": sp.Rational(-1, 5)},

@@ -25,7 +25,7 @@ def _check(proof: Proof, name: str) -> None:
     proof.argument("implicit function theorem on f'(beta*) = 0 inside (0, 1): d beta*/d alpha "
                    "= -(d^2 f/d beta d alpha)/f'' < 0; below alpha_c beta* = 1, and beta* is "
                    "continuous at alpha_c: beta* is non-increasing in alpha")
-    from ssem_symbolic.derive import optimal_beta
+    from ssem_symbolic.ssem import optimal_beta
     grid = [(m_, k_, p_, t) for m_, k_, p_ in ((2, 2, 2), (3, 4, 2), (5, 3, 3))
             for t in (0.05, 0.3, 1.0, 5.0)]
     ok = True

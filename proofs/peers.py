@@ -88,7 +88,7 @@ def _positive_on_unit(expr: sp.Expr, r: sp.Symbol) -> bool:
 
 
 def _engine_point(proof: Proof, name, m_, k_, p_, a, t, want_beta, want_loss) -> None:
-    from ssem_symbolic.derive import loss_value, optimal_beta
+    from ssem_symbolic.ssem import loss_value, optimal_beta
     with mpmath.workdps(40):
         b = optimal_beta(name, m_, k_, p_, a, t)
         want = mpmath.mpf(want_beta[0]) / want_beta[1]  # (numerator, denominator), exact

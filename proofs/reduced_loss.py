@@ -69,7 +69,7 @@ def explicit_loss(name: str, m_: int, k_: int, p_: int, a, t, b) -> sp.Expr:
 
 
 def _check(proof: Proof, name: str) -> None:
-    from ssem_symbolic.derive import derive
+    from ssem_symbolic.ssem import derive
 
     mine = reduced_loss(name)
     engine = engine_symbols(derive(name).loss)

@@ -35,7 +35,7 @@ def gram_entries(proof: Proof) -> None:
         ok = all(sp.simplify(G[i, j] - want[pair_type(emb[i], emb[j])]) == 0
                  for i in range(len(emb)) for j in range(len(emb)))
         proof.symbolic(f"explicit simplex vectors, m={m_}, k={k_}, p=2: every entry", ok)
-    from ssem_symbolic.model import gram_entries as engine
+    from ssem_symbolic.setting import gram_entries as engine
     from ._defs import engine_symbols
     e = {t: engine_symbols(sp.sympify(x)) for t, x in engine().items()}
     proof.symbolic("the engine's gram_entries equal these",
@@ -79,7 +79,7 @@ def eigen(proof: Proof) -> None:
                    sp.expand(sum(mu for _, mu in _eigen_formulas(xs, ys)) - m * k * p) == 0)
     proof.symbolic("rank for 0 < beta < 1: m(k-1) + (m-1) = mk - 1",
                    sp.expand(m * (k - 1) + (m - 1) - (m * k - 1)) == 0)
-    from ssem_symbolic.model import ssem_eigenvalues
+    from ssem_symbolic.setting._model import ssem_eigenvalues
     from ._defs import engine_symbols
     eng = [(engine_symbols(sp.sympify(lam)), engine_symbols(sp.sympify(mult)))
            for _, lam, mult in ssem_eigenvalues()]
@@ -115,7 +115,7 @@ def dimension(proof: Proof) -> None:
     proof.symbolic("rank mk - 1 (ssem.eigen) bounds d from below; the construction uses "
                    "(m - 1) + m (k - 1) = mk - 1 dimensions (mu simplex, one w simplex per class)",
                    sp.expand((m - 1) + m * (k - 1) - (m * k - 1)) == 0)
-    from ssem_symbolic.model import realise
+    from ssem_symbolic.setting._model import realise
     worst = 0.0
     for m_, k_, b in ((2, 2, 0.3), (3, 4, 0.7), (5, 3, 0.5), (4, 4, 1.0)):
         z, labels = realise(m_, k_, b, d=m_ * k_ - 1, views=2, seed=1)

@@ -80,7 +80,7 @@ def kkt(name: str, m_: int, k_: int, p_: int, a: float, t: float, digits: int = 
     SSEM), the within-class eigenvalue when beta* = 1. Stationarity grad phi =
     sum mu_i grad lambda_i, solved by least squares; beta* is the engine's (the CLI's) output.
     """
-    from ssem_symbolic.derive import optimal_beta
+    from ssem_symbolic.ssem import optimal_beta
 
     f = phi(name).subs({m: m_, k: k_, p: p_})
     lams = [lam.subs({m: m_, k: k_, p: p_}) for lam, _ in symmetric_eigenvalues()]

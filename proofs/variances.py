@@ -18,7 +18,7 @@ def ssem_variances(proof: Proof) -> None:
     within = 1 - class_mean_sq
     proof.symbolic("within = 1 - beta", sp.simplify(within - (1 - beta)) == 0)
     proof.symbolic("between = total - within = beta", sp.simplify(total - within - beta) == 0)
-    from ssem_symbolic.model import ssem_variances as engine
+    from ssem_symbolic.setting import ssem_variances as engine
     from ._defs import engine_symbols
     e = {key: engine_symbols(sp.sympify(val)) for key, val in engine().items()}
     proof.symbolic("the engine's ssem_variances equal these",

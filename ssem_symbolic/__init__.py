@@ -2,7 +2,7 @@
 and beyond it (the global optimum over all unit embeddings).
 
 The top level holds the short public API (:data:`__all__`); everything else lives in its
-submodule (``ssem_symbolic.derive``, ``.model``, ``.solve``, ``.losses``, ...). The symbolic core
+layer package (``ssem_symbolic.ssem``, ``.optimum``, ``.grid``, ``.loss``, ...). The symbolic core
 imports no torch; ``SupCLLoss`` and ``phase_map`` load it on first use.
 """
 
@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import importlib
 
-from .derive import alpha_c_value, derive, optimal_beta
-from .optimum import global_optimum, regimes
-from .optimum_imbalanced import imbalanced_optimum
-from .sizes import ClassSizes
-from .spec import PRESETS, Batch, LossSpec
-from .specfile import load_spec
-from .validity import certify_ssem
+from .optimum import certify_ssem, global_optimum, imbalanced_optimum, regimes
+from .setting import ClassSizes
+from .spec import PRESETS, Batch, LossSpec, load_spec
+from .ssem import alpha_c_value, derive, optimal_beta
 
 __version__ = "0.1.0"
 
-_LAZY = {"SupCLLoss": "losses", "phase_map": "phase"}
+_LAZY = {"SupCLLoss": "loss", "phase_map": "report"}
 
 def __getattr__(name: str):
     if name in _LAZY:

@@ -97,8 +97,8 @@ def test_09_18_non_regular_spec_files_are_refused(tmp_path, capsys):
 
 
 def test_10_28_collapse_monitor_validates_and_declines():
-    from ssem_symbolic.model import realise
-    from ssem_symbolic.monitor import collapse_monitor
+    from ssem_symbolic.setting._model import realise
+    from ssem_symbolic.loss._monitor import collapse_monitor
 
     out = collapse_monitor(torch.randn(4, 2, 3), torch.zeros(4, dtype=torch.long), alpha=0.1,
                            temperature=0.5)
@@ -136,7 +136,7 @@ def test_19_imbalanced_guide_along_tau_says_where_classes_collapse(capsys):
     """Under the presets classes collapse at large tau: the per-class tau_c is where each
     class turns collapsed (it was null, 'never', the opposite of the truth), checked against
     the imbalanced optimum on both sides."""
-    from ssem_symbolic.optimum_imbalanced import imbalanced_optimum
+    from ssem_symbolic.optimum import imbalanced_optimum
 
     assert main(["guide", "--loss", "paper", "--class-sizes", "3,2", "--alpha", "0.4",
                  "--json"]) == 0
@@ -224,7 +224,7 @@ def test_27_an_empty_denominator_in_training_is_an_error_not_minus_inf():
 def test_29_a_failed_phase_write_keeps_the_old_pair(tmp_path, monkeypatch):
     """Files written together land together: a failure while the PNG is written leaves the
     old .npz and the old PNG, never a new map beside an old picture."""
-    from ssem_symbolic import phase
+    from ssem_symbolic.report import _phase as phase
 
     npz, png = tmp_path / "m.npz", tmp_path / "m.png"
     argv = ["phase", "--loss", "paper", "--classes", "3", "--per-class", "4", "--alpha-grid",
@@ -234,7 +234,10 @@ def test_29_a_failed_phase_write_keeps_the_old_pair(tmp_path, monkeypatch):
 
     def broken(*args, **kwargs):
         raise OSError(5, "Input/output error")
+    import ssem_symbolic.report as report
+
     monkeypatch.setattr(phase, "save_png", broken)
+    monkeypatch.setattr(report, "save_png", broken)  # the CLI reads the package's name
     assert main(argv[:-6] + ["--alpha-grid", "0:1:4", "--tau-grid", "0.2:2:4", "--out",
                              str(npz)]) != 0
     assert (npz.read_bytes(), png.read_bytes()) == before
@@ -287,7 +290,7 @@ def test_15_the_composition_search_finds_every_partition_and_no_more():
     most n, for small cases (and B = 999 of 10 x 100 has exactly one: nine 100s and a 99)."""
     import itertools
 
-    from ssem_symbolic.mixture import _partitions
+    from ssem_symbolic.setting._mixture import _partitions
 
     def reference(B, C, n):
         out = set()

@@ -2,9 +2,9 @@
 
 import pytest
 
-from ssem_symbolic.bruteforce import minimise
-from ssem_symbolic.derive import alpha_c_value, loss_value, optimal_beta
-from ssem_symbolic.validity import certify_ssem
+from ssem_symbolic.loss._bruteforce import minimise
+from ssem_symbolic.ssem import alpha_c_value, loss_value, optimal_beta
+from ssem_symbolic.optimum import certify_ssem
 
 # (m, k, p, alpha, tau): each appears once below and once above its alpha_c
 POINTS = [(2, 2, 2, 0.5, 1.0), (2, 2, 2, 0.8, 0.5), (3, 2, 2, 0.3, 0.5), (2, 3, 2, 0.9, 1.0),

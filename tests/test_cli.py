@@ -5,7 +5,7 @@ import sys
 import pytest
 
 from ssem_symbolic.cli import main
-from ssem_symbolic.derive import alpha_c_value, loss_value, optimal_beta
+from ssem_symbolic.ssem import alpha_c_value, loss_value, optimal_beta
 
 
 def run_json(capsys, *argv):

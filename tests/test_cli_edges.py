@@ -13,9 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from ssem_symbolic import _io
-from ssem_symbolic.cli import (EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OUTPUT, EXIT_PIPE,
-                               EXIT_TERMINATED, main)
+from ssem_symbolic.infra import _io
+from ssem_symbolic.cli._main import (
+    EXIT_BAD_INPUT,
+    EXIT_INTERRUPTED,
+    EXIT_OUTPUT,
+    EXIT_PIPE,
+    EXIT_TERMINATED,
+    main,
+)
 
 BATCH = ["--loss", "paper", "--classes", "3", "--per-class", "4"]
 GRID = ["--alpha-grid", "0:1:3", "--tau-grid", "0.1:1:3"]
@@ -124,7 +130,7 @@ def test_full_disk_while_writing_crosscheck_report(tmp_path, capsys, monkeypatch
 
 
 def test_unexpected_error_prints_traceback_and_asks_for_a_report(capsys, monkeypatch):
-    from ssem_symbolic import cli
+    from ssem_symbolic.cli import _main as cli
 
     def broken(args):
         raise ZeroDivisionError("boom")

@@ -10,9 +10,9 @@ import pytest
 import sympy as sp
 import torch
 
-from ssem_symbolic.codegen import stabilise, torch_kernel
-from ssem_symbolic.derive import derive
-from ssem_symbolic.solve import kernels
+from ssem_symbolic.grid._codegen import stabilise, torch_kernel
+from ssem_symbolic.ssem import derive
+from ssem_symbolic.grid import kernels
 from ssem_symbolic.spec import PRESETS, alpha, beta, k, m, p, tau
 
 x, y = sp.symbols("x y")
@@ -128,7 +128,7 @@ def test_kernels_float32_finite_and_accurate_down_to_tau_1e3(loss):
 
 @pytest.mark.parametrize("loss", list(PRESETS))
 def test_alpha_c_and_tau_c_kernels_match_the_engine(loss):
-    from ssem_symbolic.derive import alpha_c_value, tau_c_value
+    from ssem_symbolic.ssem import alpha_c_value, tau_c_value
 
     K = kernels(loss)
     for tau_ in (1e-3, 0.05, 0.7, 10.0):

@@ -6,8 +6,8 @@ point."""
 import pytest
 import sympy as sp
 
-from ssem_symbolic.collapse_imbalanced import collapse_multipliers, vertex_roots
-from ssem_symbolic.optimum_imbalanced import imbalanced_optimum
+from ssem_symbolic.ssem._vertex import collapse_multipliers, vertex_roots
+from ssem_symbolic.optimum import imbalanced_optimum
 from ssem_symbolic.spec import alpha, tau
 
 

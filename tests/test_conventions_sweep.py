@@ -12,7 +12,7 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ssem_symbolic.derive import collapses, optimal_beta
+from ssem_symbolic.ssem import collapses, optimal_beta
 from ssem_symbolic.spec import PAIR_TYPES, LossSpec
 
 b = sp.Symbol("b")

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from ssem_symbolic.bruteforce import minimise
+from ssem_symbolic.loss._bruteforce import minimise
 from ssem_symbolic.cli import main
-from ssem_symbolic.specfile import load_spec
+from ssem_symbolic.spec import load_spec
 
 # the issue's example: positives of the (1 - alpha) term are the views, of the alpha term the
 # class; f'(1) falls with alpha, so the batch collapses ABOVE alpha_c

@@ -8,13 +8,13 @@ import pytest
 import torch
 
 from helpers.references import batch_loss, kinds_of
-from ssem_symbolic.dataset import balanced, dataset_optimum
-from ssem_symbolic.derive import alpha_c_value
+from ssem_symbolic.optimum import balanced, dataset_optimum
+from ssem_symbolic.ssem import alpha_c_value
 from ssem_symbolic.harness.train import train_minibatch
-from ssem_symbolic.model import measured_variances
+from ssem_symbolic.setting import measured_variances
 from ssem_symbolic.optimum import global_optimum
 from ssem_symbolic.spec import LossSpec
-from ssem_symbolic.specfile import load_spec
+from ssem_symbolic.spec import load_spec
 
 
 @pytest.mark.parametrize("name", ["paper", "supcon", "supcon-split"])
@@ -101,7 +101,7 @@ def test_guide_with_a_dataset_gives_the_dataset_level_threshold(capsys):
     import json
 
     from ssem_symbolic.cli import main
-    from ssem_symbolic.dataset import dataset_alpha_c
+    from ssem_symbolic.optimum import dataset_alpha_c
 
     assert main(["guide", "--loss", "paper", "--num-classes", "3", "--batch-size", "6",
                  "--instances-per-class", "8", "--tau", "0.5", "--json"]) == 0
@@ -121,7 +121,7 @@ def test_the_class_count_law_of_a_uniform_batch_by_enumeration():
     import itertools
     from fractions import Fraction
 
-    from ssem_symbolic.mixture import class_count_law
+    from ssem_symbolic.setting._mixture import class_count_law
 
     C, n, B = 3, 3, 4
     counts: dict = {}
@@ -138,7 +138,7 @@ def test_the_class_count_law_of_a_uniform_batch_by_enumeration():
 
 
 def test_a_uniform_batch_of_the_whole_dataset_is_the_batch_optimum():
-    from ssem_symbolic.dataset import uniform
+    from ssem_symbolic.optimum import uniform
 
     d = dataset_optimum("supcon", 3, 4, 2, uniform(12), "0.4", "0.5")
     b = global_optimum("supcon", 3, 4, 2, "0.4", "0.5")
@@ -151,7 +151,7 @@ def test_mini_batch_training_with_uniform_batches_follows_the_uniform_prediction
     """supcon, C = 3 classes of n = 8, uniform batches of 6: the dataset's within-class
     variance after training is the uniform sampler's prediction (within 0.01), which differs
     from the class-balanced sampler's (k = 2 of each class) by more than 0.05."""
-    from ssem_symbolic.dataset import uniform
+    from ssem_symbolic.optimum import uniform
 
     d = dataset_optimum("supcon", 3, 8, 2, uniform(6), "0.3", "0.5").within_class_variance
     other = dataset_optimum("supcon", 3, 8, 2, balanced(3, 2), "0.3", "0.5")
@@ -193,9 +193,9 @@ def test_the_uniform_expected_loss_equals_the_mean_over_every_batch(name, method
     (spread), pair weights (weighted) and positives outside the denominator (dcl)."""
     import numpy as np
 
-    import ssem_symbolic.mixture as mixture_module
-    from ssem_symbolic.dataset import _uniform_objective
-    from ssem_symbolic.polyhedron import polyhedron
+    import ssem_symbolic.setting._mixture as mixture_module
+    from ssem_symbolic.optimum._dataset import _uniform_objective
+    from ssem_symbolic.setting import polyhedron
     from ssem_symbolic.spec import PRESETS
 
     spec = {"spread": _SPREAD, "weighted": _WEIGHTED, "dcl": _DCL}.get(name) or PRESETS[name]
@@ -216,7 +216,7 @@ def test_the_laplace_weights_meet_their_stated_error_at_scale(monkeypatch):
     """At C = 6, n = 10, B = 12 (1,000-odd compositions) the quadrature's weights agree with
     the exact sum within the error it states, and the weights of a large uniform batch (C = 100,
     n = 500, B = 512) add up to the chance that the term has a positive (1 to 1e-12)."""
-    import ssem_symbolic.mixture as mixture_module
+    import ssem_symbolic.setting._mixture as mixture_module
     from ssem_symbolic.spec import PRESETS
 
     spec = PRESETS["paper"]
@@ -241,7 +241,7 @@ def test_mini_batch_training_with_the_pairs_mean_follows_the_uniform_prediction(
     batches), C = 3 classes of n = 8, uniform batches of 6, alpha = 0.8: the trained dataset's
     within-class variance is the prediction within 0.01, and differs from the class-balanced
     sampler's by more than 0.03."""
-    from ssem_symbolic.dataset import uniform
+    from ssem_symbolic.optimum import uniform
 
     d = dataset_optimum("paper", 3, 8, 2, uniform(6), "0.8", "0.5").within_class_variance
     other = dataset_optimum("paper", 3, 8, 2, balanced(3, 2), "0.8", "0.5")
@@ -251,7 +251,7 @@ def test_mini_batch_training_with_the_pairs_mean_follows_the_uniform_prediction(
 
 
 def test_the_uniform_sampler_refuses_a_batch_larger_than_the_dataset():
-    from ssem_symbolic.dataset import uniform
+    from ssem_symbolic.optimum import uniform
 
     with pytest.raises(ValueError, match="need 2 <= B <= C n"):
         dataset_optimum("supcon", 3, 8, 2, uniform(25), "0.3", "0.5")
@@ -261,7 +261,7 @@ def test_guide_answers_a_batch_that_is_not_a_multiple_of_the_classes(capsys):
     import json
 
     from ssem_symbolic.cli import main
-    from ssem_symbolic.dataset import uniform
+    from ssem_symbolic.optimum import uniform
 
     assert main(["guide", "--loss", "supcon", "--num-classes", "3", "--instances-per-class",
                  "8", "--batch-size", "5", "--tau", "0.5", "--json"]) == 0
@@ -282,7 +282,7 @@ CHO_PARTITION = [[(2 * b, 0), (2 * b, 1), (2 * b + 1, 0), (2 * b + 1, 1)] for b 
 
 
 def test_cho_all_subsets_reach_the_full_batch_simplex():
-    from ssem_symbolic.dataset import balanced
+    from ssem_symbolic.optimum import balanced
 
     every = dataset_optimum("supcon-split", 8, 2, 1, balanced(2, 2), 0, 1)
     full = global_optimum("supcon-split", 8, 2, 1, 0, 1)
@@ -292,7 +292,7 @@ def test_cho_all_subsets_reach_the_full_batch_simplex():
 
 
 def test_cho_a_fixed_partition_does_not():
-    from ssem_symbolic.dataset import fixed_partition
+    from ssem_symbolic.optimum._dataset import fixed_partition
 
     opt = dataset_optimum("supcon-split", 8, 2, 1, fixed_partition(CHO_PARTITION), 0, 1)
     [(sizes, count, block)] = opt.blocks
@@ -309,7 +309,7 @@ def test_cho_training_follows_the_sampler(partition):
     the fixed partition gives the pairs that share a batch -1 (within 0.01)."""
     import torch
 
-    from ssem_symbolic.dataset import balanced, fixed_partition
+    from ssem_symbolic.optimum._dataset import balanced, fixed_partition
 
     smp = fixed_partition(CHO_PARTITION) if partition else balanced(2, 2)
     z, _ = train_minibatch("supcon-split", 8, 2, 1, smp, 0.0, 1.0, dim=16, steps=3000)
@@ -324,7 +324,7 @@ def test_cho_training_follows_the_sampler(partition):
 
 
 def test_all_subsets_is_the_uniform_law():
-    from ssem_symbolic.dataset import all_subsets, uniform
+    from ssem_symbolic.optimum._dataset import all_subsets, uniform
 
     a = dataset_optimum("supcon", 3, 3, 2, all_subsets(4), "0.3", "0.5")
     b = dataset_optimum("supcon", 3, 3, 2, uniform(4), "0.3", "0.5")
@@ -332,7 +332,7 @@ def test_all_subsets_is_the_uniform_law():
 
 
 def test_a_partition_that_is_not_disjoint_is_refused():
-    from ssem_symbolic.dataset import fixed_partition
+    from ssem_symbolic.optimum._dataset import fixed_partition
 
     with pytest.raises(ValueError, match="not disjoint"):
         dataset_optimum("supcon", 3, 2, 2, fixed_partition([[(0, 0), (1, 0)], [(0, 0), (2, 1)]]),
@@ -346,7 +346,7 @@ def test_cli_regimes_with_a_dataset_gives_both_scans(capsys):
     import json
 
     from ssem_symbolic.cli import main
-    from ssem_symbolic.derive import alpha_c_value
+    from ssem_symbolic.ssem import alpha_c_value
 
     assert main(["regimes", "--loss", "paper", "--dataset", "3:8", "--sampler", "balanced:3:2",
                  "--tau", "0.5", "--json"]) == 0
@@ -398,7 +398,7 @@ def test_guide_answers_the_cifar_shape_with_both_numbers(capsys):
     import json
 
     from ssem_symbolic.cli import main
-    from ssem_symbolic.derive import alpha_c_value
+    from ssem_symbolic.ssem import alpha_c_value
 
     assert main(["guide", "--loss", "supcon", "--num-classes", "100", "--instances-per-class",
                  "500", "--batch-size", "512", "--tau", "0.1", "--json"]) == 0
@@ -417,7 +417,7 @@ def test_cli_threshold_with_a_dataset_and_alpha_gives_tau_c(capsys):
     import json
 
     from ssem_symbolic.cli import main
-    from ssem_symbolic.derive import tau_c_value
+    from ssem_symbolic.ssem import tau_c_value
 
     assert main(["threshold", "--loss", "paper", "--dataset", "3:8", "--sampler",
                  "balanced:3:2", "--alpha", "0.7", "--json"]) == 0
@@ -447,10 +447,10 @@ def test_the_sigmoid_forms_expected_loss_is_the_mean_over_every_batch(spec):
 
     import numpy as np
 
-    from ssem_symbolic.dataset import _uniform_objective, uniform
-    from ssem_symbolic.mixture import mixture
-    from ssem_symbolic.polyhedron import polyhedron
-    from ssem_symbolic.sigmoid import Objective
+    from ssem_symbolic.optimum._dataset import _uniform_objective, uniform
+    from ssem_symbolic.setting import mixture
+    from ssem_symbolic.setting import polyhedron
+    from ssem_symbolic.forms import Objective
 
     insts = [(k, i) for k in range(3) for i in range(3)]
     uniform_batches = list(itertools.combinations(insts, 4))
@@ -493,7 +493,7 @@ def test_the_sigmoid_forms_dataset_optimum_against_free_unit_vectors(spec):
     import torch
     import torch.nn.functional as F
 
-    from ssem_symbolic.dataset import uniform
+    from ssem_symbolic.optimum import uniform
 
     C, n, p, alpha, tau = 3, 4, 2, 0.6, 0.5
     labels = torch.arange(C).repeat_interleave(n)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ssem_symbolic.bruteforce import minimise
+from ssem_symbolic.loss._bruteforce import minimise
 from ssem_symbolic.optimum import global_optimum
 from ssem_symbolic.spec import PAIR_TYPES, LossSpec, check_setting
 
@@ -82,7 +82,7 @@ def test_the_issue_example_is_beta_zero_with_its_loss():
     minimised at the least c, -1/(k-1) (beta 0, two orthogonal tetrahedra)."""
     import math
 
-    from ssem_symbolic.derive import optimal_beta
+    from ssem_symbolic.ssem import optimal_beta
 
     spec = LossSpec("x", ("view", "class"), ("view", "class"), ("self", "class"), "pairs")
     a, t = 0.1226, 3.276

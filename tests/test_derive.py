@@ -4,9 +4,15 @@ import mpmath
 import pytest
 import sympy as sp
 
-from ssem_symbolic.derive import _rational_identity
-from ssem_symbolic.derive import (alpha_c_limits, alpha_c_value, derive, loss_value,
-                                  optimal_beta, tau_c_value)
+from ssem_symbolic.forms._softmax import _rational_identity
+from ssem_symbolic.ssem import (
+    alpha_c_limits,
+    alpha_c_value,
+    derive,
+    loss_value,
+    optimal_beta,
+    tau_c_value,
+)
 from ssem_symbolic.spec import LossSpec, alpha, beta, k, m, p, tau
 
 r = sp.Symbol("r", positive=True)

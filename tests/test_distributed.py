@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ssem_symbolic.losses import SupCLLoss
+from ssem_symbolic.loss import SupCLLoss
 
 HELPERS = Path(__file__).resolve().parent / "helpers"
 sys.path.insert(0, str(HELPERS))

@@ -11,8 +11,8 @@ import pytest
 import sympy as sp
 
 from ssem_symbolic.cli import main
-from ssem_symbolic.derive import alpha_c_value, derive, loss_value, optimal_beta, tau_c_value
-from ssem_symbolic.export import ITEMS, export, formula_sheet
+from ssem_symbolic.ssem import alpha_c_value, derive, loss_value, optimal_beta, tau_c_value
+from ssem_symbolic.report._export import ITEMS, export, formula_sheet
 from ssem_symbolic.spec import PRESETS
 
 LOSSES = list(PRESETS)

@@ -5,10 +5,10 @@ import mpmath
 import pytest
 import sympy as sp
 
-from ssem_symbolic.derive import alpha_c_value
-from ssem_symbolic.faces import collapse_boundaries, face_equations, vertex_multipliers
+from ssem_symbolic.ssem import alpha_c_value
+from ssem_symbolic.ssem._faces import collapse_boundaries, face_equations, vertex_multipliers
 from ssem_symbolic.optimum import global_optimum
-from ssem_symbolic.pairs import c_sym, o_sym, v_sym
+from ssem_symbolic.vocab import c_sym, o_sym, v_sym
 from ssem_symbolic.spec import alpha, k, m, p, tau
 
 _LOSSES = ["paper", "supcon", "supcon-split", "examples/specs/dcl.toml",

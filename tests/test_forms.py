@@ -14,12 +14,21 @@ import pytest
 import sympy as sp
 import torch
 
-from ssem_symbolic.derive import (alpha_c_limits, alpha_c_value, alpha_side, collapse_rule,
-                                  collapses, derive, loss_value, optimal_beta, reduced,
-                                  symmetric_loss)
-from ssem_symbolic.faces import collapse_boundaries, face_equations, vertex_multipliers
-from ssem_symbolic.model import gram_entries, realise
-from ssem_symbolic.pairs import c_sym, o_sym, v_sym
+from ssem_symbolic.ssem import (
+    alpha_c_limits,
+    alpha_c_value,
+    alpha_side,
+    collapse_rule,
+    collapses,
+    derive,
+    loss_value,
+    optimal_beta,
+    reduced,
+    symmetric_loss,
+)
+from ssem_symbolic.ssem._faces import collapse_boundaries, face_equations, vertex_multipliers
+from ssem_symbolic.setting._model import gram_entries, realise
+from ssem_symbolic.vocab import c_sym, o_sym, v_sym
 from ssem_symbolic.spec import UnsupportedConvention, alpha, get_spec, k, m, p, tau
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "helpers"))

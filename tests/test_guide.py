@@ -5,8 +5,8 @@ import json
 import pytest
 
 from ssem_symbolic.cli import main
-from ssem_symbolic.derive import alpha_c_value, optimal_beta, tau_c_value
-from ssem_symbolic.guide import balanced_batch, guide
+from ssem_symbolic.ssem import alpha_c_value, optimal_beta, tau_c_value
+from ssem_symbolic.report import balanced_batch, guide
 
 
 @pytest.mark.parametrize("loss", ["paper", "supcon", "supcon-split"])
@@ -111,7 +111,7 @@ def test_guide_with_class_sizes_gives_per_class_alpha_and_the_target_alpha(capsy
     import json
 
     from ssem_symbolic.cli import main
-    from ssem_symbolic.optimum_imbalanced import imbalanced_optimum
+    from ssem_symbolic.optimum import imbalanced_optimum
 
     assert main(["guide", "--loss", "supcon", "--class-sizes", "4,2", "--tau", "0.5",
                  "--target-within", "0.2", "--json"]) == 0
@@ -127,7 +127,7 @@ def test_guide_with_class_sizes_gives_per_class_alpha_and_the_target_alpha(capsy
 
 
 def test_tau_alpha_and_the_target_are_keywords_only():
-    from ssem_symbolic.guide import guide_imbalanced
+    from ssem_symbolic.report import guide_imbalanced
 
     now = guide("paper", 3, 4, 2, tau=0.5, target_within=0.1)
     assert 0 < now["alpha"] <= 1
@@ -142,7 +142,7 @@ def test_the_guide_answers_every_question_for_uniformly_drawn_batches(capsys):
     """Batch 30 from 4 classes (not a multiple: an ordinary DataLoader) at alpha, and a target
     within-class variance at tau: the answers, checked against the dataset-level optimum of the
     uniform sampler at the alpha and tau they give."""
-    from ssem_symbolic.dataset import dataset_optimum, uniform
+    from ssem_symbolic.optimum import dataset_optimum, uniform
 
     assert main(["guide", "--loss", "paper", "--batch-size", "30", "--num-classes", "4",
                  "--tau", "0.5", "--target-within", "0.3", "--json"]) == 0

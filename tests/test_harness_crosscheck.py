@@ -3,10 +3,10 @@
 import pytest
 import torch
 
-from ssem_symbolic.derive import alpha_c_value, optimal_beta
+from ssem_symbolic.ssem import alpha_c_value, optimal_beta
 from ssem_symbolic.harness.crosscheck import locate_threshold, measure, record, verdict
 from ssem_symbolic.harness.train import TrainConfig, train_free_batched
-from ssem_symbolic.model import realise
+from ssem_symbolic.setting._model import realise
 
 
 def test_measure_on_exact_ssem_vectors():
@@ -89,7 +89,7 @@ def test_the_threshold_is_located_from_training_alone_to_1e_3(monkeypatch):
     import math
     import sys
 
-    from ssem_symbolic.derive import tau_c_value
+    from ssem_symbolic.ssem import tau_c_value
     from ssem_symbolic.harness import threshold
 
     a_c = float(alpha_c_value("supcon", 2, 3, 2, 1.0))
@@ -98,9 +98,10 @@ def test_the_threshold_is_located_from_training_alone_to_1e_3(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("a formula was read while locating")
 
-    derive_module = sys.modules["ssem_symbolic.derive"]  # the package's `derive` is a function
-    for name in ("alpha_c_value", "tau_c_value", "optimal_beta", "derive", "collapse_rule"):
-        monkeypatch.setattr(derive_module, name, refuse)
+    for module in ("ssem_symbolic.ssem", "ssem_symbolic.ssem._api", "ssem_symbolic.forms._softmax"):
+        for name in ("alpha_c_value", "tau_c_value", "optimal_beta", "derive", "collapse_rule"):
+            if hasattr(sys.modules[module], name):
+                monkeypatch.setattr(sys.modules[module], name, refuse)
     res = locate_threshold("supcon", 2, 3, 2, tau=1.0, steps=1000, dim=8)  # its own import
     assert res["collapses"] == "below" and res["uncertainty"] < 1e-3
     assert res["derived"] == a_c and res["verdict"] == "agrees", res["trail"]
@@ -136,7 +137,7 @@ def test_imbalanced_free_embeddings_agree_per_class_with_the_imbalanced_optimum(
 @pytest.mark.slow
 def test_the_plan_has_imbalanced_points_and_class_sizes_replace_them():
     from ssem_symbolic.harness.sweep import default_plan
-    from ssem_symbolic.sizes import ClassSizes
+    from ssem_symbolic.setting import ClassSizes
     from ssem_symbolic.spec import PRESETS
 
     plan = default_plan(tuple(PRESETS.values()), "quick")

@@ -4,10 +4,10 @@ closed form."""
 import pytest
 import torch
 
-from ssem_symbolic.derive import optimal_beta
+from ssem_symbolic.ssem import optimal_beta
 from ssem_symbolic.harness.refine import FLOOR, loss_resolution, quantities, refine
-from ssem_symbolic.losses import SupCLLoss
-from ssem_symbolic.model import realise
+from ssem_symbolic.loss import SupCLLoss
+from ssem_symbolic.setting._model import realise
 
 
 def _pull(target):

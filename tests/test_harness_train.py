@@ -3,10 +3,10 @@
 import pytest
 import torch
 
-from ssem_symbolic.derive import alpha_c_value, optimal_beta
+from ssem_symbolic.ssem import alpha_c_value, optimal_beta
 from ssem_symbolic.harness.data import digits_views, gaussian_views
 from ssem_symbolic.harness.train import TrainConfig, train, train_free_batched
-from ssem_symbolic.model import measured_variances
+from ssem_symbolic.setting import measured_variances
 
 
 @pytest.mark.slow

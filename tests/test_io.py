@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from ssem_symbolic._io import OutputError, atomic_write, check_output
+from ssem_symbolic.infra import OutputError, atomic_write, check_output
 
 
 def test_new_file_gets_the_umask_mode(tmp_path):
@@ -62,7 +62,7 @@ def test_stale_temporary_files_of_dead_writers_are_removed(tmp_path):
 
 
 def test_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
-    from ssem_symbolic import _io
+    from ssem_symbolic.infra import _io
 
     path = tmp_path / "a.txt"
     path.write_text("old")

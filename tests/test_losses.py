@@ -5,9 +5,9 @@ import math
 import pytest
 import torch
 
-from ssem_symbolic.derive import loss_value
-from ssem_symbolic.losses import LabelPattern, SupCLLoss, supcl_loss
-from ssem_symbolic.model import realise
+from ssem_symbolic.ssem import loss_value
+from ssem_symbolic.loss import LabelPattern, SupCLLoss, supcl_loss
+from ssem_symbolic.setting._model import realise
 from ssem_symbolic.spec import LossSpec, get_spec
 
 
@@ -158,7 +158,7 @@ def test_float32_tau_1e3_value_and_gradient_finite_and_accurate():
 
 
 def test_batched_configurations_equal_one_by_one():
-    from ssem_symbolic.losses import supcl_loss
+    from ssem_symbolic.loss import supcl_loss
 
     gen = torch.Generator().manual_seed(2)
     labels = torch.arange(3).repeat_interleave(3)
@@ -176,7 +176,7 @@ def test_batched_configurations_equal_one_by_one():
 
 
 def test_masks_built_once_per_label_pattern(monkeypatch):
-    import ssem_symbolic.losses as losses
+    import ssem_symbolic.loss._losses as losses
 
     built = []
     original = losses.LabelPattern.__init__
@@ -209,7 +209,7 @@ def test_both_backward_paths_equal_autograd(tau, normalize):
         flat = z2.reshape(14, 5)
         if normalize:
             flat = torch.nn.functional.normalize(flat, dim=-1)
-        from ssem_symbolic.losses import pair_type_masks
+        from ssem_symbolic.loss import pair_type_masks
         from ssem_symbolic.spec import get_spec
         spec = get_spec(conv)
         types = pair_type_masks(labels, 2)
@@ -311,7 +311,7 @@ def test_clear_errors_and_plain_label_lists():
 def test_the_label_pattern_needs_no_pair_mask_for_the_presets(monkeypatch):
     """Fresh labels every step: the pattern is O(M) (counts from class sizes); building the
     (M, M) pair-type masks would be the O(M^2) cost this avoids."""
-    from ssem_symbolic import losses
+    from ssem_symbolic.loss import _losses as losses
 
     def forbidden(*args, **kwargs):
         raise AssertionError("built (M, M) pair-type masks")
@@ -408,7 +408,7 @@ def test_tiled_equals_untiled_value_and_gradients(convention, chunk):
 
 
 def test_tiled_second_derivatives_and_automatic_tiling(monkeypatch):
-    from ssem_symbolic import losses
+    from ssem_symbolic.loss import _losses as losses
 
     z = torch.randn(7, 2, 5, generator=torch.Generator().manual_seed(2), dtype=torch.float64,
                     requires_grad=True)
@@ -510,8 +510,8 @@ def test_symmetric_blocks_equal_the_per_pair_reference(monkeypatch, convention):
     denominator (DCL), two denominators (spread) and pair weights, and for configurations
     batched along a leading dim."""
     from helpers.references import loss_of_embeddings
-    from ssem_symbolic import losses
-    from ssem_symbolic.specfile import load_spec
+    from ssem_symbolic.loss import _losses as losses
+    from ssem_symbolic.spec import load_spec
 
     monkeypatch.setattr(losses, "SYMMETRIC_BLOCK", 5)
     spec = WEIGHTED if convention == "weighted" else load_spec(SPECS / f"{convention}.toml")

@@ -2,8 +2,15 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from ssem_symbolic.model import (gram_entries, measured_variances, realise, required_dimension,
-                                 ssem_eigenvalues, ssem_rank, ssem_variances)
+from ssem_symbolic.setting._model import (
+    gram_entries,
+    measured_variances,
+    realise,
+    required_dimension,
+    ssem_eigenvalues,
+    ssem_rank,
+    ssem_variances,
+)
 from ssem_symbolic.spec import beta, k, m
 
 

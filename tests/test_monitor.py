@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from ssem_symbolic.monitor import collapse_monitor
-from ssem_symbolic.model import measured_variances, realise
+from ssem_symbolic.loss._monitor import collapse_monitor
+from ssem_symbolic.setting._model import measured_variances, realise
 
 
 def test_statistics_against_the_definitions():

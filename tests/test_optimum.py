@@ -8,11 +8,11 @@ import mpmath
 import numpy as np
 import pytest
 
-from ssem_symbolic.bruteforce import minimise
+from ssem_symbolic.loss._bruteforce import minimise
 from ssem_symbolic.cli import main
-from ssem_symbolic.derive import alpha_c_value, loss_value, optimal_beta, tau_c_value
+from ssem_symbolic.ssem import alpha_c_value, loss_value, optimal_beta, tau_c_value
 from ssem_symbolic.optimum import global_optimum, regimes
-from ssem_symbolic.polyhedron import polyhedron, variances
+from ssem_symbolic.setting import polyhedron, variances
 
 
 def _explicit_gram(m, k, p, v, c, o):

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from ssem_symbolic.optimum import global_optimum
-from ssem_symbolic.optimum_grid import OFF_SSEM_TAU, global_optimum_grid
-from ssem_symbolic.solve import optimal_beta_grid
+from ssem_symbolic.grid import OFF_SSEM_TAU, global_optimum_grid
+from ssem_symbolic.grid import optimal_beta_grid
 
 _A = torch.linspace(0, 1, 11, dtype=torch.float64)[:, None]
 _T = torch.tensor([0.05, 0.12, 0.3, 1.0, 4.0], dtype=torch.float64)[None, :]

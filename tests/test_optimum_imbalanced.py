@@ -8,11 +8,11 @@ import json
 import pytest
 
 from helpers.brute import best_of_seeds
-from ssem_symbolic.bruteforce import minimise_sizes
+from ssem_symbolic.loss._bruteforce import minimise_sizes
 from ssem_symbolic.cli import main
 from ssem_symbolic.optimum import global_optimum
-from ssem_symbolic.optimum_imbalanced import imbalanced_optimum, imbalanced_regimes
-from ssem_symbolic.sizes import ClassSizes
+from ssem_symbolic.optimum import imbalanced_optimum, imbalanced_regimes
+from ssem_symbolic.setting import ClassSizes
 from ssem_symbolic.spec import PRESETS
 
 TAU = "0.5"

@@ -8,12 +8,12 @@ import torch
 
 from helpers.brute import beta_by_scan, check_f_on_ssem_vectors, check_imbalanced
 from helpers.references import loss_of_embeddings
-from ssem_symbolic.bruteforce import minimise
-from ssem_symbolic.derive import collapses, derive, optimal_beta
-from ssem_symbolic.losses import SupCLLoss
+from ssem_symbolic.loss._bruteforce import minimise
+from ssem_symbolic.ssem import collapses, derive, optimal_beta
+from ssem_symbolic.loss import SupCLLoss
 from ssem_symbolic.optimum import global_optimum
 from ssem_symbolic.spec import PRESETS, LossSpec, UnsupportedConvention
-from ssem_symbolic.specfile import load_spec, to_toml
+from ssem_symbolic.spec import load_spec, to_toml
 
 WEIGHTED = LossSpec("weighted", ["view", "class", "other"], ["view", "class"], ["view"],
                     "anchors", pair_weights={"denominator": {"class": "1/2", "other": 2},

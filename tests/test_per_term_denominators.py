@@ -11,14 +11,14 @@ import sympy as sp
 import torch
 
 from helpers.brute import beta_by_scan, check_f_on_ssem_vectors, check_imbalanced
-from ssem_symbolic.bruteforce import minimise
-from ssem_symbolic.derive import alpha_c_value, collapses, derive, loss_value, optimal_beta
-from ssem_symbolic.losses import SupCLLoss
-from ssem_symbolic.model import realise
+from ssem_symbolic.loss._bruteforce import minimise
+from ssem_symbolic.ssem import alpha_c_value, collapses, derive, loss_value, optimal_beta
+from ssem_symbolic.loss import SupCLLoss
+from ssem_symbolic.setting._model import realise
 from ssem_symbolic.optimum import global_optimum
 from ssem_symbolic.spec import PRESETS, LossSpec, UnsupportedConvention
-from ssem_symbolic.specfile import SpecFileError, load_spec, to_toml
-from ssem_symbolic.validity import certify_ssem
+from ssem_symbolic.spec import SpecFileError, load_spec, to_toml
+from ssem_symbolic.optimum import certify_ssem
 
 SPREAD = LossSpec("spread", {"sup": ["view", "class", "other"], "self": ["view", "class"]},
                   ["view", "class"], ["view"], "anchors")
@@ -150,8 +150,8 @@ def test_a_quadratic_collapse_margin_derives():
     """The threshold where f'(1) is quadratic in r: f against the per-pair torch loss on SSEM
     vectors, alpha_c and tau_c against the sign of f'(1) from differences of f, beta* against
     a dense scan of f, the kernels' tau_c against the exact rule."""
-    from ssem_symbolic.derive import collapse_rule
-    from ssem_symbolic.solve import kernels
+    from ssem_symbolic.ssem import collapse_rule
+    from ssem_symbolic.grid import kernels
 
     for b in (0.3, 1.0):
         z, labels = realise(3, 4, b, d=15, views=2, seed=2)
@@ -173,7 +173,7 @@ def test_a_quadratic_collapse_margin_derives():
     assert abs(float(optimal_beta(DCL_SUP, 3, 4, 2, "0.5", "0.5"))
                - beta_by_scan(DCL_SUP, 3, 4, 2, "0.5", "0.5")) <= 1 / 2000
     # the exported module (math only) scans for the same tau_c
-    from ssem_symbolic.export import export
+    from ssem_symbolic.report import export
 
     module: dict = {}
     exec(export(DCL_SUP, "python"), module)  # noqa: S102  (our own generated module)
@@ -186,8 +186,9 @@ def test_an_interval_of_tau_is_refused_in_one_line_and_marked_in_the_kernels():
     interval of tau: the rule refuses it in one line naming both ends, tau = m/((1-m) log r)
     at the roots 1/3 and 2/3 of 2 - 9 r + 9 r^2; the scan of the kernels marks it NaN. A zero
     root (c0 = 0, as for INTERVAL at alpha = 0.1) is no sign change."""
-    from ssem_symbolic.derive import _quadratic_rule, collapse_rule
-    from ssem_symbolic.sigmoid_grid import scan_tau_boundary
+    from ssem_symbolic.forms._softmax import _quadratic_rule
+    from ssem_symbolic.ssem import collapse_rule
+    from ssem_symbolic.grid._sigmoid import scan_tau_boundary
 
     R = sp.Rational
     with pytest.raises(UnsupportedConvention, match="inside the interval of tau") as err:

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from ssem_symbolic.cli import main
-from ssem_symbolic.derive import alpha_c_value, optimal_beta, tau_c_value
-from ssem_symbolic.phase import grid, phase_map
+from ssem_symbolic.ssem import alpha_c_value, optimal_beta, tau_c_value
+from ssem_symbolic.report import grid, phase_map
 
 
 def test_phase_map_values_against_the_engine():
@@ -78,7 +78,7 @@ def test_cli_phase_bad_grids(tmp_path, capsys, grid_args, match):
 
 def test_phase_map_carries_the_global_optimum_and_its_regimes(tmp_path):
     from ssem_symbolic.optimum import global_optimum
-    from ssem_symbolic.phase import phase_map, save_npz, save_png
+    from ssem_symbolic.report import phase_map, save_npz, save_png
 
     alphas, taus = np.linspace(0, 0.3, 7), np.array([0.01, 0.1, 0.3, 1.0])
     pm = phase_map("supcon-split", 3, 4, 2, alphas, taus)
@@ -110,7 +110,7 @@ def test_imbalanced_phase_map_npz_png_and_per_size_collapse(tmp_path, capsys):
     import numpy as np
 
     from ssem_symbolic.cli import main
-    from ssem_symbolic.optimum_imbalanced import imbalanced_optimum
+    from ssem_symbolic.optimum import imbalanced_optimum
 
     out = tmp_path / "imb.npz"
     assert main(["phase", "--loss", "paper", "--class-sizes", "5,3,2", "--alpha-grid",

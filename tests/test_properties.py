@@ -5,7 +5,7 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ssem_symbolic.derive import alpha_c_value, derive, optimal_beta
+from ssem_symbolic.ssem import alpha_c_value, derive, optimal_beta
 from ssem_symbolic.spec import alpha, beta, k, m, p, tau
 
 LOSSES = st.sampled_from(["paper", "supcon", "supcon-split"])

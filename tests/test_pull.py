@@ -1,4 +1,4 @@
-"""The pull (ssem_symbolic._pull): sum over pairs (a, b) of each type of v^t_a x_a . x_b from
+"""The pull (ssem_symbolic.loss): sum over pairs (a, b) of each type of v^t_a x_a . x_b from
 group sums, against the double sum over pairs written here, and its closed-form gradient
 against finite differences (gradcheck, both orders)."""
 
@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import torch
 
-from ssem_symbolic._pull import pull
-from ssem_symbolic.pairs import to_groups
+from ssem_symbolic.loss._pull import pull
+from ssem_symbolic.vocab import to_groups
 
 TYPES = ("self", "view", "class", "other")
 

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from ssem_symbolic.derive import alpha_c_value, loss_value, optimal_beta
+from ssem_symbolic.ssem import alpha_c_value, loss_value, optimal_beta
 
 
 def _opt(loss, m, k, p, alpha, tau):

@@ -12,14 +12,13 @@ import torch
 
 from helpers.brute import beta_by_scan, check_f_on_ssem_vectors, check_imbalanced
 from helpers.references import loss_of_embeddings
-from ssem_symbolic.bruteforce import minimise
+from ssem_symbolic.loss._bruteforce import minimise
 from ssem_symbolic.cli import main
-from ssem_symbolic.derive import (alpha_c_value, collapse_rule, collapses, loss_value,
-                                  optimal_beta)
-from ssem_symbolic.losses import SupCLLoss
+from ssem_symbolic.ssem import alpha_c_value, collapse_rule, collapses, loss_value, optimal_beta
+from ssem_symbolic.loss import SupCLLoss
 from ssem_symbolic.optimum import global_optimum
 from ssem_symbolic.spec import LossSpec, UnsupportedConvention
-from ssem_symbolic.specfile import load_spec, to_toml
+from ssem_symbolic.spec import load_spec, to_toml
 
 FILE = Path(__file__).parent.parent / "examples" / "specs" / "supervised-sigmoid.toml"
 SIG = load_spec(FILE)
@@ -36,7 +35,7 @@ def test_the_torch_loss_is_the_per_pair_reference(spec, alpha, tau, views):
     got = float(SupCLLoss(alpha, tau, spec)(z, labels))
     assert got == pytest.approx(loss_of_embeddings(z, labels, alpha, tau, spec), rel=1e-12)
     # configurations batched along a leading dim equal one by one
-    from ssem_symbolic.losses import supcl_loss
+    from ssem_symbolic.loss import supcl_loss
 
     zz = torch.stack([z, z.flip(0)])
     both = supcl_loss(zz, labels, torch.tensor([alpha, 0.5], dtype=torch.float64),
@@ -153,8 +152,8 @@ def test_trained_free_embeddings_agree():
 def test_the_imbalanced_optimum_against_free_unit_vectors(sizes, alpha):
     """Unequal class sizes: each size group's anchors weight the pairs they see; the solver's
     loss and per-class within-class variances against L-BFGS on free unit vectors."""
-    from ssem_symbolic.imbalanced import family, reduced_loss
-    from ssem_symbolic.sizes import ClassSizes
+    from ssem_symbolic.setting import family, reduced_loss
+    from ssem_symbolic.setting import ClassSizes
 
     for spec in (SIG, BIASED):
         opt = check_imbalanced(spec, sizes, alpha, "0.5", loss_abs=1e-8, variance_abs=1e-4)

@@ -13,13 +13,13 @@ import pytest
 import sympy as sp
 import torch
 
-from ssem_symbolic import sigmoid
+from ssem_symbolic.forms import sigmoid
 from ssem_symbolic.cli import main
 from ssem_symbolic.optimum import global_optimum
-from ssem_symbolic.optimum_grid import global_optimum_grid
-from ssem_symbolic.solve import kernels, optimal_beta_grid
+from ssem_symbolic.grid import global_optimum_grid
+from ssem_symbolic.grid import kernels, optimal_beta_grid
 from ssem_symbolic.spec import LossSpec
-from ssem_symbolic.specfile import load_spec
+from ssem_symbolic.spec import load_spec
 
 FILE = Path(__file__).parent.parent / "examples" / "specs" / "supervised-sigmoid.toml"
 SIG = load_spec(FILE)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ssem_symbolic.sizes import MAX_CLASSES, ClassSizes
+from ssem_symbolic.setting._sizes import MAX_CLASSES, ClassSizes
 
 
 def test_parse_lists_and_count_times_size_forms():

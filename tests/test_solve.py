@@ -7,9 +7,9 @@ import zlib
 import pytest
 import torch
 
-from ssem_symbolic.solve import optimal_beta_grid
-from ssem_symbolic.derive import alpha_c_value, optimal_beta
-from ssem_symbolic.solve import GRID_TAU_RANGE
+from ssem_symbolic.grid import optimal_beta_grid
+from ssem_symbolic.ssem import alpha_c_value, optimal_beta
+from ssem_symbolic.grid import GRID_TAU_RANGE
 from ssem_symbolic.spec import PRESETS
 
 BATCHES = [(10, 8, 2), (2, 2, 2), (100, 50, 2), (5, 3, 4)]

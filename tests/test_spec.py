@@ -4,8 +4,18 @@ import pytest
 import sympy as sp
 import torch
 
-from ssem_symbolic.spec import (PRESETS, LossSpec, alpha, check_setting, get_spec, k, m, p,
-                                pair_counts, tau)
+from ssem_symbolic.spec import (
+    PRESETS,
+    LossSpec,
+    alpha,
+    check_setting,
+    get_spec,
+    k,
+    m,
+    p,
+    pair_counts,
+    tau,
+)
 
 
 def test_symbols_carry_assumptions():
@@ -98,14 +108,14 @@ def test_top_level_api_is_short_and_submodule_names_stay_there():
     import ssem_symbolic as ss
 
     assert len(ss.__all__) == 14 and all(hasattr(ss, n) for n in ss.__all__)
-    with pytest.raises(AttributeError):  # no former top-level names: ssem_symbolic.model has it
+    with pytest.raises(AttributeError):  # no former top-level names: ssem_symbolic.setting has it
         ss.realise
     with pytest.raises(AttributeError):
         ss.no_such_name
 
 
 def test_convention_is_the_one_parameter_name():
-    from ssem_symbolic.derive import alpha_c_value
+    from ssem_symbolic.ssem import alpha_c_value
 
     want = alpha_c_value("paper", 3, 4, 2, "0.5")
     assert alpha_c_value(convention="paper", m_=3, k_=4, p_=2, tau_="0.5") == want
@@ -115,8 +125,8 @@ def test_convention_is_the_one_parameter_name():
 
 def test_a_batch_value_object_in_place_of_the_sizes():
     import ssem_symbolic as ss
-    from ssem_symbolic.model import realise  # noqa: F401  (submodule import works)
-    from ssem_symbolic.solve import optimal_beta_grid
+    from ssem_symbolic.setting._model import realise  # noqa: F401  (submodule import works)
+    from ssem_symbolic.grid import optimal_beta_grid
 
     b = ss.Batch(3, 4)
     assert (b.classes, b.per_class, b.views, b.size) == (3, 4, 2, 24)
@@ -137,7 +147,7 @@ def test_a_batch_value_object_in_place_of_the_sizes():
 
 def test_the_grid_functions_take_one_order():
     """(convention, sizes, views, alpha, tau), positionally or by keyword, warning nothing."""
-    from ssem_symbolic.solve import optimal_beta_grid
+    from ssem_symbolic.grid import optimal_beta_grid
 
     a = torch.tensor([0.2, 0.9], dtype=torch.float64)
     with warnings.catch_warnings():

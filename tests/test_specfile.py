@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from ssem_symbolic.spec import PRESETS, UnsupportedConvention, get_spec, register
-from ssem_symbolic.specfile import SpecFileError, load_spec, spec_from_dict, to_toml
+from ssem_symbolic.spec import SpecFileError, load_spec, spec_from_dict, to_toml
 
 TOML = '''name = "my-loss"
 mean = "anchors"                       # or "pairs"
@@ -82,9 +82,9 @@ def test_the_shipped_spec_files_are_the_presets():
 
 
 def test_weights_and_decoupled_positives_from_a_file(tmp_path):
-    from ssem_symbolic.bruteforce import minimise
-    from ssem_symbolic.derive import loss_value, optimal_beta
-    from ssem_symbolic.validity import certify_ssem
+    from ssem_symbolic.loss._bruteforce import minimise
+    from ssem_symbolic.ssem import loss_value, optimal_beta
+    from ssem_symbolic.optimum import certify_ssem
 
     folder = Path(__file__).resolve().parent.parent / "examples" / "specs"
     plus = load_spec(folder / "supcon-plus-simclr.toml")

@@ -4,7 +4,7 @@ independent least-squares KKT solve (proofs/symmetry.py) where that one is relia
 import mpmath
 import pytest
 
-from ssem_symbolic.validity import certify_ssem
+from ssem_symbolic.optimum import certify_ssem
 
 EXTREME = ("1e-12", "1e-8", "1e-4", "0.01", "0.5", "1e4")
 
@@ -58,7 +58,7 @@ def test_collapse_decision_and_certificate_agree_at_the_threshold(loss):
     import math
     from pathlib import Path
 
-    from ssem_symbolic.derive import alpha_c_value, collapses
+    from ssem_symbolic.ssem import alpha_c_value, collapses
 
     if loss.endswith(".toml"):
         loss = str(Path(__file__).resolve().parent.parent / loss)

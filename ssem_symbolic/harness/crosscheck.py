@@ -48,12 +48,12 @@ from dataclasses import dataclass
 import mpmath
 import torch
 
-from ..derive import alpha_c_value, loss_value, optimal_beta, tau_c_value
-from ..losses import LabelPattern, SupCLLoss, pair_type_masks, supcl_loss
-from ..model import gram_entries, measured_variances
+from ..ssem import alpha_c_value, loss_value, optimal_beta, tau_c_value
+from ..loss import LabelPattern, SupCLLoss, pair_type_masks, supcl_loss
+from ..setting import gram_entries, measured_variances
 from ..optimum import global_optimum
 from ..spec import get_spec, takes_convention
-from ..validity import certify_ssem
+from ..optimum import certify_ssem
 from . import threshold
 from .errors import jackknife, noise, tolerances
 from .refine import quantities, refine, refine_batch
@@ -101,10 +101,10 @@ def _optimum_fields(g, p: int) -> dict:
 @takes_convention
 def predict_imbalanced(convention, sizes: tuple[int, ...], p: int, alpha: float,
                        tau: float) -> dict:
-    """The imbalanced global optimum (:func:`~ssem_symbolic.optimum_imbalanced.
+    """The imbalanced global optimum (:func:`~ssem_symbolic.optimum.
     imbalanced_optimum`): per-class within-class variances, the similarities per pair type and
     size group, the loss."""
-    from ..optimum_imbalanced import imbalanced_optimum
+    from ..optimum import imbalanced_optimum
 
     opt = imbalanced_optimum(convention, sizes, p, alpha, tau)
     groups = opt.sizes.group_of
@@ -126,11 +126,11 @@ def predict_imbalanced(convention, sizes: tuple[int, ...], p: int, alpha: float,
 @takes_convention
 def predict_dataset(convention, classes: int, instances: int, p: int, sampler, alpha: float,
                     tau: float) -> dict:
-    """The dataset-level optimum under ``sampler`` (:func:`~ssem_symbolic.dataset.
+    """The dataset-level optimum under ``sampler`` (:func:`~ssem_symbolic.optimum.
     dataset_optimum`), what mini-batch training of the whole dataset should reach; beside it
     the per-batch optimum of one batch trained alone, where one batch stands for the sampler
     (balanced), for comparison."""
-    from ..dataset import dataset_optimum
+    from ..optimum import dataset_optimum
 
     spec = get_spec(convention)
     g = dataset_optimum(spec, classes, instances, p, sampler, alpha, tau)

@@ -27,7 +27,7 @@ def _one_thread() -> None:
     torch.set_num_threads(1)
 
 
-def run_in_processes(units: list, device: str, validity: bool,
+def run_in_processes(execute: Callable, units: list, device: str, validity: bool,
                      finished: Callable[[list[dict]], None], jobs: int) -> None:
     """Every unit on a pool of ``jobs`` worker processes, each with one torch thread (many
     small problems run several times faster so than with a thread per core competing:
@@ -36,8 +36,6 @@ def run_in_processes(units: list, device: str, validity: bool,
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
-
-    from .sweep import execute
 
     ctx = multiprocessing.get_context("spawn")  # no forked torch state
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_one_thread) as pool:
@@ -74,7 +72,7 @@ def _reachable(address: str) -> None:
                          f"{exc.strerror or exc}") from None
 
 
-def run_on_ray(units: list, device: str, validity: bool,
+def run_on_ray(execute: Callable, units: list, device: str, validity: bool,
                finished: Callable[[list[dict]], None], address: str | None = None) -> None:
     """Submit every unit as a task (one CPU each; one GPU each with ``device="cuda"``) and hand
     each task's records to ``finished`` as it returns. A local Ray instance is started (and
@@ -83,8 +81,6 @@ def run_on_ray(units: list, device: str, validity: bool,
         import ray
     except ImportError:
         raise ValueError("the ray executor needs Ray: pip install 'ssem-symbolic[ray]'") from None
-    from .sweep import execute
-
     started = False
     if not ray.is_initialized():
         if address is not None:

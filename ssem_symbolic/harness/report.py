@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .._io import atomic_write
-from ..phase import phase_map, validity_note
-from ..solve import kernels, optimal_beta_grid
-from ..specfile import spec_from_dict
+from ..infra import atomic_write
+from ..report import phase_map, validity_note
+from ..grid import kernels, optimal_beta_grid
+from ..spec import spec_from_dict
 from .crosscheck import CrossCheck
 from .errors import GROUPS, LAST
 from .refine import FLOOR as POINT_FLOOR
@@ -285,7 +285,7 @@ def plot_per_class(result: CrossCheck, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ..optimum_imbalanced import imbalanced_optimum
+    from ..optimum import imbalanced_optimum
 
     specs = _specs(result)
     groups: dict = {}

@@ -20,7 +20,7 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from .._io import atomic_write
+from ..infra import atomic_write
 
 
 class ResultsFile:

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import torch
 
-from ..derive import alpha_c_value
+from ..ssem import alpha_c_value
 from ..optimum import regimes
 from .crosscheck import CrossCheck, locate_threshold, record, refine_group
 from ..spec import PRESETS, LossSpec, get_spec
-from ..validity import established
+from ..optimum import established
 from .results import ResultsFile
 from .train import TrainConfig, train, train_free_batched
 
@@ -61,7 +61,7 @@ def default_plan(losses: tuple, size: str = "quick", sizes=None) -> Plan:
     (quick) or every loss (full).
 
     Imbalanced batches (``sizes``, by default [5, 3, 2] and a 10:1 batch [20, 2]; a
-    :class:`~ssem_symbolic.sizes.ClassSizes` replaces them): free embeddings at tau = 0.5 on an
+    :class:`~ssem_symbolic.setting.ClassSizes` replaces them): free embeddings at tau = 0.5 on an
     alpha grid that crosses the per-class thresholds of [5, 3, 2] for every loss, and the
     Gaussian MLP on the first size vector."""
     cfg = _SIZES[size]
@@ -251,11 +251,12 @@ def _run_locked(plan: Plan, results: ResultsFile, resume: bool, device: str, pro
         if executor == "ray":
             from .executors import run_on_ray
 
-            run_on_ray(units, device, validity, finished, address)
+            run_on_ray(execute, units, device, validity, finished, address)
         elif executor == "local" and jobs > 1 and len(units) > 1:
             from .executors import run_in_processes
 
-            run_in_processes(units, device, validity, finished, min(jobs, len(units)))
+            run_in_processes(execute, units, device, validity, finished,
+                             min(jobs, len(units)))
         elif executor == "local":
             for kind, unit in units:
                 finished(execute(kind, unit, device, validity, threads))

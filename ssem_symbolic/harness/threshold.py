@@ -28,7 +28,7 @@ import math
 
 import numpy as np
 
-from ..model import measured_variances
+from ..setting import measured_variances
 from ..spec import get_spec, takes_convention
 from .train import TrainConfig, train_free_batched
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass, fields
 
 import torch
 
-from .._device import resolve_device
-from ..losses import LabelPattern, SupCLLoss, supcl_loss
+from ..loss import resolve_device
+from ..loss import LabelPattern, SupCLLoss, supcl_loss
 from ..spec import LossSpec, get_spec, takes_convention
 from .data import digits_views, gaussian_views
 
@@ -44,7 +44,7 @@ class TrainConfig:
     sampler: object = None
 
     def __post_init__(self) -> None:
-        from ..dataset import parse_sampler
+        from ..optimum import parse_sampler
 
         object.__setattr__(self, "loss", get_spec(self.loss))
         if self.sizes is not None:
@@ -223,7 +223,7 @@ def train_minibatch(convention, classes: int, instances: int, views: int, sample
                     seed: int = 0, device: str = "cpu", trace: list | None = None
                     ) -> tuple[torch.Tensor, torch.Tensor]:
     """Free embeddings of a whole dataset (C classes x n instances x p views) trained with
-    batches drawn by ``sampler`` (:class:`~ssem_symbolic.dataset.Sampler`: m classes, then k
+    batches drawn by ``sampler`` (:class:`~ssem_symbolic.optimum.Sampler`: m classes, then k
     instances of each; B instances uniformly, which is also the all-subsets law; or a fixed
     partition's batches). Where the sampler has at most :data:`PASS_LIMIT` distinct batches,
     training goes through all of them in a fresh order every pass (an epoch, as Cho et al.

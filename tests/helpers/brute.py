@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from ssem_symbolic.bruteforce import minimise_sizes
-from ssem_symbolic.optimum_imbalanced import imbalanced_optimum
+from ssem_symbolic.loss._bruteforce import minimise_sizes
+from ssem_symbolic.optimum import imbalanced_optimum
 
 
 def best_of_seeds(spec, sizes, alpha, tau, p: int = 2, seeds=(0, 1)):
@@ -32,7 +32,7 @@ def check_imbalanced(spec, sizes, alpha, tau, loss_abs: float, variance_abs: flo
 def beta_by_scan(spec, m: int, k: int, p: int, alpha, tau, points: int = 2000) -> float:
     """The argmin of the derived f(beta) over ``points + 1`` equally spaced beta in [0, 1]:
     the dense scan that beta* is checked against (to within one step, 1 / points)."""
-    from ssem_symbolic.derive import loss_value
+    from ssem_symbolic.ssem import loss_value
 
     grid = [i / points for i in range(points + 1)]
     values = [float(loss_value(spec, m, k, p, alpha, tau, x)) for x in grid]
@@ -44,9 +44,9 @@ def check_f_on_ssem_vectors(spec, alpha, tau, betas=(0.2, 0.7, 1.0), seed: int =
     classes x 4 instances x 2 views in d = 15), to 1e-11."""
     import torch
 
-    from ssem_symbolic.derive import loss_value
-    from ssem_symbolic.losses import SupCLLoss
-    from ssem_symbolic.model import realise
+    from ssem_symbolic.ssem import loss_value
+    from ssem_symbolic.loss import SupCLLoss
+    from ssem_symbolic.setting._model import realise
 
     for b in betas:
         z, labels = realise(3, 4, b, d=15, views=2, seed=seed)

@@ -14,7 +14,7 @@ import torch.multiprocessing as mp
 
 
 def run(rank: int, out: str) -> None:
-    from ssem_symbolic.losses import SupCLLoss
+    from ssem_symbolic.loss import SupCLLoss
 
     dist.init_process_group("gloo", init_method=f"file://{out}/rendezvous", rank=rank,
                             world_size=2)

@@ -39,7 +39,7 @@ def run(rank: int, world: int, out: str) -> None:
     torch.set_num_threads(1)
     from torch.nn.parallel import DistributedDataParallel
 
-    from ssem_symbolic.losses import SupCLLoss
+    from ssem_symbolic.loss import SupCLLoss
 
     dist.init_process_group("gloo", init_method=f"file://{out}/rendezvous", rank=rank,
                             world_size=world)

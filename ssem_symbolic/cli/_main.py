@@ -1,0 +1,1397 @@
+"""The ``ssem`` command line: argument parsing, validation messages, JSON or readable output.
+
+No mathematics lives here; every number comes from :mod:`derive` and :mod:`validity`.
+
+Every expected failure ends in one line on stderr and a documented exit status (README,
+"Exit status"); an unexpected exception prints its traceback and asks for a bug report:
+
+====  =====================================================================
+0     success
+1     an internal error (a bug: traceback, and a request to report it)
+2     bad input: arguments, values, grids, a results folder of another plan
+3     an output cannot be written: missing or read-only folder, full disk
+130   interrupted (Ctrl-C); a cross-check keeps what is done (``--resume``)
+141   standard output closed early (``ssem ... | head``): quiet, as Unix tools
+143   terminated (SIGTERM); as for Ctrl-C
+====  =====================================================================
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import json
+import math
+import os
+import re
+import signal
+import sys
+import traceback
+
+from ..infra import OutputError
+from ..spec import PRESETS, NoSolution
+
+EXIT_OK, EXIT_BUG, EXIT_BAD_INPUT, EXIT_OUTPUT = 0, 1, 2, 3
+EXIT_INTERRUPTED, EXIT_PIPE, EXIT_TERMINATED = 130, 141, 143
+_TAU_PROBES = (0.01, 0.1, 1.0, 10.0)
+_BUG_REPORT = ("ssem: internal error: this is a bug; please report it with the command line "
+               "and the traceback above (https://github.com/ssem-symbolic/ssem-symbolic/issues)")
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that a run stops as cleanly as on Ctrl-C."""
+
+
+class _Once(argparse.Action):
+    """Store an option's value, refusing the option a second time (no silent last-wins)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        seen = getattr(namespace, "_seen_options", set())
+        if self.dest in seen:
+            parser.error(f"{'/'.join(self.option_strings)} given more than once")
+        namespace._seen_options = seen | {self.dest}
+        setattr(namespace, self.dest, self.const if self.nargs == 0 else values)
+
+
+class _ConstOnce(_Once):
+    def __init__(self, option_strings, dest, const=None, default=None, required=False,
+                 help=None):
+        super().__init__(option_strings, dest, nargs=0, const=const, default=default,
+                         required=required, help=help)
+
+
+class _TrueOnce(_ConstOnce):
+    def __init__(self, option_strings, dest, default=False, required=False, help=None):
+        super().__init__(option_strings, dest, const=True, default=default,
+                         required=required, help=help)
+
+
+class _Parser(argparse.ArgumentParser):
+    """One-line errors, no usage dump; options given twice are errors; ``-inf`` and ``-1e3``
+    are values (so ``--tau -inf`` reaches the value check)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = re.compile(
+            r"^-(\d+\.?\d*|\.\d+|inf|infinity|nan)([eE][+-]?\d+)?$", re.IGNORECASE)
+        self.register("action", None, _Once)
+        self.register("action", "store", _Once)
+        self.register("action", "store_true", _TrueOnce)
+        self.register("action", "store_const", _ConstOnce)
+
+    def error(self, message: str) -> None:  # one line on stderr, no usage dump
+        sys.stderr.write(f"ssem: error: {message}\n")
+        raise SystemExit(EXIT_BAD_INPUT)
+
+
+def _integer(name: str):
+    def parse(text: str) -> int:
+        try:
+            return int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be an integer, got {text!r}") from None
+    return parse
+
+
+def _real(name: str):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a number, got {text!r}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{name} must be finite, got {text!r}")
+        return value
+    return parse
+
+
+def _grid_arg(name: str):
+    def parse(text: str) -> tuple[float, float, int]:
+        parts = text.split(":")
+        try:
+            if len(parts) != 3:
+                raise ValueError
+            start, stop, num = float(parts[0]), float(parts[1]), int(parts[2])
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{name} must be START:STOP:COUNT (e.g. 0:1:101), got {text!r}") from None
+        if not (math.isfinite(start) and math.isfinite(stop)):
+            raise argparse.ArgumentTypeError(f"{name} ends must be finite, got {text!r}")
+        if num < 1 or num > 10**8:
+            raise argparse.ArgumentTypeError(f"{name} count must be in 1..1e8, got {num}")
+        return start, stop, num
+    return parse
+
+
+_LOSS_HELP = (f"a preset ({', '.join(PRESETS)}), a registered name, or a .toml/.json spec "
+              "file")
+
+
+def _class_sizes(text: str):
+    from ..setting import ClassSizes
+
+    try:
+        return ClassSizes.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _dataset_arg(text: str) -> tuple[int, int | None]:
+    try:
+        classes, instances = text.split(":")
+        return int(classes), None if instances.strip() in ("inf", "oo") else int(instances)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--dataset must be C:n (integers; n may be inf), got "
+                                         f"{text!r}") from None
+
+
+def _sampler_arg(text: str):
+    from ..optimum import parse_sampler
+
+    try:
+        return parse_sampler(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _dataset_args(sub: argparse.ArgumentParser, what: str) -> None:
+    sub.add_argument("--dataset", type=_dataset_arg, metavar="C:n",
+                     help=f"a dataset of C classes x n instances (n may be inf, the limit), "
+                     f"trained with --sampler: {what}")
+    sub.add_argument("--sampler", type=_sampler_arg,
+                     metavar="balanced:m:k|uniform:B|all-subsets:B",
+                     help="how batches are drawn from --dataset: m classes, k instances each; "
+                     "or B instances uniformly (all-subsets:B, every B-subset equally often, "
+                     "is the same law)")
+
+
+def _batch_args(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--loss", required=True, help=_LOSS_HELP)
+    sub.add_argument("--classes", type=_integer("--classes"), help="m")
+    sub.add_argument("--per-class", type=_integer("--per-class"), help="k")
+    sub.add_argument("--class-sizes", type=_class_sizes, metavar="SIZES",
+                     help="instances per class, in place of --classes/--per-class: 5,3,2 or "
+                     "count x size, 1x20,9x4")
+    sub.add_argument("--views", default=2, type=_integer("--views"), help="p (default 2)")
+    sub.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
+
+    parser = _Parser(prog="ssem", description="Exact class-collapse conditions on SSEM.")
+    parser.add_argument("--version", action="version", version=f"ssem {__version__}")
+    subs = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    th = subs.add_parser("threshold", help="alpha_c at a tau, or tau_c at an alpha")
+    _batch_args(th)
+    _dataset_args(th, "with --tau, the dataset-level alpha_c beside the per-batch one")
+    group = th.add_mutually_exclusive_group(required=True)
+    group.add_argument("--tau", type=_real("--tau"))
+    group.add_argument("--alpha", type=_real("--alpha"))
+    op = subs.add_parser("optimum", help="beta*, variances and loss at (alpha, tau)")
+    _batch_args(op)
+    _dataset_args(op, "the dataset-level optimum beside the per-batch one")
+    op.add_argument("--alpha", required=True, type=_real("--alpha"))
+    op.add_argument("--tau", required=True, type=_real("--tau"))
+    rg = subs.add_parser("regimes", help="the regimes of the global optimum and their "
+                         "boundaries along alpha (at a tau) or along tau (at an alpha)")
+    _batch_args(rg)
+    scan = rg.add_mutually_exclusive_group(required=True)
+    scan.add_argument("--tau", type=_real("--tau"), help="scan alpha in [0, 1] at this tau")
+    scan.add_argument("--alpha", type=_real("--alpha"),
+                      help="scan tau in [0.01, 100] at this alpha")
+    _dataset_args(rg, "the dataset-level regimes beside the per-batch ones")
+    ph = subs.add_parser("phase", help="beta* over an (alpha, tau) grid: .npz and a PNG")
+    _batch_args(ph)
+    ph.add_argument("--alpha-grid", required=True, type=_grid_arg("--alpha-grid"),
+                    metavar="A0:A1:NA")
+    ph.add_argument("--tau-grid", required=True, type=_grid_arg("--tau-grid"),
+                    metavar="T0:T1:NT")
+    ph.add_argument("--log-tau", action="store_true", help="geometric tau grid, log axis")
+    ph.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    ph.add_argument("--out", required=True, help="the .npz file; the PNG goes beside it")
+    _dataset_args(ph, "the dataset-level within-class variance (one exact solve per point, at "
+                  "most 400) beside the per-batch one")
+    cc = subs.add_parser("crosscheck", help="train embeddings and compare with the predictions")
+    size = cc.add_mutually_exclusive_group()
+    size.add_argument("--quick", dest="size", action="store_const", const="quick",
+                      help="the default: under 3 minutes on a 2-core CPU")
+    size.add_argument("--tiny", dest="size", action="store_const", const="tiny",
+                      help="smoke-test sizes (seconds)")
+    size.add_argument("--full", dest="size", action="store_const", const="full",
+                      help="a denser grid, larger batch, longer training")
+    cc.set_defaults(size="quick")
+    cc.add_argument("--loss", action="append",
+                    help="a convention to check: " + _LOSS_HELP + " (repeatable; default: all "
+                    "presets)")
+    cc.add_argument("--class-sizes", type=_class_sizes, metavar="SIZES",
+                    help="the imbalanced batch of the plan's imbalanced points (default 5,3,2 "
+                    "and 20,2)")
+    cc.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"))
+    cc.add_argument("--executor", default="local", choices=("local", "ray"),
+                    help="local: in this process; ray: each batched group a Ray task (pip "
+                    "install 'ssem-symbolic[ray]'), on a local Ray instance or --address")
+    cc.add_argument("--jobs", type=_integer("--jobs"), default=None,
+                    help="with the local executor: worker processes, one torch thread each "
+                    "(default 1: in this process, one thread; more pay off on an idle "
+                    "machine with as many cores, BENCHMARKS.md)")
+    cc.add_argument("--address", help="with --executor ray: the Ray cluster to join "
+                    "(e.g. ray://host:10001 or auto)")
+    cc.add_argument("--out", default="crosscheck-out", help="output folder")
+    cc.add_argument("--resume", action="store_true",
+                    help="skip configurations already in OUT/results.jsonl")
+    cc.add_argument("--json", action="store_true", help="no progress bars; print one JSON object")
+    ex = subs.add_parser("export", help="a formula sheet: latex, markdown, python or json")
+    ex.add_argument("--loss", required=True, help=_LOSS_HELP)
+    ex.add_argument("--format", required=True, choices=("latex", "markdown", "python", "json"))
+    ex.add_argument("--out", help="write to this file (atomically) instead of stdout")
+    gd = subs.add_parser("guide", help="the collapse threshold and the alpha or tau for a "
+                         "target within-class variance")
+    gd.add_argument("--loss", required=True, help=_LOSS_HELP)
+    gd.add_argument("--classes", type=_integer("--classes"), help="m")
+    gd.add_argument("--per-class", type=_integer("--per-class"), help="k")
+    gd.add_argument("--class-sizes", type=_class_sizes, metavar="SIZES",
+                    help="unequal instances per class, in place of --classes/--per-class: "
+                    "5,3,2 or 1x20,9x4")
+    gd.add_argument("--batch-size", type=_integer("--batch-size"),
+                    help="B instances per batch, sampled evenly from --num-classes")
+    gd.add_argument("--num-classes", type=_integer("--num-classes"), help="C")
+    gd.add_argument("--instances-per-class", type=_integer("--instances-per-class"),
+                    help="n, the dataset's instances per class (with --batch-size/--num-classes "
+                    "and --tau): the dataset-level alpha_c beside the per-batch one")
+    gd.add_argument("--world-size", type=_integer("--world-size"), default=1,
+                    help="data-parallel ranks whose batches SupCLLoss(gather=True) joins: "
+                    "the batch is then --batch-size x W (default 1)")
+    gd.add_argument("--views", default=2, type=_integer("--views"), help="p (default 2)")
+    which = gd.add_mutually_exclusive_group(required=True)
+    which.add_argument("--tau", type=_real("--tau"))
+    which.add_argument("--alpha", type=_real("--alpha"))
+    gd.add_argument("--target-within", type=_real("--target-within"),
+                    help="the within-class variance wanted, in [0, 1)")
+    gd.add_argument("--json", action="store_true", help="print one JSON object")
+    fo = subs.add_parser("formula", help="reduced loss, alpha_c and tau_c as formulas")
+    fo.add_argument("--loss", required=True, help=_LOSS_HELP)
+    fo.add_argument("--format", default="text", choices=("text", "latex", "python"))
+    fo.add_argument("--json", action="store_true", help="print one JSON object")
+    sp_ = subs.add_parser("spec", help="show a convention: its canonical form and its loss in "
+                          "words")
+    sp_.add_argument("action", choices=("show",))
+    sp_.add_argument("loss", help=_LOSS_HELP)
+    sp_.add_argument("--json", action="store_true", help="print one JSON object")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one ``ssem`` command; every expected failure becomes one line and an exit status."""
+    try:
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    except ValueError:  # not the main thread: leave SIGTERM alone
+        previous = None
+    try:
+        if sys.stdout is None:
+            return _fail(EXIT_OUTPUT, "cannot write standard output: it is closed")
+        args = build_parser().parse_args(argv)
+        args.argv = argv
+        status = _COMMANDS[args.command](args)
+        sys.stdout.flush()
+        return status
+    except SystemExit:
+        raise
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_PIPE
+    except ValueError as exc:
+        return _fail(EXIT_BAD_INPUT, str(exc))
+    except NoSolution as exc:  # a solver that found no answer: out of its reach
+        return _fail(EXIT_BAD_INPUT, f"no answer here: {exc} (outside the range the solver "
+                                     "reaches; README, 'Ranges')")
+    except OutputError as exc:
+        return _fail(EXIT_OUTPUT, exc.strerror or str(exc))
+    except OSError as exc:
+        if exc.errno not in _OUTPUT_ERRNOS:
+            raise
+        where = "standard output" if exc.filename is None else exc.filename
+        _silence_stdout()
+        return _fail(EXIT_OUTPUT, f"cannot write {where}: {exc.strerror}")
+    except KeyboardInterrupt as exc:
+        return _fail(EXIT_INTERRUPTED, "interrupted" + _hint(exc))
+    except Terminated as exc:
+        return _fail(EXIT_TERMINATED, "terminated (SIGTERM)" + _hint(exc))
+    except Exception:
+        traceback.print_exc()
+        sys.stderr.write(_BUG_REPORT + "\n")
+        return EXIT_BUG
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+_OUTPUT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS,
+                  errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EFBIG, errno.EIO}
+
+
+def _dumps(obj) -> str:
+    """JSON with null where a number is not finite (JSON has no infinity or NaN)."""
+    def clean(x):
+        if isinstance(x, float) and not math.isfinite(x):
+            return None
+        if isinstance(x, dict):
+            return {key: clean(v) for key, v in x.items()}
+        if isinstance(x, (list, tuple)):
+            return [clean(v) for v in x]
+        return x
+    return json.dumps(clean(obj), allow_nan=False)
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise Terminated()
+
+
+def _hint(exc: BaseException) -> str:
+    hint = getattr(exc, "hint", "")
+    return f"; {hint}" if hint else ""
+
+
+def _fail(status: int, message: str) -> int:
+    sys.stderr.write(f"ssem: error: {message}\n" if status in (EXIT_BAD_INPUT, EXIT_OUTPUT)
+                     else f"ssem: {message}\n")
+    return status
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def _imbalanced(args):
+    """The unequal class sizes given, or None: a balanced --class-sizes becomes --classes and
+    --per-class, so every command reads it as the balanced batch it is."""
+    sizes = getattr(args, "class_sizes", None)
+    if sizes is not None:
+        if args.classes is not None or args.per_class is not None:
+            raise ValueError("give --class-sizes or --classes/--per-class, not both")
+        if not sizes.balanced:
+            return sizes
+        args.per_class, args.classes = sizes.groups[0]
+        args.class_sizes = None
+    if args.classes is None or args.per_class is None:
+        raise ValueError("give --classes and --per-class (or --class-sizes)")
+    return None
+
+
+def _setting(args, alpha=None, tau=None):
+    from ..spec import check_setting, get_spec
+
+    if _imbalanced(args) is not None:
+        raise ValueError(f"ssem {args.command} does not take unequal --class-sizes yet; "
+                         "ssem optimum, regimes and threshold do")
+    spec = get_spec(args.loss)
+    check_setting(spec, args.classes, args.per_class, args.views, alpha=alpha, tau=tau)
+    return spec, args.classes, args.per_class, args.views
+
+
+def _validity_note(spec, m, k, p, alpha, tau) -> tuple[bool | None, str]:
+    from ..optimum import certify_ssem
+
+    cert = certify_ssem(spec, m, k, p, alpha, tau)
+    return cert.valid, cert.reason
+
+
+def _threshold(args) -> int:
+    from ..ssem import alpha_c_value, alpha_side, collapse_rule, derive
+
+    if args.dataset is not None or args.sampler is not None:
+        return _threshold_dataset(args)
+    sizes = _imbalanced(args)
+    if sizes is not None:
+        return _threshold_imbalanced(args, sizes)
+    if args.tau is not None:
+        spec, m, k, p = _setting(args, tau=args.tau)
+        a_c = float(alpha_c_value(spec, m, k, p, args.tau))
+        side = {1: "<=", -1: ">="}.get(alpha_side(spec, m, k, p, args.tau))
+        valid, reason = _validity_note(spec, m, k, p, min(max(a_c, 0.0), 1.0), args.tau)
+        _note_if_unestablished(args, valid, reason, "at the threshold")
+        if args.json:
+            print(_dumps({"alpha_c": a_c}))
+            return 0
+        print(_table([("loss", spec.name), ("m, k, p", f"{m}, {k}, {p}"), ("tau", args.tau),
+                      ("alpha_c", f"{a_c:.10g}")]))
+        if spec.form == "sigmoid":
+            from ..forms import alpha_c as sigmoid_alpha_c
+
+            print(f"\nalpha_c(tau) = {sigmoid_alpha_c(spec)}")
+        else:
+            print(f"\nalpha_c(tau) = {derive(spec).alpha_c_r}   with r = exp(-m/((m-1) tau))")
+        if side is None:
+            print(f"\nAt tau = {args.tau:g} collapse does not depend on alpha.")
+        else:
+            print(f"\nAt tau = {args.tau:g} the batch collapses (beta* = 1, zero within-class "
+                  f"variance) iff alpha {side} {a_c:.6g}.")
+        print(f"SSEM at the threshold: {reason}.")
+        return 0
+    spec, m, k, p = _setting(args, alpha=args.alpha)
+    rule = collapse_rule(spec, m, k, p, args.alpha)
+    t_out = None if rule.kind == "never" else float(rule.tau_c)
+    reason = ""
+    if rule.kind == "always":  # every tau collapses: check SSEM along the tau axis
+        for tau in _TAU_PROBES:
+            valid, reason = _validity_note(spec, m, k, p, args.alpha, tau)
+            if valid is not True:
+                _note_if_unestablished(args, valid, reason, f"at tau = {tau:g}")
+                break
+    elif t_out is not None:
+        valid, reason = _validity_note(spec, m, k, p, args.alpha, t_out)
+        _note_if_unestablished(args, valid, reason, "at tau_c")
+    if args.json:
+        extra = {"collapse_when": "tau <= tau_c"} if rule.kind == "tau<=" else {}
+        print(_dumps({"tau_c": t_out} | extra))
+        return 0
+    shown = "none" if t_out is None else f"{t_out:.10g}"
+    print(_table([("loss", spec.name), ("m, k, p", f"{m}, {k}, {p}"), ("alpha", args.alpha),
+                  ("tau_c", shown)]))
+    if spec.form == "sigmoid":
+        from ..forms import SCAN, TAU_SCAN
+
+        print(f"\ntau_c(alpha): no closed form in the sigmoid form; the sign change of f'(1) "
+              f"is located by a {SCAN}-point scan of log tau over [{TAU_SCAN[0]}, "
+              f"{TAU_SCAN[1]}] and bisection")
+        limit = ""
+    else:
+        d = derive(spec)
+        print(f"\ntau_c(alpha) = {d.tau_c}")
+        limit = f" (lim alpha_c as tau -> 0 = {d.alpha_c_tau0})"
+    if t_out is None:
+        print(f"\nAt alpha = {args.alpha:g} no temperature collapses the batch.")
+    elif rule.kind == "always":
+        print(f"\nAt alpha = {args.alpha:g} every temperature collapses the batch{limit}.")
+    else:
+        print(f"\nAt alpha = {args.alpha:g} the batch collapses iff tau "
+              f"{rule.kind[3:]} {t_out:.6g}.")
+        print(f"SSEM at tau_c: {reason}.")
+    return 0
+
+
+def _note_if_unestablished(args, valid, reason, where) -> None:
+    if valid is not True:
+        state = "not established" if valid is None else "false"
+        sys.stderr.write(f"ssem: note: SSEM validity {where} is {state} ({reason}); "
+                         "the threshold is the SSEM one, not proven for the true optimum\n")
+
+
+def _optimum(args) -> int:
+    if args.dataset is not None or args.sampler is not None:
+        return _optimum_dataset(args)
+    sizes = _imbalanced(args)
+    if sizes is not None:
+        return _optimum_imbalanced(args, sizes)
+    from ..ssem import optimal_beta
+    from ..optimum import global_optimum
+    from ..optimum import certify_ssem
+
+    spec, m, k, p = _setting(args, alpha=args.alpha, tau=args.tau)
+    b = optimal_beta(spec, m, k, p, args.alpha, args.tau)
+    cert = certify_ssem(spec, m, k, p, args.alpha, args.tau)
+    try:
+        opt = global_optimum(spec, m, k, p, args.alpha, args.tau)
+        glob, missing = opt.as_dict(), None
+    except ValueError as exc:  # off SSEM, outside the face solver's tau range
+        glob = {key: None for key in ("view_similarity", "class_similarity",
+                                      "other_similarity", "active_constraints",
+                                      "within_class_variance", "between_class_variance",
+                                      "collapsed", "loss_value")}
+        missing = str(exc)
+    out = {"beta": float(b), **glob, "ssem_valid": cert.valid}
+    if missing:
+        sys.stderr.write(f"ssem: note: the global optimum is not computed: {missing}\n")
+    if args.json:
+        print(_dumps(out))
+        return 0
+    rows = [(key, "n/a" if val is None else
+             ", ".join(val) if isinstance(val, list) else _fmt(val)) for key, val in out.items()]
+    print(_table([("loss", spec.name), ("m, k, p", f"{m}, {k}, {p}"), ("alpha", args.alpha),
+                  ("tau", args.tau)] + rows))
+    if not missing:
+        print(f"\nRegime: {_regime_words(out['active_constraints'], p)}.")
+        if not opt.unique:
+            spans = ", ".join(f"{key} in [{lo:.6g}, {hi:.6g}]"
+                              for key, (lo, hi) in opt.ranges.items())
+            print(f"Not unique: the loss is flat along a set of minimisers, and the point above "
+                  f"is one of them ({spans}).")
+    print(f"SSEM validity: {cert.reason}.")
+    if cert.valid is False and not missing:
+        print(f"beta = {float(b):.6g} is the best SSEM point; the variances, similarities and "
+              "loss above are the global optimum's, off SSEM.")
+    return 0
+
+
+def _regime_words(active, p) -> str:
+    from ..setting import collapsed
+
+    parts = []
+    if collapsed(active, p):
+        parts.append("class collapse: every class is one point")
+    elif "within-class" in active:
+        parts.append("instances of a class share one centroid of their views, but the views "
+                     "of an instance stay apart (no collapse)")
+    else:
+        parts.append("no collapse: within-class variance survives")
+    if "view" not in active and p > 1 and "within-class" not in active:
+        parts.append("the views of an instance are apart")
+    if "all-ones" not in active:
+        parts.append("the batch mean is not zero")
+    if "between-class" in active:
+        parts.append("the class means coincide")
+    return "; ".join(parts) + f" [active: {', '.join(active) or 'none'}]"
+
+
+def _print_scan(result, rows: list, boundaries: list, digits: int) -> None:
+    """The header of a regime scan and its boundaries, (where, below, above) each."""
+    fixed = ", ".join(f"{key} = {val:g}" for key, val in result.fixed.items())
+    print(_table(rows + [("scan", f"{result.axis} at {fixed}")]))
+    print(f"\n{len(boundaries)} boundar{'y' if len(boundaries) == 1 else 'ies'} along "
+          f"{result.axis}:")
+    for at, below, above in boundaries:
+        print(f"  {result.axis} = {at:.{digits}f}: [{', '.join(below)}] -> [{', '.join(above)}]")
+
+
+def _regimes(args) -> int:
+    if args.dataset is not None or args.sampler is not None:
+        return _regimes_dataset(args)
+    sizes = _imbalanced(args)
+    if sizes is not None:
+        return _regimes_imbalanced(args, sizes)
+    from ..optimum import regimes
+
+    spec, m, k, p = _setting(args, alpha=args.alpha, tau=args.tau)
+    if args.tau is not None:
+        result = regimes(spec, m, k, p, tau=args.tau)
+    else:
+        result = regimes(spec, m, k, p, alpha=args.alpha)
+    if args.json:
+        print(_dumps(result.as_dict()))
+        return 0
+    _print_scan(result, [("loss", spec.name), ("m, k, p", f"{m}, {k}, {p}")],
+                [(b.at, b.below, b.above) for b in result.boundaries], 10)
+    print("\nRegimes:")
+    for r in result.regimes:
+        print(f"  {result.axis} in [{r['from']:.6g}, {r['to']:.6g}]: "
+              f"{_regime_words(r['active'], p)}")
+    return 0
+
+
+def _regimes_dataset(args) -> int:
+    from ..optimum import dataset_regimes
+    from ..optimum import regimes
+    from ..spec import check_setting, get_spec
+
+    _dataset_setting(args)
+    spec = get_spec(args.loss)
+    (C, n), smp = args.dataset, args.sampler
+    smp.check(C, n)
+    where = {"tau": args.tau} if args.tau is not None else {"alpha": args.alpha}
+    data = dataset_regimes(spec, C, n, args.views, smp, tol=1e-8, **where)
+    batch = None
+    if smp.kind == "balanced":
+        check_setting(spec, smp.m, smp.k, args.views, **where)
+        batch = regimes(spec, smp.m, smp.k, args.views, tol=1e-8, **where)
+    if args.json:
+        print(_dumps({"dataset": data.as_dict(),
+                          "per_batch": None if batch is None else batch.as_dict()}))
+        return 0
+    rows = [("loss", spec.name), ("dataset C x n x p", _shape(C, n, args.views)),
+            ("sampler", smp.describe())]
+    _print_scan(data, rows, [(b.at, b.below, b.above) for b in data.boundaries], 8)
+    print("\nDataset-level regimes (what training with this sampler follows):")
+    for r in data.regimes:
+        print(f"  {data.axis} in [{r['from']:.6g}, {r['to']:.6g}]: "
+              f"{_regime_words(r['active'], args.views)}")
+    if batch is not None:
+        print(f"\nPer-batch regimes (one batch of {smp.m} x {smp.k} trained alone), for "
+              "comparison:")
+        for r in batch.regimes:
+            print(f"  {batch.axis} in [{r['from']:.6g}, {r['to']:.6g}]: "
+                  f"{_regime_words(r['active'], args.views)}")
+    return 0
+
+
+def _shape(C: int, n, p: int) -> str:
+    return f"{C} x {'inf' if n is None else n} x {p}"
+
+
+def _dataset_setting(args) -> None:
+    """ValueError unless --dataset and --sampler come together, and no batch besides them."""
+    if args.dataset is None or args.sampler is None:
+        raise ValueError("--dataset and --sampler go together")
+    if any(v is not None for v in (args.classes, args.per_class, args.class_sizes)):
+        raise ValueError("--dataset/--sampler give the batch: no --classes/--per-class/"
+                         "--class-sizes")
+
+
+def _threshold_dataset(args) -> int:
+    from ..optimum import dataset_alpha_c
+    from ..ssem import alpha_c_value
+    from ..spec import check_setting, get_spec
+
+    _dataset_setting(args)
+    if args.tau is None:
+        return _tau_c_dataset(args)
+    spec = get_spec(args.loss)
+    (C, n), smp = args.dataset, args.sampler
+    smp.check(C, n)
+    batch = None
+    if smp.kind == "balanced":
+        check_setting(spec, smp.m, smp.k, args.views, tau=args.tau)
+        batch = float(alpha_c_value(spec, smp.m, smp.k, args.views, args.tau))
+    data = dataset_alpha_c(spec, C, n, args.views, smp, args.tau)
+    if args.json:
+        print(_dumps({"alpha_c": batch, "alpha_c_dataset": data}))
+        return 0
+    print(_table([("loss", spec.name),
+                  ("dataset C x n x p", f"{C} x {'inf' if n is None else n} x {args.views}"),
+                  ("sampler", smp.describe()), ("tau", args.tau),
+                  ("alpha_c per batch", "n/a (uniform batches vary)" if batch is None
+                   else f"{batch:.10g}"),
+                  ("alpha_c dataset-level", "none in [0, 1]" if data is None
+                   else f"{data:.10g}")]))
+    print("\nTraining with this sampler follows the dataset-level threshold (the expected "
+          "batch loss over the whole dataset's embeddings).")
+    return 0
+
+
+def _tau_c_dataset(args) -> int:
+    """threshold --dataset --sampler --alpha: the dataset-level tau_c (a scan along tau), beside
+    the per-batch one for a balanced sampler."""
+    import mpmath
+
+    from ..optimum import dataset_tau_c
+    from ..ssem import collapse_rule, tau_c_value
+    from ..spec import check_setting, get_spec
+
+    spec = get_spec(args.loss)
+    (C, n), smp = args.dataset, args.sampler
+    smp.check(C, n)
+    data = dataset_tau_c(spec, C, n, args.views, smp, args.alpha)
+    batch = None
+    if smp.kind == "balanced":
+        check_setting(spec, smp.m, smp.k, args.views, alpha=args.alpha)
+        try:
+            value = tau_c_value(spec, smp.m, smp.k, args.views, args.alpha)
+            batch = None if value == mpmath.inf else float(value)
+        except ValueError:  # collapse at small tau: the rule, not one tau_c
+            batch = str(collapse_rule(spec, smp.m, smp.k, args.views, args.alpha))
+    if args.json:
+        print(_dumps({"tau_c": batch, "tau_c_dataset": data["tau_c"],
+                          "collapsed_at_range_ends": data["collapsed_at"],
+                          "tau_range": data["range"]}))
+        return 0
+    lo, hi = data["range"]
+    ends = ", ".join(f"{'collapsed' if c else 'not collapsed'} at tau = {t:g}"
+                     for c, t in zip(data["collapsed_at"], (lo, hi)))
+    shown = ", ".join(f"{t:.8g}" for t in data["tau_c"]) or f"none in [{lo:g}, {hi:g}]"
+    print(_table([("loss", spec.name), ("dataset C x n x p", _shape(C, n, args.views)),
+                  ("sampler", smp.describe()), ("alpha", args.alpha),
+                  ("tau_c dataset-level", f"{shown} ({ends})"),
+                  ("tau_c per batch", "n/a" if smp.kind != "balanced" else
+                   "no tau collapses" if batch is None else
+                   batch if isinstance(batch, str) else f"{batch:.8g}")]))
+    print("\nTraining with this sampler follows the dataset-level tau_c (the expected batch "
+          "loss over the whole dataset's embeddings); outside the scanned range nothing is "
+          "claimed.")
+    return 0
+
+
+def _optimum_dataset(args) -> int:
+    from ..optimum import dataset_optimum
+    from ..optimum import global_optimum
+    from ..spec import get_spec
+
+    _dataset_setting(args)
+    spec = get_spec(args.loss)
+    (C, n), smp = args.dataset, args.sampler
+    data = dataset_optimum(spec, C, n, args.views, smp, args.alpha, args.tau)
+    if smp.composition_varies:  # no one per-batch optimum
+        out = {"dataset": data.as_dict(), "per_batch": None,
+               "note": "a uniform batch's composition varies, so no single per-batch optimum; "
+               "the dataset-level numbers are what training with this sampler follows"}
+        if args.json:
+            print(_dumps(out))
+            return 0
+        print(_table([("loss", spec.name), ("dataset C x n x p",
+                                            f"{C} x {'inf' if n is None else n} x {args.views}"),
+                      ("sampler", smp.describe()), ("alpha", args.alpha),
+                      ("tau", args.tau)] + [(k_, _fmt(v)) for k_, v in data.as_dict().items()
+                                            if not isinstance(v, list)]))
+        print(f"\nNote: {out['note']}.")
+        return 0
+    batch = global_optimum(spec, smp.m, smp.k, args.views, args.alpha, args.tau)
+    note = ("training with this sampler minimises the expected batch loss over the whole "
+            "dataset's embeddings: the dataset-level numbers apply to the trained dataset; the "
+            "per-batch ones to a batch trained alone")
+    if args.json:
+        print(_dumps({"dataset": data.as_dict(), "per_batch": batch.as_dict(),
+                          "note": note}))
+        return 0
+    rows = [("loss", spec.name), ("dataset C x n x p",
+                                  f"{C} x {'inf' if n is None else n} x {args.views}"),
+            ("sampler", smp.describe()), ("alpha", args.alpha), ("tau", args.tau)]
+    print(_table(rows))
+    print(f"\n{'':<24}{'dataset-level':>16}{'per batch':>16}")
+    for key in ("within_class_variance", "between_class_variance", "view_similarity",
+                "class_similarity", "other_similarity", "collapsed"):
+        dv, bv = data.as_dict()[key], batch.as_dict()[key]
+        print(f"{key:<24}{_fmt(dv):>16}{_fmt(bv):>16}")
+    print(f"\nNote: {note}.")
+    return 0
+
+
+def _imbalanced_words(opt) -> str:
+    collapsed = [i for i, c in enumerate(opt.per_class) if c["collapsed"]]
+    if len(collapsed) == len(opt.per_class):
+        words = "every class collapsed"
+    elif collapsed:
+        words = f"classes {', '.join(map(str, collapsed))} collapsed, the others not"
+    else:
+        words = "no class collapsed"
+    if opt.merged:
+        words += "; merged: " + ", ".join("=".join(map(str, group)) if len(group) <= 10
+                                          else f"{len(group)} classes {group[0]}..{group[-1]}"
+                                          for group in opt.merged)
+    if not opt.unique:
+        words += ("; the minimisers form a segment (no self entry in the denominator): shown at "
+                  "its end with the most active conditions, with each class's variance range")
+    return words
+
+
+def _optimum_imbalanced(args, sizes) -> int:
+    from ..optimum import imbalanced_optimum
+    from ..spec import get_spec
+
+    spec = get_spec(args.loss)
+    opt = imbalanced_optimum(spec, sizes, args.views, args.alpha, args.tau)
+    if not opt.decided:
+        sys.stderr.write("ssem: note: a sign stayed undecided at the working precision: the "
+                         "point lies on a regime boundary\n")
+    if args.json:
+        print(_dumps(opt.as_dict()))
+        return 0
+    print(_table([("loss", spec.name), ("class sizes", str(sizes)), ("views p", args.views),
+                  ("alpha", args.alpha), ("tau", args.tau),
+                  ("within_class_variance", _fmt(opt.within_class_variance)),
+                  ("between_class_variance", _fmt(opt.between_class_variance)),
+                  ("loss_value", _fmt(opt.loss_value))]))
+    print("\nPer class (size, within-class variance, view similarity, collapsed):")
+    for i, c in enumerate(opt.per_class):
+        extra = ""
+        if "within_class_variance_range" in c:
+            lo, hi = c["within_class_variance_range"]
+            extra = f"  (over the minimisers: {lo:.6g} .. {hi:.6g})"
+        print(f"  {i:>4}  k = {c['size']:<4} {c['within_class_variance']:.6g}  "
+              f"{c['view_similarity']:.6g}  {'yes' if c['collapsed'] else 'no'}{extra}")
+    print(f"\nRegime: {_imbalanced_words(opt)} [active: {', '.join(opt.active) or 'none'}].")
+    return 0
+
+
+def _regimes_imbalanced(args, sizes) -> int:
+    from ..optimum import imbalanced_regimes
+    from ..spec import get_spec
+
+    spec = get_spec(args.loss)
+    if args.tau is not None:
+        result = imbalanced_regimes(spec, sizes, args.views, tau=args.tau)
+    else:
+        result = imbalanced_regimes(spec, sizes, args.views, alpha=args.alpha)
+    if args.json:
+        print(_dumps(result.as_dict()))
+        return 0
+    _print_scan(result, [("loss", spec.name), ("class sizes", str(sizes)),
+                         ("views p", args.views)],
+                [(b[result.axis], b["below"], b["above"]) for b in result.boundaries], 8)
+    print("\nRegimes (collapsed classes by index, aligned with the sizes):")
+    for r in result.regimes:
+        merged = f"; merged {r['merged']}" if r["merged"] else ""
+        print(f"  {result.axis} in [{r['from']:.6g}, {r['to']:.6g}]: collapsed "
+              f"{r['collapsed_classes'] or 'none'}{merged}")
+    return 0
+
+
+def _threshold_imbalanced(args, sizes) -> int:
+    from ..optimum import imbalanced_regimes
+    from ..spec import get_spec
+
+    spec = get_spec(args.loss)
+    if args.tau is None:
+        raise ValueError("with unequal --class-sizes, threshold takes --tau (per-class alpha_c)"
+                         "; for a scan along tau use ssem regimes --alpha")
+    result = imbalanced_regimes(spec, sizes, args.views, tau=args.tau)
+    if args.json:
+        print(_dumps({"alpha_c_per_class": [result.threshold(i) for i in range(sizes.classes)],
+                      "collapsed_at_range_ends_per_class": [list(e) for e in
+                                                            result.collapsed_at_ends],
+                      "class_sizes": list(sizes.sizes)}))
+        return 0
+    print(_table([("loss", spec.name), ("class sizes", str(sizes)), ("views p", args.views),
+                  ("tau", args.tau)]))
+    print("\nwhere each class is collapsed along alpha in [0, 1] (global optimum, to 1e-8):")
+    for i, size in enumerate(sizes.sizes):
+        print(f"  class {i:>4}  k = {size:<4} {result.collapses(i)}")
+    return 0
+
+
+def _device(name: str) -> str:
+    from ..loss import resolve_device
+
+    return resolve_device(name).type
+
+
+#: the largest phase grid: the solver holds about 40 float64 numbers per point
+MAX_GRID_POINTS = 10_000_000
+
+
+def _phase(args) -> int:
+    import time
+
+    from ..grid import GRID_TAU_RANGE
+
+    if args.dataset is not None or args.sampler is not None:
+        return _phase_dataset(args)
+    sizes = _imbalanced(args)
+    if sizes is None:
+        spec, m, k, p = _setting(args)
+    a0, a1, na = args.alpha_grid
+    t0, t1, nt = args.tau_grid
+    if not (0 <= a0 <= 1 and 0 <= a1 <= 1):
+        raise ValueError(f"--alpha-grid must lie in [0, 1], got {a0:g}:{a1:g}")
+    if sizes is not None:
+        return _phase_imbalanced(args, sizes)
+    lo, hi = GRID_TAU_RANGE[_torch_float64()]
+    if not (lo <= t0 <= hi and lo <= t1 <= hi):
+        raise ValueError(f"--tau-grid must lie in [{lo:g}, {hi:g}] (where the grid solver is "
+                         f"accurate to 1e-10), got {t0:g}:{t1:g}")
+    if na * nt > MAX_GRID_POINTS:
+        raise ValueError(f"the grid has {na} x {nt} = {na * nt:,} points, over the limit of "
+                         f"{MAX_GRID_POINTS:,} (memory); split it into smaller maps")
+    out, png = _phase_outputs(args.out)
+    from ..infra import together
+    from ..report import grid, phase_map, save_npz, save_png
+    from ..optimum import established
+
+    device = _device(args.device)
+    start = time.perf_counter()
+    pm = phase_map(spec, m, k, p, grid(a0, a1, na), grid(t0, t1, nt, args.log_tau), device)
+    seconds = time.perf_counter() - start
+    with together():
+        save_npz(pm, out)
+        save_png(pm, png, log_tau=args.log_tau)
+    summary = {"npz": str(out), "png": str(png), "points": na * nt, "seconds": seconds,
+               "device": device, "collapsed_fraction": float((pm.beta == 1.0).mean()),
+               "note": pm.note}
+    if not established(spec):
+        sys.stderr.write(f"ssem: note: {pm.note}\n")
+    if args.json:
+        print(_dumps(summary))
+        return 0
+    print(_table([("loss", spec.name), ("m, k, p", f"{m}, {k}, {p}"),
+                  ("grid", f"{na} alpha x {nt} tau = {na * nt} points"),
+                  ("solved in", f"{seconds:.3f} s on {device}"),
+                  ("collapsed", f"{summary['collapsed_fraction']:.1%} of the grid"),
+                  ("wrote", f"{out}, {png}")]))
+    return 0
+
+
+def _phase_outputs(path: str):
+    """(the .npz, the .png beside it), both checked writable before any work starts."""
+    from pathlib import Path
+
+    from ..infra import check_output
+
+    out = Path(path)
+    if out.suffix != ".npz":
+        raise ValueError(f"--out must name the .npz file (the PNG goes beside it), got {out}")
+    png = out.with_suffix(".png")
+    check_output(out)
+    check_output(png, "--out (its .png)")
+    return out, png
+
+
+def _phase_imbalanced(args, sizes) -> int:
+    import time
+
+    from ..infra import progress
+    from ..setting import check_sizes
+    from ..optimum import TAU_RANGE
+    from ..infra import together
+    from ..report import phase_map_imbalanced, save_imbalanced
+    from ..spec import get_spec
+
+    spec = get_spec(args.loss)
+    check_sizes(spec, sizes, args.views)
+    alphas, taus = _exact_grids(args, TAU_RANGE, "the imbalanced solver's")
+    na, nt = alphas.size, taus.size
+    out, png = _phase_outputs(args.out)
+    start = time.perf_counter()
+    with progress("phase map (exact, per point)", total=na * nt, unit="point") as bar:
+        pm = phase_map_imbalanced(spec, sizes, args.views, alphas, taus,
+                                  progress=lambda: bar.update(1))
+    seconds = time.perf_counter() - start
+    with together():
+        save_imbalanced(pm, out, png, args.log_tau)
+    summary = {"npz": str(out), "png": str(png), "points": na * nt, "seconds": seconds,
+               "device": "cpu", "class_sizes": list(sizes.sizes),
+               "collapsed_fraction_by_size": {str(s): float(pm.collapsed[:, :, g].mean())
+                                              for g, s in enumerate(pm.sizes)},
+               "note": "exact solve per point (imbalanced global optimum, mpmath)"}
+    if args.json:
+        print(_dumps(summary))
+        return 0
+    print(_table([("loss", spec.name), ("class sizes", str(sizes)), ("views p", args.views),
+                  ("grid", f"{na} alpha x {nt} tau = {na * nt} points"),
+                  ("solved in", f"{seconds:.3f} s (exact, one point at a time)")]
+                 + [(f"collapsed, size {s}", f"{pm.collapsed[:, :, g].mean():.1%} of the grid")
+                    for g, s in enumerate(pm.sizes)] + [("wrote", f"{out}, {png}")]))
+    return 0
+
+
+def _exact_grids(args, tau_range, solver: str):
+    """The (alpha, tau) grids of a phase map solved point by point, checked: alpha in [0, 1],
+    tau within ``tau_range`` (the solver's)."""
+    from ..report import grid
+
+    a0, a1, na = args.alpha_grid
+    t0, t1, nt = args.tau_grid
+    if not (0 <= a0 <= 1 and 0 <= a1 <= 1):
+        raise ValueError(f"--alpha-grid must lie in [0, 1], got {a0:g}:{a1:g}")
+    lo, hi = (float(v) for v in tau_range)
+    if not (lo <= t0 <= hi and lo <= t1 <= hi):
+        raise ValueError(f"--tau-grid must lie in [{lo:g}, {hi:g}] ({solver} range), got "
+                         f"{t0:g}:{t1:g}")
+    return grid(a0, a1, na), grid(t0, t1, nt, args.log_tau)
+
+
+def _phase_dataset(args) -> int:
+    import time
+
+    from ..infra import progress
+    from ..optimum import TAU_RANGE
+    from ..infra import together
+    from ..report import phase_map_dataset, save_dataset
+    from ..spec import get_spec
+
+    from ..optimum import UNIFORM_TAU_RANGE
+
+    _dataset_setting(args)
+    spec = get_spec(args.loss)
+    (C, n), smp = args.dataset, args.sampler
+    smp.check(C, n)
+    alphas, taus = _exact_grids(args, UNIFORM_TAU_RANGE if smp.composition_varies else
+                                TAU_RANGE, "the exact solver's")
+    na, nt = alphas.size, taus.size
+    out, png = _phase_outputs(args.out)
+    start = time.perf_counter()
+    with progress("phase map (exact, per point)", total=na * nt, unit="point") as bar:
+        pm = phase_map_dataset(spec, C, n, args.views, smp, alphas, taus,
+                               progress=lambda: bar.update(1))
+    seconds = time.perf_counter() - start
+    with together():
+        save_dataset(pm, out, png, args.log_tau)
+    summary = {"npz": str(out), "png": str(png), "points": na * nt, "seconds": seconds,
+               "device": "cpu", "collapsed_fraction": float(pm.collapsed.mean()),
+               "collapsed_fraction_per_batch": None if pm.batch_collapsed is None
+               else float(pm.batch_collapsed.mean()),
+               "note": "exact solve per point (dataset-level global optimum, mpmath)"}
+    if args.json:
+        print(_dumps(summary))
+        return 0
+    rows = [("loss", spec.name), ("dataset C x n x p", pm.dataset), ("sampler", pm.sampler),
+            ("grid", f"{na} alpha x {nt} tau = {na * nt} points"),
+            ("solved in", f"{seconds:.3f} s (exact, one point at a time)"),
+            ("collapsed, dataset-level", f"{pm.collapsed.mean():.1%} of the grid")]
+    if pm.batch_collapsed is not None:
+        rows.append(("collapsed, per batch", f"{pm.batch_collapsed.mean():.1%} of the grid"))
+    print(_table(rows + [("wrote", f"{out}, {png}")]))
+    return 0
+
+
+def _torch_float64():
+    import torch
+
+    return torch.float64
+
+
+def _crosscheck(args) -> int:
+    import shlex
+    import time
+    from pathlib import Path
+
+    from ..infra import check_output
+    from ..harness import report
+    from ..harness import default_plan, run
+
+    if not args.out:
+        raise ValueError("--out is empty: give a folder name")
+    if args.address is not None and args.executor != "ray":
+        raise ValueError("--address goes with --executor ray")
+    if args.jobs is not None and (args.jobs < 1 or args.executor != "local"):
+        raise ValueError(f"--jobs goes with the local executor and must be >= 1, got "
+                         f"{args.jobs}")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} exists and is not a folder")
+    check_output(out / "results.jsonl", "--out", make_parents=True)
+    device = _device(args.device)
+    from ..spec import get_spec
+
+    losses = tuple(dict.fromkeys(get_spec(loss) for loss in args.loss or PRESETS))
+    if args.class_sizes is not None:
+        from ..setting import check_sizes
+
+        for loss in losses:
+            check_sizes(loss, args.class_sizes, 2)
+    plan = default_plan(losses, args.size, args.class_sizes)
+    start = time.perf_counter()
+    try:
+        result = run(plan, out, resume=args.resume, device=device, progress=not args.json,
+                     warn=lambda msg: sys.stderr.write(f"ssem: warning: {msg}\n"),
+                     executor=args.executor, address=args.address, jobs=args.jobs or 1)
+    except (KeyboardInterrupt, Terminated) as exc:
+        again = [a for a in (sys.argv[1:] if args.argv is None else args.argv)
+                 if a != "--resume"]
+        exc.hint = (f"finished configurations are kept in {out / 'results.jsonl'}; continue "
+                    f"with: ssem {shlex.join(again)} --resume")
+        raise
+    seconds = time.perf_counter() - start
+    report.write(result, out, args.size, seconds)
+    files = {name: str(out / name) for name in
+             ("report.md", "results.jsonl", "phase.png", "variance_vs_alpha.png",
+              "per_class_variance.png")}
+    if args.json:
+        print(_dumps({"verdicts": result.counts(), "seconds": seconds, "files": files,
+                          "thresholds": [{k: t.get(k) for k in (
+                              "loss", "axis", "tau", "alpha", "derived", "located", "uncertainty",
+                              "difference", "tolerance", "verdict")}
+                              for t in result.thresholds]}))
+        return 0
+    print(report.table(result))
+    print(f"\n{len(result.points)} configurations and {len(result.thresholds)} threshold "
+          f"searches in {seconds:.0f} s on {device} ({args.executor} executor); "
+          f"{report.work_line(result)}\nwrote {', '.join(files.values())}")
+    return 0
+
+
+def _export(args) -> int:
+    from ..infra import atomic_write, check_output
+    from ..report import export
+    from ..spec import get_spec
+
+    if args.out is not None:
+        check_output(args.out)
+    spec = get_spec(args.loss)
+    text = export(spec, args.format)
+    if args.out is not None:
+        atomic_write(args.out, text.encode())
+        print(f"wrote {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _guide(args) -> int:
+    from ..report import balanced_batch, guide
+
+    if args.class_sizes is not None and (args.batch_size is not None
+                                         or args.num_classes is not None):
+        raise ValueError("give --class-sizes or --batch-size/--num-classes, not both")
+    sizes = _imbalanced(args) if args.class_sizes is not None else None
+    if sizes is not None:
+        return _guide_imbalanced(args, sizes)
+    if args.batch_size is not None or args.num_classes is not None:
+        if args.classes is not None or args.per_class is not None:
+            raise ValueError("give either --classes/--per-class or --batch-size/--num-classes")
+        if args.batch_size is None or args.num_classes is None:
+            raise ValueError("--batch-size and --num-classes go together")
+        if args.world_size < 1:
+            raise ValueError(f"--world-size must be >= 1, got {args.world_size}")
+        if args.num_classes < 2 or args.batch_size < 1:
+            raise ValueError(f"--num-classes must be >= 2 and --batch-size >= 1, got "
+                             f"{args.num_classes} and {args.batch_size}")
+        total = args.batch_size * args.world_size
+        if total % args.num_classes:
+            return _guide_uniform(args, total)
+        m, k = balanced_batch(total, args.num_classes)
+    elif args.world_size != 1:
+        raise ValueError("--world-size goes with --batch-size/--num-classes (the per-rank "
+                         "batch); with --classes/--per-class give the global batch")
+    elif args.classes is None or args.per_class is None:
+        raise ValueError("give --classes and --per-class (or --batch-size and --num-classes)")
+    else:
+        m, k = args.classes, args.per_class
+    out = guide(args.loss, m, k, args.views, tau=args.tau, alpha=args.alpha,
+                target_within=args.target_within)
+    if args.instances_per_class is not None:
+        from ..optimum import balanced, dataset_alpha_c
+
+        if args.num_classes is None or args.tau is None:
+            raise ValueError("--instances-per-class goes with --batch-size/--num-classes and "
+                             "--tau")
+        n = args.instances_per_class
+        sampler = balanced(m, k)
+        sampler.check(args.num_classes, n)
+        data = dataset_alpha_c(args.loss, args.num_classes, n, args.views, sampler, args.tau)
+        out["alpha_c_dataset"] = data
+        shown = "none in [0, 1]" if data is None else f"{data:.6g}"
+        out["lines"].append(
+            f"Per dataset (C = {args.num_classes} classes x n = {n} instances, batches of k = "
+            f"{k} per class): training minimises the expected batch loss over all the "
+            f"dataset's embeddings, whose classes collapse iff alpha <= {shown} (the "
+            "dataset-level threshold; the per-batch one above holds for one batch alone).")
+    if args.json:
+        keys = ("alpha_c", "alpha_c_dataset", "alpha", "tau_c", "tau", "tau_solutions",
+                "warnings")
+        print(_dumps({key: out[key] for key in keys if key in out}))
+        return 0
+    print(f"loss {out['loss']}, batch m x k x p = {m} x {k} x {args.views}")
+    for line in out["lines"]:
+        print(line)
+    for warning in out["warnings"]:
+        print(f"warning: {warning}")
+    return 0
+
+
+def _guide_uniform(args, batch: int) -> int:
+    """A batch that is not a multiple of the classes: drawn uniformly, its composition varies.
+    The answer is the dataset-level threshold of the uniform sampler, beside the per-batch
+    model's at the nearest balanced batch (all C classes, round(B/C) instances each)."""
+    from ..optimum import dataset_alpha_c, uniform
+    from ..ssem import alpha_c_value
+    from ..setting import mixture
+    from ..spec import get_spec
+
+    spec = get_spec(args.loss)
+    C, n = args.num_classes, args.instances_per_class
+    sampler = uniform(batch)
+    sampler.check(C, n)
+    if args.tau is None or args.target_within is not None:
+        return _guide_uniform_answer(args, spec, C, n, batch)
+    data = dataset_alpha_c(spec, C, n, args.views, sampler, args.tau, tol=1e-6)
+    k = round(batch / C)
+    per_batch = (float(alpha_c_value(spec, C, k, args.views, args.tau)) if k >= 2 else None)
+    weights = mixture(spec, C, n, args.views, batch)
+    if n is None:
+        note = ("--instances-per-class not given: the dataset is taken in the limit n -> oo "
+                "(give n for a finite dataset); ")
+    else:
+        note = ""
+    note += (f"training minimises the expected batch loss over the whole dataset, so the "
+            f"dataset-level threshold (to 1e-6) is the one that applies; a batch of {batch} "
+            f"from {C} classes drawn uniformly holds them in varying numbers, and the per-batch "
+            + (f"number is the one-batch model at the nearest balanced batch ({C} x {k}), for "
+               "comparison" if per_batch is not None else
+               f"model does not apply (no balanced batch of {batch} holds all {C} classes "
+               "twice)"))
+    if args.json:
+        print(_dumps({"alpha_c": per_batch, "alpha_c_dataset": data,
+                          "sampler": f"uniform:{batch}", "expectation": weights.method,
+                          "expectation_error": weights.error, "note": note, "warnings": []}))
+        return 0
+    print(f"loss {spec.name}, dataset C x n x p = {C} x {'inf' if n is None else n} x "
+          f"{args.views}, uniform batches of "
+          f"{batch}, tau = {args.tau:g}")
+    print(_table([("alpha_c dataset-level", "none in [0, 1]" if data is None else f"{data:.6g}"),
+                  ("alpha_c per batch", "n/a" if per_batch is None
+                   else f"{per_batch:.6g} (balanced {C} x {k})"),
+                  ("expected loss", weights.describe())]))
+    shown = "none in [0, 1]" if data is None else f"alpha <= {data:.6g}"
+    print(f"\nThe dataset's classes collapse iff {shown}.")
+    print(f"Note: {note}.")
+    return 0
+
+
+def _guide_uniform_answer(args, spec, C, n, batch) -> int:
+    """--alpha or --target-within for uniformly drawn batches: the dataset-level answers."""
+    from ..report import guide_uniform
+
+    out = guide_uniform(spec, C, n, args.views, batch, tau=args.tau, alpha=args.alpha,
+                        target_within=args.target_within)
+    out["note"] = ("dataset-level answers of the uniform sampler: training with it minimises "
+                   "the expected batch loss over the whole dataset"
+                   + ("; --instances-per-class not given: the limit n -> oo" if n is None
+                      else ""))
+    if args.json:
+        print(_dumps(out))
+        return 0
+    print(f"loss {spec.name}, dataset C x n x p = {C} x {'inf' if n is None else n} x "
+          f"{args.views}, uniform batches of {batch}")
+    if "alpha_for_target" in out:
+        print(f"At tau = {out['tau']:g} the dataset-level within-class variance is "
+              f"{out['target_within']:g} at alpha = {out['alpha_for_target']:.6g}.")
+    elif "taus_for_target" in out:
+        taus = ", ".join(f"{t:.6g}" for t in out["taus_for_target"])
+        print(f"At alpha = {out['alpha']:g} the dataset-level within-class variance is "
+              f"{out['target_within']:g} at tau = {taus}.")
+    else:
+        ends = out["collapsed_at_range_ends"]
+        lo, hi = out["tau_range"]
+        taus = ", ".join(f"{t:.6g}" for t in out["tau_c_dataset"]) or "none"
+        print(f"At alpha = {out['alpha']:g} the dataset's classes are "
+              f"{'collapsed' if ends[0] else 'not collapsed'} at tau = {lo:g} and "
+              f"{'collapsed' if ends[1] else 'not collapsed'} at tau = {hi:g}; "
+              f"tau_c (dataset-level) in that range: {taus}.")
+    print(f"Note: {out['note']}.")
+    return 0
+
+
+def _guide_imbalanced(args, sizes) -> int:
+    from ..report import guide_imbalanced
+
+    if args.world_size != 1:
+        raise ValueError("--world-size goes with --batch-size/--num-classes")
+    out = guide_imbalanced(args.loss, sizes, args.views, tau=args.tau, alpha=args.alpha,
+                           target_within=args.target_within)
+    if args.json:
+        keys = ("alpha_c_per_class", "tau_c_per_class", "collapsed_at_range_ends_per_class",
+                "alpha_range", "tau_range", "alpha", "class_sizes", "warnings")
+        print(_dumps({key: out[key] for key in keys if key in out}))
+        return 0
+    print(f"loss {out['loss']}, class sizes {sizes}, p = {args.views}")
+    for line in out["lines"]:
+        print(line)
+    return 0
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.10g}"
+    return "null" if value is None else str(value).lower()
+
+
+def _table(rows) -> str:
+    width = max(len(str(key)) for key, _ in rows)
+    return "\n".join(f"{str(key):<{width}}  {val}" for key, val in rows)
+
+
+def _formula(args) -> int:
+    import sympy as sp
+
+    from ..ssem import derive
+    from ..spec import get_spec
+
+    from ..ssem import collapse_boundaries, vertex_multipliers
+
+    render = {"text": sp.sstr, "latex": sp.latex, "python": sp.pycode}[args.format]
+    spec = get_spec(args.loss)
+    if spec.form == "sigmoid":
+        from ..forms import sigmoid
+
+        items = {"reduced_loss": sigmoid.reduced(spec), "alpha_c": sigmoid.alpha_c(spec)}
+        if args.json:
+            print(_dumps({key: render(expr) for key, expr in items.items()}
+                             | {"tau_c": None}))
+            return 0
+        print(f"# loss convention: {spec.name}, sigmoid form  (symbols: m, k, p, alpha, tau, "
+              "beta)")
+        print(f"f(beta) = {render(items['reduced_loss'])}")
+        print(f"alpha_c(tau) = {render(items['alpha_c'])}")
+        print("# tau_c(alpha): no closed form; `ssem threshold --alpha` locates it")
+        return 0
+    d = derive(spec)
+    items = {"reduced_loss": d.loss, "alpha_c": d.alpha_c, "tau_c": d.tau_c}
+    mus = vertex_multipliers(d.spec)
+    roots = collapse_boundaries(d.spec)
+    if args.json:
+        print(_dumps({key: render(expr) for key, expr in items.items()}
+                         | {"collapse_multipliers": {n: render(e) for n, e in mus.items()},
+                            "collapse_boundaries": {n: None if e is None else render(e)
+                                                    for n, e in roots.items()}}))
+        return 0
+    print(f"# loss convention: {d.spec.name}  (symbols: m, k, p, alpha, tau, beta)")
+    print(f"f(beta) = {render(d.loss)}")
+    print(f"alpha_c(tau) = {render(d.alpha_c)}")
+    print(f"tau_c(alpha) = {render(d.tau_c)}")
+    print(f"# tau_c = 0 for alpha <= {render(d.alpha_c_tau0)}; "
+          f"no tau collapses for alpha >= {render(d.alpha_c_tauinf)}")
+    print("# global optimum: class collapse (v = c = 1, centroid 0) is optimal iff these KKT "
+          "multipliers at that vertex are all >= 0 (p >= 2):")
+    for name, expr in mus.items():
+        print(f"mu_{name}(alpha, tau) = {render(expr)}")
+    for name, root in roots.items():
+        where = ("does not depend on alpha" if root is None else
+                 f"vanishes at alpha = {render(root)}")
+        print(f"# mu_{name} {where}")
+    return 0
+
+
+def _spec(args) -> int:
+    from ..ssem import derive
+    from ..spec import get_spec
+    from ..spec import to_toml
+    from ..optimum import established
+
+    spec = get_spec(args.loss)
+    if spec.form == "sigmoid":
+        from ..forms import sigmoid
+
+        facts = {"key": spec.key(), "form": "sigmoid", "bias": str(spec.bias),
+                 "alpha_c": str(sigmoid.alpha_c(spec)), "ssem_established": established(spec)}
+    else:
+        d = derive(spec)
+        facts = {"key": spec.key(),
+                 "collapse_side": {1: "alpha <= alpha_c", -1: "alpha >= alpha_c"}.get(
+                     int(d.alpha_side), "depends on the batch and tau"),
+                 "ssem_established": established(spec),
+                 "alpha_c_tau0": str(d.alpha_c_tau0), "alpha_c_tauinf": str(d.alpha_c_tauinf)}
+    if args.json:
+        print(_dumps({"spec": spec.canonical(), "words": _in_words(spec)} | facts))
+        return 0
+    print(to_toml(spec), end="")
+    print("\n# " + "\n# ".join(_in_words(spec).splitlines()))
+    print("# " + "\n# ".join(f"{key}: {value}" for key, value in facts.items()))
+    return 0
+
+
+def _in_words(spec) -> str:
+    def types(ts):
+        return " + ".join(ts)
+    how = ("one mean over all positive ordered pairs" if spec.mean == "pairs"
+           else "a mean per anchor, then over anchors")
+    w_sup, w_self = (str(spec.weight(t)) for t in ("sup", "self"))
+    if spec.form == "sigmoid":
+        total = ("summed over partners, then the mean over anchors" if spec.mean == "anchors"
+                 else "the mean over all its pairs")
+        return (f"per pair (a, b), b among {types(spec.denominator)}: "
+                f"softplus(-y (s_ab/tau + {spec.bias})), y = +1 for the term's positives, -1 "
+                f"otherwise\nL = ({w_sup}) * [y = +1 on {types(spec.sup)}]\n"
+                f"  + ({w_self}) * [y = +1 on {types(spec.self_)}]\neach term {total}")
+    if spec.per_term:
+        dens = {t: types(spec.denominator_of(t)) for t in ("sup", "self")}
+        out = (f"per anchor a and term T: p_T(b|a) = exp(s_ab/tau) / sum over den_T of "
+               f"exp(s_ac/tau), den_sup = {dens['sup']}, den_self = {dens['self']}\n"
+               f"L = ({w_sup}) * mean over {types(spec.sup)} positives of -log p_sup(b|a)\n"
+               f"  + ({w_self}) * mean over {types(spec.self_)} positives of -log "
+               f"p_self(b|a)\nmeans: {how}")
+    else:
+        out = (f"per anchor a: p(b|a) = exp(s_ab/tau) / sum over {types(spec.denominator)} of "
+               "exp(s_ac/tau)\n"
+               f"L = ({w_sup}) * mean over {types(spec.sup)} positives of -log p(b|a)\n"
+               f"  + ({w_self}) * mean over {types(spec.self_)} positives of -log p(b|a)\n"
+               f"means: {how}")
+    if spec.decoupled:
+        out += "\ndecoupled: positives outside the denominator enter only as -s_ab/tau"
+    for place, t, w in spec.pair_weights:
+        where = ("in the denominator: exp(s_ac/tau) times" if place == "denominator" else
+                 f"in the {place.split('.')[1]} term's denominator: exp(s_ac/tau) times"
+                 if place.startswith("denominator.") else
+                 f"among the {place} positives: the mean weights -log p(b|a) by")
+        out += f"\npair weight: {t} pairs {where} {w}"
+    return out
+
+
+_COMMANDS = {"threshold": _threshold, "optimum": _optimum, "regimes": _regimes, "phase": _phase,
+             "crosscheck": _crosscheck, "export": _export, "guide": _guide, "formula": _formula,
+             "spec": _spec}
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

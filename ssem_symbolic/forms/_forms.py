@@ -1,0 +1,87 @@
+"""The loss form as a strategy object: each form answers the same questions about SSEM, so no
+caller branches on ``spec.form``. A new form is one module and one entry in :data:`FORMS`."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import mpmath
+import sympy as sp
+
+from ..spec import LossSpec
+from . import _sigmoid, _softmax
+from ._numeric import CollapseRule
+
+
+class LossForm(Protocol):
+    """What a loss form supplies for one batch (m classes of k instances, p views each).
+
+    Every method takes a resolved :class:`~ssem_symbolic.spec.LossSpec` of this form.
+    """
+
+    name: str
+
+    def symmetric_loss(self, spec: LossSpec) -> sp.Expr: ...
+    def derive(self, spec: LossSpec) -> _softmax.Derivation: ...
+    def reduced(self, spec: LossSpec) -> _softmax.Reduced: ...
+    def alpha_c_value(self, spec: LossSpec, m_: int, k_: int, p_: int, tau_,
+                      digits: int = 30) -> mpmath.mpf: ...
+    def alpha_c_limits(self, spec: LossSpec, m_: int, k_: int, p_: int) -> tuple: ...
+    def collapse_rule(self, spec: LossSpec, m_: int, k_: int, p_: int, alpha_,
+                      digits: int = 30) -> CollapseRule: ...
+    def alpha_side(self, spec: LossSpec, m_: int, k_: int, p_: int, tau_) -> int: ...
+    def collapses(self, spec: LossSpec, m_: int, k_: int, p_: int, alpha_, tau_) -> bool: ...
+    def loss_value(self, spec: LossSpec, m_: int, k_: int, p_: int, alpha_, tau_, beta_,
+                   digits: int = 30) -> mpmath.mpf: ...
+    def optimal_beta(self, spec: LossSpec, m_: int, k_: int, p_: int, alpha_, tau_,
+                     digits: int = 30, start: mpmath.mpf | None = None) -> mpmath.mpf: ...
+
+
+class Softmax:
+    """The log-sum-exp form: f is convex in beta, f'(1) = N(r)/(tau sum of weights) with N a
+    polynomial of degree at most 2 in r = exp(-m/((m-1) tau)), so alpha_c(tau) and tau_c(alpha)
+    have closed forms (:func:`~ssem_symbolic.ssem.derive`)."""
+
+    name = "softmax"
+    symmetric_loss = staticmethod(_softmax.symmetric_loss)
+    derive = staticmethod(_softmax.derive)
+    reduced = staticmethod(_softmax.reduced)
+    alpha_c_value = staticmethod(_softmax.alpha_c_value)
+    alpha_c_limits = staticmethod(_softmax.alpha_c_limits)
+    collapse_rule = staticmethod(_softmax.collapse_rule)
+    alpha_side = staticmethod(_softmax.alpha_side)
+    collapses = staticmethod(_softmax.collapses)
+    loss_value = staticmethod(_softmax.loss_value)
+    optimal_beta = staticmethod(_softmax.optimal_beta)
+
+
+class Sigmoid:
+    """The pairwise sigmoid form (SigLIP-like, with a bias b): f is a sum of softplus terms,
+    f'(1) = A + alpha B with A, B in closed form, and tau_c is located by a scan of log tau
+    (there is no closed form in tau)."""
+
+    name = "sigmoid"
+
+    symmetric_loss = staticmethod(_sigmoid.symmetric_loss)
+    alpha_c_value = staticmethod(_sigmoid.alpha_c_value)
+    alpha_c_limits = staticmethod(_sigmoid.alpha_c_limits)
+    alpha_side = staticmethod(_sigmoid.alpha_side)
+    collapses = staticmethod(_sigmoid.collapses)
+    loss_value = staticmethod(_sigmoid.loss_value)
+    optimal_beta = staticmethod(_sigmoid.optimal_beta)
+
+    derive = staticmethod(_softmax.derive)  # refuses: the closed forms in r are softmax's
+    reduced = staticmethod(_softmax.reduced)  # refuses likewise
+
+    @staticmethod
+    def collapse_rule(spec: LossSpec, m_: int, k_: int, p_: int, alpha_,
+                      digits: int = 30) -> CollapseRule:
+        return CollapseRule(*_sigmoid.collapse_side_in_tau(spec, m_, k_, p_, alpha_, digits))
+
+
+FORMS: dict[str, LossForm] = {"softmax": Softmax(), "sigmoid": Sigmoid()}
+
+
+def form_of(spec: LossSpec) -> LossForm:
+    """The strategy object of ``spec``'s loss form."""
+    return FORMS[spec.form]

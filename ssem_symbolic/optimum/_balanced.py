@@ -1,0 +1,707 @@
+"""The global optimum over all unit embeddings of a balanced batch: the minimum of phi(v, c, o)
+over the symmetric Gram polyhedron (:mod:`~ssem_symbolic.setting`), solved, not only certified.
+
+tau phi = L tau log sum_{s in den} n_s e^{g_s/tau} - sum_t w_t g_t with L = sum of the term weights
+and w_t the weight of pair type t among the positives (:func:`pull_weights`). phi is convex, so
+x* is the optimum iff for its active set S (the directions with lambda_i(x*) = 0)
+
+    grad phi(x*) = sum_{i in S} mu_i grad lambda_i,   mu_i >= 0,   lambda_j(x*) >= 0 (j not in S).
+
+The solver finds S and x* in two steps: a float64 log-barrier Newton method gives a point near
+x* and a guess of S; then, face by face (the guess first), Newton on the face in mpmath finds the
+face minimiser, and the face is accepted when every multiplier and every slack has a decided
+sign at the working precision (retried at more digits, up to 1000, as the SSEM certificate is).
+On the SSEM face (``view`` and ``all-ones`` active) this is the SSEM point at beta*.
+
+The report is read off the point, not off the face's label: the active constraints are the
+directions whose eigenvalue is 0 there (a face's minimiser may land where another eigenvalue
+vanishes too, with multiplier 0); ``collapsed`` and the variances follow from those
+eigenvalues (the within-class variance is ((k-1) lambda_within + k(p-1) lambda_view)/(kp), the
+between-class one (m-1) lambda_between/(mkp), so an active direction gives an exact 0).
+
+Where phi is affine along some directions (the pair types of a denominator moving together,
+or a coordinate no denominator holds), its minimisers can form a polytope: the directions d
+along which phi is affine with grad phi . d = 0, intersected with the polyhedron. The solver
+reports one point of it, with ``unique`` False and the range of each reported quantity over
+the whole set (from its vertices).
+
+>>> opt = global_optimum("paper", 3, 4, 2, "0.5", "0.5")
+>>> opt.active, opt.collapsed
+(('all-ones', 'view'), False)
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+from dataclasses import dataclass, field
+
+import mpmath
+import numpy as np
+import sympy as sp
+
+from ..forms import guard_digits
+from ..ssem import optimal_beta
+from ..setting import gram_entries
+from ..infra import counted, progress
+from ..setting import Polyhedron, collapsed, eigen_variances, polyhedron, sorted_names
+from ..vocab import exact, mp
+from ..spec import (LossSpec, NoSolution, alpha, check_setting, get_spec, pull_weights,
+                    takes_convention)
+from ._certificate import SSEMCertificate, softmax_certificate
+
+#: the most digits the solver works at before it reports a sign as undecided
+MAX_DIGITS = 1000
+#: the temperatures the off-SSEM solver covers: the loss is flat to e^{-2/tau} near its
+#: minimiser, so the work carries 0.87/tau more digits (870 at tau = 1e-3, about 5 s)
+TAU_RANGE = ("0.001", "1e4")
+
+
+@dataclass(frozen=True)
+class GlobalOptimum:
+    """The minimiser (v*, c*, o*) of phi over the polyhedron and what it reports.
+
+    ``view`` is None when p = 1 (no view pairs). ``multipliers`` are the KKT multipliers of
+    tau phi per active direction; ``slacks`` the eigenvalues of the inactive ones.
+    ``decided`` is False when some sign stayed undecided at ``digits`` (a boundary point).
+    """
+
+    view: float | None
+    class_: float
+    other: float
+    loss_value: float
+    active: tuple[str, ...]
+    multipliers: dict[str, float]
+    slacks: dict[str, float]
+    within_class_variance: float
+    between_class_variance: float
+    collapsed: bool
+    unique: bool = True
+    decided: bool = True
+    digits: int = 30
+    exact_point: tuple = field(default=(), repr=False, compare=False)
+    #: where the minimisers form a set (``unique`` False): per reported quantity its
+    #: (lowest, highest) value over the set
+    ranges: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        """The JSON fields (``ssem optimum --json``)."""
+        out = {"view_similarity": self.view, "class_similarity": self.class_,
+               "other_similarity": self.other, "active_constraints": list(self.active),
+               "within_class_variance": self.within_class_variance,
+               "between_class_variance": self.between_class_variance,
+               "collapsed": self.collapsed, "loss_value": self.loss_value,
+               "unique": self.unique}
+        if not self.unique:
+            out["ranges"] = {key: list(span) for key, span in self.ranges.items()}
+        return out
+
+
+@dataclass(frozen=True)
+class _Problem:
+    """Exact data of phi for (spec, batch): counts, denominator, coordinates, constraints."""
+
+    P: Polyhedron
+    dens: tuple[tuple[str, ...], ...]  #: the distinct denominators (one, or one per term)
+    n: tuple[dict, ...]  #: per denominator, omega_t n_t of its pair types
+    index: dict  # pair type -> coordinate index (absent: constant 1)
+
+
+@functools.lru_cache(maxsize=None)
+def _problem(spec: LossSpec, m_: int, k_: int, p_: int) -> _Problem:
+    P = polyhedron(m_, k_, p_)
+    ns = tuple({t: sp.Rational(c) for t, c in den.counts(m_, k_, p_).items() if c > 0}
+               for den, _ in spec.denominators())  # omega_t n_t
+    dens = tuple(tuple(n) for n in ns)
+    if not all(dens):
+        raise ValueError(f"a denominator of {spec.name!r} is empty on this batch")
+    return _Problem(P, dens, ns, {t: i for i, t in enumerate(P.coords)})
+
+
+class _Phi:
+    """tau phi, its gradient and Hessian in the coordinates, in float64 or mpmath:
+    tau phi = sum_j L_j tau log D_j - sum_t w_t g_t, one log-sum-exp per denominator."""
+
+    def __init__(self, pr: _Problem, w: dict, lse: tuple, tau_, lib) -> None:
+        self.pr, self.lib = pr, lib
+        num = float if lib is np else mp
+        self.tau = num(tau_)
+        self.L = [num(x) for x in lse]
+        self.w = [num(w[t]) for t in pr.P.coords]
+        self.w_const = num(sum(w[t] for t in w if t not in pr.index))
+        log = np.log if lib is np else mpmath.log
+        self.logn = [[(pr.index.get(s), log(num(n[s]))) for s in den]
+                     for den, n in zip(pr.dens, pr.n)]
+
+    def parts(self, x):
+        """(tau phi, gradient, Hessian) at x."""
+        exp = np.exp if self.lib is np else mpmath.exp
+        log = np.log if self.lib is np else mpmath.log
+        n = len(x)
+        val = -sum(wi * xi for wi, xi in zip(self.w, x)) - self.w_const
+        grad = [-self.w[j] for j in range(n)]
+        hess = [[0] * n for _ in range(n)]
+        for L, logn in zip(self.L, self.logn):
+            z = [ln + (x[i] if i is not None else 1) / self.tau for i, ln in logn]
+            top = max(z)
+            e = [exp(zi - top) for zi in z]
+            total = sum(e)
+            q = [ei / total for ei in e]
+            mean = [0] * n
+            for (i, _), qi in zip(logn, q):
+                if i is not None:
+                    mean[i] += qi
+            val = val + L * self.tau * (top + log(total))
+            for a in range(n):
+                grad[a] += L * mean[a]
+                for b in range(n):
+                    hess[a][b] -= L * mean[a] * mean[b] / self.tau
+            for (i, _), qi in zip(logn, q):
+                if i is not None:
+                    hess[i][i] += L * qi / self.tau
+        return val, grad, hess
+
+
+def _setup(spec, m_, k_, p_, alpha_, tau_):
+    pr = _problem(spec, m_, k_, p_)
+    a = exact(alpha_)
+    lse = tuple(sp.Rational(w.subs(alpha, a)) for _, w in spec.denominators())
+    return pr, pull_weights(spec, m_, k_, p_, a), lse
+
+
+def _barrier(pr: _Problem, w, lse, tau_, objective=None
+             ) -> tuple[np.ndarray, list[float], list[float]]:
+    """float64 log-barrier Newton: a point near x*, the eigenvalues there and the multiplier
+    estimates 1/(s lambda_i) of tau phi. ``objective(tau, lib)`` replaces tau phi (an object
+    with ``parts(x)`` and ``tau``) for another objective on the same polyhedron."""
+    phi = (objective or (lambda t, lib: _Phi(pr, w, lse, t, lib)))(float(tau_), np)
+    A = np.array([[float(a) for a in row] for row in pr.P.normal])
+    b = np.array([float(x) for x in pr.P.offset])
+    x = np.zeros(len(pr.P.coords))
+    if np.any(b + A @ x <= 0):  # the origin on the boundary (the n -> oo limit): c = 1/(2p)
+        x[pr.P.coords.index("class")] = 1 / (2 * pr.P.p)
+    s = 1.0
+    while True:
+        for _ in range(40):
+            lam = b + A @ x
+            val, g, H = phi.parts(x)
+            grad = s * np.array(g) + A.T @ (-1.0 / lam)
+            hess = s * np.array(H) + (A.T / lam**2) @ A
+            try:
+                step = -np.linalg.solve(hess, grad)
+            except np.linalg.LinAlgError:
+                step = -grad
+            dec = -grad @ step  # the Newton decrement squared: twice the suboptimality
+            if dec < 1e-9:
+                break
+            t = 1.0
+            obj = s * val - np.sum(np.log(lam))
+            while t > 1e-12:
+                xn = x + t * step
+                lamn = b + A @ xn
+                if np.all(lamn > 0) and (s * phi.parts(xn)[0] - np.sum(np.log(lamn))
+                                         <= obj - 0.25 * t * dec + 1e-13 * abs(obj)):
+                    break
+                t *= 0.5
+            else:
+                break  # no descent left at float64 resolution
+            x = xn
+        if s > 1e16:
+            break
+        s *= 16.0
+    lam = b + A @ x
+    return x, list(lam), list(1.0 / (s * lam))
+
+
+@functools.lru_cache(maxsize=None)
+def solve_face(P: Polyhedron, active: tuple[int, ...]):
+    """Exact data of a face: None if its normals are dependent, else (N, rows, B): a basis N
+    of the directions inside it, and a square subsystem (rows of A_S^T, inverse B) for mu."""
+    n = len(P.coords)
+    A = sp.Matrix([P.normal[i] for i in active]) if active else sp.zeros(0, n)
+    if active and A.rank() < len(active):
+        return None
+    null = A.nullspace() if active else [sp.eye(n)[:, j] for j in range(n)]
+    N = [[sp.Rational(vec[r]) for vec in null] for r in range(n)]
+    if not active:
+        return N, (), None
+    At = A.T
+    for rows in itertools.combinations(range(n), len(active)):
+        sub = At.extract(list(rows), list(range(len(active))))
+        if sub.det() != 0:
+            return N, rows, sub.inv()
+    return None
+
+
+def _eigen(P: Polyhedron, x) -> list:
+    """lambda_i at x, in mpmath at the working precision."""
+    return [mp(b) + mpmath.fsum(mp(a) * xi for a, xi in zip(row, x))
+            for row, b in zip(P.normal, P.offset)]
+
+
+def _project(P: Polyhedron, active, x):
+    """The nearest point to x on the face {lambda_i = 0, i in active} (mpmath)."""
+    if not active:
+        return list(x)
+    A = mpmath.matrix([[mp(a) for a in P.normal[i]] for i in active])
+    lam = _eigen(P, x)
+    r = mpmath.matrix([-lam[i] for i in active])
+    y = mpmath.lu_solve(A * A.T, r)
+    d = A.T * y
+    return [xi + d[j] for j, xi in enumerate(x)]
+
+
+def _face_minimum(pr, phi: _Phi, active, start, digits):
+    """Newton on the face (mpmath): (x, multipliers) of the face minimiser, or None when the
+    face has no minimiser near the polyhedron (or its Hessian is singular)."""
+    data = solve_face(pr.P, active)
+    if data is None:
+        return None
+    N, rows, B = data
+    x = _project(pr.P, active, start)
+    dim = len(N[0]) if N and N[0] else 0
+    tol = mpmath.mpf(10) ** (-digits)
+    Nm = mpmath.matrix([[mp(a) for a in row] for row in N]) if dim else None
+    last = mpmath.inf
+    for _ in range(200):
+        if dim == 0:
+            break
+        val, g, H = phi.parts(x)
+        gy = Nm.T * mpmath.matrix(g)
+        Hy = Nm.T * mpmath.matrix(H) * Nm
+        if _near_singular(Hy, digits):
+            return None
+        dy = -mpmath.lu_solve(Hy, gy)
+        dec = -(gy.T * dy)[0]  # the Newton decrement squared
+        dx = Nm * dy
+        size = max(abs(d) for d in dx)
+        # converged: below the tolerance, or stalled at the working precision's noise (on a
+        # face as flat as e^{-2/tau} the steps stop shrinking well below sqrt(tol))
+        if size < tol or (size < mpmath.sqrt(tol) and size >= last / 2):
+            break
+        last = size
+        t = min(mpmath.mpf(1), 1 / size)  # steps of at most 1 per coordinate
+        noise = tol * 1e5 * (1 + abs(val))  # below this val cannot tell a descent
+        for _ in range(60):  # backtracking while far away; full steps once dec is tiny
+            xn = [x[j] + t * dx[j] for j in range(len(x))]
+            if t * dec < noise or phi.parts(xn)[0] <= val - t * dec / 4:
+                break
+            t /= 2
+        else:  # no descent left
+            return None
+        if t == 1 and size < 1:  # where phi is nearly exponential a Newton step covers
+            best = phi.parts(xn)[0]  # about tau: double it while the loss keeps falling
+            while t * size < 1:
+                xt = [x[j] + 2 * t * dx[j] for j in range(len(x))]
+                at = phi.parts(xt)[0]
+                if not at < best:
+                    break
+                t, xn, best = 2 * t, xt, at
+        x = xn
+        if max(abs(v) for v in x) > 2:  # P lies in [-1, 1]^3: the face minimiser is not in P
+            return None
+        if max(abs(d) for d in dy) < tol:
+            break
+    else:
+        return None
+    _, g, _ = phi.parts(x)
+    mus = {}
+    for c, i in enumerate(active):
+        mus[i] = mpmath.fsum(mp(B[c, j]) * g[r] for j, r in enumerate(rows))
+    return x, mus
+
+
+def _sign(value, resolution) -> int | None:
+    if abs(value) <= resolution:
+        return None
+    return 1 if value > 0 else -1
+
+
+def _candidates(lam, mus) -> list[tuple[int, ...]]:
+    """All active sets, most likely first: constraint i is active by the barrier's evidence
+    log(mu_i / lambda_i) > 0, and a set costs the evidence it contradicts."""
+    evidence = [float(np.log(mu) - np.log(lm)) for lm, mu in zip(lam, mus)]
+    idx = range(len(lam))
+    subsets = [tuple(c) for r in range(len(lam) + 1) for c in itertools.combinations(idx, r)]
+    return sorted(subsets, key=lambda s: sum(max(e, 0) if i not in s else max(-e, 0)
+                                             for i, e in enumerate(evidence)))
+
+
+@takes_convention
+def global_optimum(convention: str | LossSpec, m_: int, k_: int, p_: int, alpha_, tau_,
+                   digits: int = 30) -> GlobalOptimum:
+    """The minimum of the loss over all unit embeddings of an m x k x p batch (any d >= mkp - 1).
+
+    alpha and tau are read exactly. ``digits`` is the working precision; a sign that is not
+    decided there is retried at more digits, up to 1000.
+
+    First the exact SSEM certificate (:func:`~ssem_symbolic.optimum.certify_ssem`, any tau):
+    where SSEM holds the optimum, the result is the SSEM point at beta*, with the certificate's
+    active set and multipliers. Elsewhere the face solver runs, for tau in :data:`TAU_RANGE`.
+    """
+    spec = get_spec(convention)
+    check_setting(spec, m_, k_, p_, alpha=alpha_, tau=tau_)
+    t = exact(tau_)
+    if spec.form == "sigmoid":  # no certificate: the face solver decides, on or off SSEM
+        return _sigmoid_optimum(spec, m_, k_, p_, alpha_, t, digits)
+    cert = certify_ssem(spec, m_, k_, p_, alpha_, tau_, digits=digits)
+    if cert.valid is not False:
+        return _on_ssem(spec, m_, k_, p_, alpha_, t, cert)
+    if not exact(TAU_RANGE[0]) <= t <= exact(TAU_RANGE[1]):
+        raise ValueError(f"SSEM is not the optimum here, and the off-SSEM solver covers tau in "
+                         f"[{TAU_RANGE[0]}, {TAU_RANGE[1]}], got {tau_}")
+    pr, w, lse = _setup(spec, m_, k_, p_, alpha_, tau_)
+    x0, lam0, mu0 = _barrier(pr, w, lse, t)
+    return _solve(pr, w, lse, t, x0, _candidates(lam0, mu0), digits)
+
+
+def _sigmoid_optimum(spec, m_, k_, p_, alpha_, t, digits) -> GlobalOptimum:
+    """The sigmoid form's minimum over the polyhedron (:class:`~ssem_symbolic.forms.
+    Objective`), by the same barrier start and KKT face search."""
+    from ..forms import Objective
+
+    if not exact(TAU_RANGE[0]) <= t <= exact(TAU_RANGE[1]):
+        raise ValueError(f"the sigmoid form's optimum is solved for tau in [{TAU_RANGE[0]}, "
+                         f"{TAU_RANGE[1]}], got {t}")
+    pr = _problem(spec, m_, k_, p_)
+
+    def make(tau_, lib):
+        return Objective(spec, pr, alpha_, tau_, lib)
+    x0, lam0, mu0 = _barrier(pr, None, None, t, objective=make)
+    return _solve(pr, None, None, t, x0, _candidates(lam0, mu0), digits, objective=make)
+
+
+def _solve(pr, w, lse, t, x0, order, digits, objective=None,
+           max_digits: int = MAX_DIGITS) -> GlobalOptimum:
+    """The KKT point among the faces in ``order``, raising the working precision (up to
+    ``max_digits``) while a sign is undecided; reported with ``decided=False`` beyond."""
+    names = pr.P.names
+    work = digits
+    flat = int(mpmath.ceil(0.87 / mp(t)))  # phi is flat to e^{-2/tau} near its minimiser
+    # a sigmoid bias b scales phi's curvature by up to e^{-|b|} against its value: the face
+    # Newton steps need that many more digits of precision (not of tolerance)
+    bias = abs(float(getattr((objective or (lambda t_, lib: None))(t, np), "bias", 0) or 0))
+    curvature = int(math.ceil(0.87 * bias))
+    while True:
+        with mpmath.workdps(work + guard_digits(t) + flat + curvature + 10):
+            phi = (objective or (lambda t_, lib: _Phi(pr, w, lse, t_, lib)))(t, mpmath)
+            start = [mp(float(v)) for v in x0]
+            resolution = mpmath.mpf(10) ** (-(work - 5))  # the digits kept beyond flatness
+            best = None
+            for active in order:
+                found = _face_minimum(pr, phi, active, start, work + flat + 5)
+                if found is None:
+                    continue
+                x, mus = found
+                lam = _eigen(pr.P, x)
+                signs = [_sign(mus[i], resolution) for i in active]
+                signs += [_sign(lam[j], resolution) for j in range(len(names))
+                          if j not in active]
+                if any(s == -1 for s in signs):
+                    continue
+                if all(s == 1 for s in signs):
+                    return _report(pr, phi, x, active, mus, lam, True, work)
+                if _null_directions(pr, phi, x, work + flat):  # a set of minimisers
+                    return _report(pr, phi, x, active, mus, lam, True, work)
+                if best is None:
+                    best = (x, active, mus, lam)
+            if best is not None and work >= max_digits:
+                return _report(pr, phi, *best, False, work)
+            if best is None and work >= max_digits:
+                raise NoSolution("no face of the polyhedron satisfies the KKT conditions")
+        work = min(max_digits, 4 * work)
+
+
+def _on_ssem(spec, m_, k_, p_, alpha_, t, cert) -> GlobalOptimum:
+    """The SSEM point at beta*, where the certificate shows (or cannot exclude, at a boundary)
+    that it is the global minimiser."""
+    pr, w, lse = _setup(spec, m_, k_, p_, alpha_, t)
+    P = pr.P
+    with mpmath.workdps(cert.digits + guard_digits(t) + 10):
+        b = optimal_beta(spec, m_, k_, p_, alpha_, t, digits=cert.digits)
+        g = gram_entries(b, m_, k_)
+        x = [mpmath.mpf(g[c]) for c in P.coords]
+        lam = _eigen(P, x)
+        names = set(cert.multipliers)
+        active = [i for i, name in enumerate(P.names) if name in names]
+        # the certificate's multipliers are phi's; GlobalOptimum states tau phi's
+        mus = {P.names.index(n): mp_ * float(t) for n, mp_ in cert.multipliers.items()}
+        phi = _Phi(pr, w, lse, t, mpmath)
+        return _report(pr, phi, x, active, mus, lam, cert.valid is True, cert.digits,
+                       snap=False)
+
+
+def _report(pr, phi, x, active, mus, lam, decided, work, snap: bool = True) -> GlobalOptimum:
+    """What the point x reports: the active set and the variances from its eigenvalues (with
+    ``snap``, a direction whose eigenvalue is 0 at the working resolution is active, with
+    multiplier 0 where the face did not hold it; without, ``active`` is exact, as on SSEM,
+    where beta* = 1 is decided exactly), ``unique`` and the ranges from :func:`_minimisers`."""
+    P = pr.P
+    resolution = mpmath.mpf(10) ** (-(work - 5))
+    zero = [i for i in range(len(P.names))
+            if i in active or (snap and abs(lam[i]) <= resolution)]
+    mus = {i: mus.get(i, mpmath.mpf(0)) for i in zero}
+    lam = [mpmath.mpf(0) if i in zero else lam[i] for i in range(len(P.names))]
+    names = [P.names[i] for i in zero]
+    point = P.gram(x)
+    var = eigen_variances(P, lam)
+    val = phi.parts(x)[0] / phi.tau
+    ranges = _ranges(pr, _minimisers(pr, phi, x, work))
+    return GlobalOptimum(
+        view=float(point["view"]) if "view" in P.coords else None,
+        class_=float(point["class"]), other=float(point["other"]), loss_value=float(val),
+        active=tuple(sorted_names(names)),
+        multipliers={P.names[i]: float(mus[i]) for i in zero},
+        slacks={P.names[j]: float(lam[j]) for j in range(len(P.names)) if j not in zero},
+        within_class_variance=float(var["within"]),
+        between_class_variance=float(var["between"]),
+        collapsed=collapsed(names, P.p), unique=not ranges, decided=decided, digits=work,
+        exact_point=tuple(x), ranges=ranges)
+
+
+def _null_directions(pr: _Problem, phi, x, digits) -> list:
+    """A basis (mpmath vectors) of the directions along which the objective is affine.
+
+    The softmax form (:class:`_Phi`) exactly, from its structure: tau phi's Hessian is
+    sum_j L_j Cov_{q_j}(g)/tau with every q_j > 0 on its pair types, so d is a null direction
+    iff in every denominator with L_j > 0 all its pair types move by one amount (a constant
+    type, self, by 0). Any other objective: the eigenvectors of its scaled Hessian at x
+    whose eigenvalue is below 10^(-digits/2)."""
+    n = len(pr.P.coords)
+    if isinstance(phi, _Phi):
+        rows = []
+        for L, den in zip(phi.L, pr.dens):
+            if L == 0:
+                continue
+            moves = [[sp.Integer(1 if pr.index.get(s) == j else 0) for j in range(n)]
+                     for s in den]
+            rows += [[a - b for a, b in zip(u, v)] for u, v in zip(moves, moves[1:])]
+        basis = sp.Matrix(rows).nullspace() if rows else [sp.eye(n)[:, j] for j in range(n)]
+        return [[mp(vec[j]) for j in range(n)] for vec in basis]
+    H = mpmath.matrix(phi.parts(x)[2])
+    scale = max(abs(h) for h in H) or 1
+    E, Q = mpmath.eigsy(H / scale)
+    cut = mpmath.mpf(10) ** (-digits // 2)
+    return [[Q[j, i] for j in range(n)] for i in range(n) if abs(E[i]) < cut]
+
+
+def _minimisers(pr: _Problem, phi, x, work) -> list:
+    """The vertices of the set of minimisers through the optimum x: x + B y over the null
+    directions B of :func:`_null_directions` with grad . d = 0, inside the polyhedron; []
+    when x is the only minimiser. A vertex has as many constraints tight as the set has
+    dimensions, so every such choice is solved (at most 4 choose 3)."""
+    flat = int(mpmath.ceil(0.87 / mp(phi.tau)))
+    basis = _null_directions(pr, phi, x, work + flat)
+    if not basis:
+        return []
+    g = phi.parts(x)[1]
+    tol = mpmath.mpf(10) ** (-(work - 5))
+    slopes = [mpmath.fsum(gi * di for gi, di in zip(g, d)) for d in basis]
+    top = max(range(len(basis)), key=lambda i: abs(slopes[i]))
+    if abs(slopes[top]) > tol * (1 + max(abs(gi) for gi in g)):  # keep grad . d = 0
+        basis = [[di - slopes[i] / slopes[top] * dt for di, dt in zip(d, basis[top])]
+                 for i, d in enumerate(basis) if i != top]
+    if not basis:
+        return []
+    P, r = pr.P, len(basis)
+    A = [[mpmath.fsum(mp(a) * d[j] for j, a in enumerate(row)) for d in basis]
+         for row in P.normal]  # lambda(x + B y) = lambda(x) + A y
+    lam0 = _eigen(P, x)
+    vertices = []
+    for tight in itertools.combinations(range(len(P.names)), r):
+        M = mpmath.matrix([A[i] for i in tight])
+        if abs(mpmath.det(M)) <= tol:
+            continue
+        y = mpmath.lu_solve(M, mpmath.matrix([-lam0[i] for i in tight]))
+        point = [x[j] + mpmath.fsum(y[i] * basis[i][j] for i in range(r))
+                 for j in range(len(x))]
+        if all(ev >= -tol for ev in _eigen(P, point)):
+            vertices.append(point)
+    far = [v for v in vertices if max(abs(a - b) for a, b in zip(v, x)) > mpmath.sqrt(tol)]
+    return vertices if far else []
+
+
+def _ranges(pr: _Problem, vertices) -> dict:
+    """Per reported quantity its (lowest, highest) over the vertices of the minimiser set
+    (each is affine in the point, so these are its range over the set); {} for one point."""
+    if not vertices:
+        return {}
+    P = pr.P
+    values: dict[str, list[float]] = {}
+    for point in vertices:
+        gram = P.gram(point)
+        var = eigen_variances(P, [max(ev, 0) for ev in _eigen(P, point)])
+        row = {"class_similarity": gram["class"], "other_similarity": gram["other"],
+               "within_class_variance": var["within"],
+               "between_class_variance": var["between"]}
+        if "view" in P.coords:
+            row["view_similarity"] = gram["view"]
+        for key, val in row.items():
+            values.setdefault(key, []).append(float(val))
+    return {key: (min(vals), max(vals)) for key, vals in values.items()}
+
+
+def _near_singular(M, digits) -> bool:
+    """Whether the matrix M, scaled to entries of size 1, has a determinant below
+    10^(-digits/2): singular at the working precision."""
+    scale = max(abs(h) for h in M) or 1
+    return abs(mpmath.det(M / scale)) < mpmath.mpf(10) ** (-digits // 2)
+
+
+@dataclass(frozen=True)
+class Boundary:
+    """A regime change along one axis: ``at`` (alpha or tau), the active sets on each side."""
+
+    axis: str
+    at: float
+    below: tuple[str, ...]
+    above: tuple[str, ...]
+
+    def as_dict(self) -> dict:
+        return {self.axis: self.at, "below": list(self.below), "above": list(self.above)}
+
+
+@dataclass(frozen=True)
+class Regimes:
+    """The regimes along alpha in [0, 1] (fixed tau) or along tau (fixed alpha)."""
+
+    axis: str
+    fixed: dict
+    boundaries: tuple[Boundary, ...]
+    regimes: tuple[dict, ...]
+
+    def as_dict(self) -> dict:
+        return {"boundaries": [b.as_dict() for b in self.boundaries],
+                "regimes": list(self.regimes), **self.fixed}
+
+
+#: the grid a scan starts from before it bisects each change of regime
+SCAN_POINTS = 41
+#: the tau interval a scan over tau covers
+TAU_SCAN = ("0.01", "100")
+
+
+def axis_grid(tau, alpha, tol: float, tau_range=TAU_SCAN, count: int = SCAN_POINTS):
+    """The scan of :func:`regimes`: (axis, fixed, points, mid, done, at) for alpha in [0, 1]
+    at fixed ``tau`` or tau in ``tau_range`` at fixed ``alpha``; ``at(x)`` gives (alpha, tau)
+    at a point, ``mid`` and ``done`` drive the bisection (absolute in alpha, relative in
+    tau)."""
+    if (tau is None) == (alpha is None):
+        raise ValueError("give exactly one of tau (scan over alpha) or alpha (scan over tau)")
+    if tau is not None:
+        points = [sp.Rational(i, count - 1) for i in range(count)]
+        return ("alpha", {"tau": float(exact(tau))}, points, lambda lo, hi: (lo + hi) / 2,
+                lambda lo, hi: hi - lo <= tol, lambda x: (x, tau))
+    lo_t, hi_t = (exact(v) for v in tau_range)
+    if not (exact(TAU_RANGE[0]) <= lo_t < hi_t <= exact(TAU_RANGE[1])):
+        raise ValueError(f"the tau range must lie in [{TAU_RANGE[0]:g}, {TAU_RANGE[1]:g}]")
+    ratio = float(hi_t / lo_t) ** (1 / (count - 1))
+    points = [lo_t] + [exact(f"{float(lo_t) * ratio ** i:.15g}")
+                       for i in range(1, count - 1)] + [hi_t]
+    return ("tau", {"alpha": float(exact(alpha))}, points,
+            lambda lo, hi: exact(mpmath.nstr(mpmath.sqrt(mp(lo) * mp(hi)), 20)),
+            lambda lo, hi: hi - lo <= tol * lo, lambda x: (alpha, x))
+
+
+def scan(points, key, mid, done) -> list[tuple]:
+    """The changes of ``key`` (a hashable regime) along sorted ``points``: (where, before,
+    after) per change, each located by bisection until ``done(lo, hi)``. A third regime met
+    inside an interval splits it; a regime that starts and ends inside one grid interval is
+    not seen. The first entry is ``(points[0], None, key(points[0]))``."""
+    bar = progress("regimes: grid, then bisection", total=len(points))
+    key = counted(bar, key)
+    found = [(x, key(x)) for x in points]
+
+    def locate(lo, a_lo, hi, a_hi) -> list[tuple]:
+        while not done(lo, hi):
+            xm = mid(lo, hi)
+            am = key(xm)
+            if am == a_lo:
+                lo = xm
+            elif am == a_hi:
+                hi = xm
+            else:
+                return locate(lo, a_lo, xm, am) + locate(xm, am, hi, a_hi)
+        return [((lo + hi) / 2, a_lo, a_hi)]
+
+    try:
+        return [(points[0], None, found[0][1])] + [
+            c for (x0, a0), (x1, a1) in zip(found, found[1:]) if a0 != a1
+            for c in locate(x0, a0, x1, a1)]
+    finally:
+        bar.close()
+
+
+@takes_convention
+def regimes(convention: str | LossSpec, m_: int, k_: int, p_: int, *, tau=None, alpha=None,
+            tol: float = 1e-10, tau_range: tuple[float, float] = TAU_SCAN) -> Regimes:
+    """Every boundary along alpha in [0, 1] at fixed ``tau``, or along tau in ``tau_range`` at
+    fixed ``alpha``, located to ``tol`` (absolute in alpha, relative in tau), with the active
+    constraints on each side.
+
+    The scan solves the global optimum on a grid of :data:`SCAN_POINTS` and bisects every
+    interval whose ends differ; a regime narrower than the grid spacing that starts and ends
+    inside one interval is not seen.
+
+    >>> r = regimes("supcon-split", 3, 4, 2, tau="0.3")
+    >>> for b in r.boundaries:
+    ...     print(f"{b.at:.6f}", b.below, "->", b.above)
+    0.117939 ('all-ones', 'within-class') -> ('all-ones', 'view', 'within-class')
+    0.161546 ('all-ones', 'view', 'within-class') -> ('all-ones', 'view')
+    """
+    spec = get_spec(convention)
+    check_setting(spec, m_, k_, p_, tau=tau, alpha=alpha)
+    return regimes_of(lambda a, t: global_optimum(spec, m_, k_, p_, a, t), p_, tau=tau,
+                      alpha=alpha, tol=tol, tau_range=tau_range)
+
+
+def regimes_of(solve, p_: int, *, tau=None, alpha=None, tol: float = 1e-10,
+               tau_range=TAU_SCAN) -> Regimes:
+    """:func:`regimes` of any optimum: ``solve(alpha, tau)`` returns a
+    :class:`GlobalOptimum` (the batch's, or a dataset's under a sampler)."""
+    axis, fixed, points, mid, done, at = axis_grid(tau, alpha, tol, tau_range)
+    changes = scan(points, lambda x: solve(*at(x)).active, mid, done)
+    first, changes = changes[0][2], changes[1:]
+    bounds = tuple(Boundary(axis, float(where), lo, hi) for where, lo, hi in changes)
+    edges = [points[0]] + [where for where, _, _ in changes] + [points[-1]]
+    actives = [first] + [hi for _, _, hi in changes]
+    spans = tuple({"from": float(a), "to": float(b), "active": list(act),
+                   "collapsed": collapsed(act, p_)}
+                  for a, b, act in zip(edges, edges[1:], actives))
+    return Regimes(axis, fixed, bounds, spans)
+
+
+@takes_convention
+def certify_ssem(convention: str | LossSpec, m_: int, k_: int, p_: int, alpha_, tau_,
+                 digits: int = 30) -> SSEMCertificate:
+    """Decide whether SSEM at beta* is a global minimiser of the loss over unit embeddings.
+
+    alpha and tau are read exactly (:mod:`~ssem_symbolic.vocab`). A multiplier whose sign is
+    not decided at the working precision (a genuine boundary) is retried with beta* refined to
+    more digits, up to 1000, and only then reported as undecided (``valid=None``).
+
+    >>> certify_ssem("paper", 3, 4, 2, 0.5, "1e-12").valid
+    True
+    """
+    spec = get_spec(convention)
+    if spec.form == "sigmoid":  # no exact certificate: the face solver's point decides
+        return _sigmoid_certificate(spec, m_, k_, p_, alpha_, tau_, digits)
+    return softmax_certificate(spec, m_, k_, p_, alpha_, tau_, digits)
+
+
+def _sigmoid_certificate(spec, m_, k_, p_, alpha_, tau_, digits) -> SSEMCertificate:
+    """The sigmoid form: SSEM holds the optimum iff the global optimum (the face solver's KKT
+    point, signs decided at its working precision) lies on SSEM's face (views together, zero
+    centroid)."""
+    opt = global_optimum(spec, m_, k_, p_, alpha_, tau_, digits=digits)
+    b = optimal_beta(spec, m_, k_, p_, alpha_, tau_, digits=digits)
+    on = "all-ones" in opt.active and ("view" in opt.active or p_ == 1)
+    valid = on if opt.decided else None
+    how = ("the global optimum (face solver) lies on SSEM" if valid else
+           "the global optimum (face solver) lies off SSEM" if valid is False else
+           "the face solver left a sign undecided")
+    return SSEMCertificate(valid=valid, beta=float(b), multipliers=dict(opt.multipliers),
+                           signs={n: (1 if v > 0 else -1 if v < 0 else 0)
+                                  for n, v in opt.multipliers.items()},
+                           residual=0.0, digits=opt.digits, how=how)

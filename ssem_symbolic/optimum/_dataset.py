@@ -1,0 +1,365 @@
+"""The dataset-level optimum under a class-balanced sampler: what mini-batch training converges
+to when it draws m of the dataset's C classes and k of each class's n instances.
+
+A dataset of C classes x n instances x p views has one embedding per view. The objective of
+training is the expected batch loss. With a class-balanced sampler every batch of a symmetric
+dataset Gram matrix (one value per pair type: v, c, o) sees the same values, so the objective
+is the batch's phi_{m,k,p}(v, c, o), but the feasible set is the symmetric polyhedron of the
+*dataset*, (C, n, p): more instances per class than a batch holds must fit on the sphere
+together. The expected loss is convex in the dataset's Gram matrix and invariant under its
+symmetries, so its optimum over all unit embeddings is this one. With C = m and n = k it is the
+batch-level optimum.
+
+>>> opt = dataset_optimum("paper", 10, 5000, 2, balanced(10, 8), "0.9", "0.5")
+>>> round(opt.within_class_variance, 4)
+0.5802
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+
+from ..infra import progress
+from ._balanced import GlobalOptimum, _barrier, _candidates, _Problem, _setup, _solve
+from ..setting import mixture
+from ._balanced import TAU_RANGE, TAU_SCAN, Regimes, global_optimum, regimes_of
+from ..setting import limit_polyhedron, polyhedron
+from ..vocab import check_tau, exact
+from ..spec import TERMS, LossSpec, check_setting, get_spec, pair_counts
+from ..spec import alpha as alpha_sym
+
+
+@dataclass(frozen=True)
+class Sampler:
+    """How training draws a batch from the dataset. ``balanced``: m of the C classes
+    uniformly, then k of the n instances of each. ``uniform``: ``batch`` instances uniformly
+    from all C n, without replacement. ``all-subsets``: every B-subset of the dataset equally
+    often, which as a law on batches is ``uniform`` (the same expected loss). ``fixed-partition``:
+    a given list of disjoint batches, each a tuple of (class, instance) members, used equally
+    often."""
+
+    kind: str
+    m: int = 0
+    k: int = 0
+    batch: int = 0
+    batches: tuple = ()
+
+    @property
+    def composition_varies(self) -> bool:
+        """Whether batches hold the classes in varying numbers (uniform, all-subsets): then no
+        single batch stands for the sampler."""
+        return self.kind in ("uniform", "all-subsets")
+
+    @property
+    def text(self) -> str:
+        """The command-line form, ``balanced:m:k``, ``uniform:B`` or ``all-subsets:B`` (a fixed
+        partition has none: it is built in Python)."""
+        if self.kind == "balanced":
+            return f"balanced:{self.m}:{self.k}"
+        if self.kind == "fixed-partition":
+            return f"fixed-partition:{len(self.batches)}"
+        return f"{self.kind}:{self.batch}"
+
+    def describe(self) -> str:
+        """In words, for reports: ``balanced: m = 10 classes, k = 8 instances each``."""
+        if self.kind == "balanced":
+            return f"balanced: m = {self.m} classes, k = {self.k} instances each"
+        if self.kind == "fixed-partition":
+            return f"fixed partition: {len(self.batches)} disjoint batches"
+        return f"{self.kind}: B = {self.batch}"
+
+    def check(self, classes: int, instances: int) -> None:
+        if classes < 2 or (instances is not None and instances < 2):
+            raise ValueError(f"a dataset needs C >= 2 classes and n >= 2 instances per class, "
+                             f"got C = {classes}, n = {instances}")
+        if self.kind == "fixed-partition":
+            seen = set()
+            for b in self.batches:
+                for c, i in b:
+                    if not (0 <= c < classes and (instances is None or 0 <= i < instances)):
+                        raise ValueError(f"the partition names instance {i} of class {c}, "
+                                         f"outside the dataset's {classes} x {instances}")
+                    if (c, i) in seen:
+                        raise ValueError(f"the partition's batches are not disjoint: instance "
+                                         f"{i} of class {c} is in two of them")
+                    seen.add((c, i))
+            if not self.batches:
+                raise ValueError("a fixed partition needs at least one batch")
+            return
+        if self.composition_varies:
+            total = None if instances is None else classes * instances
+            if not 2 <= self.batch <= (self.batch if total is None else total):
+                raise ValueError(f"the sampler draws B = {self.batch} of the dataset's "
+                                 f"{total} instances: need 2 <= B <= C n")
+            if self.batch > MAX_UNIFORM_BATCH and self.batch != total:
+                raise ValueError(f"a uniform batch of B = {self.batch} is beyond the mixture "
+                                 f"solver's {MAX_UNIFORM_BATCH} (its cost grows as B^2)")
+            return
+        if self.kind != "balanced":
+            raise ValueError(f"unknown sampler {self.kind!r}: use balanced, uniform, "
+                             "all-subsets or fixed-partition")
+        if not 2 <= self.m <= classes:
+            raise ValueError(f"the sampler draws m = {self.m} classes of the dataset's "
+                             f"{classes}: need 2 <= m <= C")
+        if not 2 <= self.k <= (self.k if instances is None else instances):
+            raise ValueError(f"the sampler draws k = {self.k} instances of each class's "
+                             f"{instances}: need 2 <= k <= n")
+
+
+def parse_sampler(text: str) -> Sampler:
+    """A sampler from its command-line form: ``balanced:m:k``, ``uniform:B`` or
+    ``all-subsets:B`` (ValueError, one line, otherwise).
+
+    >>> parse_sampler("balanced:10:8").describe()
+    'balanced: m = 10 classes, k = 8 instances each'
+    """
+    if isinstance(text, Sampler):
+        return text
+    parts = str(text).split(":")
+    try:
+        if len(parts) == 3 and parts[0] == "balanced":
+            return balanced(int(parts[1]), int(parts[2]))
+        if len(parts) == 2 and parts[0] in ("uniform", "all-subsets"):
+            return (uniform if parts[0] == "uniform" else all_subsets)(int(parts[1]))
+    except ValueError:
+        pass
+    raise ValueError(f"a sampler is balanced:m:k, uniform:B or all-subsets:B (integers), got "
+                     f"{text!r}")
+
+
+def balanced(m: int, k: int) -> Sampler:
+    """The class-balanced sampler: m classes, k instances of each, per batch."""
+    return Sampler("balanced", m, k)
+
+
+def uniform(batch: int) -> Sampler:
+    """The uniform sampler: B instances uniformly from the whole dataset."""
+    return Sampler("uniform", batch=batch)
+
+
+def all_subsets(batch: int) -> Sampler:
+    """Every B-subset of the dataset's instances, each equally often (Cho et al.'s "N choose
+    B"): the same law on batches as :func:`uniform`, so the same expected loss."""
+    return Sampler("all-subsets", batch=batch)
+
+
+def fixed_partition(batches) -> Sampler:
+    """A fixed list of disjoint batches, each a sequence of (class, instance) members (every
+    view of a member comes with it), used equally often."""
+    return Sampler("fixed-partition",
+                   batches=tuple(tuple(sorted((int(c), int(i)) for c, i in b))
+                                 for b in batches))
+
+
+def _uniform_objective(spec: LossSpec, P, p_: int, mix, alpha_, batch: int):
+    """tau times the expected batch loss under the uniform sampler on the symmetric family:
+    per term, the mixture (:mod:`~ssem_symbolic.setting`) over the anchor's class count j of
+    its mean per-positive loss. Returns a factory (tau, lib) -> objective with ``parts`` and
+    ``tau``."""
+    from types import SimpleNamespace
+
+    from ._imbalanced import _Objective
+
+    from ..setting import blocks
+
+    idx = {c: i for i, c in enumerate(P.coords)}
+    a = exact(alpha_)
+    partners, weights, rows = [], [], []
+    for j in sorted(set().union(*(mix.coef[term] for term in TERMS))):
+        part = {"self": [(1, None)], "view": [(p_ - 1, idx["view"])] if p_ >= 2 else [],
+                "class": [((j - 1) * p_, idx["class"])] if j >= 2 else [],
+                "other": [((batch - j) * p_, idx["other"])] if batch > j else []}
+        coef = {term: mix.coef[term].get(j, 0) * spec.weight(term).subs(alpha_sym, a)
+                for term in TERMS}
+        partners.append(part)
+        if spec.form == "sigmoid":  # l_T(j): the sum over the pairs seen, or their mean
+            n_seen = sum(c for t in spec.denominator for c, _ in part[t])
+            scale = 1 if spec.mean == "anchors" else sp.Rational(1, max(n_seen, 1))
+            rows += [(i, 1 if t in spec.positives(term) else -1, coef[term] * scale * c)
+                     for term in TERMS for t in spec.denominator for c, i in part[t]]
+        else:
+            weights.append(blocks(spec, part, coef))
+    if spec.form == "sigmoid":
+        from ..forms import Separable
+
+        return lambda t, lib: Separable(rows, spec.bias, t, lib)
+    fam = SimpleNamespace(coords=P.coords, spec=spec, partners=partners)
+    return lambda t, lib: _Objective(fam, weights, t, lib)
+
+
+#: the temperatures the uniform sampler's mixture solver covers (paper, 10 classes, B = 128:
+#: about 20 s at 0.01, 1 s at 0.03); the other samplers take the batch solver's TAU_RANGE
+UNIFORM_TAU_RANGE = ("0.01", "1e4")
+#: the largest uniform batch whose composition varies: the mixture's polynomial powers cost
+#: O(B^2) (B = 2000: about 10 s; 8000: minutes)
+MAX_UNIFORM_BATCH = 2048
+
+
+def dataset_optimum(convention, classes: int, instances: int, p_: int, sampler: Sampler,
+                    alpha_, tau_, digits: int = 30, max_digits: int = 1000) -> GlobalOptimum:
+    """The minimum of the expected batch loss over the unit embeddings of a whole dataset
+    (C = ``classes``, n = ``instances`` per class, p views), with its variances, similarities,
+    active constraints (directions of the dataset polyhedron) and loss, read as
+    :class:`~ssem_symbolic.optimum.GlobalOptimum`. alpha and tau are read exactly.
+    ``instances=None``: the limit n -> oo (:func:`~ssem_symbolic.setting.limit_polyhedron`),
+    which the results at large n approach as 1/n. A sign still undecided at ``max_digits``
+    (an exactly vanishing multiplier, as at alpha = 1) is reported with ``decided=False``."""
+    spec = get_spec(convention)
+    sampler.check(classes, instances)
+    lo, hi = UNIFORM_TAU_RANGE if sampler.composition_varies else TAU_RANGE
+    if not exact(lo) <= check_tau(tau_) <= exact(hi):
+        raise ValueError(f"the dataset-level solver under this sampler covers tau in [{lo}, "
+                         f"{hi}], got {tau_}")
+    if sampler.kind == "fixed-partition":
+        return _partition_optimum(spec, classes, instances, p_, sampler, alpha_, tau_, digits)
+    if sampler.composition_varies:
+        return _uniform_optimum(spec, classes, instances, p_, sampler.batch, alpha_, tau_,
+                                digits, max_digits)
+    m_, k_ = sampler.m, sampler.k
+    check_setting(spec, m_, k_, p_, alpha=alpha_, tau=tau_)
+    if instances is not None and (classes, instances) == (m_, k_):
+        return global_optimum(spec, m_, k_, p_, alpha_, tau_, digits=digits)
+    P = limit_polyhedron(classes, p_) if instances is None else polyhedron(classes, instances, p_)
+    if spec.form == "sigmoid":  # every anchor sees the batch's counts, on the dataset's family
+        from ..forms import Objective
+
+        pr = _Problem(P, (spec.denominator,), (), {c: i for i, c in enumerate(P.coords)})
+        counts = {t: int(c) for t, c in pair_counts(m_, k_, p_).items()}
+
+        def make(t_, lib):
+            return Objective(spec, pr, alpha_, t_, lib, counts=counts)
+        t = exact(tau_)
+        x0, lam0, mu0 = _barrier(pr, None, None, t, objective=make)
+        return _solve(pr, None, None, t, x0, _candidates(lam0, mu0), digits, objective=make,
+                      max_digits=max_digits)
+    batch, w, lse = _setup(spec, m_, k_, p_, alpha_, tau_)
+    pr = _Problem(P, batch.dens, batch.n, batch.index)
+    t = exact(tau_)
+    x0, lam0, mu0 = _barrier(pr, w, lse, t)
+    return _solve(pr, w, lse, t, x0, _candidates(lam0, mu0), digits, max_digits=max_digits)
+
+
+@dataclass(frozen=True)
+class PartitionOptimum:
+    """The dataset-level optimum under a fixed partition into disjoint batches.
+
+    The expected loss is the mean of the batches' losses, and no batch sees a pair of
+    instances from two batches. The dataset's Gram matrix with every batch's block at that
+    batch's own optimum and zeros across blocks is positive semidefinite with a unit diagonal,
+    so the minimum is reached batch by batch: each block is its batch's optimum (the
+    batch-level :func:`~ssem_symbolic.optimum.global_optimum`, or the imbalanced one when the
+    batch holds its classes unequally), and the similarities across batches are not fixed by the
+    loss (any values that keep the Gram matrix positive semidefinite). ``blocks``: one entry per
+    batch composition, (class sizes in the batch, how many batches have it, its optimum).
+    """
+
+    blocks: tuple
+    loss_value: float
+    uncovered: int
+
+    @property
+    def unique(self) -> bool:
+        """One batch covering the whole dataset: only then is the dataset's Gram matrix fixed."""
+        return sum(count for _, count, _ in self.blocks) == 1 and self.uncovered == 0
+
+    def as_dict(self) -> dict:
+        """The JSON fields."""
+        return {"sampler": "fixed-partition", "loss_value": self.loss_value,
+                "unique": self.unique, "instances_in_no_batch": self.uncovered,
+                "batches": [{"class_sizes": list(sizes), "count": count,
+                             "optimum": opt.as_dict()} for sizes, count, opt in self.blocks],
+                "across_batches": "not determined by the loss: any similarities that keep the "
+                                  "Gram matrix positive semidefinite"}
+
+
+def _partition_optimum(spec, classes, instances, p_, sampler, alpha_, tau_, digits):
+    from collections import Counter
+
+    from ._imbalanced import imbalanced_optimum
+
+    shapes = Counter(tuple(sorted(Counter(c for c, _ in b).values(), reverse=True))
+                     for b in sampler.batches)
+    blocks, total = [], 0.0
+    for sizes, count in sorted(shapes.items(), key=lambda kv: (-len(kv[0]), kv[0])):
+        if len(set(sizes)) == 1:
+            opt = global_optimum(spec, len(sizes), sizes[0], p_, alpha_, tau_, digits=digits)
+        else:
+            opt = imbalanced_optimum(spec, sizes, p_, alpha_, tau_, digits=digits)
+        blocks.append((sizes, count, opt))
+        total += count * opt.loss_value
+    covered = sum(len(b) for b in sampler.batches)
+    uncovered = None if instances is None else classes * instances - covered
+    return PartitionOptimum(tuple(blocks), total / len(sampler.batches), uncovered)
+
+
+def _uniform_optimum(spec, classes, instances, p_, batch, alpha_, tau_, digits, max_digits):
+    check_setting(spec, 2, 2, p_, alpha=alpha_, tau=tau_)
+    P = limit_polyhedron(classes, p_) if instances is None else polyhedron(classes, instances, p_)
+    make = _uniform_objective(spec, P, p_, mixture(spec, classes, instances, p_, batch), alpha_,
+                              batch)
+    pr = _Problem(P, tuple(den for den, _ in spec.denominators()), (),
+                  {c: i for i, c in enumerate(P.coords)})
+    t = exact(tau_)
+    x0, lam0, mu0 = _barrier(pr, None, None, t, objective=make)
+    return _solve(pr, None, None, t, x0, _candidates(lam0, mu0), digits, objective=make,
+                  max_digits=max_digits)
+
+
+def dataset_alpha_c(convention, classes: int, instances: int, p_: int, sampler: Sampler,
+                    tau_, tol: float = 1e-10) -> float | None:
+    """The dataset-level alpha_c(tau): where ``within-class`` leaves the active set of the
+    dataset-level optimum along alpha (every class stops being one point, up to its views),
+    by bisection to ``tol`` between the first and the last alpha of the scan that differ.
+    None when it is active at every alpha in [0, 1] or at none."""
+    def collapsed(a) -> bool:  # the active set only: no need to decide every sign to the end
+        bar.update(1)
+        return "within-class" in dataset_optimum(convention, classes, instances, p_, sampler,
+                                                 a, tau_, max_digits=120).active
+    lo, hi = exact(0), exact(1)
+    with progress("dataset alpha_c: bisection") as bar:
+        at_lo, at_hi = collapsed(lo), collapsed(hi)
+        if at_lo == at_hi:
+            return None
+        while hi - lo > tol:
+            mid = (lo + hi) / 2
+            if collapsed(mid) == at_lo:
+                lo = mid
+            else:
+                hi = mid
+    return float((lo + hi) / 2)
+
+
+def dataset_regimes(convention, classes: int, instances: int | None, p_: int,
+                    sampler: Sampler, *, tau=None, alpha=None, tol: float = 1e-10,
+                    tau_range=TAU_SCAN) -> Regimes:
+    """The regimes of the dataset-level optimum along alpha in [0, 1] at fixed ``tau``, or
+    along tau at fixed ``alpha``, as :func:`~ssem_symbolic.optimum.regimes` gives them for a
+    batch (the same scan: a grid, then bisection to ``tol``). A fixed partition's regimes are
+    its batches' (:func:`~ssem_symbolic.optimum.regimes` on each)."""
+    spec = get_spec(convention)
+    sampler.check(classes, instances)
+    if sampler.kind == "fixed-partition":
+        raise ValueError("a fixed partition's regimes are those of its batches: scan each "
+                         "batch with regimes")
+    def solve(a, t):  # the active set is what a scan needs: no sign decided to 1000 digits
+        return dataset_optimum(spec, classes, instances, p_, sampler, a, t, max_digits=120)
+
+    return regimes_of(solve, p_, tau=tau, alpha=alpha, tol=tol, tau_range=tau_range)
+
+
+def dataset_tau_c(convention, classes: int, instances: int | None, p_: int, sampler: Sampler,
+                  alpha_, tol: float = 1e-8, tau_range=TAU_SCAN) -> dict:
+    """The dataset-level tau_c(alpha): where the dataset's classes start or stop being
+    collapsed along tau in ``tau_range`` (a scan of :func:`dataset_regimes`, then bisection to
+    ``tol`` relative). Returns ``{"tau_c": [tau, ...], "collapsed_at": [bool at the range's
+    low end, at its high end], "range": tau_range}``; what lies outside the range is not
+    claimed."""
+    r = dataset_regimes(convention, classes, instances, p_, sampler, alpha=alpha_, tol=tol,
+                        tau_range=tau_range)
+    changes = [b.at for b in r.boundaries
+               if ("within-class" in b.below) != ("within-class" in b.above)]
+    return {"tau_c": changes, "collapsed_at": [r.regimes[0]["collapsed"],
+                                               r.regimes[-1]["collapsed"]],
+            "range": [float(exact(v)) for v in tau_range]}

@@ -1,0 +1,381 @@
+"""The practical guideline: the collapse threshold for a batch, the alpha (or tau) that gives a
+target within-class variance, and the warnings a practitioner needs.
+
+With tau fixed, the within-class variance 1 - beta*(alpha) is 0 up to alpha_c and increases
+with alpha after it (proofs: monotone.*), so a target V has at most one alpha, found by
+bisection. With alpha fixed it is not monotone in tau (it rises, then falls back towards
+collapse as tau grows past the boundary), so a target V can have two temperatures or none;
+all are reported.
+
+>>> g = guide("paper", 3, 4, 2, tau=0.5, target_within=0.1)
+>>> round(g["alpha_c"], 6), round(g["alpha"], 6)
+(0.351877, 0.429446)
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+import mpmath
+import sympy as sp
+
+from ..infra import counted, progress
+from ..vocab import exact
+from ..ssem import alpha_c_limits, alpha_c_value, derive, optimal_beta, tau_c_value
+from ..forms import r
+from ..spec import UnsupportedConvention, check_setting, get_spec, takes_convention
+from ..spec import k as k_sym, m as m_sym, p as p_sym
+from ..optimum import SHOWN_OFF_SSEM, established
+
+_TAU_SCAN = np.geomspace(1e-3, 100.0, 2001)
+
+
+def _guide_applies(spec, m: int, k: int, p: int) -> bool:
+    """The guide's searches assume collapse below alpha_c and alpha_c growing with tau. The
+    softmax form: the side is proven for every batch, and alpha_c is a Moebius map of r whose
+    slope has one sign, checked exactly here. The sigmoid form, and a softmax whose N(r) is
+    quadratic (a denominator per term, both holding other classes): both are checked on the
+    guide's tau scan in float64 (the generated kernels), not proven between its points."""
+    d = None if spec.form == "sigmoid" else derive(spec)
+    if d is None or sp.degree(sp.expand(d.collapse_r), r) == 2:  # no Moebius map of r
+        import torch
+
+        from ..grid import kernels
+
+        K, t = kernels(spec), torch.as_tensor(_TAU_SCAN)
+        a_c = K.alpha_c(t, m, k, p)
+        return bool((K.alpha_sides(t, m, k, p) > 0).all() and (a_c.diff() > 0).all())
+    slope = d.alpha_c_slope_r.subs({m_sym: m, k_sym: k, p_sym: p, r: sp.Rational(1, 2)})
+    return int(d.alpha_side) == 1 and sp.Rational(slope) > 0
+
+
+def balanced_batch(batch_size: int, num_classes: int) -> tuple[int, int]:
+    """(m, k) for a batch of ``batch_size`` instances sampled evenly from ``num_classes``."""
+    if num_classes < 2:
+        raise ValueError(f"--num-classes must be at least 2, got {num_classes}")
+    if batch_size % num_classes:
+        raise ValueError(f"--batch-size {batch_size} is not a multiple of --num-classes "
+                         f"{num_classes}: balanced sampling needs k = B/C instances per class")
+    return num_classes, batch_size // num_classes
+
+
+def _within(loss, m, k, p, alpha, tau) -> float:
+    return float(1 - optimal_beta(loss, m, k, p, alpha, tau))
+
+
+@takes_convention
+def alpha_for_within(convention, m, k, p, tau: float, target: float) -> float:
+    """The alpha with 1 - beta*(alpha, tau) = target: bisection down to adjacent doubles,
+    then a check that the answer does give the target (to 1e-6 relative). Where the variance
+    jumps past the target between two adjacent doubles (at tiny tau it rises from O(tau) to
+    its alpha = 1 value within an exponentially thin layer below alpha = 1), ValueError."""
+    lo = float(alpha_c_value(convention, m, k, p, tau))
+    lo = min(max(lo, 0.0), 1.0)
+    top = _within(convention, m, k, p, 1.0, tau)
+    if not 0 < target <= top:
+        raise ValueError(f"a within-class variance of {target:g} is out of reach at tau = "
+                         f"{tau:g}: it ranges over (0, {top:.6g}] for alpha in (alpha_c, 1]")
+    hi = 1.0
+    for _ in range(1100):
+        mid = (lo + hi) / 2
+        if mid in (lo, hi):
+            break
+        if _within(convention, m, k, p, mid, tau) < target:
+            lo = mid
+        else:
+            hi = mid
+    return _checked(target, [(lo, _within(convention, m, k, p, lo, tau)),
+                             (hi, _within(convention, m, k, p, hi, tau))], "alpha", tau=tau)
+
+
+def _checked(target: float, ends: list[tuple[float, float]], name: str, **where) -> float:
+    """The end of a bisection bracket whose variance meets the target, or ValueError."""
+    (x, w) = min(ends, key=lambda e: abs(e[1] - target))
+    if abs(w - target) <= 1e-6 * target + 1e-12:
+        return x
+    (x0, w0), (x1, w1) = ends
+    at = ", ".join(f"{key} = {val:g}" for key, val in where.items())
+    raise ValueError(f"no {name} gives within-class variance {target:g} at {at}: it jumps from "
+                     f"{w0:.4g} at {name} = {x0!r} to {w1:.4g} at {name} = {x1!r}, adjacent "
+                     "doubles")
+
+
+@takes_convention
+def taus_for_within(convention, m, k, p, alpha: float, target: float) -> list[float]:
+    """Every tau in [1e-3, 100] with 1 - beta*(alpha, tau) = target (scan, then bisection
+    down to adjacent doubles, each answer checked as in :func:`alpha_for_within`)."""
+    w = 1 - _beta_grid(convention, m, k, alpha, p)
+    out = []
+    for i in np.nonzero(np.diff(np.sign(w - target)) != 0)[0]:
+        lo, hi = float(_TAU_SCAN[i]), float(_TAU_SCAN[i + 1])
+        rising = w[i + 1] > w[i]
+        for _ in range(200):
+            mid = math.sqrt(lo * hi)
+            if mid in (lo, hi):
+                break
+            if (_within(convention, m, k, p, alpha, mid) < target) == rising:
+                lo = mid
+            else:
+                hi = mid
+        out.append(_checked(target, [(lo, _within(convention, m, k, p, alpha, lo)),
+                                     (hi, _within(convention, m, k, p, alpha, hi))], "tau",
+                            alpha=alpha))
+    return out
+
+
+@takes_convention
+def guide(convention: str, m: int, k: int, p: int = 2, *, tau: float | None = None,
+          alpha: float | None = None, target_within: float | None = None) -> dict:
+    """The guideline as a dict: ``alpha_c`` and ``alpha`` (tau given) or ``tau_c``,
+    ``alpha_c`` and ``tau`` (alpha given), ``warnings`` and ``lines`` (the words).
+    ``tau``, ``alpha`` and ``target_within`` are keywords, as in every function that takes
+    one of tau and alpha."""
+    spec = get_spec(convention)
+    if (tau is None) == (alpha is None):
+        raise ValueError("give exactly one of tau and alpha")
+    check_setting(spec, m, k, p, alpha=alpha, tau=tau)
+    if not _guide_applies(spec, m, k, p):
+        raise UnsupportedConvention(
+            f"ssem guide: {spec.name!r} does not collapse below an alpha_c that grows with tau "
+            "(the shape the guide's search assumes); use ssem threshold and ssem optimum")
+    if target_within is not None and not 0 <= target_within < 1:
+        raise ValueError(f"--target-within must lie in [0, 1), got {target_within}")
+    lo, hi = alpha_c_limits(spec, m, k, p)
+    out: dict = {"loss": spec.name, "batch": [m, k, p], "warnings": [], "lines": []}
+    warn, say = out["warnings"].append, out["lines"].append
+    if lo > 0:
+        warn(f"under {spec.name}, alpha <= {lo} (= lim alpha_c as tau -> 0) collapses the "
+             f"classes at every temperature")
+    if spec.form == "sigmoid" or sp.degree(sp.expand(derive(spec).collapse_r), r) == 2:
+        warn(f"{spec.name}: collapse below an alpha_c that grows with tau, "
+             "and a within-class variance that grows with alpha above it, are checked on a "
+             "tau scan of [1e-3, 100], not proven; each answer is checked to give its target")
+    if spec.key() in SHOWN_OFF_SSEM:
+        warn(f"{spec.name}: SSEM is not the optimum everywhere (at small alpha and tau the views "
+             "of an instance move apart); these SSEM numbers may not describe training there")
+    elif not established(spec):
+        warn(f"{spec.name}: SSEM is not shown to hold the optimum everywhere (`ssem optimum` "
+             "certifies each point); where it fails these SSEM numbers do not describe "
+             "training")
+    if tau is not None:
+        a_c = float(alpha_c_value(spec, m, k, p, tau))
+        out["alpha_c"] = a_c
+        say(f"At tau = {tau:g} with m = {m} classes x k = {k} instances x p = {p} views, the "
+            f"classes collapse (zero within-class variance) iff alpha <= {a_c:.6g}.")
+        if target_within:
+            a = alpha_for_within(spec, m, k, p, tau, target_within)
+            out["alpha"] = a
+            say(f"alpha = {a:.6g} gives within-class variance {target_within:g} "
+                f"(beta* = {1 - target_within:g}).")
+        elif target_within == 0:
+            out["alpha"] = a_c
+            say(f"Any alpha <= {a_c:.6g} gives zero within-class variance.")
+        _tau_warning(out, spec, m, k, p, out.get("alpha", a_c))
+        return out
+    t_c = tau_c_value(spec, m, k, p, alpha)
+    none = mpmath.isinf(t_c)  # no temperature collapses
+    out["tau_c"] = None if none else float(t_c)  # JSON null: no tau collapses
+    if none:
+        say(f"At alpha = {alpha:g} no temperature collapses the classes (alpha >= {hi}).")
+    elif t_c == 0:
+        say(f"At alpha = {alpha:g} every temperature collapses the classes (alpha <= {lo}).")
+    else:
+        say(f"At alpha = {alpha:g} the classes collapse iff tau >= {float(t_c):.6g}.")
+    if target_within == 0:  # zero variance: exactly the collapsed side, tau >= tau_c
+        if none:
+            raise ValueError(f"no tau gives within-class variance 0 at alpha = {alpha:g}: no "
+                             f"temperature collapses the classes (alpha >= {hi})")
+        out["tau"] = float(t_c)
+        out["tau_solutions"] = [float(t_c)]
+        say(("Every tau" if t_c == 0 else f"Every tau >= {float(t_c):.6g}")
+            + " gives within-class variance 0 (the classes collapse).")
+    elif target_within is not None:
+        taus = taus_for_within(spec, m, k, p, alpha, target_within)
+        out["tau_solutions"] = taus
+        if not taus:
+            raise ValueError(f"no tau in [1e-3, 100] gives within-class variance "
+                             f"{target_within:g} at alpha = {alpha:g}")
+        out["tau"] = taus[0]
+        out["alpha_c"] = float(alpha_c_value(spec, m, k, p, taus[0]))
+        say("tau = " + " or ".join(f"{t:.6g}" for t in taus)
+            + f" gives within-class variance {target_within:g}"
+            + (" (the variance is not monotone in tau: both work)" if len(taus) > 1 else "")
+            + ".")
+    _tau_warning(out, spec, m, k, p, alpha)
+    return out
+
+
+def _tau_warning(out, spec, m, k, p, alpha) -> None:
+    if alpha is None:
+        return
+    w = 1 - _beta_grid(spec, m, k, float(alpha), p)
+    peak = int(np.argmax(w))
+    if 0 < peak < len(w) - 1 and w[peak] - min(w[0], w[-1]) > 1e-9:
+        out["warnings"].append(
+            f"within-class variance is not monotone in tau at alpha = {float(alpha):.4g}: it "
+            f"peaks at {w[peak]:.4g} near tau = {_TAU_SCAN[peak]:.3g} and falls on both sides")
+
+
+def guide_imbalanced(convention, sizes, p: int = 2, *, tau: float | None = None,
+                     alpha: float | None = None, target_within: float | None = None) -> dict:
+    """The guideline for unequal class sizes, from the imbalanced global optimum: per class,
+    where along alpha (``tau`` given) or tau (``alpha`` given) it stops being collapsed; with
+    ``target_within`` (``tau`` given), the alpha whose size-weighted within-class variance
+    sum_c (k_c / sum k) w_c equals it (bisection to 1e-9 on the exact solver; the weighted
+    variance is checked to grow with alpha on the way, and a ValueError says so if it does
+    not)."""
+    from ..optimum import TAU_RANGE, as_sizes, imbalanced_optimum, imbalanced_regimes
+
+    spec = get_spec(convention)
+    sizes = as_sizes(sizes)
+    if (tau is None) == (alpha is None):
+        raise ValueError("give exactly one of tau and alpha")
+    if target_within is not None and not 0 <= target_within < 1:
+        raise ValueError(f"--target-within must lie in [0, 1), got {target_within}")
+    if target_within is not None and tau is None:
+        raise ValueError("with unequal class sizes, --target-within takes --tau")
+    out: dict = {"loss": spec.name, "class_sizes": list(sizes.sizes), "warnings": [],
+                 "lines": []}
+    say = out["lines"].append
+    kw = {"tau": tau} if tau is not None else {"alpha": alpha,
+                                               "tau_range": (TAU_RANGE[0], "100")}
+    r = imbalanced_regimes(spec, sizes, p, tol=1e-8, points=21, **kw)
+    axis = r.axis
+    out[f"{axis}_c_per_class"] = [r.threshold(i) for i in range(sizes.classes)]
+    out["collapsed_at_range_ends_per_class"] = [list(e) for e in r.collapsed_at_ends]
+    out[f"{axis}_range"] = [r.regimes[0]["from"], r.regimes[-1]["to"]]
+    where = f"tau = {tau:g}" if tau is not None else f"alpha = {alpha:g}"
+    say(f"At {where} with class sizes {sizes} and p = {p} views, per class along {axis} in "
+        f"[{r.regimes[0]['from']:g}, {r.regimes[-1]['to']:g}]:")
+    for i, size in enumerate(sizes.sizes):
+        say(f"  class {i} (k = {size}): {r.collapses(i)}")
+    if target_within:
+        def weighted(a) -> float:
+            return imbalanced_optimum(spec, sizes, p, a, tau).within_class_variance
+        lo, hi = 0.0, 1.0
+        if not weighted(lo) <= target_within <= weighted(hi):
+            raise ValueError(f"no alpha in [0, 1] gives a size-weighted within-class variance "
+                             f"of {target_within} at tau = {tau:g}")
+        last = weighted(lo)
+        while hi - lo > 1e-9:
+            mid = (lo + hi) / 2
+            w = weighted(f"{mid:.12f}")
+            if w < last - 1e-9:
+                raise ValueError("the size-weighted within-class variance is not monotone in "
+                                 "alpha here; use ssem regimes and ssem optimum")
+            lo, hi = (mid, hi) if w < target_within else (lo, mid)
+        out["alpha"] = (lo + hi) / 2
+        say(f"alpha = {out['alpha']:.8f} gives a size-weighted within-class variance of "
+            f"{target_within:g} at {where}.")
+    return out
+
+
+def _beta_grid(convention, m, k, alpha, p) -> np.ndarray:
+    """beta* over the guide's tau scan (torch kernels, imported only here: the dataset-level
+    guide answers without them)."""
+    import torch
+
+    from ..grid import optimal_beta_grid
+
+    return optimal_beta_grid(convention, m, k, p, alpha, torch.as_tensor(_TAU_SCAN)).numpy()
+
+
+#: the temperatures the uniform-sampler guide scans (the mixture solver's fast range)
+UNIFORM_TAUS = ("0.05", "100")
+
+
+def guide_uniform(convention, classes: int, instances: int | None, p: int, batch: int, *,
+                  tau=None, alpha=None, target_within: float | None = None,
+                  tol: float = 1e-6) -> dict:
+    """The guide for batches of ``batch`` drawn uniformly from ``classes`` x ``instances``
+    (an ordinary DataLoader): every answer is the dataset-level one of the uniform sampler
+    (:mod:`~ssem_symbolic.optimum`), which training with it follows.
+
+    * ``tau``: alpha_c (the dataset's classes collapse iff alpha <= alpha_c), to ``tol``;
+    * ``alpha``: the tau at which the classes start or stop being collapsed in
+      :data:`UNIFORM_TAUS`;
+    * ``target_within`` with ``tau``: the alpha whose dataset-level within-class variance is
+      the target; with ``alpha``: every such tau in :data:`UNIFORM_TAUS` (a scan of 17 points
+      in log tau, then bisection, both to ``tol``; each answer checked to 1e-4 of the target).
+
+    The tau range stops at 0.05: below it a point of the uniform mixture's solver takes tens
+    of seconds. Each point is solved once (the scans and the reports share the solves).
+    """
+    from ..optimum import dataset_alpha_c, dataset_optimum, uniform
+
+    spec = get_spec(convention)
+    sampler = uniform(batch)
+    sampler.check(classes, instances)
+    if (tau is None) == (alpha is None):
+        raise ValueError("give exactly one of tau and alpha")
+    out: dict = {"loss": spec.name, "sampler": f"uniform:{batch}", "warnings": []}
+
+    @functools.lru_cache(maxsize=None)
+    def solve(a, t):
+        return dataset_optimum(spec, classes, instances, p, sampler, a, t, max_digits=120)
+
+    def within(a, t) -> float:
+        return solve(a, t).within_class_variance
+
+    if target_within is None and tau is not None:
+        out["alpha_c_dataset"] = dataset_alpha_c(spec, classes, instances, p, sampler, tau,
+                                                 tol=tol)
+        return out | {"tau": float(exact(tau))}
+    grid = [float(UNIFORM_TAUS[0]) * (float(UNIFORM_TAUS[1]) / float(UNIFORM_TAUS[0]))
+            ** (i / 16) for i in range(17)]
+    if target_within is None:
+        def collapsed(t) -> float:  # +1 collapsed, -1 not: a root where it changes
+            return 1.0 if solve(alpha, t).collapsed else -1.0
+        signs = [collapsed(t) for t in (grid[0], grid[-1])]
+        roots = _bisect_roots(collapsed, grid, tol, log=True, check=False)
+        return out | {"alpha": float(exact(alpha)), "tau_c_dataset": roots,
+                      "collapsed_at_range_ends": [s > 0 for s in signs],
+                      "tau_range": [grid[0], grid[-1]]}
+    target = float(target_within)
+    if not 0 < target <= 1:
+        raise ValueError(f"the target within-class variance must lie in (0, 1], got {target}")
+    if tau is not None:
+        ends = [(x, within(x, tau)) for x in (0.0, 1.0)]
+        roots = _bisect_roots(lambda x: within(x, tau) - target, [0.0, 1.0], tol, log=False)
+        key, where = "alpha_for_target", {"tau": float(exact(tau))}
+    else:
+        ends = [(x, within(alpha, x)) for x in (grid[0], grid[-1])]
+        roots = _bisect_roots(lambda x: within(alpha, x) - target, grid, tol, log=True)
+        key, where = "taus_for_target", {"alpha": float(exact(alpha))}
+    if not roots:
+        span = ", ".join(f"{w:.6g} at {x:g}" for x, w in ends)
+        raise ValueError(f"a dataset-level within-class variance of {target:g} is out of reach "
+                         f"(it is {span} at the ends of the range)")
+    return out | where | {"target_within": target,
+                          key: roots[0] if key == "alpha_for_target" else roots}
+
+
+def _bisect_roots(g, grid, tol: float, log: bool, check: bool = True) -> list[float]:
+    """Every root of g over ``grid`` (sign changes between its points, then bisection to
+    ``tol``, relative when ``log``), each checked (``check``): |g| <= 1e-4 there. A pair of
+    roots inside one grid interval is not seen."""
+    bar = progress("guide: scan, then bisection", total=len(grid))
+    g = counted(bar, g)
+    values = [g(x) for x in grid]
+    out = []
+    for (lo, glo), (hi, ghi) in zip(zip(grid, values), zip(grid[1:], values[1:])):
+        if glo == 0:
+            out.append(lo)
+            continue
+        if (glo < 0) == (ghi < 0):
+            continue
+        while (hi - lo > tol * (lo if log else 1)):
+            mid = math.sqrt(lo * hi) if log else (lo + hi) / 2
+            if (g(mid) < 0) == (glo < 0):
+                lo = mid
+            else:
+                hi = mid
+        x = (lo + hi) / 2
+        if not check or abs(g(x)) <= 1e-4:
+            out.append(x)
+    if values[-1] == 0:
+        out.append(grid[-1])
+    bar.close()
+    return out

@@ -1,0 +1,389 @@
+"""Phase maps of the optimum over an (alpha, tau) grid, and their files (.npz, .png).
+
+Each point holds beta* on SSEM and the global optimum over all unit embeddings
+(:mod:`~ssem_symbolic.grid`): v*, c*, o*, the variances and the regime (its set of
+active constraints). Where SSEM holds the optimum, the within-class variance is 1 - beta*; the
+batch collapses exactly on the side alpha <= alpha_c(tau) of the closed-form boundary, drawn on
+the heat map with every boundary between regimes.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..infra import atomic_write
+from ..grid import OFF_SSEM_TAU, global_optimum_grid
+from ..setting import collapsed
+from ..grid import kernels
+from ..spec import LossSpec, check_setting, get_spec, takes_convention
+from ..optimum import SHOWN_OFF_SSEM, established
+
+
+
+def validity_note(spec: LossSpec) -> str:
+    """What is known about SSEM being the true optimum for this convention."""
+    if established(spec):
+        return (f"{spec.name}: SSEM holds a global minimiser for d >= mk - 1 (symmetry "
+                "reduction in proofs/, its KKT step checked at 50 digits on a grid with "
+                "tau >= 0.05; `ssem optimum` certifies single points)")
+    shown = (" (it is shown false at small alpha and tau)" if spec.key() in SHOWN_OFF_SSEM
+             else "")
+    return (f"{spec.name}: SSEM validity is not established for this convention{shown}; "
+            "`ssem optimum` certifies single points; beta is the best SSEM embedding, the "
+            "variances, similarities and regimes are the global optimum's")
+
+
+@dataclass(frozen=True)
+class PhaseMap:
+    """beta* and the global optimum on a grid: ``beta[i, j]`` at (``alpha[i]``, ``tau[j]``).
+
+    ``regime[i, j]`` indexes ``regimes`` (sorted active-constraint names); -1 marks a point off
+    SSEM below the grid solver's tau range, whose global values are NaN (counted in ``note``).
+    """
+
+    spec: LossSpec
+    classes: int
+    per_class: int
+    views: int
+    alpha: np.ndarray  #: (NA,)
+    tau: np.ndarray  #: (NT,)
+    beta: np.ndarray  #: (NA, NT)
+    alpha_c: np.ndarray  #: (NT,) the collapse boundary alpha_c(tau)
+    tau_c: np.ndarray  #: (NA,) tau_c(alpha): 0 every tau collapses, inf none does
+    tau_c_side: np.ndarray  #: (NA,) +1: collapse for tau >= tau_c; -1: for tau <= tau_c
+    note: str
+    view: np.ndarray  #: (NA, NT) v* of the global optimum
+    class_: np.ndarray  #: c*
+    other: np.ndarray  #: o*
+    within_class_variance: np.ndarray  #: of the global optimum (1 - beta* where SSEM holds)
+    between_class_variance: np.ndarray
+    regime: np.ndarray  #: (NA, NT) index into ``regimes``, -1 not solved
+    regimes: tuple[tuple[str, ...], ...]
+
+    @property
+    def loss(self) -> str:
+        """The convention's name."""
+        return self.spec.name
+
+
+def grid(start: float, stop: float, num: int, log: bool = False) -> np.ndarray:
+    """``num`` points from ``start`` to ``stop``, evenly spaced (geometrically with ``log``)."""
+    if num < 1:
+        raise ValueError(f"a grid needs at least 1 point, got {num}")
+    if log:
+        if start <= 0 or stop <= 0:
+            raise ValueError("a log grid needs positive ends")
+        return np.geomspace(start, stop, num)
+    return np.linspace(start, stop, num)
+
+
+@takes_convention
+def phase_map(convention: str | LossSpec, classes: int, per_class: int, views: int,
+              alpha: np.ndarray, tau: np.ndarray, device: str = "cpu") -> PhaseMap:
+    """beta* (float64) at every (alpha, tau) pair of the two 1-d grids."""
+    spec = get_spec(convention)
+    check_setting(spec, classes, per_class, views)
+    a = torch.as_tensor(np.asarray(alpha, dtype=np.float64), device=device)
+    t = torch.as_tensor(np.asarray(tau, dtype=np.float64), device=device)
+    if a.dim() != 1 or t.dim() != 1:
+        raise ValueError("alpha and tau grids must be 1-d")
+    G = global_optimum_grid(spec, classes, per_class, views, a[:, None], t[None, :])
+    K = kernels(spec, torch.float64)
+    batch = (classes, per_class, views)
+    note = validity_note(spec)
+    if G.unsolved:
+        note += (f"; {G.unsolved} grid points lie off SSEM at tau < {OFF_SSEM_TAU:g}, where "
+                 "the grid solver does not answer: regime -1, global values NaN (ssem optimum "
+                 "answers single points from tau = 0.001)")
+    np_ = lambda x: x.cpu().numpy()  # noqa: E731
+    tau_c, tau_c_side = K.tau_boundary(a, *batch)
+    return PhaseMap(
+        spec=spec, classes=classes, per_class=per_class, views=views,
+        alpha=np_(a), tau=np_(t), beta=np_(G.beta),
+        alpha_c=np_(K.alpha_c(t, *batch)), tau_c=np_(tau_c),
+        tau_c_side=np_(tau_c_side), note=note, view=np_(G.view),
+        class_=np_(G.class_), other=np_(G.other), within_class_variance=np_(G.within),
+        between_class_variance=np_(G.between), regime=np_(G.regime),
+        regimes=tuple(G.regimes),
+    )
+
+
+def save_npz(pm: PhaseMap, path: str | os.PathLike) -> None:
+    """Write the map as .npz, atomically (a killed run leaves the old file or none)."""
+    buf = io.BytesIO()
+    np.savez(buf, alpha=pm.alpha, tau=pm.tau, beta=pm.beta,
+             within_class_variance=pm.within_class_variance,
+             between_class_variance=pm.between_class_variance,
+             alpha_c=pm.alpha_c, tau_c=pm.tau_c, tau_c_side=pm.tau_c_side, loss=pm.loss,
+             view_similarity=pm.view, class_similarity=pm.class_, other_similarity=pm.other,
+             regime=pm.regime, regimes=np.array([",".join(r) for r in pm.regimes], dtype=str),
+             loss_key=pm.spec.key(),
+             batch=np.array([pm.classes, pm.per_class, pm.views]), note=pm.note)
+    atomic_write(Path(path), buf.getvalue())
+
+
+def save_png(pm: PhaseMap, path: str | os.PathLike, log_tau: bool = False,
+             points: dict | None = None) -> None:
+    """Two panels: the within-class variance of the global optimum with the closed-form
+    boundary alpha_c(tau) and every regime boundary; the regimes, one colour each.
+
+    ``points`` (optional: arrays ``alpha``, ``tau``, ``within``) overlays measured points
+    coloured on the same scale, with black edges.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax, ax_r) = plt.subplots(1, 2, figsize=(12.0, 4.8), dpi=110)
+    _regime_panel(ax_r, pm, log_tau)
+    within = pm.within_class_variance
+    vmax = max(float(np.nanmax(within)), 1e-12)
+    if pm.alpha.size > 1 and pm.tau.size > 1:
+        mesh = ax.pcolormesh(pm.tau, pm.alpha, within, shading="auto", cmap="viridis",
+                             vmin=0.0, vmax=vmax)
+    else:
+        mesh = ax.scatter(np.broadcast_to(pm.tau, within.shape), np.broadcast_to(
+            pm.alpha[:, None], within.shape), c=within, cmap="viridis", vmin=0.0, vmax=vmax)
+    fig.colorbar(mesh, ax=ax, label="within-class variance (global optimum)")
+    if pm.alpha.size > 1 and pm.tau.size > 1 and len(pm.regimes) > 1:
+        # every boundary between regimes: the level sets between consecutive indices
+        levels = np.arange(len(pm.regimes) - 1) + 0.5
+        ax.contour(pm.tau, pm.alpha, np.ma.masked_less(pm.regime.astype(float), 0),
+                   levels=levels, colors="red",
+                   linewidths=1.0, linestyles="solid")
+        ax.plot([], [], color="red", lw=1.0, label="regime boundaries")
+    if (pm.regime < 0).any():
+        ax.contourf(pm.tau, pm.alpha, (pm.regime < 0).astype(float), levels=[0.5, 1.5],
+                    colors="none", hatches=["//"])
+    fine = np.geomspace(pm.tau.min(), pm.tau.max(), 400) if log_tau else np.linspace(
+        pm.tau.min(), pm.tau.max(), 400)
+    K = kernels(pm.spec, torch.float64)
+    boundary = K.alpha_c(torch.as_tensor(fine), pm.classes, pm.per_class, pm.views).numpy()
+    sides = set(K.alpha_sides(torch.as_tensor(fine), pm.classes, pm.per_class,
+                              pm.views).tolist())
+    side = {1.0: "below", -1.0: "above"}.get(sides.pop() if len(sides) == 1 else None,
+                                             "on the side of f'(1) <= 0")
+    ax.plot(fine, boundary, color="white", lw=2.0, label=f"alpha_c(tau): collapse {side}")
+    ax.plot(fine, boundary, color="black", lw=0.8, ls="--")
+    if points is not None:
+        ax.scatter(points["tau"], points["alpha"], c=points["within"], cmap="viridis",
+                   vmin=0.0, vmax=vmax, edgecolors="black", s=40, zorder=3, label="measured")
+    if log_tau:
+        ax.set_xscale("log")
+    ax.set_xlabel("tau")
+    ax.set_ylabel("alpha")
+    ax.set_ylim(pm.alpha.min(), pm.alpha.max()) if pm.alpha.size > 1 else None
+    ax.set_title(f"{pm.loss}: m={pm.classes}, k={pm.per_class}, p={pm.views}", fontsize=10)
+    ax.legend(loc="lower right", fontsize=8)
+    off = sorted({pm.regimes[i] for i in np.unique(pm.regime) if i >= 0
+                  if "view" not in pm.regimes[i] and pm.views > 1})
+    if off:
+        fig.text(0.01, 0.01, "off SSEM (views apart) in part of the map: "
+                 + "; ".join("[" + ", ".join(r) + "]" for r in off), fontsize=7,
+                 color="darkred")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    atomic_write(Path(path), buf.getvalue())
+
+
+def _regime_panel(ax, pm: PhaseMap, log_tau: bool) -> None:
+    """The regimes of the global optimum, one colour each (grey: not solved)."""
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+
+    colours = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3",
+               "#8c8c8c", "#ccb974", "#64b5cd"]
+    n = max(len(pm.regimes), 1)
+    cmap = ListedColormap(["#dddddd"] + [colours[i % len(colours)] for i in range(n)])
+    field = pm.regime.astype(float) + 1  # -1 (not solved) -> 0, grey
+    if pm.alpha.size > 1 and pm.tau.size > 1:
+        ax.pcolormesh(pm.tau, pm.alpha, field, shading="auto", cmap=cmap, vmin=-0.5,
+                      vmax=n + 0.5)
+    else:
+        ax.scatter(np.broadcast_to(pm.tau, field.shape), np.broadcast_to(
+            pm.alpha[:, None], field.shape), c=field, cmap=cmap, vmin=-0.5, vmax=n + 0.5)
+    handles = [Patch(color=cmap(i + 1), label=("collapse: " if collapsed(r, pm.views) else "")
+                     + "[" + ", ".join(r) + "]") for i, r in enumerate(pm.regimes)]
+    if (pm.regime < 0).any():
+        handles.append(Patch(color=cmap(0), label="off SSEM, not solved on the grid"))
+    ax.legend(handles=handles, loc="lower right", fontsize=7, title="active constraints",
+              title_fontsize=7)
+    if log_tau:
+        ax.set_xscale("log")
+    ax.set_xlabel("tau")
+    ax.set_ylabel("alpha")
+    ax.set_title("regimes of the global optimum", fontsize=10)
+
+
+#: the most grid points of an imbalanced phase map (each point is one exact solve, 0.1 to a
+#: few seconds: small tau costs most)
+MAX_IMBALANCED_POINTS = 400
+
+
+@dataclass
+class ImbalancedPhaseMap:
+    """Per size group (``sizes``, by decreasing size) over the (alpha, tau) grid: the
+    within-class variance of its classes and whether they are collapsed, from the imbalanced
+    global optimum at each point; ``merged``: whether some classes merge there."""
+
+    loss: str
+    class_sizes: tuple[int, ...]
+    sizes: tuple[int, ...]
+    alpha: np.ndarray
+    tau: np.ndarray
+    within: np.ndarray  #: (alpha, tau, group)
+    collapsed: np.ndarray  #: (alpha, tau, group)
+    merged: np.ndarray  #: (alpha, tau)
+
+
+@takes_convention
+def phase_map_imbalanced(convention, sizes, p_: int, alpha: np.ndarray, tau: np.ndarray,
+                         progress=None) -> ImbalancedPhaseMap:
+    """The imbalanced phase map: one exact solve
+    (:func:`~ssem_symbolic.optimum.imbalanced_optimum`) per grid point, at most
+    :data:`MAX_IMBALANCED_POINTS`. ``progress`` (optional) is called after each point."""
+    from ..optimum import as_sizes, imbalanced_optimum
+
+    spec = get_spec(convention)
+    sizes = as_sizes(sizes)
+    if alpha.size * tau.size > MAX_IMBALANCED_POINTS:
+        raise ValueError(f"an imbalanced phase map solves every point exactly: at most "
+                         f"{MAX_IMBALANCED_POINTS} points, got {alpha.size * tau.size}")
+    groups = sizes.groups
+    first = [sizes.members(g)[0] for g in range(len(groups))]
+    within = np.empty((alpha.size, tau.size, len(groups)))
+    coll = np.empty_like(within, dtype=bool)
+    merged = np.empty((alpha.size, tau.size), dtype=bool)
+    for i, a in enumerate(alpha):
+        for j, t in enumerate(tau):
+            opt = imbalanced_optimum(spec, sizes, p_, float(a), float(t))
+            within[i, j] = [opt.per_class[c]["within_class_variance"] for c in first]
+            coll[i, j] = [opt.per_class[c]["collapsed"] for c in first]
+            merged[i, j] = bool(opt.merged)
+            if progress is not None:
+                progress()
+    return ImbalancedPhaseMap(spec.name, sizes.sizes, tuple(s for s, _ in groups), alpha, tau,
+                              within, coll, merged)
+
+
+def save_imbalanced(pm: ImbalancedPhaseMap, npz: Path, png: Path, log_tau: bool) -> None:
+    """The .npz (every array, the sizes) and a PNG with one heat map per size group, its
+    collapse boundary drawn, written atomically."""
+    buf = io.BytesIO()
+    np.savez(buf, alpha=pm.alpha, tau=pm.tau, within_by_size=pm.within,
+             collapsed_by_size=pm.collapsed, merged=pm.merged, sizes=np.array(pm.sizes),
+             class_sizes=np.array(pm.class_sizes), loss=np.array(pm.loss))
+    atomic_write(npz, buf.getvalue())
+    _panels([(f"classes of size {pm.sizes[g]}", pm.within[:, :, g], pm.collapsed[:, :, g])
+             for g in range(len(pm.sizes))], pm.alpha, pm.tau, log_tau, png,
+            f"{pm.loss}, sizes {list(pm.class_sizes)}: within-class variance per class "
+            "(white: its collapse boundary)")
+
+
+def _panels(panels: list, alpha: np.ndarray, tau: np.ndarray, log_tau: bool, png: Path,
+            title: str) -> None:
+    """A PNG of heat maps of the within-class variance over (tau, alpha), one per (title,
+    within, collapsed), each with its collapse boundary in white, written atomically."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import matplotlib.ticker
+
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 4.0), dpi=100,
+                             squeeze=False)
+    for (name, within, coll), ax in zip(panels, axes[0]):
+        mesh = ax.pcolormesh(tau, alpha, within, shading="auto", cmap="viridis", vmin=0,
+                             vmax=1)
+        if coll.any() and not coll.all():
+            ax.contour(tau, alpha, coll.astype(float), levels=[0.5], colors="white",
+                       linewidths=2)
+        if log_tau:
+            ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set_xlabel("tau")
+        ax.set_ylabel("alpha")
+        ax.set_title(name, fontsize=10)
+    fig.suptitle(title, fontsize=10)
+    fig.colorbar(mesh, ax=axes[0].tolist(), label="within-class variance")
+    out = io.BytesIO()
+    fig.savefig(out, format="png")
+    plt.close(fig)
+    atomic_write(png, out.getvalue())
+
+
+@dataclass
+class DatasetPhaseMap:
+    """Over the (alpha, tau) grid: the dataset-level optimum's within-class variance and
+    collapse under a sampler, and the per-batch optimum's beside it where one batch stands
+    for the sampler (balanced; otherwise None)."""
+
+    loss: str
+    dataset: str
+    sampler: str
+    alpha: np.ndarray
+    tau: np.ndarray
+    within: np.ndarray  #: (alpha, tau)
+    collapsed: np.ndarray  #: (alpha, tau)
+    batch_within: np.ndarray | None
+    batch_collapsed: np.ndarray | None
+
+
+def phase_map_dataset(convention, classes: int, instances: int | None, p_: int, sampler,
+                      alpha: np.ndarray, tau: np.ndarray, progress=None) -> DatasetPhaseMap:
+    """The dataset-level phase map: one exact solve
+    (:func:`~ssem_symbolic.optimum.dataset_optimum`) per grid point, at most
+    :data:`MAX_IMBALANCED_POINTS`, with the per-batch optimum's beside it (balanced sampler)."""
+    from ..optimum import dataset_optimum
+    from ..optimum import global_optimum
+
+    spec = get_spec(convention)
+    sampler.check(classes, instances)
+    if sampler.kind == "fixed-partition":
+        raise ValueError("a fixed partition's phase map is its batches' (ssem phase on each)")
+    if alpha.size * tau.size > MAX_IMBALANCED_POINTS:
+        raise ValueError(f"a dataset-level phase map solves every point exactly: at most "
+                         f"{MAX_IMBALANCED_POINTS} points, got {alpha.size * tau.size}")
+    shape = (alpha.size, tau.size)
+    within, coll = np.empty(shape), np.empty(shape, dtype=bool)
+    both = sampler.kind == "balanced"
+    b_within = np.empty(shape) if both else None
+    b_coll = np.empty(shape, dtype=bool) if both else None
+    for i, a in enumerate(alpha):
+        for j, t in enumerate(tau):
+            opt = dataset_optimum(spec, classes, instances, p_, sampler, float(a), float(t))
+            within[i, j], coll[i, j] = opt.within_class_variance, opt.collapsed
+            if both:
+                b = global_optimum(spec, sampler.m, sampler.k, p_, float(a), float(t))
+                b_within[i, j], b_coll[i, j] = b.within_class_variance, b.collapsed
+            if progress is not None:
+                progress()
+    return DatasetPhaseMap(spec.name, f"{classes} x {'inf' if instances is None else instances}"
+                           f" x {p_}", sampler.describe(), alpha, tau, within, coll, b_within,
+                           b_coll)
+
+
+def save_dataset(pm: DatasetPhaseMap, npz: Path, png: Path, log_tau: bool) -> None:
+    """The .npz (every array; the per-batch ones only where a batch stands for the sampler)
+    and a PNG with the dataset-level map beside the per-batch one, written atomically."""
+    buf = io.BytesIO()
+    extra = ({} if pm.batch_within is None else
+             {"batch_within": pm.batch_within, "batch_collapsed": pm.batch_collapsed})
+    np.savez(buf, alpha=pm.alpha, tau=pm.tau, within=pm.within, collapsed=pm.collapsed,
+             loss=np.array(pm.loss), dataset=np.array(pm.dataset), sampler=np.array(pm.sampler),
+             **extra)
+    atomic_write(npz, buf.getvalue())
+    panels = [("dataset-level (what training follows)", pm.within, pm.collapsed)]
+    if pm.batch_within is not None:
+        panels.append(("one batch trained alone", pm.batch_within, pm.batch_collapsed))
+    _panels(panels, pm.alpha, pm.tau, log_tau, png,
+            f"{pm.loss}, dataset {pm.dataset}, {pm.sampler}: within-class variance "
+            "(white: the collapse boundary)")

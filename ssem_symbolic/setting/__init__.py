@@ -1,0 +1,46 @@
+"""What is trained: class sizes, the anchor kinds of a batch or sampler, the SSEM Gram
+entries, the symmetric family's polyhedron and the class-count law of a sampler (L2)."""
+
+from ._anchors import (
+    blocks as blocks,
+    check_sizes as check_sizes,
+    Family as Family,
+    family as family,
+    flat as flat,
+    loss_weights as loss_weights,
+    reduced_loss as reduced_loss,
+    sigmoid_rows as sigmoid_rows,
+)
+from ._mixture import (
+    mixture as mixture,
+)
+from ._model import (
+    c_sym as c_sym,
+    gram_entries as gram_entries,
+    measured_variances as measured_variances,
+    realise as realise,
+    o_sym as o_sym,
+    ssem_variances as ssem_variances,
+    symmetric_gram_eigenvalues as symmetric_gram_eigenvalues,
+    v_sym as v_sym,
+)
+from ._polyhedron import (
+    collapsed as collapsed,
+    eigen_variances as eigen_variances,
+    limit_polyhedron as limit_polyhedron,
+    polyhedron as polyhedron,
+    Polyhedron as Polyhedron,
+    sorted_names as sorted_names,
+    variances as variances,
+)
+from ._sizes import (
+    ClassSizes as ClassSizes,
+)
+
+__all__ = [
+    "ClassSizes", "Family", "Polyhedron", "blocks", "c_sym", "check_sizes", "collapsed",
+    "eigen_variances", "family", "flat", "gram_entries", "limit_polyhedron", "loss_weights",
+    "measured_variances", "realise", "mixture", "o_sym", "polyhedron", "reduced_loss",
+    "sigmoid_rows", "sorted_names", "ssem_variances", "symmetric_gram_eigenvalues", "v_sym",
+    "variances",
+]

@@ -1,0 +1,636 @@
+"""Loss conventions as data: :class:`LossSpec`, the presets, and the symbols. The pair types
+themselves (names, counts, masks, group sums, Gram symbols) are one table in :mod:`.pairs`.
+
+Relative to an anchor embedding ``a``, every embedding ``b`` of a balanced batch
+(m classes, k instances per class, p views per instance) has one *pair type*:
+
+* ``self``  -- b = a                                  (1 per anchor)
+* ``view``  -- same instance, another view            (p - 1 per anchor)
+* ``class`` -- same class, another instance           ((k - 1) p per anchor)
+* ``other`` -- another class                          ((m - 1) k p per anchor)
+
+A contrastive loss ``L = (1 - alpha) L_sup + alpha L_self`` is fully described, per anchor,
+by the pair types in the softmax denominator and the positive pair types of each term.
+Every term is ``mean over positives of -log softmax``; ``mean`` says how the means are taken
+on a real batch ("pairs": one mean over all positive ordered pairs; "anchors": per-anchor
+mean, then mean over anchors). On a balanced batch both give the same value.
+
+>>> PRESETS["paper"].positives("sup")
+('class',)
+>>> pair_counts(m, k, p)["other"]
+k*p*(m - 1)
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import inspect
+from dataclasses import dataclass
+from typing import Literal
+
+import sympy as sp
+
+from ..vocab import PAIR_TYPES, TABLE
+from ..vocab import exact
+
+# --- symbols, with the assumptions the derivation relies on -------------------------
+m = sp.Symbol("m", positive=True, integer=True)  # classes in the batch
+k = sp.Symbol("k", positive=True, integer=True)  # instances per class
+p = sp.Symbol("p", positive=True, integer=True)  # views per instance
+alpha = sp.Symbol("alpha", real=True, nonnegative=True)  # weight of the self-supervised term
+_ALPHA = alpha  # for functions whose parameter is named alpha
+tau = sp.Symbol("tau", positive=True)  # temperature
+beta = sp.Symbol("beta", real=True, nonnegative=True)  # SSEM between-class variance
+
+
+def pair_counts(m_: sp.Expr = m, k_: sp.Expr = k, p_: sp.Expr = p) -> dict[str, sp.Expr]:
+    """Number of embeddings of each pair type seen from one anchor (balanced batch; the
+    counts of :data:`~ssem_symbolic.vocab.TABLE`)."""
+    return {t.name: sp.sympify(t.count(m_, k_, p_)) for t in TABLE}
+
+
+def _check_sizes(m_, k_, p_) -> None:
+    """ValueError (one line) unless m >= 2, k >= 2, p >= 1 are integers."""
+    for name, value, least in (("classes m", m_, 2), ("instances per class k", k_, 2),
+                               ("views p", p_, 1)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{name} must be an integer, got {value!r}")
+        if value < least:
+            why = {"classes m": "a contrastive batch needs at least two classes",
+                   "instances per class k": "the supervised term and SSEM need same-class "
+                   "partners",
+                   "views p": "every instance has at least one view"}[name]
+            raise ValueError(f"{name} must be >= {least} ({why}), got {value}")
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A balanced batch: ``classes`` (m) x ``per_class`` (k) instances x ``views`` (p).
+
+    Every function that takes ``(convention, m, k, p, ...)`` (or ``(convention, classes,
+    per_class, ..., views=)``) also takes ``(convention, batch, ...)``: one argument order.
+
+    >>> b = Batch(3, 4)
+    >>> b.size, b.counts()["other"]
+    (24, 16)
+    """
+
+    classes: int
+    per_class: int
+    views: int = 2
+
+    def __post_init__(self) -> None:
+        _check_sizes(self.classes, self.per_class, self.views)
+
+    @property
+    def size(self) -> int:
+        """M = m k p embeddings."""
+        return self.classes * self.per_class * self.views
+
+    def counts(self) -> dict[str, int]:
+        """Partners of each pair type per anchor."""
+        return {t: int(c) for t, c in pair_counts(self.classes, self.per_class,
+                                                   self.views).items()}
+
+
+_BATCH_PARAMS = (("m_", "k_", "p_"), ("m", "k", "p"), ("classes", "per_class", "views"))
+
+
+def takes_convention(fn):
+    """Let ``fn(convention, ...)`` take a :class:`Batch` in place of its batch sizes.
+
+    ``convention`` is the one name of the loss-convention parameter in the Python API (a preset
+    name, a registered name, a spec file path or a :class:`LossSpec`); the CLI keeps
+    ``--loss``.
+    """
+    params = list(inspect.signature(fn).parameters)
+    triple = tuple(params[1:4]) in _BATCH_PARAMS
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if len(args) > 1 and isinstance(args[1], Batch):
+            b = args[1]
+            if not triple:
+                raise TypeError(f"{fn.__name__}() takes no batch")
+            if any(name in kwargs for name in params[1:4]):
+                raise TypeError(f"{fn.__name__}() got the batch sizes twice (the Batch has "
+                                "them)")
+            args = (args[0], b.classes, b.per_class, b.views, *args[2:])
+        return fn(*args, **kwargs)
+    return wrapper
+
+
+def pull_weights(spec: LossSpec, m_: int, k_: int, p_: int, alpha_=None) -> dict:
+    """w_t per pair type: each term's weight spread over its positives in proportion to their
+    counts on a balanced batch, times their pair weights in that term (phi = L log D - sum_t
+    w_t g_t / tau). Polynomials in alpha, or exact rationals at ``alpha_`` (read exactly).
+
+    >>> pull_weights(PRESETS["supcon"], 3, 4, 2)["view"]
+    6*alpha/7 + 1/7
+    """
+    out = {t.name: sp.Integer(0) for t in TABLE}
+    for term in TERMS:
+        pos = spec.positives(term)
+        n = {t: int(c) * spec.pair_weight(term, t) for t, c in pair_counts(m_, k_, p_).items()}
+        total = sum(n[t] for t in pos)
+        weight = spec.weight(term) if alpha_ is None else spec.weight(term).subs(
+            alpha, exact(alpha_))
+        if total == 0 or weight == 0:
+            continue
+        for t in pos:
+            out[t] += weight * sp.Rational(n[t]) / total
+    return {t: sp.expand(w) for t, w in out.items()}
+
+
+class NoSolution(ArithmeticError):
+    """A solver found no answer inside its documented range (no face or candidate satisfies
+    the KKT conditions, Newton did not converge): out of its reach, not a bug."""
+
+
+class UnsupportedConvention(ValueError):
+    """A loss spec the engine does not support; the message says why, in one line."""
+
+
+class Term(str, enum.Enum):
+    """The two terms of L = W_sup L_sup + W_self L_self ((1 - alpha, alpha) by default), with
+    the names spec files give them. A Term is never a pair type: ``Term.SELF_SUPERVISED`` (the
+    term, "self" in a file) is not the pair type ``self`` (an anchor with itself, a
+    :class:`~ssem_symbolic.vocab.PairType`). Being a ``str``, a Term compares and hashes as
+    its name, so "sup" and "self" still work wherever a term is asked for.
+
+    >>> Term("self") is Term.SELF_SUPERVISED, f"{Term.SUPERVISED}"
+    (True, 'sup')
+    """
+
+    SUPERVISED = "sup"
+    SELF_SUPERVISED = "self"
+
+    __str__ = str.__str__
+    __format__ = str.__format__
+    __hash__ = str.__hash__
+
+
+#: the two terms, in the order of ``LossSpec.weights``
+TERMS: tuple[Term, ...] = tuple(Term)
+
+
+def _types(spec_name: str, field_name: str, value) -> tuple[str, ...]:
+    """A field's pair types, canonical: a tuple in PAIR_TYPES order, each once."""
+    if isinstance(value, str):
+        value = (value,)
+    try:
+        items = list(value)
+    except TypeError:
+        raise UnsupportedConvention(f"loss spec {spec_name!r}: {field_name} must be a list of "
+                                    f"pair types, got {value!r}") from None
+    bad = [t for t in items if t not in PAIR_TYPES]
+    if bad:
+        raise UnsupportedConvention(f"loss spec {spec_name!r}: {field_name} has unknown pair "
+                                    f"type(s) {bad}; use {', '.join(PAIR_TYPES)}")
+    if not items:
+        raise UnsupportedConvention(f"loss spec {spec_name!r}: {field_name} has no pair types")
+    return tuple(t for t in PAIR_TYPES if t in items)
+
+
+def _denominator(spec_name: str, value):
+    """The denominator canonical: one tuple of pair types shared by both terms, or, given per
+    term as {"sup": [...], "self": [...]} with different contents, a dict of two tuples."""
+    if isinstance(value, dict):
+        unknown = set(value) - set(TERMS)
+        missing = set(TERMS) - set(value)
+        if unknown or missing:
+            raise UnsupportedConvention(
+                f"loss spec {spec_name!r}: a denominator per term needs exactly the keys "
+                f"{', '.join(TERMS)}" + (f"; unknown {sorted(unknown)}" if unknown else ""))
+        dens = {t: _types(spec_name, f"denominator.{t}", value[t]) for t in TERMS}
+        if len(set(dens.values())) == 1:
+            return dens[TERMS[0]]
+        return dens
+    return _types(spec_name, "denominator", value)
+
+
+#: where a pair-type weight may sit: the denominators (both, or one term's:
+#: "denominator.sup", "denominator.self"), or a term's positives
+PLACES: tuple[str, ...] = ("denominator", "sup", "self")
+_DEN_PLACES = {f"denominator.{t.value}": t.value for t in Term}
+
+
+def _pair_weight_triples(name: str, value) -> tuple:
+    """(place, type, weight) triples from the dict form: ``{"denominator": {type: w}}``
+    (both terms' denominators), ``{"denominator": {"sup": {type: w}, "self": {...}}}`` (each
+    term's own), ``{"sup": {type: w}}`` and ``{"self": {...}}`` (the positives)."""
+    unknown = set(value) - set(PLACES)
+    if unknown:
+        raise UnsupportedConvention(f"loss spec {name!r}: pair_weights has unknown place(s) "
+                                    f"{sorted(unknown)}; use {', '.join(PLACES)}")
+    out = []
+    try:
+        for place, table in value.items():
+            table = dict(table)
+            if place == "denominator" and table and all(isinstance(v, dict)
+                                                         for v in table.values()):
+                bad = set(table) - set(TERMS)
+                if bad:
+                    raise UnsupportedConvention(
+                        f"loss spec {name!r}: pair_weights.denominator per term takes the keys "
+                        f"sup and self, got {sorted(bad)}")
+                out += [(f"denominator.{term}", t, w) for term, sub in table.items()
+                        for t, w in dict(sub).items()]
+            else:
+                out += [(place, t, w) for t, w in table.items()]
+    except UnsupportedConvention:
+        raise
+    except (TypeError, ValueError):
+        raise UnsupportedConvention(f"loss spec {name!r}: pair_weights must map each place "
+                                    "to a table of pair type = weight") from None
+    return tuple(out)
+
+
+def _pair_weights(spec) -> None:
+    """Canonicalise ``spec.pair_weights`` in place: exact nonnegative rationals, each type
+    present in its place; a zero weight removes the type from its place (so the denominators and
+    positives hold only weighted types), a weight of 1 is the default and is dropped.
+    Denominator weights are kept once for both terms ("denominator") where the two terms'
+    denominators weigh every type they share alike, else per term ("denominator.sup",
+    "denominator.self")."""
+    name, value = spec.name, spec.pair_weights
+    if isinstance(value, dict):
+        value = _pair_weight_triples(name, value)
+    out = {}
+    for place, t, w in value:
+        if place not in PLACES and place not in _DEN_PLACES:
+            raise UnsupportedConvention(f"loss spec {name!r}: pair_weights has unknown place "
+                                        f"{place!r}; use {', '.join(PLACES)}")
+        try:
+            w = exact(w)
+        except (TypeError, ValueError):
+            raise UnsupportedConvention(f"loss spec {name!r}: pair weight {place}.{t} must be "
+                                        f"a number, got {w!r}") from None
+        if w < 0:
+            raise UnsupportedConvention(f"loss spec {name!r}: pair weight {place}.{t} is "
+                                        f"negative ({w}); weights must be >= 0")
+        _in_range(name, f"pair weight {place}.{t}", w)
+        if place == "denominator":
+            held = set(spec.denominator_of("sup")) | set(spec.denominator_of("self"))
+        elif place in _DEN_PLACES:
+            held = set(spec.denominator_of(_DEN_PLACES[place]))
+        else:
+            held = set(spec.positives(place))
+        if t not in held:
+            where = ("a denominator" if place == "denominator" else
+                     f"the {_DEN_PLACES[place]} denominator" if place in _DEN_PLACES else
+                     f"the {place} positives")
+            raise UnsupportedConvention(f"loss spec {name!r}: pair weight {place}.{t}: {t!r} is "
+                                        f"not in {where}")
+        out[(place, t)] = w
+    # each term's denominator weights: its own, else the shared ones, else 1
+    omega = {term: {t: out.get((f"denominator.{term}", t), out.get(("denominator", t), 1))
+                    for t in spec.denominator_of(term)} for term in TERMS}
+    dens = {term: tuple(t for t in spec.denominator_of(term) if omega[term][t] != 0)
+            for term in TERMS}
+    if dens["sup"] != spec.denominator_of("sup") or dens["self"] != spec.denominator_of("self"):
+        object.__setattr__(spec, "denominator", _denominator(name, dens))
+    for place in TERMS:
+        zero = {t for (p_, t), w in out.items() if p_ == place and w == 0}
+        if zero:
+            object.__setattr__(spec, "sup" if place == "sup" else "self_", _types(
+                name, place, tuple(x for x in spec.positives(place) if x not in zero)))
+    shared = all(omega["sup"][t] == omega["self"][t]
+                 for t in set(dens["sup"]) & set(dens["self"]))
+    kept = [(p_, t, w) for (p_, t), w in out.items() if p_ in TERMS and w not in (0, 1)]
+    for term in TERMS:
+        for t in dens[term]:
+            if omega[term][t] != 1:
+                kept.append(("denominator" if shared else f"denominator.{term}", t,
+                             omega[term][t]))
+    object.__setattr__(spec, "pair_weights", tuple(sorted(set(kept))))
+
+
+class Denominator(tuple):
+    """One softmax denominator: its pair types (the tuple itself) and their weights
+    ``omega`` (type -> exact weight, 1 where the spec gives none). Two denominators are equal
+    when both their types and their weights are.
+
+    >>> d = PRESETS["supcon"].denominators()[0][0]
+    >>> d, d.counts(3, 4, 2)["class"]
+    (('view', 'class', 'other'), 6)
+    """
+
+    omega: dict
+
+    def __new__(cls, types: tuple[str, ...], omega: dict | None = None):
+        self = super().__new__(cls, types)
+        self.omega = {t: sp.Integer(1) * (omega or {}).get(t, 1) for t in types}
+        return self
+
+    def __eq__(self, other: object) -> bool:
+        return (tuple(self) == tuple(other) if isinstance(other, tuple) else False) and \
+            self.omega == getattr(other, "omega", {t: 1 for t in other})
+
+    def __hash__(self) -> int:
+        return hash((tuple(self), tuple(self.omega.items())))
+
+    def __reduce__(self):
+        return Denominator, (tuple(self), self.omega)
+
+    def counts(self, *batch) -> dict:
+        """omega_t n_t per pair type of the denominator: the counts as they enter it
+        (symbolic in m, k, p, or at ``batch`` = (m, k, p))."""
+        n = pair_counts(*batch)
+        return {t: self.omega[t] * n[t] for t in self}
+
+
+#: the largest |bias| of the sigmoid form (the solvers are checked up to it)
+MAX_BIAS = 1000
+
+
+def _form(spec) -> None:
+    """Check the loss form and read the bias exactly. The sigmoid form sums a binary
+    logistic loss over the pairs of its "denominator" (the pairs it sees), so each term's
+    positives must lie among them; it takes one set of pairs and unweighted pair types."""
+    name = spec.name
+    if spec.form not in ("softmax", "sigmoid"):
+        raise UnsupportedConvention(f"loss spec {name!r}: form must be 'softmax' or 'sigmoid', "
+                                    f"got {spec.form!r}")
+    try:
+        bias = exact(spec.bias)
+    except (TypeError, ValueError):
+        raise UnsupportedConvention(f"loss spec {name!r}: bias must be a number, got "
+                                    f"{spec.bias!r}") from None
+    if abs(bias) > MAX_BIAS:
+        raise UnsupportedConvention(f"loss spec {name!r}: bias {sp.N(bias, 3)} is out of range: "
+                                    f"|bias| <= {MAX_BIAS} (beyond, every pair's logistic loss "
+                                    "is saturated below e^-1000)")
+    object.__setattr__(spec, "bias", bias)
+    if spec.form == "softmax":
+        if bias != 0:
+            raise UnsupportedConvention(f"loss spec {name!r}: a bias needs form = 'sigmoid' (a "
+                                        "softmax is unchanged by a constant on every logit)")
+        return
+    if spec.per_term or spec.pair_weights:
+        raise UnsupportedConvention(f"loss spec {name!r}: the sigmoid form takes one set of "
+                                    "pairs and unweighted pair types")
+    for term in TERMS:
+        outside = set(spec.positives(term)) - set(spec.denominator)
+        if outside:
+            raise UnsupportedConvention(
+                f"loss spec {name!r}: in the sigmoid form the {term} positives must lie among "
+                f"the pairs of the denominator; {sorted(outside)} do not")
+
+
+DEFAULT_WEIGHTS = ((sp.Integer(1), sp.Integer(-1)), (sp.Integer(0), sp.Integer(1)))
+
+
+#: the range of a nonzero weight's magnitude (beyond it the exact derivation's rationals grow
+#: without bound, and float kernels overflow)
+WEIGHT_RANGE = (sp.Rational(1, 10**12), sp.Integer(10**12))
+
+
+def _in_range(name: str, what: str, w: sp.Rational) -> None:
+    if w != 0 and not WEIGHT_RANGE[0] <= abs(w) <= WEIGHT_RANGE[1]:
+        raise UnsupportedConvention(f"loss spec {name!r}: {what} {float(w):g} is out of range: "
+                                    "a nonzero weight lies within 1e-12 .. 1e12 in magnitude "
+                                    "(scale the weights together)")
+
+
+def _weights(spec_name: str, value) -> tuple:
+    """Term weights canonical: ((a0, a1) sup, (a0, a1) self), exact rationals, each term's
+    weight a0 + a1 alpha >= 0 on [0, 1] and their sum > 0 there (so the loss stays convex)."""
+    if isinstance(value, dict):
+        unknown = set(value) - set(TERMS)
+        if unknown:
+            raise UnsupportedConvention(f"loss spec {spec_name!r}: weights has unknown term(s) "
+                                        f"{sorted(unknown)}; use {', '.join(TERMS)}")
+        value = tuple(value.get(t, DEFAULT_WEIGHTS[i]) for i, t in enumerate(TERMS))
+    try:
+        out = tuple((exact(a0), exact(a1)) for a0, a1 in value)
+    except (TypeError, ValueError):
+        raise UnsupportedConvention(f"loss spec {spec_name!r}: weights must give (a0, a1) per "
+                                    f"term, W = a0 + a1 alpha; got {value!r}") from None
+    if len(out) != len(TERMS):
+        raise UnsupportedConvention(f"loss spec {spec_name!r}: weights needs one (a0, a1) per "
+                                    f"term ({', '.join(TERMS)})")
+    for term, pair in zip(TERMS, out):
+        for x in pair:
+            _in_range(spec_name, f"the {term} weight", x)
+    for term, (a0, a1) in zip(TERMS, out):
+        if a0 < 0 or a0 + a1 < 0:
+            raise UnsupportedConvention(f"loss spec {spec_name!r}: the {term} weight "
+                                        f"{a0} + {a1} alpha is negative on [0, 1]")
+    if any(sum(a0 + a1 * x for a0, a1 in out) <= 0 for x in (0, 1)):
+        raise UnsupportedConvention(f"loss spec {spec_name!r}: the term weights sum to 0")
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class LossSpec:
+    """A contrastive loss described by pair types.
+
+    ``denominator``: pair types in the softmax denominator of every anchor, shared by both
+    terms; or one per term, ``{"sup": [...], "self": [...]}`` (e.g. a class-conditional
+    self-supervised term, whose denominator holds only the anchor's class).
+    ``sup`` / ``self_``: positive pair types of the supervised (weight 1 - alpha) and the
+    self-supervised (weight alpha) term.  ``mean``: "pairs" or "anchors".
+
+    ``weights`` (optional): each term's weight as a0 + a1 alpha, by default (1 - alpha, alpha);
+    (1, alpha) gives L_sup + alpha L_self. Positives may lie outside the denominator (a
+    decoupled loss, Yeh et al. 2022): ``-log p`` becomes -s_ab/tau + log sum_den e^{s_ac/tau}.
+
+    Canonical on construction: lists or tuples, in any order, with repeats, become one tuple
+    in the order of :data:`PAIR_TYPES`. Equality, hashing and :meth:`key` depend on the content
+    only, never on ``name`` or ``description``. A spec the engine cannot handle raises
+    :class:`UnsupportedConvention` with the reason.
+
+    >>> spec = LossSpec("a", ["other", "view", "class", "view"], ["class"], ["view"], "anchors")
+    >>> spec.denominator, spec == PRESETS["supcon-split"]
+    (('view', 'class', 'other'), True)
+    """
+
+    name: str
+    denominator: tuple[str, ...]
+    sup: tuple[str, ...]
+    self_: tuple[str, ...]
+    mean: Literal["pairs", "anchors"]
+    description: str = ""
+    #: term weights as (a0, a1) per term: W = a0 + a1 alpha; default (1 - alpha, alpha)
+    weights: tuple = DEFAULT_WEIGHTS
+    #: weights per pair type inside the denominators ("denominator": one weight per type,
+    #: the same in every denominator holding it) and inside each term's positives ("sup",
+    #: "self"); given as {place: {type: weight}}, canonical as sorted (place, type, weight)
+    #: triples of the weights other than 1. Default: every weight 1
+    pair_weights: tuple = ()
+    #: "softmax" (InfoNCE: -log of a softmax over the denominator) or "sigmoid" (pairwise,
+    #: SigLIP style: every pair of the denominator a binary logistic loss, positive or not)
+    form: Literal["softmax", "sigmoid"] = "softmax"
+    #: the sigmoid form's bias b: a pair's logit is s/tau + b (exact; 0 by default)
+    bias: object = 0
+
+    def __post_init__(self) -> None:
+        for field_name in ("sup", "self_"):
+            object.__setattr__(self, field_name,
+                               _types(self.name, field_name.rstrip("_"),
+                                      getattr(self, field_name)))
+        object.__setattr__(self, "denominator", _denominator(self.name, self.denominator))
+        if self.mean not in ("pairs", "anchors"):
+            raise UnsupportedConvention(f"loss spec {self.name!r}: mean must be 'pairs' or "
+                                        f"'anchors', got {self.mean!r}")
+        object.__setattr__(self, "weights", _weights(self.name, self.weights))
+        _pair_weights(self)
+        _form(self)
+
+    @property
+    def decoupled(self) -> bool:
+        """Whether some positives lie outside their term's denominator (Yeh et al.'s
+        decoupling: the loss is then -s_ab/tau + log sum_den exp(s_ac/tau), still convex in the
+        Gram matrix)."""
+        return any(set(self.positives(t)) - set(self.denominator_of(t)) for t in TERMS)
+
+    @property
+    def per_term(self) -> bool:
+        """Whether the two terms have different denominators (``denominator`` is then a dict
+        ``{"sup": ..., "self": ...}``)."""
+        return isinstance(self.denominator, dict)
+
+    def denominator_of(self, term: str) -> tuple[str, ...]:
+        """The pair types in the softmax denominator of ``term`` ("sup" or "self")."""
+        if term not in TERMS:
+            raise ValueError(f"unknown term {term!r}; expected one of {', '.join(TERMS)}")
+        return self.denominator[term] if self.per_term else self.denominator
+
+    def denominators(self) -> tuple[tuple[Denominator, sp.Expr], ...]:
+        """The distinct denominators (:class:`Denominator`: pair types and their weights),
+        each with the weight of its log-sum-exp in phi (the sum of the weights of the terms
+        that use it): phi = sum_j W_j log D_j - pull / tau.
+
+        >>> PRESETS["supcon"].denominators()
+        ((('view', 'class', 'other'), 1),)
+        """
+        out: dict[Denominator, sp.Expr] = {}
+        for term in TERMS:
+            den = self.denominator_for(term)
+            out[den] = sp.expand(out.get(den, 0) + self.weight(term))
+        return tuple(out.items())
+
+    def denominator_for(self, term: str) -> Denominator:
+        """``term``'s denominator with its pair weights."""
+        return Denominator(self.denominator_of(term),
+                           {t: self.den_weight(term, t) for t in self.denominator_of(term)})
+
+    def den_weight(self, term: str, t: str) -> sp.Rational:
+        """omega_t: the weight of pair type ``t`` in ``term``'s denominator (1 unless
+        ``pair_weights`` says otherwise)."""
+        return next((w for p_, t_, w in self.pair_weights
+                     if t_ == t and p_ in ("denominator", f"denominator.{term}")), sp.Integer(1))
+
+    def pair_weight(self, place: str, t: str) -> sp.Rational:
+        """The weight of pair type ``t`` in ``place`` ("denominator", "sup" or "self"): 1
+        unless ``pair_weights`` says otherwise. Where the terms weigh their denominators
+        differently, "denominator" is ambiguous: use :meth:`den_weight`.
+
+        >>> LossSpec("w", ["view", "class", "other"], ["view", "class"], ["view"], "anchors",
+        ...          pair_weights={"denominator": {"class": "1/2"}}).pair_weight("denominator",
+        ...                                                                    "class")
+        1/2
+        """
+        if place == "denominator":
+            weights = {self.den_weight(term, t) for term in TERMS
+                       if t in self.denominator_of(term)}
+            if len(weights) > 1:
+                raise ValueError(f"the terms of {self.name!r} weigh {t} pairs differently in "
+                                 "their denominators: use den_weight(term, type)")
+            return weights.pop() if weights else sp.Integer(1)
+        return next((w for p_, t_, w in self.pair_weights if (p_, t_) == (place, t)),
+                    sp.Integer(1))
+
+    def softmax(self, layer: str) -> None:
+        """:class:`UnsupportedConvention` naming ``layer`` (a part of the engine built on the
+        softmax's log-sum-exp) unless the spec has the softmax form."""
+        if self.form != "softmax":
+            raise UnsupportedConvention(f"loss spec {self.name!r} has the {self.form} form; "
+                                        f"{layer} takes the softmax form")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, LossSpec) and self.key() == other.key()
+
+    def __hash__(self) -> int:
+        return hash(self.key())
+
+    def positives(self, term: str) -> tuple[str, ...]:
+        """Positive pair types of ``term`` (a :class:`Term`, or "sup" or "self")."""
+        if term == Term.SUPERVISED:
+            return self.sup
+        if term == Term.SELF_SUPERVISED:
+            return self.self_
+        raise ValueError(f"unknown term {term!r}; expected one of {', '.join(TERMS)}")
+
+    def weight(self, term: str) -> sp.Expr:
+        """Weight of ``term`` in the total loss, a0 + a1 alpha: by default 1 - alpha for
+        "sup" and alpha for "self"."""
+        if term not in TERMS:
+            raise ValueError(f"unknown term {term!r}; expected one of {', '.join(TERMS)}")
+        a0, a1 = self.weights[TERMS.index(term)]
+        return a0 + a1 * alpha
+
+    def key(self) -> str:
+        """A stable text key: the spec's content, not its name."""
+        den = ("/".join(",".join(self.denominator[t]) for t in TERMS) if self.per_term
+               else ",".join(self.denominator))
+        parts = [den, ",".join(self.sup), ",".join(self.self_), self.mean]
+        if self.weights != DEFAULT_WEIGHTS:
+            parts.append(";".join(f"{a0},{a1}" for a0, a1 in self.weights))
+        if self.pair_weights:
+            parts.append("pw:" + ";".join(f"{p_}.{t}={w}" for p_, t, w in self.pair_weights))
+        if self.form == "sigmoid":
+            parts.append(f"sigmoid:{self.bias}")
+        return "|".join(parts)
+
+    def canonical(self) -> dict:
+        """The canonical form, as a spec file holds it (TOML/JSON keys)."""
+        den = ({t.value: list(self.denominator[t]) for t in TERMS} if self.per_term
+               else list(self.denominator))
+        out = {"name": self.name, "mean": self.mean, "denominator": den,
+               "sup": list(self.sup), "self": list(self.self_)}
+        if self.weights != DEFAULT_WEIGHTS:
+            out["weights"] = {term.value: [str(a0), str(a1)]
+                              for term, (a0, a1) in zip(TERMS, self.weights)}
+        if self.pair_weights:
+            table: dict = {}
+            for place, t, w in self.pair_weights:
+                where = table
+                if place in _DEN_PLACES:  # {"denominator": {"sup": {...}, "self": {...}}}
+                    where = table.setdefault("denominator", {})
+                    place = _DEN_PLACES[place]
+                where.setdefault(place, {})[t] = str(w)
+            out["pair_weights"] = table
+        if self.form == "sigmoid":
+            out |= {"form": "sigmoid", "bias": str(self.bias)}
+        return out | {"description": self.description}
+
+
+PRESETS: dict[str, LossSpec] = {
+    "paper": LossSpec(
+        name="paper",
+        denominator=("self", "view", "class", "other"),
+        sup=("class",),
+        self_=("self", "view"),
+        mean="pairs",
+        description="the paper's reference implementation: all M x M pairs, self included",
+    ),
+    "supcon": LossSpec(
+        name="supcon",
+        denominator=("view", "class", "other"),
+        sup=("view", "class"),
+        self_=("view",),
+        mean="anchors",
+        description="Khosla et al. L_out (SupContrast, pytorch-metric-learning); SimCLR self term",
+    ),
+    "supcon-split": LossSpec(
+        name="supcon-split",
+        denominator=("view", "class", "other"),
+        sup=("class",),
+        self_=("view",),
+        mean="anchors",
+        description="as supcon, but supervised positives exclude the anchor's own views",
+    ),
+}

@@ -1,0 +1,78 @@
+"""Resolving a convention once, at the boundary: a :class:`LossSpec` passes through, a name
+is a preset or a registered spec, anything else a spec file; and the one check of a batch."""
+
+from __future__ import annotations
+
+import os
+
+import sympy as sp
+
+from ..vocab import check_tau, exact
+from ._file import load_spec
+from ._lossspec import _ALPHA, PRESETS, TERMS, LossSpec, _check_sizes, pair_counts, takes_convention
+
+
+_REGISTRY: dict[str, LossSpec] = {}
+
+
+def register(spec: LossSpec) -> LossSpec:
+    """Make ``spec`` known by its name to :func:`get_spec` and the CLI's ``--loss``."""
+    if not isinstance(spec, LossSpec):
+        raise TypeError(f"register() takes a LossSpec, got {type(spec).__name__}")
+    if spec.name in PRESETS and PRESETS[spec.name] != spec:
+        raise ValueError(f"{spec.name!r} is a preset name; give the spec another name")
+    _REGISTRY[spec.name] = spec
+    return spec
+
+
+@takes_convention
+def get_spec(convention) -> LossSpec:
+    """Resolve a convention once, at the boundary: a :class:`LossSpec` passes through; a
+    name is a preset or a registered spec; anything else is a path to a TOML or JSON spec file
+    (:func:`~ssem_symbolic.spec.load_spec`)."""
+    if isinstance(convention, LossSpec):
+        return convention
+    name = str(convention)
+    if name in PRESETS:
+        return PRESETS[name]
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    if name.endswith((".toml", ".json")) or "/" in name or os.sep in name:
+        return load_spec(name)
+    raise ValueError(f"unknown loss {name!r}; choose one of {', '.join([*PRESETS, *_REGISTRY])}"
+                     ", or give a .toml/.json spec file")
+
+
+@takes_convention
+def check_setting(convention: str | LossSpec, m_: int, k_: int, p_: int,
+                  alpha: float | None = None, tau: float | None = None) -> None:
+    """Raise ValueError (one line) unless (m, k, p, alpha, tau) is a valid batch for ``convention``.
+
+    ``alpha=None`` means both terms may carry weight (a threshold over alpha).
+    """
+    spec = get_spec(convention)
+    _check_sizes(m_, k_, p_)
+    if alpha is not None:
+        try:
+            a = exact(alpha)
+        except (ValueError, TypeError):
+            raise ValueError(f"alpha must lie in [0, 1], got {alpha!r}") from None
+        if not 0 <= a <= 1:
+            raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
+        alpha = a
+    if tau is not None:
+        check_tau(tau)
+    counts = {t: int(c) for t, c in pair_counts(m_, k_, p_).items()}
+    for term in TERMS:
+        used = alpha is None or (alpha < 1 if term == "sup" else alpha > 0)
+        if used and sum(counts[t] for t in spec.positives(term)) == 0:
+            label = "supervised" if term == "sup" else "self-supervised"
+            raise ValueError(
+                f"views p must be >= 2: the {label} term of {spec.name!r} needs another view "
+                f"of the anchor, got p = {p_}")
+    for den, weight in spec.denominators():
+        used = alpha is None or sp.sympify(weight).subs(_ALPHA, alpha) != 0
+        if used and sum(int(c) for c in den.counts(m_, k_, p_).values()) == 0:
+            raise ValueError(
+                f"the denominator of {spec.name!r} ({' + '.join(den)}) holds no pair on a batch "
+                f"of m = {m_}, k = {k_}, p = {p_}: the loss does not exist there")
