@@ -17,9 +17,9 @@ import argparse
 import torch
 
 import ssem_symbolic as ss
-from ssem_symbolic.loss._monitor import collapse_monitor
+from ssem_symbolic.loss import collapse_monitor
 from ssem_symbolic.loss import resolve_device
-from ssem_symbolic.harness.data import digits_views
+from ssem_symbolic.harness import digits_views
 
 
 def main(argv: list[str] | None = None) -> int:

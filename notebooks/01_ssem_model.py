@@ -28,7 +28,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import sympy as sp
 
-from ssem_symbolic.setting._model import (
+from ssem_symbolic.setting import (
     gram_entries,
     measured_variances,
     realise,

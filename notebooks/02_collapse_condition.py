@@ -20,6 +20,8 @@
 # %%
 
 import ssem_symbolic as ss
+from ssem_symbolic.ssem import alpha_c_value
+from ssem_symbolic.spec import PRESETS
 from ssem_symbolic.ssem import symmetric_loss
 from ssem_symbolic.spec import get_spec
 
@@ -74,7 +76,7 @@ d.tau_c
 # ## 6. The three conventions side by side
 
 # %%
-for name in ss.PRESETS:
+for name in PRESETS:
     dd = ss.derive(name)
     print(f"{name:>13}: alpha_c(r) = {dd.alpha_c_r}")
     print(f"{'':>13}  tau -> 0: {dd.alpha_c_tau0},  tau -> oo: {dd.alpha_c_tauinf}")
@@ -88,8 +90,8 @@ for name in ss.PRESETS:
 # Numbers for a batch of 10 classes x 10 instances x 2 views:
 
 # %%
-for name in ss.PRESETS:
-    print(name, [round(float(ss.alpha_c_value(name, 10, 10, 2, t)), 4)
+for name in PRESETS:
+    print(name, [round(float(alpha_c_value(name, 10, 10, 2, t)), 4)
                  for t in (0.05, 0.1, 0.5, 1.0)])
 
 # %% [markdown]

@@ -27,7 +27,10 @@ import matplotlib.pyplot as plt
 import torch
 
 import ssem_symbolic as ss
+from ssem_symbolic.ssem import alpha_c_value
+from ssem_symbolic.spec import PRESETS, load_spec
 from ssem_symbolic.grid import kernels, optimal_beta_grid
+from ssem_symbolic.setting import Batch
 from ssem_symbolic.report import guide
 
 alpha = torch.linspace(0, 1, 201, dtype=torch.float64)[:, None]
@@ -35,7 +38,7 @@ tau = torch.logspace(-2, 1, 241, dtype=torch.float64)[None, :]
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(15, 4))
-for ax, name in zip(axes, ss.PRESETS):
+for ax, name in zip(axes, PRESETS):
     within = 1 - optimal_beta_grid(name, 10, 10, 2, alpha, tau)
     mesh = ax.pcolormesh(tau[0], alpha[:, 0], within, shading="auto", vmin=0, vmax=1)
     ax.plot(tau[0], kernels(name).alpha_c(tau[0], 10, 10, 2), color="white", lw=2)
@@ -70,15 +73,15 @@ plt.show()
 
 # %%
 for m_ in (2, 5, 10, 50):
-    low = float(ss.alpha_c_value('paper', m_, 10, 2, 0.1))
+    low = float(alpha_c_value('paper', m_, 10, 2, 0.1))
     print(f"m = {m_:>2}, k = 10: alpha_c(0.1) = {low:.4f}, "
-          f"alpha_c(1) = {float(ss.alpha_c_value('paper', m_, 10, 2, 1.0)):.4f}")
+          f"alpha_c(1) = {float(alpha_c_value('paper', m_, 10, 2, 1.0)):.4f}")
 
 # %% [markdown]
 # ## From target to hyperparameter: `ssem guide`
 
 # %%
-g = guide("paper", 10, 10, 2, tau=0.5, target_within=0.2)
+g = guide("paper", Batch.balanced(10, 10, 2), tau=0.5, target_within=0.2)
 print("\n".join(g["lines"] + ["warning: " + w for w in g["warnings"]]))
 
 # %% [markdown]
@@ -90,14 +93,14 @@ print("\n".join(g["lines"] + ["warning: " + w for w in g["warnings"]]))
 
 # %%
 here = Path(globals().get("__file__", "03_phase_maps.py")).resolve().parent
-spec = ss.load_spec(os.environ.get("SSEM_SPEC",
+spec = load_spec(os.environ.get("SSEM_SPEC",
                                    str(here.parent / "examples/specs/views-then-class.toml")))
 print("convention:", spec.name, "| key:", spec.key())
 side = {1: "alpha <= alpha_c", -1: "alpha >= alpha_c"}.get(ss.derive(spec).alpha_side,
                                                               "either side")
 print(f"collapse iff {side}; alpha_c(0.5) at 10 x 10 x 2 = "
-      f"{float(ss.alpha_c_value(spec, 10, 10, 2, 0.5)):.6f}")
-pm = ss.phase_map(spec, 10, 10, 2, alpha[::4, 0].numpy(), tau[0, ::4].numpy())
+      f"{float(alpha_c_value(spec, 10, 10, 2, 0.5)):.6f}")
+pm = ss.phase_map(spec, ss.Batch.balanced(10, 10, 2), alpha[::4, 0].numpy(), tau[0, ::4].numpy())
 print("regimes on the map:", [list(r) for r in pm.regimes])
 fig, (a0, a1) = plt.subplots(1, 2, figsize=(11, 4))
 mesh = a0.pcolormesh(pm.tau, pm.alpha, pm.within_class_variance, shading="auto", vmin=0)

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 import ssem_symbolic as ss
+from ssem_symbolic.ssem import alpha_c_value
 from ssem_symbolic.grid import optimal_beta_grid
 from ssem_symbolic.harness import TrainConfig, measure, predict, train, train_free_batched
 from ssem_symbolic.setting import measured_variances
@@ -40,7 +41,7 @@ z, labels = train_free_batched(configs)
 measured = [measured_variances(z[i], labels)["within"] for i in range(len(configs))]
 a_grid = torch.linspace(0, 1, 201, dtype=torch.float64)
 predicted = 1 - optimal_beta_grid("paper", 3, 4, 2, a_grid, tau)
-a_c = float(ss.alpha_c_value("paper", 3, 4, 2, tau))
+a_c = float(alpha_c_value("paper", 3, 4, 2, tau))
 plt.plot(a_grid, predicted, label="predicted 1 - beta*")
 plt.scatter(alphas, measured, color="black", zorder=3, label="trained")
 plt.axvline(a_c, ls=":", color="grey", label=f"alpha_c = {a_c:.3f}")

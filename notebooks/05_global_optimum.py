@@ -26,8 +26,9 @@ import numpy as np
 import sympy as sp
 
 import ssem_symbolic as ss
+from ssem_symbolic.ssem import alpha_c_value
 from ssem_symbolic.setting import symmetric_gram_eigenvalues
-from ssem_symbolic.loss._bruteforce import minimise
+from ssem_symbolic.loss import minimise
 from ssem_symbolic.ssem import collapse_boundaries, vertex_multipliers
 from ssem_symbolic.setting import polyhedron
 from ssem_symbolic.spec import k, m, p, tau
@@ -61,7 +62,7 @@ batch = {m: 3, k: 4, p: 2}
 for t in ("0.1", "0.3", "1"):
     view_root = float(roots["view"].subs(batch).subs(tau, sp.Rational(t)))
     print(f"tau = {t}: view boundary {view_root:.6f}, "
-          f"alpha_c {float(ss.alpha_c_value('supcon-split', 3, 4, 2, t)):.6f}")
+          f"alpha_c {float(alpha_c_value('supcon-split', 3, 4, 2, t)):.6f}")
 
 # %% [markdown]
 # At $\tau = 1$ the view root is negative: the view multiplier is positive on all of
@@ -70,11 +71,12 @@ for t in ("0.1", "0.3", "1"):
 
 # %%
 for t in ("0.3", "1"):
-    r = ss.regimes("supcon-split", 3, 4, 2, tau=t)
+    r = ss.regimes("supcon-split", ss.Batch.balanced(3, 4, 2), tau=t)
     for b in r.boundaries:
         print(f"tau = {t}: alpha = {b.at:.10f}  {list(b.below)} -> {list(b.above)}")
 for name in ("paper", "supcon"):
-    print(name, "boundaries at tau = 0.3:", len(ss.regimes(name, 3, 4, 2, tau="0.3").boundaries))
+    found = ss.regimes(name, ss.Batch.balanced(3, 4, 2), tau="0.3")
+    print(name, "boundaries at tau = 0.3:", len(found.boundaries))
 
 # %% [markdown]
 # ## 3. v*, within- and between-class variance against alpha, and brute force
@@ -85,7 +87,7 @@ for name in ("paper", "supcon"):
 alphas = np.linspace(0, 0.4, 41)
 fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
 for t, color in (("0.15", "C0"), ("0.3", "C1"), ("1", "C2")):
-    opts = [ss.global_optimum("supcon-split", 2, 3, 2, f"{a:.4f}", t) for a in alphas]
+    opts = [ss.optimum("supcon-split", ss.Batch.balanced(2, 3, 2), f"{a:.4f}", t) for a in alphas]
     axes[0].plot(alphas, [o.view for o in opts], color=color, label=f"tau = {t}")
     axes[1].plot(alphas, [o.within_class_variance for o in opts], color=color)
     axes[1].plot(alphas, [1 - float(ss.optimal_beta("supcon-split", 2, 3, 2, f"{a:.4f}", t))
@@ -95,7 +97,7 @@ worst = 0.0
 for a, t, color in ((0.0, 0.3, "C1"), (0.06, 0.3, "C1"), (0.3, 0.3, "C1"), (0.0, 0.15, "C0"),
                     (0.3, 1.0, "C2")):
     bf = minimise("supcon-split", 2, 3, 2, a, t, seed=0)
-    opt = ss.global_optimum("supcon-split", 2, 3, 2, str(a), str(t))
+    opt = ss.optimum("supcon-split", ss.Batch.balanced(2, 3, 2), str(a), str(t))
     worst = max(worst, abs(bf.view_similarity - opt.view),
                 abs(bf.variances["within"] - opt.within_class_variance))
     axes[0].scatter([a], [bf.view_similarity], color=color, edgecolors="black", zorder=3)

@@ -26,7 +26,7 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ssem_symbolic.loss._bruteforce import minimise_sizes
+from ssem_symbolic.loss import minimise_sizes
 from ssem_symbolic.setting import family
 from ssem_symbolic.optimum import imbalanced_optimum, imbalanced_regimes
 from ssem_symbolic.setting import ClassSizes

@@ -26,15 +26,10 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ssem_symbolic.optimum._dataset import (
-    balanced,
-    dataset_alpha_c,
-    dataset_optimum,
-    fixed_partition,
-    uniform,
-)
+from ssem_symbolic.optimum import dataset_alpha_c, dataset_optimum
+from ssem_symbolic.setting import balanced, fixed_partition, uniform
 from ssem_symbolic.ssem import alpha_c_value
-from ssem_symbolic.harness.train import train_minibatch
+from ssem_symbolic.harness import train_minibatch
 from ssem_symbolic.setting import mixture
 from ssem_symbolic.setting import measured_variances
 from ssem_symbolic.optimum import global_optimum

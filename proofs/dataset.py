@@ -192,7 +192,8 @@ def engine(proof: Proof) -> None:
              "in a batch is antipodal), while all C(8, 2) batches give the full-batch simplex, "
              "similarity -1/7")
 def partition(proof: Proof) -> None:
-    from ssem_symbolic.optimum._dataset import balanced, dataset_optimum, fixed_partition
+    from ssem_symbolic.optimum._dataset import dataset_optimum
+    from ssem_symbolic.setting import balanced, fixed_partition
 
     # block-diagonal: PSD blocks with unit diagonals make a PSD unit-diagonal matrix
     A = sp.Matrix([[1, -1], [-1, 1]])

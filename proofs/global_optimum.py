@@ -72,12 +72,13 @@ def within_multiplier(name: str, m_: int, k_: int, p_: int, a, t) -> mpmath.mpf:
              "where view enters (closed form) and where within-class leaves (alpha_c)")
 def split_boundaries(proof: Proof) -> None:
     from ssem_symbolic.ssem import alpha_c_value
+    from ssem_symbolic.setting import Batch
     from ssem_symbolic.optimum import regimes
 
     closed = view_boundary()
     proof.argument(f"on the face within-class = all-ones = 0, phi is convex in v and affine in "
                    f"alpha; the views rejoin where its slope at v = 1 vanishes: alpha = {closed}")
-    found = regimes("supcon-split", *BATCH, tau="0.3")
+    found = regimes("supcon-split", Batch.balanced(*BATCH), tau="0.3")
     proof.symbolic("the engine finds exactly two boundaries at tau = 0.3",
                    len(found.boundaries) == 2)
     first, second = found.boundaries
@@ -103,10 +104,11 @@ def split_boundaries(proof: Proof) -> None:
 def presets_one(proof: Proof) -> None:
     from ssem_symbolic.ssem import alpha_c_value
     from ssem_symbolic.optimum import regimes
+    from ssem_symbolic.setting import Batch
 
     for name in ("paper", "supcon"):
         for t in ("0.3", "1"):
-            found = regimes(name, *BATCH, tau=t)
+            found = regimes(name, Batch.balanced(*BATCH), tau=t)
             ok = len(found.boundaries) == 1 and set(found.boundaries[0].below) - set(
                 found.boundaries[0].above) == {"within-class"}
             proof.symbolic(f"{name}, tau = {t}: one boundary, within-class leaves", ok)

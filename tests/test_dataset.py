@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from helpers.references import batch_loss, kinds_of
-from ssem_symbolic.optimum import balanced, dataset_optimum
+from ssem_symbolic.optimum import dataset_optimum
+from ssem_symbolic.setting import balanced
 from ssem_symbolic.ssem import alpha_c_value
 from ssem_symbolic.harness.train import train_minibatch
 from ssem_symbolic.setting import measured_variances
@@ -72,7 +73,7 @@ def test_cli_optimum_with_a_dataset_gives_both_numbers(capsys):
     out = json.loads(capsys.readouterr().out)
     d = dataset_optimum("paper", 3, 8, 2, balanced(3, 2), "0.9", "0.5")
     b = global_optimum("paper", 3, 2, 2, "0.9", "0.5")
-    assert out["dataset"]["within_class_variance"] == d.within_class_variance
+    assert out["within_class_variance"] == d.within_class_variance  # the dataset's own
     assert out["per_batch"]["within_class_variance"] == b.within_class_variance
     for argv in (["--dataset", "3:8"], ["--dataset", "3:8", "--sampler", "balanced:3:9"]):
         status = main(["optimum", "--loss", "paper", "--alpha", "0.9", "--tau", "0.5", *argv])
@@ -106,8 +107,9 @@ def test_guide_with_a_dataset_gives_the_dataset_level_threshold(capsys):
     assert main(["guide", "--loss", "paper", "--num-classes", "3", "--batch-size", "6",
                  "--instances-per-class", "8", "--tau", "0.5", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["alpha_c"] == pytest.approx(float(alpha_c_value("paper", 3, 2, 2, "0.5")))
-    data = out["alpha_c_dataset"]
+    assert out["per_batch"]["alpha_c"] == pytest.approx(float(alpha_c_value("paper", 3, 2, 2,
+                                                                            "0.5")))
+    data = out["alpha_c"]  # the dataset's own number at the top level
     assert data == dataset_alpha_c("paper", 3, 8, 2, balanced(3, 2), "0.5")
     # collapsed on the dataset just below it, not just above
     below = dataset_optimum("paper", 3, 8, 2, balanced(3, 2), f"{data - 1e-6:.9f}", "0.5")
@@ -138,7 +140,7 @@ def test_the_class_count_law_of_a_uniform_batch_by_enumeration():
 
 
 def test_a_uniform_batch_of_the_whole_dataset_is_the_batch_optimum():
-    from ssem_symbolic.optimum import uniform
+    from ssem_symbolic.setting import uniform
 
     d = dataset_optimum("supcon", 3, 4, 2, uniform(12), "0.4", "0.5")
     b = global_optimum("supcon", 3, 4, 2, "0.4", "0.5")
@@ -151,7 +153,7 @@ def test_mini_batch_training_with_uniform_batches_follows_the_uniform_prediction
     """supcon, C = 3 classes of n = 8, uniform batches of 6: the dataset's within-class
     variance after training is the uniform sampler's prediction (within 0.01), which differs
     from the class-balanced sampler's (k = 2 of each class) by more than 0.05."""
-    from ssem_symbolic.optimum import uniform
+    from ssem_symbolic.setting import uniform
 
     d = dataset_optimum("supcon", 3, 8, 2, uniform(6), "0.3", "0.5").within_class_variance
     other = dataset_optimum("supcon", 3, 8, 2, balanced(3, 2), "0.3", "0.5")
@@ -241,7 +243,7 @@ def test_mini_batch_training_with_the_pairs_mean_follows_the_uniform_prediction(
     batches), C = 3 classes of n = 8, uniform batches of 6, alpha = 0.8: the trained dataset's
     within-class variance is the prediction within 0.01, and differs from the class-balanced
     sampler's by more than 0.03."""
-    from ssem_symbolic.optimum import uniform
+    from ssem_symbolic.setting import uniform
 
     d = dataset_optimum("paper", 3, 8, 2, uniform(6), "0.8", "0.5").within_class_variance
     other = dataset_optimum("paper", 3, 8, 2, balanced(3, 2), "0.8", "0.5")
@@ -251,7 +253,7 @@ def test_mini_batch_training_with_the_pairs_mean_follows_the_uniform_prediction(
 
 
 def test_the_uniform_sampler_refuses_a_batch_larger_than_the_dataset():
-    from ssem_symbolic.optimum import uniform
+    from ssem_symbolic.setting import uniform
 
     with pytest.raises(ValueError, match="need 2 <= B <= C n"):
         dataset_optimum("supcon", 3, 8, 2, uniform(25), "0.3", "0.5")
@@ -261,12 +263,12 @@ def test_guide_answers_a_batch_that_is_not_a_multiple_of_the_classes(capsys):
     import json
 
     from ssem_symbolic.cli import main
-    from ssem_symbolic.optimum import uniform
+    from ssem_symbolic.setting import uniform
 
     assert main(["guide", "--loss", "supcon", "--num-classes", "3", "--instances-per-class",
                  "8", "--batch-size", "5", "--tau", "0.5", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    a = out["alpha_c_dataset"]
+    a = out["alpha_c"]
     below = dataset_optimum("supcon", 3, 8, 2, uniform(5), f"{a - 1e-5:.9f}", "0.5")
     above = dataset_optimum("supcon", 3, 8, 2, uniform(5), f"{a + 1e-5:.9f}", "0.5")
     assert "within-class" in below.active and "within-class" not in above.active
@@ -282,7 +284,7 @@ CHO_PARTITION = [[(2 * b, 0), (2 * b, 1), (2 * b + 1, 0), (2 * b + 1, 1)] for b 
 
 
 def test_cho_all_subsets_reach_the_full_batch_simplex():
-    from ssem_symbolic.optimum import balanced
+    from ssem_symbolic.setting import balanced
 
     every = dataset_optimum("supcon-split", 8, 2, 1, balanced(2, 2), 0, 1)
     full = global_optimum("supcon-split", 8, 2, 1, 0, 1)
@@ -292,7 +294,7 @@ def test_cho_all_subsets_reach_the_full_batch_simplex():
 
 
 def test_cho_a_fixed_partition_does_not():
-    from ssem_symbolic.optimum._dataset import fixed_partition
+    from ssem_symbolic.setting import fixed_partition
 
     opt = dataset_optimum("supcon-split", 8, 2, 1, fixed_partition(CHO_PARTITION), 0, 1)
     [(sizes, count, block)] = opt.blocks
@@ -309,7 +311,7 @@ def test_cho_training_follows_the_sampler(partition):
     the fixed partition gives the pairs that share a batch -1 (within 0.01)."""
     import torch
 
-    from ssem_symbolic.optimum._dataset import balanced, fixed_partition
+    from ssem_symbolic.setting import balanced, fixed_partition
 
     smp = fixed_partition(CHO_PARTITION) if partition else balanced(2, 2)
     z, _ = train_minibatch("supcon-split", 8, 2, 1, smp, 0.0, 1.0, dim=16, steps=3000)
@@ -324,7 +326,7 @@ def test_cho_training_follows_the_sampler(partition):
 
 
 def test_all_subsets_is_the_uniform_law():
-    from ssem_symbolic.optimum._dataset import all_subsets, uniform
+    from ssem_symbolic.setting import all_subsets, uniform
 
     a = dataset_optimum("supcon", 3, 3, 2, all_subsets(4), "0.3", "0.5")
     b = dataset_optimum("supcon", 3, 3, 2, uniform(4), "0.3", "0.5")
@@ -332,7 +334,7 @@ def test_all_subsets_is_the_uniform_law():
 
 
 def test_a_partition_that_is_not_disjoint_is_refused():
-    from ssem_symbolic.optimum._dataset import fixed_partition
+    from ssem_symbolic.setting import fixed_partition
 
     with pytest.raises(ValueError, match="not disjoint"):
         dataset_optimum("supcon", 3, 2, 2, fixed_partition([[(0, 0), (1, 0)], [(0, 0), (2, 1)]]),
@@ -351,7 +353,7 @@ def test_cli_regimes_with_a_dataset_gives_both_scans(capsys):
     assert main(["regimes", "--loss", "paper", "--dataset", "3:8", "--sampler", "balanced:3:2",
                  "--tau", "0.5", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    [data] = out["dataset"]["boundaries"]
+    [data] = out["boundaries"]
     [batch] = out["per_batch"]["boundaries"]
     assert batch["alpha"] == pytest.approx(float(alpha_c_value("paper", 3, 2, 2, "0.5")),
                                            abs=1e-7)
@@ -403,9 +405,11 @@ def test_guide_answers_the_cifar_shape_with_both_numbers(capsys):
     assert main(["guide", "--loss", "supcon", "--num-classes", "100", "--instances-per-class",
                  "500", "--batch-size", "512", "--tau", "0.1", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["alpha_c"] == pytest.approx(float(alpha_c_value("supcon", 100, 5, 2, "0.1")))
-    a = out["alpha_c_dataset"]
-    assert 0 < a < out["alpha_c"] and out["expectation"] == "exact"
+    per = out["per_batch"]
+    assert per["batch"] == [100, 5]
+    assert per["alpha_c"] == pytest.approx(float(alpha_c_value("supcon", 100, 5, 2, "0.1")))
+    a = out["alpha_c"]
+    assert 0 < a < per["alpha_c"] and out["expectation"] == "exact"
     assert main(["guide", "--loss", "supcon", "--num-classes", "100", "--batch-size", "512",
                  "--tau", "0.1"]) == 0
     text = capsys.readouterr().out
@@ -422,8 +426,9 @@ def test_cli_threshold_with_a_dataset_and_alpha_gives_tau_c(capsys):
     assert main(["threshold", "--loss", "paper", "--dataset", "3:8", "--sampler",
                  "balanced:3:2", "--alpha", "0.7", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["tau_c"] == pytest.approx(float(tau_c_value("paper", 3, 2, 2, "0.7")))
-    [t] = out["tau_c_dataset"]
+    assert out["per_batch"]["tau_c"] == pytest.approx(float(tau_c_value("paper", 3, 2, 2,
+                                                                        "0.7")))
+    [t] = out["tau_c"]
     assert out["collapsed_at_range_ends"] == [False, True]
     below = dataset_optimum("paper", 3, 8, 2, balanced(3, 2), "0.7", f"{t * (1 - 1e-6):.12f}")
     above = dataset_optimum("paper", 3, 8, 2, balanced(3, 2), "0.7", f"{t * (1 + 1e-6):.12f}")
@@ -447,7 +452,9 @@ def test_the_sigmoid_forms_expected_loss_is_the_mean_over_every_batch(spec):
 
     import numpy as np
 
-    from ssem_symbolic.optimum._dataset import _uniform_objective, uniform
+    from ssem_symbolic.optimum._dataset import _uniform_objective
+
+    from ssem_symbolic.setting import uniform
     from ssem_symbolic.setting import mixture
     from ssem_symbolic.setting import polyhedron
     from ssem_symbolic.forms import Objective
@@ -493,7 +500,7 @@ def test_the_sigmoid_forms_dataset_optimum_against_free_unit_vectors(spec):
     import torch
     import torch.nn.functional as F
 
-    from ssem_symbolic.optimum import uniform
+    from ssem_symbolic.setting import uniform
 
     C, n, p, alpha, tau = 3, 4, 2, 0.6, 0.5
     labels = torch.arange(C).repeat_interleave(n)

@@ -5,6 +5,8 @@ import json
 import pytest
 
 from ssem_symbolic.cli import main
+
+from ssem_symbolic.setting import Batch
 from ssem_symbolic.ssem import alpha_c_value, optimal_beta, tau_c_value
 from ssem_symbolic.report import balanced_batch, guide
 
@@ -12,7 +14,7 @@ from ssem_symbolic.report import balanced_batch, guide
 @pytest.mark.parametrize("loss", ["paper", "supcon", "supcon-split"])
 @pytest.mark.parametrize("tau, target", [(0.5, 0.1), (0.1, 0.3), (1.0, 0.05)])
 def test_recommended_alpha_gives_the_target_variance(loss, tau, target):
-    g = guide(loss, 10, 8, 2, tau=tau, target_within=target)
+    g = guide(loss, Batch.balanced(10, 8, 2), tau=tau, target_within=target)
     assert g["alpha_c"] == pytest.approx(float(alpha_c_value(loss, 10, 8, 2, tau)), rel=1e-12)
     within = 1 - float(optimal_beta(loss, 10, 8, 2, g["alpha"], tau))
     assert within == pytest.approx(target, abs=1e-6)
@@ -20,7 +22,7 @@ def test_recommended_alpha_gives_the_target_variance(loss, tau, target):
 
 
 def test_recommended_taus_give_the_target_variance():
-    g = guide("supcon", 32, 8, 2, alpha=0.5, target_within=0.2)
+    g = guide("supcon", Batch.balanced(32, 8, 2), alpha=0.5, target_within=0.2)
     assert len(g["tau_solutions"]) == 2  # not monotone in tau: two temperatures
     for t in g["tau_solutions"]:
         assert 1 - float(optimal_beta("supcon", 32, 8, 2, 0.5, t)) == pytest.approx(0.2, abs=1e-6)
@@ -28,20 +30,21 @@ def test_recommended_taus_give_the_target_variance():
 
 
 def test_warnings():
-    g = guide("paper", 3, 4, 2, tau=0.5)
+    g = guide("paper", Batch.balanced(3, 4, 2), tau=0.5)
     assert any("1/4" in w and "every temperature" in w for w in g["warnings"])
-    g = guide("paper", 3, 4, 2, alpha=0.6)
+    g = guide("paper", Batch.balanced(3, 4, 2), alpha=0.6)
     assert any("not monotone in tau" in w for w in g["warnings"])
-    g = guide("supcon-split", 3, 4, 2, tau=0.5)
+    g = guide("supcon-split", Batch.balanced(3, 4, 2), tau=0.5)
     assert any("not the optimum" in w for w in g["warnings"])
-    assert not any("every temperature" in w for w in guide("supcon", 3, 4, 2, tau=0.5)["warnings"])
+    g = guide("supcon", Batch.balanced(3, 4, 2), tau=0.5)
+    assert not any("every temperature" in w for w in g["warnings"])
 
 
 def test_out_of_reach_and_bad_input():
     with pytest.raises(ValueError, match="out of reach"):
-        guide("paper", 3, 4, 2, tau=0.5, target_within=0.95)
+        guide("paper", Batch.balanced(3, 4, 2), tau=0.5, target_within=0.95)
     with pytest.raises(ValueError):
-        guide("paper", 3, 4, 2, tau=0.5, alpha=0.3)
+        guide("paper", Batch.balanced(3, 4, 2), tau=0.5, alpha=0.3)
     with pytest.raises(ValueError, match="multiple"):
         balanced_batch(250, 32)
     assert balanced_batch(256, 32) == (32, 8)
@@ -76,20 +79,21 @@ def test_cli_bad_input_one_line(argv, capsys):
 
 
 def test_zero_target_at_fixed_alpha_is_every_tau_from_tau_c(capsys):
-    out = guide("paper", 3, 4, 2, alpha=0.5, target_within=0)
+    out = guide("paper", Batch.balanced(3, 4, 2), alpha=0.5, target_within=0)
     t_c = float(tau_c_value("paper", 3, 4, 2, 0.5))
     assert out["tau"] == t_c and out["tau_solutions"] == [t_c]
     assert round(t_c, 4) == 0.7708
     assert "Every tau >= 0.770848" in " ".join(out["lines"])
-    assert guide("paper", 3, 4, 2, alpha=0.2, target_within=0)["tau"] == 0.0  # below 1/k
+    below = guide("paper", Batch.balanced(3, 4, 2), alpha=0.2, target_within=0)  # below 1/k
+    assert below["tau"] == 0.0
 
 
 
 def test_a_target_no_double_alpha_reaches_is_refused_not_answered():
     # at tau = 1e-4 (paper, 3 x 4) the variance is O(tau) below alpha = 1 and 0.818 at 1
     with pytest.raises(ValueError, match="adjacent doubles"):
-        guide("paper", 3, 4, 2, tau=1e-4, target_within=0.1)
-    a = guide("paper", 3, 4, 2, tau=0.5, target_within=0.1)["alpha"]
+        guide("paper", Batch.balanced(3, 4, 2), tau=1e-4, target_within=0.1)
+    a = guide("paper", Batch.balanced(3, 4, 2), tau=0.5, target_within=0.1)["alpha"]
     assert abs(float(1 - optimal_beta("paper", 3, 4, 2, a, 0.5)) - 0.1) < 1e-7
 
 
@@ -127,14 +131,12 @@ def test_guide_with_class_sizes_gives_per_class_alpha_and_the_target_alpha(capsy
 
 
 def test_tau_alpha_and_the_target_are_keywords_only():
-    from ssem_symbolic.report import guide_imbalanced
-
-    now = guide("paper", 3, 4, 2, tau=0.5, target_within=0.1)
+    now = guide("paper", Batch.balanced(3, 4, 2), tau=0.5, target_within=0.1)
     assert 0 < now["alpha"] <= 1
     with pytest.raises(TypeError):
-        guide("paper", 3, 4, 2, 0.5, None, 0.1)
+        guide("paper", Batch.balanced(3, 4, 2), 0.5, None, 0.1)
     with pytest.raises(TypeError):
-        guide_imbalanced("supcon", (3, 2), 2, 0.5, 0.5)
+        guide("supcon", Batch((3, 2)), 0.5, 0.5)
 
 
 @pytest.mark.slow
@@ -142,7 +144,8 @@ def test_the_guide_answers_every_question_for_uniformly_drawn_batches(capsys):
     """Batch 30 from 4 classes (not a multiple: an ordinary DataLoader) at alpha, and a target
     within-class variance at tau: the answers, checked against the dataset-level optimum of the
     uniform sampler at the alpha and tau they give."""
-    from ssem_symbolic.optimum import dataset_optimum, uniform
+    from ssem_symbolic.optimum import dataset_optimum
+    from ssem_symbolic.setting import uniform
 
     assert main(["guide", "--loss", "paper", "--batch-size", "30", "--num-classes", "4",
                  "--tau", "0.5", "--target-within", "0.3", "--json"]) == 0
@@ -152,7 +155,7 @@ def test_the_guide_answers_every_question_for_uniformly_drawn_batches(capsys):
     assert main(["guide", "--loss", "paper", "--batch-size", "30", "--num-classes", "4",
                  "--alpha", "0.5", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    (t_c,) = out["tau_c_dataset"]
+    (t_c,) = out["tau_c"]
     below = dataset_optimum("paper", 4, None, 2, uniform(30), "0.5", t_c * 0.99)
     above = dataset_optimum("paper", 4, None, 2, uniform(30), "0.5", t_c * 1.01)
     assert below.collapsed != above.collapsed

@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 
 from ssem_symbolic.loss._bruteforce import minimise
+
+from ssem_symbolic.setting import Batch
 from ssem_symbolic.cli import main
 from ssem_symbolic.ssem import alpha_c_value, loss_value, optimal_beta, tau_c_value
 from ssem_symbolic.optimum import global_optimum, regimes
@@ -120,7 +122,7 @@ def test_supcon_split_leaves_ssem_where_trained_embeddings_did():
 @pytest.mark.parametrize("loss", ["paper", "supcon"])
 @pytest.mark.parametrize("tau", ["0.3", "1"])
 def test_presets_have_exactly_one_boundary_the_ssem_threshold(loss, tau):
-    r = regimes(loss, 3, 4, 2, tau=tau)
+    r = regimes(loss, Batch.balanced(3, 4, 2), tau=tau)
     assert len(r.boundaries) == 1
     (b,) = r.boundaries
     assert b.at == pytest.approx(float(alpha_c_value(loss, 3, 4, 2, tau)), abs=1e-9)
@@ -131,7 +133,7 @@ def test_presets_have_exactly_one_boundary_the_ssem_threshold(loss, tau):
 @pytest.mark.slow
 def test_supcon_split_has_two_boundaries_at_small_tau_and_one_at_large():
     for tau in ("0.1", "0.3"):
-        r = regimes("supcon-split", 3, 4, 2, tau=tau)
+        r = regimes("supcon-split", Batch.balanced(3, 4, 2), tau=tau)
         assert len(r.boundaries) == 2, r.as_dict()
         view, within = r.boundaries
         assert set(view.above) - set(view.below) == {"view"}  # views rejoin
@@ -139,12 +141,12 @@ def test_supcon_split_has_two_boundaries_at_small_tau_and_one_at_large():
         assert within.at == pytest.approx(float(alpha_c_value("supcon-split", 3, 4, 2, tau)),
                                           abs=1e-9)
         assert view.at < within.at
-    assert len(regimes("supcon-split", 3, 4, 2, tau="1").boundaries) == 1
+    assert len(regimes("supcon-split", Batch.balanced(3, 4, 2), tau="1").boundaries) == 1
 
 
 def test_the_view_boundary_is_located_to_1e_10():
     # on each side, 2e-10 away, the regime is the one reported
-    r = regimes("supcon-split", 3, 4, 2, tau="0.3")
+    r = regimes("supcon-split", Batch.balanced(3, 4, 2), tau="0.3")
     b = r.boundaries[0]
     with mpmath.workdps(30):
         lo = mpmath.nstr(mpmath.mpf(b.at) - mpmath.mpf("2e-10"), 20)
@@ -154,7 +156,7 @@ def test_the_view_boundary_is_located_to_1e_10():
 
 
 def test_boundary_along_tau_is_tau_c():
-    r = regimes("paper", 3, 4, 2, alpha="0.3")
+    r = regimes("paper", Batch.balanced(3, 4, 2), alpha="0.3")
     (b,) = r.boundaries
     assert b.at == pytest.approx(float(tau_c_value("paper", 3, 4, 2, "0.3")), rel=1e-9)
     assert "within-class" in b.above and "within-class" not in b.below
@@ -184,7 +186,7 @@ def test_out_of_range_and_bad_calls_are_one_line_errors():
     with pytest.raises(ValueError, match="off-SSEM solver covers tau"):
         global_optimum("supcon-split", 3, 4, 2, "0", "0.0005")
     with pytest.raises(ValueError, match="exactly one"):
-        regimes("paper", 3, 4, 2)
+        regimes("paper", Batch.balanced(3, 4, 2))
     with pytest.raises(ValueError, match="alpha must lie"):
         global_optimum("paper", 3, 4, 2, "1.5", "0.5")
 
@@ -225,7 +227,7 @@ def test_global_optimum_against_brute_force_grid(loss, a, t):
 @pytest.mark.parametrize("loss", ["paper", "supcon", "supcon-split"])
 def test_brute_force_on_both_sides_of_every_boundary(loss):
     m, k, p, t = 2, 3, 2, "0.3"
-    found = regimes(loss, m, k, p, tau=t)
+    found = regimes(loss, Batch.balanced(m, k, p), tau=t)
     assert found.boundaries
     edges = [0.0] + [b.at for b in found.boundaries] + [1.0]
     for i, b in enumerate(found.boundaries):  # halfway to the next boundary at most
@@ -242,7 +244,7 @@ def test_brute_force_on_both_sides_of_every_boundary(loss):
 
 
 def test_one_view_has_no_view_direction():
-    r = regimes("paper", 3, 4, 1, tau="0.5")
+    r = regimes("paper", Batch.balanced(3, 4, 1), tau="0.5")
     (b,) = r.boundaries
     assert b.below == ("all-ones", "within-class") and b.above == ("all-ones",)
     assert b.at == pytest.approx(float(alpha_c_value("paper", 3, 4, 1, "0.5")), abs=1e-9)

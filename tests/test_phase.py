@@ -6,12 +6,14 @@ import numpy as np
 import pytest
 
 from ssem_symbolic.cli import main
+
+from ssem_symbolic.setting import Batch
 from ssem_symbolic.ssem import alpha_c_value, optimal_beta, tau_c_value
 from ssem_symbolic.report import grid, phase_map
 
 
 def test_phase_map_values_against_the_engine():
-    pm = phase_map("supcon", 3, 4, 2, grid(0, 1, 5), grid(0.01, 10, 4, log=True))
+    pm = phase_map("supcon", Batch.balanced(3, 4, 2), grid(0, 1, 5), grid(0.01, 10, 4, log=True))
     assert pm.beta.shape == (5, 4)
     for i, a in enumerate(pm.alpha):
         for j, t in enumerate(pm.tau):
@@ -81,7 +83,7 @@ def test_phase_map_carries_the_global_optimum_and_its_regimes(tmp_path):
     from ssem_symbolic.report import phase_map, save_npz, save_png
 
     alphas, taus = np.linspace(0, 0.3, 7), np.array([0.01, 0.1, 0.3, 1.0])
-    pm = phase_map("supcon-split", 3, 4, 2, alphas, taus)
+    pm = phase_map("supcon-split", Batch.balanced(3, 4, 2), alphas, taus)
     assert ("all-ones", "within-class") in pm.regimes  # the views-apart regime
     # tau = 0.01 lies below the grid solver's off-SSEM range: flagged, not guessed
     assert (pm.regime[:, 0] == -1).any() and np.isnan(pm.view[pm.regime == -1]).all()

@@ -107,9 +107,13 @@ def test_decoupled_positives_are_allowed_and_flagged():
 def test_top_level_api_is_short_and_submodule_names_stay_there():
     import ssem_symbolic as ss
 
-    assert len(ss.__all__) == 14 and all(hasattr(ss, n) for n in ss.__all__)
-    with pytest.raises(AttributeError):  # no former top-level names: ssem_symbolic.setting has it
-        ss.realise
+    assert ss.__all__ == ["LossSpec", "Batch", "Dataset", "derive", "optimal_beta",
+                          "certify_ssem", "threshold", "optimum", "regimes", "phase_map",
+                          "guide", "SupCLLoss"]
+    assert all(hasattr(ss, n) for n in ss.__all__)
+    for former in ("realise", "alpha_c_value", "global_optimum", "PRESETS", "ClassSizes"):
+        with pytest.raises(AttributeError):  # in their layer packages, not at the top
+            getattr(ss, former)
     with pytest.raises(AttributeError):
         ss.no_such_name
 
@@ -125,24 +129,46 @@ def test_convention_is_the_one_parameter_name():
 
 def test_a_batch_value_object_in_place_of_the_sizes():
     import ssem_symbolic as ss
-    from ssem_symbolic.setting._model import realise  # noqa: F401  (submodule import works)
     from ssem_symbolic.grid import optimal_beta_grid
+    from ssem_symbolic.ssem import alpha_c_value
 
-    b = ss.Batch(3, 4)
-    assert (b.classes, b.per_class, b.views, b.size) == (3, 4, 2, 24)
+    b = ss.Batch.balanced(3, 4)
+    assert (b.classes, b.per_class, b.views, b.size, b.shape) == (3, 4, 2, 24, (3, 4, 2))
     assert b.counts() == {"self": 1, "view": 1, "class": 6, "other": 16}
-    assert ss.alpha_c_value("paper", b, "0.5") == ss.alpha_c_value("paper", 3, 4, 2, "0.5")
-    assert ss.optimal_beta("supcon", ss.Batch(2, 3, 3), "0.4", "0.7") == \
+    assert b == ss.Batch((4, 4, 4)) == ss.Batch("3x4") and b.is_balanced
+    assert alpha_c_value("paper", b, "0.5") == alpha_c_value("paper", 3, 4, 2, "0.5")
+    assert ss.optimal_beta("supcon", ss.Batch.balanced(2, 3, 3), "0.4", "0.7") == \
         ss.optimal_beta("supcon", 2, 3, 3, "0.4", "0.7")
     # the grid functions take it too, views included: one order everywhere
-    assert float(optimal_beta_grid("paper", ss.Batch(3, 4, 3), 0.5, 0.5)) == \
+    assert float(optimal_beta_grid("paper", ss.Batch.balanced(3, 4, 3), 0.5, 0.5)) == \
         float(optimal_beta_grid("paper", 3, 4, 3, 0.5, 0.5))
     with pytest.raises(TypeError, match="batch sizes twice"):
         optimal_beta_grid("paper", b, 0.5, 0.5, views=2)
     with pytest.raises(ValueError, match="classes m must be >= 2"):
-        ss.Batch(1, 4)
+        ss.Batch.balanced(1, 4)
     with pytest.raises(ValueError, match="must be an integer"):
-        ss.Batch(3, 4.0)
+        ss.Batch.balanced(3, 4.0)
+    with pytest.raises(ValueError, match="takes a balanced batch"):
+        alpha_c_value("paper", ss.Batch((5, 3)), "0.5")
+    with pytest.raises(ValueError, match="class sizes"):
+        ss.Batch(3)  # a Batch takes sizes; Batch.balanced takes (classes, per_class)
+    u = ss.Batch("5,3,2", views=3)
+    assert (u.classes, u.size, u.is_balanced) == (3, 30, False)
+    with pytest.raises(ValueError, match="not balanced"):
+        u.per_class
+
+
+def test_a_dataset_is_checked_on_construction():
+    import ssem_symbolic as ss
+    from ssem_symbolic.setting import balanced, uniform
+
+    d = ss.Dataset(10, 5000, 2, balanced(10, 8))
+    assert d.sampler.m == 10 and d.instances == 5000
+    assert ss.Dataset(4, None, 2, "uniform:30").sampler == uniform(30)
+    with pytest.raises(ValueError, match="need 2 <= m <= C"):
+        ss.Dataset(3, 8, 2, balanced(4, 2))
+    with pytest.raises(ValueError, match="sampler is balanced:m:k"):
+        ss.Dataset(3, 8, 2, "sideways:3")
 
 
 def test_the_grid_functions_take_one_order():

@@ -29,6 +29,7 @@ import sys
 import traceback
 
 from ..infra import OutputError
+from ..setting import Batch, Dataset
 from ..spec import PRESETS, NoSolution
 
 EXIT_OK, EXIT_BUG, EXIT_BAD_INPUT, EXIT_OUTPUT = 0, 1, 2, 3
@@ -146,7 +147,7 @@ def _dataset_arg(text: str) -> tuple[int, int | None]:
 
 
 def _sampler_arg(text: str):
-    from ..optimum import parse_sampler
+    from ..setting import parse_sampler
 
     try:
         return parse_sampler(text)
@@ -383,6 +384,23 @@ def _imbalanced(args):
     return None
 
 
+def _resolve(args):
+    """The spec and the setting the flags name, built once: a Dataset (--dataset/--sampler),
+    a Batch of unequal sizes (--class-sizes) or a balanced Batch (--classes/--per-class)."""
+    from ..setting import Dataset
+    from ..spec import get_spec
+
+    spec = get_spec(args.loss)
+    if getattr(args, "dataset", None) is not None or getattr(args, "sampler", None) is not None:
+        _dataset_setting(args)
+        (C, n), smp = args.dataset, args.sampler
+        return spec, Dataset(C, n, args.views, smp)
+    sizes = _imbalanced(args)
+    if sizes is not None:
+        return spec, Batch(sizes, args.views)
+    return spec, Batch.balanced(args.classes, args.per_class, args.views)
+
+
 def _setting(args, alpha=None, tau=None):
     from ..spec import check_setting, get_spec
 
@@ -402,42 +420,42 @@ def _validity_note(spec, m, k, p, alpha, tau) -> tuple[bool | None, str]:
 
 
 def _threshold(args) -> int:
-    from ..ssem import alpha_c_value, alpha_side, collapse_rule, derive
+    from ..optimum import threshold
 
-    if args.dataset is not None or args.sampler is not None:
-        return _threshold_dataset(args)
-    sizes = _imbalanced(args)
-    if sizes is not None:
-        return _threshold_imbalanced(args, sizes)
-    if args.tau is not None:
-        spec, m, k, p = _setting(args, tau=args.tau)
-        a_c = float(alpha_c_value(spec, m, k, p, args.tau))
-        side = {1: "<=", -1: ">="}.get(alpha_side(spec, m, k, p, args.tau))
+    spec, setting = _resolve(args)
+    if isinstance(setting, Batch) and not setting.is_balanced and not args.json:
+        return _threshold_imbalanced_text(args, spec, setting)
+    if not isinstance(setting, Batch) or not setting.is_balanced:
+        th = threshold(spec, setting, tau=args.tau, alpha=args.alpha)
+        if args.json:
+            print(_dumps(th.as_dict()))
+            return 0
+        if th.along == "alpha":
+            return _threshold_dataset_text(args, spec, setting, th)
+        return _tau_c_dataset_text(args, spec, setting, th)
+    m, k, p = setting.shape
+    th = threshold(spec, setting, tau=args.tau, alpha=args.alpha)
+    if th.along == "alpha":
+        a_c = th.alpha_c
         valid, reason = _validity_note(spec, m, k, p, min(max(a_c, 0.0), 1.0), args.tau)
         _note_if_unestablished(args, valid, reason, "at the threshold")
         if args.json:
-            print(_dumps({"alpha_c": a_c}))
+            print(_dumps(th.as_dict()))
             return 0
         print(_table([("loss", spec.name), ("m, k, p", f"{m}, {k}, {p}"), ("tau", args.tau),
                       ("alpha_c", f"{a_c:.10g}")]))
-        if spec.form == "sigmoid":
-            from ..forms import alpha_c as sigmoid_alpha_c
-
-            print(f"\nalpha_c(tau) = {sigmoid_alpha_c(spec)}")
-        else:
-            print(f"\nalpha_c(tau) = {derive(spec).alpha_c_r}   with r = exp(-m/((m-1) tau))")
-        if side is None:
+        print(f"\nalpha_c(tau) = {_closed_form(spec, 'alpha_c')}")
+        if th.collapse_when is None:
             print(f"\nAt tau = {args.tau:g} collapse does not depend on alpha.")
         else:
+            side = th.collapse_when.split()[1]
             print(f"\nAt tau = {args.tau:g} the batch collapses (beta* = 1, zero within-class "
                   f"variance) iff alpha {side} {a_c:.6g}.")
         print(f"SSEM at the threshold: {reason}.")
         return 0
-    spec, m, k, p = _setting(args, alpha=args.alpha)
-    rule = collapse_rule(spec, m, k, p, args.alpha)
-    t_out = None if rule.kind == "never" else float(rule.tau_c)
+    t_out = th.tau_c
     reason = ""
-    if rule.kind == "always":  # every tau collapses: check SSEM along the tau axis
+    if t_out == 0.0 and th.collapse_when == "tau >= tau_c":  # every tau collapses
         for tau in _TAU_PROBES:
             valid, reason = _validity_note(spec, m, k, p, args.alpha, tau)
             if valid is not True:
@@ -447,32 +465,45 @@ def _threshold(args) -> int:
         valid, reason = _validity_note(spec, m, k, p, args.alpha, t_out)
         _note_if_unestablished(args, valid, reason, "at tau_c")
     if args.json:
-        extra = {"collapse_when": "tau <= tau_c"} if rule.kind == "tau<=" else {}
-        print(_dumps({"tau_c": t_out} | extra))
+        print(_dumps(th.as_dict()))
         return 0
     shown = "none" if t_out is None else f"{t_out:.10g}"
     print(_table([("loss", spec.name), ("m, k, p", f"{m}, {k}, {p}"), ("alpha", args.alpha),
                   ("tau_c", shown)]))
-    if spec.form == "sigmoid":
-        from ..forms import SCAN, TAU_SCAN
-
-        print(f"\ntau_c(alpha): no closed form in the sigmoid form; the sign change of f'(1) "
-              f"is located by a {SCAN}-point scan of log tau over [{TAU_SCAN[0]}, "
-              f"{TAU_SCAN[1]}] and bisection")
-        limit = ""
+    if _closed_form(spec, "tau_c"):
+        print(f"\ntau_c(alpha) = {_closed_form(spec, 'tau_c')}")
     else:
-        d = derive(spec)
-        print(f"\ntau_c(alpha) = {d.tau_c}")
-        limit = f" (lim alpha_c as tau -> 0 = {d.alpha_c_tau0})"
+        from ..forms import form_of
+
+        points, (lo, hi) = form_of(spec).tau_c_scan
+        print(f"\ntau_c(alpha): no closed form in the {spec.form} form; the sign change of "
+              f"f'(1) is located by a {points}-point scan of log tau over [{lo}, {hi}] and "
+              "bisection")
+    limit = _closed_form(spec, "alpha_c_tau0")
+    limit = f" (lim alpha_c as tau -> 0 = {limit})" if limit else ""
     if t_out is None:
         print(f"\nAt alpha = {args.alpha:g} no temperature collapses the batch.")
-    elif rule.kind == "always":
+    elif t_out == 0.0 and th.collapse_when == "tau >= tau_c":
         print(f"\nAt alpha = {args.alpha:g} every temperature collapses the batch{limit}.")
     else:
         print(f"\nAt alpha = {args.alpha:g} the batch collapses iff tau "
-              f"{rule.kind[3:]} {t_out:.6g}.")
+              f"{th.collapse_when.split()[1]} {t_out:.6g}.")
         print(f"SSEM at tau_c: {reason}.")
     return 0
+
+
+def _closed_form(spec, what: str) -> str:
+    """The closed form of ``what`` (``alpha_c``, ``tau_c``, ``alpha_c_tau0``) as the form
+    gives it, with the symbols it is written in; "" where the form has none."""
+    from ..forms import form_of
+
+    form = form_of(spec)
+    expr = form.closed_forms(spec).get(what)
+    if expr is None:
+        return ""
+    used = [f"{name} = {text}" for name, text in form.where.items()
+            if name in {str(x) for x in expr.free_symbols}]
+    return f"{expr}" + (f"   with {', '.join(used)}" if used else "")
 
 
 def _note_if_unestablished(args, valid, reason, where) -> None:
@@ -483,20 +514,21 @@ def _note_if_unestablished(args, valid, reason, where) -> None:
 
 
 def _optimum(args) -> int:
-    if args.dataset is not None or args.sampler is not None:
-        return _optimum_dataset(args)
-    sizes = _imbalanced(args)
-    if sizes is not None:
-        return _optimum_imbalanced(args, sizes)
+    from ..optimum import certify_ssem, optimum
+    from ..spec import check_setting
     from ..ssem import optimal_beta
-    from ..optimum import global_optimum
-    from ..optimum import certify_ssem
 
-    spec, m, k, p = _setting(args, alpha=args.alpha, tau=args.tau)
+    spec, setting = _resolve(args)
+    if isinstance(setting, Dataset):
+        return _optimum_dataset(args, spec, setting)
+    if not setting.is_balanced:
+        return _optimum_imbalanced(args, spec, setting)
+    m, k, p = setting.shape
+    check_setting(spec, m, k, p, alpha=args.alpha, tau=args.tau)
     b = optimal_beta(spec, m, k, p, args.alpha, args.tau)
     cert = certify_ssem(spec, m, k, p, args.alpha, args.tau)
     try:
-        opt = global_optimum(spec, m, k, p, args.alpha, args.tau)
+        opt = optimum(spec, setting, args.alpha, args.tau)
         glob, missing = opt.as_dict(), None
     except ValueError as exc:  # off SSEM, outside the face solver's tau range
         glob = {key: None for key in ("view_similarity", "class_similarity",
@@ -559,18 +591,17 @@ def _print_scan(result, rows: list, boundaries: list, digits: int) -> None:
 
 
 def _regimes(args) -> int:
-    if args.dataset is not None or args.sampler is not None:
-        return _regimes_dataset(args)
-    sizes = _imbalanced(args)
-    if sizes is not None:
-        return _regimes_imbalanced(args, sizes)
     from ..optimum import regimes
+    from ..spec import check_setting
 
-    spec, m, k, p = _setting(args, alpha=args.alpha, tau=args.tau)
-    if args.tau is not None:
-        result = regimes(spec, m, k, p, tau=args.tau)
-    else:
-        result = regimes(spec, m, k, p, alpha=args.alpha)
+    spec, setting = _resolve(args)
+    if isinstance(setting, Dataset):
+        return _regimes_dataset(args, spec, setting)
+    if not setting.is_balanced:
+        return _regimes_imbalanced(args, spec, setting)
+    m, k, p = setting.shape
+    check_setting(spec, m, k, p, alpha=args.alpha, tau=args.tau)
+    result = regimes(spec, setting, tau=args.tau, alpha=args.alpha)
     if args.json:
         print(_dumps(result.as_dict()))
         return 0
@@ -583,24 +614,20 @@ def _regimes(args) -> int:
     return 0
 
 
-def _regimes_dataset(args) -> int:
-    from ..optimum import dataset_regimes
+def _regimes_dataset(args, spec, setting) -> int:
     from ..optimum import regimes
-    from ..spec import check_setting, get_spec
+    from ..spec import check_setting
 
-    _dataset_setting(args)
-    spec = get_spec(args.loss)
-    (C, n), smp = args.dataset, args.sampler
-    smp.check(C, n)
+    C, n, smp = setting.classes, setting.instances, setting.sampler
     where = {"tau": args.tau} if args.tau is not None else {"alpha": args.alpha}
-    data = dataset_regimes(spec, C, n, args.views, smp, tol=1e-8, **where)
+    data = regimes(spec, setting, tol=1e-8, **where)
     batch = None
     if smp.kind == "balanced":
         check_setting(spec, smp.m, smp.k, args.views, **where)
-        batch = regimes(spec, smp.m, smp.k, args.views, tol=1e-8, **where)
+        batch = regimes(spec, Batch.balanced(smp.m, smp.k, args.views), tol=1e-8, **where)
     if args.json:
-        print(_dumps({"dataset": data.as_dict(),
-                          "per_batch": None if batch is None else batch.as_dict()}))
+        print(_dumps(data.as_dict() | {"per_batch": None if batch is None
+                                       else batch.as_dict()}))
         return 0
     rows = [("loss", spec.name), ("dataset C x n x p", _shape(C, n, args.views)),
             ("sampler", smp.describe())]
@@ -631,25 +658,10 @@ def _dataset_setting(args) -> None:
                          "--class-sizes")
 
 
-def _threshold_dataset(args) -> int:
-    from ..optimum import dataset_alpha_c
-    from ..ssem import alpha_c_value
-    from ..spec import check_setting, get_spec
-
-    _dataset_setting(args)
-    if args.tau is None:
-        return _tau_c_dataset(args)
-    spec = get_spec(args.loss)
-    (C, n), smp = args.dataset, args.sampler
-    smp.check(C, n)
-    batch = None
-    if smp.kind == "balanced":
-        check_setting(spec, smp.m, smp.k, args.views, tau=args.tau)
-        batch = float(alpha_c_value(spec, smp.m, smp.k, args.views, args.tau))
-    data = dataset_alpha_c(spec, C, n, args.views, smp, args.tau)
-    if args.json:
-        print(_dumps({"alpha_c": batch, "alpha_c_dataset": data}))
-        return 0
+def _threshold_dataset_text(args, spec, setting, th) -> int:
+    C, n, smp = setting.classes, setting.instances, setting.sampler
+    batch = None if th.per_batch is None else th.per_batch.alpha_c
+    data = th.alpha_c
     print(_table([("loss", spec.name),
                   ("dataset C x n x p", f"{C} x {'inf' if n is None else n} x {args.views}"),
                   ("sampler", smp.describe()), ("tau", args.tau),
@@ -662,36 +674,16 @@ def _threshold_dataset(args) -> int:
     return 0
 
 
-def _tau_c_dataset(args) -> int:
+def _tau_c_dataset_text(args, spec, setting, th) -> int:
     """threshold --dataset --sampler --alpha: the dataset-level tau_c (a scan along tau), beside
     the per-batch one for a balanced sampler."""
-    import mpmath
-
-    from ..optimum import dataset_tau_c
-    from ..ssem import collapse_rule, tau_c_value
-    from ..spec import check_setting, get_spec
-
-    spec = get_spec(args.loss)
-    (C, n), smp = args.dataset, args.sampler
-    smp.check(C, n)
-    data = dataset_tau_c(spec, C, n, args.views, smp, args.alpha)
-    batch = None
-    if smp.kind == "balanced":
-        check_setting(spec, smp.m, smp.k, args.views, alpha=args.alpha)
-        try:
-            value = tau_c_value(spec, smp.m, smp.k, args.views, args.alpha)
-            batch = None if value == mpmath.inf else float(value)
-        except ValueError:  # collapse at small tau: the rule, not one tau_c
-            batch = str(collapse_rule(spec, smp.m, smp.k, args.views, args.alpha))
-    if args.json:
-        print(_dumps({"tau_c": batch, "tau_c_dataset": data["tau_c"],
-                          "collapsed_at_range_ends": data["collapsed_at"],
-                          "tau_range": data["range"]}))
-        return 0
-    lo, hi = data["range"]
+    C, n, smp = setting.classes, setting.instances, setting.sampler
+    batch = th.per_batch if th.per_batch is None or isinstance(th.per_batch, str) \
+        else th.per_batch.tau_c
+    lo, hi = th.tau_range
     ends = ", ".join(f"{'collapsed' if c else 'not collapsed'} at tau = {t:g}"
-                     for c, t in zip(data["collapsed_at"], (lo, hi)))
-    shown = ", ".join(f"{t:.8g}" for t in data["tau_c"]) or f"none in [{lo:g}, {hi:g}]"
+                     for c, t in zip(th.collapsed_at_range_ends, (lo, hi)))
+    shown = ", ".join(f"{t:.8g}" for t in th.tau_c) or f"none in [{lo:g}, {hi:g}]"
     print(_table([("loss", spec.name), ("dataset C x n x p", _shape(C, n, args.views)),
                   ("sampler", smp.describe()), ("alpha", args.alpha),
                   ("tau_c dataset-level", f"{shown} ({ends})"),
@@ -704,17 +696,13 @@ def _tau_c_dataset(args) -> int:
     return 0
 
 
-def _optimum_dataset(args) -> int:
-    from ..optimum import dataset_optimum
-    from ..optimum import global_optimum
-    from ..spec import get_spec
+def _optimum_dataset(args, spec, setting) -> int:
+    from ..optimum import optimum
 
-    _dataset_setting(args)
-    spec = get_spec(args.loss)
-    (C, n), smp = args.dataset, args.sampler
-    data = dataset_optimum(spec, C, n, args.views, smp, args.alpha, args.tau)
+    C, n, smp = setting.classes, setting.instances, setting.sampler
+    data = optimum(spec, setting, args.alpha, args.tau)
     if smp.composition_varies:  # no one per-batch optimum
-        out = {"dataset": data.as_dict(), "per_batch": None,
+        out = data.as_dict() | {"per_batch": None,
                "note": "a uniform batch's composition varies, so no single per-batch optimum; "
                "the dataset-level numbers are what training with this sampler follows"}
         if args.json:
@@ -727,13 +715,12 @@ def _optimum_dataset(args) -> int:
                                             if not isinstance(v, list)]))
         print(f"\nNote: {out['note']}.")
         return 0
-    batch = global_optimum(spec, smp.m, smp.k, args.views, args.alpha, args.tau)
+    batch = optimum(spec, Batch.balanced(smp.m, smp.k, args.views), args.alpha, args.tau)
     note = ("training with this sampler minimises the expected batch loss over the whole "
             "dataset's embeddings: the dataset-level numbers apply to the trained dataset; the "
             "per-batch ones to a batch trained alone")
     if args.json:
-        print(_dumps({"dataset": data.as_dict(), "per_batch": batch.as_dict(),
-                          "note": note}))
+        print(_dumps(data.as_dict() | {"per_batch": batch.as_dict(), "note": note}))
         return 0
     rows = [("loss", spec.name), ("dataset C x n x p",
                                   f"{C} x {'inf' if n is None else n} x {args.views}"),
@@ -766,12 +753,11 @@ def _imbalanced_words(opt) -> str:
     return words
 
 
-def _optimum_imbalanced(args, sizes) -> int:
-    from ..optimum import imbalanced_optimum
-    from ..spec import get_spec
+def _optimum_imbalanced(args, spec, setting) -> int:
+    from ..optimum import optimum
 
-    spec = get_spec(args.loss)
-    opt = imbalanced_optimum(spec, sizes, args.views, args.alpha, args.tau)
+    sizes = setting.sizes
+    opt = optimum(spec, setting, args.alpha, args.tau)
     if not opt.decided:
         sys.stderr.write("ssem: note: a sign stayed undecided at the working precision: the "
                          "point lies on a regime boundary\n")
@@ -795,15 +781,11 @@ def _optimum_imbalanced(args, sizes) -> int:
     return 0
 
 
-def _regimes_imbalanced(args, sizes) -> int:
-    from ..optimum import imbalanced_regimes
-    from ..spec import get_spec
+def _regimes_imbalanced(args, spec, setting) -> int:
+    from ..optimum import regimes
 
-    spec = get_spec(args.loss)
-    if args.tau is not None:
-        result = imbalanced_regimes(spec, sizes, args.views, tau=args.tau)
-    else:
-        result = imbalanced_regimes(spec, sizes, args.views, alpha=args.alpha)
+    sizes = setting.sizes
+    result = regimes(spec, setting, tau=args.tau, alpha=args.alpha)
     if args.json:
         print(_dumps(result.as_dict()))
         return 0
@@ -818,21 +800,14 @@ def _regimes_imbalanced(args, sizes) -> int:
     return 0
 
 
-def _threshold_imbalanced(args, sizes) -> int:
-    from ..optimum import imbalanced_regimes
-    from ..spec import get_spec
+def _threshold_imbalanced_text(args, spec, setting) -> int:
+    from ..optimum import regimes
 
-    spec = get_spec(args.loss)
     if args.tau is None:
-        raise ValueError("with unequal --class-sizes, threshold takes --tau (per-class alpha_c)"
-                         "; for a scan along tau use ssem regimes --alpha")
-    result = imbalanced_regimes(spec, sizes, args.views, tau=args.tau)
-    if args.json:
-        print(_dumps({"alpha_c_per_class": [result.threshold(i) for i in range(sizes.classes)],
-                      "collapsed_at_range_ends_per_class": [list(e) for e in
-                                                            result.collapsed_at_ends],
-                      "class_sizes": list(sizes.sizes)}))
-        return 0
+        raise ValueError("with unequal class sizes the threshold is per class along alpha: "
+                         "give --tau (for a scan along tau, use ssem regimes --alpha)")
+    sizes = setting.sizes
+    result = regimes(spec, setting, tau=args.tau)
     print(_table([("loss", spec.name), ("class sizes", str(sizes)), ("views p", args.views),
                   ("tau", args.tau)]))
     print("\nwhere each class is collapsed along alpha in [0, 1] (global optimum, to 1e-8):")
@@ -881,7 +856,8 @@ def _phase(args) -> int:
 
     device = _device(args.device)
     start = time.perf_counter()
-    pm = phase_map(spec, m, k, p, grid(a0, a1, na), grid(t0, t1, nt, args.log_tau), device)
+    pm = phase_map(spec, Batch.balanced(m, k, p), grid(a0, a1, na),
+                   grid(t0, t1, nt, args.log_tau), device=device)
     seconds = time.perf_counter() - start
     with together():
         save_npz(pm, out)
@@ -924,7 +900,7 @@ def _phase_imbalanced(args, sizes) -> int:
     from ..setting import check_sizes
     from ..optimum import TAU_RANGE
     from ..infra import together
-    from ..report import phase_map_imbalanced, save_imbalanced
+    from ..report import phase_map, save_imbalanced
     from ..spec import get_spec
 
     spec = get_spec(args.loss)
@@ -934,8 +910,8 @@ def _phase_imbalanced(args, sizes) -> int:
     out, png = _phase_outputs(args.out)
     start = time.perf_counter()
     with progress("phase map (exact, per point)", total=na * nt, unit="point") as bar:
-        pm = phase_map_imbalanced(spec, sizes, args.views, alphas, taus,
-                                  progress=lambda: bar.update(1))
+        pm = phase_map(spec, Batch(sizes, args.views), alphas, taus,
+                       progress=lambda: bar.update(1))
     seconds = time.perf_counter() - start
     with together():
         save_imbalanced(pm, out, png, args.log_tau)
@@ -977,7 +953,7 @@ def _phase_dataset(args) -> int:
     from ..infra import progress
     from ..optimum import TAU_RANGE
     from ..infra import together
-    from ..report import phase_map_dataset, save_dataset
+    from ..report import phase_map, save_dataset
     from ..spec import get_spec
 
     from ..optimum import UNIFORM_TAU_RANGE
@@ -992,8 +968,8 @@ def _phase_dataset(args) -> int:
     out, png = _phase_outputs(args.out)
     start = time.perf_counter()
     with progress("phase map (exact, per point)", total=na * nt, unit="point") as bar:
-        pm = phase_map_dataset(spec, C, n, args.views, smp, alphas, taus,
-                               progress=lambda: bar.update(1))
+        pm = phase_map(spec, Dataset(C, n, args.views, smp), alphas, taus,
+                       progress=lambda: bar.update(1))
     seconds = time.perf_counter() - start
     with together():
         save_dataset(pm, out, png, args.log_tau)
@@ -1128,19 +1104,19 @@ def _guide(args) -> int:
         raise ValueError("give --classes and --per-class (or --batch-size and --num-classes)")
     else:
         m, k = args.classes, args.per_class
-    out = guide(args.loss, m, k, args.views, tau=args.tau, alpha=args.alpha,
-                target_within=args.target_within)
+    if args.instances_per_class is None:
+        out = guide(args.loss, Batch.balanced(m, k, args.views), tau=args.tau, alpha=args.alpha,
+                    target_within=args.target_within)
     if args.instances_per_class is not None:
-        from ..optimum import balanced, dataset_alpha_c
+        from ..setting import balanced
 
         if args.num_classes is None or args.tau is None:
             raise ValueError("--instances-per-class goes with --batch-size/--num-classes and "
                              "--tau")
         n = args.instances_per_class
-        sampler = balanced(m, k)
-        sampler.check(args.num_classes, n)
-        data = dataset_alpha_c(args.loss, args.num_classes, n, args.views, sampler, args.tau)
-        out["alpha_c_dataset"] = data
+        out = guide(args.loss, Dataset(args.num_classes, n, args.views, balanced(m, k)),
+                    tau=args.tau, alpha=args.alpha, target_within=args.target_within)
+        data = out["alpha_c"]
         shown = "none in [0, 1]" if data is None else f"{data:.6g}"
         out["lines"].append(
             f"Per dataset (C = {args.num_classes} classes x n = {n} instances, batches of k = "
@@ -1148,8 +1124,7 @@ def _guide(args) -> int:
             f"dataset's embeddings, whose classes collapse iff alpha <= {shown} (the "
             "dataset-level threshold; the per-batch one above holds for one batch alone).")
     if args.json:
-        keys = ("alpha_c", "alpha_c_dataset", "alpha", "tau_c", "tau", "tau_solutions",
-                "warnings")
+        keys = ("alpha_c", "alpha", "tau_c", "tau", "tau_solutions", "per_batch", "warnings")
         print(_dumps({key: out[key] for key in keys if key in out}))
         return 0
     print(f"loss {out['loss']}, batch m x k x p = {m} x {k} x {args.views}")
@@ -1164,44 +1139,40 @@ def _guide_uniform(args, batch: int) -> int:
     """A batch that is not a multiple of the classes: drawn uniformly, its composition varies.
     The answer is the dataset-level threshold of the uniform sampler, beside the per-batch
     model's at the nearest balanced batch (all C classes, round(B/C) instances each)."""
-    from ..optimum import dataset_alpha_c, uniform
-    from ..ssem import alpha_c_value
-    from ..setting import mixture
+    from ..report import guide
+    from ..setting import uniform
     from ..spec import get_spec
 
     spec = get_spec(args.loss)
     C, n = args.num_classes, args.instances_per_class
-    sampler = uniform(batch)
-    sampler.check(C, n)
     if args.tau is None or args.target_within is not None:
         return _guide_uniform_answer(args, spec, C, n, batch)
-    data = dataset_alpha_c(spec, C, n, args.views, sampler, args.tau, tol=1e-6)
-    k = round(batch / C)
-    per_batch = (float(alpha_c_value(spec, C, k, args.views, args.tau)) if k >= 2 else None)
-    weights = mixture(spec, C, n, args.views, batch)
-    if n is None:
-        note = ("--instances-per-class not given: the dataset is taken in the limit n -> oo "
-                "(give n for a finite dataset); ")
-    else:
-        note = ""
+    out = guide(spec, Dataset(C, n, args.views, uniform(batch)), tau=args.tau)
+    data, per = out["alpha_c"], out["per_batch"]
+    note = ("--instances-per-class not given: the dataset is taken in the limit n -> oo "
+            "(give n for a finite dataset); " if n is None else "")
     note += (f"training minimises the expected batch loss over the whole dataset, so the "
-            f"dataset-level threshold (to 1e-6) is the one that applies; a batch of {batch} "
-            f"from {C} classes drawn uniformly holds them in varying numbers, and the per-batch "
-            + (f"number is the one-batch model at the nearest balanced batch ({C} x {k}), for "
-               "comparison" if per_batch is not None else
-               f"model does not apply (no balanced batch of {batch} holds all {C} classes "
-               "twice)"))
+             f"dataset-level threshold (to 1e-6) is the one that applies; a batch of {batch} "
+             f"from {C} classes drawn uniformly holds them in varying numbers, and the per-batch "
+             + (f"number is the one-batch model at the nearest balanced batch ({C} x "
+                f"{per['batch'][1]}), for comparison" if per is not None else
+                f"model does not apply (no balanced batch of {batch} holds all {C} classes "
+                "twice)"))
     if args.json:
-        print(_dumps({"alpha_c": per_batch, "alpha_c_dataset": data,
-                          "sampler": f"uniform:{batch}", "expectation": weights.method,
-                          "expectation_error": weights.error, "note": note, "warnings": []}))
+        print(_dumps({"alpha_c": data, "per_batch": per, "sampler": f"uniform:{batch}",
+                      "expectation": out["expectation"],
+                      "expectation_error": out["expectation_error"], "note": note,
+                      "warnings": out["warnings"]}))
         return 0
+    from ..setting import mixture
+
+    weights = mixture(spec, C, n, args.views, batch)
     print(f"loss {spec.name}, dataset C x n x p = {C} x {'inf' if n is None else n} x "
           f"{args.views}, uniform batches of "
           f"{batch}, tau = {args.tau:g}")
     print(_table([("alpha_c dataset-level", "none in [0, 1]" if data is None else f"{data:.6g}"),
-                  ("alpha_c per batch", "n/a" if per_batch is None
-                   else f"{per_batch:.6g} (balanced {C} x {k})"),
+                  ("alpha_c per batch", "n/a" if per is None
+                   else f"{per['alpha_c']:.6g} (balanced {C} x {per['batch'][1]})"),
                   ("expected loss", weights.describe())]))
     shown = "none in [0, 1]" if data is None else f"alpha <= {data:.6g}"
     print(f"\nThe dataset's classes collapse iff {shown}.")
@@ -1211,10 +1182,11 @@ def _guide_uniform(args, batch: int) -> int:
 
 def _guide_uniform_answer(args, spec, C, n, batch) -> int:
     """--alpha or --target-within for uniformly drawn batches: the dataset-level answers."""
-    from ..report import guide_uniform
+    from ..report import guide
+    from ..setting import uniform
 
-    out = guide_uniform(spec, C, n, args.views, batch, tau=args.tau, alpha=args.alpha,
-                        target_within=args.target_within)
+    out = guide(spec, Dataset(C, n, args.views, uniform(batch)), tau=args.tau, alpha=args.alpha,
+                target_within=args.target_within)
     out["note"] = ("dataset-level answers of the uniform sampler: training with it minimises "
                    "the expected batch loss over the whole dataset"
                    + ("; --instances-per-class not given: the limit n -> oo" if n is None
@@ -1234,7 +1206,7 @@ def _guide_uniform_answer(args, spec, C, n, batch) -> int:
     else:
         ends = out["collapsed_at_range_ends"]
         lo, hi = out["tau_range"]
-        taus = ", ".join(f"{t:.6g}" for t in out["tau_c_dataset"]) or "none"
+        taus = ", ".join(f"{t:.6g}" for t in out["tau_c"]) or "none"
         print(f"At alpha = {out['alpha']:g} the dataset's classes are "
               f"{'collapsed' if ends[0] else 'not collapsed'} at tau = {lo:g} and "
               f"{'collapsed' if ends[1] else 'not collapsed'} at tau = {hi:g}; "
@@ -1244,12 +1216,12 @@ def _guide_uniform_answer(args, spec, C, n, batch) -> int:
 
 
 def _guide_imbalanced(args, sizes) -> int:
-    from ..report import guide_imbalanced
+    from ..report import guide
 
     if args.world_size != 1:
         raise ValueError("--world-size goes with --batch-size/--num-classes")
-    out = guide_imbalanced(args.loss, sizes, args.views, tau=args.tau, alpha=args.alpha,
-                           target_within=args.target_within)
+    out = guide(args.loss, Batch(sizes, args.views), tau=args.tau, alpha=args.alpha,
+                target_within=args.target_within)
     if args.json:
         keys = ("alpha_c_per_class", "tau_c_per_class", "collapsed_at_range_ends_per_class",
                 "alpha_range", "tau_range", "alpha", "class_sizes", "warnings")

@@ -20,7 +20,10 @@ class LossForm(Protocol):
     """
 
     name: str
+    where: dict[str, str]
+    tau_c_scan: tuple | None
 
+    def closed_forms(self, spec: LossSpec) -> dict[str, sp.Expr]: ...
     def symmetric_loss(self, spec: LossSpec) -> sp.Expr: ...
     def derive(self, spec: LossSpec) -> _softmax.Derivation: ...
     def reduced(self, spec: LossSpec) -> _softmax.Reduced: ...
@@ -43,6 +46,17 @@ class Softmax:
     have closed forms (:func:`~ssem_symbolic.ssem.derive`)."""
 
     name = "softmax"
+    #: the symbols the closed forms are written in, and what they stand for
+    where = {"r": "exp(-m/((m-1) tau))"}
+    #: how tau_c is found where there is no closed form: None (there always is one)
+    tau_c_scan = None
+
+    @staticmethod
+    def closed_forms(spec: LossSpec) -> dict[str, sp.Expr]:
+        """alpha_c (in r), tau_c(alpha) and lim alpha_c as tau -> 0, exactly."""
+        d = _softmax.derive(spec)
+        return {"alpha_c": d.alpha_c_r, "tau_c": d.tau_c, "alpha_c_tau0": d.alpha_c_tau0}
+
     symmetric_loss = staticmethod(_softmax.symmetric_loss)
     derive = staticmethod(_softmax.derive)
     reduced = staticmethod(_softmax.reduced)
@@ -61,6 +75,14 @@ class Sigmoid:
     (there is no closed form in tau)."""
 
     name = "sigmoid"
+    where: dict[str, str] = {}
+    #: tau_c has no closed form: (points, (low, high)) of the log-tau scan that locates it
+    tau_c_scan = (_sigmoid.SCAN, _sigmoid.TAU_SCAN)
+
+    @staticmethod
+    def closed_forms(spec: LossSpec) -> dict[str, sp.Expr]:
+        """alpha_c(tau) = -A/B, exactly (tau_c has no closed form)."""
+        return {"alpha_c": _sigmoid.alpha_c(spec)}
 
     symmetric_loss = staticmethod(_sigmoid.symmetric_loss)
     alpha_c_value = staticmethod(_sigmoid.alpha_c_value)

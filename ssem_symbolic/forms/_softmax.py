@@ -38,7 +38,8 @@ from ..setting import c_sym, gram_entries, o_sym, v_sym
 from ..vocab import TABLE
 from ..vocab import check_tau, exact, mp
 from ..spec import (LossSpec, UnsupportedConvention, alpha, beta, get_spec, k, m, p,
-                    pair_counts, takes_convention, tau)
+                    pair_counts, tau)
+from ..setting import takes_convention
 
 r = sp.Symbol("r", positive=True)  # r = exp(-m/((m - 1) tau)), increasing in tau, in (0, 1)
 

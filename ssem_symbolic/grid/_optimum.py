@@ -26,8 +26,8 @@ from ..setting import gram_entries
 from ..optimum import solve_face
 from ..setting import collapsed, polyhedron, variances
 from ._solve import optimal_beta_grid
-from ..spec import (LossSpec, alpha, check_setting, get_spec, pair_counts, pull_weights,
-                    takes_convention)
+from ..spec import (LossSpec, alpha, check_setting, get_spec, pair_counts, pull_weights)
+from ..setting import takes_convention
 
 #: off SSEM the grid solver answers for tau >= this (below, the loss is so flat along the face
 #: holding the optimum that float64 rounding of its gradient moves the minimiser: at

@@ -26,8 +26,8 @@ import torch
 from ._codegen import Kernel, torch_kernel
 from ..forms import ARGS, r, term_pieces
 from ..ssem import derive, optimal_beta  # noqa: F401  (optimal_beta: doctest)
-from ..spec import (LossSpec, NoSolution, alpha, check_setting, get_spec, k, m, p, tau,
-                    takes_convention)
+from ..spec import (LossSpec, NoSolution, alpha, check_setting, get_spec, k, m, p, tau)
+from ..setting import takes_convention
 
 #: Newton stops when a step is below this (per dtype); the error is then about its square.
 _STEP_TOL = {torch.float64: 1e-13, torch.float32: 1e-6}

@@ -7,8 +7,8 @@ from .data import digits_views, gaussian_views
 from . import report
 from .results import ResultsFile
 from .sweep import default_plan, run
-from .train import TrainConfig, train, train_free_batched
+from .train import TrainConfig, train, train_free_batched, train_minibatch
 
 __all__ = ["CrossCheck", "ResultsFile", "TrainConfig", "default_plan", "digits_views",
            "gaussian_views", "locate_threshold", "measure", "predict", "report", "run", "train",
-           "train_free_batched", "verdict"]
+           "train_free_batched", "train_minibatch", "verdict"]

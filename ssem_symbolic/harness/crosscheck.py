@@ -52,7 +52,8 @@ from ..ssem import alpha_c_value, loss_value, optimal_beta, tau_c_value
 from ..loss import LabelPattern, SupCLLoss, pair_type_masks, supcl_loss
 from ..setting import gram_entries, measured_variances
 from ..optimum import global_optimum
-from ..spec import get_spec, takes_convention
+from ..spec import get_spec
+from ..setting import takes_convention
 from ..optimum import certify_ssem
 from . import threshold
 from .errors import jackknife, noise, tolerances

@@ -10,6 +10,7 @@ import torch
 
 from ..infra import atomic_write
 from ..report import phase_map, validity_note
+from ..setting import Batch
 from ..grid import kernels, optimal_beta_grid
 from ..spec import spec_from_dict
 from .crosscheck import CrossCheck
@@ -209,7 +210,8 @@ def plot_phase(result: CrossCheck, path: Path) -> None:
         pts = _free_points(result, loss)
         c = pts[0]["config"]
         taus = [r["config"]["tau"] for r in pts]
-        pm = phase_map(_specs(result)[loss], c["classes"], c["per_class"], c["views"],
+        pm = phase_map(_specs(result)[loss],
+                       Batch.balanced(c["classes"], c["per_class"], c["views"]),
                        np.linspace(0, 1, 101), np.geomspace(min(taus) / 2, max(taus) * 2, 121))
         mesh = ax.pcolormesh(pm.tau, pm.alpha, pm.within_class_variance, shading="auto",
                              cmap="viridis", vmin=0, vmax=1)

@@ -12,6 +12,7 @@ import torch
 
 from ..ssem import alpha_c_value
 from ..optimum import regimes
+from ..setting import Batch
 from .crosscheck import CrossCheck, locate_threshold, record, refine_group
 from ..spec import PRESETS, LossSpec, get_spec
 from ..optimum import established
@@ -73,7 +74,8 @@ def default_plan(losses: tuple, size: str = "quick", sizes=None) -> Plan:
             # alpha_c, and with ``boundaries`` every boundary of the global optimum's regimes
             centres = {float(alpha_c_value(loss, m, k, p, tau))}
             if cfg["boundaries"]:
-                centres |= {b.at for b in regimes(loss, m, k, p, tau=tau, tol=1e-6).boundaries}
+                centres |= {b.at for b in regimes(loss, Batch.balanced(m, k, p), tau=tau,
+                                                    tol=1e-6).boundaries}
             alphas = {0.0, 1.0} | {round(min(1.0, max(0.0, c + off)), 4)
                                    for c in centres for off in cfg["offsets"]}
             points += [TrainConfig("free", loss, a, tau, m, k, p, cfg["dim"], cfg["steps"],
@@ -145,7 +147,7 @@ def _view_boundary_scan(loss: LossSpec, m: int, k: int, p: int, cfg: dict) -> li
     if p < 2:
         return []
     tau = min(cfg["taus"])
-    found = regimes(loss, m, k, p, tau=tau)
+    found = regimes(loss, Batch.balanced(m, k, p), tau=tau)
     alphas = sorted({round(min(1.0, max(0.0, b.at + off)), 4)
                      for b in found.boundaries if ("view" in b.below) != ("view" in b.above)
                      for off in (-0.04, 0.04)})

@@ -29,7 +29,8 @@ import math
 import numpy as np
 
 from ..setting import measured_variances
-from ..spec import get_spec, takes_convention
+from ..spec import get_spec
+from ..setting import takes_convention
 from .train import TrainConfig, train_free_batched
 
 #: the verdict's floor: a located threshold agrees within max(FLOOR, 3 x its uncertainty)

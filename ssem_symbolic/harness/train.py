@@ -16,7 +16,8 @@ import torch
 
 from ..loss import resolve_device
 from ..loss import LabelPattern, SupCLLoss, supcl_loss
-from ..spec import LossSpec, get_spec, takes_convention
+from ..spec import LossSpec, get_spec
+from ..setting import takes_convention
 from .data import digits_views, gaussian_views
 
 
@@ -44,7 +45,7 @@ class TrainConfig:
     sampler: object = None
 
     def __post_init__(self) -> None:
-        from ..optimum import parse_sampler
+        from ..setting import parse_sampler
 
         object.__setattr__(self, "loss", get_spec(self.loss))
         if self.sizes is not None:

@@ -1,14 +1,22 @@
-"""The training loss: :class:`SupCLLoss`, the per-pair brute force and the collapse
-monitor (L6, imports torch)."""
+"""The training loss: :class:`SupCLLoss`, the per-pair brute force over free unit vectors and
+the collapse monitor (L6, imports torch)."""
 
+from ._bruteforce import (
+    minimise as minimise,
+    minimise_sizes as minimise_sizes,
+)
 from ._device import (
     resolve_device as resolve_device,
 )
 from ._losses import (
     LabelPattern as LabelPattern,
+    SupCLLoss as SupCLLoss,
     pair_type_masks as pair_type_masks,
     supcl_loss as supcl_loss,
-    SupCLLoss as SupCLLoss,
+)
+from ._monitor import (
+    collapse_monitor as collapse_monitor,
 )
 
-__all__ = ['resolve_device', 'LabelPattern', 'SupCLLoss', 'pair_type_masks', 'supcl_loss']
+__all__ = ["LabelPattern", "SupCLLoss", "collapse_monitor", "minimise", "minimise_sizes",
+           "pair_type_masks", "resolve_device", "supcl_loss"]

@@ -14,7 +14,8 @@ import torch
 
 from ._losses import SupCLLoss
 from ..setting import measured_variances
-from ..spec import takes_convention, LossSpec
+from ..spec import LossSpec
+from ..setting import takes_convention
 
 
 @dataclass(frozen=True)

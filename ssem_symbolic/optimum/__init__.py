@@ -1,10 +1,19 @@
 """The global optimum over all unit embeddings: balanced, imbalanced and dataset-level
 solvers, their regimes and thresholds, and the exact SSEM certificate (L5)."""
 
+from ._entry import (
+    Setting as Setting,
+    Threshold as Threshold,
+    optimum as optimum,
+    regimes as regimes,
+    threshold as threshold,
+)
 from ._balanced import (
+    balanced_regimes as balanced_regimes,
+    GlobalOptimum as GlobalOptimum,
+    Regimes as Regimes,
     certify_ssem as certify_ssem,
     global_optimum as global_optimum,
-    regimes as regimes,
     solve_face as solve_face,
 )
 from ._certificate import (
@@ -13,16 +22,16 @@ from ._certificate import (
     SHOWN_OFF_SSEM as SHOWN_OFF_SSEM,
 )
 from ._dataset import (
-    balanced as balanced,
+    PartitionOptimum as PartitionOptimum,
     dataset_alpha_c as dataset_alpha_c,
     dataset_optimum as dataset_optimum,
     dataset_regimes as dataset_regimes,
     dataset_tau_c as dataset_tau_c,
-    parse_sampler as parse_sampler,
-    uniform as uniform,
     UNIFORM_TAU_RANGE as UNIFORM_TAU_RANGE,
 )
 from ._imbalanced import (
+    ImbalancedOptimum as ImbalancedOptimum,
+    ImbalancedRegimes as ImbalancedRegimes,
     as_sizes as as_sizes,
     imbalanced_optimum as imbalanced_optimum,
     imbalanced_regimes as imbalanced_regimes,
@@ -30,8 +39,10 @@ from ._imbalanced import (
 )
 
 __all__ = [
-    "SHOWN_OFF_SSEM", "TAU_RANGE", "UNIFORM_TAU_RANGE", "as_sizes", "balanced", "certify_ssem",
+    "ImbalancedOptimum", "ImbalancedRegimes", "PartitionOptimum",
+    "GlobalOptimum", "Regimes", "Setting", "Threshold", "balanced_regimes", "optimum", "threshold",
+    "SHOWN_OFF_SSEM", "TAU_RANGE", "UNIFORM_TAU_RANGE", "as_sizes", "certify_ssem",
     "SSEMCertificate", "dataset_alpha_c", "dataset_optimum", "dataset_regimes", "dataset_tau_c",
     "established", "global_optimum", "imbalanced_optimum", "imbalanced_regimes",
-    "parse_sampler", "regimes", "solve_face", "uniform",
+    "regimes", "solve_face",
 ]

@@ -47,8 +47,8 @@ from ..setting import gram_entries
 from ..infra import counted, progress
 from ..setting import Polyhedron, collapsed, eigen_variances, polyhedron, sorted_names
 from ..vocab import exact, mp
-from ..spec import (LossSpec, NoSolution, alpha, check_setting, get_spec, pull_weights,
-                    takes_convention)
+from ..spec import (LossSpec, NoSolution, alpha, check_setting, get_spec, pull_weights)
+from ..setting import takes_convention
 from ._certificate import SSEMCertificate, softmax_certificate
 
 #: the most digits the solver works at before it reports a sign as undecided
@@ -634,7 +634,7 @@ def scan(points, key, mid, done) -> list[tuple]:
 
 
 @takes_convention
-def regimes(convention: str | LossSpec, m_: int, k_: int, p_: int, *, tau=None, alpha=None,
+def balanced_regimes(convention: str | LossSpec, m_: int, k_: int, p_: int, *, tau=None, alpha=None,
             tol: float = 1e-10, tau_range: tuple[float, float] = TAU_SCAN) -> Regimes:
     """Every boundary along alpha in [0, 1] at fixed ``tau``, or along tau in ``tau_range`` at
     fixed ``alpha``, located to ``tol`` (absolute in alpha, relative in tau), with the active
@@ -644,7 +644,7 @@ def regimes(convention: str | LossSpec, m_: int, k_: int, p_: int, *, tau=None, 
     interval whose ends differ; a regime narrower than the grid spacing that starts and ends
     inside one interval is not seen.
 
-    >>> r = regimes("supcon-split", 3, 4, 2, tau="0.3")
+    >>> r = balanced_regimes("supcon-split", 3, 4, 2, tau="0.3")
     >>> for b in r.boundaries:
     ...     print(f"{b.at:.6f}", b.below, "->", b.above)
     0.117939 ('all-ones', 'within-class') -> ('all-ones', 'view', 'within-class')
@@ -658,7 +658,7 @@ def regimes(convention: str | LossSpec, m_: int, k_: int, p_: int, *, tau=None, 
 
 def regimes_of(solve, p_: int, *, tau=None, alpha=None, tol: float = 1e-10,
                tau_range=TAU_SCAN) -> Regimes:
-    """:func:`regimes` of any optimum: ``solve(alpha, tau)`` returns a
+    """:func:`balanced_regimes` of any optimum: ``solve(alpha, tau)`` returns a
     :class:`GlobalOptimum` (the batch's, or a dataset's under a sampler)."""
     axis, fixed, points, mid, done, at = axis_grid(tau, alpha, tol, tau_range)
     changes = scan(points, lambda x: solve(*at(x)).active, mid, done)

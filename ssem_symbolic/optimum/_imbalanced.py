@@ -36,7 +36,8 @@ from ..forms import guard_digits
 from ..setting import Family, check_sizes, family, flat, loss_weights, sigmoid_rows
 from ..vocab import check_tau, exact, mp
 from ..setting import ClassSizes
-from ..spec import LossSpec, NoSolution, get_spec, takes_convention
+from ..spec import LossSpec, NoSolution, get_spec
+from ..setting import takes_convention
 
 #: the most digits the solver works at before it reports a sign as undecided
 MAX_DIGITS = 240

@@ -1,19 +1,20 @@
 """User-facing computations: phase maps, the alpha/tau guide and formula sheets (L7)."""
 
+from ._entry import (
+    guide as guide,
+    phase_map as phase_map,
+)
 from ._export import (
     export as export,
 )
 from ._guide import (
     balanced_batch as balanced_batch,
-    guide as guide,
-    guide_imbalanced as guide_imbalanced,
-    guide_uniform as guide_uniform,
 )
 from ._phase import (
+    DatasetPhaseMap as DatasetPhaseMap,
+    ImbalancedPhaseMap as ImbalancedPhaseMap,
+    PhaseMap as PhaseMap,
     grid as grid,
-    phase_map as phase_map,
-    phase_map_dataset as phase_map_dataset,
-    phase_map_imbalanced as phase_map_imbalanced,
     save_dataset as save_dataset,
     save_imbalanced as save_imbalanced,
     save_npz as save_npz,
@@ -22,7 +23,7 @@ from ._phase import (
 )
 
 __all__ = [
-    "balanced_batch", "export", "grid", "guide", "guide_imbalanced", "guide_uniform",
-    "phase_map", "phase_map_dataset", "phase_map_imbalanced", "save_dataset", "save_imbalanced",
-    "save_npz", "save_png", "validity_note",
+    "DatasetPhaseMap", "ImbalancedPhaseMap", "PhaseMap", "balanced_batch", "export", "grid",
+    "guide", "phase_map", "save_dataset", "save_imbalanced", "save_npz", "save_png",
+    "validity_note",
 ]

@@ -21,7 +21,8 @@ from ..ssem import derive
 from ..forms import r
 from ..ssem import vertex_multipliers
 from ..setting import ssem_variances
-from ..spec import takes_convention, LossSpec, alpha, get_spec
+from ..spec import LossSpec, alpha, get_spec
+from ..setting import takes_convention
 
 #: (key, title) in the order the sheet shows them
 ITEMS = (

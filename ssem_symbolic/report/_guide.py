@@ -7,7 +7,7 @@ bisection. With alpha fixed it is not monotone in tau (it rises, then falls back
 collapse as tau grows past the boundary), so a target V can have two temperatures or none;
 all are reported.
 
->>> g = guide("paper", 3, 4, 2, tau=0.5, target_within=0.1)
+>>> g = guide_balanced("paper", 3, 4, 2, tau=0.5, target_within=0.1)
 >>> round(g["alpha_c"], 6), round(g["alpha"], 6)
 (0.351877, 0.429446)
 """
@@ -25,7 +25,8 @@ from ..infra import counted, progress
 from ..vocab import exact
 from ..ssem import alpha_c_limits, alpha_c_value, derive, optimal_beta, tau_c_value
 from ..forms import r
-from ..spec import UnsupportedConvention, check_setting, get_spec, takes_convention
+from ..spec import UnsupportedConvention, check_setting, get_spec
+from ..setting import takes_convention
 from ..spec import k as k_sym, m as m_sym, p as p_sym
 from ..optimum import SHOWN_OFF_SSEM, established
 
@@ -126,7 +127,7 @@ def taus_for_within(convention, m, k, p, alpha: float, target: float) -> list[fl
 
 
 @takes_convention
-def guide(convention: str, m: int, k: int, p: int = 2, *, tau: float | None = None,
+def guide_balanced(convention: str, m: int, k: int, p: int = 2, *, tau: float | None = None,
           alpha: float | None = None, target_within: float | None = None) -> dict:
     """The guideline as a dict: ``alpha_c`` and ``alpha`` (tau given) or ``tau_c``,
     ``alpha_c`` and ``tau`` (alpha given), ``warnings`` and ``lines`` (the words).
@@ -303,7 +304,8 @@ def guide_uniform(convention, classes: int, instances: int | None, p: int, batch
     The tau range stops at 0.05: below it a point of the uniform mixture's solver takes tens
     of seconds. Each point is solved once (the scans and the reports share the solves).
     """
-    from ..optimum import dataset_alpha_c, dataset_optimum, uniform
+    from ..optimum import dataset_alpha_c, dataset_optimum
+    from ..setting import mixture, uniform
 
     spec = get_spec(convention)
     sampler = uniform(batch)
@@ -320,9 +322,15 @@ def guide_uniform(convention, classes: int, instances: int | None, p: int, batch
         return solve(a, t).within_class_variance
 
     if target_within is None and tau is not None:
-        out["alpha_c_dataset"] = dataset_alpha_c(spec, classes, instances, p, sampler, tau,
-                                                 tol=tol)
-        return out | {"tau": float(exact(tau))}
+        # beside it, the one-batch model at the nearest balanced batch (all C classes,
+        # round(B/C) instances each), for comparison; None where no such batch exists
+        k = round(batch / classes)
+        weights = mixture(spec, classes, instances, p, batch)
+        out["alpha_c"] = dataset_alpha_c(spec, classes, instances, p, sampler, tau, tol=tol)
+        out["per_batch"] = None if k < 2 else {
+            "batch": [classes, k], "alpha_c": float(alpha_c_value(spec, classes, k, p, tau))}
+        return out | {"tau": float(exact(tau)), "expectation": weights.method,
+                      "expectation_error": weights.error}
     grid = [float(UNIFORM_TAUS[0]) * (float(UNIFORM_TAUS[1]) / float(UNIFORM_TAUS[0]))
             ** (i / 16) for i in range(17)]
     if target_within is None:
@@ -330,7 +338,7 @@ def guide_uniform(convention, classes: int, instances: int | None, p: int, batch
             return 1.0 if solve(alpha, t).collapsed else -1.0
         signs = [collapsed(t) for t in (grid[0], grid[-1])]
         roots = _bisect_roots(collapsed, grid, tol, log=True, check=False)
-        return out | {"alpha": float(exact(alpha)), "tau_c_dataset": roots,
+        return out | {"alpha": float(exact(alpha)), "tau_c": roots,
                       "collapsed_at_range_ends": [s > 0 for s in signs],
                       "tau_range": [grid[0], grid[-1]]}
     target = float(target_within)

@@ -21,7 +21,8 @@ from ..infra import atomic_write
 from ..grid import OFF_SSEM_TAU, global_optimum_grid
 from ..setting import collapsed
 from ..grid import kernels
-from ..spec import LossSpec, check_setting, get_spec, takes_convention
+from ..spec import LossSpec, check_setting, get_spec
+from ..setting import takes_convention
 from ..optimum import SHOWN_OFF_SSEM, established
 
 
@@ -84,8 +85,8 @@ def grid(start: float, stop: float, num: int, log: bool = False) -> np.ndarray:
 
 
 @takes_convention
-def phase_map(convention: str | LossSpec, classes: int, per_class: int, views: int,
-              alpha: np.ndarray, tau: np.ndarray, device: str = "cpu") -> PhaseMap:
+def phase_map_balanced(convention: str | LossSpec, classes: int, per_class: int, views: int,
+                       alpha: np.ndarray, tau: np.ndarray, device: str = "cpu") -> PhaseMap:
     """beta* (float64) at every (alpha, tau) pair of the two 1-d grids."""
     spec = get_spec(convention)
     check_setting(spec, classes, per_class, views)

@@ -1,6 +1,20 @@
 """What is trained: class sizes, the anchor kinds of a batch or sampler, the SSEM Gram
 entries, the symmetric family's polyhedron and the class-count law of a sampler (L2)."""
 
+from ._batch import (
+    Batch as Batch,
+    takes_convention as takes_convention,
+)
+from ._dataset import (
+    MAX_UNIFORM_BATCH as MAX_UNIFORM_BATCH,
+    Dataset as Dataset,
+    Sampler as Sampler,
+    all_subsets as all_subsets,
+    balanced as balanced,
+    fixed_partition as fixed_partition,
+    parse_sampler as parse_sampler,
+    uniform as uniform,
+)
 from ._anchors import (
     blocks as blocks,
     check_sizes as check_sizes,
@@ -19,6 +33,7 @@ from ._model import (
     gram_entries as gram_entries,
     measured_variances as measured_variances,
     realise as realise,
+    ssem_eigenvalues as ssem_eigenvalues,
     o_sym as o_sym,
     ssem_variances as ssem_variances,
     symmetric_gram_eigenvalues as symmetric_gram_eigenvalues,
@@ -38,9 +53,12 @@ from ._sizes import (
 )
 
 __all__ = [
+    "Batch", "Dataset", "MAX_UNIFORM_BATCH", "Sampler", "all_subsets", "balanced",
+    "fixed_partition", "parse_sampler", "takes_convention", "uniform",
     "ClassSizes", "Family", "Polyhedron", "blocks", "c_sym", "check_sizes", "collapsed",
     "eigen_variances", "family", "flat", "gram_entries", "limit_polyhedron", "loss_weights",
-    "measured_variances", "realise", "mixture", "o_sym", "polyhedron", "reduced_loss",
+    "measured_variances", "realise", "ssem_eigenvalues", "mixture", "o_sym", "polyhedron",
+    "reduced_loss",
     "sigmoid_rows", "sorted_names", "ssem_variances", "symmetric_gram_eigenvalues", "v_sym",
     "variances",
 ]

@@ -13,7 +13,7 @@ from ._resolve import (
     register as register,
 )
 from ._lossspec import (
-    Batch as Batch,
+    check_batch as check_batch,
     Denominator as Denominator,
     alpha as alpha,
     beta as beta,
@@ -26,15 +26,15 @@ from ._lossspec import (
     PAIR_TYPES as PAIR_TYPES,
     PRESETS as PRESETS,
     pull_weights as pull_weights,
-    takes_convention as takes_convention,
     tau as tau,
     TERMS as TERMS,
     UnsupportedConvention as UnsupportedConvention,
 )
 
 __all__ = [
-    "Batch", "Denominator", "SpecFileError", "load_spec", "register", "LossSpec", "NoSolution",
+    "check_batch", "Denominator", "SpecFileError", "load_spec", "register", "LossSpec",
+    "NoSolution",
     "PAIR_TYPES", "PRESETS", "TERMS", "UnsupportedConvention", "alpha", "beta", "check_setting",
     "get_spec", "k", "m", "p", "pair_counts", "pull_weights", "spec_from_dict",
-    "takes_convention", "tau", "to_toml",
+    "tau", "to_toml",
 ]

@@ -24,8 +24,6 @@ k*p*(m - 1)
 from __future__ import annotations
 
 import enum
-import functools
-import inspect
 from dataclasses import dataclass
 from typing import Literal
 
@@ -50,7 +48,7 @@ def pair_counts(m_: sp.Expr = m, k_: sp.Expr = k, p_: sp.Expr = p) -> dict[str, 
     return {t.name: sp.sympify(t.count(m_, k_, p_)) for t in TABLE}
 
 
-def _check_sizes(m_, k_, p_) -> None:
+def check_batch(m_, k_, p_) -> None:
     """ValueError (one line) unless m >= 2, k >= 2, p >= 1 are integers."""
     for name, value, least in (("classes m", m_, 2), ("instances per class k", k_, 2),
                                ("views p", p_, 1)):
@@ -62,63 +60,6 @@ def _check_sizes(m_, k_, p_) -> None:
                    "partners",
                    "views p": "every instance has at least one view"}[name]
             raise ValueError(f"{name} must be >= {least} ({why}), got {value}")
-
-
-@dataclass(frozen=True)
-class Batch:
-    """A balanced batch: ``classes`` (m) x ``per_class`` (k) instances x ``views`` (p).
-
-    Every function that takes ``(convention, m, k, p, ...)`` (or ``(convention, classes,
-    per_class, ..., views=)``) also takes ``(convention, batch, ...)``: one argument order.
-
-    >>> b = Batch(3, 4)
-    >>> b.size, b.counts()["other"]
-    (24, 16)
-    """
-
-    classes: int
-    per_class: int
-    views: int = 2
-
-    def __post_init__(self) -> None:
-        _check_sizes(self.classes, self.per_class, self.views)
-
-    @property
-    def size(self) -> int:
-        """M = m k p embeddings."""
-        return self.classes * self.per_class * self.views
-
-    def counts(self) -> dict[str, int]:
-        """Partners of each pair type per anchor."""
-        return {t: int(c) for t, c in pair_counts(self.classes, self.per_class,
-                                                   self.views).items()}
-
-
-_BATCH_PARAMS = (("m_", "k_", "p_"), ("m", "k", "p"), ("classes", "per_class", "views"))
-
-
-def takes_convention(fn):
-    """Let ``fn(convention, ...)`` take a :class:`Batch` in place of its batch sizes.
-
-    ``convention`` is the one name of the loss-convention parameter in the Python API (a preset
-    name, a registered name, a spec file path or a :class:`LossSpec`); the CLI keeps
-    ``--loss``.
-    """
-    params = list(inspect.signature(fn).parameters)
-    triple = tuple(params[1:4]) in _BATCH_PARAMS
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        if len(args) > 1 and isinstance(args[1], Batch):
-            b = args[1]
-            if not triple:
-                raise TypeError(f"{fn.__name__}() takes no batch")
-            if any(name in kwargs for name in params[1:4]):
-                raise TypeError(f"{fn.__name__}() got the batch sizes twice (the Batch has "
-                                "them)")
-            args = (args[0], b.classes, b.per_class, b.views, *args[2:])
-        return fn(*args, **kwargs)
-    return wrapper
 
 
 def pull_weights(spec: LossSpec, m_: int, k_: int, p_: int, alpha_=None) -> dict:

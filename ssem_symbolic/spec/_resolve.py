@@ -9,7 +9,7 @@ import sympy as sp
 
 from ..vocab import check_tau, exact
 from ._file import load_spec
-from ._lossspec import _ALPHA, PRESETS, TERMS, LossSpec, _check_sizes, pair_counts, takes_convention
+from ._lossspec import _ALPHA, PRESETS, TERMS, LossSpec, check_batch, pair_counts
 
 
 _REGISTRY: dict[str, LossSpec] = {}
@@ -25,7 +25,6 @@ def register(spec: LossSpec) -> LossSpec:
     return spec
 
 
-@takes_convention
 def get_spec(convention) -> LossSpec:
     """Resolve a convention once, at the boundary: a :class:`LossSpec` passes through; a
     name is a preset or a registered spec; anything else is a path to a TOML or JSON spec file
@@ -43,7 +42,6 @@ def get_spec(convention) -> LossSpec:
                      ", or give a .toml/.json spec file")
 
 
-@takes_convention
 def check_setting(convention: str | LossSpec, m_: int, k_: int, p_: int,
                   alpha: float | None = None, tau: float | None = None) -> None:
     """Raise ValueError (one line) unless (m, k, p, alpha, tau) is a valid batch for ``convention``.
@@ -51,7 +49,7 @@ def check_setting(convention: str | LossSpec, m_: int, k_: int, p_: int,
     ``alpha=None`` means both terms may carry weight (a threshold over alpha).
     """
     spec = get_spec(convention)
-    _check_sizes(m_, k_, p_)
+    check_batch(m_, k_, p_)
     if alpha is not None:
         try:
             a = exact(alpha)

@@ -16,7 +16,8 @@ import mpmath
 import sympy as sp
 
 from ..forms import CollapseRule, Derivation, Reduced, form_of
-from ..spec import LossSpec, get_spec, takes_convention
+from ..spec import LossSpec, get_spec
+from ..setting import takes_convention
 
 
 @takes_convention

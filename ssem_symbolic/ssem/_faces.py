@@ -31,7 +31,8 @@ import sympy as sp
 from ._api import symmetric_loss
 from ..setting import symmetric_gram_eigenvalues
 from ..vocab import c_sym, o_sym, v_sym
-from ..spec import takes_convention, LossSpec, alpha, get_spec, k, m, p, tau  # noqa: F401  (k, p, tau: doctest)
+from ..spec import LossSpec, alpha, get_spec, k, m, p, tau  # noqa: F401  (k, p, tau: doctest)
+from ..setting import takes_convention
 
 #: the collapsed vertex: views and classes one point, class means a regular simplex
 VERTEX = {v_sym: sp.Integer(1), c_sym: sp.Integer(1), o_sym: -1 / (m - 1)}

@@ -1,0 +1,181 @@
+"""One entry point per operation, each a function of ``(spec, setting, ...)``.
+
+``setting`` is a :class:`~ssem_symbolic.setting.Batch` (class sizes and views; a balanced
+batch is one size group) or a :class:`~ssem_symbolic.setting.Dataset` (classes, instances,
+views and the sampler that draws batches). The spec is resolved once here. Behind each entry
+point sits the family's solver: the polyhedral fast path for a balanced batch, the size-group
+solver for unequal classes, and the dataset-level solver for a sampler.
+
+>>> from ssem_symbolic.setting import Batch
+>>> threshold("paper", Batch.balanced(2, 2, 2), tau=1).as_dict()["alpha_c"] > 0.6
+True
+>>> optimum("paper", Batch.balanced(3, 4, 2), "0.05", "0.5").collapsed  # alpha < 1/k
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Union
+
+import mpmath
+
+from ..setting import Batch, Dataset
+from ..spec import LossSpec, check_setting, get_spec
+from ..ssem import alpha_c_value, alpha_side, collapse_rule, tau_c_value
+from ._balanced import GlobalOptimum, Regimes, balanced_regimes, global_optimum
+from ._dataset import (PartitionOptimum, dataset_alpha_c, dataset_optimum, dataset_regimes,
+                       dataset_tau_c)
+from ._imbalanced import ImbalancedOptimum, ImbalancedRegimes, imbalanced_optimum, \
+    imbalanced_regimes
+
+Setting = Union[Batch, Dataset]
+
+
+def _setting(setting) -> Batch | Dataset:
+    if not isinstance(setting, (Batch, Dataset)):
+        raise TypeError(f"a setting is a Batch or a Dataset, got {type(setting).__name__}")
+    return setting
+
+
+def optimum(spec: LossSpec | str, setting: Setting, alpha, tau, *,
+            digits: int = 30) -> GlobalOptimum | ImbalancedOptimum | PartitionOptimum:
+    """The minimum of the loss over all unit embeddings of ``setting`` at (alpha, tau).
+
+    A balanced batch gives a :class:`GlobalOptimum` (one value per pair type), unequal class
+    sizes an :class:`ImbalancedOptimum` (per class, merges), a dataset the minimum of the
+    expected batch loss under its sampler (a :class:`GlobalOptimum` of the dataset's
+    symmetric family, or a :class:`PartitionOptimum` for a fixed partition). alpha and tau are
+    read exactly.
+    """
+    spec, setting = get_spec(spec), _setting(setting)
+    if isinstance(setting, Dataset):
+        return dataset_optimum(spec, setting.classes, setting.instances, setting.views,
+                               setting.sampler, alpha, tau, digits=digits)
+    if setting.is_balanced:
+        return global_optimum(spec, *setting.shape, alpha, tau, digits=digits)
+    return imbalanced_optimum(spec, setting.sizes, setting.views, alpha, tau, digits=digits)
+
+
+def regimes(spec: LossSpec | str, setting: Setting, *, tau=None, alpha=None,
+            tol: float | None = None,
+            tau_range: tuple | None = None) -> Regimes | ImbalancedRegimes:
+    """Every boundary of the optimum's regimes along alpha in [0, 1] at fixed ``tau``, or
+    along tau in ``tau_range`` at fixed ``alpha``, located to ``tol`` (each family's default
+    when None: 1e-10 for a balanced batch and a dataset, 1e-8 for unequal sizes)."""
+    spec, setting = get_spec(spec), _setting(setting)
+    kw = {"tau": tau, "alpha": alpha}
+    if tol is not None:
+        kw["tol"] = tol
+    if tau_range is not None:
+        kw["tau_range"] = tau_range
+    if isinstance(setting, Dataset):
+        return dataset_regimes(spec, setting.classes, setting.instances, setting.views,
+                               setting.sampler, **kw)
+    if setting.is_balanced:
+        return balanced_regimes(spec, *setting.shape, **kw)
+    return imbalanced_regimes(spec, setting.sizes, setting.views, **kw)
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """Where the setting's classes start or stop collapsing: alpha_c at a fixed ``tau``, or
+    tau_c at a fixed ``alpha``.
+
+    * a balanced batch: the closed form on SSEM (``alpha_c``, or ``tau_c`` with
+      ``collapse_when`` "tau >= tau_c" or "tau <= tau_c"; ``tau_c`` None when no tau
+      collapses, 0 when every tau does);
+    * unequal class sizes (``tau`` given): ``alpha_c_per_class`` from the global optimum,
+      with each class's collapse at the ends of [0, 1];
+    * a dataset: the dataset-level value (``tau_c`` is then the list of every change in
+      ``tau_range``), and ``per_batch``, the threshold of one batch of a balanced sampler (None
+      for samplers whose batches vary).
+    """
+
+    setting: Setting
+    along: str  #: "alpha" (alpha_c at a fixed tau) or "tau" (tau_c at a fixed alpha)
+    alpha_c: float | None = None
+    tau_c: float | list | None = None
+    collapse_when: str | None = None
+    alpha_c_per_class: tuple | None = None
+    collapsed_at_range_ends: tuple | None = None
+    tau_range: tuple | None = None
+    per_batch: Threshold | str | None = None
+
+    def as_dict(self) -> dict:
+        """The JSON fields: the setting's own numbers at the top level, the per-batch
+        comparison of a dataset under ``per_batch``."""
+        out: dict = {}
+        if self.alpha_c_per_class is not None:
+            out["class_sizes"] = list(self.setting.sizes.sizes)
+            out["alpha_c_per_class"] = list(self.alpha_c_per_class)
+            out["collapsed_at_range_ends_per_class"] = [list(e) for e in
+                                                        self.collapsed_at_range_ends]
+            return out
+        if self.along == "alpha":
+            out["alpha_c"] = self.alpha_c
+        else:
+            out["tau_c"] = self.tau_c
+            if self.collapse_when == "tau <= tau_c":
+                out["collapse_when"] = self.collapse_when
+        if isinstance(self.setting, Dataset):
+            if self.collapsed_at_range_ends is not None:
+                out["collapsed_at_range_ends"] = list(self.collapsed_at_range_ends)
+                out["tau_range"] = list(self.tau_range)
+            out["per_batch"] = (self.per_batch if self.per_batch is None or
+                                isinstance(self.per_batch, str) else self.per_batch.as_dict())
+        return out
+
+
+def _balanced_threshold(spec: LossSpec, batch: Batch, tau, alpha) -> Threshold:
+    m, k, p = batch.shape
+    if tau is not None:
+        check_setting(spec, m, k, p, tau=tau)
+        side = {1: "alpha <= alpha_c", -1: "alpha >= alpha_c"}.get(alpha_side(spec, m, k, p,
+                                                                              tau))
+        return Threshold(batch, "alpha", alpha_c=float(alpha_c_value(spec, m, k, p, tau)),
+                         collapse_when=side)
+    check_setting(spec, m, k, p, alpha=alpha)
+    rule = collapse_rule(spec, m, k, p, alpha)
+    when = {"tau>=": "tau >= tau_c", "tau<=": "tau <= tau_c", "always": "tau >= tau_c"}
+    return Threshold(batch, "tau", tau_c=None if rule.kind == "never" else float(rule.tau_c),
+                     collapse_when=when.get(rule.kind))
+
+
+def threshold(spec: LossSpec | str, setting: Setting, *, tau=None, alpha=None) -> Threshold:
+    """alpha_c at ``tau``, or tau_c at ``alpha`` (give exactly one), for ``setting``."""
+    spec, setting = get_spec(spec), _setting(setting)
+    if (tau is None) == (alpha is None):
+        raise ValueError("give tau (for alpha_c) or alpha (for tau_c), not both")
+    if isinstance(setting, Batch):
+        if setting.is_balanced:
+            return _balanced_threshold(spec, setting, tau, alpha)
+        if tau is None:
+            raise ValueError("with unequal class sizes the threshold is per class along alpha: "
+                             "give --tau (for a scan along tau, use ssem regimes --alpha)")
+        r = imbalanced_regimes(spec, setting.sizes, setting.views, tau=tau)
+        return Threshold(setting, "alpha", alpha_c_per_class=tuple(r.threshold(i) for i in
+                                                          range(setting.classes)),
+                         collapsed_at_range_ends=tuple(tuple(e) for e in
+                                                       r.collapsed_at_ends))
+    C, n, p, smp = setting.classes, setting.instances, setting.views, setting.sampler
+    per_batch = None
+    if smp.kind == "balanced":
+        one = Batch.balanced(smp.m, smp.k, p)
+        if tau is not None:
+            per_batch = _balanced_threshold(spec, one, tau, None)
+        else:
+            check_setting(spec, smp.m, smp.k, p, alpha=alpha)
+            try:
+                value = tau_c_value(spec, smp.m, smp.k, p, alpha)
+                per_batch = Threshold(one, "tau",
+                                      tau_c=None if value == mpmath.inf else float(value))
+            except ValueError:  # collapse at small tau: the rule, not one tau_c
+                per_batch = str(collapse_rule(spec, smp.m, smp.k, p, alpha))
+    if tau is not None:
+        return Threshold(setting, "alpha", alpha_c=dataset_alpha_c(spec, C, n, p, smp, tau),
+                         per_batch=per_batch)
+    data = dataset_tau_c(spec, C, n, p, smp, alpha)
+    return Threshold(setting, "tau", tau_c=list(data["tau_c"]),
+                     collapsed_at_range_ends=tuple(data["collapsed_at"]),
+                     tau_range=tuple(data["range"]), per_batch=per_batch)

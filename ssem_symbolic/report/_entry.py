@@ -1,0 +1,79 @@
+"""The phase map and the guide, each a function of ``(spec, setting, ...)``, as the optimum,
+the regimes and the threshold are (:mod:`ssem_symbolic.optimum`).
+
+Behind each sits the setting's engine: the torch grid solver for a balanced batch, one exact
+solve per point for unequal class sizes and for a dataset under its sampler.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from ..optimum import dataset_alpha_c
+from ..setting import Batch, Dataset
+from ..spec import LossSpec, get_spec
+from ._guide import guide_balanced, guide_imbalanced, guide_uniform
+from ._phase import (DatasetPhaseMap, ImbalancedPhaseMap, PhaseMap, phase_map_balanced,
+                     phase_map_dataset, phase_map_imbalanced)
+
+
+def phase_map(spec: LossSpec | str, setting: Batch | Dataset, alpha: np.ndarray,
+              tau: np.ndarray, *, device: str = "cpu",
+              progress: Callable[[], None] | None = None
+              ) -> PhaseMap | ImbalancedPhaseMap | DatasetPhaseMap:
+    """The optimum over the grid ``alpha`` x ``tau`` (two 1-d arrays).
+
+    A balanced batch: beta* and the global optimum's regime at every point, on ``device`` (the
+    generated torch kernels, float64). Unequal class sizes and a dataset: one exact solve per
+    point (``progress`` is called after each).
+    """
+    spec = get_spec(spec)
+    if isinstance(setting, Dataset):
+        return phase_map_dataset(spec, setting.classes, setting.instances, setting.views,
+                                 setting.sampler, alpha, tau, progress=progress)
+    if not isinstance(setting, Batch):
+        raise TypeError(f"a setting is a Batch or a Dataset, got {type(setting).__name__}")
+    if setting.is_balanced:
+        return phase_map_balanced(spec, *setting.shape, alpha, tau, device)
+    return phase_map_imbalanced(spec, setting.sizes, setting.views, alpha, tau,
+                                progress=progress)
+
+
+def guide(spec: LossSpec | str, setting: Batch | Dataset, *, tau=None, alpha=None,
+          target_within: float | None = None) -> dict:
+    """Which alpha (``tau`` given) or tau (``alpha`` given) to train at for ``setting``.
+
+    A batch: the thresholds (per class for unequal sizes) and, with ``target_within``, the
+    point whose within-class variance equals it. A dataset under the uniform sampler: every
+    answer is the dataset-level one, which training with that sampler follows. A dataset
+    under a balanced sampler (``tau`` given): the dataset-level alpha_c, with the guide of
+    one of its batches under ``per_batch``.
+    """
+    spec = get_spec(spec)
+    if isinstance(setting, Batch):
+        if setting.is_balanced:
+            return guide_balanced(spec, *setting.shape, tau=tau, alpha=alpha,
+                                  target_within=target_within)
+        return guide_imbalanced(spec, setting.sizes, setting.views, tau=tau, alpha=alpha,
+                                target_within=target_within)
+    if not isinstance(setting, Dataset):
+        raise TypeError(f"a setting is a Batch or a Dataset, got {type(setting).__name__}")
+    smp = setting.sampler
+    if smp.kind == "uniform":
+        return guide_uniform(spec, setting.classes, setting.instances, setting.views,
+                             smp.batch, tau=tau, alpha=alpha, target_within=target_within)
+    if smp.kind != "balanced":
+        raise ValueError(f"the guide takes a balanced or uniform sampler, got {smp.describe()}")
+    if tau is None:
+        raise ValueError("under a balanced sampler the guide gives the dataset-level alpha_c at a "
+                         "tau: give tau")
+    one = guide_balanced(spec, smp.m, smp.k, setting.views, tau=tau, alpha=alpha,
+                         target_within=target_within)
+    keys = ("alpha_c", "alpha", "tau_c", "tau", "tau_solutions")
+    return {"loss": spec.name, "tau": one["tau"],
+            "alpha_c": dataset_alpha_c(spec, setting.classes, setting.instances, setting.views,
+                                       smp, tau),
+            "per_batch": {key: one[key] for key in keys if key in one},
+            "warnings": one["warnings"], "lines": one["lines"]}
