@@ -56,7 +56,7 @@ def render(path: Path, out_dir: Path) -> Path:
     import nbformat
 
     nb = jupytext.read(path)
-    namespace: dict = {"__name__": "__main__"}
+    namespace: dict = {"__name__": "__main__", "__file__": str(path.resolve())}
     count = 0
     shown: list[dict] = []
     plt.show = lambda *a, **k: shown.extend(_figures(plt))  # noqa: E731

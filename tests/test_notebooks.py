@@ -16,17 +16,15 @@ def test_the_seven_notebooks_exist():
     assert [p.name[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05", "06", "07"]
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_runs_headless(path, tmp_path):
+def test_every_notebook_is_a_jupytext_file_with_prose_and_code():
+    """Each notebook is executed, every cell, by the docs build (python docs/build.py renders
+    them into the site; a failing cell fails the build, in CI); here: its shape."""
     import jupytext
 
-    nb = jupytext.read(path)
-    kinds = [c.cell_type for c in nb.cells]
-    assert kinds.count("markdown") >= 3 and kinds.count("code") >= 3
-    done = subprocess.run([sys.executable, str(path)], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=900, env={**os.environ, "MPLBACKEND": "Agg"})
-    assert done.returncode == 0, done.stderr[-2000:]
+    for path in NOTEBOOKS:
+        nb = jupytext.read(path)
+        kinds = [c.cell_type for c in nb.cells]
+        assert kinds.count("markdown") >= 3 and kinds.count("code") >= 3, path.name
 
 
 def test_render_writes_notebooks_with_outputs(tmp_path):

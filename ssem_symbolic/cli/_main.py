@@ -124,8 +124,8 @@ def _grid_arg(name: str):
     return parse
 
 
-_LOSS_HELP = (f"a preset ({', '.join(PRESETS)}), a registered name, or a .toml/.json spec "
-              "file")
+_LOSS_HELP = (f"a preset ({', '.join(PRESETS)}), a registered name, a shipped example "
+              "(ssem spec list) or a .toml/.json spec file")
 
 
 def _class_sizes(text: str):
@@ -275,9 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
     fo.add_argument("--format", default="text", choices=("text", "latex", "python"))
     fo.add_argument("--json", action="store_true", help="print one JSON object")
     sp_ = subs.add_parser("spec", help="show a convention: its canonical form and its loss in "
-                          "words")
-    sp_.add_argument("action", choices=("show",))
-    sp_.add_argument("loss", help=_LOSS_HELP)
+                          "words; or list the presets and the shipped example specs")
+    sp_.add_argument("action", choices=("show", "list"))
+    sp_.add_argument("loss", nargs="?", help=_LOSS_HELP + " (show only)")
     sp_.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
@@ -1296,24 +1296,26 @@ def _formula(args) -> int:
 
 
 def _spec(args) -> int:
-    from ..ssem import derive
-    from ..spec import get_spec
-    from ..spec import to_toml
+    from ..forms import form_of
     from ..optimum import established
+    from ..spec import PRESETS, examples, get_spec, to_toml
 
+    if args.action == "list":
+        if args.loss is not None:
+            raise ValueError("ssem spec list takes no loss")
+        rows = [(name, "preset", spec.description) for name, spec in PRESETS.items()]
+        rows += [(name, str(path), get_spec(path).description)
+                 for name, path in examples().items() if name not in PRESETS]
+        if args.json:
+            print(_dumps([{"name": n, "source": s, "description": d} for n, s, d in rows]))
+            return 0
+        print(_table([(n, f"{s}: {d}" if d else s) for n, s, d in rows]))
+        return 0
+    if args.loss is None:
+        raise ValueError("ssem spec show takes a loss: a preset, a shipped example or a file")
     spec = get_spec(args.loss)
-    if spec.form == "sigmoid":
-        from ..forms import sigmoid
-
-        facts = {"key": spec.key(), "form": "sigmoid", "bias": str(spec.bias),
-                 "alpha_c": str(sigmoid.alpha_c(spec)), "ssem_established": established(spec)}
-    else:
-        d = derive(spec)
-        facts = {"key": spec.key(),
-                 "collapse_side": {1: "alpha <= alpha_c", -1: "alpha >= alpha_c"}.get(
-                     int(d.alpha_side), "depends on the batch and tau"),
-                 "ssem_established": established(spec),
-                 "alpha_c_tau0": str(d.alpha_c_tau0), "alpha_c_tauinf": str(d.alpha_c_tauinf)}
+    facts = {"key": spec.key(), **form_of(spec).summary(spec),
+             "ssem_established": established(spec)}
     if args.json:
         print(_dumps({"spec": spec.canonical(), "words": _in_words(spec)} | facts))
         return 0

@@ -3,9 +3,11 @@ its SSEM reduction, collapse margin and closed forms, and the numeric primitives
 (L3)."""
 
 from ._forms import (
-    form_of as form_of,
     FORMS as FORMS,
     LossForm as LossForm,
+    Sigmoid as Sigmoid,
+    Softmax as Softmax,
+    form_of as form_of,
 )
 from ._numeric import (
     bracketed_newton as bracketed_newton,
@@ -13,11 +15,8 @@ from ._numeric import (
     guard_digits as guard_digits,
 )
 from ._sigmoid import (
-    alpha_c as alpha_c,
     Objective as Objective,
-    SCAN as SCAN,
     Separable as Separable,
-    TAU_SCAN as TAU_SCAN,
 )
 from ._softmax import (
     ARGS as ARGS,
@@ -29,7 +28,7 @@ from ._softmax import (
 from . import _sigmoid as sigmoid  # the sigmoid form's closed forms and scan
 
 __all__ = [
-    "ARGS", "CollapseRule", "Derivation", "FORMS", "LossForm", "Objective", "Reduced", "SCAN",
-    "Separable", "TAU_SCAN", "alpha_c", "bracketed_newton", "form_of", "guard_digits", "r",
-    "term_pieces", "sigmoid",
+    "ARGS", "CollapseRule", "Derivation", "FORMS", "LossForm", "Objective", "Reduced",
+    "Separable", "Sigmoid", "Softmax", "bracketed_newton", "form_of", "guard_digits", "r",
+    "sigmoid", "term_pieces",
 ]

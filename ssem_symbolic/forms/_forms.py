@@ -24,6 +24,7 @@ class LossForm(Protocol):
     tau_c_scan: tuple | None
 
     def closed_forms(self, spec: LossSpec) -> dict[str, sp.Expr]: ...
+    def summary(self, spec: LossSpec) -> dict[str, str]: ...
     def symmetric_loss(self, spec: LossSpec) -> sp.Expr: ...
     def derive(self, spec: LossSpec) -> _softmax.Derivation: ...
     def reduced(self, spec: LossSpec) -> _softmax.Reduced: ...
@@ -57,6 +58,16 @@ class Softmax:
         d = _softmax.derive(spec)
         return {"alpha_c": d.alpha_c_r, "tau_c": d.tau_c, "alpha_c_tau0": d.alpha_c_tau0}
 
+    @staticmethod
+    def summary(spec: LossSpec) -> dict[str, str]:
+        """What the derivation says about the spec at any batch: the side of alpha_c that
+        collapses and the limits of alpha_c as tau -> 0 and oo."""
+        d = _softmax.derive(spec)
+        side = {1: "alpha <= alpha_c", -1: "alpha >= alpha_c"}.get(int(d.alpha_side),
+                                                                   "depends on the batch and tau")
+        return {"collapse_side": side, "alpha_c_tau0": str(d.alpha_c_tau0),
+                "alpha_c_tauinf": str(d.alpha_c_tauinf)}
+
     symmetric_loss = staticmethod(_softmax.symmetric_loss)
     derive = staticmethod(_softmax.derive)
     reduced = staticmethod(_softmax.reduced)
@@ -83,6 +94,11 @@ class Sigmoid:
     def closed_forms(spec: LossSpec) -> dict[str, sp.Expr]:
         """alpha_c(tau) = -A/B, exactly (tau_c has no closed form)."""
         return {"alpha_c": _sigmoid.alpha_c(spec)}
+
+    @staticmethod
+    def summary(spec: LossSpec) -> dict[str, str]:
+        """The form, its bias and alpha_c(tau) = -A/B in closed form."""
+        return {"form": "sigmoid", "bias": str(spec.bias), "alpha_c": str(_sigmoid.alpha_c(spec))}
 
     symmetric_loss = staticmethod(_sigmoid.symmetric_loss)
     alpha_c_value = staticmethod(_sigmoid.alpha_c_value)

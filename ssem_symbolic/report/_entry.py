@@ -14,6 +14,7 @@ import numpy as np
 from ..optimum import dataset_alpha_c
 from ..setting import Batch, Dataset
 from ..spec import LossSpec, get_spec
+from ..vocab import exact
 from ._guide import guide_balanced, guide_imbalanced, guide_uniform
 from ._phase import (DatasetPhaseMap, ImbalancedPhaseMap, PhaseMap, phase_map_balanced,
                      phase_map_dataset, phase_map_imbalanced)
@@ -72,7 +73,7 @@ def guide(spec: LossSpec | str, setting: Batch | Dataset, *, tau=None, alpha=Non
     one = guide_balanced(spec, smp.m, smp.k, setting.views, tau=tau, alpha=alpha,
                          target_within=target_within)
     keys = ("alpha_c", "alpha", "tau_c", "tau", "tau_solutions")
-    return {"loss": spec.name, "tau": one["tau"],
+    return {"loss": spec.name, "tau": float(exact(tau)),
             "alpha_c": dataset_alpha_c(spec, setting.classes, setting.instances, setting.views,
                                        smp, tau),
             "per_batch": {key: one[key] for key in keys if key in one},

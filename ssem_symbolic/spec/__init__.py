@@ -8,6 +8,7 @@ from ._file import (
     to_toml as to_toml,
 )
 from ._resolve import (
+    examples as examples,
     check_setting as check_setting,
     get_spec as get_spec,
     register as register,
@@ -32,6 +33,7 @@ from ._lossspec import (
 )
 
 __all__ = [
+    "examples",
     "check_batch", "Denominator", "SpecFileError", "load_spec", "register", "LossSpec",
     "NoSolution",
     "PAIR_TYPES", "PRESETS", "TERMS", "UnsupportedConvention", "alpha", "beta", "check_setting",

@@ -4,6 +4,7 @@ is a preset or a registered spec, anything else a spec file; and the one check o
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import sympy as sp
 
@@ -25,10 +26,23 @@ def register(spec: LossSpec) -> LossSpec:
     return spec
 
 
+#: the example spec files that ship with the package (``examples/specs`` in the repository)
+EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
+
+
+def examples() -> dict[str, Path]:
+    """The shipped example spec files by name (their file stem), sorted.
+
+    >>> sorted(examples())[:3]
+    ['dcl', 'paper', 'spread']
+    """
+    return {p.stem: p for p in sorted(EXAMPLES_DIR.glob("*.toml"))}
+
+
 def get_spec(convention) -> LossSpec:
     """Resolve a convention once, at the boundary: a :class:`LossSpec` passes through; a
-    name is a preset or a registered spec; anything else is a path to a TOML or JSON spec file
-    (:func:`~ssem_symbolic.spec.load_spec`)."""
+    name is a preset, a registered spec or a shipped example (:func:`examples`); anything else
+    is a path to a TOML or JSON spec file (:func:`~ssem_symbolic.spec.load_spec`)."""
     if isinstance(convention, LossSpec):
         return convention
     name = str(convention)
@@ -38,8 +52,12 @@ def get_spec(convention) -> LossSpec:
         return _REGISTRY[name]
     if name.endswith((".toml", ".json")) or "/" in name or os.sep in name:
         return load_spec(name)
+    shipped = examples()
+    if name in shipped:
+        return load_spec(shipped[name])
     raise ValueError(f"unknown loss {name!r}; choose one of {', '.join([*PRESETS, *_REGISTRY])}"
-                     ", or give a .toml/.json spec file")
+                     f", a shipped example ({', '.join(shipped)}), or give a .toml/.json spec "
+                     "file")
 
 
 def check_setting(convention: str | LossSpec, m_: int, k_: int, p_: int,

@@ -1,17 +1,17 @@
-"""The README's migration block, executed: its own asserts compare with pytorch-metric-learning,
-and its SupContrast line is checked here against SupContrast's SupConLoss (contrast_mode
-"all"), transcribed from its published code."""
+"""The migration block of the training-loss page (docs/how-to/training-loss.md), executed:
+its own asserts compare with pytorch-metric-learning, and its SupContrast line is checked here
+against SupContrast's SupConLoss (contrast_mode "all"), transcribed from its published code."""
 
 import re
 from pathlib import Path
 
 import torch
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+PAGE = Path(__file__).resolve().parents[1] / "docs" / "how-to" / "training-loss.md"
 
 
 def _block() -> str:
-    text = README.read_text()
+    text = PAGE.read_text()
     return re.search(r"<!-- migration -->\n```python\n(.*?)```", text, re.S).group(1)
 
 
@@ -31,10 +31,10 @@ def supcontrast(features, labels, temperature=0.1, base_temperature=0.07):
     return (-(temperature / base_temperature) * mean_pos).mean()
 
 
-def test_the_readme_migration_block_runs_and_matches():
+def test_the_migration_block_runs_and_matches():
     torch.manual_seed(0)
     scope: dict = {}
-    exec(compile(_block(), "README migration block", "exec"), scope)  # its asserts: PML
+    exec(compile(_block(), "the migration block", "exec"), scope)  # its asserts: PML
     want = supcontrast(scope["features"], scope["labels"])
     assert abs(float(scope["supcontrast_value"]) - float(want)) < 1e-5
 
