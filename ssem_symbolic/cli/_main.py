@@ -444,7 +444,8 @@ def _threshold(args) -> int:
             return 0
         print(_table([("loss", spec.name), ("m, k, p", f"{m}, {k}, {p}"), ("tau", args.tau),
                       ("alpha_c", f"{a_c:.10g}")]))
-        print(f"\nalpha_c(tau) = {_closed_form(spec, 'alpha_c')}")
+        shown = _closed_form(spec, "alpha_c_r") or _closed_form(spec, "alpha_c")
+        print(f"\nalpha_c(tau) = {shown}")
         if th.collapse_when is None:
             print(f"\nAt tau = {args.tau:g} collapse does not depend on alpha.")
         else:
@@ -1247,43 +1248,32 @@ def _table(rows) -> str:
 def _formula(args) -> int:
     import sympy as sp
 
-    from ..ssem import derive
+    from ..forms import form_of
     from ..spec import get_spec
-
     from ..ssem import collapse_boundaries, vertex_multipliers
 
     render = {"text": sp.sstr, "latex": sp.latex, "python": sp.pycode}[args.format]
     spec = get_spec(args.loss)
-    if spec.form == "sigmoid":
-        from ..forms import sigmoid
-
-        items = {"reduced_loss": sigmoid.reduced(spec), "alpha_c": sigmoid.alpha_c(spec)}
-        if args.json:
-            print(_dumps({key: render(expr) for key, expr in items.items()}
-                             | {"tau_c": None}))
-            return 0
-        print(f"# loss convention: {spec.name}, sigmoid form  (symbols: m, k, p, alpha, tau, "
-              "beta)")
-        print(f"f(beta) = {render(items['reduced_loss'])}")
-        print(f"alpha_c(tau) = {render(items['alpha_c'])}")
-        print("# tau_c(alpha): no closed form; `ssem threshold --alpha` locates it")
-        return 0
-    d = derive(spec)
-    items = {"reduced_loss": d.loss, "alpha_c": d.alpha_c, "tau_c": d.tau_c}
-    mus = vertex_multipliers(d.spec)
-    roots = collapse_boundaries(d.spec)
+    forms = form_of(spec).closed_forms(spec)
+    mus = vertex_multipliers(spec)
+    roots = collapse_boundaries(spec)
     if args.json:
-        print(_dumps({key: render(expr) for key, expr in items.items()}
-                         | {"collapse_multipliers": {n: render(e) for n, e in mus.items()},
-                            "collapse_boundaries": {n: None if e is None else render(e)
-                                                    for n, e in roots.items()}}))
+        items = {key: render(forms[key]) if key in forms else None
+                 for key in ("reduced_loss", "alpha_c", "tau_c")}
+        print(_dumps(items | {"collapse_multipliers": {n: render(e) for n, e in mus.items()},
+                              "collapse_boundaries": {n: None if e is None else render(e)
+                                                      for n, e in roots.items()}}))
         return 0
-    print(f"# loss convention: {d.spec.name}  (symbols: m, k, p, alpha, tau, beta)")
-    print(f"f(beta) = {render(d.loss)}")
-    print(f"alpha_c(tau) = {render(d.alpha_c)}")
-    print(f"tau_c(alpha) = {render(d.tau_c)}")
-    print(f"# tau_c = 0 for alpha <= {render(d.alpha_c_tau0)}; "
-          f"no tau collapses for alpha >= {render(d.alpha_c_tauinf)}")
+    print(f"# loss convention: {spec.name}, {spec.form} form  (symbols: m, k, p, alpha, tau, "
+          "beta)")
+    print(f"f(beta) = {render(forms['reduced_loss'])}")
+    print(f"alpha_c(tau) = {render(forms['alpha_c'])}")
+    if "tau_c" in forms:
+        print(f"tau_c(alpha) = {render(forms['tau_c'])}")
+        print(f"# tau_c = 0 for alpha <= {render(forms['alpha_c_tau0'])}; "
+              f"no tau collapses for alpha >= {render(forms['alpha_c_tauinf'])}")
+    else:
+        print("# tau_c(alpha): no closed form; `ssem threshold --alpha` locates it")
     print("# global optimum: class collapse (v = c = 1, centroid 0) is optimal iff these KKT "
           "multipliers at that vertex are all >= 0 (p >= 2):")
     for name, expr in mus.items():
@@ -1326,40 +1316,9 @@ def _spec(args) -> int:
 
 
 def _in_words(spec) -> str:
-    def types(ts):
-        return " + ".join(ts)
-    how = ("one mean over all positive ordered pairs" if spec.mean == "pairs"
-           else "a mean per anchor, then over anchors")
-    w_sup, w_self = (str(spec.weight(t)) for t in ("sup", "self"))
-    if spec.form == "sigmoid":
-        total = ("summed over partners, then the mean over anchors" if spec.mean == "anchors"
-                 else "the mean over all its pairs")
-        return (f"per pair (a, b), b among {types(spec.denominator)}: "
-                f"softplus(-y (s_ab/tau + {spec.bias})), y = +1 for the term's positives, -1 "
-                f"otherwise\nL = ({w_sup}) * [y = +1 on {types(spec.sup)}]\n"
-                f"  + ({w_self}) * [y = +1 on {types(spec.self_)}]\neach term {total}")
-    if spec.per_term:
-        dens = {t: types(spec.denominator_of(t)) for t in ("sup", "self")}
-        out = (f"per anchor a and term T: p_T(b|a) = exp(s_ab/tau) / sum over den_T of "
-               f"exp(s_ac/tau), den_sup = {dens['sup']}, den_self = {dens['self']}\n"
-               f"L = ({w_sup}) * mean over {types(spec.sup)} positives of -log p_sup(b|a)\n"
-               f"  + ({w_self}) * mean over {types(spec.self_)} positives of -log "
-               f"p_self(b|a)\nmeans: {how}")
-    else:
-        out = (f"per anchor a: p(b|a) = exp(s_ab/tau) / sum over {types(spec.denominator)} of "
-               "exp(s_ac/tau)\n"
-               f"L = ({w_sup}) * mean over {types(spec.sup)} positives of -log p(b|a)\n"
-               f"  + ({w_self}) * mean over {types(spec.self_)} positives of -log p(b|a)\n"
-               f"means: {how}")
-    if spec.decoupled:
-        out += "\ndecoupled: positives outside the denominator enter only as -s_ab/tau"
-    for place, t, w in spec.pair_weights:
-        where = ("in the denominator: exp(s_ac/tau) times" if place == "denominator" else
-                 f"in the {place.split('.')[1]} term's denominator: exp(s_ac/tau) times"
-                 if place.startswith("denominator.") else
-                 f"among the {place} positives: the mean weights -log p(b|a) by")
-        out += f"\npair weight: {t} pairs {where} {w}"
-    return out
+    from ..forms import form_of
+
+    return form_of(spec).in_words(spec)
 
 
 _COMMANDS = {"threshold": _threshold, "optimum": _optimum, "regimes": _regimes, "phase": _phase,

@@ -9,6 +9,10 @@ from ._forms import (
     Softmax as Softmax,
     form_of as form_of,
 )
+from ._objective import (
+    FamilyObjective as FamilyObjective,
+    LogSumExp as LogSumExp,
+)
 from ._numeric import (
     bracketed_newton as bracketed_newton,
     CollapseRule as CollapseRule,
@@ -28,7 +32,7 @@ from ._softmax import (
 from . import _sigmoid as sigmoid  # the sigmoid form's closed forms and scan
 
 __all__ = [
-    "ARGS", "CollapseRule", "Derivation", "FORMS", "LossForm", "Objective", "Reduced",
-    "Separable", "Sigmoid", "Softmax", "bracketed_newton", "form_of", "guard_digits", "r",
-    "sigmoid", "term_pieces",
+    "ARGS", "CollapseRule", "Derivation", "FORMS", "FamilyObjective", "LogSumExp", "LossForm",
+    "Objective", "Reduced", "Separable", "Sigmoid", "Softmax", "bracketed_newton", "form_of",
+    "guard_digits", "r", "sigmoid", "term_pieces",
 ]

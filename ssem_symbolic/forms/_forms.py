@@ -8,9 +8,11 @@ from typing import Protocol
 import mpmath
 import sympy as sp
 
-from ..spec import LossSpec
+from ..spec import TERMS, LossSpec
+from ..setting import blocks, flat, loss_weights, sigmoid_rows
 from . import _sigmoid, _softmax
 from ._numeric import CollapseRule
+from ._objective import FamilyObjective, LogSumExp
 
 
 class LossForm(Protocol):
@@ -24,7 +26,14 @@ class LossForm(Protocol):
     tau_c_scan: tuple | None
 
     def closed_forms(self, spec: LossSpec) -> dict[str, sp.Expr]: ...
+    def moebius(self, spec: LossSpec) -> bool: ...
+    def in_words(self, spec: LossSpec) -> str: ...
     def summary(self, spec: LossSpec) -> dict[str, str]: ...
+    def family_weights(self, spec: LossSpec, sizes, p_: int, alpha_) -> list: ...
+    def kind_weights(self, spec: LossSpec, part: dict, coef: dict) -> list: ...
+    def objective(self, spec: LossSpec, coords: tuple, weights: list, tau_,
+                  lib) -> FamilyObjective: ...
+    def flat(self, weights: list) -> bool: ...
     def symmetric_loss(self, spec: LossSpec) -> sp.Expr: ...
     def derive(self, spec: LossSpec) -> _softmax.Derivation: ...
     def reduced(self, spec: LossSpec) -> _softmax.Reduced: ...
@@ -54,9 +63,21 @@ class Softmax:
 
     @staticmethod
     def closed_forms(spec: LossSpec) -> dict[str, sp.Expr]:
-        """alpha_c (in r), tau_c(alpha) and lim alpha_c as tau -> 0, exactly."""
+        """f(beta), alpha_c(tau) (also in r), tau_c(alpha) and the limits of alpha_c as
+        tau -> 0 and oo, exactly."""
         d = _softmax.derive(spec)
-        return {"alpha_c": d.alpha_c_r, "tau_c": d.tau_c, "alpha_c_tau0": d.alpha_c_tau0}
+        return {"reduced_loss": d.loss, "alpha_c": d.alpha_c, "alpha_c_r": d.alpha_c_r,
+                "tau_c": d.tau_c, "alpha_c_tau0": d.alpha_c_tau0,
+                "alpha_c_tauinf": d.alpha_c_tauinf}
+
+    @staticmethod
+    def moebius(spec: LossSpec) -> bool:
+        """Whether alpha_c is a Moebius map of r (N(r) affine in r), so that its monotonicity
+        in tau is decided exactly; False for N quadratic in r (a denominator per term, both
+        holding other classes)."""
+        return sp.degree(sp.expand(_softmax.derive(spec).collapse_r), _softmax.r) < 2
+
+    in_words = staticmethod(_softmax.in_words)
 
     @staticmethod
     def summary(spec: LossSpec) -> dict[str, str]:
@@ -67,6 +88,22 @@ class Softmax:
                                                                    "depends on the batch and tau")
         return {"collapse_side": side, "alpha_c_tau0": str(d.alpha_c_tau0),
                 "alpha_c_tauinf": str(d.alpha_c_tauinf)}
+
+    #: on a symmetric family (imbalanced batches, samplers): per anchor kind its log-sum-exps
+    #: and pull; the objective; whether phi is flat along (1, ..., 1) (no self entry)
+    family_weights = staticmethod(loss_weights)
+    flat = staticmethod(flat)
+
+    @staticmethod
+    def kind_weights(spec: LossSpec, part: dict, coef: dict) -> list:
+        """One kind of anchor (its partners per pair type, ``part``; each term's total weight
+        of such anchors, ``coef``): its log-sum-exps and pull (:func:`blocks`)."""
+        return [blocks(spec, part, coef)]
+
+    @staticmethod
+    def objective(spec: LossSpec, coords: tuple, weights: list, tau_,
+                  lib) -> FamilyObjective:
+        return LogSumExp(coords, weights, tau_, lib)
 
     symmetric_loss = staticmethod(_softmax.symmetric_loss)
     derive = staticmethod(_softmax.derive)
@@ -92,13 +129,41 @@ class Sigmoid:
 
     @staticmethod
     def closed_forms(spec: LossSpec) -> dict[str, sp.Expr]:
-        """alpha_c(tau) = -A/B, exactly (tau_c has no closed form)."""
-        return {"alpha_c": _sigmoid.alpha_c(spec)}
+        """f(beta) and alpha_c(tau) = -A/B, exactly (tau_c has no closed form)."""
+        return {"reduced_loss": _sigmoid.reduced(spec), "alpha_c": _sigmoid.alpha_c(spec)}
+
+    @staticmethod
+    def moebius(spec: LossSpec) -> bool:
+        """alpha_c = -A/B is no Moebius map of r: its monotonicity is checked on a scan."""
+        return False
+
+    in_words = staticmethod(_sigmoid.in_words)
 
     @staticmethod
     def summary(spec: LossSpec) -> dict[str, str]:
         """The form, its bias and alpha_c(tau) = -A/B in closed form."""
         return {"form": "sigmoid", "bias": str(spec.bias), "alpha_c": str(_sigmoid.alpha_c(spec))}
+
+    #: on a symmetric family: the rows of its separable softplus sum, which is never flat
+    family_weights = staticmethod(sigmoid_rows)
+
+    @staticmethod
+    def flat(weights: list) -> bool:
+        return False
+
+    @staticmethod
+    def kind_weights(spec: LossSpec, part: dict, coef: dict) -> list:
+        """One kind of anchor's rows: l_T is the sum over the pairs it sees (mean "anchors")
+        or their mean (mean "pairs"); label +1 on the term's positives."""
+        n_seen = sum(c for t in spec.denominator for c, _ in part[t])
+        scale = 1 if spec.mean == "anchors" else sp.Rational(1, max(n_seen, 1))
+        return [(i, 1 if t in spec.positives(term) else -1, coef[term] * scale * c)
+                for term in TERMS for t in spec.denominator for c, i in part[t]]
+
+    @staticmethod
+    def objective(spec: LossSpec, coords: tuple, weights: list, tau_,
+                  lib) -> FamilyObjective:
+        return _sigmoid.Separable(weights, spec.bias, tau_, lib)
 
     symmetric_loss = staticmethod(_sigmoid.symmetric_loss)
     alpha_c_value = staticmethod(_sigmoid.alpha_c_value)

@@ -336,3 +336,16 @@ class Objective(Separable):
     def __init__(self, spec: LossSpec, pr, alpha_, tau_, lib, counts: dict | None = None) -> None:
         n = counts or {t: int(c) for t, c in pair_counts(pr.P.m, pr.P.k, pr.P.p).items()}
         super().__init__(rows(spec, pr.index, n, alpha_), spec.bias, tau_, lib)
+
+
+def in_words(spec: LossSpec) -> str:
+    """The per-pair loss of a sigmoid spec in words (``ssem spec show``)."""
+    def types(ts):
+        return " + ".join(ts)
+    w_sup, w_self = (str(spec.weight(t)) for t in ("sup", "self"))
+    total = ("summed over partners, then the mean over anchors" if spec.mean == "anchors"
+             else "the mean over all its pairs")
+    return (f"per pair (a, b), b among {types(spec.denominator)}: "
+            f"softplus(-y (s_ab/tau + {spec.bias})), y = +1 for the term's positives, -1 "
+            f"otherwise\nL = ({w_sup}) * [y = +1 on {types(spec.sup)}]\n"
+            f"  + ({w_self}) * [y = +1 on {types(spec.self_)}]\neach term {total}")

@@ -646,3 +646,34 @@ def optimal_beta(convention: str | LossSpec, m_: int, k_: int, p_: int, alpha_, 
             return mpmath.mpf(0)
         return bracketed_newton(lambda x: _psi(pieces, x, a, t, batch), start, digits, 400,
                                 f"alpha = {alpha_}, tau = {tau_}")
+
+
+def in_words(spec: LossSpec) -> str:
+    """The per-anchor loss of a softmax spec in words (``ssem spec show``)."""
+    def types(ts):
+        return " + ".join(ts)
+    how = ("one mean over all positive ordered pairs" if spec.mean == "pairs"
+           else "a mean per anchor, then over anchors")
+    w_sup, w_self = (str(spec.weight(t)) for t in ("sup", "self"))
+    if spec.per_term:
+        dens = {t: types(spec.denominator_of(t)) for t in ("sup", "self")}
+        out = (f"per anchor a and term T: p_T(b|a) = exp(s_ab/tau) / sum over den_T of "
+               f"exp(s_ac/tau), den_sup = {dens['sup']}, den_self = {dens['self']}\n"
+               f"L = ({w_sup}) * mean over {types(spec.sup)} positives of -log p_sup(b|a)\n"
+               f"  + ({w_self}) * mean over {types(spec.self_)} positives of -log "
+               f"p_self(b|a)\nmeans: {how}")
+    else:
+        out = (f"per anchor a: p(b|a) = exp(s_ab/tau) / sum over {types(spec.denominator)} of "
+               "exp(s_ac/tau)\n"
+               f"L = ({w_sup}) * mean over {types(spec.sup)} positives of -log p(b|a)\n"
+               f"  + ({w_self}) * mean over {types(spec.self_)} positives of -log p(b|a)\n"
+               f"means: {how}")
+    if spec.decoupled:
+        out += "\ndecoupled: positives outside the denominator enter only as -s_ab/tau"
+    for place, t, w in spec.pair_weights:
+        where = ("in the denominator: exp(s_ac/tau) times" if place == "denominator" else
+                 f"in the {place.split('.')[1]} term's denominator: exp(s_ac/tau) times"
+                 if place.startswith("denominator.") else
+                 f"among the {place} positives: the mean weights -log p(b|a) by")
+        out += f"\npair weight: {t} pairs {where} {w}"
+    return out

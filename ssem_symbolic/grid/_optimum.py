@@ -25,6 +25,7 @@ import torch
 from ..setting import gram_entries
 from ..optimum import solve_face
 from ..setting import collapsed, polyhedron, variances
+from ._sigmoid import SigmoidPhi
 from ._solve import optimal_beta_grid
 from ..spec import (LossSpec, alpha, check_setting, get_spec, pair_counts, pull_weights)
 from ..setting import takes_convention
@@ -160,12 +161,7 @@ def global_optimum_grid(convention: str | LossSpec, classes: int, per_class: int
     a = torch.as_tensor(alpha_, dtype=dtype, device=device).broadcast_to(shape).reshape(-1)
     t = torch.as_tensor(tau_, dtype=dtype, device=device).broadcast_to(shape).reshape(-1)
     b = beta.reshape(-1)
-    if spec.form == "sigmoid":
-        from ._sigmoid import SigmoidPhi
-
-        phi = SigmoidPhi(spec, classes, per_class, views, dtype, device)
-    else:
-        phi = _Phi(spec, classes, per_class, views, dtype, device)
+    phi = _PHI[spec.form](spec, classes, per_class, views, dtype, device)
     P, tol = phi.P, _KKT_TOL[dtype]
     g = gram_entries(b, classes, per_class)  # the SSEM point at beta*: tensors
     x = torch.stack([torch.ones_like(b) if c == "view" else g[c] for c in P.coords], dim=1)
@@ -282,3 +278,7 @@ def _face_newton(phi: _Phi, S, null, x0, start, a, t, tol, max_iter):
     good = (alive & (size <= 1e-9) & (mu >= -tol).all(1) & (slack >= -tol).all(1)
             & (res <= tol * 1e3))
     return x, good
+
+
+#: tau phi on the polyhedron, batched, per loss form
+_PHI = {"softmax": _Phi, "sigmoid": SigmoidPhi}

@@ -19,10 +19,14 @@ True
 from __future__ import annotations
 
 import functools
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import sympy as sp
 import torch
 
+from . import _sigmoid
 from ._codegen import Kernel, torch_kernel
 from ..forms import ARGS, r, term_pieces
 from ..ssem import derive, optimal_beta  # noqa: F401  (optimal_beta: doctest)
@@ -148,11 +152,7 @@ def kernels(convention: str | LossSpec, dtype: torch.dtype = torch.float64):
     if dtype not in _STEP_TOL:
         raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
     spec = get_spec(convention)
-    if spec.form == "sigmoid":
-        from ._sigmoid import sigmoid_kernels
-
-        return sigmoid_kernels(spec, dtype)
-    return _kernels(spec, dtype)
+    return ENGINES[spec.form].kernels(spec, dtype)
 
 
 _NAMES = {torch.float64: "float64", torch.float32: "float32"}
@@ -203,11 +203,9 @@ def optimal_beta_grid(convention: str | LossSpec, classes: int, per_class: int, 
         raise ValueError("alpha must lie in [0, 1]")
     if bool((t <= 0).any()) or bool(torch.isinf(t).any()):
         raise ValueError("tau must be finite and > 0")
+    engine = ENGINES[spec.form]
     lo, hi = GRID_TAU_RANGE[dtype]
-    if spec.form == "sigmoid":
-        from ._sigmoid import TAU_RANGE
-
-        lo, hi = max(lo, TAU_RANGE[0]), min(hi, TAU_RANGE[1])
+    lo, hi = max(lo, engine.tau_range[0]), min(hi, engine.tau_range[1])
     if bool(((t < lo) | (t > hi)).any()):
         raise ValueError(f"tau outside [{lo:g}, {hi:g}], the range where the {_NAMES[dtype]} grid "
                          f"solver meets its accuracy ({_ACCURACY[dtype]}); use float64 or "
@@ -221,15 +219,18 @@ def optimal_beta_grid(convention: str | LossSpec, classes: int, per_class: int, 
     with torch.no_grad():
         a, t = (x.broadcast_to(shape).reshape(-1) for x in (a, t))
         batch = (classes, per_class, views)
-        if spec.form == "sigmoid":
-            from ._sigmoid import optimal_beta as sigmoid_beta
+        return engine.beta(K, a, t, batch, max_iter).reshape(shape)
 
-            return sigmoid_beta(K, a, t, batch, max_iter).reshape(shape)
-        out = torch.ones_like(a)
-        open_ = torch.nonzero(K.collapse_margin(a, t, *batch) > 0).squeeze(1)
-        if open_.numel():
-            out[open_] = _newton(K, a[open_], t[open_], batch, _STEP_TOL[dtype], max_iter)
-    return out.reshape(shape)
+
+def _softmax_beta(K: SpecKernels, a: torch.Tensor, t: torch.Tensor, batch,
+                  max_iter: int) -> torch.Tensor:
+    """beta* per point of the softmax form: 1 where the collapse margin says so, else the
+    Newton root of f' (:func:`_newton`)."""
+    out = torch.ones_like(a)
+    open_ = torch.nonzero(K.collapse_margin(a, t, *batch) > 0).squeeze(1)
+    if open_.numel():
+        out[open_] = _newton(K, a[open_], t[open_], batch, _STEP_TOL[a.dtype], max_iter)
+    return out
 
 
 def _newton(K: SpecKernels, a: torch.Tensor, t: torch.Tensor, batch, tol: float,
@@ -288,3 +289,20 @@ def _log_ratio(K: SpecKernels, x, a, t, batch) -> tuple[torch.Tensor, torch.Tens
     wp = torch.nan_to_num(torch.exp(plus - lp))  # softmax weights; an empty part gives 0
     wm = torch.nan_to_num(torch.exp(minus - lm))
     return lp - lm, (wp * rate).sum(0) - (wm * rate).sum(0)
+
+
+@dataclass(frozen=True)
+class Engine:
+    """What the grid solvers take from a loss form: its generated kernels, the tau range where
+    its grid solver meets its accuracy (within the dtype's own), and its beta* solver."""
+
+    kernels: Callable
+    tau_range: tuple[float, float]
+    beta: Callable
+
+
+#: one grid engine per loss form (a new form adds its entry here)
+ENGINES: dict[str, Engine] = {
+    "softmax": Engine(_kernels, (0.0, math.inf), _softmax_beta),
+    "sigmoid": Engine(_sigmoid.sigmoid_kernels, _sigmoid.TAU_RANGE, _sigmoid.optimal_beta),
+}

@@ -388,7 +388,7 @@ def _spec_layout(spec: LossSpec) -> _Layout:
         {t: tuple((x, float(spec.pair_weight(t, x))) for x in spec.positives(t))
          for t in ("sup", "self")},
         tuple((float(a0), float(a1)) for a0, a1 in spec.weights),
-        float(spec.bias) if spec.form == "sigmoid" else 0.0)
+        float(spec.bias))  # 0 in the softmax form (the spec refuses another)
 
 
 def _outside(denominator: tuple[str, ...]):
@@ -533,8 +533,13 @@ def supcl_loss(z: torch.Tensor, labels: torch.Tensor, alpha, tau,
     if normalize:  # no eps floor: a row of norm 1e-20 is scaled to unit length too
         norms = torch.linalg.vector_norm(flat, dim=-1, keepdim=True)
         flat = flat / norms.clamp_min(torch.finfo(flat.dtype).tiny)
-    if spec.form == "sigmoid":
-        return _sigmoid_loss(flat, pattern, spec, a, t, chunk_size)
+    return FORWARD[spec.form](flat, pattern, spec, a, t, chunk_size, bound)
+
+
+def _softmax_loss(flat: torch.Tensor, pattern: LabelPattern, spec: LossSpec, a: torch.Tensor,
+                  t: torch.Tensor, chunk_size: int | None, bound) -> torch.Tensor:
+    """The softmax form: one weighted log-sum-exp per denominator (tiled in ``chunk_size``
+    rows, or dense with its symmetric forward), minus the linear pull over the positives."""
     parts = pattern.parts(a)
     lse = 0
     for j, mask in enumerate(pattern.masks):  # one weighted log-sum-exp per denominator
@@ -559,7 +564,8 @@ def supcl_loss(z: torch.Tensor, labels: torch.Tensor, alpha, tau,
 
 
 def _sigmoid_loss(flat: torch.Tensor, pattern: LabelPattern, spec: LossSpec,
-                  alpha: torch.Tensor, tau: torch.Tensor, chunk: int | None) -> torch.Tensor:
+                  alpha: torch.Tensor, tau: torch.Tensor, chunk: int | None,
+                  bound=None) -> torch.Tensor:
     """The pairwise sigmoid form (:mod:`~ssem_symbolic.forms`): each pair (a, b) of the
     types the spec sees gets softplus(-y (s_ab/tau + bias)), y = +1 for the term's positives
     and -1 for the rest; a term sums over partners and takes the mean over anchors
@@ -581,6 +587,10 @@ def _sigmoid_loss(flat: torch.Tensor, pattern: LabelPattern, spec: LossSpec,
         a0, a1 = pattern.weights[i]
         total = total + (a0 + a1 * alpha) * sums[..., i]
     return total
+
+
+#: the forward pass per loss form (a new form adds its entry here)
+FORWARD = {"softmax": _softmax_loss, "sigmoid": _sigmoid_loss}
 
 
 def _sigmoid_norms(spec: LossSpec, cls: torch.Tensor, views: int) -> float:

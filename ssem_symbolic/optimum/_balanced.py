@@ -84,6 +84,25 @@ class GlobalOptimum:
     #: where the minimisers form a set (``unique`` False): per reported quantity its
     #: (lowest, highest) value over the set
     ranges: dict = field(default_factory=dict)
+    #: m, the classes of the batch (or of the dataset), and k, their size (None: n -> oo)
+    classes: int = 0
+    class_size: int | None = None
+
+    @property
+    def per_class(self) -> tuple[dict, ...]:
+        """One entry per class, as :class:`ImbalancedOptimum` gives them (here all equal):
+        ``size``, ``within_class_variance``, ``view_similarity``, ``class_similarity``,
+        ``collapsed``."""
+        return tuple({"size": self.class_size, "within_class_variance":
+                      self.within_class_variance, "view_similarity": self.view,
+                      "class_similarity": self.class_, "collapsed": self.collapsed}
+                     for _ in range(self.classes))
+
+    @property
+    def merged(self) -> tuple[tuple[int, ...], ...]:
+        """The sets of classes whose means coincide: all of them where ``between-class`` is
+        active (the class means all equal the centroid), else none."""
+        return (tuple(range(self.classes)),) if "between-class" in self.active else ()
 
     def as_dict(self) -> dict:
         """The JSON fields (``ssem optimum --json``)."""
@@ -457,7 +476,7 @@ def _report(pr, phi, x, active, mus, lam, decided, work, snap: bool = True) -> G
         within_class_variance=float(var["within"]),
         between_class_variance=float(var["between"]),
         collapsed=collapsed(names, P.p), unique=not ranges, decided=decided, digits=work,
-        exact_point=tuple(x), ranges=ranges)
+        exact_point=tuple(x), ranges=ranges, classes=P.m, class_size=P.k)
 
 
 def _null_directions(pr: _Problem, phi, x, digits) -> list:

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import sympy as sp
 
+from ..forms import form_of
 from ..infra import progress
 from ._balanced import GlobalOptimum, _barrier, _candidates, _Problem, _setup, _solve
 from ..setting import Sampler, mixture
@@ -37,35 +37,18 @@ def _uniform_objective(spec: LossSpec, P, p_: int, mix, alpha_, batch: int):
     per term, the mixture (:mod:`~ssem_symbolic.setting`) over the anchor's class count j of
     its mean per-positive loss. Returns a factory (tau, lib) -> objective with ``parts`` and
     ``tau``."""
-    from types import SimpleNamespace
-
-    from ._imbalanced import _Objective
-
-    from ..setting import blocks
-
+    form = form_of(spec)
     idx = {c: i for i, c in enumerate(P.coords)}
     a = exact(alpha_)
-    partners, weights, rows = [], [], []
+    weights: list = []
     for j in sorted(set().union(*(mix.coef[term] for term in TERMS))):
         part = {"self": [(1, None)], "view": [(p_ - 1, idx["view"])] if p_ >= 2 else [],
                 "class": [((j - 1) * p_, idx["class"])] if j >= 2 else [],
                 "other": [((batch - j) * p_, idx["other"])] if batch > j else []}
         coef = {term: mix.coef[term].get(j, 0) * spec.weight(term).subs(alpha_sym, a)
                 for term in TERMS}
-        partners.append(part)
-        if spec.form == "sigmoid":  # l_T(j): the sum over the pairs seen, or their mean
-            n_seen = sum(c for t in spec.denominator for c, _ in part[t])
-            scale = 1 if spec.mean == "anchors" else sp.Rational(1, max(n_seen, 1))
-            rows += [(i, 1 if t in spec.positives(term) else -1, coef[term] * scale * c)
-                     for term in TERMS for t in spec.denominator for c, i in part[t]]
-        else:
-            weights.append(blocks(spec, part, coef))
-    if spec.form == "sigmoid":
-        from ..forms import Separable
-
-        return lambda t, lib: Separable(rows, spec.bias, t, lib)
-    fam = SimpleNamespace(coords=P.coords, spec=spec, partners=partners)
-    return lambda t, lib: _Objective(fam, weights, t, lib)
+        weights += form.kind_weights(spec, part, coef)
+    return lambda t, lib: form.objective(spec, P.coords, weights, t, lib)
 
 
 #: the temperatures the uniform sampler's mixture solver covers (paper, 10 classes, B = 128:

@@ -30,10 +30,9 @@ from dataclasses import dataclass, field
 
 import mpmath
 import numpy as np
-import sympy as sp
 
-from ..forms import guard_digits
-from ..setting import Family, check_sizes, family, flat, loss_weights, sigmoid_rows
+from ..forms import FamilyObjective, form_of, guard_digits
+from ..setting import Family, check_sizes, family
 from ..vocab import check_tau, exact, mp
 from ..setting import ClassSizes
 from ..spec import LossSpec, NoSolution, get_spec
@@ -108,101 +107,9 @@ def as_sizes(sizes) -> ClassSizes:
     return ClassSizes(tuple(sizes))
 
 
-class _Objective:
-    """tau phi of the invariant family, its gradient and Hessian, in float64 or mpmath."""
-
-    def __init__(self, fam: Family, weights, tau_, lib) -> None:
-        self.lib = lib
-        num = float if lib is np else mp
-        log = np.log if lib is np else mpmath.log
-        self.tau = num(tau_)
-        n = len(fam.coords)
-        self.w = [num(0)] * n
-        self.const = num(0)
-        self.groups = []
-        for logs, pull in weights:  # per anchor kind: its log-sum-exps and its pull
-            for j, wj in pull.items():
-                if j is None:
-                    self.const += num(wj)
-                else:
-                    self.w[j] += num(wj)
-            for L, counts in logs:
-                entries = [(j, log(num(sp.Rational(c)))) for c, j in counts]
-                if L != 0 and entries:
-                    self.groups.append((num(L), entries))
-        if lib is np:  # float64: the groups as arrays, one padded row per group
-            width = max((len(e) for _, e in self.groups), default=1)
-            self._L = np.array([L for L, _ in self.groups])
-            self._J = np.full((len(self.groups), width), n)  # index n: the constant 1
-            self._logc = np.full((len(self.groups), width), -np.inf)
-            for g, (_, entries) in enumerate(self.groups):
-                for e, (j, ln) in enumerate(entries):
-                    self._J[g, e] = n if j is None else j
-                    self._logc[g, e] = ln
-            self._onehot = np.eye(n + 1)[self._J]  # (groups, width, n + 1)
-
-    def parts(self, x, hessian: bool = True):
-        """(tau phi, gradient, Hessian or None) at x."""
-        if self.lib is np:
-            return self._parts_np(np.asarray(x, dtype=float), hessian)
-        return self._parts_loop(x, hessian)
-
-    def _parts_loop(self, x, hessian: bool = True):
-        """:meth:`parts` group by group (the mpmath path; in float64 the benchmark's
-        reference)."""
-        lib = self.lib
-        exp = np.exp if lib is np else mpmath.exp
-        log = np.log if lib is np else mpmath.log
-        n = len(x)
-        val = -sum(wi * xi for wi, xi in zip(self.w, x)) - self.const
-        grad = [-wi for wi in self.w]
-        hess = [[0] * n for _ in range(n)] if hessian else None
-        for L, entries in self.groups:
-            z = [ln + (x[j] if j is not None else 1) / self.tau for j, ln in entries]
-            top = max(z)
-            e = [exp(zi - top) for zi in z]
-            total = sum(e)
-            val += L * self.tau * (top + log(total))
-            q = [(j, ei / total) for (j, _), ei in zip(entries, e) if j is not None]
-            for j, qj in q:
-                grad[j] += L * qj
-            if hessian:
-                for j, qj in q:
-                    hess[j][j] += L * qj / self.tau
-                    for i, qi in q:
-                        hess[i][j] -= L * qi * qj / self.tau
-        return val, grad, hess
-
-
-    def _parts_np(self, x: np.ndarray, hessian: bool):
-        n = len(x)
-        w = np.array(self.w, dtype=float)
-        val = -float(w @ x) - self.const
-        if not len(self.groups):
-            return val, list(-w), [[0.0] * n for _ in range(n)] if hessian else None
-        z = self._logc + np.append(x, 1.0)[self._J] / self.tau
-        top = z.max(axis=1)
-        e = np.exp(z - top[:, None])
-        total = e.sum(axis=1)
-        val += float(self.tau * (self._L @ (top + np.log(total))))
-        Q = np.einsum("ge,gen->gn", e / total[:, None], self._onehot)[:, :n]
-        LQ = self._L[:, None] * Q
-        grad = LQ.sum(axis=0) - w
-        hess = None
-        if hessian:
-            hess = (np.diag(LQ.sum(axis=0)) - Q.T @ LQ) / self.tau
-        return val, grad, hess
-
-
 def _objective(fam: Family, weights, tau_, lib):
-    """tau phi of the family in either form: :class:`_Objective` (softmax; ``weights`` from
-    :func:`~ssem_symbolic.setting.loss_weights`) or the sigmoid form's
-    :class:`~ssem_symbolic.forms.Separable` (``weights``: its rows)."""
-    if fam.spec.form == "sigmoid":
-        from ..forms import Separable
-
-        return Separable(weights, fam.spec.bias, tau_, lib)
-    return _Objective(fam, weights, tau_, lib)
+    """tau phi of the family, from its form (:meth:`~ssem_symbolic.forms.LossForm.objective`)."""
+    return form_of(fam.spec).objective(fam.spec, fam.coords, weights, tau_, lib)
 
 
 @dataclass
@@ -224,7 +131,7 @@ def _data(fam: Family) -> _Data:
                      n, len(R0), len(R0)))
 
 
-def _barrier(d: _Data, obj: _Objective):
+def _barrier(d: _Data, obj: FamilyObjective):
     """float64 log-barrier Newton on s tau phi - sum log lambda_i - log det R: a point near x*,
     the linear slacks and R's eigenvalues there, with their multiplier estimates."""
     n = d.A.shape[1]
@@ -325,7 +232,7 @@ class _KKT:
     triangle of W; equations stationarity, lambda_S = 0 and the Schur complement of R on the
     pivot rows I equal to 0."""
 
-    def __init__(self, fam: Family, obj: _Objective, S, pivot, rest) -> None:
+    def __init__(self, fam: Family, obj: FamilyObjective, S, pivot, rest) -> None:
         self.fam, self.obj, self.S = fam, obj, S
         self.I, self.J = list(pivot), list(rest)
         self.n = len(fam.coords)
@@ -465,7 +372,7 @@ def _pivot(null: np.ndarray) -> tuple[tuple[int, ...], tuple[int, ...]]:
     return best, tuple(i for i in range(G) if i not in best)
 
 
-def _start(d: _Data, obj: _Objective, x, S, r):
+def _start(d: _Data, obj: FamilyObjective, x, S, r):
     """The Newton start of a candidate: x, and the multipliers (mu_S, W) that fit the
     stationarity equations best there (least squares: they enter linearly)."""
     R = d.R0 + np.tensordot(x, d.Rj, 1)
@@ -511,12 +418,18 @@ def imbalanced_optimum(convention: str | LossSpec, sizes, p_: int, alpha_, tau_,
     t = check_tau(tau_)
     if sizes.balanced:
         return _from_balanced(spec, sizes, p_, a, t, digits)
+    return _family_optimum(spec, sizes, p_, a, t, digits, tau_)
+
+
+def _family_optimum(spec: LossSpec, sizes: ClassSizes, p_: int, a, t, digits: int,
+                    tau_=None):
+    """The size-group solver itself (any sizes, one group included): barrier, then Newton on
+    the KKT equations in mpmath."""
     if not exact(TAU_RANGE[0]) <= t <= exact(TAU_RANGE[1]):
         raise ValueError(f"the imbalanced solver covers tau in [{TAU_RANGE[0]}, "
-                         f"{TAU_RANGE[1]}], got {tau_}")
+                         f"{TAU_RANGE[1]}], got {t if tau_ is None else tau_}")
     fam = family(spec, sizes, p_)
-    weights = (sigmoid_rows(spec, sizes, p_, a) if spec.form == "sigmoid"
-               else loss_weights(spec, sizes, p_, a))
+    weights = form_of(spec).family_weights(spec, sizes, p_, a)
     d = _data(fam)
     x, s = _barrier(d, _objective(fam, weights, float(t), np))
     extra = guard_digits(t) + int(mpmath.ceil(0.87 / mp(t)))
@@ -537,11 +450,12 @@ def _solve(fam: Family, weights, t, d: _Data, x, s, work: int, extra: int):
     polishes, from an mpmath barrier. None when no candidate is accepted."""
     objm = _objective(fam, weights, t, mpmath)
     resolution = mpmath.mpf(10) ** (-(work - 5))
-    if fam.spec.form == "softmax" and flat(weights):
+    flat = form_of(fam.spec).flat(weights)
+    if flat:
         seg = _flat_segment(fam, objm, x, work + extra // 2, resolution)
         if seg is not None:
             return seg
-    x_end = _shift_to_end(d, x) if fam.spec.form == "softmax" and flat(weights) else x
+    x_end = _shift_to_end(d, x) if flat else x
     best = None
     starts = (lambda: (x_end, s),
               lambda: _barrier_mp(fam, objm, [mp(v) for v in x], mpmath.mpf(s),
@@ -582,7 +496,7 @@ def _at(mpfam, x) -> tuple[list, mpmath.matrix]:
     return lam, R0 + sum((Rj[j] * x[j] for j in range(len(x))), mpmath.zeros(R0.rows))
 
 
-def _barrier_mp(fam: Family, objm: _Objective, x0, s0, s_end, digits):
+def _barrier_mp(fam: Family, objm: FamilyObjective, x0, s0, s_end, digits):
     """The log-barrier path continued in mpmath from the float64 point, s x 100 per stage up
     to ``s_end``: where phi is flat to e^{-2/tau}, float64 cannot place the minimiser, and a
     minimisation (not a root search) is what stays safe there. Returns (x, s)."""
@@ -647,7 +561,7 @@ def _barrier_mp(fam: Family, objm: _Objective, x0, s0, s_end, digits):
         s *= 100
 
 
-def _flat_segment(fam: Family, objm: _Objective, x0, digits, resolution):
+def _flat_segment(fam: Family, objm: FamilyObjective, x0, digits, resolution):
     """Where phi is flat along 1 = (1, ..., 1): minimise it on the hyperplane 1^T x = 1^T x0
     (Newton, mpmath); if the line of minimisers x* + t 1 meets the feasible set, every point
     of that segment is a global minimiser (gradient 0, no constraint needed), and the result
@@ -830,9 +744,8 @@ def _from_balanced(spec: LossSpec, sizes: ClassSizes, p_: int, a, t, digits: int
     per = {"size": K, "within_class_variance": opt.within_class_variance,
            "view_similarity": 1.0 if opt.view is None else opt.view,
            "class_similarity": opt.class_, "collapsed": opt.collapsed}
-    merged = ((tuple(range(m_)),) if opt.collapsed and "between-class" in opt.active else ())
     return ImbalancedOptimum(
-        sizes, tuple(dict(per) for _ in range(m_)), merged, {(0, 0): opt.other},
+        sizes, tuple(dict(per) for _ in range(m_)), opt.merged, {(0, 0): opt.other},
         tuple(sorted(rename[n] for n in opt.active)),
         {rename[n]: v for n, v in opt.multipliers.items()},
         {rename[n]: v for n, v in opt.slacks.items()}, opt.within_class_variance,

@@ -24,7 +24,7 @@ import sympy as sp
 from ..infra import counted, progress
 from ..vocab import exact
 from ..ssem import alpha_c_limits, alpha_c_value, derive, optimal_beta, tau_c_value
-from ..forms import r
+from ..forms import form_of, r
 from ..spec import UnsupportedConvention, check_setting, get_spec
 from ..setting import takes_convention
 from ..spec import k as k_sym, m as m_sym, p as p_sym
@@ -39,8 +39,7 @@ def _guide_applies(spec, m: int, k: int, p: int) -> bool:
     slope has one sign, checked exactly here. The sigmoid form, and a softmax whose N(r) is
     quadratic (a denominator per term, both holding other classes): both are checked on the
     guide's tau scan in float64 (the generated kernels), not proven between its points."""
-    d = None if spec.form == "sigmoid" else derive(spec)
-    if d is None or sp.degree(sp.expand(d.collapse_r), r) == 2:  # no Moebius map of r
+    if not form_of(spec).moebius(spec):  # no Moebius map of r: checked on the scan
         import torch
 
         from ..grid import kernels
@@ -48,6 +47,7 @@ def _guide_applies(spec, m: int, k: int, p: int) -> bool:
         K, t = kernels(spec), torch.as_tensor(_TAU_SCAN)
         a_c = K.alpha_c(t, m, k, p)
         return bool((K.alpha_sides(t, m, k, p) > 0).all() and (a_c.diff() > 0).all())
+    d = derive(spec)  # softmax with N affine in r: the slope's sign is one for all r
     slope = d.alpha_c_slope_r.subs({m_sym: m, k_sym: k, p_sym: p, r: sp.Rational(1, 2)})
     return int(d.alpha_side) == 1 and sp.Rational(slope) > 0
 
@@ -149,7 +149,7 @@ def guide_balanced(convention: str, m: int, k: int, p: int = 2, *, tau: float | 
     if lo > 0:
         warn(f"under {spec.name}, alpha <= {lo} (= lim alpha_c as tau -> 0) collapses the "
              f"classes at every temperature")
-    if spec.form == "sigmoid" or sp.degree(sp.expand(derive(spec).collapse_r), r) == 2:
+    if not form_of(spec).moebius(spec):
         warn(f"{spec.name}: collapse below an alpha_c that grows with tau, "
              "and a within-class variance that grows with alpha above it, are checked on a "
              "tau scan of [1e-3, 100], not proven; each answer is checked to give its target")
