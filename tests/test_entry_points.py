@@ -84,7 +84,7 @@ def test_settings_are_objects_checked_once():
         ss.optimum("paper", (3, 4, 2), "0.3", "0.5")
     with pytest.raises(ValueError, match="not both"):
         ss.threshold("paper", Batch.balanced(3, 4), tau="0.5", alpha="0.3")
-    with pytest.raises(ValueError, match="give --tau"):
+    with pytest.raises(ValueError, match="give tau"):
         ss.threshold("paper", Batch((5, 3, 2)), alpha="0.3")
 
 

@@ -152,7 +152,7 @@ def threshold(spec: LossSpec | str, setting: Setting, *, tau=None, alpha=None) -
             return _balanced_threshold(spec, setting, tau, alpha)
         if tau is None:
             raise ValueError("with unequal class sizes the threshold is per class along alpha: "
-                             "give --tau (for a scan along tau, use ssem regimes --alpha)")
+                             "give tau (for a scan along tau, use regimes with alpha)")
         r = imbalanced_regimes(spec, setting.sizes, setting.views, tau=tau)
         return Threshold(setting, "alpha", alpha_c_per_class=tuple(r.threshold(i) for i in
                                                           range(setting.classes)),

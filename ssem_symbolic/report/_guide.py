@@ -55,10 +55,10 @@ def _guide_applies(spec, m: int, k: int, p: int) -> bool:
 def balanced_batch(batch_size: int, num_classes: int) -> tuple[int, int]:
     """(m, k) for a batch of ``batch_size`` instances sampled evenly from ``num_classes``."""
     if num_classes < 2:
-        raise ValueError(f"--num-classes must be at least 2, got {num_classes}")
+        raise ValueError(f"a batch needs at least 2 classes, got {num_classes}")
     if batch_size % num_classes:
-        raise ValueError(f"--batch-size {batch_size} is not a multiple of --num-classes "
-                         f"{num_classes}: balanced sampling needs k = B/C instances per class")
+        raise ValueError(f"a batch of {batch_size} is not a multiple of its {num_classes} classes: "
+                         "balanced sampling needs k = B/C instances per class")
     return num_classes, batch_size // num_classes
 
 
@@ -142,7 +142,8 @@ def guide_balanced(convention: str, m: int, k: int, p: int = 2, *, tau: float | 
             f"ssem guide: {spec.name!r} does not collapse below an alpha_c that grows with tau "
             "(the shape the guide's search assumes); use ssem threshold and ssem optimum")
     if target_within is not None and not 0 <= target_within < 1:
-        raise ValueError(f"--target-within must lie in [0, 1), got {target_within}")
+        raise ValueError(f"the target within-class variance must lie in [0, 1), got "
+                         f"{target_within}")
     lo, hi = alpha_c_limits(spec, m, k, p)
     out: dict = {"loss": spec.name, "batch": [m, k, p], "warnings": [], "lines": []}
     warn, say = out["warnings"].append, out["lines"].append
@@ -234,9 +235,11 @@ def guide_imbalanced(convention, sizes, p: int = 2, *, tau: float | None = None,
     if (tau is None) == (alpha is None):
         raise ValueError("give exactly one of tau and alpha")
     if target_within is not None and not 0 <= target_within < 1:
-        raise ValueError(f"--target-within must lie in [0, 1), got {target_within}")
+        raise ValueError(f"the target within-class variance must lie in [0, 1), got "
+                         f"{target_within}")
     if target_within is not None and tau is None:
-        raise ValueError("with unequal class sizes, --target-within takes --tau")
+        raise ValueError("with unequal class sizes a target within-class variance is met along "
+                         "alpha: give tau")
     out: dict = {"loss": spec.name, "class_sizes": list(sizes.sizes), "warnings": [],
                  "lines": []}
     say = out["lines"].append
