@@ -31,6 +31,7 @@ from ssem_symbolic.ssem import alpha_c_value
 from ssem_symbolic.spec import PRESETS, load_spec
 from ssem_symbolic.grid import kernels, optimal_beta_grid
 from ssem_symbolic.setting import Batch
+from ssem_symbolic.cli import guide_lines, guide_warnings
 from ssem_symbolic.report import guide
 
 alpha = torch.linspace(0, 1, 201, dtype=torch.float64)[:, None]
@@ -82,7 +83,7 @@ for m_ in (2, 5, 10, 50):
 
 # %%
 g = guide("paper", Batch.balanced(10, 10, 2), tau=0.5, target_within=0.2)
-print("\n".join(g["lines"] + ["warning: " + w for w in g["warnings"]]))
+print("\n".join(guide_lines(g) + ["warning: " + w for w in guide_warnings(g)]))
 
 # %% [markdown]
 # ## Your own convention, from a spec file

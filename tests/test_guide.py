@@ -8,6 +8,7 @@ from ssem_symbolic.cli import main
 
 from ssem_symbolic.setting import Batch
 from ssem_symbolic.ssem import alpha_c_value, optimal_beta, tau_c_value
+from ssem_symbolic.cli import guide_lines, guide_warnings
 from ssem_symbolic.report import balanced_batch, guide
 
 
@@ -30,14 +31,28 @@ def test_recommended_taus_give_the_target_variance():
 
 
 def test_warnings():
+    """The guide returns its warnings as data (a kind and its numbers); the CLI words them."""
     g = guide("paper", Batch.balanced(3, 4, 2), tau=0.5)
-    assert any("1/4" in w and "every temperature" in w for w in g["warnings"])
+    assert {"kind": "every_tau_collapses_below", "alpha": "1/4"} in g["warnings"]
+    assert any("1/4" in w and "every temperature" in w for w in guide_warnings(g))
     g = guide("paper", Batch.balanced(3, 4, 2), alpha=0.6)
-    assert any("not monotone in tau" in w for w in g["warnings"])
+    (w,) = [w for w in g["warnings"] if w["kind"] == "not_monotone_in_tau"]
+    assert w["alpha"] == 0.6 and 0 < w["peak"] < 1 and 1e-3 < w["near_tau"] < 100
+    assert any("not monotone in tau" in w for w in guide_warnings(g))
     g = guide("supcon-split", Batch.balanced(3, 4, 2), tau=0.5)
-    assert any("not the optimum" in w for w in g["warnings"])
+    assert any("not the optimum" in w for w in guide_warnings(g))
     g = guide("supcon", Batch.balanced(3, 4, 2), tau=0.5)
-    assert not any("every temperature" in w for w in g["warnings"])
+    assert not any(w["kind"] == "every_tau_collapses_below" for w in g["warnings"])
+
+
+def test_the_guide_carries_no_words():
+    """Every value of a guide's result is a number, a list, a kind or a name: no sentences."""
+    for g in (guide("paper", Batch.balanced(3, 4, 2), tau=0.5, target_within=0.1),
+              guide("supcon", Batch.balanced(3, 4, 2), alpha=0.5, target_within=0.2)):
+        texts = [v for f in g["findings"] + g["warnings"] for v in f.values()
+                 if isinstance(v, str)]
+        assert all(" " not in t for t in texts), texts
+        assert len(guide_lines(g)) == len(g["findings"]) >= 2
 
 
 def test_out_of_reach_and_bad_input():
@@ -83,7 +98,7 @@ def test_zero_target_at_fixed_alpha_is_every_tau_from_tau_c(capsys):
     t_c = float(tau_c_value("paper", 3, 4, 2, 0.5))
     assert out["tau"] == t_c and out["tau_solutions"] == [t_c]
     assert round(t_c, 4) == 0.7708
-    assert "Every tau >= 0.770848" in " ".join(out["lines"])
+    assert "Every tau >= 0.770848" in " ".join(guide_lines(out))
     below = guide("paper", Batch.balanced(3, 4, 2), alpha=0.2, target_within=0)  # below 1/k
     assert below["tau"] == 0.0
 

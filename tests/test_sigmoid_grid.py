@@ -115,7 +115,7 @@ def test_the_phase_map_and_guide_from_the_file(capsys, tmp_path):
                                          rel=1e-9)
     beta = sigmoid.optimal_beta(SIG, 3, 4, 2, repr(g["alpha"]), "0.5")
     assert float(1 - beta) == pytest.approx(0.1, rel=1e-6)
-    assert any("not proven" in w for w in g["warnings"])
+    assert any("not proven" in w for w in g["warnings"])  # the CLI's JSON: in words
     code = main(["guide", "--loss", str(FILE), "--classes", "3", "--per-class", "4",
                  "--alpha", "0.5", "--json"])
     g = json.loads(capsys.readouterr().out)

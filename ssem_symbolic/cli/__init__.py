@@ -7,5 +7,11 @@ from ._main import (
     EXIT_PIPE as EXIT_PIPE,
     main as main,
 )
+from ._render import (
+    class_collapse as class_collapse,
+    guide_lines as guide_lines,
+    guide_warnings as guide_warnings,
+)
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_INTERRUPTED", "EXIT_OUTPUT", "EXIT_PIPE", "main"]
+__all__ = ["EXIT_BAD_INPUT", "EXIT_INTERRUPTED", "EXIT_OUTPUT", "EXIT_PIPE", "class_collapse",
+           "guide_lines", "guide_warnings", "main"]

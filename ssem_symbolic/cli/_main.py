@@ -30,6 +30,7 @@ import traceback
 
 from ..infra import OutputError
 from ..setting import Batch, Dataset
+from ._render import class_collapse, guide_lines, guide_warnings
 from ..spec import PRESETS, NoSolution
 
 EXIT_OK, EXIT_BUG, EXIT_BAD_INPUT, EXIT_OUTPUT = 0, 1, 2, 3
@@ -813,7 +814,9 @@ def _threshold_imbalanced_text(args, spec, setting) -> int:
                   ("tau", args.tau)]))
     print("\nwhere each class is collapsed along alpha in [0, 1] (global optimum, to 1e-8):")
     for i, size in enumerate(sizes.sizes):
-        print(f"  class {i:>4}  k = {size:<4} {result.collapses(i)}")
+        words = class_collapse(result.axis, result.collapse_changes[i],
+                               result.collapsed_at_ends[i][0])
+        print(f"  class {i:>4}  k = {size:<4} {words}")
     return 0
 
 
@@ -1119,19 +1122,22 @@ def _guide(args) -> int:
                     tau=args.tau, alpha=args.alpha, target_within=args.target_within)
         data = out["alpha_c"]
         shown = "none in [0, 1]" if data is None else f"{data:.6g}"
-        out["lines"].append(
+        extra = (
             f"Per dataset (C = {args.num_classes} classes x n = {n} instances, batches of k = "
             f"{k} per class): training minimises the expected batch loss over all the "
             f"dataset's embeddings, whose classes collapse iff alpha <= {shown} (the "
             "dataset-level threshold; the per-batch one above holds for one batch alone).")
+    else:
+        extra = None
     if args.json:
-        keys = ("alpha_c", "alpha", "tau_c", "tau", "tau_solutions", "per_batch", "warnings")
-        print(_dumps({key: out[key] for key in keys if key in out}))
+        keys = ("alpha_c", "alpha", "tau_c", "tau", "tau_solutions", "per_batch")
+        print(_dumps({key: out[key] for key in keys if key in out}
+                     | {"warnings": guide_warnings(out)}))
         return 0
     print(f"loss {out['loss']}, batch m x k x p = {m} x {k} x {args.views}")
-    for line in out["lines"]:
+    for line in guide_lines(out) + ([extra] if extra else []):
         print(line)
-    for warning in out["warnings"]:
+    for warning in guide_warnings(out):
         print(f"warning: {warning}")
     return 0
 
@@ -1163,7 +1169,7 @@ def _guide_uniform(args, batch: int) -> int:
         print(_dumps({"alpha_c": data, "per_batch": per, "sampler": f"uniform:{batch}",
                       "expectation": out["expectation"],
                       "expectation_error": out["expectation_error"], "note": note,
-                      "warnings": out["warnings"]}))
+                      "warnings": guide_warnings(out)}))
         return 0
     from ..setting import mixture
 
@@ -1225,11 +1231,12 @@ def _guide_imbalanced(args, sizes) -> int:
                 target_within=args.target_within)
     if args.json:
         keys = ("alpha_c_per_class", "tau_c_per_class", "collapsed_at_range_ends_per_class",
-                "alpha_range", "tau_range", "alpha", "class_sizes", "warnings")
-        print(_dumps({key: out[key] for key in keys if key in out}))
+                "alpha_range", "tau_range", "alpha", "class_sizes")
+        print(_dumps({key: out[key] for key in keys if key in out}
+                     | {"warnings": guide_warnings(out)}))
         return 0
     print(f"loss {out['loss']}, class sizes {sizes}, p = {args.views}")
-    for line in out["lines"]:
+    for line in guide_lines(out):
         print(line)
     return 0
 

@@ -776,15 +776,6 @@ class ImbalancedRegimes:
         """Class i's threshold along the axis: its first collapse change, None if none."""
         return self.collapse_changes[i][0] if self.collapse_changes[i] else None
 
-    def collapses(self, i: int) -> str:
-        """Where class i collapses along the axis, in words."""
-        x, lo, ch = self.axis, self.collapsed_at_ends[i][0], self.collapse_changes[i]
-        if not ch:
-            return "collapsed over the whole range" if lo else "not collapsed in the range"
-        if len(ch) == 1:
-            return f"collapsed for {x} {'<=' if lo else '>='} {ch[0]:.8g}"
-        return f"collapse changes at {x} = " + ", ".join(f"{c:.8g}" for c in ch)
-
     def as_dict(self) -> dict:
         return {"class_sizes": list(self.sizes.sizes), "boundaries": list(self.boundaries),
                 "regimes": list(self.regimes), **self.fixed}

@@ -73,8 +73,8 @@ def guide(spec: LossSpec | str, setting: Batch | Dataset, *, tau=None, alpha=Non
     one = guide_balanced(spec, smp.m, smp.k, setting.views, tau=tau, alpha=alpha,
                          target_within=target_within)
     keys = ("alpha_c", "alpha", "tau_c", "tau", "tau_solutions")
-    return {"loss": spec.name, "tau": float(exact(tau)),
+    return {"loss": spec.name, "batch": one["batch"], "tau": float(exact(tau)),
             "alpha_c": dataset_alpha_c(spec, setting.classes, setting.instances, setting.views,
                                        smp, tau),
             "per_batch": {key: one[key] for key in keys if key in one},
-            "warnings": one["warnings"], "lines": one["lines"]}
+            "warnings": one["warnings"], "findings": one["findings"]}

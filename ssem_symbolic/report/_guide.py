@@ -130,7 +130,8 @@ def taus_for_within(convention, m, k, p, alpha: float, target: float) -> list[fl
 def guide_balanced(convention: str, m: int, k: int, p: int = 2, *, tau: float | None = None,
           alpha: float | None = None, target_within: float | None = None) -> dict:
     """The guideline as a dict: ``alpha_c`` and ``alpha`` (tau given) or ``tau_c``,
-    ``alpha_c`` and ``tau`` (alpha given), ``warnings`` and ``lines`` (the words).
+    ``alpha_c`` and ``tau`` (alpha given), and as data (no words: the CLI says them)
+    ``findings`` and ``warnings``, each a list of ``{"kind": ..., values}``.
     ``tau``, ``alpha`` and ``target_within`` are keywords, as in every function that takes
     one of tau and alpha."""
     spec = get_spec(convention)
@@ -145,54 +146,50 @@ def guide_balanced(convention: str, m: int, k: int, p: int = 2, *, tau: float | 
         raise ValueError(f"the target within-class variance must lie in [0, 1), got "
                          f"{target_within}")
     lo, hi = alpha_c_limits(spec, m, k, p)
-    out: dict = {"loss": spec.name, "batch": [m, k, p], "warnings": [], "lines": []}
-    warn, say = out["warnings"].append, out["lines"].append
+    out: dict = {"loss": spec.name, "batch": [m, k, p], "warnings": [], "findings": []}
+
+    def warn(kind: str, **values) -> None:
+        out["warnings"].append({"kind": kind, **values})
+
+    def say(kind: str, **values) -> None:
+        out["findings"].append({"kind": kind, **values})
     if lo > 0:
-        warn(f"under {spec.name}, alpha <= {lo} (= lim alpha_c as tau -> 0) collapses the "
-             f"classes at every temperature")
+        warn("every_tau_collapses_below", alpha=str(lo))
     if not form_of(spec).moebius(spec):
-        warn(f"{spec.name}: collapse below an alpha_c that grows with tau, "
-             "and a within-class variance that grows with alpha above it, are checked on a "
-             "tau scan of [1e-3, 100], not proven; each answer is checked to give its target")
+        warn("checked_on_a_scan", tau_range=[1e-3, 100])
     if spec.key() in SHOWN_OFF_SSEM:
-        warn(f"{spec.name}: SSEM is not the optimum everywhere (at small alpha and tau the views "
-             "of an instance move apart); these SSEM numbers may not describe training there")
+        warn("ssem_not_the_optimum_everywhere")
     elif not established(spec):
-        warn(f"{spec.name}: SSEM is not shown to hold the optimum everywhere (`ssem optimum` "
-             "certifies each point); where it fails these SSEM numbers do not describe "
-             "training")
+        warn("ssem_not_shown_the_optimum")
     if tau is not None:
         a_c = float(alpha_c_value(spec, m, k, p, tau))
         out["alpha_c"] = a_c
-        say(f"At tau = {tau:g} with m = {m} classes x k = {k} instances x p = {p} views, the "
-            f"classes collapse (zero within-class variance) iff alpha <= {a_c:.6g}.")
+        say("collapse_below_alpha_c", tau=float(tau), alpha_c=a_c)
         if target_within:
             a = alpha_for_within(spec, m, k, p, tau, target_within)
             out["alpha"] = a
-            say(f"alpha = {a:.6g} gives within-class variance {target_within:g} "
-                f"(beta* = {1 - target_within:g}).")
+            say("alpha_for_target", alpha=a, target_within=float(target_within))
         elif target_within == 0:
             out["alpha"] = a_c
-            say(f"Any alpha <= {a_c:.6g} gives zero within-class variance.")
+            say("zero_variance_below", alpha_c=a_c)
         _tau_warning(out, spec, m, k, p, out.get("alpha", a_c))
         return out
     t_c = tau_c_value(spec, m, k, p, alpha)
     none = mpmath.isinf(t_c)  # no temperature collapses
     out["tau_c"] = None if none else float(t_c)  # JSON null: no tau collapses
     if none:
-        say(f"At alpha = {alpha:g} no temperature collapses the classes (alpha >= {hi}).")
+        say("no_tau_collapses", alpha=float(alpha), limit=str(hi))
     elif t_c == 0:
-        say(f"At alpha = {alpha:g} every temperature collapses the classes (alpha <= {lo}).")
+        say("every_tau_collapses", alpha=float(alpha), limit=str(lo))
     else:
-        say(f"At alpha = {alpha:g} the classes collapse iff tau >= {float(t_c):.6g}.")
+        say("collapse_above_tau_c", alpha=float(alpha), tau_c=float(t_c))
     if target_within == 0:  # zero variance: exactly the collapsed side, tau >= tau_c
         if none:
             raise ValueError(f"no tau gives within-class variance 0 at alpha = {alpha:g}: no "
                              f"temperature collapses the classes (alpha >= {hi})")
         out["tau"] = float(t_c)
         out["tau_solutions"] = [float(t_c)]
-        say(("Every tau" if t_c == 0 else f"Every tau >= {float(t_c):.6g}")
-            + " gives within-class variance 0 (the classes collapse).")
+        say("zero_variance_above", tau_c=float(t_c))
     elif target_within is not None:
         taus = taus_for_within(spec, m, k, p, alpha, target_within)
         out["tau_solutions"] = taus
@@ -201,10 +198,7 @@ def guide_balanced(convention: str, m: int, k: int, p: int = 2, *, tau: float | 
                              f"{target_within:g} at alpha = {alpha:g}")
         out["tau"] = taus[0]
         out["alpha_c"] = float(alpha_c_value(spec, m, k, p, taus[0]))
-        say("tau = " + " or ".join(f"{t:.6g}" for t in taus)
-            + f" gives within-class variance {target_within:g}"
-            + (" (the variance is not monotone in tau: both work)" if len(taus) > 1 else "")
-            + ".")
+        say("taus_for_target", taus=taus, target_within=float(target_within))
     _tau_warning(out, spec, m, k, p, alpha)
     return out
 
@@ -215,9 +209,8 @@ def _tau_warning(out, spec, m, k, p, alpha) -> None:
     w = 1 - _beta_grid(spec, m, k, float(alpha), p)
     peak = int(np.argmax(w))
     if 0 < peak < len(w) - 1 and w[peak] - min(w[0], w[-1]) > 1e-9:
-        out["warnings"].append(
-            f"within-class variance is not monotone in tau at alpha = {float(alpha):.4g}: it "
-            f"peaks at {w[peak]:.4g} near tau = {_TAU_SCAN[peak]:.3g} and falls on both sides")
+        out["warnings"].append({"kind": "not_monotone_in_tau", "alpha": float(alpha),
+                                "peak": float(w[peak]), "near_tau": float(_TAU_SCAN[peak])})
 
 
 def guide_imbalanced(convention, sizes, p: int = 2, *, tau: float | None = None,
@@ -241,8 +234,10 @@ def guide_imbalanced(convention, sizes, p: int = 2, *, tau: float | None = None,
         raise ValueError("with unequal class sizes a target within-class variance is met along "
                          "alpha: give tau")
     out: dict = {"loss": spec.name, "class_sizes": list(sizes.sizes), "warnings": [],
-                 "lines": []}
-    say = out["lines"].append
+                 "findings": []}
+
+    def say(kind: str, **values) -> None:
+        out["findings"].append({"kind": kind, **values})
     kw = {"tau": tau} if tau is not None else {"alpha": alpha,
                                                "tau_range": (TAU_RANGE[0], "100")}
     r = imbalanced_regimes(spec, sizes, p, tol=1e-8, points=21, **kw)
@@ -250,11 +245,12 @@ def guide_imbalanced(convention, sizes, p: int = 2, *, tau: float | None = None,
     out[f"{axis}_c_per_class"] = [r.threshold(i) for i in range(sizes.classes)]
     out["collapsed_at_range_ends_per_class"] = [list(e) for e in r.collapsed_at_ends]
     out[f"{axis}_range"] = [r.regimes[0]["from"], r.regimes[-1]["to"]]
-    where = f"tau = {tau:g}" if tau is not None else f"alpha = {alpha:g}"
-    say(f"At {where} with class sizes {sizes} and p = {p} views, per class along {axis} in "
-        f"[{r.regimes[0]['from']:g}, {r.regimes[-1]['to']:g}]:")
+    fixed = {"tau": float(tau)} if tau is not None else {"alpha": float(alpha)}
+    say("per_class_along", axis=axis, fixed=fixed, views=p,
+        span=[r.regimes[0]["from"], r.regimes[-1]["to"]])
     for i, size in enumerate(sizes.sizes):
-        say(f"  class {i} (k = {size}): {r.collapses(i)}")
+        say("class_collapse", axis=axis, index=i, size=size,
+            changes=list(r.collapse_changes[i]), collapsed_at_start=r.collapsed_at_ends[i][0])
     if target_within:
         def weighted(a) -> float:
             return imbalanced_optimum(spec, sizes, p, a, tau).within_class_variance
@@ -271,8 +267,8 @@ def guide_imbalanced(convention, sizes, p: int = 2, *, tau: float | None = None,
                                  "alpha here; use ssem regimes and ssem optimum")
             lo, hi = (mid, hi) if w < target_within else (lo, mid)
         out["alpha"] = (lo + hi) / 2
-        say(f"alpha = {out['alpha']:.8f} gives a size-weighted within-class variance of "
-            f"{target_within:g} at {where}.")
+        say("alpha_for_weighted_target", alpha=out["alpha"], target_within=float(target_within),
+            fixed=fixed)
     return out
 
 
