@@ -6,7 +6,7 @@
 * ``python`` blocks run as scripts (a block that needs an optional library runs where it is
   installed: the test extra installs them all).
 * ``$ ssem crosscheck --quick`` (minutes of training) is checked by the argument parser only;
-  the crosscheck itself runs in tests/test_cli_crosscheck.py and in CI's main job.
+  the crosscheck itself runs in tests/cli/test_cli_crosscheck.py and in CI's main job.
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ from ..setting import takes_convention
 #: Newton stops when a step is below this (per dtype); the error is then about its square.
 _STEP_TOL = {torch.float64: 1e-13, torch.float32: 1e-6}
 #: tau over which the grid solver meets its accuracy (|beta - beta*| <= 1e-10 in float64,
-#: 1e-5 in float32, against mpmath; tests/test_solve.py). At large tau beta* is fixed by
+#: 1e-5 in float32, against mpmath; tests/grid/test_solve.py). At large tau beta* is fixed by
 #: O(1/tau) differences of the softmax weights and the error grows like eps * tau.
 GRID_TAU_RANGE = {torch.float64: (1e-4, 1e4), torch.float32: (1e-4, 5.0)}
 

@@ -247,7 +247,7 @@ def test_the_spread_file_through_every_subcommand(capsys, tmp_path):
 
     from ssem_symbolic.cli import main
 
-    spec = str(Path(__file__).parent.parent / "examples" / "specs" / "spread.toml")
+    spec = str(Path(__file__).parents[2] / "examples" / "specs" / "spread.toml")
     batch = ["--classes", "3", "--per-class", "4"]
 
     def run(*argv):

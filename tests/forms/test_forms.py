@@ -31,12 +31,12 @@ from ssem_symbolic.setting._model import gram_entries, realise
 from ssem_symbolic.vocab import c_sym, o_sym, v_sym
 from ssem_symbolic.spec import UnsupportedConvention, alpha, get_spec, k, m, p, tau
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "helpers"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "helpers"))
 from references import loss_of_embeddings  # noqa: E402
 
 sys.path.pop(0)
 
-SIGMOID = get_spec(str(Path(__file__).resolve().parents[1] / "examples" / "specs"
+SIGMOID = get_spec(str(Path(__file__).resolve().parents[2] / "examples" / "specs"
                        / "supervised-sigmoid.toml"))
 FORMS = [get_spec("supcon"), SIGMOID]
 BATCH = {m: 3, k: 4, p: 2}

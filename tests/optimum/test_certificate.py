@@ -61,7 +61,7 @@ def test_collapse_decision_and_certificate_agree_at_the_threshold(loss):
     from ssem_symbolic.ssem import alpha_c_value, collapses
 
     if loss.endswith(".toml"):
-        loss = str(Path(__file__).resolve().parent.parent / loss)
+        loss = str(Path(__file__).resolve().parents[2] / loss)
     a_c = float(alpha_c_value(loss, 3, 4, 2, 0.5))
     for a in (math.nextafter(a_c, 0), a_c, math.nextafter(a_c, 1)):
         cert = certify_ssem(loss, 3, 4, 2, a, 0.5)

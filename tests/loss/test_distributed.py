@@ -12,7 +12,7 @@ import pytest
 
 from ssem_symbolic.loss import SupCLLoss
 
-HELPERS = Path(__file__).resolve().parent / "helpers"
+HELPERS = Path(__file__).resolve().parents[1] / "helpers"
 sys.path.insert(0, str(HELPERS))
 from distributed_worker import CONVENTIONS, global_batch, model  # noqa: E402
 

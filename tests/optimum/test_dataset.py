@@ -182,7 +182,7 @@ _SPREAD = LossSpec("spread", {"sup": ["view", "class", "other"], "self": ["view"
 _WEIGHTED = LossSpec("weighted", ["view", "class", "other"], ["view", "class"], ["view"],
                      "pairs", pair_weights={"denominator": {"class": "1/2", "other": 2},
                                             "sup": {"view": 3}})
-_DCL = load_spec(Path(__file__).parent.parent / "examples" / "specs" / "dcl.toml")
+_DCL = load_spec(Path(__file__).parents[2] / "examples" / "specs" / "dcl.toml")
 
 
 @pytest.mark.parametrize("name", ["paper", "supcon-split", "supcon", "spread", "weighted",
@@ -436,7 +436,7 @@ def test_cli_threshold_with_a_dataset_and_alpha_gives_tau_c(capsys):
     assert out["per_batch"]["tau_c"] - t > 0.05  # the dataset moves it
 
 
-_SIGMOID = load_spec(Path(__file__).parent.parent / "examples" / "specs"
+_SIGMOID = load_spec(Path(__file__).parents[2] / "examples" / "specs"
                      / "supervised-sigmoid.toml")
 _SIGMOID_PAIRS = LossSpec("sigmoid-pairs", ["view", "class", "other"], ["view", "class"],
                           ["view"], "pairs", form="sigmoid", bias="-1/2")

@@ -14,7 +14,7 @@ import pytest
 
 from ssem_symbolic.harness.sweep import run
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _records(path: Path) -> dict:

@@ -74,7 +74,7 @@ def test_register_makes_a_name_resolvable():
 
 
 def test_the_shipped_spec_files_are_the_presets():
-    folder = Path(__file__).resolve().parent.parent / "examples" / "specs"
+    folder = Path(__file__).resolve().parents[2] / "examples" / "specs"
     for name, spec in PRESETS.items():
         loaded = load_spec(folder / f"{name}.toml")
         assert loaded == spec and loaded.name == name and loaded.description == spec.description
@@ -86,7 +86,7 @@ def test_weights_and_decoupled_positives_from_a_file(tmp_path):
     from ssem_symbolic.ssem import loss_value, optimal_beta
     from ssem_symbolic.optimum import certify_ssem
 
-    folder = Path(__file__).resolve().parent.parent / "examples" / "specs"
+    folder = Path(__file__).resolve().parents[2] / "examples" / "specs"
     plus = load_spec(folder / "supcon-plus-simclr.toml")
     assert str(plus.weight("sup")) == "1" and str(plus.weight("self")) == "alpha"
     (tmp_path / "plus.toml").write_text(to_toml(plus))

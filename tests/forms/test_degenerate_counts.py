@@ -21,7 +21,7 @@ from ssem_symbolic.loss._bruteforce import minimise
 from ssem_symbolic.optimum import global_optimum
 from ssem_symbolic.spec import PAIR_TYPES, LossSpec, check_setting
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "helpers"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "helpers"))
 from references import loss_of_embeddings  # noqa: E402
 
 sys.path.pop(0)

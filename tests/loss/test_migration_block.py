@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-PAGE = Path(__file__).resolve().parents[1] / "docs" / "how-to" / "training-loss.md"
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "how-to" / "training-loss.md"
 
 
 def _block() -> str:

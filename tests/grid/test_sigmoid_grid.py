@@ -21,7 +21,7 @@ from ssem_symbolic.grid import kernels, optimal_beta_grid
 from ssem_symbolic.spec import LossSpec
 from ssem_symbolic.spec import load_spec
 
-FILE = Path(__file__).parent.parent / "examples" / "specs" / "supervised-sigmoid.toml"
+FILE = Path(__file__).parents[2] / "examples" / "specs" / "supervised-sigmoid.toml"
 SIG = load_spec(FILE)
 BIASED = LossSpec("b", ["view", "class", "other"], ["view", "class"], ["view"], "pairs",
                   form="sigmoid", bias="-1/2")

@@ -496,7 +496,7 @@ def test_supcon_on_imbalanced_labels_equals_pytorch_metric_learning():
     assert ours.item() == pytest.approx(theirs.item(), rel=1e-12)
 
 
-SPECS = __import__("pathlib").Path(__file__).parents[1] / "examples" / "specs"
+SPECS = __import__("pathlib").Path(__file__).parents[2] / "examples" / "specs"
 WEIGHTED = LossSpec("weighted", ["view", "class", "other"], ["view", "class"], ["view"],
                     "anchors", pair_weights={"denominator": {"class": "1/2", "other": 2},
                                              "sup": {"view": 3}})
