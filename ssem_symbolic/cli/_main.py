@@ -515,16 +515,26 @@ def _note_if_unestablished(args, valid, reason, where) -> None:
                          "the threshold is the SSEM one, not proven for the true optimum\n")
 
 
-def _optimum(args) -> int:
+def _family(setting) -> str:
+    """How a setting is rendered: "dataset", "imbalanced" or "balanced"."""
+    if isinstance(setting, Dataset):
+        return "dataset"
+    return "balanced" if setting.is_balanced else "imbalanced"
+
+
+def _by_family(renderers: dict):
+    """A command handler: resolve the flags once, then render by the setting's family."""
+    def handler(args) -> int:
+        spec, setting = _resolve(args)
+        return renderers[_family(setting)](args, spec, setting)
+    return handler
+
+
+def _optimum_balanced(args, spec, setting) -> int:
     from ..optimum import certify_ssem, optimum
     from ..spec import check_setting
     from ..ssem import optimal_beta
 
-    spec, setting = _resolve(args)
-    if isinstance(setting, Dataset):
-        return _optimum_dataset(args, spec, setting)
-    if not setting.is_balanced:
-        return _optimum_imbalanced(args, spec, setting)
     m, k, p = setting.shape
     check_setting(spec, m, k, p, alpha=args.alpha, tau=args.tau)
     b = optimal_beta(spec, m, k, p, args.alpha, args.tau)
@@ -592,15 +602,10 @@ def _print_scan(result, rows: list, boundaries: list, digits: int) -> None:
         print(f"  {result.axis} = {at:.{digits}f}: [{', '.join(below)}] -> [{', '.join(above)}]")
 
 
-def _regimes(args) -> int:
+def _regimes_balanced(args, spec, setting) -> int:
     from ..optimum import regimes
     from ..spec import check_setting
 
-    spec, setting = _resolve(args)
-    if isinstance(setting, Dataset):
-        return _regimes_dataset(args, spec, setting)
-    if not setting.is_balanced:
-        return _regimes_imbalanced(args, spec, setting)
     m, k, p = setting.shape
     check_setting(spec, m, k, p, alpha=args.alpha, tau=args.tau)
     result = regimes(spec, setting, tau=args.tau, alpha=args.alpha)
@@ -1328,6 +1333,10 @@ def _in_words(spec) -> str:
     return form_of(spec).in_words(spec)
 
 
+_optimum = _by_family({"balanced": _optimum_balanced, "imbalanced": _optimum_imbalanced,
+                       "dataset": _optimum_dataset})
+_regimes = _by_family({"balanced": _regimes_balanced, "imbalanced": _regimes_imbalanced,
+                       "dataset": _regimes_dataset})
 _COMMANDS = {"threshold": _threshold, "optimum": _optimum, "regimes": _regimes, "phase": _phase,
              "crosscheck": _crosscheck, "export": _export, "guide": _guide, "formula": _formula,
              "spec": _spec}

@@ -455,11 +455,7 @@ def alpha_c_value(convention: str | LossSpec, m_: int, k_: int, p_: int, tau_,
 def alpha_c_limits(convention: str | LossSpec, m_: int, k_: int,
                    p_: int) -> tuple[sp.Expr, sp.Expr]:
     """(lim alpha_c as tau -> 0+, lim alpha_c as tau -> oo) for this batch, exactly (rational
-    for the softmax form; the sigmoid form's may hold e^b).
-
-    >>> alpha_c_limits("paper", 3, 10, 2)
-    (1/10, 1)
-    """
+    for the softmax form; the sigmoid form's may hold e^b)."""
     spec = get_spec(convention)
     d = derive(spec)
     at = {m: m_, k: k_, p: p_}
@@ -628,11 +624,7 @@ def optimal_beta(convention: str | LossSpec, m_: int, k_: int, p_: int, alpha_, 
     steps suffice. ``start`` (a lower-precision beta*) seeds a high-precision refinement.
     The work runs at ``digits`` plus :func:`guard_digits` (at tau = 1e-100, 1 - beta* is about
     1e-100 and is kept to ``digits`` significant digits). tau must lie in
-    :data:`~ssem_symbolic.vocab.TAU_RANGE`.
-
-    >>> float(optimal_beta("paper", 3, 4, 2, 1, "0.0001"))  # (m - 1)/(mk - 1) = 2/11
-    0.18181818181818182
-    """
+    :data:`~ssem_symbolic.vocab.TAU_RANGE`."""
     spec = get_spec(convention)
     t_exact = check_tau(tau_)
     if collapses(spec, m_, k_, p_, alpha_, t_exact):

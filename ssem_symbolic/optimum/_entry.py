@@ -146,7 +146,7 @@ def threshold(spec: LossSpec | str, setting: Setting, *, tau=None, alpha=None) -
     """alpha_c at ``tau``, or tau_c at ``alpha`` (give exactly one), for ``setting``."""
     spec, setting = get_spec(spec), _setting(setting)
     if (tau is None) == (alpha is None):
-        raise ValueError("give tau (for alpha_c) or alpha (for tau_c), not both")
+        raise ValueError("give exactly one of tau (for alpha_c) and alpha (for tau_c)")
     if isinstance(setting, Batch):
         if setting.is_balanced:
             return _balanced_threshold(spec, setting, tau, alpha)

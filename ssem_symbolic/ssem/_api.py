@@ -22,16 +22,23 @@ from ..setting import takes_convention
 
 @takes_convention
 def symmetric_loss(convention: str | LossSpec) -> sp.Expr:
-    """phi(v, c, o): the loss of a Gram matrix with one value per pair type (see module doc;
-    either form: :func:`ssem_symbolic.ssem.symmetric_loss`)."""
+    """phi(v, c, o): the loss of a Gram matrix with one value per pair type (self 1, view v,
+    class c, other o), in the spec's own form (a log-sum-exp, or a sum of softplus terms)."""
     spec = get_spec(convention)
     return form_of(spec).symmetric_loss(spec)
 
 
 @takes_convention
 def derive(convention: str | LossSpec) -> Derivation:
-    """The exact derivation for a convention spec or preset name (derived once, then cached).
-    Softmax form only."""
+    """The exact derivation of a softmax spec, derived once, then cached: f(beta), f'(beta),
+    f''(beta) as the softmax variance, alpha_c(tau) in closed form (also in r =
+    exp(-m/((m-1) tau))), tau_c(alpha) and their limits. A sigmoid spec is refused in one line
+    (its alpha_c(tau) is :func:`alpha_c_value`; tau_c has no closed form there).
+
+    >>> d = derive("paper")
+    >>> d.alpha_c_tau0, d.alpha_c_tauinf
+    (1/k, 1)
+    """
     spec = get_spec(convention)
     return form_of(spec).derive(spec)
 
@@ -40,8 +47,8 @@ def derive(convention: str | LossSpec) -> Derivation:
 def reduced(convention: str | LossSpec) -> Reduced:
     """f(beta) and N(r) for any spec (also one whose f'(1) ignores alpha).
 
-    At beta = 1 every Gram value is 1 or -1/(m-1), so dividing the softmax by e^{1/tau} leaves
-    weights n_t r^{u_t} with u_t in {0, 1}: tau (sum of weights) f'(1) = N(r) = c0 + c1 r.
+    Either form: the spec's :class:`~ssem_symbolic.forms.LossForm` answers (the method is
+    described at the softmax form's implementation, :mod:`ssem_symbolic.forms`).
     """
     spec = get_spec(convention)
     return form_of(spec).reduced(spec)
@@ -51,7 +58,11 @@ def reduced(convention: str | LossSpec) -> Reduced:
 def alpha_c_value(convention: str | LossSpec, m_: int, k_: int, p_: int, tau_,
                   digits: int = 30) -> mpmath.mpf:
     """alpha_c(tau) for a batch, evaluated through r = exp(-m/((m-1) tau)) (exact at every
-    tau > 0: r is a tiny but exact mpmath number as tau -> 0)."""
+    tau > 0: r is a tiny but exact mpmath number as tau -> 0).
+
+    Either form: the spec's :class:`~ssem_symbolic.forms.LossForm` answers (the method is
+    described at the softmax form's implementation, :mod:`ssem_symbolic.forms`).
+    """
     spec = get_spec(convention)
     return form_of(spec).alpha_c_value(spec, m_, k_, p_, tau_, digits)
 
@@ -61,6 +72,9 @@ def alpha_c_limits(convention: str | LossSpec, m_: int, k_: int,
                    p_: int) -> tuple[sp.Expr, sp.Expr]:
     """(lim alpha_c as tau -> 0+, lim alpha_c as tau -> oo) for this batch, exactly (rational
     for the softmax form; the sigmoid form's may hold e^b).
+
+    Either form: the spec's :class:`~ssem_symbolic.forms.LossForm` answers (the method is
+    described at the softmax form's implementation, :mod:`ssem_symbolic.forms`).
 
     >>> alpha_c_limits("paper", 3, 10, 2)
     (1/10, 1)
@@ -74,9 +88,8 @@ def collapse_rule(convention: str | LossSpec, m_: int, k_: int, p_: int, alpha_,
                   digits: int = 30) -> CollapseRule:
     """The collapse region along tau at this alpha, decided exactly.
 
-    f'(1) has the sign of c0 + c1 r (:func:`_collapse_coefficients`), exact rationals at the
-    exact alpha; r runs over (0, 1) as tau runs over (0, oo). Where it changes sign,
-    tau_c = m/((m-1) (log|c1| - log|c0|)) at ``digits`` + 10 digits: nothing cancels.
+    Either form: the spec's :class:`~ssem_symbolic.forms.LossForm` answers (the method is
+    described at the softmax form's implementation, :mod:`ssem_symbolic.forms`).
     """
     spec = get_spec(convention)
     return form_of(spec).collapse_rule(spec, m_, k_, p_, alpha_, digits)
@@ -85,7 +98,11 @@ def collapse_rule(convention: str | LossSpec, m_: int, k_: int, p_: int, alpha_,
 @takes_convention
 def alpha_side(convention: str | LossSpec, m_: int, k_: int, p_: int, tau_) -> int:
     """+1 when the batch collapses iff alpha <= alpha_c(tau) at this tau, -1 when iff
-    alpha >= alpha_c(tau), 0 when f'(1) does not depend on alpha there; decided exactly."""
+    alpha >= alpha_c(tau), 0 when f'(1) does not depend on alpha there; decided exactly.
+
+    Either form: the spec's :class:`~ssem_symbolic.forms.LossForm` answers (the method is
+    described at the softmax form's implementation, :mod:`ssem_symbolic.forms`).
+    """
     spec = get_spec(convention)
     return form_of(spec).alpha_side(spec, m_, k_, p_, tau_)
 
@@ -94,9 +111,8 @@ def alpha_side(convention: str | LossSpec, m_: int, k_: int, p_: int, tau_) -> i
 def collapses(convention: str | LossSpec, m_: int, k_: int, p_: int, alpha_, tau_) -> bool:
     """Whether the batch collapses (beta* = 1, i.e. f'(1) <= 0) at (alpha, tau).
 
-    The one decision behind ``threshold``, ``optimum``, ``guide`` and :func:`optimal_beta`, on
-    the exact reading of alpha and tau; tau is compared with tau_c at 40 digits and more (up
-    to 1000) until the two differ. Any supported convention, whichever side collapses.
+    Either form: the spec's :class:`~ssem_symbolic.forms.LossForm` answers (the method is
+    described at the softmax form's implementation, :mod:`ssem_symbolic.forms`).
     """
     spec = get_spec(convention)
     return form_of(spec).collapses(spec, m_, k_, p_, alpha_, tau_)
@@ -105,7 +121,11 @@ def collapses(convention: str | LossSpec, m_: int, k_: int, p_: int, alpha_, tau
 @takes_convention
 def loss_value(convention: str | LossSpec, m_: int, k_: int, p_: int, alpha_, tau_, beta_,
                digits: int = 30) -> mpmath.mpf:
-    """f(beta; alpha, tau, m, k, p), the loss of the SSEM embedding at beta."""
+    """f(beta; alpha, tau, m, k, p), the loss of the SSEM embedding at beta.
+
+    Either form: the spec's :class:`~ssem_symbolic.forms.LossForm` answers (the method is
+    described at the softmax form's implementation, :mod:`ssem_symbolic.forms`).
+    """
     spec = get_spec(convention)
     return form_of(spec).loss_value(spec, m_, k_, p_, alpha_, tau_, beta_, digits)
 
@@ -115,13 +135,8 @@ def optimal_beta(convention: str | LossSpec, m_: int, k_: int, p_: int, alpha_, 
                  digits: int = 30, start: mpmath.mpf | None = None) -> mpmath.mpf:
     """beta* = argmin over [0, 1] of the convex f, to ``digits`` significant digits.
 
-    Exactly 1 when the batch collapses (:func:`collapses`); otherwise the root in (0, 1) of
-    psi = log P+ - log P- (same sign and root as f', see :func:`_psi`), by Newton steps kept
-    inside a shrinking bisection bracket. psi is nearly linear at every tau, so a handful of
-    steps suffice. ``start`` (a lower-precision beta*) seeds a high-precision refinement.
-    The work runs at ``digits`` plus :func:`guard_digits` (at tau = 1e-100, 1 - beta* is about
-    1e-100 and is kept to ``digits`` significant digits). tau must lie in
-    :data:`~ssem_symbolic.vocab.TAU_RANGE`.
+    Either form: the spec's :class:`~ssem_symbolic.forms.LossForm` answers (the method is
+    described at the softmax form's implementation, :mod:`ssem_symbolic.forms`).
 
     >>> float(optimal_beta("paper", 3, 4, 2, 1, "0.0001"))  # (m - 1)/(mk - 1) = 2/11
     0.18181818181818182

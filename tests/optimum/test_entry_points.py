@@ -82,8 +82,9 @@ def test_threshold_per_class_and_for_uniform_batches():
 def test_settings_are_objects_checked_once():
     with pytest.raises(TypeError, match="a setting is a Batch or a Dataset"):
         ss.optimum("paper", (3, 4, 2), "0.3", "0.5")
-    with pytest.raises(ValueError, match="not both"):
-        ss.threshold("paper", Batch.balanced(3, 4), tau="0.5", alpha="0.3")
+    for both in ({"tau": "0.5", "alpha": "0.3"}, {}):
+        with pytest.raises(ValueError, match="exactly one of tau"):
+            ss.threshold("paper", Batch.balanced(3, 4), **both)
     with pytest.raises(ValueError, match="give tau"):
         ss.threshold("paper", Batch((5, 3, 2)), alpha="0.3")
 
