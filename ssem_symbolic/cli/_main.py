@@ -402,17 +402,6 @@ def _resolve(args):
     return spec, Batch.balanced(args.classes, args.per_class, args.views)
 
 
-def _setting(args, alpha=None, tau=None):
-    from ..spec import check_setting, get_spec
-
-    if _imbalanced(args) is not None:
-        raise ValueError(f"ssem {args.command} does not take unequal --class-sizes yet; "
-                         "ssem optimum, regimes and threshold do")
-    spec = get_spec(args.loss)
-    check_setting(spec, args.classes, args.per_class, args.views, alpha=alpha, tau=tau)
-    return spec, args.classes, args.per_class, args.views
-
-
 def _validity_note(spec, m, k, p, alpha, tau) -> tuple[bool | None, str]:
     from ..optimum import certify_ssem
 
@@ -840,17 +829,20 @@ def _phase(args) -> int:
 
     from ..grid import GRID_TAU_RANGE
 
-    if args.dataset is not None or args.sampler is not None:
-        return _phase_dataset(args)
-    sizes = _imbalanced(args)
-    if sizes is None:
-        spec, m, k, p = _setting(args)
+    from ..spec import check_setting
+
+    spec, setting = _resolve(args)
+    if isinstance(setting, Dataset):
+        return _phase_dataset(args, spec, setting)
+    if setting.is_balanced:
+        m, k, p = setting.shape
+        check_setting(spec, m, k, p)
     a0, a1, na = args.alpha_grid
     t0, t1, nt = args.tau_grid
     if not (0 <= a0 <= 1 and 0 <= a1 <= 1):
         raise ValueError(f"--alpha-grid must lie in [0, 1], got {a0:g}:{a1:g}")
-    if sizes is not None:
-        return _phase_imbalanced(args, sizes)
+    if not setting.is_balanced:
+        return _phase_imbalanced(args, spec, setting.sizes)
     lo, hi = GRID_TAU_RANGE[_torch_float64()]
     if not (lo <= t0 <= hi and lo <= t1 <= hi):
         raise ValueError(f"--tau-grid must lie in [{lo:g}, {hi:g}] (where the grid solver is "
@@ -902,7 +894,7 @@ def _phase_outputs(path: str):
     return out, png
 
 
-def _phase_imbalanced(args, sizes) -> int:
+def _phase_imbalanced(args, spec, sizes) -> int:
     import time
 
     from ..infra import progress
@@ -910,9 +902,7 @@ def _phase_imbalanced(args, sizes) -> int:
     from ..optimum import TAU_RANGE
     from ..infra import together
     from ..report import phase_map, save_imbalanced
-    from ..spec import get_spec
 
-    spec = get_spec(args.loss)
     check_sizes(spec, sizes, args.views)
     alphas, taus = _exact_grids(args, TAU_RANGE, "the imbalanced solver's")
     na, nt = alphas.size, taus.size
@@ -956,28 +946,24 @@ def _exact_grids(args, tau_range, solver: str):
     return grid(a0, a1, na), grid(t0, t1, nt, args.log_tau)
 
 
-def _phase_dataset(args) -> int:
+def _phase_dataset(args, spec, setting) -> int:
     import time
 
     from ..infra import progress
     from ..optimum import TAU_RANGE
     from ..infra import together
     from ..report import phase_map, save_dataset
-    from ..spec import get_spec
 
     from ..optimum import UNIFORM_TAU_RANGE
 
-    _dataset_setting(args)
-    spec = get_spec(args.loss)
-    (C, n), smp = args.dataset, args.sampler
-    smp.check(C, n)
+    smp = setting.sampler
     alphas, taus = _exact_grids(args, UNIFORM_TAU_RANGE if smp.composition_varies else
                                 TAU_RANGE, "the exact solver's")
     na, nt = alphas.size, taus.size
     out, png = _phase_outputs(args.out)
     start = time.perf_counter()
     with progress("phase map (exact, per point)", total=na * nt, unit="point") as bar:
-        pm = phase_map(spec, Dataset(C, n, args.views, smp), alphas, taus,
+        pm = phase_map(spec, setting, alphas, taus,
                        progress=lambda: bar.update(1))
     seconds = time.perf_counter() - start
     with together():

@@ -1,13 +1,10 @@
 """The SSEM answers for any spec, whichever its loss form: each function resolves the
 convention once and asks the form's strategy object (:func:`~ssem_symbolic.forms.form_of`).
 
->>> d = derive("paper")
->>> d.alpha_c_r
-(k*m*r - r + 1)/(k*(m*r - r + 1))
->>> d.alpha_c_tau0, d.alpha_c_tauinf
-(1/k, 1)
 >>> round(float(alpha_c_value("paper", 2, 2, 2, 1)), 4)  # docs/references.md: 0.6192
 0.6192
+>>> round(float(alpha_c_value("supervised-sigmoid", 3, 4, 2, "0.5")), 6)  # the sigmoid form
+0.388144
 """
 
 from __future__ import annotations
