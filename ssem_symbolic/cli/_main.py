@@ -30,7 +30,8 @@ import traceback
 
 from ..infra import OutputError
 from ..setting import Batch, Dataset
-from ._render import class_collapse, guide_lines, guide_warnings
+from ._render import (class_collapse, diagnose_lines, explain_lines, guide_lines,
+                      guide_warnings)
 from ..spec import PRESETS, NoSolution
 
 EXIT_OK, EXIT_BUG, EXIT_BAD_INPUT, EXIT_OUTPUT = 0, 1, 2, 3
@@ -178,6 +179,23 @@ def _batch_args(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--json", action="store_true", help="print one JSON object")
 
 
+def _explain_args(sub: argparse.ArgumentParser, alpha_tau_required: bool = True) -> None:
+    sub.add_argument("--labels", metavar="FILE",
+                     help="the batch as labels, one per line (one instance each), in place of "
+                     "--classes/--per-class or --class-sizes")
+    where = "" if alpha_tau_required else " (where the log has no such column)"
+    sub.add_argument("--alpha", required=alpha_tau_required, type=_real("--alpha"),
+                     help="the weight of the self-supervised term" + where)
+    sub.add_argument("--tau", required=alpha_tau_required, type=_real("--tau"),
+                     help="the temperature" + where)
+    sub.add_argument("--dim", type=_integer("--dim"),
+                     help="the embedding dimension d: adds the expected loss of random unit "
+                     "embeddings in R^d")
+    sub.add_argument("--param", action="append", metavar="NAME=VALUE", default=[],
+                     help="a parameter of the loss, e.g. base_temperature=0.1 for supcontrast "
+                     "(repeatable)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
 
@@ -275,6 +293,24 @@ def build_parser() -> argparse.ArgumentParser:
     fo.add_argument("--loss", required=True, help=_LOSS_HELP)
     fo.add_argument("--format", default="text", choices=("text", "latex", "python"))
     fo.add_argument("--json", action="store_true", help="print one JSON object")
+    xp = subs.add_parser("explain", help="what a loss value means: the loss at named reference "
+                         "geometries of a batch, and where an observed value sits")
+    _batch_args(xp)
+    _dataset_args(xp, "the dataset-level floor training converges to")
+    _explain_args(xp)
+    xp.add_argument("--value", type=_real("--value"), help="an observed loss value to read")
+    dg = subs.add_parser("diagnose", help="a training log's loss curve against the references "
+                         "of its batch: plateaus, the final gap to the floor, a PNG")
+    dg.add_argument("log", help="CSV (header: step,loss[,alpha,tau,lr]) or JSON Lines")
+    _batch_args(dg)
+    _dataset_args(dg, "the dataset-level floor training converges to")
+    _explain_args(dg, alpha_tau_required=False)
+    dg.add_argument("--min-steps", type=_integer("--min-steps"), default=5, metavar="N",
+                    help="the fewest consecutive log entries that make a plateau (default 5)")
+    dg.add_argument("--smooth", type=_integer("--smooth"), default=5, metavar="N",
+                    help="a running median of N entries before reading the curve (default 5; "
+                    "1: none)")
+    dg.add_argument("--out", metavar="PNG", help="write the curve with the references drawn")
     sp_ = subs.add_parser("spec", help="show a convention: its canonical form and its loss in "
                           "words; or list the presets and the shipped example specs")
     sp_.add_argument("action", choices=("show", "list"))
@@ -391,7 +427,13 @@ def _resolve(args):
     from ..setting import Dataset
     from ..spec import get_spec
 
-    spec = get_spec(args.loss)
+    spec = _with_params(get_spec(args.loss), getattr(args, "param", []))
+    if getattr(args, "labels", None) is not None:
+        if any(getattr(args, f, None) is not None for f in ("classes", "per_class", "class_sizes",
+                                                            "dataset", "sampler")):
+            raise ValueError("--labels gives the batch: no --classes/--per-class/--class-sizes/"
+                             "--dataset")
+        return spec, Batch.from_labels(_read_labels(args.labels), args.views)
     if getattr(args, "dataset", None) is not None or getattr(args, "sampler", None) is not None:
         _dataset_setting(args)
         (C, n), smp = args.dataset, args.sampler
@@ -400,6 +442,78 @@ def _resolve(args):
     if sizes is not None:
         return spec, Batch(sizes, args.views)
     return spec, Batch.balanced(args.classes, args.per_class, args.views)
+
+
+def _with_params(spec, params: list[str]):
+    """The spec with ``--param NAME=VALUE`` set (its parameters, e.g. base_temperature)."""
+    values = {}
+    for item in params:
+        name, eq, value = item.partition("=")
+        if not eq or not name.strip() or not value.strip():
+            raise ValueError(f"--param takes NAME=VALUE, got {item!r}")
+        values[name.strip()] = value.strip()
+    return spec.with_parameters(**values) if values else spec
+
+
+def _read_labels(path: str) -> list[str]:
+    """One label per line (blank lines skipped), or ValueError naming the line."""
+    from ..infra import read_lines
+
+    labels = []
+    for number, line in enumerate(read_lines(path, "labels file"), 1):
+        text = line.strip()
+        if not text:
+            continue
+        if len(text.split()) > 1:
+            raise ValueError(f"labels file {path}, line {number}: one label per line, got "
+                             f"{text[:40]!r}")
+        labels.append(text)
+    if not labels:
+        raise ValueError(f"labels file {path}: no labels")
+    return labels
+
+
+def _explain(args) -> int:
+    from ..report import explain
+
+    spec, setting = _resolve(args)
+    e = explain(spec, setting, args.alpha, args.tau, value=args.value, dim=args.dim)
+    out = {"loss": spec.name, "setting": _setting_dict(setting), "alpha": args.alpha,
+           "tau": args.tau, "scale": float(spec.scale_at(args.tau))} | e.as_dict()
+    if args.json:
+        print(_dumps(out))
+        return 0
+    print("\n".join(explain_lines(out)))
+    return 0
+
+
+def _diagnose(args) -> int:
+    from ..infra import check_output, read_lines
+    from ..report import diagnose, parse_log, save_diagnosis_png
+
+    spec, setting = _resolve(args)
+    log = parse_log(read_lines(args.log, "log"), f"log {args.log}")
+    if args.out is not None:
+        check_output(args.out, "--out")
+    d = diagnose(spec, setting, log, args.alpha, args.tau, dim=args.dim,
+                 min_entries=args.min_steps, smooth=args.smooth)
+    if args.out is not None:
+        save_diagnosis_png(d, args.out)
+    out = {"loss": spec.name, "setting": _setting_dict(setting)} | d.as_dict()
+    if args.json:
+        print(_dumps(out))
+        return 0
+    print("\n".join(diagnose_lines(out)))
+    if args.out is not None:
+        print(f"wrote {args.out}")
+    return 0
+
+
+def _setting_dict(setting) -> dict:
+    if isinstance(setting, Dataset):
+        return {"dataset": [setting.classes, setting.instances], "views": setting.views,
+                "sampler": setting.sampler.describe()}
+    return {"class_sizes": list(setting.sizes.sizes), "views": setting.views}
 
 
 def _validity_note(spec, m, k, p, alpha, tau) -> tuple[bool | None, str]:
@@ -1316,7 +1430,18 @@ def _spec(args) -> int:
 def _in_words(spec) -> str:
     from ..forms import form_of
 
-    return form_of(spec).in_words(spec)
+    words = form_of(spec).in_words(spec)
+    if spec.scale != 1:
+        params = ", ".join(f"{n} = {v}" for n, v in spec.parameters)
+        words += (f"\nThe loss is multiplied by {spec.scale}" + (f" ({params})" if params else "")
+                  + ": the scale changes every loss value, never the optimal geometry, the "
+                  "thresholds or the regimes.")
+    if spec.no_positive == "zero":
+        words += ("\nAn anchor without a positive in a term counts as a loss of 0 in that "
+                  "term's mean over all anchors.")
+    if spec.views is not None:
+        words += f"\nDefined for {spec.views} views per instance only."
+    return words
 
 
 _optimum = _by_family({"balanced": _optimum_balanced, "imbalanced": _optimum_imbalanced,
@@ -1325,7 +1450,7 @@ _regimes = _by_family({"balanced": _regimes_balanced, "imbalanced": _regimes_imb
                        "dataset": _regimes_dataset})
 _COMMANDS = {"threshold": _threshold, "optimum": _optimum, "regimes": _regimes, "phase": _phase,
              "crosscheck": _crosscheck, "export": _export, "guide": _guide, "formula": _formula,
-             "spec": _spec}
+             "spec": _spec, "explain": _explain, "diagnose": _diagnose}
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -101,3 +101,143 @@ def guide_lines(out: dict) -> list[str]:
 def guide_warnings(out: dict) -> list[str]:
     """Every warning of a guide, in words (the JSON of ``ssem guide`` carries these)."""
     return [warning(out, w) for w in out["warnings"]]
+
+
+# --- ssem explain -------------------------------------------------------------------------
+
+def _ref_label(name: str, out: dict) -> str:
+    dataset = "dataset" in out["setting"]
+    return {"complete-collapse": "complete collapse", "class-collapse": "class collapse",
+            "random": "random, d -> inf", "random-d": "random, d = {}",
+            "ssem": "SSEM optimum",
+            "floor": "floor of one batch" if dataset else "floor",
+            "dataset-floor": "floor (dataset)"}[name].format(
+                next((r["what"].rsplit(" ", 1)[-1] for r in out["references"]
+                      if r["name"] == "random-d"), ""))
+
+
+def _names(names: list, out: dict) -> str:
+    return " = ".join(_ref_label(n, out) for n in names)
+
+
+def explain_finding(out: dict, f: dict) -> str:
+    """One finding of ``ssem explain`` in words."""
+    kind = f["kind"]
+    if kind == "collapse_equals_random":
+        return (f"Complete collapse and random embeddings (d -> inf) give the same loss, "
+                f"{f['value']:.6g}: every logit of an anchor is then the same. A curve that "
+                "sits at this value cannot tell them apart; the spread of the embeddings "
+                "(their effective rank) can.")
+    if kind == "optimum_collapsed":
+        return "At this alpha and tau the optimum itself collapses every class."
+    if kind == "ssem_below_optimum":
+        return "SSEM does not reach the floor here: the optimal embedding leaves SSEM."
+    if kind == "dataset_floor_above_batch_floor":
+        return (f"Training with the sampler converges to the dataset-level floor, "
+                f"{f['difference']:.4g} above one batch's own optimum.")
+    if kind == "below_floor":
+        return (f"The value {f['value']:.6g} is below the floor {f['floor']:.6g} by "
+                f"{-f['gap']:.4g}: no unit embeddings reach it for the loss described here.")
+    if kind == "below_expected_floor":
+        return (f"The value {f['value']:.6g} is below the dataset-level floor {f['floor']:.6g} "
+                f"by {-f['gap']:.4g}. That floor is an expectation over the sampler's batches: "
+                "one batch of another composition can lie below it, a mean over many batches "
+                "cannot.")
+    if kind == "at_reference":
+        return (f"The value {f['value']:.6g} sits at {_names(f['references'], out)} "
+                f"(within {f['distance']:.2g}).")
+    if kind == "between":
+        if f["lower"] is None or f["upper"] is None:
+            side = "above every reference" if f["lower"] is not None else "below every reference"
+            return f"The value {f['value']:.6g} lies {side}."
+        return (f"The value {f['value']:.6g} lies between {_ref_label(f['lower'], out)} and "
+                f"{_ref_label(f['upper'], out)}, {f['fraction']:.0%} of the way up.")
+    raise ValueError(f"no words for the finding {kind!r}")
+
+
+def explain_advice(out: dict, a: dict) -> str:
+    """One piece of advice of ``ssem explain`` in words."""
+    kind, gap = a["kind"], a.get("gap")
+    to_floor = "" if gap is None else f" The gap to the floor is {gap:.4g}."
+    if kind == "check_the_setting":
+        return ("The loss you run differs from this one: check the convention (a scaled "
+                "implementation such as supcontrast multiplies the loss by tau / "
+                "base_temperature), tau, alpha, the views and the batch composition.")
+    if kind == "no_structure_yet":
+        return ("The embeddings carry no class or instance structure yet, or all sit at one "
+                "point." + to_floor + " Training starts here, and a plateau here in the first "
+                "steps is common. If it lasts: check the learning rate and its warm-up, and that "
+                "the encoder's output is not constant (a dead projection head, a large weight "
+                "decay).")
+    if kind == "stuck_at_class_collapse":
+        return ("Every class sits at one point although the optimum keeps the classes "
+                "spread." + to_floor + " Training has not left class collapse: more steps or a "
+                "larger learning rate.")
+    if kind == "class_collapse_is_optimal":
+        return ("Class collapse is the optimum here." + to_floor + " To keep within-class "
+                "spread, raise alpha above alpha_c (ssem threshold --tau ...).")
+    if kind == "converged":
+        shape = "collapses every class" if a["collapsed"] else "keeps the classes spread"
+        return ("Training has reached the floor: nothing is left to gain. The optimum here "
+                f"{shape}; to change that, change alpha or tau (ssem guide).")
+    if kind == "at_batch_floor":
+        return ("The value is at one batch's own optimum, below what training with this "
+                "sampler converges to: a single batch fitted on its own (a sampler that "
+                "repeats it?).")
+    if kind == "near_ssem":
+        return "The value is at the best SSEM embedding." + to_floor
+    if kind == "still_descending":
+        return (f"The gap to the floor is {gap:.4g}: training is still descending, or stopped "
+                "above the optimum.")
+    raise ValueError(f"no words for the advice {kind!r}")
+
+
+def explain_lines(out: dict) -> list[str]:
+    """``ssem explain``'s text: the references as a table, then the reading."""
+    st = out["setting"]
+    if "dataset" in st:
+        C, n = st["dataset"]
+        where = f"a {C} x {'inf' if n is None else n} x {st['views']} dataset, {st['sampler']}"
+    else:
+        sizes = ClassSizes(tuple(st["class_sizes"]))
+        where = (f"a {sizes.classes} x {sizes.sizes[0]} x {st['views']} batch" if sizes.balanced
+                 else f"a batch of class sizes {sizes}, {st['views']} views")
+    scale = "" if out["scale"] == 1 else f", scale {out['scale']:.6g}"
+    lines = [f"{out['loss']} on {where}, alpha = {out['alpha']:g}, tau = {out['tau']:g}{scale}",
+             ""]
+    width = max(len(_ref_label(r["name"], out)) for r in out["references"])
+    for r in out["references"]:
+        err = f" +- {r['error']:.1g}" if r["error"] > 1e-9 else ""
+        lines.append(f"  {_ref_label(r['name'], out):<{width}}  {r['value']:>12.6f}{err:<10}"
+                     f"  {r['what']}")
+    lines += [""] + [f"note: {n}" for n in out["notes"]]
+    lines += [explain_finding(out, f) for f in out["findings"]]
+    lines += [explain_advice(out, a) for a in out["advice"]]
+    return [line for i, line in enumerate(lines) if line or (i and lines[i - 1])]
+
+
+# --- ssem diagnose ------------------------------------------------------------------------
+
+def diagnose_lines(out: dict) -> list[str]:
+    """``ssem diagnose``'s text: the references, the plateaus and the reading of the end."""
+    lines = [f"{out['loss']}: {out['entries']} log entries, steps {out['first_step']:g} .. "
+             f"{out['last_step']:g}"]
+    if out["varying"]:
+        lines.append("alpha or tau change along the log: the plateaus are read against each "
+                     "entry's own references; the table is the last entry's")
+    width = max(len(_ref_label(r["name"], out)) for r in out["references"])
+    lines += [""] + [f"  {_ref_label(r['name'], out):<{width}}  {r['value']:>12.6f}"
+                     for r in out["references"]] + [""]
+    lines += [f"note: {n}" for n in out["notes"]]
+    if not out["plateaus"]:
+        lines.append("No plateau: the loss never stayed at a reference.")
+    for p in out["plateaus"]:
+        lines.append(f"Plateau at {_names(p['references'], out)} ({p['value']:.6g}): steps "
+                     f"{p['first_step']:g} .. {p['last_step']:g} ({p['entries']} entries).")
+    final = out["final"]
+    lines.append(f"Final loss {out['final_value']:.6g} (the median of the last "
+                 f"{out['final_entries']} entries).")
+    lines += [explain_finding(out, f) for f in final["findings"]
+              if f["kind"] not in ("collapse_equals_random",)]
+    lines += [explain_advice(out, a) for a in final["advice"]]
+    return lines

@@ -289,6 +289,7 @@ def record(config: TrainConfig, z: torch.Tensor, labels: torch.Tensor,
         pred = predict_imbalanced(config.loss, config.sizes, p, config.alpha, config.tau)
     else:
         pred = predict(config.loss, m, k, p, config.alpha, config.tau, validity)
+    pred = _scaled(pred, config.loss, config.tau)
     weights = torch.bincount(labels.cpu()) if config.sizes is not None else None
     qs = quantities(labels.cpu(), weights)
     if config.trainer == "digits":  # held-out data: the sampling error
@@ -315,6 +316,16 @@ def record(config: TrainConfig, z: torch.Tensor, labels: torch.Tensor,
             "predicted": pred, "measured": meas, "verdict": v, "note": note}
 
 
+def _scaled(pred: dict, convention, tau: float) -> dict:
+    """The prediction's loss in the units of the trained loss: times the spec's scale (the
+    solvers report the unscaled loss; SupCLLoss applies the scale)."""
+    spec = get_spec(convention)
+    if spec.scale == 1:
+        return pred
+    factor = float(spec.scale_at(tau))
+    return pred | {key: pred[key] * factor for key in ("loss", "expected_loss") if key in pred}
+
+
 def _record_minibatch(config: TrainConfig, z: torch.Tensor, labels: torch.Tensor,
                       trace: list | None) -> dict:
     """A mini-batch run against the dataset-level prediction, with the error measured from the
@@ -323,8 +334,9 @@ def _record_minibatch(config: TrainConfig, z: torch.Tensor, labels: torch.Tensor
     if not trace:
         raise ValueError("a minibatch record needs the trace of the last steps "
                          "(train(config, trace=[]))")
-    pred = predict_dataset(config.loss, config.classes, config.per_class, config.views,
-                           config.sampler, config.alpha, config.tau)
+    pred = _scaled(predict_dataset(config.loss, config.classes, config.per_class,
+                                   config.views, config.sampler, config.alpha, config.tau),
+                   config.loss, config.tau)
     meas = measure(z, labels, pred)
     meas |= {"sigma": noise(trace), "error": f"spread and drift over the last {len(trace)} "
              "steps"}

@@ -9,6 +9,7 @@ from ._io import (
     atomic_write as atomic_write,
     check_output as check_output,
     OutputError as OutputError,
+    read_lines as read_lines,
     together as together,
 )
 from ._progress import (
@@ -18,5 +19,5 @@ from ._progress import (
 
 __all__ = [
     "OutputError", "atomic_write", "cache_load", "cache_store", "check_output", "counted",
-    "progress", "together",
+    "progress", "read_lines", "together",
 ]

@@ -162,3 +162,30 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+#: the largest input file read (labels, a training log): a guard against reading a device
+MAX_INPUT_BYTES = 256 << 20
+
+
+def read_lines(path: str | os.PathLike, what: str) -> list[str]:
+    """The lines of a regular text file of at most :data:`MAX_INPUT_BYTES`, or ValueError in one
+    line naming the file (missing, not a regular file, too large, not UTF-8)."""
+    import stat
+
+    path = Path(path)
+    try:
+        with open(path, "rb", opener=lambda p, f: os.open(p, f | getattr(os, "O_NONBLOCK", 0))) \
+                as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                raise ValueError(f"{what} {path}: not a regular file")
+            raw = fh.read(MAX_INPUT_BYTES + 1)
+    except OSError as exc:
+        raise ValueError(f"{what} {path}: {exc.strerror or exc}") from None
+    if len(raw) > MAX_INPUT_BYTES:
+        raise ValueError(f"{what} {path}: larger than {MAX_INPUT_BYTES >> 20} MiB")
+    try:
+        return raw.decode("utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise ValueError(f"{what} {path}, line {line}: not UTF-8 text") from None

@@ -332,14 +332,16 @@ class LabelPattern:
             # pi_t: the spec's pair weights among the term's positives (1 by default)
             pos = layout.positives[term]
             counts = sum(pi * per_type[t] for t, pi in pos)
-            # an anchor without a positive in this term is dropped from its mean (as
-            # pytorch-metric-learning does); a batch with none adds 0 for the term
+            # an anchor without a positive in this term adds nothing; the spec's rule says
+            # whether it still counts in the mean over anchors ("zero", as SupContrast) or is
+            # dropped from it ("drop", as pytorch-metric-learning); a batch with none adds 0
             valid = counts > 0
             if not bool(valid.any()):
                 self.term[term] = None
                 continue
+            anchors = int(valid.sum()) if spec.no_positive == "drop" else counts.shape[0]
             u = (torch.full_like(counts, 1 / float(counts.sum())) if spec.mean == "pairs"
-                 else torch.where(valid, 1 / (counts.clamp(min=1) * int(valid.sum())),
+                 else torch.where(valid, 1 / (counts.clamp(min=1) * anchors),
                                   torch.zeros_like(counts)))
             self.term[term] = (u, u * counts, pos)
 
@@ -479,6 +481,7 @@ def _prepare(z, labels, alpha, tau, convention, normalize, pattern, chunk_size):
     batch, (n, views, d) = z.shape[:-3], z.shape[-3:]
     if n == 0 or views == 0 or d == 0:
         raise ValueError(f"empty batch: z has shape {tuple(z.shape)}")
+    spec.check_views(views)
     a = _config_tensor(alpha, "alpha", z, batch)
     t = _config_tensor(tau, "tau", z, batch)
     if bool(((a < 0) | (a > 1) | torch.isnan(a)).any()):
@@ -533,7 +536,19 @@ def supcl_loss(z: torch.Tensor, labels: torch.Tensor, alpha, tau,
     if normalize:  # no eps floor: a row of norm 1e-20 is scaled to unit length too
         norms = torch.linalg.vector_norm(flat, dim=-1, keepdim=True)
         flat = flat / norms.clamp_min(torch.finfo(flat.dtype).tiny)
-    return FORWARD[spec.form](flat, pattern, spec, a, t, chunk_size, bound)
+    out = FORWARD[spec.form](flat, pattern, spec, a, t, chunk_size, bound)
+    return out if spec.scale == 1 else out * _scale_of(spec)(t)
+
+
+@functools.lru_cache(maxsize=64)
+def _scale_of(spec: LossSpec):
+    """The spec's loss scale as a function of tau (numbers or tensors): its expression in
+    tau, the parameters substituted, holds only + - * / and powers."""
+    import sympy as sp
+
+    from ..spec import tau as tau_symbol
+
+    return sp.lambdify(tau_symbol, spec.scale_in_tau(), modules=[{}])
 
 
 def _softmax_loss(flat: torch.Tensor, pattern: LabelPattern, spec: LossSpec, a: torch.Tensor,
@@ -759,8 +774,9 @@ class SupCLLoss(torch.nn.Module):
     ``SupCLLoss(alpha=0.0, temperature=0.1, convention="paper")`` (positionally too);
     ``convention`` is a preset name, a spec file path or a LossSpec. ``forward`` takes
 
-    * SupContrast's layout: ``features`` (N, p, d) (or (..., N, p, d): independent
-      configurations) and ``labels`` (N,);
+    * SupContrast's layout: ``features`` (N, p, d), or (N, p, ...) flattened to (N, p, -1) as
+      SupContrast does, with ``labels`` (N,) or (N, 1), or ``mask=`` (N, N) where it is a class
+      structure (independent configurations along leading dims: :func:`supcl_loss`);
     * pytorch-metric-learning's layout: ``features`` (N p, d) with ``labels`` (N p,) and either
       ``n_views=p`` (rows view-major, as ``torch.cat([view_1, ..., view_p])``) or
       ``instance_ids`` (N p,) (any order; every instance with the same number of views);
@@ -775,15 +791,25 @@ class SupCLLoss(torch.nn.Module):
     single-process gradient of it (see :func:`gather_batch`).
     ``gather_timeout`` (seconds, gloo backend): every call first waits at most that long for
     all ranks (``torch.distributed.monitored_barrier``); a rank that never calls the loss is
-    then an error naming it instead of a hang. The old keywords ``tau=`` and ``loss=`` still
-    work, with a warning.
+    then an error naming it instead of a hang.
+
+    The convention's own rules apply: its ``scale`` (SupContrast's temperature /
+    base_temperature: ``convention="supcontrast"``), its rule for anchors without a positive
+    and the views it is defined for. Refused, each in one line that says why:
+    ``contrast_mode="one"``, pytorch-metric-learning's ``ref_emb``/``ref_labels`` and
+    ``indices_tuple``, and a ``mask`` that is not a class structure.
     """
 
     def __init__(self, alpha: float = 0.0, temperature: float = 0.1,
                  convention: str | LossSpec = "paper", normalize: bool = True,
                  check_finite: bool = True, chunk_size: int | None = None,
-                 gather: bool = False, *, gather_timeout: float | None = None) -> None:
+                 gather: bool = False, *, gather_timeout: float | None = None,
+                 contrast_mode: str = "all") -> None:
         super().__init__()
+        if contrast_mode != "all":
+            raise ValueError(f"contrast_mode={contrast_mode!r} is not supported: only "
+                             "contrast_mode='all' keeps the views exchangeable, which the exact "
+                             "theory rests on ('one' lets only the first view anchor)")
         if not 0.0 <= float(alpha) <= 1.0:
             raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
         if not float(temperature) > 0.0 or float(temperature) == float("inf"):
@@ -798,8 +824,18 @@ class SupCLLoss(torch.nn.Module):
         self._key: tuple | None = None
         self._pattern: LabelPattern | None = None
 
-    def forward(self, features: torch.Tensor, labels=None, *, n_views: int | None = None,
-                instance_ids: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, features: torch.Tensor, labels=None, *, mask=None,
+                n_views: int | None = None, instance_ids: torch.Tensor | None = None,
+                ref_emb=None, ref_labels=None, indices_tuple=None) -> torch.Tensor:
+        if ref_emb is not None or ref_labels is not None:
+            raise ValueError("ref_emb/ref_labels (a separate reference set) are not supported: "
+                             "the loss contrasts one batch with itself, which is what the "
+                             "theory's batch is")
+        if indices_tuple is not None:
+            raise ValueError("indices_tuple (mined pairs) is not supported: the loss uses every "
+                             "pair of the batch, which is what the theory's batch is")
+        if mask is not None:
+            labels = _labels_from_mask(mask, labels, features)
         z, labels, alpha = self._prepare(features, labels, n_views, instance_ids)
         out = supcl_loss(z, labels, alpha, self.tau, self.spec, self.normalize,
                          pattern=self._pattern, chunk_size=self.chunk_size)
@@ -975,7 +1011,7 @@ def _layout(features, labels, n_views, instance_ids, alpha):
             index = torch.arange(rows, device=features.device).reshape(n_views, -1).T
         z = features[index]
         if labels is not None:
-            labels = _labels(labels)
+            labels = _labels(_column(labels))
             if labels.shape[0] != rows:
                 raise ValueError(f"labels has {labels.shape[0]} entries for {rows} rows")
             grouped = labels[index.to(labels.device)]
@@ -987,14 +1023,44 @@ def _layout(features, labels, n_views, instance_ids, alpha):
         if z.dim() < 3:
             raise ValueError(f"expected features of shape (N, p, d) or (N p, d), got "
                              f"{tuple(z.shape)}")
+        if z.dim() > 3:  # as SupContrast: (bsz, n_views, ...) flattened to (bsz, n_views, -1)
+            z = z.reshape(z.shape[0], z.shape[1], -1)
         if labels is not None:
-            labels = _labels(labels)
+            labels = _labels(_column(labels))
             if labels.shape[0] != z.shape[-3]:
                 raise ValueError(f"expected labels of shape ({z.shape[-3]},), got "
                                  f"{tuple(labels.shape)}")
     if labels is None:  # self-supervised: every instance its own class, the alpha term only
         labels, alpha = torch.arange(z.shape[-3], device=z.device), 1.0
     return z, labels, alpha
+
+
+def _column(labels):
+    """Labels of shape (N, 1), as SupContrast's examples pass them, read as (N,)."""
+    if isinstance(labels, torch.Tensor) and labels.dim() == 2 and labels.shape[1] == 1:
+        return labels[:, 0]
+    return labels
+
+
+def _labels_from_mask(mask, labels, features) -> torch.Tensor:
+    """SupContrast's ``mask`` (bsz, bsz), mask_ij = 1 when j is a positive of i, read as class
+    labels; ValueError unless it is one (symmetric, 0/1, ones on the diagonal, transitive)."""
+    if labels is not None:
+        raise ValueError("give labels or mask, not both")
+    if not isinstance(mask, torch.Tensor) or mask.dim() != 2 or mask.shape[0] != mask.shape[1]:
+        raise ValueError("mask must be a (bsz, bsz) tensor")
+    if isinstance(features, torch.Tensor) and features.dim() >= 3 and \
+            mask.shape[0] != features.shape[0]:
+        raise ValueError(f"mask is {tuple(mask.shape)} for a batch of {features.shape[0]} "
+                         "instances")
+    same = mask != 0
+    first = same.to(torch.int64).argmax(1)  # the first positive of each row names its class
+    if not bool(((mask == 0) | (mask == 1)).all()) or not bool(same.diagonal().all()) \
+            or not torch.equal(same, first[:, None] == first[None, :]):
+        raise ValueError("mask is not a class structure (0/1, symmetric, ones on the diagonal, "
+                         "transitive): pass labels; a general mask is a different loss, which "
+                         "the theory does not cover")
+    return first
 
 
 def _union(types: dict[str, torch.Tensor], names: tuple[str, ...]) -> torch.Tensor:

@@ -16,6 +16,12 @@ from ._balanced import (
     global_optimum as global_optimum,
     solve_face as solve_face,
 )
+from ._references import (
+    Reference as Reference,
+    References as References,
+    random_loss as random_loss,
+    references as references,
+)
 from ._certificate import (
     SSEMCertificate as SSEMCertificate,
     established as established,
@@ -44,5 +50,5 @@ __all__ = [
     "SHOWN_OFF_SSEM", "TAU_RANGE", "UNIFORM_TAU_RANGE", "as_sizes", "certify_ssem",
     "SSEMCertificate", "dataset_alpha_c", "dataset_optimum", "dataset_regimes", "dataset_tau_c",
     "established", "global_optimum", "imbalanced_optimum", "imbalanced_regimes",
-    "regimes", "solve_face",
+    "regimes", "solve_face", "Reference", "References", "random_loss", "references",
 ]

@@ -15,6 +15,7 @@ True
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Union
 
@@ -46,15 +47,22 @@ def optimum(spec: LossSpec | str, setting: Setting, alpha, tau, *,
     sizes an :class:`ImbalancedOptimum` (per class, merges), a dataset the minimum of the
     expected batch loss under its sampler (a :class:`GlobalOptimum` of the dataset's
     symmetric family, or a :class:`PartitionOptimum` for a fixed partition). alpha and tau are
-    read exactly.
+    read exactly. ``loss_value`` includes the spec's ``scale`` (the family solvers behind this
+    function report the unscaled loss).
     """
     spec, setting = get_spec(spec), _setting(setting)
     if isinstance(setting, Dataset):
-        return dataset_optimum(spec, setting.classes, setting.instances, setting.views,
-                               setting.sampler, alpha, tau, digits=digits)
-    if setting.is_balanced:
-        return global_optimum(spec, *setting.shape, alpha, tau, digits=digits)
-    return imbalanced_optimum(spec, setting.sizes, setting.views, alpha, tau, digits=digits)
+        out = dataset_optimum(spec, setting.classes, setting.instances, setting.views,
+                              setting.sampler, alpha, tau, digits=digits)
+    elif setting.is_balanced:
+        out = global_optimum(spec, *setting.shape, alpha, tau, digits=digits)
+    else:
+        out = imbalanced_optimum(spec, setting.sizes, setting.views, alpha, tau, digits=digits)
+    if spec.scale == 1:
+        return out
+    # the spec's scale (an implementation's factor on the loss) multiplies the value, never
+    # the geometry: the solvers minimise the unscaled loss
+    return dataclasses.replace(out, loss_value=out.loss_value * float(spec.scale_at(tau)))
 
 
 def regimes(spec: LossSpec | str, setting: Setting, *, tau=None, alpha=None,

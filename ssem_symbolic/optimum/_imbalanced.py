@@ -578,10 +578,12 @@ def _flat_segment(fam: Family, objm: FamilyObjective, x0, digits, resolution):
         val, g, H = objm.parts(x)
         gy = N.T * mpmath.matrix(g)
         Hy = N.T * mpmath.matrix(H) * N
+        if not all(mpmath.isfinite(v) for v in [*gy, *Hy]):
+            return None  # the Newton path left the domain: the KKT candidates decide
         try:
             dy = -mpmath.lu_solve(Hy, gy)
-        except ZeroDivisionError:
-            return None
+        except (ZeroDivisionError, TypeError):  # singular (mpmath's LU leaves the pivot of an
+            return None  # exactly zero column unset, a TypeError): no Newton step on the plane
         dx = N * dy
         size = max(abs(v) for v in dx)
         if size < tol:

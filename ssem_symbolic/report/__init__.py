@@ -1,8 +1,20 @@
-"""User-facing computations: phase maps, the alpha/tau guide and formula sheets (L7)."""
+"""User-facing computations: phase maps, the alpha/tau guide, what a loss value means and
+formula sheets (L7)."""
 
 from ._entry import (
     guide as guide,
     phase_map as phase_map,
+)
+from ._diagnose import (
+    Diagnosis as Diagnosis,
+    Plateau as Plateau,
+    diagnose as diagnose,
+    parse_log as parse_log,
+    save_png as save_diagnosis_png,
+)
+from ._explain import (
+    Explanation as Explanation,
+    explain as explain,
 )
 from ._export import (
     export as export,
@@ -23,7 +35,9 @@ from ._phase import (
 )
 
 __all__ = [
-    "DatasetPhaseMap", "ImbalancedPhaseMap", "PhaseMap", "balanced_batch", "export", "grid",
+    "DatasetPhaseMap", "Diagnosis", "Explanation", "Plateau", "diagnose", "parse_log",
+    "save_diagnosis_png", "ImbalancedPhaseMap", "PhaseMap", "balanced_batch",
+    "explain", "export", "grid",
     "guide", "phase_map", "save_dataset", "save_imbalanced", "save_npz", "save_png",
     "validity_note",
 ]

@@ -16,12 +16,15 @@ from ._dataset import (
     uniform as uniform,
 )
 from ._anchors import (
+    anchor_weights as anchor_weights,
+    positives as positives,
     blocks as blocks,
     check_sizes as check_sizes,
     Family as Family,
     family as family,
     flat as flat,
     loss_weights as loss_weights,
+    MAX_GROUPS as MAX_GROUPS,
     reduced_loss as reduced_loss,
     sigmoid_rows as sigmoid_rows,
 )
@@ -53,9 +56,10 @@ from ._sizes import (
 )
 
 __all__ = [
-    "Batch", "Dataset", "MAX_UNIFORM_BATCH", "Sampler", "all_subsets", "balanced",
+    "Batch", "Dataset", "MAX_GROUPS", "MAX_UNIFORM_BATCH", "Sampler", "all_subsets", "balanced",
     "fixed_partition", "parse_sampler", "takes_convention", "uniform",
-    "ClassSizes", "Family", "Polyhedron", "blocks", "c_sym", "check_sizes", "collapsed",
+    "ClassSizes", "Family", "Polyhedron", "anchor_weights", "blocks", "c_sym", "check_sizes",
+    "collapsed", "positives",
     "eigen_variances", "family", "flat", "gram_entries", "limit_polyhedron", "loss_weights",
     "measured_variances", "realise", "ssem_eigenvalues", "mixture", "o_sym", "polyhedron",
     "reduced_loss",

@@ -126,19 +126,30 @@ def _coords(sizes: ClassSizes, p_: int) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _affine(expr: sp.Expr, symbols: list[sp.Symbol]) -> tuple[tuple, sp.Rational]:
-    normal = tuple(sp.Rational(sp.diff(expr, s)) for s in symbols)
-    return normal, sp.Rational(expr.subs({s: 0 for s in symbols}))
+def _lin(*terms) -> dict:
+    """An affine expression {coordinate index (None: the constant): exact coefficient}, the sum
+    of (coefficient, expression) ``terms``."""
+    out: dict = {}
+    for c, e in terms:
+        for j, x in e.items():
+            out[j] = out.get(j, 0) + sp.Rational(c) * x
+    return out
 
 
 @functools.lru_cache(maxsize=None)
 def _family(spec: LossSpec, sizes: ClassSizes, p_: int) -> Family:
+    """The family's coordinates, PSD conditions and group-mean matrix, built as exact affine
+    expressions (no symbolic algebra: a batch of many size groups is built in milliseconds)."""
     coords = _coords(sizes, p_)
-    sym = {c: sp.Symbol(c, real=True) for c in coords}
-    symbols = [sym[c] for c in coords]
+    index = {c: i for i, c in enumerate(coords)}
+    one = {None: sp.Integer(1)}
 
     def val(name):
-        return sym.get(name, sp.Integer(1))
+        return {index[name]: sp.Integer(1)} if name in index else one
+
+    def split(e):
+        return (tuple(sp.Rational(e.get(j, 0)) for j in range(len(coords))),
+                sp.Rational(e.get(None, 0)))
 
     groups = sizes.groups
     G = len(groups)
@@ -146,27 +157,28 @@ def _family(spec: LossSpec, sizes: ClassSizes, p_: int) -> Family:
     a = {}
     for g, (K, n) in enumerate(groups):
         v, s = val(f"v[{g}]"), val(f"s[{g}]")
-        a[g] = 1 + (p_ - 1) * v + (K - 1) * p_ * s
-        rows = [("view", 1 - v, n * K * (p_ - 1)),
-                ("within-class", 1 + (p_ - 1) * v - p_ * s, n * (K - 1))]
+        a[g] = _lin((1, one), (p_ - 1, v), ((K - 1) * p_, s))
+        rows = [("view", _lin((1, one), (-1, v)), n * K * (p_ - 1)),
+                ("within-class", _lin((1, one), (p_ - 1, v), (-p_, s)), n * (K - 1))]
         if n >= 2:
-            rows.append(("between-class", a[g] - p_ * K * val(f"o[{g},{g}]"), n - 1))
+            rows.append(("between-class", _lin((1, a[g]), (-p_ * K, val(f"o[{g},{g}]"))),
+                         n - 1))
         for name, expr, mult in rows:
             if mult > 0:
-                linear.append(Linear(f"{name}[{g}]", g, *_affine(sp.expand(expr), symbols),
-                                     mult))
+                linear.append(Linear(f"{name}[{g}]", g, *split(expr), mult))
     R = [[None] * G for _ in range(G)]
     for g, (K, n) in enumerate(groups):
         for h in range(G):
             if g == h:
-                o = val(f"o[{g},{g}]") if n >= 2 else 0
-                R[g][g] = sp.expand((a[g] + (n - 1) * p_ * K * o) / (n * K * p_))
+                o = val(f"o[{g},{g}]") if n >= 2 else {}
+                R[g][g] = _lin((sp.Rational(1, n * K * p_), a[g]),
+                               (sp.Rational((n - 1) * p_ * K, n * K * p_), o))
             else:
                 R[g][h] = val(f"o[{min(g, h)},{max(g, h)}]")
-    R0 = tuple(tuple(sp.Rational(R[g][h].subs({s: 0 for s in symbols})) for h in range(G))
-               for g in range(G))
-    Rj = tuple(tuple(tuple(sp.Rational(sp.diff(R[g][h], s)) for h in range(G))
-                     for g in range(G)) for s in symbols)
+    parts = [[split(R[g][h]) for h in range(G)] for g in range(G)]
+    R0 = tuple(tuple(parts[g][h][1] for h in range(G)) for g in range(G))
+    Rj = tuple(tuple(tuple(parts[g][h][0][j] for h in range(G)) for g in range(G))
+               for j in range(len(coords)))
     idx = {c: i for i, c in enumerate(coords)}
     partners = []
     for g, (K, n) in enumerate(groups):
@@ -220,17 +232,20 @@ def blocks(spec: LossSpec, part: dict, coef: dict) -> tuple[list, dict]:
 MAX_GROUPS = 8
 
 
-def check_sizes(spec: LossSpec, sizes: ClassSizes, p_: int, alpha_=None) -> None:
+def check_sizes(spec: LossSpec, sizes: ClassSizes, p_: int, alpha_=None, *,
+                solver: bool = True) -> None:
     """ValueError (one line) unless every anchor has a positive in each term that carries
     weight (at ``alpha_``; at some alpha in [0, 1] when None) and a partner in its
-    denominator."""
+    denominator; with ``solver``, also unless the sizes have at most :data:`MAX_GROUPS`
+    distinct values (what the optimum's solver takes)."""
     if isinstance(p_, bool) or not isinstance(p_, int) or p_ < 1:
         raise ValueError(f"views p must be an integer >= 1, got {p_!r}")
-    if len(sizes.groups) > MAX_GROUPS:
+    if solver and len(sizes.groups) > MAX_GROUPS:
         raise ValueError(f"the imbalanced solver takes at most {MAX_GROUPS} distinct class sizes, "
                          f"got {len(sizes.groups)}: its work grows steeply with them (8 take "
                          "about 6 s an optimum, 10 about 80 s); round the sizes into fewer "
                          "values")
+    spec.check_views(p_)
     fam = _family(spec, sizes, p_)
     for term in TERMS:
         w = spec.weight(term)

@@ -60,6 +60,22 @@ class Batch:
         check_batch(classes, per_class, views)
         return cls(ClassSizes((per_class,) * classes), views)
 
+    @classmethod
+    def from_labels(cls, labels, views: int = 2) -> Batch:
+        """The batch of one instance per label (any hashable ids), its classes in the order
+        they first appear.
+
+        >>> Batch.from_labels(["cat", "dog", "cat", 7, "dog", "cat"]).sizes.sizes
+        (3, 2, 1)
+        """
+        counts: dict = {}
+        for label in labels:
+            counts[label] = counts.get(label, 0) + 1
+        if len(counts) < 2:
+            raise ValueError(f"the labels name {len(counts)} class(es); a contrastive batch "
+                             "needs at least two")
+        return cls(ClassSizes(tuple(counts.values())), views)
+
     @property
     def is_balanced(self) -> bool:
         """One size group (every class the same size)."""

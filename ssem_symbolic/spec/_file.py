@@ -21,6 +21,12 @@ A file with today's fields reads as it looks::
     # log(1 + exp(-y (s/tau + bias))), y = +1 for the term's positives, -1 for the rest
     form = "sigmoid"
     bias = "-1/2"
+    # optional: what an implementation does beyond the pair types
+    scale = "tau/base_temperature"          # a factor on the loss (exact in tau and the
+    parameters = { base_temperature = 0.07 } # parameters): the value, never the geometry
+    no_positive = "zero"                    # an anchor without a positive: "drop" (out of the
+                                            # mean, the default) or "zero" (a loss of 0)
+    views = 2                               # the implementation is defined for 2 views only
 
 Positives may lie outside the denominator (a decoupled loss).
 """
@@ -36,7 +42,8 @@ from ._lossspec import PRESETS, LossSpec, UnsupportedConvention
 
 _FIELDS = {"name": str, "mean": str, "denominator": (list, dict), "sup": list, "self": list,
            "description": str, "weights": dict, "pair_weights": dict, "form": str,
-           "bias": (int, float, str)}
+           "bias": (int, float, str), "scale": (int, float, str), "parameters": dict,
+           "no_positive": str, "views": int}
 _REQUIRED = ("denominator", "sup", "self", "mean")
 
 
@@ -113,18 +120,23 @@ def spec_from_dict(data: dict, source: str = "spec") -> LossSpec:
             raise SpecFileError(f"{source}: missing field {field!r}")
     for field, kind in _FIELDS.items():
         if field in data and not isinstance(data[field], kind):
-            what = {list: "list of pair types", str: "string",
+            what = {list: "list of pair types", str: "string", int: "whole number",
                     dict: ("table of term weights, e.g. {sup = [1, 0], self = [0, 1]}"
-                           if field == "weights" else "table of pair-type weights per place, "
+                           if field == "weights" else "table of parameters, e.g. "
+                           "{base_temperature = 0.07}" if field == "parameters" else
+                           "table of pair-type weights per place, "
                            'e.g. {denominator = {class = "1/2"}, sup = {view = 2}}'),
-                    (int, float, str): "number (or a string such as \"-1/2\")",
+                    (int, float, str): ("number or an expression in tau, such as "
+                                        '"tau/base_temperature"' if field == "scale" else
+                                        "number (or a string such as \"-1/2\")"),
                     (list, dict): "list of pair types, or a table of one list per term, e.g. "
                     '{sup = ["view", "class", "other"], self = ["view", "class"]}'}[kind]
             raise SpecFileError(f"{source}: field {field!r} must be a {what}, got "
                                 f"{data[field]!r}")
     name = data.get("name") or Path(source).stem
     try:
-        extra = {key: data[key] for key in ("weights", "pair_weights", "form", "bias")
+        extra = {key: data[key] for key in ("weights", "pair_weights", "form", "bias", "scale",
+                                            "parameters", "no_positive", "views")
                  if key in data}
         return LossSpec(name=name, denominator=data["denominator"], sup=data["sup"],
                         self_=data["self"], mean=data["mean"],

@@ -23,7 +23,9 @@ k*p*(m - 1)
 
 from __future__ import annotations
 
+import dataclasses
 import enum
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -322,6 +324,80 @@ def _form(spec) -> None:
 
 DEFAULT_WEIGHTS = ((sp.Integer(1), sp.Integer(-1)), (sp.Integer(0), sp.Integer(1)))
 
+#: how an implementation treats an anchor with no positive in a term: "drop" leaves it out of
+#: the term's mean (pytorch-metric-learning's SupConLoss), "zero" counts it as a loss of 0 in
+#: the mean over all anchors (SupContrast's SupConLoss)
+NO_POSITIVE_RULES = ("drop", "zero")
+
+_SCALE_TEXT = re.compile(r"^[0-9A-Za-z_.*/+\- ()]+$")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
+
+
+def _parameters(spec_name: str, value) -> tuple:
+    """The preset's own parameters canonical: sorted (name, exact positive number) pairs."""
+    if isinstance(value, tuple):
+        value = dict(value)
+    if not isinstance(value, dict):
+        raise UnsupportedConvention(f"loss spec {spec_name!r}: parameters must be a table of "
+                                    f"name = number, got {value!r}")
+    out = []
+    for name, v in value.items():
+        if not isinstance(name, str) or not _NAME.fullmatch(name) or name in ("tau", "alpha"):
+            raise UnsupportedConvention(f"loss spec {spec_name!r}: parameter name {name!r} must "
+                                        "be an identifier other than tau and alpha")
+        try:
+            v = exact(v)
+        except (TypeError, ValueError):
+            raise UnsupportedConvention(f"loss spec {spec_name!r}: parameter {name} must be a "
+                                        f"number, got {v!r}") from None
+        if not v > 0:
+            raise UnsupportedConvention(f"loss spec {spec_name!r}: parameter {name} must be > 0, "
+                                        f"got {v}")
+        _in_range(spec_name, f"parameter {name}", v)
+        out.append((name, v))
+    return tuple(sorted(out))
+
+
+def _scale(spec_name: str, value, parameters: tuple) -> sp.Expr:
+    """The loss scale canonical: an exact expression in tau and the spec's parameters (a
+    number, or text such as "tau/base_temperature"), positive for every tau > 0 at the
+    parameters' values. Only numbers, names, + - * / and parentheses are read."""
+    if isinstance(value, sp.Expr):
+        expr = value
+    elif isinstance(value, str) and not re.fullmatch(r"\s*[-+0-9./eE ]+\s*", value):
+        if not _SCALE_TEXT.fullmatch(value) or "__" in value or len(value) > 200:
+            raise UnsupportedConvention(f"loss spec {spec_name!r}: scale {value!r} may use only "
+                                        "numbers, tau, the spec's parameters, + - * / and "
+                                        "parentheses")
+        names = set(_NAME.findall(re.sub(r"\d+(\.\d*)?([eE][-+]?\d+)?", " ", value)))
+        allowed = {"tau"} | {n for n, _ in parameters}
+        if names - allowed:
+            raise UnsupportedConvention(f"loss spec {spec_name!r}: scale {value!r} names "
+                                        f"{sorted(names - allowed)[0]!r}, which is neither tau "
+                                        "nor one of the spec's parameters")
+        from sympy.parsing.sympy_parser import parse_expr, rationalize, standard_transformations
+
+        local = {n: sp.Symbol(n, positive=True) for n in allowed - {"tau"}} | {"tau": tau}
+        try:
+            expr = parse_expr(value, local_dict=local, global_dict={"Integer": sp.Integer,
+                              "Float": sp.Float, "Rational": sp.Rational, "Symbol": sp.Symbol},
+                              transformations=standard_transformations + (rationalize,))
+        except Exception:  # any parse failure is the same one-line refusal
+            raise UnsupportedConvention(f"loss spec {spec_name!r}: scale {value!r} is not an "
+                                        "expression") from None
+    else:
+        try:
+            expr = exact(value)
+        except (TypeError, ValueError):
+            raise UnsupportedConvention(f"loss spec {spec_name!r}: scale must be a number or an "
+                                        f"expression in tau, got {value!r}") from None
+    expr = sp.nsimplify(sp.sympify(expr), rational=True) if expr.has(sp.Float) else expr
+    at = expr.subs({sp.Symbol(n, positive=True): v for n, v in parameters})
+    if at.free_symbols - {tau} or not (at.is_positive or sp.simplify(at).is_positive):
+        raise UnsupportedConvention(f"loss spec {spec_name!r}: scale {expr} must be positive for "
+                                    "every tau > 0 (a scale multiplies the loss)")
+    return expr
+
 
 #: the range of a nonzero weight's magnitude (beyond it the exact derivation's rationals grow
 #: without bound, and float kernels overflow)
@@ -406,6 +482,17 @@ class LossSpec:
     form: Literal["softmax", "sigmoid"] = "softmax"
     #: the sigmoid form's bias b: a pair's logit is s/tau + b (exact; 0 by default)
     bias: object = 0
+    #: a factor on the whole loss, exact in tau and ``parameters`` (SupContrast multiplies by
+    #: tau / base_temperature): it changes every loss value, never the optimal geometry
+    scale: object = 1
+    #: the implementation's own parameters that ``scale`` names (as (name, value) pairs, or a
+    #: dict), e.g. base_temperature
+    parameters: tuple = ()
+    #: an anchor without a positive in a term: "drop" (out of the term's mean) or "zero" (a
+    #: loss of 0, kept in the mean over all anchors); see :data:`NO_POSITIVE_RULES`
+    no_positive: Literal["drop", "zero"] = "drop"
+    #: the number of views the implementation it reproduces is defined for (None: any)
+    views: int | None = None
 
     def __post_init__(self) -> None:
         for field_name in ("sup", "self_"):
@@ -419,6 +506,48 @@ class LossSpec:
         object.__setattr__(self, "weights", _weights(self.name, self.weights))
         _pair_weights(self)
         _form(self)
+        object.__setattr__(self, "parameters", _parameters(self.name, self.parameters))
+        object.__setattr__(self, "scale", _scale(self.name, self.scale, self.parameters))
+        if self.no_positive not in NO_POSITIVE_RULES:
+            raise UnsupportedConvention(f"loss spec {self.name!r}: no_positive must be one of "
+                                        f"{', '.join(NO_POSITIVE_RULES)}, got "
+                                        f"{self.no_positive!r}")
+        if self.views is not None and (isinstance(self.views, bool) or
+                                       not isinstance(self.views, int) or self.views < 1):
+            raise UnsupportedConvention(f"loss spec {self.name!r}: views must be a positive "
+                                        f"integer (the views the implementation takes), got "
+                                        f"{self.views!r}")
+
+    def scale_at(self, tau_) -> sp.Expr:
+        """The factor on the loss at temperature ``tau_`` (read exactly), the parameters
+        substituted.
+
+        >>> from ssem_symbolic.spec import get_spec
+        >>> get_spec("supcontrast").scale_at("0.1")
+        10/7
+        """
+        return self.scale_in_tau().subs(tau, exact(tau_))
+
+    def scale_in_tau(self) -> sp.Expr:
+        """The factor on the loss as an exact expression in tau, the parameters substituted
+        (1 for every spec that gives no ``scale``)."""
+        return self.scale.subs({sp.Symbol(n, positive=True): v for n, v in self.parameters})
+
+    def with_parameters(self, **values) -> LossSpec:
+        """This spec with some of its parameters set (``base_temperature=0.1``)."""
+        known = dict(self.parameters)
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            have = ", ".join(known) or "none"
+            raise ValueError(f"loss {self.name!r} has no parameter {unknown[0]!r} (its "
+                             f"parameters: {have})")
+        return dataclasses.replace(self, parameters=tuple((known | values).items()))
+
+    def check_views(self, p_: int) -> None:
+        """ValueError (one line) unless the spec is defined for ``p_`` views."""
+        if self.views is not None and p_ != self.views:
+            raise ValueError(f"loss {self.name!r} reproduces an implementation defined for "
+                             f"{self.views} views, got p = {p_}")
 
     @property
     def decoupled(self) -> bool:
@@ -524,6 +653,12 @@ class LossSpec:
             parts.append("pw:" + ";".join(f"{p_}.{t}={w}" for p_, t, w in self.pair_weights))
         if self.form == "sigmoid":
             parts.append(f"sigmoid:{self.bias}")
+        if self.scale != 1:
+            parts.append(f"scale:{self.scale}" + "".join(f";{n}={v}" for n, v in self.parameters))
+        if self.no_positive != "drop":
+            parts.append(f"no_positive:{self.no_positive}")
+        if self.views is not None:
+            parts.append(f"views:{self.views}")
         return "|".join(parts)
 
     def canonical(self) -> dict:
@@ -546,6 +681,14 @@ class LossSpec:
             out["pair_weights"] = table
         if self.form == "sigmoid":
             out |= {"form": "sigmoid", "bias": str(self.bias)}
+        if self.scale != 1:
+            out["scale"] = str(self.scale)
+        if self.parameters:
+            out["parameters"] = {n: str(v) for n, v in self.parameters}
+        if self.no_positive != "drop":
+            out["no_positive"] = self.no_positive
+        if self.views is not None:
+            out["views"] = self.views
         return out | {"description": self.description}
 
 
@@ -564,7 +707,8 @@ PRESETS: dict[str, LossSpec] = {
         sup=("view", "class"),
         self_=("view",),
         mean="anchors",
-        description="Khosla et al. L_out (SupContrast, pytorch-metric-learning); SimCLR self term",
+        description="Khosla et al. L_out (the pairs of SupContrast and PML, unscaled); SimCLR "
+                    "self term",
     ),
     "supcon-split": LossSpec(
         name="supcon-split",

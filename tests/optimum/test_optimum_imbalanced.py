@@ -170,3 +170,17 @@ def test_minority_classes_merge_at_alpha_0_and_brute_force_agrees():
         gap = max(np.linalg.norm(mus[i] - mus[j]) for i in range(1, 4) for j in range(i + 1, 4))
         assert bool(gap < 1e-4) is merges, gap
         assert opt.loss_value == pytest.approx(ref.loss, abs=1e-6)
+
+
+def test_a_loss_flat_along_a_coordinate_is_solved_not_crashed():
+    """dcl on class sizes 3,3,2,2 with three views: the view similarities enter only the pull,
+    so the Hessian on the flat hyperplane is singular; this crashed inside mpmath's LU (an
+    internal error) before. Now the KKT candidates decide, and brute force agrees."""
+    from helpers.brute import best_of_seeds
+    from ssem_symbolic.optimum import optimum
+    from ssem_symbolic.setting import Batch
+
+    opt = optimum("dcl", Batch((3, 3, 2, 2), 3), "0.5", "0.3")
+    ref = best_of_seeds("dcl", (3, 3, 2, 2), 0.5, 0.3, p=3)
+    assert opt.loss_value == pytest.approx(ref.loss, abs=1e-6)
+    assert opt.loss_value <= ref.loss + 1e-8
