@@ -15,8 +15,9 @@ from ._losses import (
     supcl_loss as supcl_loss,
 )
 from ._monitor import (
+    CollapseMonitor as CollapseMonitor,
     collapse_monitor as collapse_monitor,
 )
 
-__all__ = ["LabelPattern", "SupCLLoss", "collapse_monitor", "minimise", "minimise_sizes",
-           "pair_type_masks", "resolve_device", "supcl_loss"]
+__all__ = ["CollapseMonitor", "LabelPattern", "SupCLLoss", "collapse_monitor", "minimise",
+           "minimise_sizes", "pair_type_masks", "resolve_device", "supcl_loss"]

@@ -108,3 +108,255 @@ def _predict(spec: LossSpec, m: int, k: int, p: int, alpha: float, temperature: 
 
     beta = optimal_beta(spec, m, k, p, alpha, temperature)
     return float(beta), bool(beta == 1), established(spec)
+
+
+class CollapseMonitor:
+    """A per-step monitor of a training run against what training converges to.
+
+    ``CollapseMonitor(loss)`` takes alpha, the temperature and the convention from the
+    :class:`~ssem_symbolic.loss.SupCLLoss` it watches; without one, give ``alpha``,
+    ``temperature`` and ``convention``. ``dataset``: a :class:`~ssem_symbolic.setting.Dataset`
+    (classes, instances, views and the sampler): the prediction is then the dataset-level
+    optimum, which training with a sampler follows, not one batch's. ``dim``: the model's
+    embedding dimension (by default the features' last dimension).
+
+    Each call ``monitor(z, labels, loss=value)`` returns a dict:
+
+    * the batch statistics of :func:`collapse_monitor` (variances, per class, views, simplex);
+    * ``prediction``: the dataset-level optimum (with ``dataset``: its within-class variance,
+      whether it collapses, alpha_c(tau) and the margin alpha - alpha_c), else the optimum of
+      this batch's label composition (per class where the sizes differ);
+    * ``floor`` and ``batch_gap`` (with ``loss``): the least loss of this batch's composition
+      and the gap to it; ``gap``: to the dataset-level floor with ``dataset`` (what training
+      with the sampler reaches), else ``batch_gap``. The references of a composition are
+      computed once per composition (sorted class sizes) and cached, so a step with
+      a composition seen before pays a dictionary look-up. A new composition costs one solve
+      (milliseconds to seconds; ``floors=False`` skips them), and more than
+      :data:`~ssem_symbolic.setting.MAX_GROUPS` distinct sizes get none;
+    * ``alarm``: the loss has sat at complete collapse or class collapse (the references of
+      :func:`~ssem_symbolic.optimum.references`) for ``patience`` consecutive steps;
+    * ``no_positive_share``: per term, the share of anchors with no positive;
+    * ``effective_rank`` of the batch's embeddings (exp of the entropy of the normalised
+      eigenvalues of their Gram matrix), ``rank_needed`` by the predicted optimum, and a
+      warning when ``dim`` is below it;
+    * ``verdicts``: what to do, in words.
+    """
+
+    def __init__(self, loss=None, *, alpha: float | None = None,
+                 temperature: float | None = None, convention: str | LossSpec | None = None,
+                 dataset=None, dim: int | None = None, floors: bool = True,
+                 rtol: float = 0.01, patience: int = 20) -> None:
+        if loss is not None:
+            given = [n for n, v in (("alpha", alpha), ("temperature", temperature),
+                                    ("convention", convention)) if v is not None]
+            if given:
+                raise ValueError(f"{', '.join(given)} come(s) from the loss being watched: "
+                                 "give the loss or the values, not both")
+            alpha, temperature, convention = loss.alpha, loss.tau, loss.spec
+        if alpha is None or temperature is None:
+            raise ValueError("CollapseMonitor needs the SupCLLoss it watches, or alpha and "
+                             "temperature")
+        if not 0 <= float(alpha) <= 1:
+            raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
+        if not 0 < float(temperature) < float("inf"):
+            raise ValueError(f"temperature must be a finite number > 0, got {temperature}")
+        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
+            raise ValueError(f"patience must be a positive integer, got {patience!r}")
+        from ..setting import Dataset
+
+        if dataset is not None and not isinstance(dataset, Dataset):
+            raise ValueError("dataset must be a Dataset (classes, instances, views, sampler)")
+        self.spec = get_spec(convention if convention is not None else "paper")
+        self.alpha, self.tau = float(alpha), float(temperature)
+        self.dataset, self.dim, self.floors = dataset, dim, floors
+        self.rtol, self.patience = rtol, patience
+        self._compositions: dict = {}  # sorted sizes, views -> what the composition predicts
+        self._dataset_prediction: dict | None = None
+        self._run: tuple[str | None, int] = (None, 0)
+
+    def __call__(self, z: torch.Tensor, labels, loss=None) -> dict:
+        out = collapse_monitor(z, labels)
+        z = torch.as_tensor(z)
+        labels = torch.as_tensor(labels, device=z.device)
+        _, sizes = torch.unique(labels, return_counts=True)
+        views = z.shape[1]
+        key = (tuple(sorted(sizes.tolist(), reverse=True)), views)
+        comp = self._composition(key)
+        out["composition"] = {"class_sizes": list(key[0]), "views": views}
+        out["no_positive_share"] = _no_positive_share(self.spec, sizes, views)
+        if self.dataset is not None:
+            out["prediction"] = self._dataset()
+        else:
+            out["prediction"] = comp.get("prediction")
+        value = None if loss is None else float(loss.detach() if isinstance(loss, torch.Tensor)
+                                                else loss)
+        out["floor"] = comp.get("floor")
+        out["batch_gap"] = (None if value is None or out["floor"] is None
+                            else value - out["floor"])
+        # under a sampler training converges to the dataset-level floor, not a batch's own
+        target = out["prediction"]["loss"] if self.dataset is not None else out["floor"]
+        out["gap"] = None if value is None or target is None else value - target
+        out["alarm"] = self._alarm(comp, value)
+        d = self.dim if self.dim is not None else z.shape[-1]
+        out["effective_rank"] = _effective_rank(z)
+        needed = (out["prediction"] or {}).get("rank_needed")
+        out["rank_needed"], out["dim"] = needed, d
+        out["verdicts"] = self._verdicts(out, comp)
+        return out
+
+    # --- cached per composition, and once for the dataset --------------------------------
+
+    def _composition(self, key) -> dict:
+        if key in self._compositions:
+            return self._compositions[key]
+        from ..optimum import optimum, references
+        from ..setting import MAX_GROUPS, Batch, ClassSizes
+
+        sizes, views = key
+        comp: dict = {}
+        try:
+            batch = Batch(ClassSizes(sizes), views)
+            refs = references(self.spec, batch, self.alpha, self.tau) if self.floors else None
+        except ValueError as exc:
+            comp["reason"] = str(exc)
+            self._compositions[key] = comp
+            return comp
+        if refs is not None:
+            comp["references"] = {r.name: r.value for r in refs.items}
+            comp["span"] = abs(comp["references"]["complete-collapse"] -
+                               comp["references"].get("floor", comp["references"]
+                                                      ["class-collapse"]))
+            comp["floor"] = comp["references"].get("floor")
+        if len(ClassSizes(sizes).groups) <= MAX_GROUPS and self.dataset is None:
+            opt = optimum(self.spec, batch, self.alpha, self.tau)
+            comp["prediction"] = {"level": "batch", "within": opt.within_class_variance,
+                                  "collapsed": bool(opt.collapsed),
+                                  "per_size": {int(c["size"]): c["within_class_variance"]
+                                               for c in opt.per_class},
+                                  "rank_needed": _rank_needed(self.spec, batch, opt)}
+        self._compositions[key] = comp
+        return comp
+
+    def _dataset(self) -> dict:
+        if self._dataset_prediction is not None:
+            return self._dataset_prediction
+        from ..optimum import optimum, threshold
+
+        data = self.dataset
+        opt = optimum(self.spec, data, self.alpha, self.tau)
+        pred = {"level": "dataset", "loss": opt.loss_value}
+        if hasattr(opt, "within_class_variance"):
+            pred |= {"within": opt.within_class_variance, "collapsed": bool(opt.collapsed),
+                     "active": list(opt.active)}
+        try:
+            a_c = threshold(self.spec, data, tau=self.tau).alpha_c
+        except ValueError:
+            a_c = None
+        pred["alpha_c"] = a_c
+        pred["margin"] = None if a_c is None else self.alpha - a_c
+        pred["rank_needed"] = None
+        self._dataset_prediction = pred
+        return pred
+
+    def _alarm(self, comp: dict, value) -> dict | None:
+        refs = comp.get("references")
+        if value is None or refs is None:
+            self._run = (None, 0)
+            return None
+        tol = self.rtol * max(comp["span"], 1e-12)
+        at = next((name for name in ("complete-collapse", "class-collapse")
+                   if abs(value - refs[name]) <= tol and
+                   not (name == "class-collapse" and "floor" in refs and
+                        abs(refs["floor"] - refs[name]) <= tol)), None)
+        last, count = self._run
+        self._run = (at, count + 1 if at == last and at is not None else (1 if at else 0))
+        if at is not None and self._run[1] >= self.patience:
+            return {"kind": at, "steps": self._run[1]}
+        return None
+
+    def _verdicts(self, out: dict, comp: dict) -> list[str]:
+        words = []
+        pred = out["prediction"]
+        if pred is not None and pred.get("within") is not None:
+            where = "the dataset-level optimum" if pred["level"] == "dataset" else \
+                "this batch's optimum"
+            if pred["collapsed"]:
+                words.append(f"{where} collapses every class at alpha {self.alpha:g}, tau "
+                             f"{self.tau:g}: to keep within-class spread, raise alpha" + (
+                                 f" above alpha_c = {pred['alpha_c']:.4g}"
+                                 if pred.get("alpha_c") is not None else ""))
+            else:
+                words.append(f"{where} keeps within-class variance {pred['within']:.4g}; this "
+                             f"batch measures {out['within']:.4g}")
+        elif "reason" in comp:
+            words.append(f"no prediction for this composition: {comp['reason']}")
+        alarm = out["alarm"]
+        if alarm is not None:
+            words.append(
+                f"the loss has sat at {alarm['kind'].replace('-', ' ')} for {alarm['steps']} "
+                "steps: " + ("the embeddings carry no structure; check the learning rate, its "
+                             "warm-up and that the encoder's output is not constant"
+                             if alarm["kind"] == "complete-collapse" else
+                             "training has not left class collapse although the optimum "
+                             "keeps classes apart; more steps or a larger learning rate"))
+        share = out["no_positive_share"]
+        if any(v > 0 for v in share.values()):
+            words.append("some anchors have no positive (" + ", ".join(
+                f"{t}: {v:.0%}" for t, v in share.items() if v > 0) + "): " + (
+                "they add 0 and still count in the mean" if self.spec.no_positive == "zero"
+                else "they are left out of the mean") + "; more views or larger classes per "
+                "batch give every anchor one")
+        needed = out["rank_needed"]
+        if needed is not None and out["dim"] < needed:
+            words.append(f"the optimum needs rank {needed}, the embedding dimension is "
+                         f"{out['dim']}: the relaxed prediction is not reachable in d = "
+                         f"{out['dim']}")
+        return words
+
+
+def _no_positive_share(spec: LossSpec, sizes: torch.Tensor, views: int) -> dict:
+    """Per term, the share of anchors with no positive of the term's pair types."""
+    out = {}
+    total = float(sizes.sum()) * views
+    for term in ("sup", "self"):
+        pos = set(spec.positives(term))
+        none = 0.0
+        for k in sizes.tolist():
+            has = ("view" in pos and views > 1) or ("class" in pos and k > 1) or "self" in pos \
+                or "other" in pos
+            none += 0.0 if has else k * views
+        out[term] = none / total
+    return out
+
+
+def _effective_rank(z: torch.Tensor) -> float:
+    """exp(entropy) of the normalised eigenvalues of the unit rows' (d, d) second-moment
+    matrix: 1 for one direction, d for an isotropic cloud."""
+    x = torch.nn.functional.normalize(z.detach().reshape(-1, z.shape[-1]).double(), dim=-1)
+    ev = torch.linalg.eigvalsh(x.T @ x).clamp_min(0)
+    q = ev / ev.sum()
+    q = q[q > 0]
+    return float(torch.exp(-(q * q.log()).sum()))
+
+
+def _rank_needed(spec: LossSpec, batch, opt) -> int | None:
+    """The rank of the optimum's Gram matrix: the multiplicities of the family's PSD
+    conditions that are not tight, plus the rank of the size groups' mean matrix."""
+    import numpy as np
+
+    from ..setting import family
+
+    fam = family(spec, batch.sizes, batch.views)
+    point = [float(x) for x in opt.exact_point] if opt.exact_point else None
+    if point is None:
+        return None
+    if batch.is_balanced:  # the balanced solver's point is (view, class, other)
+        names = [n for n in ("view", "class", "other")]
+        named = dict(zip([n for n in names if (n != "view" or batch.views > 1)], point))
+        point = [named[{"v": "view", "s": "class", "o": "other"}[c[0]]] for c in fam.coords]
+    tol = 1e-9
+    rank = sum(c.multiplicity for c in fam.linear
+               if float(c.offset) + sum(float(a) * x for a, x in zip(c.normal, point)) > tol)
+    R = np.array([[float(v) for v in row] for row in fam.means_matrix(point)])
+    rank += int((np.linalg.eigvalsh(R) > tol * max(1.0, float(np.abs(R).max()))).sum())
+    return rank

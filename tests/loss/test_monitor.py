@@ -49,3 +49,132 @@ def test_prediction_and_verdict():
     assert "not established" in split["verdict"]
     uneven = collapse_monitor(z[:10], y[:10], alpha=0.5, temperature=0.5)
     assert uneven["verdict"].startswith("no prediction") and "predicted_within" not in uneven
+
+
+# --- CollapseMonitor: the run against what training converges to --------------------------
+
+from ssem_symbolic.loss import CollapseMonitor, SupCLLoss  # noqa: E402
+from ssem_symbolic.optimum import optimum  # noqa: E402
+from ssem_symbolic.setting import Batch, Dataset, balanced  # noqa: E402
+
+
+def _gram_vectors(gram: np.ndarray) -> torch.Tensor:
+    """Unit vectors with this Gram matrix (its PSD square root's rows)."""
+    w, v = np.linalg.eigh(gram)
+    x = v * np.sqrt(np.clip(w, 0, None))
+    return torch.from_numpy(x / np.linalg.norm(x, axis=1, keepdims=True))
+
+
+def _symmetric_gram(sizes, views, view, cls, other):
+    inst = [i for i, k in enumerate(s for c, n in enumerate(sizes) for s in [c] * n)
+            for _ in range(views)]
+    lab = [c for c, n in enumerate(sizes) for _ in range(n) for _ in range(views)]
+    M = len(inst)
+    return np.array([[1.0 if a == b else view if inst[a] == inst[b] else
+                      cls if lab[a] == lab[b] else other for b in range(M)] for a in range(M)])
+
+
+def test_the_monitor_takes_its_settings_from_the_loss_it_watches():
+    loss = SupCLLoss(0.3, 0.5, "supcon")
+    mon = CollapseMonitor(loss)
+    assert (mon.alpha, mon.tau, mon.spec) == (0.3, 0.5, loss.spec)
+    with pytest.raises(ValueError, match="come.* from the loss"):
+        CollapseMonitor(loss, alpha=0.2)
+    with pytest.raises(ValueError, match="needs the SupCLLoss"):
+        CollapseMonitor(alpha=0.2)
+
+
+def test_the_gap_is_zero_at_the_batch_optimum_balanced_and_imbalanced():
+    loss = SupCLLoss(0.3, 0.5, "supcon")
+    mon = CollapseMonitor(loss)
+    for sizes in ((4, 4, 4), (4, 2, 2)):
+        opt = optimum("supcon", Batch(sizes, 2), "0.3", "0.5")
+        if len(set(sizes)) == 1:
+            gram = _symmetric_gram(sizes, 2, opt.view, opt.class_, opt.other)
+        else:  # the size-group optimum, entry by entry
+            gram = _imbalanced_gram(opt, sizes)
+        x = _gram_vectors(gram).reshape(sum(sizes), 2, -1)
+        labels = torch.repeat_interleave(torch.arange(len(sizes)), torch.tensor(sizes))
+        out = mon(x, labels, loss=loss(x, labels))
+        assert abs(out["gap"]) < 1e-6
+        assert out["prediction"]["per_size"] == {c["size"]: c["within_class_variance"]
+                                                 for c in opt.per_class}
+
+
+def _imbalanced_gram(opt, sizes):
+    groups = [k for k, _ in opt.sizes.groups]
+    per = {c["size"]: c for c in opt.per_class}
+    cls = [groups.index(k) for k in sizes]
+    inst = [i for i, k in enumerate(s for c, n in enumerate(sizes) for s in [c] * n)
+            for _ in range(2)]
+    lab = [c for c, n in enumerate(sizes) for _ in range(n) for _ in range(2)]
+    M = len(lab)
+    G = np.ones((M, M))
+    for a in range(M):
+        for b in range(M):
+            ca, cb = lab[a], lab[b]
+            if a == b:
+                continue
+            if inst[a] == inst[b]:
+                G[a, b] = per[sizes[ca]]["view_similarity"]
+            elif ca == cb:
+                G[a, b] = per[sizes[ca]]["class_similarity"]
+            else:
+                g, h = sorted((cls[ca], cls[cb]))
+                G[a, b] = opt.similarity[(g, h)]
+    return G
+
+
+def test_under_a_sampler_the_prediction_is_the_dataset_optimum_and_its_gap_zero_there():
+    """Embeddings of a 6 x 4 x 2 dataset at its dataset-level optimum under the balanced
+    sampler of 3 classes x 2: every batch's loss is the dataset floor, so the gap is 0."""
+    data = Dataset(6, 4, 2, balanced(3, 2))
+    loss = SupCLLoss(0.3, 0.5, "supcon")
+    mon = CollapseMonitor(loss, dataset=data)
+    opt = optimum("supcon", data, "0.3", "0.5")
+    x = _gram_vectors(_symmetric_gram((4,) * 6, 2, opt.view, opt.class_, opt.other))
+    x = x.reshape(6, 4, 2, -1)
+    batch = torch.cat([x[0, :2], x[3, 1:3], x[5, [0, 3]]])
+    labels = torch.tensor([0, 0, 3, 3, 5, 5])
+    out = mon(batch, labels, loss=loss(batch, labels))
+    assert out["prediction"]["level"] == "dataset"
+    assert out["prediction"]["within"] == opt.within_class_variance
+    assert abs(out["gap"]) < 1e-6
+    assert out["batch_gap"] > 1e-3  # one batch's own optimum is lower: the wrong target
+
+
+def test_an_alarm_when_the_loss_sits_at_complete_collapse():
+    import math
+
+    loss = SupCLLoss(0.3, 0.5, "supcon")
+    mon = CollapseMonitor(loss, patience=5)
+    z = torch.randn(12, 2, 8, dtype=torch.float64)
+    labels = torch.arange(3).repeat_interleave(4)
+    alarms = [mon(z, labels, loss=math.log(23))["alarm"] for _ in range(6)]
+    assert alarms[:4] == [None] * 4 and alarms[4] == {"kind": "complete-collapse", "steps": 5}
+    assert mon(z, labels, loss=2.5)["alarm"] is None
+
+
+def test_anchors_without_a_positive_and_the_rank_warning():
+    mon = CollapseMonitor(alpha=0.0, temperature=0.5, convention="supcon-split", dim=4)
+    z = torch.randn(7, 1, 4, dtype=torch.float64)
+    labels = torch.tensor([0, 0, 0, 1, 1, 2, 3])  # two singletons, one view
+    out = mon(z, labels)
+    assert out["no_positive_share"]["sup"] == pytest.approx(2 / 7)
+    assert any("no positive" in v for v in out["verdicts"])
+    z = torch.randn(12, 2, 4, dtype=torch.float64)
+    labels = torch.arange(3).repeat_interleave(4)
+    assert mon(z, labels)["rank_needed"] == 2  # alpha 0: class collapse, a simplex of 3
+    spread = CollapseMonitor(alpha=0.9, temperature=0.5, convention="supcon-split", dim=4)
+    out = spread(z, labels)
+    assert out["rank_needed"] == 11  # views together, instances apart, centroid 0: N - 1
+    assert any("needs rank 11" in v for v in out["verdicts"])
+
+
+def test_effective_rank_of_one_direction_and_of_an_isotropic_cloud():
+    from ssem_symbolic.loss._monitor import _effective_rank
+
+    one = torch.ones(10, 2, 5, dtype=torch.float64)
+    assert _effective_rank(one) == pytest.approx(1.0)
+    iso = torch.eye(6, dtype=torch.float64).repeat(3, 1).reshape(9, 2, 6)
+    assert _effective_rank(iso) == pytest.approx(6.0)
