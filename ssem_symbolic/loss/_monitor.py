@@ -12,6 +12,7 @@ x p views, balanced) and a verdict.
 from __future__ import annotations
 
 import functools
+import math
 
 import torch
 
@@ -30,6 +31,19 @@ def collapse_monitor(z: torch.Tensor, labels, *, alpha: float | None = None,
     >>> round(out["within"], 12), round(out["simplex_distance"], 12)
     (0.0, 0.0)
     """
+    if alpha is not None and not 0 <= float(alpha) <= 1:
+        raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
+    if temperature is not None and not 0 < float(temperature) < float("inf"):
+        raise ValueError(f"temperature must be a finite number > 0, got {temperature}")
+    out, _, classes, sizes, p = _statistics(z, labels)
+    if alpha is not None and temperature is not None:
+        out |= _prediction(get_spec(convention), len(classes), sizes, p, alpha, temperature,
+                           out["within"])
+    return out
+
+
+def _statistics(z, labels):
+    """The statistics, and the unit rows, the classes, their sizes and p, for reuse."""
     z = torch.as_tensor(z)
     if z.dim() != 3:
         raise ValueError(f"expected z of shape (N, p, d), got {tuple(z.shape)}")
@@ -38,17 +52,15 @@ def collapse_monitor(z: torch.Tensor, labels, *, alpha: float | None = None,
         raise ValueError(f"expected labels of shape ({z.shape[0]},), got {tuple(labels.shape)}")
     if not z.is_floating_point() or z.numel() == 0:
         raise ValueError("z must be a non-empty floating-point tensor")
-    if alpha is not None and not 0 <= float(alpha) <= 1:
-        raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
-    if temperature is not None and not 0 < float(temperature) < float("inf"):
-        raise ValueError(f"temperature must be a finite number > 0, got {temperature}")
-    norms = torch.linalg.vector_norm(z.detach().double(), dim=-1)
-    if not bool(torch.isfinite(norms).all()):
-        raise ValueError("z contains NaN or inf")
-    if bool((norms == 0).any()):
+    # in the features' own precision (float32 at least): float64 features give float64 stats
+    z = z.detach() if z.dtype in (torch.float32, torch.float64) else z.detach().float()
+    norms = torch.linalg.vector_norm(z, dim=-1)
+    if not bool(((norms > 0) & (norms < math.inf)).all()):  # NaN fails both
+        if not bool(torch.isfinite(norms).all()):
+            raise ValueError("z contains NaN or inf")
         raise ValueError("a row of z is all zeros (or too small to normalise)")
     n, p, _ = z.shape
-    x = z.detach().double() / norms[..., None]
+    x = z / norms[..., None]
     classes, cls, sizes = torch.unique(labels, return_inverse=True, return_counts=True)
     inst = x.sum(1)  # (N, d): per-instance sums of the views
     sums = inst.new_zeros(len(classes), x.shape[-1]).index_add_(0, cls, inst)
@@ -58,14 +70,11 @@ def collapse_monitor(z: torch.Tensor, labels, *, alpha: float | None = None,
     per_class = 1.0 - (means * means).sum(1)
     within = float(per_class.mean())
     out = {"total": total, "within": within, "between": total - within,
-           "per_class_within": {int(c): float(v) for c, v in zip(classes, per_class)},
+           "per_class_within": dict(zip(classes.tolist(), per_class.tolist())),
            "view_similarity": (float(((inst * inst).sum(1) - p).mean() / (p * (p - 1)))
                                if p > 1 else None),
            "simplex_distance": _simplex_distance(means - mean)}
-    if alpha is not None and temperature is not None:
-        out |= _prediction(get_spec(convention), len(classes), sizes, p, alpha, temperature,
-                           within)
-    return out
+    return out, x, classes, sizes, p
 
 
 def _simplex_distance(centres: torch.Tensor) -> float:
@@ -76,8 +85,9 @@ def _simplex_distance(centres: torch.Tensor) -> float:
         return 0.0
     unit = torch.nn.functional.normalize(centres, dim=-1)
     gram = unit @ unit.T  # (m, m): small, m classes
-    off = ~torch.eye(m, dtype=torch.bool, device=gram.device)
-    return float(((gram[off] + 1.0 / (m - 1)) ** 2).mean().sqrt())
+    c = 1.0 / (m - 1)
+    gram.fill_diagonal_(-c)  # the diagonal adds 0: the mean over the m (m - 1) pairs
+    return math.sqrt(float(((gram + c) ** 2).sum()) / (m * (m - 1)))
 
 
 def _prediction(spec, m, sizes, p, alpha, temperature, within) -> dict:
@@ -136,8 +146,8 @@ class CollapseMonitor:
     * ``alarm``: the loss has sat at complete collapse or class collapse (the references of
       :func:`~ssem_symbolic.optimum.references`) for ``patience`` consecutive steps;
     * ``no_positive_share``: per term, the share of anchors with no positive;
-    * ``effective_rank`` of the batch's embeddings (exp of the entropy of the normalised
-      eigenvalues of their Gram matrix), ``rank_needed`` by the predicted optimum, and a
+    * ``effective_rank`` of the batch's embeddings (the participation ratio of their
+      second-moment matrix's eigenvalues), ``rank_needed`` by the predicted optimum, and a
       warning when ``dim`` is below it;
     * ``verdicts``: what to do, in words.
     """
@@ -175,15 +185,13 @@ class CollapseMonitor:
         self._run: tuple[str | None, int] = (None, 0)
 
     def __call__(self, z: torch.Tensor, labels, loss=None) -> dict:
-        out = collapse_monitor(z, labels)
-        z = torch.as_tensor(z)
-        labels = torch.as_tensor(labels, device=z.device)
-        _, sizes = torch.unique(labels, return_counts=True)
-        views = z.shape[1]
+        out, x, _, sizes, views = _statistics(z, labels)
         key = (tuple(sorted(sizes.tolist(), reverse=True)), views)
         comp = self._composition(key)
         out["composition"] = {"class_sizes": list(key[0]), "views": views}
-        out["no_positive_share"] = _no_positive_share(self.spec, sizes, views)
+        if "no_positive_share" not in comp:
+            comp["no_positive_share"] = _no_positive_share(self.spec, sizes, views)
+        out["no_positive_share"] = comp["no_positive_share"]
         if self.dataset is not None:
             out["prediction"] = self._dataset()
         else:
@@ -197,8 +205,8 @@ class CollapseMonitor:
         target = out["prediction"]["loss"] if self.dataset is not None else out["floor"]
         out["gap"] = None if value is None or target is None else value - target
         out["alarm"] = self._alarm(comp, value)
-        d = self.dim if self.dim is not None else z.shape[-1]
-        out["effective_rank"] = _effective_rank(z)
+        d = self.dim if self.dim is not None else x.shape[-1]
+        out["effective_rank"] = _effective_rank(x, unit=True)
         needed = (out["prediction"] or {}).get("rank_needed")
         out["rank_needed"], out["dim"] = needed, d
         out["verdicts"] = self._verdicts(out, comp)
@@ -329,14 +337,17 @@ def _no_positive_share(spec: LossSpec, sizes: torch.Tensor, views: int) -> dict:
     return out
 
 
-def _effective_rank(z: torch.Tensor) -> float:
-    """exp(entropy) of the normalised eigenvalues of the unit rows' (d, d) second-moment
-    matrix: 1 for one direction, d for an isotropic cloud."""
-    x = torch.nn.functional.normalize(z.detach().reshape(-1, z.shape[-1]).double(), dim=-1)
-    ev = torch.linalg.eigvalsh(x.T @ x).clamp_min(0)
-    q = ev / ev.sum()
-    q = q[q > 0]
-    return float(torch.exp(-(q * q.log()).sum()))
+def _effective_rank(z: torch.Tensor, unit: bool = False) -> float:
+    """The participation ratio (sum lambda)^2 / sum lambda^2 of the eigenvalues of the unit
+    rows' (d, d) second-moment matrix C: 1 for one direction, d for an isotropic cloud, k for
+    k equally used orthogonal directions. From tr C and ||C||_F, no eigendecomposition (the
+    product in the features' precision). ``unit``: the rows are unit already."""
+    z = z.detach() if z.dtype in (torch.float32, torch.float64) else z.detach().float()
+    x = z.reshape(-1, z.shape[-1])
+    if not unit:
+        x = torch.nn.functional.normalize(x, dim=-1)
+    c = x.T @ x
+    return float(torch.trace(c).double() ** 2 / (c.double() ** 2).sum())
 
 
 def _rank_needed(spec: LossSpec, batch, opt) -> int | None:

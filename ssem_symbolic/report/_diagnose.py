@@ -226,6 +226,8 @@ def save_png(diag: Diagnosis, path: str | os.PathLike) -> None:
     for i, r in enumerate(refs.items):
         key = round(r.value, 9)
         label = _LABELS[r.name].format(dim=refs.dim)
+        if r.name == "floor" and "dataset-floor" in refs:
+            label = "floor of one batch"
         if key in drawn:  # coinciding references share one line and one label
             drawn[key][1].append(label)
             continue

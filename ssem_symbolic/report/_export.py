@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from ..grid import stabilise
 from ..ssem import derive
 from ..forms import r
 from ..ssem import vertex_multipliers
@@ -269,6 +268,8 @@ def to_python(convention: str) -> str:
 
 def _softmax_python(spec: LossSpec) -> str:
     d = derive(spec)
+    from ..grid import stabilise  # torch-free at import: the sheet's kernel helper
+
     f, f1 = stabilise((d.loss, d.dloss))
 
     def code(expr):

@@ -15,12 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from ..infra import atomic_write
-from ..grid import OFF_SSEM_TAU, global_optimum_grid
 from ..setting import collapsed
-from ..grid import kernels
 from ..spec import LossSpec, check_setting, get_spec
 from ..setting import takes_convention
 from ..optimum import SHOWN_OFF_SSEM, established
@@ -90,6 +87,10 @@ def phase_map_balanced(convention: str | LossSpec, classes: int, per_class: int,
     """beta* (float64) at every (alpha, tau) pair of the two 1-d grids."""
     spec = get_spec(convention)
     check_setting(spec, classes, per_class, views)
+    import torch  # the grid kernels: imported where a phase map is computed
+
+    from ..grid import OFF_SSEM_TAU, global_optimum_grid, kernels
+
     a = torch.as_tensor(np.asarray(alpha, dtype=np.float64), device=device)
     t = torch.as_tensor(np.asarray(tau, dtype=np.float64), device=device)
     if a.dim() != 1 or t.dim() != 1:
@@ -165,6 +166,10 @@ def save_png(pm: PhaseMap, path: str | os.PathLike, log_tau: bool = False,
                     colors="none", hatches=["//"])
     fine = np.geomspace(pm.tau.min(), pm.tau.max(), 400) if log_tau else np.linspace(
         pm.tau.min(), pm.tau.max(), 400)
+    import torch
+
+    from ..grid import kernels
+
     K = kernels(pm.spec, torch.float64)
     boundary = K.alpha_c(torch.as_tensor(fine), pm.classes, pm.per_class, pm.views).numpy()
     sides = set(K.alpha_sides(torch.as_tensor(fine), pm.classes, pm.per_class,
