@@ -136,6 +136,8 @@ class CollapseMonitor:
     * ``prediction``: the dataset-level optimum (with ``dataset``: its within-class variance,
       whether it collapses, alpha_c(tau) and the margin alpha - alpha_c), else the optimum of
       this batch's label composition (per class where the sizes differ);
+    * ``per_class`` where the classes differ in size: each class's measured within-class
+      variance beside the prediction for its size (the size-group optimum of this batch);
     * ``floor`` and ``batch_gap`` (with ``loss``): the least loss of this batch's composition
       and the gap to it; ``gap``: to the dataset-level floor with ``dataset`` (what training
       with the sampler reaches), else ``batch_gap``. The references of a composition are
@@ -185,7 +187,7 @@ class CollapseMonitor:
         self._run: tuple[str | None, int] = (None, 0)
 
     def __call__(self, z: torch.Tensor, labels, loss=None) -> dict:
-        out, x, _, sizes, views = _statistics(z, labels)
+        out, x, classes, sizes, views = _statistics(z, labels)
         key = (tuple(sorted(sizes.tolist(), reverse=True)), views)
         comp = self._composition(key)
         out["composition"] = {"class_sizes": list(key[0]), "views": views}
@@ -196,6 +198,12 @@ class CollapseMonitor:
             out["prediction"] = self._dataset()
         else:
             out["prediction"] = comp.get("prediction")
+        per_size = (comp.get("prediction") or {}).get("per_size")
+        if per_size is not None and len(per_size) > 1:  # classes differ in size: pair them
+            measured = out["per_class_within"]
+            out["per_class"] = {c: {"size": k, "within": measured[c],
+                                    "predicted_within": per_size[k]}
+                                for c, k in zip(classes.tolist(), sizes.tolist())}
         value = None if loss is None else float(loss.detach() if isinstance(loss, torch.Tensor)
                                                 else loss)
         out["floor"] = comp.get("floor")

@@ -99,6 +99,10 @@ def test_the_gap_is_zero_at_the_batch_optimum_balanced_and_imbalanced():
         assert abs(out["gap"]) < 1e-6
         assert out["prediction"]["per_size"] == {c["size"]: c["within_class_variance"]
                                                  for c in opt.per_class}
+        if len(set(sizes)) > 1:  # each class beside the prediction for its size
+            for c, row in out["per_class"].items():
+                assert row["size"] == sizes[c]
+                assert row["within"] == pytest.approx(row["predicted_within"], abs=1e-6)
 
 
 def _imbalanced_gram(opt, sizes):
