@@ -30,8 +30,8 @@ import traceback
 
 from ..infra import OutputError
 from ..setting import Batch, Dataset
-from ._render import (class_collapse, diagnose_lines, explain_lines, guide_lines,
-                      guide_warnings)
+from ._render import (class_collapse, diagnose_lines, dynamics_lines, explain_lines,
+                      guide_lines, guide_warnings)
 from ..spec import PRESETS, NoSolution
 
 EXIT_OK, EXIT_BUG, EXIT_BAD_INPUT, EXIT_OUTPUT = 0, 1, 2, 3
@@ -311,6 +311,25 @@ def build_parser() -> argparse.ArgumentParser:
                     help="a running median of N entries before reading the curve (default 5; "
                     "1: none)")
     dg.add_argument("--out", metavar="PNG", help="write the curve with the references drawn")
+    dy = subs.add_parser("dynamics", help="the exact training dynamics of a balanced batch: "
+                         "plateaus, escape and relaxation rates, time to the optimum")
+    _batch_args(dy)
+    dy.add_argument("--alpha", required=True, type=_real("--alpha"))
+    dy.add_argument("--tau", required=True, type=_real("--tau"))
+    dy.add_argument("--rule", choices=("flow", "gd", "momentum"), default="gd",
+                    help="the update: the gradient flow, gradient descent (--lr) or heavy-ball "
+                    "momentum (--lr, --beta); every embedding renormalised after each step")
+    dy.add_argument("--lr", type=_real("--lr"), help="the step size (gd, momentum)")
+    dy.add_argument("--beta", type=_real("--beta"), help="the momentum (momentum)")
+    dy.add_argument("--start", default="collapsed:1e-6",
+                    help="collapsed:EPS (every Gram eigenvalue but the all-ones one EPS), "
+                    "uniform (random embeddings as d -> oo) or v,c,o (default collapsed:1e-6)")
+    dy.add_argument("--steps", type=_integer("--steps"), default=1000,
+                    help="steps of gd or momentum (default 1000)")
+    dy.add_argument("--horizon", type=_real("--horizon"), help="the flow's time span")
+    dy.add_argument("--tol", type=_real("--tol"), default=1e-6,
+                    help="the distance to the optimum that counts as reached (default 1e-6)")
+    dy.add_argument("--out", metavar="DIR", help="write trajectory.npz and trajectory.png")
     sp_ = subs.add_parser("spec", help="show a convention: its canonical form and its loss in "
                           "words; or list the presets and the shipped example specs")
     sp_.add_argument("action", choices=("show", "list"))
@@ -506,6 +525,56 @@ def _diagnose(args) -> int:
     print("\n".join(diagnose_lines(out)))
     if args.out is not None:
         print(f"wrote {args.out}")
+    return 0
+
+
+def _dynamics(args) -> int:
+    import numpy as np
+
+    from ..dynamics import Dynamics, parse_start, stable_lr, summarise
+    from ..optimum import optimum
+
+    spec, setting = _resolve(args)
+    if not isinstance(setting, Batch) or not setting.is_balanced:
+        raise ValueError("ssem dynamics covers balanced batches (--classes/--per-class): the "
+                         "reduced dynamics of unequal sizes and of samplers are not derived")
+    m, k, p = setting.shape
+    if args.rule in ("gd", "momentum"):
+        if args.lr is None or not args.lr > 0:
+            raise ValueError(f"--rule {args.rule} needs --lr > 0")
+        if args.rule == "momentum" and (args.beta is None or not 0 <= args.beta < 1):
+            raise ValueError("--rule momentum needs --beta in [0, 1)")
+        if args.steps < 1 or args.steps > 10**7:
+            raise ValueError(f"--steps must lie in 1 .. 1e7, got {args.steps}")
+    elif args.horizon is None or not args.horizon > 0:
+        raise ValueError("--rule flow needs --horizon > 0 (a time span)")
+    dyn = Dynamics(spec, m, k, p, args.alpha, args.tau)
+    start = parse_start(args.start, dyn)
+    opt = optimum(spec, setting, args.alpha, args.tau)
+    x_star = np.array([opt.view if opt.view is not None else 1.0, opt.class_, opt.other])
+    if args.rule == "gd":
+        top = stable_lr(dyn, x_star)
+        if args.lr >= top:
+            raise ValueError(f"--lr {args.lr:g} is beyond the stable range: gradient descent "
+                             f"does not contract at the optimum for lr >= {top:.6g}")
+    traj = dyn.run(start, rule=args.rule, steps=args.steps, lr=args.lr, momentum=args.beta,
+                   horizon=args.horizon)
+    eps = float(args.start.split(":", 1)[1]) if args.start.startswith("collapsed:") else None
+    summ = summarise(dyn, traj, x_star, opt.loss_value / float(spec.scale_at(args.tau)),
+                     eps=eps, tol=args.tol)
+    if args.out is not None:
+        from ..report import save_trajectory
+
+        save_trajectory(dyn, traj, summ, args.out)
+    out = {"loss": spec.name, "batch": [m, k, p], "alpha": args.alpha, "tau": args.tau,
+           "start": args.start, "lr": args.lr, "beta": args.beta, "tol": args.tol} | \
+        summ.as_dict()
+    if args.json:
+        print(_dumps(out))
+        return 0
+    print("\n".join(dynamics_lines(out)))
+    if args.out is not None:
+        print(f"wrote {args.out}/trajectory.npz and {args.out}/trajectory.png")
     return 0
 
 
@@ -1450,7 +1519,8 @@ _regimes = _by_family({"balanced": _regimes_balanced, "imbalanced": _regimes_imb
                        "dataset": _regimes_dataset})
 _COMMANDS = {"threshold": _threshold, "optimum": _optimum, "regimes": _regimes, "phase": _phase,
              "crosscheck": _crosscheck, "export": _export, "guide": _guide, "formula": _formula,
-             "spec": _spec, "explain": _explain, "diagnose": _diagnose}
+             "spec": _spec, "explain": _explain, "diagnose": _diagnose,
+             "dynamics": _dynamics}
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -241,3 +241,46 @@ def diagnose_lines(out: dict) -> list[str]:
               if f["kind"] not in ("collapse_equals_random",)]
     lines += [explain_advice(out, a) for a in final["advice"]]
     return lines
+
+
+# --- ssem dynamics ------------------------------------------------------------------------
+
+def dynamics_lines(out: dict) -> list[str]:
+    """``ssem dynamics``'s text."""
+    m, k, p = out["batch"]
+    rule = ("the gradient flow" if out["rule"] == "flow" else
+            f"gradient descent, lr {out['lr']:g}" if out["rule"] == "gd" else
+            f"heavy-ball momentum, lr {out['lr']:g}, beta {out['beta']:g}")
+    unit = "time" if out["rule"] == "flow" else "steps"
+    lines = [f"{out['loss']} on a {m} x {k} x {p} batch, alpha = {out['alpha']:g}, tau = "
+             f"{out['tau']:g}: {rule}, from {out['start']}", ""]
+    rates = out["escape_rates_from_collapse"]
+    lines.append("escape rates from complete collapse (flow, per unit time): " + ", ".join(
+        f"{e} {r:.6g}" for e, r in rates.items()) + "  (> 0: the direction leaves collapse)")
+    if out["escape_rates_from_collapse_per_step"]:
+        lines.append("  per step of gradient descent: " + ", ".join(
+            f"{e} {r:.6g}" for e, r in out["escape_rates_from_collapse_per_step"].items()))
+    if out["plateau"] is not None:
+        pred = ("" if out["plateau_predicted"] is None else
+                f"; predicted log(0.1/eps)/rate: {out['plateau_predicted']:.6g}")
+        lines.append(f"plateau at collapse: left (a Gram eigenvalue reaches 0.1) after "
+                     f"{out['plateau']:g} {unit}{pred}")
+    if out["loss_plateau"] is not None:
+        lines.append(f"the loss stays within 1% of its start for {out['loss_plateau']:g} "
+                     f"{unit}")
+    v, c, o = out["optimum"]
+    lines.append(f"optimum: v {v:.6g}, c {c:.6g}, o {o:.6g} (loss {out['optimum_loss']:.6g})")
+    if out["time_to_optimum"] is None:
+        lines.append(f"not within {out['tol']:g} of the optimum by the end: the end is "
+                     + ", ".join(f"{x:.6g}" for x in out["final"]))
+    else:
+        lines.append(f"within {out['tol']:g} of the optimum from {out['time_to_optimum']:g} "
+                     f"{unit} on")
+    relax = f"relaxation rate at the optimum: {out['relaxation_rate']:.6g} per unit time"
+    if out["relaxation_rate_per_step"] is not None:
+        relax += f", {out['relaxation_rate_per_step']:.6g} per step"
+    lines.append(relax + " (within the symmetric family)")
+    if out["stable_lr"] is not None:
+        lines.append(f"stable step sizes: lr < {out['stable_lr']:.6g} (the map contracts at the "
+                     "optimum)")
+    return lines

@@ -12,6 +12,9 @@ from ._diagnose import (
     parse_log as parse_log,
     save_png as save_diagnosis_png,
 )
+from ._dynamics import (
+    save_trajectory as save_trajectory,
+)
 from ._explain import (
     Explanation as Explanation,
     explain as explain,
@@ -36,7 +39,7 @@ from ._phase import (
 
 __all__ = [
     "DatasetPhaseMap", "Diagnosis", "Explanation", "Plateau", "diagnose", "parse_log",
-    "save_diagnosis_png", "ImbalancedPhaseMap", "PhaseMap", "balanced_batch",
+    "save_diagnosis_png", "save_trajectory", "ImbalancedPhaseMap", "PhaseMap", "balanced_batch",
     "explain", "export", "grid",
     "guide", "phase_map", "save_dataset", "save_imbalanced", "save_npz", "save_png",
     "validity_note",

@@ -1,0 +1,162 @@
+"""What a reduced trajectory says: plateaus, the time to the optimum, the relaxation and escape
+rates, the stable step sizes, and the trajectory summary the CLI prints.
+
+Definitions (every number below is measured on the exact reduced trajectory, or derived from
+the exact Jacobians):
+
+* the **plateau** at complete collapse lasts until the Gram matrix's largest eigenvalue off
+  the all-ones direction reaches :data:`EXIT` (0.1; every one of them is 0 at collapse, the
+  all-ones one M). From a start at distance eps (every such eigenvalue equal to eps) the
+  linearised flow predicts log(EXIT / eps) / lambda, lambda the largest escape rate; a step of
+  gradient descent multiplies eigenvalue e by rho_e = ((1 - 2 lr h_e) / (1 - 2 lr h_ones))^2,
+  so log(EXIT / eps) / log(rho). The prediction neglects the nonlinear terms, which are of
+  relative size EXIT. ``loss_plateau`` is the stretch until the loss has moved by 1 % of its
+  total change along the trajectory (what a loss curve shows);
+* the **time to the optimum** is the first time after which every coordinate stays within
+  ``tol`` of the global optimum's;
+* the **relaxation rate** is minus the largest real part of the flow's Jacobian at the optimum
+  (per unit time), or minus the log of the spectral radius of the map's Jacobian (per step);
+  both are rates within the symmetric family.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._reduced import SPACES, Dynamics, Trajectory
+
+#: the Gram eigenvalue (off the all-ones direction) at which a start near collapse has left it
+EXIT = 0.1
+
+
+def parse_start(text: str, dyn: Dynamics) -> np.ndarray:
+    """``collapsed:EPS`` (every Gram eigenvalue but the all-ones one equal to EPS),
+    ``uniform`` (the d -> oo limit of random embeddings: the identity Gram matrix) or
+    ``v,c,o``; ValueError in one line unless the start is a Gram matrix of unit vectors."""
+    text = text.strip()
+    if text.startswith("collapsed:"):
+        try:
+            eps = float(text.split(":", 1)[1])
+        except ValueError:
+            raise ValueError(f"start {text!r}: collapsed:EPS takes a number") from None
+        if not 0 < eps < 1:
+            raise ValueError(f"start {text!r}: EPS must lie in (0, 1)")
+        x = np.full(3, 1.0 - eps)
+    elif text == "uniform":
+        x = np.zeros(3)
+    else:
+        try:
+            x = np.array([float(t) for t in text.split(",")])
+        except ValueError:
+            raise ValueError(f"start {text!r}: give collapsed:EPS, uniform or v,c,o") from None
+        if x.shape != (3,) or not np.isfinite(x).all():
+            raise ValueError(f"start {text!r}: v,c,o are three finite numbers")
+    if dyn.p == 1:
+        x[0] = 1.0
+    g = dyn.gamma(x)
+    if (g < -1e-12).any():
+        bad = SPACES[int(np.argmin(g))]
+        raise ValueError(f"start {text!r} is not a Gram matrix of unit vectors: its {bad} "
+                         f"eigenvalue is {g.min():.3g} < 0")
+    return x
+
+
+def escape_rates_per_step(dyn: Dynamics, lr: float) -> list[float]:
+    """log rho_e per step of gradient descent at complete collapse, on (view, within,
+    between)."""
+    h = dyn.h(np.ones(3))
+    base = (1 - 2 * lr * h[3]) ** 2
+    return [math.log((1 - 2 * lr * h[e]) ** 2 / base) if (1 - 2 * lr * h[e]) != 0 else -math.inf
+            for e in range(3)]
+
+
+def stable_lr(dyn: Dynamics, x_star, hi: float = 1e4) -> float:
+    """The largest step size for which gradient descent's map is a contraction at the
+    optimum (spectral radius of its Jacobian < 1), by bisection on the exact map."""
+    def radius(lr):
+        return float(max(abs(np.linalg.eigvals(dyn.gd_jacobian(x_star, lr)))))
+    lo, top = 0.0, 1e-3
+    while radius(top) < 1 and top < hi:
+        lo, top = top, top * 2
+    if top >= hi:
+        return math.inf
+    for _ in range(60):
+        mid = (lo + top) / 2
+        if radius(mid) < 1:
+            lo = mid
+        else:
+            top = mid
+    return lo
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The numbers ``ssem dynamics`` prints (see the module docstring)."""
+
+    rule: str
+    optimum: tuple
+    optimum_loss: float
+    collapse_rates: list
+    collapse_rates_per_step: list | None
+    plateau: float | None
+    plateau_predicted: float | None
+    loss_plateau: float | None
+    time_to_optimum: float | None
+    relaxation_rate: float
+    relaxation_rate_per_step: float | None
+    stable_lr: float | None
+    final: tuple
+    final_loss: float
+
+    def as_dict(self) -> dict:
+        return {"rule": self.rule, "optimum": list(self.optimum),
+                "optimum_loss": self.optimum_loss,
+                "escape_rates_from_collapse": dict(zip(SPACES[:3], self.collapse_rates)),
+                "escape_rates_from_collapse_per_step": None if self.collapse_rates_per_step
+                is None else dict(zip(SPACES[:3], self.collapse_rates_per_step)),
+                "plateau": self.plateau, "plateau_predicted": self.plateau_predicted,
+                "loss_plateau": self.loss_plateau,
+                "time_to_optimum": self.time_to_optimum,
+                "relaxation_rate": self.relaxation_rate,
+                "relaxation_rate_per_step": self.relaxation_rate_per_step,
+                "stable_lr": self.stable_lr, "final": list(self.final),
+                "final_loss": self.final_loss}
+
+
+def summarise(dyn: Dynamics, traj: Trajectory, x_star, optimum_loss: float, *,
+              eps: float | None = None, tol: float = 1e-6) -> Summary:
+    """The summary of ``traj`` against the optimum ``x_star`` (see the module docstring);
+    ``eps``: the start's distance from collapse, for the predicted plateau."""
+    x_star = np.asarray(x_star, dtype=float)
+    rates = dyn.collapse_rates()
+    per_step = escape_rates_per_step(dyn, traj.lr) if traj.rule == "gd" else None
+    loss = traj.loss
+    change = abs(loss[0] - loss[-1])
+    moved = np.nonzero(np.abs(loss - loss[0]) > 0.01 * change)[0] if change > 0 else []
+    loss_plateau = float(traj.time[moved[0]]) if len(moved) else None
+    plateau = predicted = None
+    if eps is not None and eps < EXIT:
+        gam = np.array([dyn.gamma(x)[:3] for x in traj.x]).max(1)
+        left = np.nonzero(gam >= EXIT)[0]
+        plateau = float(traj.time[left[0]]) if len(left) else None
+        if traj.rule == "gd":
+            top = max(per_step)
+            predicted = math.log(EXIT / eps) / top if top > 0 else None
+        elif traj.rule == "flow":
+            top = max(rates)
+            predicted = math.log(EXIT / eps) / top if top > 0 else None
+    far = np.nonzero(np.abs(traj.x - x_star).max(1) > tol)[0]
+    reached = None if len(far) and far[-1] == len(traj.x) - 1 else (
+        float(traj.time[far[-1] + 1]) if len(far) else 0.0)
+    relax_step, lr_max = None, None
+    if traj.rule == "gd":
+        radius = float(max(abs(np.linalg.eigvals(dyn.gd_jacobian(x_star, traj.lr)))))
+        relax_step = -math.log(radius) if radius > 0 else math.inf
+        lr_max = stable_lr(dyn, x_star)
+    return Summary(traj.rule, tuple(float(v) for v in x_star), float(optimum_loss), rates,
+                   per_step, plateau, predicted, loss_plateau, reached, dyn.relaxation_rate(x_star),
+                   relax_step, lr_max, tuple(float(v) for v in traj.x[-1]),
+                   float(loss[-1]))

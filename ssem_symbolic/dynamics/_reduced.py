@@ -1,0 +1,289 @@
+"""Exact training dynamics of a balanced batch in its symmetric family.
+
+The loss is invariant under permuting views, instances of a class and classes, and under
+rotations; gradient descent on the sphere with the normalising retraction, its flow and
+heavy-ball momentum are equivariant. A start in the symmetric family (one Gram value per pair
+type: v, c, o) therefore stays in it, and the Gram matrix follows a closed system.
+
+The family's Gram matrices lie in the commutative algebra spanned by I and the adjacency
+matrices A_V, A_C, A_O of the pair types (a Bose-Mesner algebra: A_V^2 = (p-1) I + (p-2) A_V,
+A_V A_C = (p-1) A_C, ..., its intersection numbers are the pair-type counts). Its common
+eigenspaces are the polyhedron's directions, with eigenvalues theta_t(e) of A_t:
+
+    e          mult          A_V     A_C        A_O
+    view       m k (p - 1)   -1      0          0
+    within     m (k - 1)     p - 1   -p         0
+    between    m - 1         p - 1   (k - 1) p  -k p
+    ones       1             p - 1   (k - 1) p  (m - 1) k p
+
+so G = I + v A_V + c A_C + o A_O has eigenvalues gamma_e = 1 + sum_t x_t theta_t(e).
+
+At a symmetric point the loss's gradient in G is gbar_t = phi_t / (M n_t) on every entry of type
+t (phi_t = d phi / d x_t, M n_t ordered pairs of type t), and the Riemannian gradient of the
+rows is T = 2 H X with H = sum_t gbar_t A_t - (sum_t gbar_t n_t x_t) I (the tangent
+projection removes the diagonal). On eigenspace e, H is the number
+
+    h_e = sum_t gbar_t (theta_t(e) - n_t x_t).
+
+Hence, per eigenspace:
+
+* flow:            d gamma_e / dt = -4 h_e gamma_e;
+* gradient descent, x <- normalise(x - eta grad):
+                   gamma_e' = (1 - 2 eta h_e)^2 gamma_e / r,
+                   r = sum_e mult_e (1 - 2 eta h_e)^2 gamma_e / M;
+* heavy ball, m <- beta m + grad, x <- normalise(x - eta m): the buffer is B X with B in the
+  algebra (eigenvalues b_e): b'_e = beta b_e + 2 h_e, N_e = (1 - eta b'_e) / sqrt(r),
+  gamma_e' = N_e^2 gamma_e, b_e <- b'_e / N_e.
+
+The coordinates follow from (gamma_view, gamma_within, gamma_between) by the triangular map
+above. Complete collapse (gamma = (0, 0, 0, M)) is a fixed point of all three; linearised
+there, gamma_e grows at the rate -4 h_e in the flow (so its Jacobian's eigenvalues are
+-4 h_e(1, 1, 1), e in view, within, between), and a start at distance eps leaves it after
+t ~ log(1/eps) / max_e(-4 h_e).
+
+>>> d = Dynamics("supcon", 3, 4, 2, "0.3", "0.5")
+>>> [round(r, 6) for r in d.collapse_rates()]  # escape rates of the flow from collapse
+[0.115942, 0.057971, 0.057971]
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+
+from ..forms import form_of
+from ..setting import ClassSizes, family, reduced_loss
+from ..spec import LossSpec, check_setting, get_spec, pair_counts
+from ..spec import alpha as alpha_symbol, tau as tau_symbol
+from ..vocab import check_tau, exact
+
+#: the eigenspaces, in the order of every eigenvalue vector here
+SPACES = ("view", "within", "between", "ones")
+#: the pair types that carry a coordinate
+TYPES = ("view", "class", "other")
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """A reduced trajectory: ``x`` (steps + 1, 3) the (v, c, o) after each step (v = 1
+    where p = 1), ``loss`` the loss at each, ``rule`` and its parameters, and ``time``
+    (the flow's time at each point, or the step number)."""
+
+    x: np.ndarray
+    loss: np.ndarray
+    time: np.ndarray
+    rule: str
+    lr: float | None = None
+    momentum: float | None = None
+
+
+class Dynamics:
+    """The reduced dynamics of (spec, m x k x p balanced batch) at (alpha, tau); see the module
+    docstring."""
+
+    def __init__(self, spec: LossSpec | str, m_: int, k_: int, p_: int, alpha_, tau_) -> None:
+        self.spec = get_spec(spec)
+        check_setting(self.spec, m_, k_, p_, alpha=alpha_, tau=tau_)
+        self.m, self.k, self.p = m_, k_, p_
+        self.alpha, self.tau = exact(alpha_), check_tau(tau_)
+        sizes = ClassSizes((k_,) * m_)
+        fam = family(self.spec, sizes, p_)
+        weights = form_of(self.spec).family_weights(self.spec, sizes, p_, self.alpha)
+        self._obj = form_of(self.spec).objective(self.spec, fam.coords, weights,
+                                                 float(self.tau), np)
+        self._index = [fam.coords.index(c) if c in fam.coords else None
+                       for c in ("v[0]", "s[0]", "o[0,0]")]
+        # the reduced loss's gradient, derived symbolically and compiled to float arithmetic
+        # (a step costs microseconds: no objective assembly per call)
+        phi = reduced_loss(self.spec, sizes, p_).subs({alpha_symbol: self.alpha,
+                                                       tau_symbol: self.tau})
+        syms = [sp.Symbol(c, real=True) for c in ("v[0]", "s[0]", "o[0,0]")]
+        args = [sp.Dummy(f"x{i}") for i in range(3)]
+        phi = phi.subs(dict(zip(syms, args)))
+        self._grad = sp.lambdify(args, [sp.diff(phi, a) for a in args], "math")
+        self._phi = sp.lambdify(args, phi, "math")
+        counts = {t: int(c) for t, c in pair_counts(m_, k_, p_).items()}
+        self.n = np.array([counts[t] for t in TYPES], dtype=float)
+        self.M = m_ * k_ * p_
+        p, k = p_, k_
+        self.theta = np.array([[-1, 0, 0], [p - 1, -p, 0], [p - 1, (k - 1) * p, -k * p],
+                               [p - 1, (k - 1) * p, (m_ - 1) * k * p]], dtype=float)
+        self.mult = np.array([m_ * k_ * (p_ - 1), m_ * (k_ - 1), m_ - 1, 1], dtype=float)
+
+    # --- the pieces ------------------------------------------------------------------------
+
+    def _coords(self, x) -> list[float]:
+        return [float(x[i]) for i, j in enumerate(self._index) if j is not None]
+
+    def loss(self, x) -> float:
+        """phi at (v, c, o)."""
+        try:
+            return float(self._phi(float(x[0]), float(x[1]), float(x[2])))
+        except (OverflowError, ValueError):  # plain floats overflowed: the stable objective
+            return float(self._obj.parts(self._coords(x), hessian=False)[0]) / self._obj.tau
+
+    def gradient(self, x) -> np.ndarray:
+        """(phi_v, phi_c, phi_o) at (v, c, o) (0 for a coordinate the batch lacks), from the
+        symbolic derivative of the reduced loss."""
+        try:
+            return np.array(self._grad(float(x[0]), float(x[1]), float(x[2])), dtype=float)
+        except OverflowError:  # exp overflowed in plain floats: the log-sum-exp objective
+            _, g, _ = self._obj.parts(self._coords(x), hessian=False)
+            out = np.zeros(3)
+            it = iter(np.asarray(g, dtype=float) / self._obj.tau)
+            for i, j in enumerate(self._index):
+                if j is not None:
+                    out[i] = next(it)
+            return out
+
+    def gamma(self, x) -> np.ndarray:
+        """The Gram matrix's eigenvalues on (view, within, between, ones)."""
+        return 1.0 + self.theta @ np.asarray(x, dtype=float)
+
+    def coords(self, gamma) -> np.ndarray:
+        """(v, c, o) from the eigenvalues (the triangular inverse of :meth:`gamma`)."""
+        p, k = self.p, self.k
+        v = 1.0 - gamma[0] if p > 1 else 1.0
+        c = (1.0 + (p - 1) * v - gamma[1]) / p
+        o = (1.0 + (p - 1) * v + (k - 1) * p * c - gamma[2]) / (k * p)
+        return np.array([v, c, o])
+
+    def h(self, x) -> np.ndarray:
+        """h_e on each eigenspace: the Riemannian gradient is 2 H X."""
+        x = np.asarray(x, dtype=float)
+        gbar = self.gradient(x) / (self.M * np.where(self.n > 0, self.n, 1.0))
+        return self.theta @ gbar - float(gbar @ (self.n * x))
+
+    # --- the updates -----------------------------------------------------------------------
+
+    def flow_rhs(self, x) -> np.ndarray:
+        """d(v, c, o)/dt of the gradient flow on the product of spheres."""
+        x = np.asarray(x, dtype=float)
+        dg = -4.0 * self.h(x) * self.gamma(x)
+        p, k = self.p, self.k
+        dv = -dg[0] if p > 1 else 0.0
+        dc = ((p - 1) * dv - dg[1]) / p
+        do = ((p - 1) * dv + (k - 1) * p * dc - dg[2]) / (k * p)
+        return np.array([dv, dc, do])
+
+    def gd_step(self, x, lr: float) -> np.ndarray:
+        """One step x <- normalise(x - lr grad) of every embedding, exactly."""
+        g = self.gamma(x)
+        f = (1.0 - 2.0 * lr * self.h(x)) ** 2
+        r = float(self.mult @ (f * g)) / self.M
+        return self.coords(f * g / r)
+
+    def momentum_step(self, x, b, lr: float, beta: float):
+        """One heavy-ball step: (x, b) -> (x', b'), b the buffer operator's eigenvalues."""
+        g = self.gamma(x)
+        bp = beta * b + 2.0 * self.h(x)
+        f = (1.0 - lr * bp) ** 2
+        r = float(self.mult @ (f * g)) / self.M
+        N = (1.0 - lr * bp) / math.sqrt(r)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            b_new = np.where(N != 0, bp / N, bp)
+        return self.coords(f * g / r), b_new
+
+    # --- fixed points ------------------------------------------------------------------------
+
+    def collapse_rates(self) -> list[float]:
+        """The flow's Jacobian eigenvalues at complete collapse, on (view, within, between):
+        -4 h_e(1, 1, 1). A positive one is an escape rate (the direction grows)."""
+        h = self.h(np.ones(3))
+        rates = -4.0 * h[:3]
+        return [float(r) if (i or self.p > 1) else 0.0 for i, r in enumerate(rates)]
+
+    # --- linearisation ---------------------------------------------------------------------
+
+    def _present(self) -> list[int]:
+        """The coordinates the batch has (v is absent where p = 1)."""
+        return [i for i, j in enumerate(self._index) if j is not None]
+
+    def flow_jacobian(self, x) -> np.ndarray:
+        """d(flow_rhs)/d(v, c, o) at x, from the loss's Hessian (exact in float64), on the
+        coordinates the batch has."""
+        x = np.asarray(x, dtype=float)
+        _, _, hess = self._obj.parts(self._coords(x), hessian=True)
+        idx = self._present()
+        H = np.zeros((3, 3))
+        H[np.ix_(idx, idx)] = np.asarray(hess, dtype=float) / self._obj.tau
+        scale = self.M * np.where(self.n > 0, self.n, 1.0)
+        gbar = self.gradient(x) / scale
+        dgbar = H / scale[:, None]  # d gbar_t / d x_s
+        dh = self.theta @ dgbar - ((self.n * x) @ dgbar + self.n * gbar)[None, :]
+        g, h = self.gamma(x), self.h(x)
+        dgam = -4.0 * (g[:, None] * dh + h[:, None] * self.theta)  # d(dgamma_e/dt)/dx
+        p, k = self.p, self.k
+        L = np.zeros((3, 3))  # dx = L dgamma[:3], the triangular inverse's linear part
+        if p > 1:
+            L[0] = [-1, 0, 0]
+        L[1] = ((p - 1) * L[0] - np.array([0, 1, 0])) / p
+        L[2] = ((p - 1) * L[0] + (k - 1) * p * L[1] - np.array([0, 0, 1])) / (k * p)
+        J = L @ dgam[:3]
+        return J[np.ix_(idx, idx)]
+
+    def gd_jacobian(self, x, lr: float, h: float = 1e-6) -> np.ndarray:
+        """d(gd_step)/d(v, c, o) at x by central differences of the exact map (step ``h``)."""
+        idx = self._present()
+        x = np.asarray(x, dtype=float)
+        J = np.zeros((len(idx), len(idx)))
+        for a, i in enumerate(idx):
+            e = np.zeros(3)
+            e[i] = h
+            J[:, a] = ((self.gd_step(x + e, lr) - self.gd_step(x - e, lr)) / (2 * h))[idx]
+        return J
+
+    def relaxation_rate(self, x) -> float:
+        """The flow's slowest decay rate at a fixed point x: minus the largest real part of the
+        Jacobian's eigenvalues (within the symmetric family)."""
+        return float(-max(np.linalg.eigvals(self.flow_jacobian(x)).real))
+
+    # --- trajectories ------------------------------------------------------------------------
+
+    def run(self, start, *, rule: str = "flow", steps: int = 1000, lr: float | None = None,
+            momentum: float | None = None, horizon: float | None = None,
+            dt: float | None = None) -> Trajectory:
+        """A trajectory from ``start`` (v, c, o). ``flow``: classical Runge-Kutta 4 over
+        ``horizon`` (time) in steps of ``dt`` (by default 0.05 / the fastest rate at the start,
+        at most 1/100 of the horizon); ``gd``: ``steps`` exact steps of size ``lr``;
+        ``momentum``: heavy ball with ``lr`` and ``momentum`` (beta)."""
+        x = np.asarray(start, dtype=float).copy()
+        xs, times = [x.copy()], [0.0]
+        if rule == "flow":
+            if horizon is None or not horizon > 0:
+                raise ValueError("the flow needs a horizon > 0")
+            if dt is None:
+                fastest = max(float(np.abs(self.flow_jacobian(x)).sum(1).max()), 1e-12)
+                dt = min(0.05 / fastest, horizon / 100)
+            n = max(1, int(math.ceil(horizon / dt)))
+            dt = horizon / n
+            for i in range(n):
+                k1 = self.flow_rhs(x)
+                k2 = self.flow_rhs(x + dt / 2 * k1)
+                k3 = self.flow_rhs(x + dt / 2 * k2)
+                k4 = self.flow_rhs(x + dt * k3)
+                x = x + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+                xs.append(x.copy())
+                times.append((i + 1) * dt)
+        elif rule == "gd":
+            for i in range(steps):
+                x = self.gd_step(x, lr)
+                xs.append(x.copy())
+                times.append(float(i + 1))
+        elif rule == "momentum":
+            b = np.zeros(4)
+            for i in range(steps):
+                x, b = self.momentum_step(x, b, lr, momentum)
+                xs.append(x.copy())
+                times.append(float(i + 1))
+        else:
+            raise ValueError(f"unknown update rule {rule!r}; use flow, gd or momentum")
+        X = np.array(xs)
+        if not np.isfinite(X).all():
+            raise ValueError("the trajectory left the sphere's Gram set (NaN): the step is "
+                             "beyond the stable range")
+        loss = np.array([self.loss(x) for x in X])
+        return Trajectory(X, loss, np.array(times), rule, lr, momentum)
