@@ -13,7 +13,8 @@ import importlib
 from ._core import REGISTRY, Outcome, Proof, Proposition, verify
 
 MODULES = ("ssem_realisation", "variances", "reduced_loss", "convexity", "collapse",
-           "monotone", "symmetry", "peers", "global_optimum", "imbalanced", "dataset")
+           "monotone", "symmetry", "peers", "global_optimum", "imbalanced", "dataset",
+           "dynamics")
 
 
 def load() -> list[Proposition]:

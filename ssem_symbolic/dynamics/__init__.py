@@ -3,6 +3,9 @@ spheres, gradient descent and heavy-ball momentum as exact maps of the Gram valu
 they say (plateaus, escape and relaxation rates, stable step sizes). No torch."""
 
 from ._analysis import (
+    Slowing as Slowing,
+    critical_slowing as critical_slowing,
+    relaxation_at as relaxation_at,
     Summary as Summary,
     escape_rates_per_step as escape_rates_per_step,
     parse_start as parse_start,
@@ -15,5 +18,6 @@ from ._reduced import (
     Trajectory as Trajectory,
 )
 
-__all__ = ["Dynamics", "SPACES", "Summary", "Trajectory", "escape_rates_per_step",
+__all__ = ["Dynamics", "SPACES", "Slowing", "Summary", "Trajectory", "critical_slowing",
+           "escape_rates_per_step", "relaxation_at",
            "parse_start", "stable_lr", "summarise"]

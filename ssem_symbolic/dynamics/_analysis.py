@@ -160,3 +160,55 @@ def summarise(dyn: Dynamics, traj: Trajectory, x_star, optimum_loss: float, *,
                    per_step, plateau, predicted, loss_plateau, reached, dyn.relaxation_rate(x_star),
                    relax_step, lr_max, tuple(float(v) for v in traj.x[-1]),
                    float(loss[-1]))
+
+
+def relaxation_at(spec, m_: int, k_: int, p_: int, alpha_, tau_) -> float:
+    """The flow's relaxation rate at the global optimum of (spec, m x k x p) at (alpha, tau)."""
+    from ..optimum import optimum
+    from ..setting import Batch
+
+    opt = optimum(spec, Batch.balanced(m_, k_, p_), alpha_, tau_)
+    x = np.array([opt.view if opt.view is not None else 1.0, opt.class_, opt.other])
+    return Dynamics(spec, m_, k_, p_, alpha_, tau_).relaxation_rate(x)
+
+
+@dataclass(frozen=True)
+class Slowing:
+    """Critical slowing down at alpha_c(tau): the relaxation rate ~ A |alpha - alpha_c|^z on
+    each side. ``exponent`` and ``prefactor`` per side ("below", "above"), from exact
+    Jacobians at alpha_c -+ delta, delta in ``deltas``: the slope and intercept of
+    log rate against log delta."""
+
+    alpha_c: float
+    deltas: tuple
+    rates: dict
+    exponent: dict
+    prefactor: dict
+
+    def as_dict(self) -> dict:
+        return {"alpha_c": self.alpha_c, "deltas": list(self.deltas),
+                "rates": {s: list(r) for s, r in self.rates.items()},
+                "exponent": self.exponent, "prefactor": self.prefactor}
+
+
+def critical_slowing(spec, m_: int, k_: int, p_: int, tau_,
+                     deltas=(1e-3, 2e-3, 4e-3)) -> Slowing:
+    """The relaxation rate near alpha_c: it vanishes linearly on both sides.
+
+    Why the exponent is 1: at a fixed point every eigen-direction e has h_e gamma_e = 0. On the
+    collapsed side gamma_within = 0 and the within direction relaxes at -4 h_within, a KKT
+    multiplier that vanishes linearly at alpha_c; on the other side h_within = 0 and the rate
+    is -4 (d h_within / d gamma_within) gamma_within, with gamma_within (the within-class
+    eigenvalue) growing linearly from 0. Each prefactor is the derivative of that expression
+    in alpha at alpha_c, fitted here from exact rates at alpha_c -+ delta.
+    """
+    from ..ssem import alpha_c_value
+
+    a_c = float(alpha_c_value(spec, m_, k_, p_, tau_))
+    rates, exponent, prefactor = {}, {}, {}
+    for side, sign in (("below", -1), ("above", 1)):
+        r = [relaxation_at(spec, m_, k_, p_, repr(a_c + sign * d), tau_) for d in deltas]
+        rates[side] = tuple(r)
+        slope, intercept = np.polyfit(np.log(deltas), np.log(r), 1)
+        exponent[side], prefactor[side] = float(slope), float(math.exp(intercept))
+    return Slowing(a_c, tuple(deltas), rates, exponent, prefactor)

@@ -112,6 +112,9 @@ class Dynamics:
         self.theta = np.array([[-1, 0, 0], [p - 1, -p, 0], [p - 1, (k - 1) * p, -k * p],
                                [p - 1, (k - 1) * p, (m_ - 1) * k * p]], dtype=float)
         self.mult = np.array([m_ * k_ * (p_ - 1), m_ * (k_ - 1), m_ - 1, 1], dtype=float)
+        self._t = [tuple(float(v) for v in row) for row in self.theta]  # plain floats
+        self._m = [float(v) for v in self.mult]
+        self._n = tuple(float(v) for v in self.n)
 
     # --- the pieces ------------------------------------------------------------------------
 
@@ -171,10 +174,34 @@ class Dynamics:
 
     def gd_step(self, x, lr: float) -> np.ndarray:
         """One step x <- normalise(x - lr grad) of every embedding, exactly."""
-        g = self.gamma(x)
-        f = (1.0 - 2.0 * lr * self.h(x)) ** 2
-        r = float(self.mult @ (f * g)) / self.M
-        return self.coords(f * g / r)
+        return np.array(self._gd_step(float(x[0]), float(x[1]), float(x[2]), float(lr)))
+
+    def _gd_step(self, v: float, c: float, o: float, lr: float) -> tuple:
+        """:meth:`gd_step` in plain floats (a trajectory's inner loop: microseconds)."""
+        try:
+            gv, gc, go = self._grad(v, c, o)
+        except OverflowError:
+            gv, gc, go = self.gradient((v, c, o))
+        nv, nc, no = self._n
+        M = self.M
+        gv, gc, go = (gv / (M * nv) if nv else 0.0), gc / (M * nc), go / (M * no)
+        shift = gv * nv * v + gc * nc * c + go * no * o
+        p, k = self.p, self.k
+        t = self._t
+        out = []
+        total = 0.0
+        for e in range(4):
+            h = t[e][0] * gv + t[e][1] * gc + t[e][2] * go - shift
+            gam = 1.0 + t[e][0] * v + t[e][1] * c + t[e][2] * o
+            val = (1.0 - 2.0 * lr * h) ** 2 * gam
+            out.append(val)
+            total += self._m[e] * val
+        r = total / M
+        g0, g1, g2 = out[0] / r, out[1] / r, out[2] / r
+        v2 = 1.0 - g0 if p > 1 else 1.0
+        c2 = (1.0 + (p - 1) * v2 - g1) / p
+        o2 = (1.0 + (p - 1) * v2 + (k - 1) * p * c2 - g2) / (k * p)
+        return v2, c2, o2
 
     def momentum_step(self, x, b, lr: float, beta: float):
         """One heavy-ball step: (x, b) -> (x', b'), b the buffer operator's eigenvalues."""
@@ -269,10 +296,12 @@ class Dynamics:
                 xs.append(x.copy())
                 times.append((i + 1) * dt)
         elif rule == "gd":
+            state = tuple(float(v) for v in x)
+            lr = float(lr)
             for i in range(steps):
-                x = self.gd_step(x, lr)
-                xs.append(x.copy())
-                times.append(float(i + 1))
+                state = self._gd_step(*state, lr)
+                xs.append(state)
+            times += [float(i + 1) for i in range(steps)]
         elif rule == "momentum":
             b = np.zeros(4)
             for i in range(steps):
@@ -281,9 +310,9 @@ class Dynamics:
                 times.append(float(i + 1))
         else:
             raise ValueError(f"unknown update rule {rule!r}; use flow, gd or momentum")
-        X = np.array(xs)
+        X = np.array(xs, dtype=float)
         if not np.isfinite(X).all():
             raise ValueError("the trajectory left the sphere's Gram set (NaN): the step is "
                              "beyond the stable range")
-        loss = np.array([self.loss(x) for x in X])
+        loss = np.array([self.loss(x) for x in xs])
         return Trajectory(X, loss, np.array(times), rule, lr, momentum)

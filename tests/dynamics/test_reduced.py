@@ -182,3 +182,46 @@ def test_gradient_descent_reaches_the_optimum_and_a_step_beyond_the_stable_range
 def test_bad_starts_are_one_line(text, message):
     with pytest.raises(ValueError, match=message):
         parse_start(text, Dynamics("supcon", 3, 4, 2, "0.3", "0.5"))
+
+
+@pytest.mark.parametrize("name", ["supcon", "paper"])
+def test_critical_slowing_down_has_exponent_one_on_both_sides(name):
+    from ssem_symbolic.dynamics import critical_slowing
+
+    s = critical_slowing(name, 3, 4, 2, "0.5")
+    for side in ("below", "above"):
+        assert s.exponent[side] == pytest.approx(1.0, abs=5e-3)
+        assert s.prefactor[side] > 0
+
+
+def test_the_relaxation_rate_of_simulated_embeddings_converges_to_the_derived_one():
+    """Free embeddings started at the optimum plus a symmetric perturbation of size eps along
+    the slowest direction: the per-step decay rate fitted from their distance to the optimum
+    tends to the derived rate as eps -> 0; its error at eps / 10 is bounded by its change from
+    eps to eps / 10 (the error is linear in eps)."""
+    from ssem_symbolic.dynamics import Dynamics
+
+    m, k, p, alpha, tau, lr = 3, 4, 2, "0.25", "0.5", 0.5
+    dyn = Dynamics("supcon", m, k, p, alpha, tau)
+    opt = optimum("supcon", Batch.balanced(m, k, p), alpha, tau)
+    x_star = np.array([opt.view, opt.class_, opt.other])
+    J = dyn.gd_jacobian(x_star, lr)
+    w, V = np.linalg.eig(J)
+    slow = int(np.argmax(abs(w)))
+    derived = -np.log(abs(w[slow]))
+    direction = np.real(V[:, slow])
+    direction *= -np.sign(direction[0]) if abs(direction[0]) > 1e-12 else 1.0  # v stays <= 1
+    labels = torch.arange(m).repeat_interleave(k)
+
+    def fitted(eps, steps=40):
+        X = vectors(m, k, p, x_star + eps * direction)
+        dist = []
+        for _ in range(steps):
+            Xr = X.clone().requires_grad_()
+            supcl_loss(Xr, labels, float(alpha), float(tau), "supcon").backward()
+            X = torch.nn.functional.normalize((Xr - lr * Xr.grad).detach(), dim=-1)
+            dist.append(np.abs(typed(X, m, k, p)[0] - x_star).max())
+        return -np.polyfit(np.arange(steps), np.log(dist), 1)[0]
+
+    coarse, fine = fitted(1e-3), fitted(1e-4)
+    assert abs(fine - derived) <= abs(coarse - fine) + 1e-9
