@@ -27,18 +27,18 @@ def adjacency(m_: int, k_: int, p_: int) -> dict[str, sp.Matrix]:
 def _algebra(proof: Proof) -> None:
     for m_, k_, p_ in BATCHES:
         A = adjacency(m_, k_, p_)
-        I = sp.eye(m_ * k_ * p_)
-        V, C, O = A["view"], A["class"], A["other"]
-        rules = {  # the intersection numbers: every product a combination of I, A_V, A_C, A_O
-            "A_V^2 = (p-1) I + (p-2) A_V": V * V == (p_ - 1) * I + (p_ - 2) * V,
+        Id = sp.eye(m_ * k_ * p_)
+        V, C, Ot = A["view"], A["class"], A["other"]
+        rules = {  # the intersection numbers: every product a combination of Id, A_V, A_C, A_O
+            "A_V^2 = (p-1) Id + (p-2) A_V": V * V == (p_ - 1) * Id + (p_ - 2) * V,
             "A_V A_C = (p-1) A_C": V * C == (p_ - 1) * C,
-            "A_V A_O = (p-1) A_O": V * O == (p_ - 1) * O,
-            "A_C^2 = (k-1) p (I + A_V) + (k-2) p A_C":
-                C * C == (k_ - 1) * p_ * (I + V) + (k_ - 2) * p_ * C,
-            "A_C A_O = (k-1) p A_O": C * O == (k_ - 1) * p_ * O,
-            "A_O^2 = (m-1) k p (I + A_V + A_C) + (m-2) k p A_O":
-                O * O == (m_ - 1) * k_ * p_ * (I + V + C) + (m_ - 2) * k_ * p_ * O,
-            "the products commute": V * C == C * V and V * O == O * V and C * O == O * C,
+            "A_V A_O = (p-1) A_O": V * Ot == (p_ - 1) * Ot,
+            "A_C^2 = (k-1) p (Id + A_V) + (k-2) p A_C":
+                C * C == (k_ - 1) * p_ * (Id + V) + (k_ - 2) * p_ * C,
+            "A_C A_O = (k-1) p A_O": C * Ot == (k_ - 1) * p_ * Ot,
+            "A_O^2 = (m-1) k p (Id + A_V + A_C) + (m-2) k p A_O":
+                Ot * Ot == (m_ - 1) * k_ * p_ * (Id + V + C) + (m_ - 2) * k_ * p_ * Ot,
+            "the products commute": V * C == C * V and V * Ot == Ot * V and C * Ot == Ot * C,
         }
         for claim, holds in rules.items():
             proof.symbolic(f"{claim} on the {m_} x {k_} x {p_} batch", bool(holds))
