@@ -311,9 +311,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="a running median of N entries before reading the curve (default 5; "
                     "1: none)")
     dg.add_argument("--out", metavar="PNG", help="write the curve with the references drawn")
-    dy = subs.add_parser("dynamics", help="the exact training dynamics of a balanced batch: "
-                         "plateaus, escape and relaxation rates, time to the optimum")
+    dy = subs.add_parser("dynamics", help="the exact training dynamics of a batch: plateaus, "
+                         "escape and relaxation rates, time to the optimum")
     _batch_args(dy)
+    _dataset_args(dy, "not covered: the dynamics under a sampler are not derived")
     dy.add_argument("--alpha", required=True, type=_real("--alpha"))
     dy.add_argument("--tau", required=True, type=_real("--tau"))
     dy.add_argument("--rule", choices=("flow", "gd", "momentum"), default="gd",
@@ -535,10 +536,9 @@ def _dynamics(args) -> int:
     from ..optimum import optimum
 
     spec, setting = _resolve(args)
-    if not isinstance(setting, Batch) or not setting.is_balanced:
-        raise ValueError("ssem dynamics covers balanced batches (--classes/--per-class): the "
-                         "reduced dynamics of unequal sizes and of samplers are not derived")
-    m, k, p = setting.shape
+    if not isinstance(setting, Batch):
+        raise ValueError("ssem dynamics covers batches (--classes/--per-class or "
+                         "--class-sizes): the dynamics under a sampler are not derived")
     if args.rule in ("gd", "momentum"):
         if args.lr is None or not args.lr > 0:
             raise ValueError(f"--rule {args.rule} needs --lr > 0")
@@ -548,6 +548,9 @@ def _dynamics(args) -> int:
             raise ValueError(f"--steps must lie in 1 .. 1e7, got {args.steps}")
     elif args.horizon is None or not args.horizon > 0:
         raise ValueError("--rule flow needs --horizon > 0 (a time span)")
+    if not setting.is_balanced:
+        return _dynamics_groups(args, spec, setting)
+    m, k, p = setting.shape
     dyn = Dynamics(spec, m, k, p, args.alpha, args.tau)
     start = parse_start(args.start, dyn)
     opt = optimum(spec, setting, args.alpha, args.tau)
@@ -566,9 +569,13 @@ def _dynamics(args) -> int:
         from ..report import save_trajectory
 
         save_trajectory(dyn, traj, summ, args.out)
-    out = {"loss": spec.name, "batch": [m, k, p], "alpha": args.alpha, "tau": args.tau,
-           "start": args.start, "lr": args.lr, "beta": args.beta, "tol": args.tol} | \
-        summ.as_dict()
+    out = {"loss": spec.name, "class_sizes": list(setting.sizes.sizes), "views": p,
+           "alpha": args.alpha, "tau": args.tau, "start": args.start, "lr": args.lr,
+           "beta": args.beta, "tol": args.tol} | summ.as_dict()
+    return _print_dynamics(args, out)
+
+
+def _print_dynamics(args, out: dict) -> int:
     if args.json:
         print(_dumps(out))
         return 0
@@ -576,6 +583,33 @@ def _dynamics(args) -> int:
     if args.out is not None:
         print(f"wrote {args.out}/trajectory.npz and {args.out}/trajectory.png")
     return 0
+
+
+def _dynamics_groups(args, spec, setting) -> int:
+    """ssem dynamics on unequal class sizes: the per-size-group maps."""
+    from ..dynamics import GroupDynamics, parse_group_start, stable_lr, summarise_groups
+    from ..optimum import optimum
+
+    if args.out is not None:
+        raise ValueError("--out (the trajectory files) covers balanced batches; use --json "
+                         "for unequal class sizes")
+    dyn = GroupDynamics(spec, setting.sizes, setting.views, args.alpha, args.tau)
+    start = parse_group_start(args.start, dyn)
+    opt = optimum(spec, setting, args.alpha, args.tau)
+    x_star = dyn.point(opt)
+    if args.rule == "gd":
+        top = stable_lr(dyn, x_star)
+        if args.lr >= top:
+            raise ValueError(f"--lr {args.lr:g} is beyond the stable range: gradient descent "
+                             f"does not contract at the optimum for lr >= {top:.6g}")
+    traj = dyn.run(start, rule=args.rule, steps=args.steps, lr=args.lr, momentum=args.beta,
+                   horizon=args.horizon)
+    summ = summarise_groups(dyn, traj, x_star,
+                            opt.loss_value / float(spec.scale_at(args.tau)), tol=args.tol)
+    out = {"loss": spec.name, "class_sizes": list(setting.sizes.sizes),
+           "views": setting.views, "alpha": args.alpha, "tau": args.tau, "start": args.start,
+           "lr": args.lr, "beta": args.beta, "tol": args.tol} | summ.as_dict()
+    return _print_dynamics(args, out)
 
 
 def _setting_dict(setting) -> dict:

@@ -247,16 +247,23 @@ def diagnose_lines(out: dict) -> list[str]:
 
 def dynamics_lines(out: dict) -> list[str]:
     """``ssem dynamics``'s text."""
-    m, k, p = out["batch"]
+    sizes = ClassSizes(tuple(out["class_sizes"]))
+    where = (f"a {sizes.classes} x {sizes.sizes[0]} x {out['views']} batch" if sizes.balanced
+             else f"a batch of class sizes {sizes}, {out['views']} views")
     rule = ("the gradient flow" if out["rule"] == "flow" else
             f"gradient descent, lr {out['lr']:g}" if out["rule"] == "gd" else
             f"heavy-ball momentum, lr {out['lr']:g}, beta {out['beta']:g}")
     unit = "time" if out["rule"] == "flow" else "steps"
-    lines = [f"{out['loss']} on a {m} x {k} x {p} batch, alpha = {out['alpha']:g}, tau = "
+    lines = [f"{out['loss']} on {where}, alpha = {out['alpha']:g}, tau = "
              f"{out['tau']:g}: {rule}, from {out['start']}", ""]
     rates = out["escape_rates_from_collapse"]
-    lines.append("escape rates from complete collapse (flow, per unit time): " + ", ".join(
-        f"{e} {r:.6g}" for e, r in rates.items()) + "  (> 0: the direction leaves collapse)")
+    if isinstance(rates, dict):
+        lines.append("escape rates from complete collapse (flow, per unit time): " + ", ".join(
+            f"{e} {r:.6g}" for e, r in rates.items()) + "  (> 0: the direction leaves "
+            "collapse)")
+    else:
+        lines.append("the flow's Jacobian at complete collapse, eigenvalues: " + ", ".join(
+            f"{r:.6g}" for r in rates) + "  (> 0: a direction leaves collapse)")
     if out["escape_rates_from_collapse_per_step"]:
         lines.append("  per step of gradient descent: " + ", ".join(
             f"{e} {r:.6g}" for e, r in out["escape_rates_from_collapse_per_step"].items()))
@@ -268,11 +275,13 @@ def dynamics_lines(out: dict) -> list[str]:
     if out["loss_plateau"] is not None:
         lines.append(f"the loss stays within 1% of its start for {out['loss_plateau']:g} "
                      f"{unit}")
-    v, c, o = out["optimum"]
-    lines.append(f"optimum: v {v:.6g}, c {c:.6g}, o {o:.6g} (loss {out['optimum_loss']:.6g})")
+    short = {"view": "v", "class": "c", "other": "o"}
+    lines.append("optimum: " + ", ".join(f"{short.get(n, n)} {x:.6g}"
+                                         for n, x in out["optimum"].items())
+                 + f" (loss {out['optimum_loss']:.6g})")
     if out["time_to_optimum"] is None:
         lines.append(f"not within {out['tol']:g} of the optimum by the end: the end is "
-                     + ", ".join(f"{x:.6g}" for x in out["final"]))
+                     + ", ".join(f"{short.get(n, n)} {x:.6g}" for n, x in out["final"].items()))
     else:
         lines.append(f"within {out['tol']:g} of the optimum from {out['time_to_optimum']:g} "
                      f"{unit} on")

@@ -97,6 +97,7 @@ class Summary:
     """The numbers ``ssem dynamics`` prints (see the module docstring)."""
 
     rule: str
+    coords: tuple  #: the names of the coordinates of ``optimum`` and ``final``
     optimum: tuple
     optimum_loss: float
     collapse_rates: list
@@ -112,9 +113,11 @@ class Summary:
     final_loss: float
 
     def as_dict(self) -> dict:
-        return {"rule": self.rule, "optimum": list(self.optimum),
+        rates = (dict(zip(SPACES[:3], self.collapse_rates)) if len(self.coords) == 3 and
+                 self.coords[0] == "view" else list(self.collapse_rates))
+        return {"rule": self.rule, "optimum": dict(zip(self.coords, self.optimum)),
                 "optimum_loss": self.optimum_loss,
-                "escape_rates_from_collapse": dict(zip(SPACES[:3], self.collapse_rates)),
+                "escape_rates_from_collapse": rates,
                 "escape_rates_from_collapse_per_step": None if self.collapse_rates_per_step
                 is None else dict(zip(SPACES[:3], self.collapse_rates_per_step)),
                 "plateau": self.plateau, "plateau_predicted": self.plateau_predicted,
@@ -122,7 +125,7 @@ class Summary:
                 "time_to_optimum": self.time_to_optimum,
                 "relaxation_rate": self.relaxation_rate,
                 "relaxation_rate_per_step": self.relaxation_rate_per_step,
-                "stable_lr": self.stable_lr, "final": list(self.final),
+                "stable_lr": self.stable_lr, "final": dict(zip(self.coords, self.final)),
                 "final_loss": self.final_loss}
 
 
@@ -156,7 +159,8 @@ def summarise(dyn: Dynamics, traj: Trajectory, x_star, optimum_loss: float, *,
         radius = float(max(abs(np.linalg.eigvals(dyn.gd_jacobian(x_star, traj.lr)))))
         relax_step = -math.log(radius) if radius > 0 else math.inf
         lr_max = stable_lr(dyn, x_star)
-    return Summary(traj.rule, tuple(float(v) for v in x_star), float(optimum_loss), rates,
+    return Summary(traj.rule, ("view", "class", "other"), tuple(float(v) for v in x_star),
+                   float(optimum_loss), rates,
                    per_step, plateau, predicted, loss_plateau, reached, dyn.relaxation_rate(x_star),
                    relax_step, lr_max, tuple(float(v) for v in traj.x[-1]),
                    float(loss[-1]))
@@ -212,3 +216,58 @@ def critical_slowing(spec, m_: int, k_: int, p_: int, tau_,
         slope, intercept = np.polyfit(np.log(deltas), np.log(r), 1)
         exponent[side], prefactor[side] = float(slope), float(math.exp(intercept))
     return Slowing(a_c, tuple(deltas), rates, exponent, prefactor)
+
+
+def parse_group_start(text: str, dyn) -> np.ndarray:
+    """:func:`parse_start` for unequal class sizes: ``collapsed:EPS`` (every coordinate
+    1 - EPS), ``uniform`` (all 0) or one value per coordinate (``dyn.coords``)."""
+    text = text.strip()
+    n = len(dyn.coords)
+    if text.startswith("collapsed:"):
+        try:
+            eps = float(text.split(":", 1)[1])
+        except ValueError:
+            raise ValueError(f"start {text!r}: collapsed:EPS takes a number") from None
+        if not 0 < eps < 1:
+            raise ValueError(f"start {text!r}: EPS must lie in (0, 1)")
+        x = np.full(n, 1.0 - eps)
+    elif text == "uniform":
+        x = np.zeros(n)
+    else:
+        try:
+            x = np.array([float(t) for t in text.split(",")])
+        except ValueError:
+            raise ValueError(f"start {text!r}: give collapsed:EPS, uniform or one value per "
+                             f"coordinate ({', '.join(dyn.coords)})") from None
+        if x.shape != (n,) or not np.isfinite(x).all():
+            raise ValueError(f"start {text!r}: give {n} finite values, for "
+                             f"{', '.join(dyn.coords)}")
+    local, block = dyn.represent(x)
+    if (local[dyn.mult > 0] < -1e-12).any() or np.linalg.eigvalsh(block).min() < -1e-9:
+        raise ValueError(f"start {text!r} is not a Gram matrix of unit vectors (a PSD "
+                         "condition fails)")
+    return x
+
+
+def summarise_groups(dyn, traj: Trajectory, x_star, optimum_loss: float, *,
+                     tol: float = 1e-6) -> Summary:
+    """The summary of a trajectory of unequal class sizes: rates from the exact maps'
+    Jacobians (central differences), no closed-form plateau prediction."""
+    x_star = np.asarray(x_star, dtype=float)
+    at_collapse = np.linalg.eigvals(dyn.flow_jacobian(np.ones(len(dyn.coords)))).real
+    loss = traj.loss
+    change = abs(loss[0] - loss[-1])
+    moved = np.nonzero(np.abs(loss - loss[0]) > 0.01 * change)[0] if change > 0 else []
+    far = np.nonzero(np.abs(traj.x - x_star).max(1) > tol)[0]
+    reached = None if len(far) and far[-1] == len(traj.x) - 1 else (
+        float(traj.time[far[-1] + 1]) if len(far) else 0.0)
+    relax = float(-max(np.linalg.eigvals(dyn.flow_jacobian(x_star)).real))
+    relax_step, lr_max = None, None
+    if traj.rule == "gd":
+        radius = float(max(abs(np.linalg.eigvals(dyn.gd_jacobian(x_star, traj.lr)))))
+        relax_step = -math.log(radius) if radius > 0 else math.inf
+        lr_max = stable_lr(dyn, x_star)
+    return Summary(traj.rule, tuple(dyn.coords), tuple(float(v) for v in x_star),
+                   float(optimum_loss), sorted(float(r) for r in at_collapse), None, None,
+                   None, float(traj.time[moved[0]]) if len(moved) else None, reached, relax,
+                   relax_step, lr_max, tuple(float(v) for v in traj.x[-1]), float(loss[-1]))

@@ -33,7 +33,8 @@ def test_json_summary_and_files(capsys, tmp_path):
         data["escape_rates_from_collapse"]["view"]
     assert data["stable_lr"] > 0.5
     saved = np.load(tmp_path / "trajectory.npz")
-    assert saved["v"].shape == (1501,) and np.allclose(saved["optimum"], data["optimum"])
+    assert saved["v"].shape == (1501,)
+    assert np.allclose(saved["optimum"], list(data["optimum"].values()))
     assert (tmp_path / "trajectory.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -58,11 +59,12 @@ def test_bad_input_is_one_line(capsys, argv, message):
     assert status == 2 and out == "" and message in err and err.count("\n") == 1
 
 
-def test_unequal_class_sizes_are_refused_with_the_reason(capsys):
+def test_a_sampler_is_refused_with_the_reason(capsys):
     try:
-        status = main(["dynamics", "--loss", "supcon", "--class-sizes", "4,2,2", "--alpha",
-                       "0.3", "--tau", "0.5", "--rule", "gd", "--lr", "0.5"])
+        status = main(["dynamics", "--loss", "supcon", "--dataset", "10:100", "--sampler",
+                       "balanced:3:4", "--alpha", "0.3", "--tau", "0.5", "--rule", "gd",
+                       "--lr", "0.5"])
     except SystemExit as exc:
         status = exc.code
     err = capsys.readouterr().err
-    assert status == 2 and "balanced batches" in err
+    assert status == 2 and "under a sampler are not derived" in err
