@@ -314,7 +314,8 @@ def build_parser() -> argparse.ArgumentParser:
     dy = subs.add_parser("dynamics", help="the exact training dynamics of a batch: plateaus, "
                          "escape and relaxation rates, time to the optimum")
     _batch_args(dy)
-    _dataset_args(dy, "not covered: the dynamics under a sampler are not derived")
+    _dataset_args(dy, "the expected-gradient dynamics of the class-balanced sampler on the "
+                  "dataset's embeddings")
     dy.add_argument("--alpha", required=True, type=_real("--alpha"))
     dy.add_argument("--tau", required=True, type=_real("--tau"))
     dy.add_argument("--rule", choices=("flow", "gd", "momentum"), default="gd",
@@ -536,9 +537,14 @@ def _dynamics(args) -> int:
     from ..optimum import optimum
 
     spec, setting = _resolve(args)
-    if not isinstance(setting, Batch):
-        raise ValueError("ssem dynamics covers batches (--classes/--per-class or "
-                         "--class-sizes): the dynamics under a sampler are not derived")
+    dataset = None
+    if isinstance(setting, Dataset):
+        smp = setting.sampler
+        if smp.kind != "balanced" or setting.instances is None:
+            raise ValueError("ssem dynamics under a sampler covers the class-balanced sampler "
+                             "(balanced:m:k) on a finite dataset (C:n): the expected-gradient "
+                             "dynamics of other samplers are not derived")
+        dataset = (setting.classes, setting.instances)
     if args.rule in ("gd", "momentum"):
         if args.lr is None or not args.lr > 0:
             raise ValueError(f"--rule {args.rule} needs --lr > 0")
@@ -548,10 +554,11 @@ def _dynamics(args) -> int:
             raise ValueError(f"--steps must lie in 1 .. 1e7, got {args.steps}")
     elif args.horizon is None or not args.horizon > 0:
         raise ValueError("--rule flow needs --horizon > 0 (a time span)")
-    if not setting.is_balanced:
+    if dataset is None and not setting.is_balanced:
         return _dynamics_groups(args, spec, setting)
-    m, k, p = setting.shape
-    dyn = Dynamics(spec, m, k, p, args.alpha, args.tau)
+    m, k, p = ((setting.sampler.m, setting.sampler.k, setting.views) if dataset is not None
+               else setting.shape)
+    dyn = Dynamics(spec, m, k, p, args.alpha, args.tau, dataset=dataset)
     start = parse_start(args.start, dyn)
     opt = optimum(spec, setting, args.alpha, args.tau)
     x_star = np.array([opt.view if opt.view is not None else 1.0, opt.class_, opt.other])
@@ -569,9 +576,11 @@ def _dynamics(args) -> int:
         from ..report import save_trajectory
 
         save_trajectory(dyn, traj, summ, args.out)
-    out = {"loss": spec.name, "class_sizes": list(setting.sizes.sizes), "views": p,
-           "alpha": args.alpha, "tau": args.tau, "start": args.start, "lr": args.lr,
-           "beta": args.beta, "tol": args.tol} | summ.as_dict()
+    where = ({"dataset": [dyn.m, dyn.k], "sampler": setting.sampler.describe()}
+             if dataset is not None else {"class_sizes": list(setting.sizes.sizes)})
+    out = {"loss": spec.name, **where, "views": p, "alpha": args.alpha, "tau": args.tau,
+           "start": args.start, "lr": args.lr, "beta": args.beta, "tol": args.tol} | \
+        summ.as_dict()
     return _print_dynamics(args, out)
 
 

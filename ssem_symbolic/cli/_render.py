@@ -247,9 +247,14 @@ def diagnose_lines(out: dict) -> list[str]:
 
 def dynamics_lines(out: dict) -> list[str]:
     """``ssem dynamics``'s text."""
-    sizes = ClassSizes(tuple(out["class_sizes"]))
-    where = (f"a {sizes.classes} x {sizes.sizes[0]} x {out['views']} batch" if sizes.balanced
-             else f"a batch of class sizes {sizes}, {out['views']} views")
+    if "dataset" in out:
+        C, n = out["dataset"]
+        where = (f"a {C} x {n} x {out['views']} dataset, {out['sampler']} (the expected "
+                 "gradient)")
+    else:
+        sizes = ClassSizes(tuple(out["class_sizes"]))
+        where = (f"a {sizes.classes} x {sizes.sizes[0]} x {out['views']} batch"
+                 if sizes.balanced else f"a batch of class sizes {sizes}, {out['views']} views")
     rule = ("the gradient flow" if out["rule"] == "flow" else
             f"gradient descent, lr {out['lr']:g}" if out["rule"] == "gd" else
             f"heavy-ball momentum, lr {out['lr']:g}, beta {out['beta']:g}")

@@ -82,14 +82,29 @@ class Trajectory:
 
 class Dynamics:
     """The reduced dynamics of (spec, m x k x p balanced batch) at (alpha, tau); see the module
-    docstring."""
+    docstring. ``dataset=(C, n)``: the embeddings are a dataset's, C classes x n instances,
+    and the loss the expected loss of the class-balanced sampler of m x k batches; every batch
+    sees the same Gram values, so its gradient in the dataset's Gram matrix is phi_t / (the
+    dataset's ordered pairs of type t) on every entry of type t, and the maps are those of
+    the expected gradient (the flow is the small-step limit of SGD with that sampler)."""
 
-    def __init__(self, spec: LossSpec | str, m_: int, k_: int, p_: int, alpha_, tau_) -> None:
+    def __init__(self, spec: LossSpec | str, m_: int, k_: int, p_: int, alpha_, tau_, *,
+                 dataset: tuple[int, int] | None = None) -> None:
         self.spec = get_spec(spec)
         check_setting(self.spec, m_, k_, p_, alpha=alpha_, tau=tau_)
+        # the loss is the m x k x p batch's; the embeddings, and so the algebra, are the
+        # dataset's (C classes x n instances) when one is given: the expected-gradient
+        # dynamics under the class-balanced sampler of m classes x k instances
+        self.batch = (m_, k_, p_)
+        if dataset is not None:
+            C, n = dataset
+            if not (isinstance(C, int) and isinstance(n, int) and C >= m_ and n >= k_):
+                raise ValueError(f"the dataset needs C >= m and n >= k instances (integers), "
+                                 f"got {dataset} for a {m_} x {k_} batch")
+            m_, k_ = C, n
         self.m, self.k, self.p = m_, k_, p_
         self.alpha, self.tau = exact(alpha_), check_tau(tau_)
-        sizes = ClassSizes((k_,) * m_)
+        sizes = ClassSizes((self.batch[1],) * self.batch[0])
         fam = family(self.spec, sizes, p_)
         weights = form_of(self.spec).family_weights(self.spec, sizes, p_, self.alpha)
         self._obj = form_of(self.spec).objective(self.spec, fam.coords, weights,

@@ -59,12 +59,16 @@ def test_bad_input_is_one_line(capsys, argv, message):
     assert status == 2 and out == "" and message in err and err.count("\n") == 1
 
 
-def test_a_sampler_is_refused_with_the_reason(capsys):
-    try:
-        status = main(["dynamics", "--loss", "supcon", "--dataset", "10:100", "--sampler",
-                       "balanced:3:4", "--alpha", "0.3", "--tau", "0.5", "--rule", "gd",
-                       "--lr", "0.5"])
-    except SystemExit as exc:
-        status = exc.code
-    err = capsys.readouterr().err
-    assert status == 2 and "under a sampler are not derived" in err
+def test_a_balanced_sampler_gives_the_expected_gradient_dynamics_and_others_are_refused(
+        capsys):
+    def run(*argv):
+        try:
+            return main(["dynamics", "--loss", "supcon", *argv, "--alpha", "0.3", "--tau",
+                         "0.5", "--rule", "gd", "--lr", "0.5", "--steps", "200", "--json"])
+        except SystemExit as exc:
+            return exc.code
+    assert run("--dataset", "6:4", "--sampler", "balanced:3:2") == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["dataset"] == [6, 4] and "balanced" in data["sampler"]
+    assert run("--dataset", "6:4", "--sampler", "uniform:6") == 2
+    assert "class-balanced sampler" in capsys.readouterr().err
