@@ -1259,19 +1259,38 @@ def _crosscheck(args) -> int:
         exc.hint = (f"finished configurations are kept in {out / 'results.jsonl'}; continue "
                     f"with: ssem {shlex.join(again)} --resume")
         raise
+    from ..harness import dynamics as dynamics_check
+    from ..infra import atomic_write
+
+    dyn_losses = [loss for loss in losses if loss.views in (None, 2)]
+    dyn = dynamics_check.crosscheck(dyn_losses) if args.class_sizes is None else []
     seconds = time.perf_counter() - start
     report.write(result, out, args.size, seconds)
+    if dyn:  # the dynamics section: its records, and appended to the report
+        atomic_write(out / "dynamics.json", (_dumps(dyn) + "\n").encode())
+        text = (out / "report.md").read_text()
+        atomic_write(out / "report.md", (text + "\n" + dynamics_check.section(dyn)).encode())
     files = {name: str(out / name) for name in
              ("report.md", "results.jsonl", "phase.png", "variance_vs_alpha.png",
               "per_class_variance.png")}
+    if dyn:
+        files["dynamics.json"] = str(out / "dynamics.json")
+    dyn_counts: dict = {}
+    for r in dyn:
+        for v in r["verdicts"].values():
+            dyn_counts[v] = dyn_counts.get(v, 0) + 1
     if args.json:
-        print(_dumps({"verdicts": result.counts(), "seconds": seconds, "files": files,
+        print(_dumps({"verdicts": result.counts(), "dynamics_verdicts": dyn_counts,
+                      "seconds": seconds, "files": files,
                           "thresholds": [{k: t.get(k) for k in (
                               "loss", "axis", "tau", "alpha", "derived", "located", "uncertainty",
                               "difference", "tolerance", "verdict")}
                               for t in result.thresholds]}))
         return 0
     print(report.table(result))
+    if dyn:
+        print("\ndynamics (free embeddings against the exact reduced trajectory): " + ", ".join(
+            f"{n} {v}" for v, n in sorted(dyn_counts.items())) + f" ({len(dyn)} runs)")
     print(f"\n{len(result.points)} configurations and {len(result.thresholds)} threshold "
           f"searches in {seconds:.0f} s on {device} ({args.executor} executor); "
           f"{report.work_line(result)}\nwrote {', '.join(files.values())}")

@@ -23,3 +23,15 @@ def test_a_noisy_start_leaves_collapse_when_the_linearisation_says(noise, seed):
                 start=np.full(3, 1 - 1e-6), noise=noise, seed=seed)
     assert out["max_spread"] > 1e-4  # it did leave the family
     assert abs(out["plateau"] - out["plateau_predicted"]) <= out["plateau_error"]
+
+
+def test_the_crosscheck_section_judges_trajectory_and_plateau():
+    from ssem_symbolic.harness.dynamics import PLAN, crosscheck, section
+    from ssem_symbolic.spec import get_spec
+
+    records = crosscheck([get_spec("supcon")], steps=120)
+    assert len(records) == len(PLAN)
+    assert records[0]["verdicts"] == {"trajectory": "agrees", "plateau": "agrees"}
+    assert all(r["verdicts"].get("plateau") == "agrees" for r in records)
+    table = section(records)
+    assert table.count("| supcon |") == len(PLAN) and "plateau agrees" in table
