@@ -294,6 +294,9 @@ def dynamics_lines(out: dict) -> list[str]:
     if out["relaxation_rate_per_step"] is not None:
         relax += f", {out['relaxation_rate_per_step']:.6g} per step"
     lines.append(relax + " (within the symmetric family)")
+    if out.get("integration_error") is not None:
+        lines.append(f"the flow by Runge-Kutta 4: its largest error along the trajectory, "
+                     f"against half the step, {out['integration_error']:.1e}")
     if out["stable_lr"] is not None:
         lines.append(f"stable step sizes: lr < {out['stable_lr']:.6g} (the map contracts at the "
                      "optimum)")

@@ -111,6 +111,7 @@ class Summary:
     stable_lr: float | None
     final: tuple
     final_loss: float
+    integration_error: float | None = None
 
     def as_dict(self) -> dict:
         rates = (dict(zip(SPACES[:3], self.collapse_rates)) if len(self.coords) == 3 and
@@ -126,7 +127,7 @@ class Summary:
                 "relaxation_rate": self.relaxation_rate,
                 "relaxation_rate_per_step": self.relaxation_rate_per_step,
                 "stable_lr": self.stable_lr, "final": dict(zip(self.coords, self.final)),
-                "final_loss": self.final_loss}
+                "final_loss": self.final_loss, "integration_error": self.integration_error}
 
 
 def summarise(dyn: Dynamics, traj: Trajectory, x_star, optimum_loss: float, *,
@@ -163,7 +164,7 @@ def summarise(dyn: Dynamics, traj: Trajectory, x_star, optimum_loss: float, *,
                    float(optimum_loss), rates,
                    per_step, plateau, predicted, loss_plateau, reached, dyn.relaxation_rate(x_star),
                    relax_step, lr_max, tuple(float(v) for v in traj.x[-1]),
-                   float(loss[-1]))
+                   float(loss[-1]), traj.error)
 
 
 def relaxation_at(spec, m_: int, k_: int, p_: int, alpha_, tau_) -> float:

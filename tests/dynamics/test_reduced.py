@@ -258,3 +258,21 @@ def test_the_dataset_flow_is_the_expected_gradient_over_every_batch_of_the_sampl
     assert max(np.ptp(r) for r in rates.values()) < 1e-12  # constant per type: symmetric
     measured = np.array([np.mean(rates[t]) for t in "vco"])
     assert np.abs(measured - dyn.flow_rhs(x)).max() < 1e-12
+
+
+def test_escape_rates_from_collapse_in_closed_form():
+    """supcon at complete collapse: every logit equal, so the gradient there is rational and
+    the escape rates are exact rationals; they equal the float rates."""
+    import sympy
+
+    dyn = Dynamics("supcon", 3, 4, 2, "3/10", "1/2")
+    exact = dyn.collapse_rates_exact()
+    assert exact == [sympy.Rational(-41, 345), sympy.Rational(28, 345), sympy.Rational(8, 23)]
+    assert np.allclose([float(r) for r in exact], dyn.collapse_rates(), atol=1e-14)
+
+
+def test_the_flow_states_its_integration_error():
+    dyn = Dynamics("supcon", 3, 4, 2, "0.3", "0.5")
+    coarse = dyn.run([0.5, 0.2, 0.0], rule="flow", horizon=20, dt=0.5)
+    fine = dyn.run([0.5, 0.2, 0.0], rule="flow", horizon=20, dt=0.01)
+    assert coarse.error > 0 and np.abs(coarse.x[-1] - fine.x[-1]).max() <= 2 * coarse.error
