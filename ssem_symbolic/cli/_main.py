@@ -213,6 +213,9 @@ def build_parser() -> argparse.ArgumentParser:
     _dataset_args(op, "the dataset-level optimum beside the per-batch one")
     op.add_argument("--alpha", required=True, type=_real("--alpha"))
     op.add_argument("--tau", required=True, type=_real("--tau"))
+    op.add_argument("--dim", type=_integer("--dim"),
+                    help="the embedding dimension d: whether the optimum is reachable in R^d "
+                    "(its rank), and where not, the best configuration found there")
     rg = subs.add_parser("regimes", help="the regimes of the global optimum and their "
                          "boundaries along alpha (at a tau) or along tau (at an alpha)")
     _batch_args(rg)
@@ -766,9 +769,11 @@ def _optimum_balanced(args, spec, setting) -> int:
     out = {"beta": float(b), **glob, "ssem_valid": cert.valid}
     if missing:
         sys.stderr.write(f"ssem: note: the global optimum is not computed: {missing}\n")
+    dim = _dimension(args, spec, setting, None if missing else opt)
     if args.json:
-        print(_dumps(out))
+        print(_dumps(out | dim))
         return 0
+    _dimension_header(dim)
     rows = [(key, "n/a" if val is None else
              ", ".join(val) if isinstance(val, list) else _fmt(val)) for key, val in out.items()]
     print(_table([("loss", spec.name), ("m, k, p", f"{m}, {k}, {p}"), ("alpha", args.alpha),
@@ -784,7 +789,68 @@ def _optimum_balanced(args, spec, setting) -> int:
     if cert.valid is False and not missing:
         print(f"beta = {float(b):.6g} is the best SSEM point; the variances, similarities and "
               "loss above are the global optimum's, off SSEM.")
+    _dimension_footer(dim)
     return 0
+
+
+def _dimension(args, spec, setting, opt) -> dict:
+    """With --dim: the rank the optimum needs, whether R^d realises it, and where not, the
+    best configuration found in R^d by optimising free embeddings (small batches)."""
+    d = getattr(args, "dim", None)
+    if d is None:
+        return {}
+    if d < 1:
+        raise ValueError(f"--dim must be a positive integer, got {d}")
+    from ..optimum import rank_needed
+
+    need = None if opt is None else rank_needed(spec, setting, opt)
+    out: dict = {"dim": d, "rank_needed": need,
+                 "realisable": None if need is None else need <= d}
+    if need is None or need <= d:
+        return out
+    out["loss_value_is"] = f"a lower bound in R^{d}, not reached there"
+    if isinstance(setting, Batch) and setting.size <= 96:
+        from ..loss import minimise_sizes
+
+        runs = [minimise_sizes(spec, setting.sizes.sizes, setting.views, args.alpha, args.tau,
+                               d=d, seed=s) for s in range(5)]
+        best = min(runs, key=lambda r: r.loss)
+        out["best_in_dim"] = {
+            "loss_value": best.loss,  # SupCLLoss's value: the spec's scale included
+            "within_class_variance_per_class": list(best.per_class_within),
+            "method": f"L-BFGS over free unit embeddings in R^{d}, the best of 5 seeds (a "
+                      "configuration found, not proven optimal)"}
+    else:
+        out["best_in_dim"] = {"method": "not computed: free-embedding optimisation in R^d is "
+                              "run for batches of at most 96 embeddings"}
+    return out
+
+
+def _dimension_header(dim: dict) -> None:
+    if dim and dim.get("realisable") is False:
+        print(f"In R^{dim['dim']} the optimum below is NOT reachable: it needs rank "
+              f"{dim['rank_needed']}. Read its loss as a lower bound; the configuration "
+              "found in R^d follows the table.\n")
+
+
+def _dimension_footer(dim: dict) -> None:
+    if not dim:
+        return
+    if dim["rank_needed"] is None:
+        print(f"Dimension: the rank of this optimum is not a number here (a free direction or "
+              f"a fixed partition); d = {dim['dim']} is not judged.")
+        return
+    if dim["realisable"]:
+        print(f"Dimension: the optimum needs rank {dim['rank_needed']}, so R^{dim['dim']} "
+              "realises it.")
+        return
+    best = dim["best_in_dim"]
+    if "loss_value" in best:
+        print(f"In R^{dim['dim']} ({best['method']}): loss {best['loss_value']:.6g}, "
+              "within-class variance per class " + ", ".join(
+                  f"{v:.4g}" for v in best["within_class_variance_per_class"]) + ".")
+    else:
+        print(f"In R^{dim['dim']}: {best['method']}.")
 
 
 def _regime_words(active, p) -> str:
@@ -923,27 +989,31 @@ def _optimum_dataset(args, spec, setting) -> int:
 
     C, n, smp = setting.classes, setting.instances, setting.sampler
     data = optimum(spec, setting, args.alpha, args.tau)
+    dim = _dimension(args, spec, setting, data)
     if smp.composition_varies:  # no one per-batch optimum
         out = data.as_dict() | {"per_batch": None,
                "note": "a uniform batch's composition varies, so no single per-batch optimum; "
-               "the dataset-level numbers are what training with this sampler follows"}
+               "the dataset-level numbers are what training with this sampler follows"} | dim
         if args.json:
             print(_dumps(out))
             return 0
+        _dimension_header(dim)
         print(_table([("loss", spec.name), ("dataset C x n x p",
                                             f"{C} x {'inf' if n is None else n} x {args.views}"),
                       ("sampler", smp.describe()), ("alpha", args.alpha),
                       ("tau", args.tau)] + [(k_, _fmt(v)) for k_, v in data.as_dict().items()
                                             if not isinstance(v, list)]))
         print(f"\nNote: {out['note']}.")
+        _dimension_footer(dim)
         return 0
     batch = optimum(spec, Batch.balanced(smp.m, smp.k, args.views), args.alpha, args.tau)
     note = ("training with this sampler minimises the expected batch loss over the whole "
             "dataset's embeddings: the dataset-level numbers apply to the trained dataset; the "
             "per-batch ones to a batch trained alone")
     if args.json:
-        print(_dumps(data.as_dict() | {"per_batch": batch.as_dict(), "note": note}))
+        print(_dumps(data.as_dict() | {"per_batch": batch.as_dict(), "note": note} | dim))
         return 0
+    _dimension_header(dim)
     rows = [("loss", spec.name), ("dataset C x n x p",
                                   f"{C} x {'inf' if n is None else n} x {args.views}"),
             ("sampler", smp.describe()), ("alpha", args.alpha), ("tau", args.tau)]
@@ -954,6 +1024,7 @@ def _optimum_dataset(args, spec, setting) -> int:
         dv, bv = data.as_dict()[key], batch.as_dict()[key]
         print(f"{key:<24}{_fmt(dv):>16}{_fmt(bv):>16}")
     print(f"\nNote: {note}.")
+    _dimension_footer(dim)
     return 0
 
 
@@ -983,9 +1054,11 @@ def _optimum_imbalanced(args, spec, setting) -> int:
     if not opt.decided:
         sys.stderr.write("ssem: note: a sign stayed undecided at the working precision: the "
                          "point lies on a regime boundary\n")
+    dim = _dimension(args, spec, setting, opt)
     if args.json:
-        print(_dumps(opt.as_dict()))
+        print(_dumps(opt.as_dict() | dim))
         return 0
+    _dimension_header(dim)
     print(_table([("loss", spec.name), ("class sizes", str(sizes)), ("views p", args.views),
                   ("alpha", args.alpha), ("tau", args.tau),
                   ("within_class_variance", _fmt(opt.within_class_variance)),
@@ -1000,6 +1073,7 @@ def _optimum_imbalanced(args, spec, setting) -> int:
         print(f"  {i:>4}  k = {c['size']:<4} {c['within_class_variance']:.6g}  "
               f"{c['view_similarity']:.6g}  {'yes' if c['collapsed'] else 'no'}{extra}")
     print(f"\nRegime: {_imbalanced_words(opt)} [active: {', '.join(opt.active) or 'none'}].")
+    _dimension_footer(dim)
     return 0
 
 

@@ -225,7 +225,7 @@ class CollapseMonitor:
     def _composition(self, key) -> dict:
         if key in self._compositions:
             return self._compositions[key]
-        from ..optimum import optimum, references
+        from ..optimum import optimum, rank_needed, references
         from ..setting import MAX_GROUPS, Batch, ClassSizes
 
         sizes, views = key
@@ -249,14 +249,14 @@ class CollapseMonitor:
                                   "collapsed": bool(opt.collapsed),
                                   "per_size": {int(c["size"]): c["within_class_variance"]
                                                for c in opt.per_class},
-                                  "rank_needed": _rank_needed(self.spec, batch, opt)}
+                                  "rank_needed": rank_needed(self.spec, batch, opt)}
         self._compositions[key] = comp
         return comp
 
     def _dataset(self) -> dict:
         if self._dataset_prediction is not None:
             return self._dataset_prediction
-        from ..optimum import optimum, threshold
+        from ..optimum import optimum, rank_needed, threshold
 
         data = self.dataset
         opt = optimum(self.spec, data, self.alpha, self.tau)
@@ -270,7 +270,7 @@ class CollapseMonitor:
             a_c = None
         pred["alpha_c"] = a_c
         pred["margin"] = None if a_c is None else self.alpha - a_c
-        pred["rank_needed"] = None
+        pred["rank_needed"] = rank_needed(self.spec, data, opt)
         self._dataset_prediction = pred
         return pred
 
@@ -356,26 +356,3 @@ def _effective_rank(z: torch.Tensor, unit: bool = False) -> float:
         x = torch.nn.functional.normalize(x, dim=-1)
     c = x.T @ x
     return float(torch.trace(c).double() ** 2 / (c.double() ** 2).sum())
-
-
-def _rank_needed(spec: LossSpec, batch, opt) -> int | None:
-    """The rank of the optimum's Gram matrix: the multiplicities of the family's PSD
-    conditions that are not tight, plus the rank of the size groups' mean matrix."""
-    import numpy as np
-
-    from ..setting import family
-
-    fam = family(spec, batch.sizes, batch.views)
-    point = [float(x) for x in opt.exact_point] if opt.exact_point else None
-    if point is None:
-        return None
-    if batch.is_balanced:  # the balanced solver's point is (view, class, other)
-        names = [n for n in ("view", "class", "other")]
-        named = dict(zip([n for n in names if (n != "view" or batch.views > 1)], point))
-        point = [named[{"v": "view", "s": "class", "o": "other"}[c[0]]] for c in fam.coords]
-    tol = 1e-9
-    rank = sum(c.multiplicity for c in fam.linear
-               if float(c.offset) + sum(float(a) * x for a, x in zip(c.normal, point)) > tol)
-    R = np.array([[float(v) for v in row] for row in fam.means_matrix(point)])
-    rank += int((np.linalg.eigvalsh(R) > tol * max(1.0, float(np.abs(R).max()))).sum())
-    return rank

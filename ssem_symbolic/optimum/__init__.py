@@ -16,6 +16,11 @@ from ._balanced import (
     global_optimum as global_optimum,
     solve_face as solve_face,
 )
+from ._rank import (
+    MULTIPLICITY as MULTIPLICITY,
+    rank_formula as rank_formula,
+    rank_needed as rank_needed,
+)
 from ._references import (
     Reference as Reference,
     References as References,
@@ -51,4 +56,5 @@ __all__ = [
     "SSEMCertificate", "dataset_alpha_c", "dataset_optimum", "dataset_regimes", "dataset_tau_c",
     "established", "global_optimum", "imbalanced_optimum", "imbalanced_regimes",
     "regimes", "solve_face", "Reference", "References", "random_loss", "references",
+    "MULTIPLICITY", "rank_formula", "rank_needed",
 ]

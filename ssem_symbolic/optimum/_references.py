@@ -149,9 +149,18 @@ def _batch_references(spec: LossSpec, batch: Batch, a, t, dim, scale,
                      f"exact solver takes at most {MAX_GROUPS}")
         return out
     opt = optimum(spec, batch, a, t)
-    out.append(Reference("floor", opt.loss_value, 1e-12 * (1 + abs(opt.loss_value)),
-                         "the global optimum over all unit embeddings of this batch",
-                         _optimum_geometry(opt)))
+    what = "the global optimum over all unit embeddings of this batch"
+    geometry = _optimum_geometry(opt)
+    if dim is not None:
+        from ._rank import rank_needed
+
+        need = rank_needed(spec, batch, opt)
+        geometry["rank_needed"] = need
+        if need is not None and need > dim:
+            what += (f"; it needs rank {need} > d = {dim}: in R^{dim} it is a lower bound, "
+                     "not reached")
+    out.append(Reference("floor", opt.loss_value, 1e-12 * (1 + abs(opt.loss_value)), what,
+                         geometry))
     if batch.is_balanced:
         out.append(_ssem(spec, batch, a, t, scale, opt.loss_value))
     return out

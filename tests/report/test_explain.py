@@ -109,3 +109,11 @@ def test_cli_bad_input_is_one_line(capsys, tmp_path, content, args, message):
     status, out, err = _run(capsys, "explain", "--loss", "supcontrast", "--labels",
                             str(labels), "--alpha", "0.3", "--tau", "0.5", *args)
     assert status == 2 and out == "" and message in err and err.count("\n") == 1
+
+
+def test_below_the_rank_the_floor_is_labelled_a_lower_bound():
+    e = explain("supcon", Batch.balanced(3, 4, 2), "0.3", "0.5", dim=4)
+    floor = e.references["floor"]
+    assert floor.geometry["rank_needed"] == 11 and "a lower bound" in floor.what
+    assert "lower bound" not in explain("supcon", Batch.balanced(3, 4, 2), "0.3", "0.5",
+                                        dim=16).references["floor"].what

@@ -1,0 +1,89 @@
+"""The rank an optimum needs (closed form per regime, and per size group) against the
+numerical rank of the optimum's Gram matrix built here, and --dim's answer in R^d."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from ssem_symbolic.optimum import optimum, rank_formula, rank_needed
+from ssem_symbolic.setting import Batch
+from ssem_symbolic.spec import k as k_sym, m as m_sym, p as p_sym
+
+
+def _gram_balanced(opt, m, k, p):
+    inst = [i for i in range(m * k) for _ in range(p)]
+    lab = [i // k for i in inst]
+    return np.array([[1.0 if a == b else (opt.view if inst[a] == inst[b] else
+                                          opt.class_ if lab[a] == lab[b] else opt.other)
+                      for b in range(len(inst))] for a in range(len(inst))])
+
+
+def _gram_imbalanced(opt, sizes, p):
+    groups = [K for K, _ in opt.sizes.groups]
+    per = {c["size"]: c for c in opt.per_class}
+    labels = [c for c, n in enumerate(sizes) for _ in range(n)]
+    inst = [i for i in range(len(labels)) for _ in range(p)]
+    lab = [labels[i] for i in inst]
+    M = len(inst)
+    G = np.eye(M)
+    for a in range(M):
+        for b in range(M):
+            if a == b:
+                continue
+            if inst[a] == inst[b]:
+                G[a, b] = per[sizes[lab[a]]]["view_similarity"]
+            elif lab[a] == lab[b]:
+                G[a, b] = per[sizes[lab[a]]]["class_similarity"]
+            else:
+                g, h = sorted((groups.index(sizes[lab[a]]), groups.index(sizes[lab[b]])))
+                G[a, b] = opt.similarity[(g, h)]
+    return G
+
+
+BALANCED = [(name, (m, k, p), alpha, tau)
+            for name in ("paper", "supcon", "supcon-split")
+            for (m, k, p) in ((3, 4, 2), (2, 3, 3), (4, 3, 2))
+            for alpha, tau in (("0.05", "0.5"), ("0.9", "0.5"))]
+IMBALANCED = [("supcon", (4, 2, 2), 2, "0.3", "0.5"), ("paper", (3, 3, 2), 2, "0.7", "0.4"),
+              ("supcon-split", (3, 2, 2), 2, "0.05", "0.5"), ("spread", (2, 2, 3), 2, "0.9",
+                                                               "0.5")]
+
+
+@pytest.mark.parametrize("name, batch, alpha, tau", BALANCED)
+def test_the_closed_form_rank_is_the_numerical_rank_balanced(name, batch, alpha, tau):
+    m, k, p = batch
+    opt = optimum(name, Batch.balanced(m, k, p), alpha, tau)
+    numerical = np.linalg.matrix_rank(_gram_balanced(opt, m, k, p), tol=1e-8)
+    assert rank_needed(name, Batch.balanced(m, k, p), opt) == numerical
+    assert int(rank_formula(opt.active).subs({m_sym: m, k_sym: k, p_sym: p})) == numerical
+
+
+@pytest.mark.parametrize("name, sizes, p, alpha, tau", IMBALANCED)
+def test_the_rank_per_size_group_is_the_numerical_rank(name, sizes, p, alpha, tau):
+    opt = optimum(name, Batch(sizes, p), alpha, tau)
+    numerical = np.linalg.matrix_rank(_gram_imbalanced(opt, sizes, p), tol=1e-8)
+    assert rank_needed(name, Batch(sizes, p), opt) == numerical
+
+
+def test_at_least_twenty_settings_are_checked():
+    assert len(BALANCED) + len(IMBALANCED) >= 20
+
+
+@pytest.mark.slow
+def test_the_configuration_found_in_r_d_is_no_worse_than_fifty_seeds_nor_below_the_bound(
+        capsys):
+    from ssem_symbolic.cli import main
+    from ssem_symbolic.loss import minimise_sizes
+
+    assert main(["optimum", "--loss", "supcon", "--classes", "3", "--per-class", "2",
+                 "--alpha", "0.3", "--tau", "0.5", "--dim", "3", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["realisable"] is False and out["rank_needed"] == 5
+    found = out["best_in_dim"]["loss_value"]
+    seeds = [minimise_sizes("supcon", (2, 2, 2), 2, 0.3, 0.5, d=3, seed=s).loss
+             for s in range(100, 150)]
+    assert found <= min(seeds) + 1e-6
+    assert found >= out["loss_value"] - 1e-9  # the relaxation bounds every configuration
