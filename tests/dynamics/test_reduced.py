@@ -276,3 +276,25 @@ def test_the_flow_states_its_integration_error():
     coarse = dyn.run([0.5, 0.2, 0.0], rule="flow", horizon=20, dt=0.5)
     fine = dyn.run([0.5, 0.2, 0.0], rule="flow", horizon=20, dt=0.01)
     assert coarse.error > 0 and np.abs(coarse.x[-1] - fine.x[-1]).max() <= 2 * coarse.error
+
+
+@pytest.mark.parametrize("name", ["paper", "supcon", "supcon-split"])
+def test_at_collapse_the_map_jacobian_equals_finite_differences_of_the_simulated_step(name):
+    """At complete collapse every Gram eigenvalue but the all-ones one is 0; forward
+    differences of the simulated step along each eigenvalue (the all-ones one pays for it)
+    give a diagonal Jacobian whose entries are the reduced map's eigenvalues there."""
+    m, k, p, alpha, tau, lr = 3, 3, 2, "0.4", "0.5", 0.3
+    dyn = Dynamics(name, m, k, p, alpha, tau)
+    labels = torch.arange(m).repeat_interleave(k)
+
+    def step(g):
+        X = vectors(m, k, p, dyn.coords(np.append(g, 0.0))).requires_grad_()
+        supcl_loss(X, labels, float(alpha), float(tau), name).backward()
+        y = typed(torch.nn.functional.normalize((X - lr * X.grad).detach(), dim=-1), m, k, p)[0]
+        return dyn.gamma(y)[:3]
+    h = 1e-6
+    zero = np.zeros(3)
+    D = np.column_stack([(-3 * step(zero) + 4 * step(zero + e * h) - step(zero + 2 * e * h))
+                         / (2 * h) for e in np.eye(3)])
+    reduced = np.sort(np.linalg.eigvals(dyn.gd_jacobian(np.ones(3), lr)).real)
+    assert np.abs(np.sort(np.linalg.eigvals(D).real) - reduced).max() < 1e-6
