@@ -5,6 +5,7 @@ class sizes (:class:`GroupDynamics`), and what they say (plateaus, escape and re
 rates, stable step sizes). No torch."""
 
 from ._analysis import (
+    EXIT as EXIT,
     Slowing as Slowing,
     critical_slowing as critical_slowing,
     relaxation_at as relaxation_at,
@@ -25,6 +26,6 @@ from ._reduced import (
     Trajectory as Trajectory,
 )
 
-__all__ = ["Dynamics", "GroupDynamics", "SPACES", "Slowing", "Summary", "Trajectory",
+__all__ = ["EXIT", "Dynamics", "GroupDynamics", "SPACES", "Slowing", "Summary", "Trajectory",
            "critical_slowing", "escape_rates_per_step", "parse_group_start", "parse_start",
            "relaxation_at", "stable_lr", "summarise", "summarise_groups"]

@@ -25,8 +25,7 @@ import math
 import numpy as np
 import torch
 
-from ..dynamics import Dynamics, escape_rates_per_step
-from ..dynamics._analysis import EXIT
+from ..dynamics import EXIT, Dynamics, escape_rates_per_step
 from ..loss import supcl_loss
 
 
