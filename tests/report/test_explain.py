@@ -81,17 +81,17 @@ def test_cli_reads_a_labels_file_and_the_presets_parameters(capsys, tmp_path):
     labels = tmp_path / "batch.txt"
     labels.write_text("cat\ndog\ncat\n7\ndog\ncat\n\n")
     args = ["explain", "--loss", "supcontrast", "--labels", str(labels), "--alpha", "0",
-            "--tau", "0.1", "--json"]
+            "--tau", "0.5", "--json"]
     status, out, _ = _run(capsys, *args)
     assert status == 0
     data = json.loads(out)
     assert data["setting"]["class_sizes"] == [3, 2, 1]
-    assert data["scale"] == pytest.approx(0.1 / 0.07)
-    status, out, _ = _run(capsys, *args, "--param", "base_temperature=0.1")
+    assert data["scale"] == pytest.approx(0.5 / 0.07)
+    status, out, _ = _run(capsys, *args, "--param", "base_temperature=0.5")
     scaled = json.loads(out)
     assert scaled["scale"] == 1.0
     for a, b in zip(data["references"], scaled["references"]):
-        assert a["value"] == pytest.approx(b["value"] * 0.1 / 0.07, rel=1e-12)
+        assert a["value"] == pytest.approx(b["value"] * 0.5 / 0.07, rel=1e-12)
 
 
 @pytest.mark.parametrize("content, args, message", [
