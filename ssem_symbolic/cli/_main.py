@@ -536,7 +536,7 @@ def _diagnose(args) -> int:
 def _dynamics(args) -> int:
     import numpy as np
 
-    from ..dynamics import Dynamics, parse_start, stable_lr, summarise
+    from ..dynamics import Dynamics, parse_start, summarise
     from ..optimum import optimum
 
     spec, setting = _resolve(args)
@@ -565,11 +565,7 @@ def _dynamics(args) -> int:
     start = parse_start(args.start, dyn)
     opt = optimum(spec, setting, args.alpha, args.tau)
     x_star = np.array([opt.view if opt.view is not None else 1.0, opt.class_, opt.other])
-    if args.rule == "gd":
-        top = stable_lr(dyn, x_star)
-        if args.lr >= top:
-            raise ValueError(f"--lr {args.lr:g} is beyond the stable range: gradient descent "
-                             f"does not contract at the optimum for lr >= {top:.6g}")
+    _check_stable_lr(args, dyn, x_star)
     traj = dyn.run(start, rule=args.rule, steps=args.steps, lr=args.lr, momentum=args.beta,
                    horizon=args.horizon)
     eps = float(args.start.split(":", 1)[1]) if args.start.startswith("collapsed:") else None
@@ -587,6 +583,17 @@ def _dynamics(args) -> int:
     return _print_dynamics(args, out)
 
 
+def _check_stable_lr(args, dyn, x_star) -> None:
+    """ValueError unless gradient descent's map contracts at the optimum at --lr."""
+    from ..dynamics import stable_lr
+
+    if args.rule == "gd":
+        top = stable_lr(dyn, x_star)
+        if args.lr >= top:
+            raise ValueError(f"--lr {args.lr:g} is beyond the stable range: gradient descent "
+                             f"does not contract at the optimum for lr >= {top:.6g}")
+
+
 def _print_dynamics(args, out: dict) -> int:
     if args.json:
         print(_dumps(out))
@@ -599,7 +606,7 @@ def _print_dynamics(args, out: dict) -> int:
 
 def _dynamics_groups(args, spec, setting) -> int:
     """ssem dynamics on unequal class sizes: the per-size-group maps."""
-    from ..dynamics import GroupDynamics, parse_group_start, stable_lr, summarise_groups
+    from ..dynamics import GroupDynamics, parse_group_start, summarise_groups
     from ..optimum import optimum
 
     if args.out is not None:
@@ -609,11 +616,7 @@ def _dynamics_groups(args, spec, setting) -> int:
     start = parse_group_start(args.start, dyn)
     opt = optimum(spec, setting, args.alpha, args.tau)
     x_star = dyn.point(opt)
-    if args.rule == "gd":
-        top = stable_lr(dyn, x_star)
-        if args.lr >= top:
-            raise ValueError(f"--lr {args.lr:g} is beyond the stable range: gradient descent "
-                             f"does not contract at the optimum for lr >= {top:.6g}")
+    _check_stable_lr(args, dyn, x_star)
     traj = dyn.run(start, rule=args.rule, steps=args.steps, lr=args.lr, momentum=args.beta,
                    horizon=args.horizon)
     summ = summarise_groups(dyn, traj, x_star,

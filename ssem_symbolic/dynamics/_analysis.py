@@ -32,10 +32,9 @@ from ._reduced import SPACES, Dynamics, Trajectory
 EXIT = 0.1
 
 
-def parse_start(text: str, dyn: Dynamics) -> np.ndarray:
-    """``collapsed:EPS`` (every Gram eigenvalue but the all-ones one equal to EPS),
-    ``uniform`` (the d -> oo limit of random embeddings: the identity Gram matrix) or
-    ``v,c,o``; ValueError in one line unless the start is a Gram matrix of unit vectors."""
+def _read_start(text: str, n: int, names: str) -> tuple[np.ndarray, float | None]:
+    """``collapsed:EPS`` (every coordinate 1 - EPS), ``uniform`` (all 0) or ``n`` values;
+    the point and EPS (None for the other two)."""
     text = text.strip()
     if text.startswith("collapsed:"):
         try:
@@ -44,16 +43,24 @@ def parse_start(text: str, dyn: Dynamics) -> np.ndarray:
             raise ValueError(f"start {text!r}: collapsed:EPS takes a number") from None
         if not 0 < eps < 1:
             raise ValueError(f"start {text!r}: EPS must lie in (0, 1)")
-        x = np.full(3, 1.0 - eps)
-    elif text == "uniform":
-        x = np.zeros(3)
-    else:
-        try:
-            x = np.array([float(t) for t in text.split(",")])
-        except ValueError:
-            raise ValueError(f"start {text!r}: give collapsed:EPS, uniform or v,c,o") from None
-        if x.shape != (3,) or not np.isfinite(x).all():
-            raise ValueError(f"start {text!r}: v,c,o are three finite numbers")
+        return np.full(n, 1.0 - eps), eps
+    if text == "uniform":
+        return np.zeros(n), None
+    try:
+        x = np.array([float(t) for t in text.split(",")])
+    except ValueError:
+        raise ValueError(f"start {text!r}: give collapsed:EPS, uniform or {names}") from None
+    if x.shape != (n,) or not np.isfinite(x).all():
+        count = {3: "three"}.get(n, str(n))
+        raise ValueError(f"start {text!r}: {names} are {count} finite numbers")
+    return x, None
+
+
+def parse_start(text: str, dyn: Dynamics) -> np.ndarray:
+    """``collapsed:EPS`` (every Gram eigenvalue but the all-ones one equal to EPS),
+    ``uniform`` (the d -> oo limit of random embeddings: the identity Gram matrix) or
+    ``v,c,o``; ValueError in one line unless the start is a Gram matrix of unit vectors."""
+    x, _ = _read_start(text, 3, "v,c,o")
     if dyn.p == 1:
         x[0] = 1.0
     g = dyn.gamma(x)
@@ -222,27 +229,8 @@ def critical_slowing(spec, m_: int, k_: int, p_: int, tau_,
 def parse_group_start(text: str, dyn) -> np.ndarray:
     """:func:`parse_start` for unequal class sizes: ``collapsed:EPS`` (every coordinate
     1 - EPS), ``uniform`` (all 0) or one value per coordinate (``dyn.coords``)."""
-    text = text.strip()
-    n = len(dyn.coords)
-    if text.startswith("collapsed:"):
-        try:
-            eps = float(text.split(":", 1)[1])
-        except ValueError:
-            raise ValueError(f"start {text!r}: collapsed:EPS takes a number") from None
-        if not 0 < eps < 1:
-            raise ValueError(f"start {text!r}: EPS must lie in (0, 1)")
-        x = np.full(n, 1.0 - eps)
-    elif text == "uniform":
-        x = np.zeros(n)
-    else:
-        try:
-            x = np.array([float(t) for t in text.split(",")])
-        except ValueError:
-            raise ValueError(f"start {text!r}: give collapsed:EPS, uniform or one value per "
-                             f"coordinate ({', '.join(dyn.coords)})") from None
-        if x.shape != (n,) or not np.isfinite(x).all():
-            raise ValueError(f"start {text!r}: give {n} finite values, for "
-                             f"{', '.join(dyn.coords)}")
+    x, _ = _read_start(text, len(dyn.coords), "one value per coordinate ("
+                       + ", ".join(dyn.coords) + ")")
     local, block = dyn.represent(x)
     if (local[dyn.mult > 0] < -1e-12).any() or np.linalg.eigvalsh(block).min() < -1e-9:
         raise ValueError(f"start {text!r} is not a Gram matrix of unit vectors (a PSD "

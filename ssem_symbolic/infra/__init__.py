@@ -10,6 +10,7 @@ from ._io import (
     check_output as check_output,
     OutputError as OutputError,
     read_lines as read_lines,
+    read_regular as read_regular,
     together as together,
 )
 from ._progress import (
@@ -19,5 +20,5 @@ from ._progress import (
 
 __all__ = [
     "OutputError", "atomic_write", "cache_load", "cache_store", "check_output", "counted",
-    "progress", "read_lines", "together",
+    "progress", "read_lines", "read_regular", "together",
 ]

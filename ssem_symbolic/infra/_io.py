@@ -168,9 +168,11 @@ def _alive(pid: int) -> bool:
 MAX_INPUT_BYTES = 256 << 20
 
 
-def read_lines(path: str | os.PathLike, what: str) -> list[str]:
-    """The lines of a regular text file of at most :data:`MAX_INPUT_BYTES`, or ValueError in one
-    line naming the file (missing, not a regular file, too large, not UTF-8)."""
+def read_regular(path: str | os.PathLike, what: str, limit: int = MAX_INPUT_BYTES,
+                 too_large: str = "") -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes, or ValueError in one line
+    naming ``what`` and the file (missing, not a regular file, too large). Opened without
+    blocking: a FIFO with no writer or a device would block or never end."""
     import stat
 
     path = Path(path)
@@ -179,11 +181,19 @@ def read_lines(path: str | os.PathLike, what: str) -> list[str]:
                 as fh:
             if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
                 raise ValueError(f"{what} {path}: not a regular file")
-            raw = fh.read(MAX_INPUT_BYTES + 1)
+            raw = fh.read(limit + 1)
     except OSError as exc:
         raise ValueError(f"{what} {path}: {exc.strerror or exc}") from None
-    if len(raw) > MAX_INPUT_BYTES:
-        raise ValueError(f"{what} {path}: larger than {MAX_INPUT_BYTES >> 20} MiB")
+    if len(raw) > limit:
+        raise ValueError(f"{what} {path}: larger than {limit} bytes" +
+                         (f"; {too_large}" if too_large else ""))
+    return raw
+
+
+def read_lines(path: str | os.PathLike, what: str) -> list[str]:
+    """The lines of a regular UTF-8 text file of at most :data:`MAX_INPUT_BYTES`
+    (:func:`read_regular`), or ValueError in one line naming the file and the line."""
+    raw = read_regular(path, what)
     try:
         return raw.decode("utf-8").splitlines()
     except UnicodeDecodeError as exc:

@@ -35,9 +35,9 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 from pathlib import Path
 
+from ..infra import read_regular
 from ._lossspec import PRESETS, LossSpec, UnsupportedConvention
 
 _FIELDS = {"name": str, "mean": str, "denominator": (list, dict), "sup": list, "self": list,
@@ -63,15 +63,9 @@ def load_spec(path: str | os.PathLike) -> LossSpec:
     not take a preset's name with other content."""
     path = Path(path)
     try:
-        with open(path, "rb", opener=_nonblocking) as fh:
-            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-                raise SpecFileError(f"spec file {path}: not a regular file")
-            raw = fh.read(MAX_BYTES + 1)
-    except OSError as exc:
-        raise SpecFileError(f"spec file {path}: {exc.strerror or exc}") from None
-    if len(raw) > MAX_BYTES:
-        raise SpecFileError(f"spec file {path}: larger than {MAX_BYTES} bytes; a spec is a few "
-                            "lines")
+        raw = read_regular(path, "spec file", MAX_BYTES, "a spec is a few lines")
+    except ValueError as exc:
+        raise SpecFileError(str(exc)) from None
     kind = path.suffix[1:] or "TOML"
     try:
         if path.suffix == ".json":
@@ -92,11 +86,6 @@ def load_spec(path: str | os.PathLike) -> LossSpec:
         raise SpecFileError(f"spec file {path}: takes the preset name {spec.name!r} with other "
                             "content; give it another name")
     return spec
-
-
-def _nonblocking(path, flags):
-    """Open without blocking (a FIFO with no writer would wait forever in open())."""
-    return os.open(path, flags | getattr(os, "O_NONBLOCK", 0))
 
 
 def _unique_keys(pairs: list) -> dict:
