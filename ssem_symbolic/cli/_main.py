@@ -224,6 +224,9 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--alpha", type=_real("--alpha"),
                       help="scan tau in [0.01, 100] at this alpha")
     _dataset_args(rg, "the dataset-level regimes beside the per-batch ones")
+    rg.add_argument("--dim", type=_integer("--dim"),
+                    help="the embedding dimension d: each regime's rank (closed form) and "
+                    "whether R^d realises it (balanced batches)")
     ph = subs.add_parser("phase", help="beta* over an (alpha, tau) grid: .npz and a PNG")
     _batch_args(ph)
     ph.add_argument("--alpha-grid", required=True, type=_grid_arg("--alpha-grid"),
@@ -890,18 +893,36 @@ def _regimes_balanced(args, spec, setting) -> int:
     from ..optimum import regimes
     from ..spec import check_setting
 
+    from ..optimum import rank_formula
+    from ..spec import k as k_sym, m as m_sym, p as p_sym
+
     m, k, p = setting.shape
     check_setting(spec, m, k, p, alpha=args.alpha, tau=args.tau)
+    if args.dim is not None and args.dim < 1:
+        raise ValueError(f"--dim must be a positive integer, got {args.dim}")
     result = regimes(spec, setting, tau=args.tau, alpha=args.alpha)
+    ranks = []
+    for r in result.regimes:  # the rank each regime needs, in closed form
+        formula = rank_formula(r["active"])
+        ranks.append((str(formula), int(formula.subs({m_sym: m, k_sym: k, p_sym: p}))))
     if args.json:
-        print(_dumps(result.as_dict()))
+        out = result.as_dict()
+        if args.dim is not None:
+            out["regimes"] = [dict(r, rank_formula=f, rank=n, realisable=n <= args.dim)
+                              for r, (f, n) in zip(out["regimes"], ranks)]
+            out["dim"] = args.dim
+        print(_dumps(out))
         return 0
     _print_scan(result, [("loss", spec.name), ("m, k, p", f"{m}, {k}, {p}")],
                 [(b.at, b.below, b.above) for b in result.boundaries], 10)
     print("\nRegimes:")
-    for r in result.regimes:
+    for r, (f, n) in zip(result.regimes, ranks):
+        where = ("" if args.dim is None else
+                 f" (rank {f} = {n}; realised in R^{args.dim})" if n <= args.dim else
+                 f" (rank {f} = {n}; NOT reachable in R^{args.dim}: its loss is a lower "
+                 "bound there)")
         print(f"  {result.axis} in [{r['from']:.6g}, {r['to']:.6g}]: "
-              f"{_regime_words(r['active'], p)}")
+              f"{_regime_words(r['active'], p)}{where}")
     return 0
 
 

@@ -87,3 +87,17 @@ def test_the_configuration_found_in_r_d_is_no_worse_than_fifty_seeds_nor_below_t
              for s in range(100, 150)]
     assert found <= min(seeds) + 1e-6
     assert found >= out["loss_value"] - 1e-9  # the relaxation bounds every configuration
+
+
+def test_regimes_with_dim_give_each_regime_its_closed_form_rank(capsys):
+    from ssem_symbolic.cli import main
+
+    assert main(["regimes", "--loss", "supcon-split", "--classes", "3", "--per-class", "4",
+                 "--tau", "0.3", "--dim", "4", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    ranks = [(r["rank_formula"], r["rank"], r["realisable"]) for r in out["regimes"]]
+    assert ranks == [("k*m*p - k*m + m - 1", 14, False), ("m - 1", 2, True),
+                     ("k*m - 1", 11, False)]
+    assert main(["regimes", "--loss", "supcon-split", "--classes", "3", "--per-class", "4",
+                 "--tau", "0.3", "--json"]) == 0
+    assert "rank" not in json.loads(capsys.readouterr().out)["regimes"][0]
