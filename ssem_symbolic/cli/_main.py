@@ -294,6 +294,9 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--alpha", type=_real("--alpha"))
     gd.add_argument("--target-within", type=_real("--target-within"),
                     help="the within-class variance wanted, in [0, 1)")
+    gd.add_argument("--dim", type=_integer("--dim"),
+                    help="the embedding dimension d: warn where the recommended optimum needs "
+                    "more (balanced batches, with --tau and --target-within)")
     gd.add_argument("--json", action="store_true", help="print one JSON object")
     fo = subs.add_parser("formula", help="reduced loss, alpha_c and tau_c as formulas")
     fo.add_argument("--loss", required=True, help=_LOSS_HELP)
@@ -1463,17 +1466,40 @@ def _guide(args) -> int:
             "dataset-level threshold; the per-batch one above holds for one batch alone).")
     else:
         extra = None
+    dim_warning = _guide_dimension(args, out, m, k)
     if args.json:
         keys = ("alpha_c", "alpha", "tau_c", "tau", "tau_solutions", "per_batch")
         print(_dumps({key: out[key] for key in keys if key in out}
-                     | {"warnings": guide_warnings(out)}))
+                     | {"warnings": guide_warnings(out) + ([dim_warning] if dim_warning
+                                                           else [])}))
         return 0
     print(f"loss {out['loss']}, batch m x k x p = {m} x {k} x {args.views}")
     for line in guide_lines(out) + ([extra] if extra else []):
         print(line)
-    for warning in guide_warnings(out):
+    for warning in guide_warnings(out) + ([dim_warning] if dim_warning else []):
         print(f"warning: {warning}")
     return 0
+
+
+def _guide_dimension(args, out: dict, m: int, k: int) -> str | None:
+    """With --dim: a warning where the optimum at the recommended alpha needs a rank above d."""
+    if getattr(args, "dim", None) is None:
+        return None
+    if args.dim < 1:
+        raise ValueError(f"--dim must be a positive integer, got {args.dim}")
+    if args.tau is None or out.get("alpha") is None or args.instances_per_class is not None:
+        raise ValueError("--dim checks the recommended alpha: give --tau and --target-within "
+                         "on a batch (--classes/--per-class or --batch-size/--num-classes)")
+    from ..optimum import optimum, rank_needed
+
+    batch = Batch.balanced(m, k, args.views)
+    need = rank_needed(args.loss, batch, optimum(args.loss, batch, out["alpha"], args.tau))
+    if need <= args.dim:
+        return None
+    return (f"at alpha = {out['alpha']:.6g} the optimum needs rank {need} > d = {args.dim}: a "
+            f"model with {args.dim}-dimensional embeddings cannot reach it, and the "
+            "within-class variance it reaches can differ from the target; `ssem optimum "
+            f"--dim {args.dim}` at that alpha gives the configuration found in R^{args.dim}")
 
 
 def _guide_uniform(args, batch: int) -> int:

@@ -101,3 +101,15 @@ def test_regimes_with_dim_give_each_regime_its_closed_form_rank(capsys):
     assert main(["regimes", "--loss", "supcon-split", "--classes", "3", "--per-class", "4",
                  "--tau", "0.3", "--json"]) == 0
     assert "rank" not in json.loads(capsys.readouterr().out)["regimes"][0]
+
+
+def test_guide_warns_where_the_recommended_optimum_needs_more_than_d(capsys):
+    from ssem_symbolic.cli import main
+
+    args = ["guide", "--loss", "supcon", "--classes", "3", "--per-class", "4", "--tau", "0.5",
+            "--target-within", "0.1", "--json"]
+    assert main([*args, "--dim", "4"]) == 0
+    warnings = json.loads(capsys.readouterr().out)["warnings"]
+    assert any("needs rank 11 > d = 4" in w for w in warnings)
+    assert main([*args, "--dim", "16"]) == 0
+    assert not any("needs rank" in w for w in json.loads(capsys.readouterr().out)["warnings"])
