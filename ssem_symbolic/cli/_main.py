@@ -530,13 +530,7 @@ def _diagnose(args) -> int:
     if args.out is not None:
         save_diagnosis_png(d, args.out)
     out = {"loss": spec.name, "setting": _setting_dict(setting)} | d.as_dict()
-    if args.json:
-        print(_dumps(out))
-        return 0
-    print("\n".join(diagnose_lines(out)))
-    if args.out is not None:
-        print(f"wrote {args.out}")
-    return 0
+    return _emit(args, out, diagnose_lines, f"wrote {args.out}")
 
 
 def _dynamics(args) -> int:
@@ -601,12 +595,19 @@ def _check_stable_lr(args, dyn, x_star) -> None:
 
 
 def _print_dynamics(args, out: dict) -> int:
+    return _emit(args, out, dynamics_lines,
+                 f"wrote {args.out}/trajectory.npz and {args.out}/trajectory.png")
+
+
+def _emit(args, out: dict, lines, wrote: str) -> int:
+    """``out`` as one JSON object (--json), or its words (``lines(out)``) and, with --out,
+    the line saying what was written."""
     if args.json:
         print(_dumps(out))
         return 0
-    print("\n".join(dynamics_lines(out)))
+    print("\n".join(lines(out)))
     if args.out is not None:
-        print(f"wrote {args.out}/trajectory.npz and {args.out}/trajectory.png")
+        print(wrote)
     return 0
 
 

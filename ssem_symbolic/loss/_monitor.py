@@ -244,7 +244,9 @@ class CollapseMonitor:
                                                       ["class-collapse"]))
             comp["floor"] = comp["references"].get("floor")
         if len(ClassSizes(sizes).groups) <= MAX_GROUPS and self.dataset is None:
-            opt = optimum(self.spec, batch, self.alpha, self.tau)
+            # the references solved the optimum already (their floor): solve it only without
+            opt = (refs["floor"].optimum if refs is not None and "floor" in refs
+                   else optimum(self.spec, batch, self.alpha, self.tau))
             comp["prediction"] = {"level": "batch", "within": opt.within_class_variance,
                                   "collapsed": bool(opt.collapsed),
                                   "per_size": {int(c["size"]): c["within_class_variance"]

@@ -58,6 +58,9 @@ class Reference:
     error: float
     what: str
     geometry: dict = field(default_factory=dict)
+    #: the floor's optimum object (as :func:`~ssem_symbolic.optimum.optimum` returns it), for
+    #: callers that need more of it than ``geometry`` holds; None for the other references
+    optimum: object = field(default=None, repr=False, compare=False)
 
     def as_dict(self) -> dict:
         return {"name": self.name, "value": self.value, "error": self.error,
@@ -160,7 +163,7 @@ def _batch_references(spec: LossSpec, batch: Batch, a, t, dim, scale,
             what += (f"; it needs rank {need} > d = {dim}: in R^{dim} it is a lower bound, "
                      "not reached")
     out.append(Reference("floor", opt.loss_value, 1e-12 * (1 + abs(opt.loss_value)), what,
-                         geometry))
+                         geometry, optimum=opt))
     if batch.is_balanced:
         out.append(_ssem(spec, batch, a, t, scale, opt.loss_value))
     return out

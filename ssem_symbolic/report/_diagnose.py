@@ -35,7 +35,7 @@ from ..infra import atomic_write
 from ..optimum import References, references
 from ..setting import Batch, Dataset
 from ..spec import LossSpec, get_spec
-from ._explain import Explanation, explain
+from ._explain import Explanation, explain, nearest_references
 
 #: the most distinct (alpha, tau) pairs a log may hold (references are solved per pair)
 MAX_SETTINGS = 50
@@ -192,17 +192,10 @@ def _running_median(x: np.ndarray, width: int) -> np.ndarray:
 
 
 def _at(refs: References, value: float, rtol: float) -> tuple[str, ...]:
-    """The references ``value`` sits at (within rtol of the span floor .. complete
-    collapse), the nearest first; () where none."""
-    top = refs["complete-collapse"].value
-    floor = refs.floor
-    span = abs(top - floor.value) if floor is not None else abs(top)
-    tol = rtol * max(span, 1e-12)
-    near = sorted(refs.items, key=lambda r: abs(r.value - value))
-    best = abs(near[0].value - value)
-    if best > tol:
-        return ()
-    return tuple(r.name for r in near if abs(r.value - value) <= best + 1e-9)
+    """The references ``value`` sits at (:func:`~ssem_symbolic.report.explain`'s reading);
+    () where none."""
+    names, near, tol = nearest_references(refs, value, rtol)
+    return names if near <= tol else ()
 
 
 _LABELS = {"complete-collapse": "complete collapse", "class-collapse": "class collapse",

@@ -57,11 +57,7 @@ def explain(spec: LossSpec | str, setting: Batch | Dataset, alpha, tau, *,
     floor = refs.floor
     if value is None:
         return Explanation(refs, None, (), None, tuple(findings), ())
-    top = refs["complete-collapse"].value
-    span = abs(top - floor.value) if floor is not None else abs(top)
-    tol = rtol * max(span, 1e-12)
-    near = min(abs(r.value - value) for r in refs.items)
-    nearest = tuple(r.name for r in refs.items if abs(r.value - value) <= near + 1e-9)
+    nearest, near, tol = nearest_references(refs, value, rtol)
     gap = None if floor is None else value - floor.value
     advice = []
     # one batch's loss can lie below the dataset-level floor (an expectation over batches),
@@ -94,6 +90,19 @@ def explain(spec: LossSpec | str, setting: Batch | Dataset, alpha, tau, *,
         if gap is not None:
             advice.append({"kind": "still_descending", "gap": gap})
     return Explanation(refs, value, nearest, gap, tuple(findings), tuple(advice))
+
+
+def nearest_references(refs: References, value: float, rtol: float
+                       ) -> tuple[tuple[str, ...], float, float]:
+    """The references nearest ``value`` (several where they coincide within 1e-9, in the
+    references' order), its distance to them, and the tolerance within which a value is *at*
+    a reference: ``rtol`` of the span between the floor and complete collapse."""
+    top = refs["complete-collapse"].value
+    floor = refs.floor
+    span = abs(top - floor.value) if floor is not None else abs(top)
+    near = min(abs(r.value - value) for r in refs.items)
+    names = tuple(r.name for r in refs.items if abs(r.value - value) <= near + 1e-9)
+    return names, near, rtol * max(span, 1e-12)
 
 
 def _facts(refs: References):
