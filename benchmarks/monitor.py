@@ -7,7 +7,9 @@ A step is SupCLLoss forward + backward on rows = N * 2 embeddings (float32, CPU)
 fresh every step, drawn by a class-balanced sampler (--classes classes of the dataset's 100,
 N / --classes instances each), so the label pattern is rebuilt every step, as in training.
 "loss + monitor" also calls the monitor on the step's features, labels and loss value
-(dataset-level prediction: the Dataset of 100 classes and its sampler). The monitor's first
+(dataset-level prediction: the Dataset of 100 classes and its sampler), as constructed by
+default (the effective rank on every 8th call); "loss + monitor, rank every call" measures
+the effective rank on every call too (rank_every=1). The monitor's first
 call solves the dataset-level optimum and the composition's references; it is made before
 timing starts (a run pays it once). Times are medians over interleaved repeats in shuffled
 order; the minimum is printed beside.
@@ -40,7 +42,9 @@ def main() -> None:
     views, n = 2, args.rows // 2
     k = n // args.classes
     loss = SupCLLoss(0.3, 0.1, "supcon")
-    monitor = CollapseMonitor(loss, dataset=Dataset(100, 500, views, balanced(args.classes, k)))
+    data = Dataset(100, 500, views, balanced(args.classes, k))
+    monitor = CollapseMonitor(loss, dataset=data)
+    every_call = CollapseMonitor(loss, dataset=data, rank_every=1)
     z = torch.randn(n, views, args.dim, requires_grad=True)
 
     def fresh_labels():
@@ -53,18 +57,20 @@ def main() -> None:
         value = loss(z, labels)
         value.backward()
 
-    def with_monitor():
-        labels = fresh_labels()
-        z.grad = None
-        value = loss(z, labels)
-        value.backward()
-        monitor(z.detach(), labels, loss=value.detach())
+    def watched(mon):
+        def step():
+            labels = fresh_labels()
+            z.grad = None
+            value = loss(z, labels)
+            value.backward()
+            mon(z.detach(), labels, loss=value.detach())
+        return step
 
-    with_monitor()  # the one-time solves: the dataset-level optimum, the composition's floor
-    cases = {"loss alone": loss_only, "loss + monitor": with_monitor}
+    cases = {"loss alone": loss_only, "loss + monitor": watched(monitor),
+             "loss + monitor, rank every call": watched(every_call)}
     times: dict = {name: [] for name in cases}
     for fn in cases.values():
-        fn()  # warm-up
+        fn()  # the one-time solves (dataset-level optimum, the composition's floor); warm-up
     for _ in range(args.repeat):
         order = list(cases)
         rng.shuffle(order)
@@ -78,7 +84,7 @@ def main() -> None:
         med = statistics.median(ts)
         rows.append({"case": name, "median_ms": 1e3 * med, "min_ms": 1e3 * min(ts),
                      "ratio": med / base})
-        print(f"{name:<16} median {1e3 * med:8.2f} ms  min {1e3 * min(ts):8.2f} ms  "
+        print(f"{name:<32} median {1e3 * med:8.2f} ms  min {1e3 * min(ts):8.2f} ms  "
               f"ratio {med / base:.3f}")
     print(json.dumps({"rows": args.rows, "dim": args.dim, "torch": torch.__version__,
                       "threads": torch.get_num_threads(), "machine": platform.processor(),

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import math
 
+import numpy as np
 import torch
 
 from ..spec import LossSpec, get_spec
@@ -43,7 +44,8 @@ def collapse_monitor(z: torch.Tensor, labels, *, alpha: float | None = None,
 
 
 def _statistics(z, labels):
-    """The statistics, and the unit rows, the classes, their sizes and p, for reuse."""
+    """The statistics, and (z, 1 / its row norms), the classes, their sizes and p, for
+    reuse."""
     z = torch.as_tensor(z)
     if z.dim() != 3:
         raise ValueError(f"expected z of shape (N, p, d), got {tuple(z.shape)}")
@@ -52,41 +54,47 @@ def _statistics(z, labels):
         raise ValueError(f"expected labels of shape ({z.shape[0]},), got {tuple(labels.shape)}")
     if not z.is_floating_point() or z.numel() == 0:
         raise ValueError("z must be a non-empty floating-point tensor")
-    # in the features' own precision (float32 at least): float64 features give float64 stats
+    # the O(M d) passes in the features' own precision (float32 at least) on their device;
+    # then the (m, d) class sums in float64 on the host, where small arrays cost little
     z = z.detach() if z.dtype in (torch.float32, torch.float64) else z.detach().float()
-    norms = torch.linalg.vector_norm(z, dim=-1)
-    if not bool(((norms > 0) & (norms < math.inf)).all()):  # NaN fails both
-        if not bool(torch.isfinite(norms).all()):
-            raise ValueError("z contains NaN or inf")
-        raise ValueError("a row of z is all zeros (or too small to normalise)")
     n, p, _ = z.shape
-    x = z / norms[..., None]
-    classes, cls, sizes = torch.unique(labels, return_inverse=True, return_counts=True)
-    inst = x.sum(1)  # (N, d): per-instance sums of the views
-    sums = inst.new_zeros(len(classes), x.shape[-1]).index_add_(0, cls, inst)
+    norms = torch.linalg.vector_norm(z, dim=-1)
+    host = norms.cpu().numpy()
+    if not (np.isfinite(host).all() and (host > 0).all()):  # an inf entry or overflow: inf
+        raise ValueError("a row of z is all zeros, or too small or large to normalise"
+                         if bool(torch.isfinite(z).all()) else "z contains NaN or inf")
+    inv = (1.0 / norms).unsqueeze(-1)  # (N, p, 1)
+    classes, cls, sizes = np.unique(labels.cpu().numpy(), return_inverse=True,
+                                    return_counts=True)
+    inst = z[:, 0] * inv[:, 0]  # (N, d): per-instance sums of the unit views, one pass over z
+    for v in range(1, p):
+        inst.addcmul_(z[:, v], inv[:, v])
+    cls = torch.from_numpy(cls.reshape(-1)).to(z.device)
+    sums = inst.new_zeros(len(classes), z.shape[-1]).index_add_(0, cls, inst)
+    sums = sums.cpu().numpy().astype(np.float64)
     means = sums / (sizes[:, None] * p)
-    mean = inst.sum(0) / (n * p)
+    mean = sums.sum(0) / (n * p)
     total = 1.0 - float(mean @ mean)
     per_class = 1.0 - (means * means).sum(1)
     within = float(per_class.mean())
     out = {"total": total, "within": within, "between": total - within,
            "per_class_within": dict(zip(classes.tolist(), per_class.tolist())),
-           "view_similarity": (float(((inst * inst).sum(1) - p).mean() / (p * (p - 1)))
-                               if p > 1 else None),
+           "view_similarity": ((float(torch.linalg.vector_norm(inst)) ** 2 / n - p) /
+                               (p * (p - 1)) if p > 1 else None),
            "simplex_distance": _simplex_distance(means - mean)}
-    return out, x, classes, sizes, p
+    return out, (z, inv), classes, sizes, p
 
 
-def _simplex_distance(centres: torch.Tensor) -> float:
+def _simplex_distance(centres: np.ndarray) -> float:
     """RMS over pairs of classes of (cos(centre_a, centre_b) + 1/(m - 1)): 0 on a regular
-    simplex, whatever the radius."""
+    simplex, whatever the radius (a centre of norm below 1e-12 counts as 0)."""
     m = centres.shape[0]
     if m < 2:
         return 0.0
-    unit = torch.nn.functional.normalize(centres, dim=-1)
+    unit = centres / np.maximum(np.linalg.norm(centres, axis=1), 1e-12)[:, None]
     gram = unit @ unit.T  # (m, m): small, m classes
     c = 1.0 / (m - 1)
-    gram.fill_diagonal_(-c)  # the diagonal adds 0: the mean over the m (m - 1) pairs
+    np.fill_diagonal(gram, -c)  # the diagonal adds 0: the mean over the m (m - 1) pairs
     return math.sqrt(float(((gram + c) ** 2).sum()) / (m * (m - 1)))
 
 
@@ -150,14 +158,17 @@ class CollapseMonitor:
     * ``no_positive_share``: per term, the share of anchors with no positive;
     * ``effective_rank`` of the batch's embeddings (the participation ratio of their
       second-moment matrix's eigenvalues), ``rank_needed`` by the predicted optimum, and a
-      warning when ``dim`` is below it;
+      warning when ``dim`` is below it. The rank is the one O(M d^2) statistic; it moves
+      slowly, so it is measured on every ``rank_every``-th call (default 8; 1 for every call)
+      and reported with ``effective_rank_call``, the call that measured it (calls count from
+      1); the other statistics are measured on every call;
     * ``verdicts``: what to do, in words.
     """
 
     def __init__(self, loss=None, *, alpha: float | None = None,
                  temperature: float | None = None, convention: str | LossSpec | None = None,
                  dataset=None, dim: int | None = None, floors: bool = True,
-                 rtol: float = 0.01, patience: int = 20) -> None:
+                 rtol: float = 0.01, patience: int = 20, rank_every: int = 8) -> None:
         if loss is not None:
             given = [n for n, v in (("alpha", alpha), ("temperature", temperature),
                                     ("convention", convention)) if v is not None]
@@ -172,8 +183,9 @@ class CollapseMonitor:
             raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
         if not 0 < float(temperature) < float("inf"):
             raise ValueError(f"temperature must be a finite number > 0, got {temperature}")
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
-            raise ValueError(f"patience must be a positive integer, got {patience!r}")
+        for name, value in (("patience", patience), ("rank_every", rank_every)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
         from ..setting import Dataset
 
         if dataset is not None and not isinstance(dataset, Dataset):
@@ -181,7 +193,8 @@ class CollapseMonitor:
         self.spec = get_spec(convention if convention is not None else "paper")
         self.alpha, self.tau = float(alpha), float(temperature)
         self.dataset, self.dim, self.floors = dataset, dim, floors
-        self.rtol, self.patience = rtol, patience
+        self.rtol, self.patience, self.rank_every = rtol, patience, rank_every
+        self._calls, self._rank = 0, (None, None)  # calls so far; (rank, the call measuring it)
         self._compositions: dict = {}  # sorted sizes, views -> what the composition predicts
         self._dataset_prediction: dict | None = None
         self._run: tuple[str | None, int] = (None, 0)
@@ -213,8 +226,11 @@ class CollapseMonitor:
         target = out["prediction"]["loss"] if self.dataset is not None else out["floor"]
         out["gap"] = None if value is None or target is None else value - target
         out["alarm"] = self._alarm(comp, value)
-        d = self.dim if self.dim is not None else x.shape[-1]
-        out["effective_rank"] = _effective_rank(x, unit=True)
+        d = self.dim if self.dim is not None else x[0].shape[-1]
+        self._calls += 1
+        if (self._calls - 1) % self.rank_every == 0:
+            self._rank = (_effective_rank(x[0] * x[1], unit=True), self._calls)
+        out["effective_rank"], out["effective_rank_call"] = self._rank
         needed = (out["prediction"] or {}).get("rank_needed")
         out["rank_needed"], out["dim"] = needed, d
         out["verdicts"] = self._verdicts(out, comp)
@@ -332,7 +348,7 @@ class CollapseMonitor:
         return words
 
 
-def _no_positive_share(spec: LossSpec, sizes: torch.Tensor, views: int) -> dict:
+def _no_positive_share(spec: LossSpec, sizes: np.ndarray, views: int) -> dict:
     """Per term, the share of anchors with no positive of the term's pair types."""
     out = {}
     total = float(sizes.sum()) * views
@@ -357,4 +373,6 @@ def _effective_rank(z: torch.Tensor, unit: bool = False) -> float:
     if not unit:
         x = torch.nn.functional.normalize(x, dim=-1)
     c = x.T @ x
-    return float(torch.trace(c).double() ** 2 / (c.double() ** 2).sum())
+    if unit:  # tr C = M; ||C||_F^2 in float64 on the host, C is only (d, d)
+        return x.shape[0] ** 2 / float(np.square(c.cpu().numpy(), dtype=np.float64).sum())
+    return float(torch.trace(c)) ** 2 / float(torch.linalg.matrix_norm(c)) ** 2

@@ -182,3 +182,46 @@ def test_effective_rank_of_one_direction_and_of_an_isotropic_cloud():
     assert _effective_rank(one) == pytest.approx(1.0)
     iso = torch.eye(6, dtype=torch.float64).repeat(3, 1).reshape(9, 2, 6)
     assert _effective_rank(iso) == pytest.approx(6.0)
+
+
+def test_bad_rows_are_named_in_one_reduction():
+    from ssem_symbolic.loss import collapse_monitor
+
+    z = torch.randn(6, 2, 4)
+    y = torch.tensor([0, 0, 0, 1, 1, 1])
+    for value, words in ((float("nan"), "NaN or inf"), (float("-inf"), "NaN or inf")):
+        bad = z.clone()
+        bad[1, 0, 2] = value
+        with pytest.raises(ValueError, match=words):
+            collapse_monitor(bad, y)
+    zero = z.clone()
+    zero[3, 1] = 0.0
+    with pytest.raises(ValueError, match="all zeros"):
+        collapse_monitor(zero, y)
+    huge = z.clone()
+    huge[2, 0] = 3e20  # finite, but its norm overflows float32
+    with pytest.raises(ValueError, match="too small or large"):
+        collapse_monitor(huge, y)
+    assert collapse_monitor(z, y)["within"] >= 0.0  # the clean batch passes
+
+
+def test_effective_rank_is_measured_every_rank_every_calls_and_stamped():
+    from ssem_symbolic.loss import CollapseMonitor
+    from ssem_symbolic.loss._monitor import _effective_rank
+
+    gen = torch.Generator().manual_seed(3)
+    y = torch.tensor([0, 0, 1, 1, 2, 2])
+    batches = [torch.randn(6, 2, 5, generator=gen, dtype=torch.float64) for _ in range(7)]
+    mon = CollapseMonitor(alpha=0.5, temperature=0.5, convention="supcon", rank_every=3,
+                          floors=False)
+    seen = [(out["effective_rank"], out["effective_rank_call"])
+            for out in (mon(z, y) for z in batches)]
+    assert [call for _, call in seen] == [1, 1, 1, 4, 4, 4, 7]
+    for rank, call in seen:
+        assert rank == pytest.approx(_effective_rank(batches[call - 1]), rel=1e-12)
+    every = CollapseMonitor(alpha=0.5, temperature=0.5, convention="supcon", rank_every=1,
+                            floors=False)
+    assert [every(z, y)["effective_rank_call"] for z in batches[:3]] == [1, 2, 3]
+    for bad in (0, -2, 1.5, True):
+        with pytest.raises(ValueError, match="rank_every must be a positive integer"):
+            CollapseMonitor(alpha=0.5, temperature=0.5, rank_every=bad)
