@@ -6,6 +6,8 @@ here, so that no result of the library carries prose.
 
 from __future__ import annotations
 
+import math
+
 from ..setting import ClassSizes
 
 
@@ -294,10 +296,31 @@ def dynamics_lines(out: dict) -> list[str]:
     if out["relaxation_rate_per_step"] is not None:
         relax += f", {out['relaxation_rate_per_step']:.6g} per step"
     lines.append(relax + " (within the symmetric family)")
+    generic = out.get("generic_relaxation")
+    if generic is not None and generic["computed"]:
+        rate = generic["rate_per_step"]
+        if rate <= 0:
+            lines.append(f"a generic perturbation of the optimum grows at this lr (its slowest "
+                         f"mode's factor per step is {math.exp(-rate):.6g} >= 1): the optimum "
+                         "is unstable off the symmetric family")
+        else:
+            kind = ("" if generic["first_order"] else
+                    "; these modes tilt rows out of the optimum's span and move G only at "
+                    "second order")
+            lines.append(f"a generic perturbation relaxes at {rate:.6g} per step (the full "
+                         f"linearisation, {generic['multiplicity']} of {generic['modes']} "
+                         f"modes off the rotations{kind}); the mean Gram value per pair type "
+                         f"at {generic['per_type_means_rate_per_step']:.6g} per step")
+    elif generic is not None:
+        lines.append(f"a generic perturbation's relaxation: not computed ({generic['reason']})")
     if out.get("integration_error") is not None:
         lines.append(f"the flow by Runge-Kutta 4: its largest error along the trajectory, "
                      f"against half the step, {out['integration_error']:.1e}")
     if out["stable_lr"] is not None:
-        lines.append(f"stable step sizes: lr < {out['stable_lr']:.6g} (the map contracts at the "
-                     "optimum)")
+        line = (f"stable step sizes: lr < {out['stable_lr']:.6g} (the map contracts at the "
+                "optimum within the symmetric family)")
+        if generic is not None and generic["computed"]:
+            line += (f"; lr < {generic['stable_lr']:.6g} for every perturbation" if
+                     generic["stable_lr"] > 0 else "; the optimum is a saddle off the family")
+        lines.append(line)
     return lines
