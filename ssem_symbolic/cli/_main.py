@@ -633,9 +633,6 @@ def _dynamics_groups(args, spec, setting) -> int:
     from ..dynamics import GroupDynamics, parse_group_start, summarise_groups
     from ..optimum import optimum
 
-    if args.out is not None:
-        raise ValueError("--out (the trajectory files) covers balanced batches; use --json "
-                         "for unequal class sizes")
     dyn = GroupDynamics(spec, setting.sizes, setting.views, args.alpha, args.tau)
     start = parse_group_start(args.start, dyn)
     opt = optimum(spec, setting, args.alpha, args.tau)
@@ -645,6 +642,10 @@ def _dynamics_groups(args, spec, setting) -> int:
                    horizon=args.horizon)
     summ = summarise_groups(dyn, traj, x_star,
                             opt.loss_value / float(spec.scale_at(args.tau)), tol=args.tol)
+    if args.out is not None:
+        from ..report import save_trajectory
+
+        save_trajectory(dyn, traj, summ, args.out)
     out = {"loss": spec.name, "class_sizes": list(setting.sizes.sizes),
            "views": setting.views, "alpha": args.alpha, "tau": args.tau, "start": args.start,
            "lr": args.lr, "beta": args.beta, "tol": args.tol} | summ.as_dict()

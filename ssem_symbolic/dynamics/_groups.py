@@ -120,6 +120,25 @@ class GroupDynamics:
                 x[self.index[f"o[{g},{h}]"]] = block[g, h] / math.sqrt(self.N[g] * self.N[h])
         return x
 
+    def variances(self, x) -> dict:
+        """Within-class (mean over classes of 1 - ||class mean||^2, and per group), between
+        and total variance at the point x: a class of group g has ||mean||^2 =
+        (1 + (p - 1) v_g + (K_g - 1) p s_g) / (K_g p), and ||overall mean||^2 =
+        sum_gh sqrt(N_g N_h) B_gh / M^2 from the G x G block."""
+        p = self.p
+        per_group = []
+        for g, (K, n) in enumerate(self.groups):
+            v = self._val(x, f"v[{g}]", 1.0)
+            s = self._val(x, f"s[{g}]", 1.0)
+            per_group.append(1.0 - (1.0 + (p - 1) * v + (K - 1) * p * s) / (K * p))
+        _, block = self.represent(x)
+        root = np.sqrt(self.N)
+        total = 1.0 - float(root @ block @ root) / self.M ** 2
+        counts = np.array([n for _, n in self.groups], dtype=float)
+        within = float(np.dot(counts, per_group) / counts.sum())
+        return {"within": within, "between": total - within, "total": total,
+                "per_group": per_group}
+
     def loss(self, x) -> float:
         return float(self._obj.parts(list(map(float, x)), hessian=False)[0]) / self._obj.tau
 

@@ -162,6 +162,13 @@ class Dynamics:
                     out[i] = next(it)
             return out
 
+    def variances(self, x) -> dict:
+        """Within-class, between-class and total variance at (v, c, o)."""
+        from ..setting import variances
+
+        return {k: float(v) for k, v in variances(*map(float, x), self.m, self.k,
+                                                   self.p).items()}
+
     def gamma(self, x) -> np.ndarray:
         """The Gram matrix's eigenvalues on (view, within, between, ones)."""
         return 1.0 + self.theta @ np.asarray(x, dtype=float)

@@ -9,42 +9,45 @@ from pathlib import Path
 
 import numpy as np
 
-from ..dynamics import Dynamics, Summary, Trajectory
+from ..dynamics import Dynamics, GroupDynamics, Summary, Trajectory
 from ..infra import atomic_write, together
-from ..setting import variances
 
 
-def save_trajectory(dyn: Dynamics, traj: Trajectory, summary: Summary,
+def save_trajectory(dyn: Dynamics | GroupDynamics, traj: Trajectory, summary: Summary,
                     folder: str | os.PathLike) -> tuple[Path, Path]:
-    """``trajectory.npz`` (time, v, c, o, loss, within, between, optimum) and
-    ``trajectory.png`` in ``folder``, written together and atomically."""
+    """``trajectory.npz`` (time, one array per coordinate, loss, within, between, optimum;
+    ``coords`` names the coordinates: v, c, o for a balanced batch, the size-group family's
+    otherwise) and ``trajectory.png`` in ``folder``, written together and atomically."""
     folder = Path(folder)
-    v, c, o = traj.x.T
-    var = variances(v, c, o, dyn.m, dyn.k, dyn.p)
+    names = ("v", "c", "o") if isinstance(dyn, Dynamics) else tuple(dyn.coords)
+    var = [dyn.variances(x) for x in traj.x]
+    within = np.array([d["within"] for d in var])
+    between = np.array([d["between"] for d in var])
     buf = io.BytesIO()
-    np.savez(buf, time=traj.time, v=v, c=c, o=o, loss=traj.loss, within=var["within"],
-             between=var["between"], optimum=np.array(summary.optimum))
+    np.savez(buf, time=traj.time, loss=traj.loss, within=within, between=between,
+             optimum=np.array(summary.optimum), coords=np.array(names),
+             **{name: traj.x[:, i] for i, name in enumerate(names)})
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11.0, 4.2), dpi=110)
-    for series, name, star in ((v, "v (views)", summary.optimum[0]),
-                               (c, "c (class)", summary.optimum[1]),
-                               (o, "o (other)", summary.optimum[2])):
-        line, = ax.plot(traj.time, series, label=name)
-        ax.axhline(star, color=line.get_color(), ls="--", lw=0.8)
-    ax.set_xlabel("time" if traj.rule == "flow" else "step")
+    labels = {"v": "v (views)", "c": "c (class)", "o": "o (other)"}
+    for i, name in enumerate(names):
+        line, = ax.plot(traj.time, traj.x[:, i], label=labels.get(name, name))
+        ax.axhline(summary.optimum[i], color=line.get_color(), ls="--", lw=0.8)
+    unit = "time" if traj.rule == "flow" else "step"
+    ax.set_xlabel(unit)
     ax.set_ylabel("similarity")
     ax.set_title(f"{dyn.spec.name}: {traj.rule}; dashed: the optimum", fontsize=9)
     ax.legend(fontsize=8)
-    ax2.plot(traj.time, var["within"], label="within-class variance")
-    ax2.plot(traj.time, var["between"], label="between-class variance")
-    star = variances(*summary.optimum, dyn.m, dyn.k, dyn.p)
-    ax2.axhline(float(star["within"]), color="C0", ls="--", lw=0.8)
-    ax2.axhline(float(star["between"]), color="C1", ls="--", lw=0.8)
-    ax2.set_xlabel("time" if traj.rule == "flow" else "step")
+    ax2.plot(traj.time, within, label="within-class variance")
+    ax2.plot(traj.time, between, label="between-class variance")
+    star = dyn.variances(np.array(summary.optimum))
+    ax2.axhline(star["within"], color="C0", ls="--", lw=0.8)
+    ax2.axhline(star["between"], color="C1", ls="--", lw=0.8)
+    ax2.set_xlabel(unit)
     ax2.legend(fontsize=8)
     fig.tight_layout()
     png = io.BytesIO()

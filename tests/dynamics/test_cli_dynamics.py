@@ -72,3 +72,41 @@ def test_a_balanced_sampler_gives_the_expected_gradient_dynamics_and_others_are_
     assert data["dataset"] == [6, 4] and "balanced" in data["sampler"]
     assert run("--dataset", "6:4", "--sampler", "uniform:6") == 2
     assert "class-balanced sampler" in capsys.readouterr().err
+
+
+def test_out_for_unequal_sizes_writes_every_coordinate_and_the_variances(capsys, tmp_path):
+    """The variances saved for a size-group trajectory equal their definitions on the
+    explicit Gram matrix built from the saved coordinates (within: the mean over classes of
+    1 - ||class mean||^2; total: 1 - ||mean||^2)."""
+    try:
+        status = main(["dynamics", "--loss", "supcon", "--class-sizes", "3,3,2", "--alpha",
+                       "0.3", "--tau", "0.5", "--rule", "gd", "--lr", "0.5", "--steps", "300",
+                       "--start", "collapsed:1e-6", "--out", str(tmp_path)])
+    except SystemExit as exc:
+        status = exc.code
+    assert status == 0, capsys.readouterr().err
+    saved = np.load(tmp_path / "trajectory.npz")
+    names = [str(n) for n in saved["coords"]]
+    sizes, p = [3, 3, 2], 2
+    group = {3: 0, 2: 1}
+    inst = [(c, i) for c, k in enumerate(sizes) for i in range(k) for _ in range(p)]
+    for step in (0, 150, 300):
+        x = {n: float(saved[n][step]) for n in names}
+        M = len(inst)
+        G = np.eye(M)
+        for a in range(M):
+            for b in range(M):
+                if a == b:
+                    continue
+                (ca, ia), (cb, ib) = inst[a], inst[b]
+                ga, gb = group[sizes[ca]], group[sizes[cb]]
+                if ca == cb:
+                    G[a, b] = x[f"v[{ga}]"] if ia == ib else x[f"s[{ga}]"]
+                else:
+                    G[a, b] = x[f"o[{min(ga, gb)},{max(ga, gb)}]"]
+        rows = {c: [a for a, (ca, _) in enumerate(inst) if ca == c] for c in range(3)}
+        within = np.mean([1 - G[np.ix_(r, r)].mean() for r in rows.values()])
+        total = 1 - G.mean()
+        assert abs(saved["within"][step] - within) < 1e-12
+        assert abs(saved["between"][step] - (total - within)) < 1e-12
+    assert (tmp_path / "trajectory.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

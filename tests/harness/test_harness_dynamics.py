@@ -81,3 +81,18 @@ def test_a_class_collapsed_optimum_with_tilting_slow_modes_is_not_judged():
 
     lin = linearise("siglip", 3, 4, 2, "0.9", "0.5", lr=0.5)
     assert not lin.first_order and lin.gram_gain < 1e-6
+
+
+@pytest.mark.slow
+def test_the_critical_exponent_fitted_on_simulated_points_is_one_within_its_error():
+    """Free embeddings near alpha_c on both sides: the simulated rates equal the reduced
+    map's, and the exponent fitted on them (two leading corrections in the model) is the
+    derived 1 within its standard error."""
+    from ssem_symbolic.harness.dynamics import critical_exponent
+
+    out = critical_exponent("supcon", 3, 4, 2, "1/2")
+    for side in ("below", "above"):
+        res = out[side]
+        assert np.allclose(res["simulated_rates"], res["exact_rates"], rtol=1e-5, atol=0)
+        fit = res["fits"]["simulated"]
+        assert abs(fit["exponent"] - 1) <= fit["se"] < 1e-3 and res["agrees"]
