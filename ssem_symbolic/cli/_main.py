@@ -542,11 +542,8 @@ def _dynamics(args) -> int:
     spec, setting = _resolve(args)
     dataset = None
     if isinstance(setting, Dataset):
-        smp = setting.sampler
-        if smp.kind != "balanced" or setting.instances is None:
-            raise ValueError("ssem dynamics under a sampler covers the class-balanced sampler "
-                             "(balanced:m:k) on a finite dataset (C:n): the expected-gradient "
-                             "dynamics of other samplers are not derived")
+        if setting.instances is None:
+            raise ValueError("ssem dynamics under a sampler needs a finite dataset (C:n)")
         dataset = (setting.classes, setting.instances)
     if args.rule in ("gd", "momentum"):
         if args.lr is None or not args.lr > 0:
@@ -559,9 +556,12 @@ def _dynamics(args) -> int:
         raise ValueError("--rule flow needs --horizon > 0 (a time span)")
     if dataset is None and not setting.is_balanced:
         return _dynamics_groups(args, spec, setting)
-    m, k, p = ((setting.sampler.m, setting.sampler.k, setting.views) if dataset is not None
-               else setting.shape)
-    dyn = Dynamics(spec, m, k, p, args.alpha, args.tau, dataset=dataset)
+    if dataset is not None:  # the expected-gradient dynamics of the sampler
+        dyn = Dynamics.under(spec, setting, args.alpha, args.tau)
+        m, k, p = dyn.m, dyn.k, dyn.p
+    else:
+        m, k, p = setting.shape
+        dyn = Dynamics(spec, m, k, p, args.alpha, args.tau)
     start = parse_start(args.start, dyn)
     opt = optimum(spec, setting, args.alpha, args.tau)
     x_star = np.array([opt.view if opt.view is not None else 1.0, opt.class_, opt.other])

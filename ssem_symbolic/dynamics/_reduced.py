@@ -106,7 +106,6 @@ class Dynamics:
                 raise ValueError(f"the dataset needs C >= m and n >= k instances (integers), "
                                  f"got {dataset} for a {m_} x {k_} batch")
             m_, k_ = C, n
-        self.m, self.k, self.p = m_, k_, p_
         self.alpha, self.tau = exact(alpha_), check_tau(tau_)
         sizes = ClassSizes((self.batch[1],) * self.batch[0])
         fam = family(self.spec, sizes, p_)
@@ -125,6 +124,45 @@ class Dynamics:
         self._grad = sp.lambdify(args, [sp.diff(phi, a) for a in args], "math")
         self._phi = sp.lambdify(args, phi, "math")
         self._symbolic = (phi, args)
+        self._algebra(m_, k_, p_)
+
+    @classmethod
+    def under(cls, spec: LossSpec | str, data, alpha_, tau_) -> "Dynamics":
+        """The expected-gradient dynamics of a dataset (:class:`~ssem_symbolic.setting.Dataset`)
+        under its sampler. ``balanced``: as ``dataset=(C, n)``. ``uniform`` and
+        ``all-subsets``: the expected batch loss is a mixture over the anchor's class count,
+        a function of the dataset's (v, c, o) (:func:`~ssem_symbolic.optimum.dataset_objective`);
+        invariant under the dataset's symmetries, its gradient at a symmetric point is
+        phi_t / (the dataset's ordered pairs of type t) on every entry of type t, so the maps
+        are the same with that phi. A fixed partition is not symmetric: refused."""
+        smp = data.sampler
+        if smp.kind == "balanced":
+            if data.instances is None:
+                raise ValueError("the dynamics need a finite dataset (C x n instances)")
+            return cls(spec, smp.m, smp.k, data.views, alpha_, tau_,
+                       dataset=(data.classes, data.instances))
+        if not smp.composition_varies:
+            raise ValueError(f"the {smp.kind} sampler does not treat the dataset's instances "
+                             "alike: its expected loss leaves the symmetric family, and its "
+                             "dynamics are not reduced")
+        if data.instances is None:
+            raise ValueError("the dynamics need a finite dataset (C x n instances)")
+        from ..optimum import dataset_objective
+
+        self = cls.__new__(cls)
+        self.spec = get_spec(spec)
+        coords, self._obj = dataset_objective(self.spec, data, alpha_, tau_)
+        self.batch = (smp.kind, smp.batch)
+        self._algebra(data.classes, data.instances, data.views)
+        self.alpha, self.tau = exact(alpha_), check_tau(tau_)
+        self._index = [coords.index(c) if c in coords else None
+                       for c in ("view", "class", "other")]
+        self._grad = self._phi = self._symbolic = None  # the mixture: no closed form here
+        return self
+
+    def _algebra(self, m_: int, k_: int, p_: int) -> None:
+        """The pair types' algebra of the embeddings' m_ x k_ x p_ family."""
+        self.m, self.k, self.p = m_, k_, p_
         counts = {t: int(c) for t, c in pair_counts(m_, k_, p_).items()}
         self.n = np.array([counts[t] for t in TYPES], dtype=float)
         self.M = m_ * k_ * p_
@@ -144,6 +182,8 @@ class Dynamics:
     def loss(self, x) -> float:
         """phi at (v, c, o)."""
         try:
+            if self._phi is None:
+                raise ValueError("no closed form")
             return float(self._phi(float(x[0]), float(x[1]), float(x[2])))
         except (OverflowError, ValueError):  # plain floats overflowed: the stable objective
             return float(self._obj.parts(self._coords(x), hessian=False)[0]) / self._obj.tau
@@ -152,6 +192,8 @@ class Dynamics:
         """(phi_v, phi_c, phi_o) at (v, c, o) (0 for a coordinate the batch lacks), from the
         symbolic derivative of the reduced loss."""
         try:
+            if self._grad is None:
+                raise OverflowError("no closed form")
             return np.array(self._grad(float(x[0]), float(x[1]), float(x[2])), dtype=float)
         except OverflowError:  # exp overflowed in plain floats: the log-sum-exp objective
             _, g, _ = self._obj.parts(self._coords(x), hessian=False)
@@ -206,6 +248,8 @@ class Dynamics:
     def _gd_step(self, v: float, c: float, o: float, lr: float) -> tuple:
         """:meth:`gd_step` in plain floats (a trajectory's inner loop: microseconds)."""
         try:
+            if self._grad is None:
+                raise OverflowError("no closed form")
             gv, gc, go = self._grad(v, c, o)
         except OverflowError:
             gv, gc, go = self.gradient((v, c, o))
@@ -250,6 +294,9 @@ class Dynamics:
         >>> Dynamics("supcon", 3, 4, 2, "3/10", "1/2").collapse_rates_exact()
         [-41/345, 28/345, 8/23]
         """
+        if self._symbolic is None:
+            raise ValueError("exact collapse rates need the reduced loss in closed form (a "
+                             "batch, or the class-balanced sampler); use collapse_rates")
         phi, args = self._symbolic
         at = {a: 1 for a in args}
         grad = [sp.nsimplify(sp.simplify(sp.diff(phi, a).subs(at))) for a in args]

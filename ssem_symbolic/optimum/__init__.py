@@ -35,6 +35,7 @@ from ._certificate import (
 from ._dataset import (
     PartitionOptimum as PartitionOptimum,
     dataset_alpha_c as dataset_alpha_c,
+    dataset_objective as dataset_objective,
     dataset_optimum as dataset_optimum,
     dataset_regimes as dataset_regimes,
     dataset_tau_c as dataset_tau_c,
@@ -53,7 +54,8 @@ __all__ = [
     "ImbalancedOptimum", "ImbalancedRegimes", "PartitionOptimum",
     "GlobalOptimum", "Regimes", "Setting", "Threshold", "balanced_regimes", "optimum", "threshold",
     "SHOWN_OFF_SSEM", "TAU_RANGE", "UNIFORM_TAU_RANGE", "as_sizes", "certify_ssem",
-    "SSEMCertificate", "dataset_alpha_c", "dataset_optimum", "dataset_regimes", "dataset_tau_c",
+    "SSEMCertificate", "dataset_alpha_c", "dataset_objective", "dataset_optimum",
+    "dataset_regimes", "dataset_tau_c",
     "established", "global_optimum", "imbalanced_optimum", "imbalanced_regimes",
     "regimes", "solve_face", "Reference", "References", "random_loss", "references",
     "MULTIPLICITY", "rank_formula", "rank_needed",

@@ -51,6 +51,29 @@ def _uniform_objective(spec: LossSpec, P, p_: int, mix, alpha_, batch: int):
     return lambda t, lib: form.objective(spec, P.coords, weights, t, lib)
 
 
+def dataset_objective(convention, data, alpha_, tau_):
+    """The expected batch loss of a sampler whose batches vary in composition (``uniform``,
+    ``all-subsets``) on the dataset's symmetric family: ``(coords, objective)``, coords the
+    dataset polyhedron's (view, class, other) and ``objective.parts(x, hessian)`` giving tau
+    times the loss, its gradient and Hessian in float64 (a mixture over the anchor's class
+    count, exact in its weights)."""
+    spec = get_spec(convention)
+    smp = data.sampler
+    if not smp.composition_varies:
+        raise ValueError(f"dataset_objective covers the uniform and all-subsets samplers, got "
+                         f"{smp.kind}")
+    smp.check(data.classes, data.instances)
+    check_setting(spec, 2, 2, data.views, alpha=alpha_, tau=tau_)
+    P = (limit_polyhedron(data.classes, data.views) if data.instances is None
+         else polyhedron(data.classes, data.instances, data.views))
+    make = _uniform_objective(spec, P, data.views, mixture(spec, data.classes, data.instances,
+                                                           data.views, smp.batch), alpha_,
+                              smp.batch)
+    import numpy as np
+
+    return P.coords, make(float(exact(tau_)), np)
+
+
 #: the temperatures the uniform sampler's mixture solver covers (paper, 10 classes, B = 128:
 #: about 20 s at 0.01, 1 s at 0.03); the other samplers take the batch solver's TAU_RANGE
 UNIFORM_TAU_RANGE = ("0.01", "1e4")

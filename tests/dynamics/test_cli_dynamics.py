@@ -59,7 +59,7 @@ def test_bad_input_is_one_line(capsys, argv, message):
     assert status == 2 and out == "" and message in err and err.count("\n") == 1
 
 
-def test_a_balanced_sampler_gives_the_expected_gradient_dynamics_and_others_are_refused(
+def test_samplers_give_the_expected_gradient_dynamics_and_an_infinite_dataset_is_refused(
         capsys):
     def run(*argv):
         try:
@@ -70,8 +70,11 @@ def test_a_balanced_sampler_gives_the_expected_gradient_dynamics_and_others_are_
     assert run("--dataset", "6:4", "--sampler", "balanced:3:2") == 0
     data = json.loads(capsys.readouterr().out)
     assert data["dataset"] == [6, 4] and "balanced" in data["sampler"]
-    assert run("--dataset", "6:4", "--sampler", "uniform:6") == 2
-    assert "class-balanced sampler" in capsys.readouterr().err
+    assert run("--dataset", "6:4", "--sampler", "uniform:6") == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["dataset"] == [6, 4] and "uniform" in data["sampler"]
+    assert run("--dataset", "6:oo", "--sampler", "uniform:6") == 2
+    assert "finite dataset" in capsys.readouterr().err
 
 
 def test_out_for_unequal_sizes_writes_every_coordinate_and_the_variances(capsys, tmp_path):

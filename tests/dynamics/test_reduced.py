@@ -298,3 +298,54 @@ def test_at_collapse_the_map_jacobian_equals_finite_differences_of_the_simulated
                          / (2 * h) for e in np.eye(3)])
     reduced = np.sort(np.linalg.eigvals(dyn.gd_jacobian(np.ones(3), lr)).real)
     assert np.abs(np.sort(np.linalg.eigvals(D).real) - reduced).max() < 1e-6
+
+
+@pytest.mark.parametrize("spec", ["supcon", "paper", "siglip"])
+def test_the_uniform_sampler_flow_is_the_expected_gradient_over_every_batch(spec):
+    """A 3 x 3 x 2 dataset, the uniform sampler drawing B = 4 of its 9 instances (126
+    batches, classes in every composition): the mean over all of them of the simulated loss
+    and Riemannian gradient gives the reduced loss and flow."""
+    import itertools
+
+    from ssem_symbolic.setting import Dataset, Sampler
+
+    C, n, p, B, alpha, tau = 3, 3, 2, 4, 0.4, 0.5
+    dyn = Dynamics.under(spec, Dataset(C, n, p, Sampler("uniform", batch=B)), str(alpha),
+                         str(tau))
+    x = np.array([0.7, 0.3, -0.1])
+    X = vectors(C, n, p, x)
+    grad, total, count = torch.zeros_like(X), 0.0, 0
+    for rows in itertools.combinations(range(C * n), B):
+        Z = X[list(rows)].clone().requires_grad_()
+        value = supcl_loss(Z, torch.tensor([r // n for r in rows]), alpha, tau, spec)
+        value.backward()
+        grad[list(rows)] += Z.grad
+        total, count = total + float(value.detach()), count + 1
+    grad /= count
+    assert abs(total / count - dyn.loss(x)) < 1e-12
+    Zf, T = X.reshape(C * n * p, -1), grad.reshape(C * n * p, -1)
+    dG = (-(T @ Zf.T + Zf @ T.T)).numpy()
+    inst, lab = _layout(C, n, p)
+    rates = {"v": [], "c": [], "o": []}
+    for a in range(len(inst)):
+        for b in range(len(inst)):
+            if a != b:
+                rates["v" if inst[a] == inst[b] else "c" if lab[a] == lab[b] else "o"].append(
+                    dG[a, b])
+    assert max(np.ptp(r) for r in rates.values()) < 1e-12
+    measured = np.array([np.mean(rates[t]) for t in "vco"])
+    assert np.abs(measured - dyn.flow_rhs(x)).max() < 1e-12
+
+
+def test_the_uniform_sampler_dynamics_end_at_the_dataset_optimum_and_a_partition_is_refused():
+    from ssem_symbolic.setting import Dataset, Sampler
+
+    data = Dataset(4, 5, 2, Sampler("uniform", batch=6))
+    dyn = Dynamics.under("supcon", data, "0.4", "0.5")
+    opt = optimum("supcon", data, "0.4", "0.5")  # the solver: another path to the same point
+    end = dyn.run(parse_start("collapsed:1e-6", dyn), rule="gd", lr=0.5, steps=3000).x[-1]
+    assert np.abs(end - [opt.view, opt.class_, opt.other]).max() < 1e-8
+    part = Dataset(2, 2, 2, Sampler("fixed-partition", batches=(((0, 0), (1, 0)),
+                                                                ((0, 1), (1, 1)))))
+    with pytest.raises(ValueError, match="not reduced"):
+        Dynamics.under("supcon", part, "0.4", "0.5")
