@@ -4,6 +4,10 @@ and the batched face solver (L6, imports torch)."""
 from ._codegen import (
     stabilise as stabilise,
 )
+from ._dynamics import (
+    DynamicsGrid as DynamicsGrid,
+    dynamics_grid as dynamics_grid,
+)
 from ._optimum import (
     global_optimum_grid as global_optimum_grid,
     OFF_SSEM_TAU as OFF_SSEM_TAU,
@@ -15,6 +19,7 @@ from ._solve import (
 )
 
 __all__ = [
-    "GRID_TAU_RANGE", "OFF_SSEM_TAU", "global_optimum_grid", "kernels", "optimal_beta_grid",
+    "DynamicsGrid", "dynamics_grid", "GRID_TAU_RANGE", "OFF_SSEM_TAU", "global_optimum_grid",
+    "kernels", "optimal_beta_grid",
     "stabilise",
 ]

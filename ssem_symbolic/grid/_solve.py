@@ -294,15 +294,19 @@ def _log_ratio(K: SpecKernels, x, a, t, batch) -> tuple[torch.Tensor, torch.Tens
 @dataclass(frozen=True)
 class Engine:
     """What the grid solvers take from a loss form: its generated kernels, the tau range where
-    its grid solver meets its accuracy (within the dtype's own), and its beta* solver."""
+    its grid solver meets its accuracy (within the dtype's own), its beta* solver, and
+    whether its expressions are log-sum-exps to stabilise when generating a kernel
+    (the sigmoid form's softplus is stable as printed)."""
 
     kernels: Callable
     tau_range: tuple[float, float]
     beta: Callable
+    log_sum_exp: bool = True
 
 
 #: one grid engine per loss form (a new form adds its entry here)
 ENGINES: dict[str, Engine] = {
     "softmax": Engine(_kernels, (0.0, math.inf), _softmax_beta),
-    "sigmoid": Engine(_sigmoid.sigmoid_kernels, _sigmoid.TAU_RANGE, _sigmoid.optimal_beta),
+    "sigmoid": Engine(_sigmoid.sigmoid_kernels, _sigmoid.TAU_RANGE, _sigmoid.optimal_beta,
+                      log_sum_exp=False),
 }
