@@ -30,8 +30,8 @@ import traceback
 
 from ..infra import OutputError
 from ..setting import Batch, Dataset
-from ._render import (class_collapse, diagnose_lines, dynamics_lines, explain_lines,
-                      guide_lines, guide_warnings)
+from ._render import (class_collapse, diagnose_lines, dynamics_grid_lines, dynamics_lines,
+                      explain_lines, guide_lines, guide_warnings)
 from ..spec import PRESETS, NoSolution
 
 EXIT_OK, EXIT_BUG, EXIT_BAD_INPUT, EXIT_OUTPUT = 0, 1, 2, 3
@@ -325,8 +325,13 @@ def build_parser() -> argparse.ArgumentParser:
     _batch_args(dy)
     _dataset_args(dy, "the expected-gradient dynamics of the class-balanced sampler on the "
                   "dataset's embeddings")
-    dy.add_argument("--alpha", required=True, type=_real("--alpha"))
-    dy.add_argument("--tau", required=True, type=_real("--tau"))
+    dy.add_argument("--alpha", type=_real("--alpha"))
+    dy.add_argument("--tau", type=_real("--tau"))
+    dy.add_argument("--alpha-grid", type=_grid_arg("--alpha-grid"), metavar="A0:A1:NA",
+                    help="in place of --alpha: gradient descent at every alpha of the grid at "
+                    "once (a generated torch kernel; balanced batches)")
+    dy.add_argument("--tau-grid", type=_grid_arg("--tau-grid"), metavar="T0:T1:NT",
+                    help="in place of --tau: the same over a grid of tau")
     dy.add_argument("--rule", choices=("flow", "gd", "momentum"), default="gd",
                     help="the update: the gradient flow, gradient descent (--lr) or heavy-ball "
                     "momentum (--lr, --beta); every embedding renormalised after each step")
@@ -540,6 +545,12 @@ def _dynamics(args) -> int:
     from ..optimum import optimum
 
     spec, setting = _resolve(args)
+    for name, value, grid in (("--alpha", args.alpha, args.alpha_grid),
+                              ("--tau", args.tau, args.tau_grid)):
+        if (value is None) == (grid is None):
+            raise ValueError(f"give {name} or {name}-grid (one of them)")
+    if args.alpha_grid is not None or args.tau_grid is not None:
+        return _dynamics_grid(args, spec, setting)
     dataset = None
     if isinstance(setting, Dataset):
         if setting.instances is None:
@@ -583,6 +594,51 @@ def _dynamics(args) -> int:
     if args.rule == "gd" and dataset is None:
         out["generic_relaxation"] = _generic_relaxation(spec, m, k, p, args)
     return _print_dynamics(args, out)
+
+
+def _dynamics_grid(args, spec, setting) -> int:
+    """ssem dynamics over --alpha-grid and/or --tau-grid: gradient descent at every point at
+    once (grid.dynamics_grid), the plateau at collapse and where each point settles."""
+    import numpy as np
+    import torch
+
+    from ..dynamics import Dynamics, parse_start
+    from ..grid import dynamics_grid
+
+    if isinstance(setting, Dataset) or not setting.is_balanced:
+        raise ValueError("--alpha-grid/--tau-grid cover balanced batches (--classes/"
+                         "--per-class)")
+    if args.rule != "gd" or args.lr is None or not args.lr > 0:
+        raise ValueError("--alpha-grid/--tau-grid run gradient descent: give --rule gd and "
+                         "--lr > 0")
+    if args.steps < 1 or args.steps > 10**6:
+        raise ValueError(f"--steps must lie in 1 .. 1e6 with a grid, got {args.steps}")
+    alphas = ([args.alpha] if args.alpha_grid is None else
+              np.linspace(*args.alpha_grid[:2], args.alpha_grid[2]).tolist())
+    taus = ([args.tau] if args.tau_grid is None else
+            np.linspace(*args.tau_grid[:2], args.tau_grid[2]).tolist())
+    if len(alphas) * len(taus) > 10**5:
+        raise ValueError(f"the grid has {len(alphas) * len(taus)} points, above 1e5")
+    if min(alphas) < 0 or max(alphas) > 1:
+        raise ValueError("--alpha-grid must lie in [0, 1]")
+    if not min(taus) > 0:
+        raise ValueError("--tau-grid must be > 0")
+    m, k, p = setting.shape
+    start = parse_start(args.start, Dynamics(spec, m, k, p, "1/2", "1/2"))
+    res = dynamics_grid(spec, m, k, p, torch.tensor(alphas, dtype=torch.float64)[:, None],
+                        torch.tensor(taus, dtype=torch.float64)[None, :], lr=args.lr,
+                        steps=args.steps, start=tuple(float(v) for v in start), tol=args.tol)
+    out = {"loss": spec.name, "class_sizes": list(setting.sizes.sizes), "views": p,
+           "rule": "gd", "lr": args.lr, "steps": args.steps, "start": args.start,
+           "tol": args.tol, "alpha": alphas, "tau": taus,
+           "plateau": res.plateau.tolist(), "settled": res.settled.tolist(),
+           "final": res.final.tolist()}
+    if args.out is not None:
+        from ..report import save_dynamics_grid
+
+        save_dynamics_grid(spec.name, (m, k, p), res, alphas, taus, args.out)
+    return _emit(args, out, dynamics_grid_lines,
+                 f"wrote {args.out}/dynamics_grid.npz and {args.out}/dynamics_grid.png")
 
 
 def _generic_relaxation(spec, m: int, k: int, p: int, args) -> dict:

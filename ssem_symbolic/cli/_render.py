@@ -324,3 +324,33 @@ def dynamics_lines(out: dict) -> list[str]:
                      generic["stable_lr"] > 0 else "; the optimum is a saddle off the family")
         lines.append(line)
     return lines
+
+
+def dynamics_grid_lines(out: dict) -> list[str]:
+    """ssem dynamics over a grid of alpha and/or tau: the plateau at collapse per point (a
+    table when the grid is small) and where the points settle."""
+    plateau = [v for row in out["plateau"] for v in row]
+    settled = [v for row in out["settled"] for v in row]
+    alphas, taus = out["alpha"], out["tau"]
+    sizes = out["class_sizes"]
+    batch = (f"{len(sizes)} x {sizes[0]} x {out['views']}" if len(set(sizes)) == 1
+             else f"sizes {sizes}, p = {out['views']}")
+    lines = [f"{out['loss']} on a {batch} batch: gradient descent, lr {out['lr']:g}, "
+             f"{out['steps']} steps from {out['start']}, at {len(alphas)} alpha x "
+             f"{len(taus)} tau at once", ""]
+    left = [v for v in plateau if v >= 0]
+    lines.append("plateau at collapse (steps until a Gram eigenvalue reaches 0.1): " + (
+        f"{min(left)} to {max(left)} steps" if left else "not left at any point")
+        + (f"; not left within {out['steps']} steps at {len(plateau) - len(left)} points"
+           if len(left) < len(plateau) else ""))
+    if len(alphas) <= 12 and len(taus) <= 8:
+        lines.append("")
+        lines.append("alpha \\ tau " + "".join(f"{t:>9.4g}" for t in taus))
+        for a, row in zip(alphas, out["plateau"]):
+            lines.append(f"{a:<11.4g}" + "".join(f"{v:>9d}" if v >= 0 else f"{'-':>9}"
+                                                  for v in row))
+    lines.append("")
+    lines.append(f"settled (the last step moved every coordinate by at most {out['tol']:g}): "
+                 f"{sum(settled)} of {len(settled)} points; settled is not converged to the "
+                 "optimum beyond the stable step size (ssem dynamics at one point says)")
+    return lines

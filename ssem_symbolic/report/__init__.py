@@ -13,6 +13,7 @@ from ._diagnose import (
     save_png as save_diagnosis_png,
 )
 from ._dynamics import (
+    save_dynamics_grid as save_dynamics_grid,
     save_trajectory as save_trajectory,
 )
 from ._explain import (
@@ -39,7 +40,8 @@ from ._phase import (
 
 __all__ = [
     "DatasetPhaseMap", "Diagnosis", "Explanation", "Plateau", "diagnose", "parse_log",
-    "save_diagnosis_png", "save_trajectory", "ImbalancedPhaseMap", "PhaseMap", "balanced_batch",
+    "save_diagnosis_png", "save_dynamics_grid", "save_trajectory", "ImbalancedPhaseMap",
+    "PhaseMap", "balanced_batch",
     "explain", "export", "grid",
     "guide", "phase_map", "save_dataset", "save_imbalanced", "save_npz", "save_png",
     "validity_note",

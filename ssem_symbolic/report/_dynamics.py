@@ -58,3 +58,46 @@ def save_trajectory(dyn: Dynamics | GroupDynamics, traj: Trajectory, summary: Su
         atomic_write(npz_path, buf.getvalue(), make_parents=True)
         atomic_write(png_path, png.getvalue(), make_parents=True)
     return npz_path, png_path
+
+
+def save_dynamics_grid(name: str, batch: tuple, res, alphas, taus,
+                       folder: str | os.PathLike) -> tuple[Path, Path]:
+    """``dynamics_grid.npz`` (alpha, tau, plateau, final, moved, settled) and
+    ``dynamics_grid.png`` (the plateau over the grid, and the within-class variance where
+    the points end) in ``folder``, written together and atomically."""
+    from ..setting import variances
+
+    folder = Path(folder)
+    m, k, p = batch
+    final = res.final.numpy()
+    within = np.vectorize(lambda v, c, o: float(variances(v, c, o, m, k, p)["within"]))(
+        final[..., 0], final[..., 1], final[..., 2])
+    buf = io.BytesIO()
+    np.savez(buf, alpha=np.asarray(alphas), tau=np.asarray(taus),
+             plateau=res.plateau.numpy(), final=final, moved=res.moved.numpy(),
+             settled=res.settled.numpy(), within=within)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11.0, 4.2), dpi=110)
+    for ax, data, title in ((axes[0], np.where(res.plateau.numpy() >= 0,
+                                               res.plateau.numpy(), np.nan),
+                             "plateau at collapse (steps)"),
+                            (axes[1], np.where(res.settled.numpy(), within, np.nan),
+                             "within-class variance where it settles")):
+        im = ax.pcolormesh(np.asarray(taus), np.asarray(alphas), data, shading="nearest")
+        fig.colorbar(im, ax=ax)
+        ax.set_xlabel("tau")
+        ax.set_ylabel("alpha")
+        ax.set_title(f"{name}, {m} x {k} x {p}, lr {res.lr:g}: {title}", fontsize=9)
+    fig.tight_layout()
+    png = io.BytesIO()
+    fig.savefig(png, format="png")
+    plt.close(fig)
+    npz_path, png_path = folder / "dynamics_grid.npz", folder / "dynamics_grid.png"
+    with together():
+        atomic_write(npz_path, buf.getvalue(), make_parents=True)
+        atomic_write(png_path, png.getvalue(), make_parents=True)
+    return npz_path, png_path

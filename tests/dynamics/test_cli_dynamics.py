@@ -113,3 +113,31 @@ def test_out_for_unequal_sizes_writes_every_coordinate_and_the_variances(capsys,
         assert abs(saved["within"][step] - within) < 1e-12
         assert abs(saved["between"][step] - (total - within)) < 1e-12
     assert (tmp_path / "trajectory.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_grid_of_alpha_and_tau_at_once(capsys, tmp_path):
+    """--alpha-grid/--tau-grid: every point's plateau equals the one-point command's, and the
+    files are written; a grid with --alpha, or without --lr, is one line."""
+    def run(*argv):
+        try:
+            return main(["dynamics", "--loss", "supcon", "--classes", "3", "--per-class", "4",
+                         *argv])
+        except SystemExit as exc:
+            return exc.code
+    assert run("--alpha-grid", "0.2:0.8:3", "--tau-grid", "0.4:0.8:2", "--lr", "0.5",
+               "--steps", "600", "--json", "--out", str(tmp_path)) == 0
+    grid = json.loads(capsys.readouterr().out)
+    assert len(grid["plateau"]) == 3 and len(grid["plateau"][0]) == 2
+    for i, a in enumerate(grid["alpha"]):
+        for j, t in enumerate(grid["tau"]):
+            assert run("--alpha", repr(a), "--tau", repr(t), "--lr", "0.5", "--steps", "600",
+                       "--json") == 0
+            one = json.loads(capsys.readouterr().out)
+            assert grid["plateau"][i][j] == one["plateau"]
+    saved = np.load(tmp_path / "dynamics_grid.npz")
+    assert saved["plateau"].shape == (3, 2) and saved["within"].shape == (3, 2)
+    assert (tmp_path / "dynamics_grid.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert run("--alpha", "0.3", "--alpha-grid", "0:1:3", "--tau", "0.5", "--lr", "0.5") == 2
+    assert "one of them" in capsys.readouterr().err
+    assert run("--alpha-grid", "0:1:3", "--tau", "0.5") == 2
+    assert "--lr" in capsys.readouterr().err
