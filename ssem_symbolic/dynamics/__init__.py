@@ -9,6 +9,7 @@ from ._analysis import (
     Slowing as Slowing,
     critical_slowing as critical_slowing,
     relaxation_at as relaxation_at,
+    slowing_prefactor as slowing_prefactor,
     Summary as Summary,
     escape_rates_per_step as escape_rates_per_step,
     parse_group_start as parse_group_start,
@@ -28,4 +29,4 @@ from ._reduced import (
 
 __all__ = ["EXIT", "Dynamics", "GroupDynamics", "SPACES", "Slowing", "Summary", "Trajectory",
            "critical_slowing", "escape_rates_per_step", "parse_group_start", "parse_start",
-           "relaxation_at", "stable_lr", "summarise", "summarise_groups"]
+           "relaxation_at", "slowing_prefactor", "stable_lr", "summarise", "summarise_groups"]

@@ -184,6 +184,52 @@ def relaxation_at(spec, m_: int, k_: int, p_: int, alpha_, tau_) -> float:
     return Dynamics(spec, m_, k_, p_, alpha_, tau_).relaxation_rate(x)
 
 
+def slowing_prefactor(spec, m_: int, k_: int, p_: int, tau_):
+    """The prefactor A of critical slowing down, rate ~ A |alpha - alpha_c|, exactly (SymPy).
+
+    Below alpha_c the optimum is the class-collapse vertex x_v = (1, 1, -1/(m - 1)) (views and
+    classes collapsed, the class means a simplex), where it stays whatever alpha; the
+    within-class direction relaxes at -4 h_within(x_v; alpha), and the loss is linear in
+    alpha, so the rate is 4 |d h_within / d alpha| (alpha_c - alpha) exactly. Above alpha_c
+    the within-class eigenvalue grows from 0 at the rate that keeps h_within = 0 and the slow
+    eigenvalue is -4 gamma_within d h_within / d gamma_within; the second factor cancels
+    against the growth of gamma_within, leaving the same A on both sides when the other
+    coordinates stay pinned at x_v to first order. A = 4 |d h_within / d alpha| at x_v, a
+    function of tau alone. None when the collapsed optimum is not that vertex (p = 1, or a
+    spec whose class means do not form a centred simplex at alpha_c).
+
+    >>> slowing_prefactor("supcon", 3, 4, 2, "1/2")
+    8/21
+    """
+    import sympy as sp
+
+    from ..optimum import optimum
+    from ..setting import Batch, ClassSizes, reduced_loss
+    from ..spec import alpha as alpha_symbol, pair_counts, tau as tau_symbol
+    from ..ssem import alpha_c_value
+    from ..vocab import check_tau
+
+    if p_ < 2:
+        return None
+    a_c = float(alpha_c_value(spec, m_, k_, p_, tau_))
+    below = optimum(spec, Batch.balanced(m_, k_, p_), repr(max(a_c - 1e-3, 0.0)), tau_)
+    vertex = (1, 1, sp.Rational(-1, m_ - 1))
+    if max(abs(float(a) - float(b)) for a, b in zip(
+            (below.view, below.class_, below.other), vertex)) > 1e-9:
+        return None
+    phi = reduced_loss(spec, ClassSizes((k_,) * m_), p_).subs(tau_symbol, check_tau(tau_))
+    coords = [sp.Symbol(c, real=True) for c in ("v[0]", "s[0]", "o[0,0]")]
+    grad = [sp.diff(phi, c).subs(dict(zip(coords, vertex))) for c in coords]
+    counts = pair_counts(m_, k_, p_)
+    n = [sp.Integer(int(counts[t])) for t in ("view", "class", "other")]
+    M = sp.Integer(m_ * k_ * p_)
+    gbar = [g / (M * c) for g, c in zip(grad, n)]
+    theta_within = (p_ - 1, -p_, 0)
+    h = sum(t * g for t, g in zip(theta_within, gbar)) - sum(
+        g * c * x for g, c, x in zip(gbar, n, vertex))
+    return sp.nsimplify(sp.simplify(4 * abs(sp.diff(h, alpha_symbol))))
+
+
 @dataclass(frozen=True)
 class Slowing:
     """Critical slowing down at alpha_c(tau): the relaxation rate ~ A |alpha - alpha_c|^z on
@@ -196,11 +242,16 @@ class Slowing:
     rates: dict
     exponent: dict
     prefactor: dict
+    #: the prefactor in closed form (:func:`slowing_prefactor`), the same on both sides; None
+    #: where the collapsed optimum is not the centred-simplex vertex
+    exact_prefactor: object = None
 
     def as_dict(self) -> dict:
         return {"alpha_c": self.alpha_c, "deltas": list(self.deltas),
                 "rates": {s: list(r) for s, r in self.rates.items()},
-                "exponent": self.exponent, "prefactor": self.prefactor}
+                "exponent": self.exponent, "prefactor": self.prefactor,
+                "exact_prefactor": (None if self.exact_prefactor is None
+                                    else str(self.exact_prefactor))}
 
 
 def critical_slowing(spec, m_: int, k_: int, p_: int, tau_,
@@ -211,8 +262,8 @@ def critical_slowing(spec, m_: int, k_: int, p_: int, tau_,
     collapsed side gamma_within = 0 and the within direction relaxes at -4 h_within, a KKT
     multiplier that vanishes linearly at alpha_c; on the other side h_within = 0 and the rate
     is -4 (d h_within / d gamma_within) gamma_within, with gamma_within (the within-class
-    eigenvalue) growing linearly from 0. Each prefactor is the derivative of that expression
-    in alpha at alpha_c, fitted here from exact rates at alpha_c -+ delta.
+    eigenvalue) growing linearly from 0. Each prefactor is fitted here from exact rates at
+    alpha_c -+ delta, beside its closed form (:func:`slowing_prefactor`).
     """
     from ..ssem import alpha_c_value
 
@@ -223,7 +274,8 @@ def critical_slowing(spec, m_: int, k_: int, p_: int, tau_,
         rates[side] = tuple(r)
         slope, intercept = np.polyfit(np.log(deltas), np.log(r), 1)
         exponent[side], prefactor[side] = float(slope), float(math.exp(intercept))
-    return Slowing(a_c, tuple(deltas), rates, exponent, prefactor)
+    return Slowing(a_c, tuple(deltas), rates, exponent, prefactor,
+                   slowing_prefactor(spec, m_, k_, p_, tau_))
 
 
 def parse_group_start(text: str, dyn) -> np.ndarray:

@@ -349,3 +349,22 @@ def test_the_uniform_sampler_dynamics_end_at_the_dataset_optimum_and_a_partition
                                                                 ((0, 1), (1, 1)))))
     with pytest.raises(ValueError, match="not reduced"):
         Dynamics.under("supcon", part, "0.4", "0.5")
+
+
+@pytest.mark.parametrize("name, exact", [("supcon", "8/21"), ("paper", "4/9"),
+                                         ("spread", None)])
+def test_the_slowing_prefactor_in_closed_form_equals_the_fitted_one_on_both_sides(name, exact):
+    """A = 4 |d h_within / d alpha| at the class-collapse vertex, the same on both sides; the
+    fits from exact rates at alpha_c -+ 1e-5 .. 4e-5 (their curvature is of relative size
+    delta) agree with it to 1e-3 relative."""
+    import sympy
+
+    from ssem_symbolic.dynamics import critical_slowing, slowing_prefactor
+
+    A = slowing_prefactor(name, 3, 4, 2, "1/2")
+    if exact is not None:
+        assert A == sympy.Rational(exact)
+    slow = critical_slowing(name, 3, 4, 2, "1/2", deltas=(1e-5, 2e-5, 4e-5))
+    for side in ("below", "above"):
+        assert abs(slow.prefactor[side] / float(A) - 1) < 1e-3
+    assert slow.exact_prefactor == A
