@@ -264,6 +264,13 @@ def build_parser() -> argparse.ArgumentParser:
     cc.add_argument("--address", help="with --executor ray: the Ray cluster to join "
                     "(e.g. ray://host:10001 or auto)")
     cc.add_argument("--out", default="crosscheck-out", help="output folder")
+    cc.add_argument("--real", action="store_true",
+                    help="networks on real offline data (pip install 'ssem-symbolic[data]'): "
+                    "an encoder trained with SupCLLoss over alpha at two temperatures, "
+                    "against the dataset-level and per-batch predictions (--tiny, --quick: "
+                    "a few minutes, --full: about 30 minutes)")
+    cc.add_argument("--datasets", help="with --real: a comma-separated subset of digits, "
+                    "mnist, mnist1d, pigcvp")
     cc.add_argument("--resume", action="store_true",
                     help="skip configurations already in OUT/results.jsonl")
     cc.add_argument("--json", action="store_true", help="no progress bars; print one JSON object")
@@ -1394,6 +1401,52 @@ def _torch_float64():
     return torch.float64
 
 
+def _crosscheck_real(args, out) -> int:
+    """ssem crosscheck --real: the real-data plan, real.json and real.md in --out."""
+    import dataclasses
+    import time
+
+    from ..harness.datasets import CATALOGUE
+    from ..harness.real import PLANS, real_report, run_real
+    from ..infra import atomic_write, check_output, together
+
+    plan = PLANS[args.size]
+    if args.loss:
+        if len(args.loss) > 1:
+            raise ValueError("--real takes one --loss")
+        plan = dataclasses.replace(plan, loss=args.loss[0])
+    if args.datasets is not None:
+        names = tuple(n.strip() for n in args.datasets.split(",") if n.strip())
+        unknown = [n for n in names if n not in CATALOGUE]
+        if unknown or not names:
+            raise ValueError(f"--datasets takes {', '.join(CATALOGUE)}, got {args.datasets!r}")
+        plan = dataclasses.replace(plan, datasets=names)
+    if args.resume or args.class_sizes is not None or args.executor != "local":
+        raise ValueError("--real runs in this process: no --resume, --class-sizes or "
+                         "--executor")
+    check_output(out / "real.json", "--out", make_parents=True)
+    start = time.perf_counter()
+    result = run_real(plan, progress=None if args.json else
+                      lambda r: sys.stderr.write(f"ssem: real: {r['dataset']} alpha "
+                                                 f"{r['alpha']:g} tau {r['tau']:g} seed "
+                                                 f"{r['seed']} done\n"))
+    result["seconds"] = time.perf_counter() - start
+    text = real_report(result)
+    with together():
+        atomic_write(out / "real.json", (_dumps(result) + "\n").encode())
+        atomic_write(out / "real.md", text.encode())
+    counts: dict = {}
+    for p in result["points"]:
+        counts[p["verdict"]] = counts.get(p["verdict"], 0) + 1
+    if args.json:
+        print(_dumps({"verdicts": counts, "seconds": result["seconds"],
+                      "files": [str(out / "real.json"), str(out / "real.md")]}))
+        return 0
+    print(text)
+    print(f"wrote {out / 'real.json'} and {out / 'real.md'}")
+    return 0
+
+
 def _crosscheck(args) -> int:
     import shlex
     import time
@@ -1413,6 +1466,10 @@ def _crosscheck(args) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out} exists and is not a folder")
+    if args.real:
+        return _crosscheck_real(args, out)
+    if args.datasets is not None:
+        raise ValueError("--datasets goes with --real")
     check_output(out / "results.jsonl", "--out", make_parents=True)
     device = _device(args.device)
     from ..spec import get_spec
