@@ -1190,19 +1190,47 @@ def _regimes_imbalanced(args, spec, setting) -> int:
     from ..optimum import regimes
 
     sizes = setting.sizes
+    if args.dim is not None and args.dim < 1:
+        raise ValueError(f"--dim must be a positive integer, got {args.dim}")
     result = regimes(spec, setting, tau=args.tau, alpha=args.alpha)
+    ranks = [_regime_rank(spec, setting, result.axis, r, args) for r in result.regimes] \
+        if args.dim is not None else [None] * len(result.regimes)
     if args.json:
-        print(_dumps(result.as_dict()))
+        out = result.as_dict()
+        if args.dim is not None:
+            out["regimes"] = [dict(r, rank=n, realisable=n <= args.dim)
+                              for r, n in zip(out["regimes"], ranks)]
+            out["dim"] = args.dim
+        print(_dumps(out))
         return 0
     _print_scan(result, [("loss", spec.name), ("class sizes", str(sizes)),
                          ("views p", args.views)],
                 [(b[result.axis], b["below"], b["above"]) for b in result.boundaries], 8)
     print("\nRegimes (collapsed classes by index, aligned with the sizes):")
-    for r in result.regimes:
+    for r, n in zip(result.regimes, ranks):
         merged = f"; merged {r['merged']}" if r["merged"] else ""
+        where = ("" if n is None else
+                 f" (rank {n}; realised in R^{args.dim})" if n <= args.dim else
+                 f" (rank {n}; NOT reachable in R^{args.dim}: its loss is a lower bound there)")
         print(f"  {result.axis} in [{r['from']:.6g}, {r['to']:.6g}]: collapsed "
-              f"{r['collapsed_classes'] or 'none'}{merged}")
+              f"{r['collapsed_classes'] or 'none'}{merged}{where}")
     return 0
+
+
+def _regime_rank(spec, setting, axis: str, regime: dict, args) -> int:
+    """The rank of the optimum's Gram matrix inside a regime of unequal class sizes: the
+    optimum at the regime's midpoint (geometric along tau), counted per size group."""
+    import math
+
+    from ..optimum import optimum, rank_needed
+
+    lo, hi = regime["from"], regime["to"]
+    if axis == "alpha":
+        alpha, tau = (lo + hi) / 2, args.tau
+    else:
+        alpha, tau = args.alpha, math.sqrt(lo * hi)
+    return rank_needed(spec, setting, optimum(spec, setting, repr(float(alpha)),
+                                              repr(float(tau))))
 
 
 def _threshold_imbalanced_text(args, spec, setting) -> int:
@@ -1720,17 +1748,36 @@ def _guide_imbalanced(args, sizes) -> int:
 
     if args.world_size != 1:
         raise ValueError("--world-size goes with --batch-size/--num-classes")
-    out = guide(args.loss, Batch(sizes, args.views), tau=args.tau, alpha=args.alpha,
+    batch = Batch(sizes, args.views)
+    out = guide(args.loss, batch, tau=args.tau, alpha=args.alpha,
                 target_within=args.target_within)
+    dim_warning = None
+    if getattr(args, "dim", None) is not None:
+        if args.dim < 1:
+            raise ValueError(f"--dim must be a positive integer, got {args.dim}")
+        if args.tau is None or out.get("alpha") is None:
+            raise ValueError("--dim checks the recommended alpha: give --tau and "
+                             "--target-within")
+        from ..optimum import optimum, rank_needed
+
+        need = rank_needed(args.loss, batch, optimum(args.loss, batch, repr(out["alpha"]),
+                                                     repr(args.tau)))
+        if need > args.dim:
+            dim_warning = (f"at alpha = {out['alpha']:.6g} the optimum needs rank {need} > d "
+                           f"= {args.dim}: a model with {args.dim}-dimensional embeddings "
+                           "cannot reach it, and the within-class variance it reaches can "
+                           "differ from the target")
+    warnings = guide_warnings(out) + ([dim_warning] if dim_warning else [])
     if args.json:
         keys = ("alpha_c_per_class", "tau_c_per_class", "collapsed_at_range_ends_per_class",
                 "alpha_range", "tau_range", "alpha", "class_sizes")
-        print(_dumps({key: out[key] for key in keys if key in out}
-                     | {"warnings": guide_warnings(out)}))
+        print(_dumps({key: out[key] for key in keys if key in out} | {"warnings": warnings}))
         return 0
     print(f"loss {out['loss']}, class sizes {sizes}, p = {args.views}")
     for line in guide_lines(out):
         print(line)
+    if dim_warning:
+        print(f"warning: {dim_warning}")
     return 0
 
 

@@ -113,3 +113,25 @@ def test_guide_warns_where_the_recommended_optimum_needs_more_than_d(capsys):
     assert any("needs rank 11 > d = 4" in w for w in warnings)
     assert main([*args, "--dim", "16"]) == 0
     assert not any("needs rank" in w for w in json.loads(capsys.readouterr().out)["warnings"])
+
+
+@pytest.mark.slow
+def test_regimes_and_guide_with_dim_on_unequal_sizes(capsys):
+    """Sizes 4, 3, 2 with the views of an instance together (supcon, tau 0.5): all classes
+    collapsed need the simplex of 3 class points, rank 2; each class that spreads adds its
+    k_c - 1 instance directions (2 + 3 = 5, + 2 = 7, + 1 = 8 = 9 instances - 1)."""
+    from ssem_symbolic.cli import main
+
+    assert main(["regimes", "--loss", "supcon", "--class-sizes", "4,3,2", "--tau", "0.5",
+                 "--dim", "5", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    ranks = [r["rank"] for r in out["regimes"]]
+    assert ranks[:4] == [2, 5, 7, 8] and set(ranks[4:]) <= {8}  # alpha = 1 may stand apart
+    assert [r["realisable"] for r in out["regimes"]] == [n <= 5 for n in ranks]
+    args = ["guide", "--loss", "supcon", "--class-sizes", "4,3,2", "--tau", "0.5",
+            "--target-within", "0.3", "--json"]
+    assert main([*args, "--dim", "4"]) == 0
+    assert any("needs rank 8 > d = 4" in w for w in json.loads(capsys.readouterr().out)[
+        "warnings"])
+    assert main([*args, "--dim", "8"]) == 0
+    assert json.loads(capsys.readouterr().out)["warnings"] == []
