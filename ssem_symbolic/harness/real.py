@@ -182,16 +182,22 @@ def predict(data, plan: RealPlan, alpha: float, tau: float) -> dict:
     from ..optimum import optimum
     from ..setting import Batch, Dataset, balanced
 
+    from ..optimum import rank_needed
+
     m, k = plan.batches[data.name]
     n = int(np.bincount(data.y_train).min())
     a, t = repr(float(alpha)), repr(float(tau))
-    per_batch = optimum(plan.loss, Batch.balanced(m, k, plan.views), a, t)
+    batch = Batch.balanced(m, k, plan.views)
+    per_batch = optimum(plan.loss, batch, a, t)
     out = {"batch": per_batch.within_class_variance, "n": n}
     if (data.classes, n) == (m, k):
         out["dataset"] = out["batch"]
+        out["rank"] = rank_needed(plan.loss, batch, per_batch)
     else:
-        ds = optimum(plan.loss, Dataset(data.classes, n, plan.views, balanced(m, k)), a, t)
+        setting = Dataset(data.classes, n, plan.views, balanced(m, k))
+        ds = optimum(plan.loss, setting, a, t)
         out["dataset"] = ds.within_class_variance
+        out["rank"] = rank_needed(plan.loss, setting, ds)
     return out
 
 
@@ -222,7 +228,7 @@ def run_real(plan: RealPlan, progress=None) -> dict:
                     measured.append(rec)
                     if progress is not None:
                         progress(rec)
-                point = _point(name, alpha, tau, pred, measured)
+                point = _point(name, alpha, tau, pred, measured, plan.dim)
                 points.append(point)
                 row.append(point)
             thresholds.append(_threshold(name, tau, plan, row, data.classes))
@@ -240,9 +246,10 @@ def _stats(values) -> tuple[float, float]:
     return float(v.mean()), se
 
 
-def _point(name, alpha, tau, pred, measured) -> dict:
+def _point(name, alpha, tau, pred, measured, dim: int) -> dict:
     out = {"dataset": name, "alpha": alpha, "tau": tau, "n": pred["n"],
-           "predicted_dataset": pred["dataset"], "predicted_batch": pred["batch"]}
+           "predicted_dataset": pred["dataset"], "predicted_batch": pred["batch"],
+           "rank_needed": pred["rank"]}
     for split in ("train", "test"):
         for key in ("within", "between", "view_similarity"):
             mean, se = _stats([r[split][key] for r in measured])
@@ -253,6 +260,7 @@ def _point(name, alpha, tau, pred, measured) -> dict:
     gap = out["train_within"] - out["predicted_dataset"]
     out["gap_dataset"], out["gap_batch"] = gap, out["train_within"] - out["predicted_batch"]
     out["allowed"] = allowed
+    out["realisable"] = pred["rank"] <= dim
     out["verdict"] = "agrees" if abs(gap) <= allowed else "disagrees"
     out["closer"] = ("dataset" if abs(gap) < abs(out["gap_batch"]) else
                      "batch" if abs(gap) > abs(out["gap_batch"]) else "same")
@@ -272,10 +280,15 @@ def _threshold(name, tau, plan: RealPlan, row: list, classes: int) -> dict:
     x = np.array([p["alpha"] for p in row])
     w = np.array([p["train_within"] for p in row])
     spread = w > SPREAD
-    located = None
+    located, note = None, None
     if spread.sum() >= 2 and (~spread).any():
         edge = x[~spread].max()
         located = _root(x[spread], w[spread], float(edge), float(x[spread].min()))
+    elif spread.all():
+        note = (f"no alpha of the grid collapsed: the smallest within-class variance measured "
+                f"is {w.min():.3g} > {SPREAD}")
+    else:
+        note = "fewer than two spreading points on the grid"
     batch = float(alpha_c_value(plan.loss, m, k, plan.views, repr(float(tau))))
     try:
         data_level = dataset_alpha_c(plan.loss, classes, n, plan.views, balanced(m, k),
@@ -283,7 +296,7 @@ def _threshold(name, tau, plan: RealPlan, row: list, classes: int) -> dict:
     except ValueError:
         data_level = None
     return {"dataset": name, "tau": tau, "located": located, "dataset_level": data_level,
-            "per_batch": batch}
+            "per_batch": batch, "note": note}
 
 
 def real_report(result: dict) -> str:
@@ -296,7 +309,9 @@ def real_report(result: dict) -> str:
              + ", ".join(f"{n} {m} x {k}" for n, (m, k) in plan["batches"].items()) + ").",
              f"Agreement: the dataset-level prediction within 2 standard errors (seeds) + "
              f"{result['tolerance']} of the measured within-class variance (training split). "
-             "'closer' names the prediction nearer the measurement.", "",
+             "'closer' names the prediction nearer the measurement; 'rank needed' is the rank "
+             f"of the dataset-level optimum's Gram matrix, '> d' where the encoder's d = "
+             f"{plan['dim']} cannot reach it (the prediction is then a relaxation's).", "",
              "| dataset | package | version | train | test | classes | sha256 |",
              "|---|---|---|---|---|---|---|"]
     for s in result["sources"]:
@@ -305,8 +320,8 @@ def real_report(result: dict) -> str:
     for name in plan["datasets"]:
         lines += ["", f"## {name}", "",
                   "| tau | alpha | within train (+-se) | within held-out | predicted dataset "
-                  "| predicted batch | view sim. | probe acc. | verdict | closer |",
-                  "|---|---|---|---|---|---|---|---|---|---|"]
+                  "| predicted batch | rank needed | view sim. | probe acc. | verdict | closer |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|"]
         for p in result["points"]:
             if p["dataset"] != name:
                 continue
@@ -314,16 +329,19 @@ def real_report(result: dict) -> str:
                 f"| {p['tau']:g} | {p['alpha']:g} | {p['train_within']:.4f} +- "
                 f"{p['train_within_se']:.4f} | {p['test_within']:.4f} | "
                 f"{p['predicted_dataset']:.4f} | {p['predicted_batch']:.4f} | "
+                f"{p['rank_needed']}{'' if p['realisable'] else ' > d'} | "
                 f"{p['train_view_similarity']:.3f} | {p['probe_accuracy']:.3f} | "
                 f"{p['verdict']} | {p['closer']} |")
     lines += ["", "## alpha_c located from training", "",
-              "| dataset | tau | located | dataset-level | per batch |", "|---|---|---|---|---|"]
+              "| dataset | tau | located | dataset-level | per batch | note |",
+              "|---|---|---|---|---|---|"]
 
     def fmt(v):
         return "-" if v is None else f"{v:.4f}"
     for t in result["thresholds"]:
         lines.append(f"| {t['dataset']} | {t['tau']:g} | {fmt(t['located'])} | "
-                     f"{fmt(t['dataset_level'])} | {fmt(t['per_batch'])} |")
+                     f"{fmt(t['dataset_level'])} | {fmt(t['per_batch'])} | "
+                     f"{t['note'] or ''} |")
     counts: dict = {}
     for p in result["points"]:
         counts[p["verdict"]] = counts.get(p["verdict"], 0) + 1
