@@ -5,7 +5,8 @@
   subsequence, otherwise line for line. Durations (``0.147 s``) are not compared.
 * ``python`` blocks run as scripts (a block that needs an optional library runs where it is
   installed: the test extra installs them all).
-* ``$ ssem crosscheck --quick`` (minutes of training) is checked by the argument parser only;
+* ``$ ssem crosscheck --quick`` and ``--real`` (minutes of training) are checked by the argument
+  parser only;
   the crosscheck itself runs in tests/cli/test_cli_crosscheck.py and in CI's main job.
 """
 
@@ -22,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 FENCE = re.compile(r"^```([^\n]*)\n(.*?)^```", re.M | re.S)
 DURATION = re.compile(r"\d+(\.\d+)? s\b")
-NOT_RUN = ("crosscheck --quick", "crosscheck --full", "crosscheck\n")
+NOT_RUN = ("crosscheck --quick", "crosscheck --full", "crosscheck\n", "crosscheck --real")
 #: exact solves that take seconds each: the slow tier
 SLOW = ("--class-sizes", "--dataset", "--instances-per-class", "phase")
 
