@@ -115,6 +115,7 @@ def test_out_for_unequal_sizes_writes_every_coordinate_and_the_variances(capsys,
     assert (tmp_path / "trajectory.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
 def test_a_grid_of_alpha_and_tau_at_once(capsys, tmp_path):
     """--alpha-grid/--tau-grid: every point's plateau equals the one-point command's, and the
     files are written; a grid with --alpha, or without --lr, is one line."""

@@ -15,8 +15,8 @@ from ssem_symbolic.harness.real import PLANS, TOLERANCE, measure, run_real
 
 
 @pytest.mark.parametrize("name, classes, features, per_class", [
-    ("digits", 10, 64, None), ("mnist", 10, 784, None), ("mnist1d", 10, 40, None),
-    ("pigcvp", 52, 2000, 2)])
+    ("digits", 10, 64, None), pytest.param("mnist", 10, 784, None, marks=pytest.mark.slow),
+    pytest.param("mnist1d", 10, 40, None, marks=pytest.mark.slow), ("pigcvp", 52, 2000, 2)])
 def test_each_dataset_loads_offline_with_its_version_and_a_stable_hash(name, classes,
                                                                        features, per_class):
     a, b = datasets.load(name), datasets.load(name)
