@@ -49,15 +49,7 @@ def save_trajectory(dyn: Dynamics | GroupDynamics, traj: Trajectory, summary: Su
     ax2.axhline(star["between"], color="C1", ls="--", lw=0.8)
     ax2.set_xlabel(unit)
     ax2.legend(fontsize=8)
-    fig.tight_layout()
-    png = io.BytesIO()
-    fig.savefig(png, format="png")
-    plt.close(fig)
-    npz_path, png_path = folder / "trajectory.npz", folder / "trajectory.png"
-    with together():
-        atomic_write(npz_path, buf.getvalue(), make_parents=True)
-        atomic_write(png_path, png.getvalue(), make_parents=True)
-    return npz_path, png_path
+    return _write_pair(buf, fig, folder, "trajectory")
 
 
 def save_dynamics_grid(name: str, batch: tuple, res, alphas, taus,
@@ -92,12 +84,20 @@ def save_dynamics_grid(name: str, batch: tuple, res, alphas, taus,
         ax.set_xlabel("tau")
         ax.set_ylabel("alpha")
         ax.set_title(f"{name}, {m} x {k} x {p}, lr {res.lr:g}: {title}", fontsize=9)
+    return _write_pair(buf, fig, folder, "dynamics_grid")
+
+
+def _write_pair(npz: io.BytesIO, fig, folder: Path, stem: str) -> tuple[Path, Path]:
+    """``stem``.npz and ``stem``.png (the figure, then closed) in ``folder``, together and
+    atomically."""
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     png = io.BytesIO()
     fig.savefig(png, format="png")
     plt.close(fig)
-    npz_path, png_path = folder / "dynamics_grid.npz", folder / "dynamics_grid.png"
+    npz_path, png_path = folder / f"{stem}.npz", folder / f"{stem}.png"
     with together():
-        atomic_write(npz_path, buf.getvalue(), make_parents=True)
+        atomic_write(npz_path, npz.getvalue(), make_parents=True)
         atomic_write(png_path, png.getvalue(), make_parents=True)
     return npz_path, png_path

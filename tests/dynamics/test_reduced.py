@@ -246,6 +246,12 @@ def test_the_dataset_flow_is_the_expected_gradient_over_every_batch_of_the_sampl
             grad[rows] += Z.grad
             batches += 1
     grad /= batches
+    assert np.abs(_flow_per_type(X, grad, C, n, p) - dyn.flow_rhs(x)).max() < 1e-12
+
+
+def _flow_per_type(X, grad, C, n, p) -> np.ndarray:
+    """dG/dt = -(T X^T + X T^T) of the rows' mean gradient T, per pair type (v, c, o),
+    asserting first that it is constant on each type (the flow keeps the family)."""
     Zf, T = X.reshape(C * n * p, -1), grad.reshape(C * n * p, -1)
     dG = (-(T @ Zf.T + Zf @ T.T)).numpy()
     inst, lab = _layout(C, n, p)
@@ -256,8 +262,7 @@ def test_the_dataset_flow_is_the_expected_gradient_over_every_batch_of_the_sampl
                 rates["v" if inst[a] == inst[b] else "c" if lab[a] == lab[b] else "o"].append(
                     dG[a, b])
     assert max(np.ptp(r) for r in rates.values()) < 1e-12  # constant per type: symmetric
-    measured = np.array([np.mean(rates[t]) for t in "vco"])
-    assert np.abs(measured - dyn.flow_rhs(x)).max() < 1e-12
+    return np.array([np.mean(rates[t]) for t in "vco"])
 
 
 def test_escape_rates_from_collapse_in_closed_form():
@@ -323,18 +328,7 @@ def test_the_uniform_sampler_flow_is_the_expected_gradient_over_every_batch(spec
         total, count = total + float(value.detach()), count + 1
     grad /= count
     assert abs(total / count - dyn.loss(x)) < 1e-12
-    Zf, T = X.reshape(C * n * p, -1), grad.reshape(C * n * p, -1)
-    dG = (-(T @ Zf.T + Zf @ T.T)).numpy()
-    inst, lab = _layout(C, n, p)
-    rates = {"v": [], "c": [], "o": []}
-    for a in range(len(inst)):
-        for b in range(len(inst)):
-            if a != b:
-                rates["v" if inst[a] == inst[b] else "c" if lab[a] == lab[b] else "o"].append(
-                    dG[a, b])
-    assert max(np.ptp(r) for r in rates.values()) < 1e-12
-    measured = np.array([np.mean(rates[t]) for t in "vco"])
-    assert np.abs(measured - dyn.flow_rhs(x)).max() < 1e-12
+    assert np.abs(_flow_per_type(X, grad, C, n, p) - dyn.flow_rhs(x)).max() < 1e-12
 
 
 def test_the_uniform_sampler_dynamics_end_at_the_dataset_optimum_and_a_partition_is_refused():
