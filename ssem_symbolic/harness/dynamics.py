@@ -36,6 +36,22 @@ from ..dynamics import EXIT, Dynamics, escape_rates_per_step
 from ..loss import supcl_loss
 
 
+def single_threaded(fn):
+    """Run ``fn`` with one torch thread (small float64 problems, reproducible timings), and
+    give the caller its thread count back."""
+    import functools
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        before = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            torch.set_num_threads(before)
+    return run
+
+
 def _layout(m: int, k: int, p: int):
     inst = [i for i in range(m * k) for _ in range(p)]
     return np.array(inst), np.array([i // k for i in inst])
@@ -97,12 +113,12 @@ def _projected_max(X: torch.Tensor, dyn: Dynamics) -> np.ndarray:
     return np.array(out)
 
 
+@single_threaded
 def check(spec, m: int, k: int, p: int, alpha, tau, *, lr: float, steps: int,
           start, noise: float = 0.0, seed: int = 0, tail: int = 50) -> dict:
     """Simulate gradient descent (step ``lr``) on free unit embeddings from ``start`` (v, c, o),
     perturbed by Gaussian noise of relative size ``noise`` per row, and compare it with the
     reduced trajectory (module docstring)."""
-    torch.set_num_threads(1)
     dyn = Dynamics(spec, m, k, p, alpha, tau)
     a, t = float(alpha), float(tau)
     X = symmetric_vectors(m, k, p, start, seed=seed)
@@ -241,6 +257,7 @@ MAX_STEPS = 6000
 FLOOR = 1e-10
 
 
+@single_threaded
 def linearise(spec, m: int, k: int, p: int, alpha, tau, *, lr: float,
               dim: int | None = None, seed: int = 0) -> Linearisation:
     """The full linearisation of gradient descent (step ``lr``) on free unit embeddings of the
@@ -249,7 +266,6 @@ def linearise(spec, m: int, k: int, p: int, alpha, tau, *, lr: float,
     from ..optimum import optimum
     from ..setting import Batch
 
-    torch.set_num_threads(1)
     M = m * k * p
     dim = M if dim is None else dim
     if M * dim > MAX_COORDINATES:
@@ -297,6 +313,7 @@ def linearise(spec, m: int, k: int, p: int, alpha, tau, *, lr: float,
                          -math.log(radius) if radius > 0 else math.inf, x_star, lr, mu)
 
 
+@single_threaded
 def relaxation(spec, m: int, k: int, p: int, alpha, tau, *, lr: float, noise: float,
                seed: int = 0, steps: int | None = None) -> dict:
     """Gradient descent on free unit embeddings from the optimum perturbed by Gaussian noise
@@ -483,6 +500,7 @@ def section(records: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+@single_threaded
 def critical_exponent(spec, m: int, k: int, p: int, tau, *, lr: float = 2.0,
                       deltas=tuple(np.geomspace(1e-3, 2e-2, 7)), eps: float = 1e-9) -> dict:
     """Critical slowing down measured on free embeddings: per side of alpha_c(tau)
@@ -502,7 +520,6 @@ def critical_exponent(spec, m: int, k: int, p: int, tau, *, lr: float = 2.0,
     from ..setting import Batch
     from ..ssem import alpha_c_value
 
-    torch.set_num_threads(1)
     a_c = float(alpha_c_value(spec, m, k, p, tau))
     labels = torch.arange(m).repeat_interleave(k)
     deltas = np.asarray(deltas, dtype=float)

@@ -29,6 +29,7 @@ import torch
 
 from ..loss import SupCLLoss
 from .datasets import load
+from .dynamics import single_threaded
 
 #: the verdict's allowance for finite training, beyond 2 standard errors over the seeds
 TOLERANCE = 0.05
@@ -201,11 +202,11 @@ def predict(data, plan: RealPlan, alpha: float, tau: float) -> dict:
     return out
 
 
+@single_threaded
 def run_real(plan: RealPlan, progress=None) -> dict:
     """Every (dataset, alpha, tau, seed) of the plan: records, then per (dataset, alpha, tau)
     the seeds' mean and standard error beside both predictions with the verdict, and per
     (dataset, tau) alpha_c located from training beside the derived ones."""
-    torch.set_num_threads(1)
     runs, points, thresholds, sources = [], [], [], []
     for name in plan.datasets:
         data = load(name)
