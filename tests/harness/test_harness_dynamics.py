@@ -10,12 +10,16 @@ from ssem_symbolic.harness.dynamics import check
 def test_a_symmetric_start_follows_the_reduced_trajectory():
     import torch
 
+    before = torch.get_num_threads()
     torch.set_num_threads(2)
-    out = check("supcon", 3, 4, 2, "0.3", "0.5", lr=0.5, steps=120,
-                start=np.full(3, 1 - 1e-6))
+    try:
+        out = check("supcon", 3, 4, 2, "0.3", "0.5", lr=0.5, steps=120,
+                    start=np.full(3, 1 - 1e-6))
+        assert torch.get_num_threads() == 2  # one thread inside, the caller's given back
+    finally:
+        torch.set_num_threads(before)
     assert out["max_trajectory_gap"] < 1e-8 and out["max_spread"] < 1e-8
     assert abs(out["plateau"] - out["plateau_predicted"]) <= out["plateau_error"]
-    assert torch.get_num_threads() == 2  # one thread inside, the caller's given back
 
 
 @pytest.mark.parametrize("noise, seed", [(1e-3, 0), (1e-2, 3)])
