@@ -1205,7 +1205,7 @@ def _regimes_imbalanced(args, spec, setting) -> int:
         return 0
     _print_scan(result, [("loss", spec.name), ("class sizes", str(sizes)),
                          ("views p", args.views)],
-                [(b[result.axis], b["below"], b["above"]) for b in result.boundaries], 8)
+                [(b.at, b.below, b.above) for b in result.boundaries], 8)
     print("\nRegimes (collapsed classes by index, aligned with the sizes):")
     for r, n in zip(result.regimes, ranks):
         merged = f"; merged {r['merged']}" if r["merged"] else ""
@@ -1289,7 +1289,7 @@ def _phase(args) -> int:
                          f"{MAX_GRID_POINTS:,} (memory); split it into smaller maps")
     out, png = _phase_outputs(args.out)
     from ..infra import together
-    from ..report import grid, phase_map, save_npz, save_png
+    from ..report import grid, phase_map, save_phase_map
     from ..optimum import established
 
     device = _device(args.device)
@@ -1298,8 +1298,7 @@ def _phase(args) -> int:
                    grid(t0, t1, nt, args.log_tau), device=device)
     seconds = time.perf_counter() - start
     with together():
-        save_npz(pm, out)
-        save_png(pm, png, log_tau=args.log_tau)
+        save_phase_map(pm, out, png, args.log_tau)
     summary = {"npz": str(out), "png": str(png), "points": na * nt, "seconds": seconds,
                "device": device, "collapsed_fraction": float((pm.beta == 1.0).mean()),
                "note": pm.note}
@@ -1338,7 +1337,7 @@ def _phase_imbalanced(args, spec, sizes) -> int:
     from ..setting import check_sizes
     from ..optimum import TAU_RANGE
     from ..infra import together
-    from ..report import phase_map, save_imbalanced
+    from ..report import phase_map, save_phase_map
 
     check_sizes(spec, sizes, args.views)
     alphas, taus = _exact_grids(args, TAU_RANGE, "the imbalanced solver's")
@@ -1350,10 +1349,10 @@ def _phase_imbalanced(args, spec, sizes) -> int:
                        progress=lambda: bar.update(1))
     seconds = time.perf_counter() - start
     with together():
-        save_imbalanced(pm, out, png, args.log_tau)
+        save_phase_map(pm, out, png, args.log_tau)
     summary = {"npz": str(out), "png": str(png), "points": na * nt, "seconds": seconds,
                "device": "cpu", "class_sizes": list(sizes.sizes),
-               "collapsed_fraction_by_size": {str(s): float(pm.collapsed[:, :, g].mean())
+               "collapsed_fraction_by_size": {str(s): float(pm.collapsed_by_size[:, :, g].mean())
                                               for g, s in enumerate(pm.sizes)},
                "note": "exact solve per point (imbalanced global optimum, mpmath)"}
     if args.json:
@@ -1362,7 +1361,8 @@ def _phase_imbalanced(args, spec, sizes) -> int:
     print(_table([("loss", spec.name), ("class sizes", str(sizes)), ("views p", args.views),
                   ("grid", f"{na} alpha x {nt} tau = {na * nt} points"),
                   ("solved in", f"{seconds:.3f} s (exact, one point at a time)")]
-                 + [(f"collapsed, size {s}", f"{pm.collapsed[:, :, g].mean():.1%} of the grid")
+                 + [(f"collapsed, size {s}",
+                     f"{pm.collapsed_by_size[:, :, g].mean():.1%} of the grid")
                     for g, s in enumerate(pm.sizes)] + [("wrote", f"{out}, {png}")]))
     return 0
 
@@ -1389,7 +1389,7 @@ def _phase_dataset(args, spec, setting) -> int:
     from ..infra import progress
     from ..optimum import TAU_RANGE
     from ..infra import together
-    from ..report import phase_map, save_dataset
+    from ..report import phase_map, save_phase_map
 
     from ..optimum import UNIFORM_TAU_RANGE
 
@@ -1404,7 +1404,7 @@ def _phase_dataset(args, spec, setting) -> int:
                        progress=lambda: bar.update(1))
     seconds = time.perf_counter() - start
     with together():
-        save_dataset(pm, out, png, args.log_tau)
+        save_phase_map(pm, out, png, args.log_tau)
     summary = {"npz": str(out), "png": str(png), "points": na * nt, "seconds": seconds,
                "device": "cpu", "collapsed_fraction": float(pm.collapsed.mean()),
                "collapsed_fraction_per_batch": None if pm.batch_collapsed is None
@@ -1413,7 +1413,10 @@ def _phase_dataset(args, spec, setting) -> int:
     if args.json:
         print(_dumps(summary))
         return 0
-    rows = [("loss", spec.name), ("dataset C x n x p", pm.dataset), ("sampler", pm.sampler),
+    shape = (f"{setting.classes} x {'inf' if setting.instances is None else setting.instances}"
+             f" x {setting.views}")
+    rows = [("loss", spec.name), ("dataset C x n x p", shape),
+            ("sampler", setting.sampler.describe()),
             ("grid", f"{na} alpha x {nt} tau = {na * nt} points"),
             ("solved in", f"{seconds:.3f} s (exact, one point at a time)"),
             ("collapsed, dataset-level", f"{pm.collapsed.mean():.1%} of the grid")]

@@ -263,10 +263,10 @@ class GroupDynamics:
         return np.column_stack(cols)
 
     def point(self, opt) -> np.ndarray:
-        """The coordinates of an :class:`~ssem_symbolic.optimum.ImbalancedOptimum` (or a
-        balanced :class:`~ssem_symbolic.optimum.GlobalOptimum`)."""
+        """The coordinates of an :class:`~ssem_symbolic.optimum.Optimum`: per size group
+        (unequal sizes), or per pair type (one size group)."""
         x = np.zeros(len(self.coords))
-        if hasattr(opt, "similarity"):
+        if not opt.symmetric:
             by_size = {c["size"]: c for c in opt.per_class}
             for g, (K, _) in enumerate(self.groups):
                 c = by_size[K]

@@ -88,7 +88,7 @@ def predict(convention, m: int, k: int, p: int, alpha: float, tau: float,
 
 
 def _optimum_fields(g, p: int) -> dict:
-    """A :class:`~ssem_symbolic.optimum.GlobalOptimum` as prediction fields: variances,
+    """A symmetric :class:`~ssem_symbolic.optimum.Optimum` as prediction fields: variances,
     similarities per pair type, active constraints and the regime in words."""
     return {"predicted_within": g.within_class_variance,
             "predicted_between": g.between_class_variance,

@@ -279,7 +279,7 @@ class CollapseMonitor:
         data = self.dataset
         opt = optimum(self.spec, data, self.alpha, self.tau)
         pred = {"level": "dataset", "loss": opt.loss_value}
-        if hasattr(opt, "within_class_variance"):
+        if not opt.blocks:
             pred |= {"within": opt.within_class_variance, "collapsed": bool(opt.collapsed),
                      "active": list(opt.active)}
         try:

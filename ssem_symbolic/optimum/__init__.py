@@ -1,6 +1,7 @@
 """The global optimum over all unit embeddings: balanced, imbalanced and dataset-level
 solvers, their regimes and thresholds, and the exact SSEM certificate (L5)."""
 
+from ._result import Boundary as Boundary, Optimum as Optimum, Regimes as Regimes
 from ._entry import (
     Setting as Setting,
     Threshold as Threshold,
@@ -10,8 +11,6 @@ from ._entry import (
 )
 from ._balanced import (
     balanced_regimes as balanced_regimes,
-    GlobalOptimum as GlobalOptimum,
-    Regimes as Regimes,
     certify_ssem as certify_ssem,
     global_optimum as global_optimum,
     solve_face as solve_face,
@@ -33,7 +32,6 @@ from ._certificate import (
     SHOWN_OFF_SSEM as SHOWN_OFF_SSEM,
 )
 from ._dataset import (
-    PartitionOptimum as PartitionOptimum,
     dataset_alpha_c as dataset_alpha_c,
     dataset_objective as dataset_objective,
     dataset_optimum as dataset_optimum,
@@ -42,8 +40,6 @@ from ._dataset import (
     UNIFORM_TAU_RANGE as UNIFORM_TAU_RANGE,
 )
 from ._imbalanced import (
-    ImbalancedOptimum as ImbalancedOptimum,
-    ImbalancedRegimes as ImbalancedRegimes,
     as_sizes as as_sizes,
     imbalanced_optimum as imbalanced_optimum,
     imbalanced_regimes as imbalanced_regimes,
@@ -51,8 +47,8 @@ from ._imbalanced import (
 )
 
 __all__ = [
-    "ImbalancedOptimum", "ImbalancedRegimes", "PartitionOptimum",
-    "GlobalOptimum", "Regimes", "Setting", "Threshold", "balanced_regimes", "optimum", "threshold",
+    "Boundary", "Optimum", "Regimes", "Setting", "Threshold", "balanced_regimes", "optimum",
+    "threshold",
     "SHOWN_OFF_SSEM", "TAU_RANGE", "UNIFORM_TAU_RANGE", "as_sizes", "certify_ssem",
     "SSEMCertificate", "dataset_alpha_c", "dataset_objective", "dataset_optimum",
     "dataset_regimes", "dataset_tau_c",

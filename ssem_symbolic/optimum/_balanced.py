@@ -35,7 +35,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import mpmath
 import numpy as np
@@ -45,76 +45,18 @@ from ..forms import guard_digits
 from ..ssem import optimal_beta
 from ..setting import gram_entries
 from ..infra import counted, progress
-from ..setting import Polyhedron, collapsed, eigen_variances, polyhedron, sorted_names
+from ..setting import ClassSizes, Polyhedron, collapsed, eigen_variances, polyhedron, sorted_names
 from ..vocab import exact, mp
 from ..spec import (LossSpec, NoSolution, alpha, check_setting, get_spec, pull_weights)
 from ..setting import takes_convention
 from ._certificate import SSEMCertificate, softmax_certificate
+from ._result import Boundary, Optimum, Regimes
 
 #: the most digits the solver works at before it reports a sign as undecided
 MAX_DIGITS = 1000
 #: the temperatures the off-SSEM solver covers: the loss is flat to e^{-2/tau} near its
 #: minimiser, so the work carries 0.87/tau more digits (870 at tau = 1e-3, about 5 s)
 TAU_RANGE = ("0.001", "1e4")
-
-
-@dataclass(frozen=True)
-class GlobalOptimum:
-    """The minimiser (v*, c*, o*) of phi over the polyhedron and what it reports.
-
-    ``view`` is None when p = 1 (no view pairs). ``multipliers`` are the KKT multipliers of
-    tau phi per active direction; ``slacks`` the eigenvalues of the inactive ones.
-    ``decided`` is False when some sign stayed undecided at ``digits`` (a boundary point).
-    """
-
-    view: float | None
-    class_: float
-    other: float
-    loss_value: float
-    active: tuple[str, ...]
-    multipliers: dict[str, float]
-    slacks: dict[str, float]
-    within_class_variance: float
-    between_class_variance: float
-    collapsed: bool
-    unique: bool = True
-    decided: bool = True
-    digits: int = 30
-    exact_point: tuple = field(default=(), repr=False, compare=False)
-    #: where the minimisers form a set (``unique`` False): per reported quantity its
-    #: (lowest, highest) value over the set
-    ranges: dict = field(default_factory=dict)
-    #: m, the classes of the batch (or of the dataset), and k, their size (None: n -> oo)
-    classes: int = 0
-    class_size: int | None = None
-
-    @property
-    def per_class(self) -> tuple[dict, ...]:
-        """One entry per class, as :class:`ImbalancedOptimum` gives them (here all equal):
-        ``size``, ``within_class_variance``, ``view_similarity``, ``class_similarity``,
-        ``collapsed``."""
-        return tuple({"size": self.class_size, "within_class_variance":
-                      self.within_class_variance, "view_similarity": self.view,
-                      "class_similarity": self.class_, "collapsed": self.collapsed}
-                     for _ in range(self.classes))
-
-    @property
-    def merged(self) -> tuple[tuple[int, ...], ...]:
-        """The sets of classes whose means coincide: all of them where ``between-class`` is
-        active (the class means all equal the centroid), else none."""
-        return (tuple(range(self.classes)),) if "between-class" in self.active else ()
-
-    def as_dict(self) -> dict:
-        """The JSON fields (``ssem optimum --json``)."""
-        out = {"view_similarity": self.view, "class_similarity": self.class_,
-               "other_similarity": self.other, "active_constraints": list(self.active),
-               "within_class_variance": self.within_class_variance,
-               "between_class_variance": self.between_class_variance,
-               "collapsed": self.collapsed, "loss_value": self.loss_value,
-               "unique": self.unique}
-        if not self.unique:
-            out["ranges"] = {key: list(span) for key, span in self.ranges.items()}
-        return out
 
 
 @dataclass(frozen=True)
@@ -349,7 +291,7 @@ def _candidates(lam, mus) -> list[tuple[int, ...]]:
 
 @takes_convention
 def global_optimum(convention: str | LossSpec, m_: int, k_: int, p_: int, alpha_, tau_,
-                   digits: int = 30) -> GlobalOptimum:
+                   digits: int = 30) -> Optimum:
     """The minimum of the loss over all unit embeddings of an m x k x p batch (any d >= mkp - 1).
 
     alpha and tau are read exactly. ``digits`` is the working precision; a sign that is not
@@ -375,7 +317,7 @@ def global_optimum(convention: str | LossSpec, m_: int, k_: int, p_: int, alpha_
     return _solve(pr, w, lse, t, x0, _candidates(lam0, mu0), digits)
 
 
-def _sigmoid_optimum(spec, m_, k_, p_, alpha_, t, digits) -> GlobalOptimum:
+def _sigmoid_optimum(spec, m_, k_, p_, alpha_, t, digits) -> Optimum:
     """The sigmoid form's minimum over the polyhedron (:class:`~ssem_symbolic.forms.
     Objective`), by the same barrier start and KKT face search."""
     from ..forms import Objective
@@ -392,7 +334,7 @@ def _sigmoid_optimum(spec, m_, k_, p_, alpha_, t, digits) -> GlobalOptimum:
 
 
 def _solve(pr, w, lse, t, x0, order, digits, objective=None,
-           max_digits: int = MAX_DIGITS) -> GlobalOptimum:
+           max_digits: int = MAX_DIGITS) -> Optimum:
     """The KKT point among the faces in ``order``, raising the working precision (up to
     ``max_digits``) while a sign is undecided; reported with ``decided=False`` beyond."""
     names = pr.P.names
@@ -432,7 +374,7 @@ def _solve(pr, w, lse, t, x0, order, digits, objective=None,
         work = min(max_digits, 4 * work)
 
 
-def _on_ssem(spec, m_, k_, p_, alpha_, t, cert) -> GlobalOptimum:
+def _on_ssem(spec, m_, k_, p_, alpha_, t, cert) -> Optimum:
     """The SSEM point at beta*, where the certificate shows (or cannot exclude, at a boundary)
     that it is the global minimiser."""
     pr, w, lse = _setup(spec, m_, k_, p_, alpha_, t)
@@ -444,14 +386,14 @@ def _on_ssem(spec, m_, k_, p_, alpha_, t, cert) -> GlobalOptimum:
         lam = _eigen(P, x)
         names = set(cert.multipliers)
         active = [i for i, name in enumerate(P.names) if name in names]
-        # the certificate's multipliers are phi's; GlobalOptimum states tau phi's
+        # the certificate's multipliers are phi's; Optimum states tau phi's
         mus = {P.names.index(n): mp_ * float(t) for n, mp_ in cert.multipliers.items()}
         phi = _Phi(pr, w, lse, t, mpmath)
         return _report(pr, phi, x, active, mus, lam, cert.valid is True, cert.digits,
                        snap=False)
 
 
-def _report(pr, phi, x, active, mus, lam, decided, work, snap: bool = True) -> GlobalOptimum:
+def _report(pr, phi, x, active, mus, lam, decided, work, snap: bool = True) -> Optimum:
     """What the point x reports: the active set and the variances from its eigenvalues (with
     ``snap``, a direction whose eigenvalue is 0 at the working resolution is active, with
     multiplier 0 where the face did not hold it; without, ``active`` is exact, as on SSEM,
@@ -467,16 +409,21 @@ def _report(pr, phi, x, active, mus, lam, decided, work, snap: bool = True) -> G
     var = eigen_variances(P, lam)
     val = phi.parts(x)[0] / phi.tau
     ranges = _ranges(pr, _minimisers(pr, phi, x, work))
-    return GlobalOptimum(
-        view=float(point["view"]) if "view" in P.coords else None,
-        class_=float(point["class"]), other=float(point["other"]), loss_value=float(val),
-        active=tuple(sorted_names(names)),
+    view = float(point["view"]) if "view" in P.coords else None
+    within, gone = float(var["within"]), collapsed(names, P.p)
+    each = {"size": P.k, "within_class_variance": within, "view_similarity": view,
+            "class_similarity": float(point["class"]), "collapsed": gone}
+    return Optimum(
+        loss_value=float(val), active=tuple(sorted_names(names)),
         multipliers={P.names[i]: float(mus[i]) for i in zero},
         slacks={P.names[j]: float(lam[j]) for j in range(len(P.names)) if j not in zero},
-        within_class_variance=float(var["within"]),
-        between_class_variance=float(var["between"]),
-        collapsed=collapsed(names, P.p), unique=not ranges, decided=decided, digits=work,
-        exact_point=tuple(x), ranges=ranges, classes=P.m, class_size=P.k)
+        within_class_variance=within, between_class_variance=float(var["between"]),
+        per_class=tuple(dict(each) for _ in range(P.m)),
+        merged=(tuple(range(P.m)),) if "between-class" in names else (),
+        similarity={(0, 0): float(point["other"])},
+        sizes=None if P.k is None else ClassSizes((P.k,) * P.m),
+        view=view, class_=each["class_similarity"], other=float(point["other"]),
+        unique=not ranges, decided=decided, digits=work, exact_point=tuple(x), ranges=ranges)
 
 
 def _null_directions(pr: _Problem, phi, x, digits) -> list:
@@ -568,33 +515,6 @@ def _near_singular(M, digits) -> bool:
     return abs(mpmath.det(M / scale)) < mpmath.mpf(10) ** (-digits // 2)
 
 
-@dataclass(frozen=True)
-class Boundary:
-    """A regime change along one axis: ``at`` (alpha or tau), the active sets on each side."""
-
-    axis: str
-    at: float
-    below: tuple[str, ...]
-    above: tuple[str, ...]
-
-    def as_dict(self) -> dict:
-        return {self.axis: self.at, "below": list(self.below), "above": list(self.above)}
-
-
-@dataclass(frozen=True)
-class Regimes:
-    """The regimes along alpha in [0, 1] (fixed tau) or along tau (fixed alpha)."""
-
-    axis: str
-    fixed: dict
-    boundaries: tuple[Boundary, ...]
-    regimes: tuple[dict, ...]
-
-    def as_dict(self) -> dict:
-        return {"boundaries": [b.as_dict() for b in self.boundaries],
-                "regimes": list(self.regimes), **self.fixed}
-
-
 #: the grid a scan starts from before it bisects each change of regime
 SCAN_POINTS = 41
 #: the tau interval a scan over tau covers
@@ -671,24 +591,55 @@ def balanced_regimes(convention: str | LossSpec, m_: int, k_: int, p_: int, *, t
     """
     spec = get_spec(convention)
     check_setting(spec, m_, k_, p_, tau=tau, alpha=alpha)
-    return regimes_of(lambda a, t: global_optimum(spec, m_, k_, p_, a, t), p_, tau=tau,
+    return regimes_of(lambda a, t: global_optimum(spec, m_, k_, p_, a, t), tau=tau,
                       alpha=alpha, tol=tol, tau_range=tau_range)
 
 
-def regimes_of(solve, p_: int, *, tau=None, alpha=None, tol: float = 1e-10,
-               tau_range=TAU_SCAN) -> Regimes:
-    """:func:`balanced_regimes` of any optimum: ``solve(alpha, tau)`` returns a
-    :class:`GlobalOptimum` (the batch's, or a dataset's under a sampler)."""
-    axis, fixed, points, mid, done, at = axis_grid(tau, alpha, tol, tau_range)
-    changes = scan(points, lambda x: solve(*at(x)).active, mid, done)
+def regimes_of(solve, *, tau=None, alpha=None, tol: float = 1e-10, tau_range=TAU_SCAN,
+               points: int = SCAN_POINTS, sizes: ClassSizes | None = None) -> Regimes:
+    """The regimes of any optimum along one axis: ``solve(alpha, tau)`` returns an
+    :class:`Optimum` (a balanced batch's, unequal sizes', a dataset's under a sampler). A
+    regime is the active set with the merged classes; each is scanned by :func:`scan` and
+    reported with the classes collapsed in it (read at a point inside it). ``sizes``: unequal
+    class sizes, whose regimes list the collapsed classes and the merges."""
+    axis, fixed, grid, mid, done, at = axis_grid(tau, alpha, tol, tau_range, points)
+    cache: dict = {}
+
+    def solved(x):
+        if x not in cache:
+            cache[x] = solve(*at(x))
+        return cache[x]
+
+    def key(x):
+        opt = solved(x)
+        return opt.active, opt.merged
+
+    changes = scan(grid, key, mid, done)
     first, changes = changes[0][2], changes[1:]
-    bounds = tuple(Boundary(axis, float(where), lo, hi) for where, lo, hi in changes)
-    edges = [points[0]] + [where for where, _, _ in changes] + [points[-1]]
-    actives = [first] + [hi for _, _, hi in changes]
-    spans = tuple({"from": float(a), "to": float(b), "active": list(act),
-                   "collapsed": collapsed(act, p_)}
-                  for a, b, act in zip(edges, edges[1:], actives))
-    return Regimes(axis, fixed, bounds, spans)
+    edges = [grid[0]] + [w for w, _, _ in changes] + [grid[-1]]
+    keys = [first] + [hi for _, _, hi in changes]
+    spans, statuses = [], []
+    for a, b, (active, merged) in zip(edges, edges[1:], keys):
+        inside = next((x for x in grid if a <= x <= b and key(x) == (active, merged)), None)
+        opt = solved(inside if inside is not None else (a + b) / 2 if axis == "alpha"
+                     else mid(a, b))
+        status = [c["collapsed"] for c in opt.per_class]
+        statuses.append(status)
+        span = {"from": float(a), "to": float(b), "active": list(active)}
+        if sizes is None:
+            span["collapsed"] = all(status)
+        else:
+            span |= {"collapsed_classes": [i for i, s in enumerate(status) if s],
+                     "merged": [list(pair) for pair in merged]}
+        spans.append(span)
+    bounds = tuple(Boundary(axis, float(w), lo[0], hi[0],
+                            *((lo[1], hi[1]) if sizes is not None else ()))
+                   for w, lo, hi in changes)
+    flips = tuple(tuple(float(w) for j, (w, _, _) in enumerate(changes)
+                        if statuses[j][i] != statuses[j + 1][i])
+                  for i in range(len(statuses[0])))
+    ends = tuple((bool(s0), bool(s1)) for s0, s1 in zip(statuses[0], statuses[-1]))
+    return Regimes(axis, fixed, bounds, tuple(spans), sizes, flips, ends)
 
 
 @takes_convention

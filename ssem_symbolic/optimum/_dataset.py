@@ -18,14 +18,15 @@ batch-level optimum.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 
 from ..forms import form_of
 from ..infra import progress
-from ._balanced import GlobalOptimum, _barrier, _candidates, _Problem, _setup, _solve
+from ._result import Optimum
+from ._balanced import _barrier, _candidates, _Problem, _setup, _solve
 from ..setting import Sampler, mixture
-from ._balanced import TAU_RANGE, TAU_SCAN, Regimes, global_optimum, regimes_of
+from ._balanced import TAU_RANGE, TAU_SCAN, global_optimum, regimes_of
+from ._result import Regimes
 from ..setting import limit_polyhedron, polyhedron
 from ..vocab import check_tau, exact
 from ..spec import TERMS, LossSpec, check_setting, get_spec, pair_counts
@@ -80,11 +81,11 @@ UNIFORM_TAU_RANGE = ("0.01", "1e4")
 
 
 def dataset_optimum(convention, classes: int, instances: int, p_: int, sampler: Sampler,
-                    alpha_, tau_, digits: int = 30, max_digits: int = 1000) -> GlobalOptimum:
+                    alpha_, tau_, digits: int = 30, max_digits: int = 1000) -> Optimum:
     """The minimum of the expected batch loss over the unit embeddings of a whole dataset
     (C = ``classes``, n = ``instances`` per class, p views), with its variances, similarities,
     active constraints (directions of the dataset polyhedron) and loss, read as
-    :class:`~ssem_symbolic.optimum.GlobalOptimum`. alpha and tau are read exactly.
+    :class:`~ssem_symbolic.optimum.Optimum`. alpha and tau are read exactly.
     ``instances=None``: the limit n -> oo (:func:`~ssem_symbolic.setting.limit_polyhedron`),
     which the results at large n approach as 1/n. A sign still undecided at ``max_digits``
     (an exactly vanishing multiplier, as at alpha = 1) is reported with ``decided=False``."""
@@ -123,40 +124,16 @@ def dataset_optimum(convention, classes: int, instances: int, p_: int, sampler: 
     return _solve(pr, w, lse, t, x0, _candidates(lam0, mu0), digits, max_digits=max_digits)
 
 
-@dataclass(frozen=True)
-class PartitionOptimum:
+def _partition_optimum(spec, classes, instances, p_, sampler, alpha_, tau_, digits):
     """The dataset-level optimum under a fixed partition into disjoint batches.
 
     The expected loss is the mean of the batches' losses, and no batch sees a pair of
     instances from two batches. The dataset's Gram matrix with every batch's block at that
     batch's own optimum and zeros across blocks is positive semidefinite with a unit diagonal,
-    so the minimum is reached batch by batch: each block is its batch's optimum (the
-    batch-level :func:`~ssem_symbolic.optimum.global_optimum`, or the imbalanced one when the
-    batch holds its classes unequally), and the similarities across batches are not fixed by the
-    loss (any values that keep the Gram matrix positive semidefinite). ``blocks``: one entry per
-    batch composition, (class sizes in the batch, how many batches have it, its optimum).
-    """
-
-    blocks: tuple
-    loss_value: float
-    uncovered: int
-
-    @property
-    def unique(self) -> bool:
-        """One batch covering the whole dataset: only then is the dataset's Gram matrix fixed."""
-        return sum(count for _, count, _ in self.blocks) == 1 and self.uncovered == 0
-
-    def as_dict(self) -> dict:
-        """The JSON fields."""
-        return {"sampler": "fixed-partition", "loss_value": self.loss_value,
-                "unique": self.unique, "instances_in_no_batch": self.uncovered,
-                "batches": [{"class_sizes": list(sizes), "count": count,
-                             "optimum": opt.as_dict()} for sizes, count, opt in self.blocks],
-                "across_batches": "not determined by the loss: any similarities that keep the "
-                                  "Gram matrix positive semidefinite"}
-
-
-def _partition_optimum(spec, classes, instances, p_, sampler, alpha_, tau_, digits):
+    so the minimum is reached batch by batch: each block is its batch's optimum, and the
+    similarities across batches are not fixed by the loss (any values that keep the Gram
+    matrix positive semidefinite). The optimum is unique only where one batch covers the
+    whole dataset."""
     from collections import Counter
 
     from ._imbalanced import imbalanced_optimum
@@ -173,7 +150,8 @@ def _partition_optimum(spec, classes, instances, p_, sampler, alpha_, tau_, digi
         total += count * opt.loss_value
     covered = sum(len(b) for b in sampler.batches)
     uncovered = None if instances is None else classes * instances - covered
-    return PartitionOptimum(tuple(blocks), total / len(sampler.batches), uncovered)
+    return Optimum(total / len(sampler.batches), blocks=tuple(blocks), uncovered=uncovered,
+                   unique=sum(count for _, count, _ in blocks) == 1 and uncovered == 0)
 
 
 def _uniform_optimum(spec, classes, instances, p_, batch, alpha_, tau_, digits, max_digits):
@@ -228,7 +206,7 @@ def dataset_regimes(convention, classes: int, instances: int | None, p_: int,
     def solve(a, t):  # the active set is what a scan needs: no sign decided to 1000 digits
         return dataset_optimum(spec, classes, instances, p_, sampler, a, t, max_digits=120)
 
-    return regimes_of(solve, p_, tau=tau, alpha=alpha, tol=tol, tau_range=tau_range)
+    return regimes_of(solve, tau=tau, alpha=alpha, tol=tol, tau_range=tau_range)
 
 
 def dataset_tau_c(convention, classes: int, instances: int | None, p_: int, sampler: Sampler,

@@ -24,11 +24,11 @@ import mpmath
 from ..setting import Batch, Dataset
 from ..spec import LossSpec, check_setting, get_spec
 from ..ssem import alpha_c_value, alpha_side, collapse_rule, tau_c_value
-from ._balanced import GlobalOptimum, Regimes, balanced_regimes, global_optimum
-from ._dataset import (PartitionOptimum, dataset_alpha_c, dataset_optimum, dataset_regimes,
+from ._result import Optimum, Regimes
+from ._balanced import balanced_regimes, global_optimum
+from ._dataset import (dataset_alpha_c, dataset_optimum, dataset_regimes,
                        dataset_tau_c)
-from ._imbalanced import ImbalancedOptimum, ImbalancedRegimes, imbalanced_optimum, \
-    imbalanced_regimes
+from ._imbalanced import imbalanced_optimum, imbalanced_regimes
 
 Setting = Union[Batch, Dataset]
 
@@ -40,13 +40,12 @@ def _setting(setting) -> Batch | Dataset:
 
 
 def optimum(spec: LossSpec | str, setting: Setting, alpha, tau, *,
-            digits: int = 30) -> GlobalOptimum | ImbalancedOptimum | PartitionOptimum:
+            digits: int = 30) -> Optimum:
     """The minimum of the loss over all unit embeddings of ``setting`` at (alpha, tau).
 
-    A balanced batch gives a :class:`GlobalOptimum` (one value per pair type), unequal class
-    sizes an :class:`ImbalancedOptimum` (per class, merges), a dataset the minimum of the
-    expected batch loss under its sampler (a :class:`GlobalOptimum` of the dataset's
-    symmetric family, or a :class:`PartitionOptimum` for a fixed partition). alpha and tau are
+    One :class:`Optimum` for every setting: a balanced batch and a dataset's symmetric
+    family report the three pair-type similarities, unequal class sizes each class and each
+    pair of size groups, a fixed partition each batch composition. alpha and tau are
     read exactly. ``loss_value`` includes the spec's ``scale`` (the family solvers behind this
     function report the unscaled loss).
     """
@@ -67,7 +66,7 @@ def optimum(spec: LossSpec | str, setting: Setting, alpha, tau, *,
 
 def regimes(spec: LossSpec | str, setting: Setting, *, tau=None, alpha=None,
             tol: float | None = None,
-            tau_range: tuple | None = None) -> Regimes | ImbalancedRegimes:
+            tau_range: tuple | None = None) -> Regimes:
     """Every boundary of the optimum's regimes along alpha in [0, 1] at fixed ``tau``, or
     along tau in ``tau_range`` at fixed ``alpha``, located to ``tol`` (each family's default
     when None: 1e-10 for a balanced batch and a dataset, 1e-8 for unequal sizes)."""

@@ -26,7 +26,7 @@ A balanced size vector is handed to the balanced solver
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import mpmath
 import numpy as np
@@ -37,6 +37,7 @@ from ..vocab import check_tau, exact, mp
 from ..setting import ClassSizes
 from ..spec import LossSpec, NoSolution, get_spec
 from ..setting import takes_convention
+from ._result import Optimum, Regimes
 
 #: the most digits the solver works at before it reports a sign as undecided
 MAX_DIGITS = 240
@@ -48,54 +49,6 @@ TAU_RANGE = ("0.03", "1e4")
 #: barrier orders them again)
 MAX_CANDIDATES = 40
 FLOAT_CANDIDATES = 6
-
-
-@dataclass(frozen=True)
-class ImbalancedOptimum:
-    """The minimiser over the invariant family and what it reports (floats).
-
-    ``per_class``: aligned with the sizes given, each ``size``, ``within_class_variance``,
-    ``view_similarity``, ``class_similarity`` and ``collapsed``. ``merged``: the sets of
-    classes (each a sorted tuple of two or more) whose means coincide.
-    ``similarity[(g, h)]``: the cosine of two different classes of size groups g and h.
-    ``active``: the active conditions, by size group (``view[k=5]``, ``within-class[k=5]``,
-    ``between-class[k=2]``), ``all-ones`` (zero centroid) and ``class-means`` (the group
-    means dependent beyond the centroid).
-    """
-
-    sizes: ClassSizes
-    per_class: tuple[dict, ...]
-    merged: tuple[tuple[int, ...], ...]
-    similarity: dict
-    active: tuple[str, ...]
-    multipliers: dict
-    slacks: dict
-    within_class_variance: float
-    between_class_variance: float
-    loss_value: float
-    unique: bool = True
-    decided: bool = True
-    digits: int = 30
-    exact_point: tuple = field(default=(), repr=False, compare=False)
-
-    @property
-    def collapsed(self) -> bool:
-        """Every class collapsed."""
-        return all(c["collapsed"] for c in self.per_class)
-
-    def as_dict(self) -> dict:
-        """The JSON fields (``ssem optimum --class-sizes ... --json``)."""
-        groups = self.sizes.groups
-        return {"class_sizes": list(self.sizes.sizes), "per_class": [dict(c) for c in
-                                                                      self.per_class],
-                "merged": [list(pair) for pair in self.merged],
-                "pair_similarity": [{"sizes": [groups[g][0], groups[h][0]], "similarity": v}
-                                    for (g, h), v in self.similarity.items()],
-                "active_constraints": list(self.active),
-                "within_class_variance": self.within_class_variance,
-                "between_class_variance": self.between_class_variance,
-                "collapsed": self.collapsed, "loss_value": self.loss_value,
-                "unique": self.unique, "decided": self.decided}
 
 
 def as_sizes(sizes) -> ClassSizes:
@@ -403,7 +356,7 @@ def _sign(value, resolution) -> int | None:
 
 @takes_convention
 def imbalanced_optimum(convention: str | LossSpec, sizes, p_: int, alpha_, tau_,
-                       digits: int = 30) -> ImbalancedOptimum:
+                       digits: int = 30) -> Optimum:
     """The minimum of the loss over all unit embeddings of a batch with class sizes ``sizes``
     (a :class:`~ssem_symbolic.setting.ClassSizes`, a list, or ``"5,3,2"``) and p views, with its
     per-class geometry. alpha and tau are read exactly; ``digits`` is the working precision,
@@ -659,7 +612,7 @@ def _signs(kkt: _KKT, u, resolution) -> dict:
 
 
 def _report(kkt: _KKT, u, decided: bool, unique: bool, work: int,
-            segment=None) -> ImbalancedOptimum:
+            segment=None) -> Optimum:
     fam = kkt.fam
     sizes = fam.sizes
     x, mu, W = kkt.split(u)
@@ -703,10 +656,9 @@ def _report(kkt: _KKT, u, decided: bool, unique: bool, work: int,
     similarity = {(g, h): float(fam.other(x, g, h)) for g in range(len(groups))
                   for h in range(g, len(groups)) if g < h or groups[g][1] >= 2}
     val = kkt.obj.parts(x, False)[0] / kkt.obj.tau
-    return ImbalancedOptimum(sizes, tuple(per_class), tuple(merged), similarity,
-                             tuple(sorted(names)), names, slacks, float(within),
-                             float(total - within), float(val), unique, decided, work,
-                             tuple(x))
+    return Optimum(float(val), tuple(sorted(names)), names, slacks, float(within),
+                   float(total - within), tuple(per_class), tuple(merged), similarity, sizes,
+                   unique=unique, decided=decided, digits=work, exact_point=tuple(x))
 
 
 def _merged(sizes: ClassSizes, meets: list) -> tuple[tuple[int, ...], ...]:
@@ -746,54 +698,26 @@ def _from_balanced(spec: LossSpec, sizes: ClassSizes, p_: int, a, t, digits: int
     per = {"size": K, "within_class_variance": opt.within_class_variance,
            "view_similarity": 1.0 if opt.view is None else opt.view,
            "class_similarity": opt.class_, "collapsed": opt.collapsed}
-    return ImbalancedOptimum(
-        sizes, tuple(dict(per) for _ in range(m_)), opt.merged, {(0, 0): opt.other},
-        tuple(sorted(rename[n] for n in opt.active)),
+    return Optimum(
+        opt.loss_value, tuple(sorted(rename[n] for n in opt.active)),
         {rename[n]: v for n, v in opt.multipliers.items()},
         {rename[n]: v for n, v in opt.slacks.items()}, opt.within_class_variance,
-        opt.between_class_variance, opt.loss_value, opt.unique, opt.decided, opt.digits,
-        opt.exact_point)
-
-
-@dataclass(frozen=True)
-class ImbalancedRegimes:
-    """The regimes of the imbalanced optimum along alpha (fixed tau) or tau (fixed alpha).
-
-    A regime is the active set with the merged sets of classes; each span lists the classes
-    collapsed in it (indices aligned with the sizes). ``collapse_changes[i]``: every point along the
-    axis where class i turns collapsed or not (in either direction), and
-    ``collapsed_at_ends[i]``: whether it is collapsed at the scan's first and last point;
-    no change and (True, True) is "collapsed over the whole range".
-    """
-
-    axis: str
-    fixed: dict
-    sizes: ClassSizes
-    boundaries: tuple[dict, ...]
-    regimes: tuple[dict, ...]
-    collapse_changes: tuple[tuple[float, ...], ...]
-    collapsed_at_ends: tuple[tuple[bool, bool], ...]
-
-    def threshold(self, i: int) -> float | None:
-        """Class i's threshold along the axis: its first collapse change, None if none."""
-        return self.collapse_changes[i][0] if self.collapse_changes[i] else None
-
-    def as_dict(self) -> dict:
-        return {"class_sizes": list(self.sizes.sizes), "boundaries": list(self.boundaries),
-                "regimes": list(self.regimes), **self.fixed}
+        opt.between_class_variance, tuple(dict(per) for _ in range(m_)), opt.merged,
+        {(0, 0): opt.other}, sizes, unique=opt.unique, decided=opt.decided, digits=opt.digits,
+        exact_point=opt.exact_point)
 
 
 @takes_convention
 def imbalanced_regimes(convention: str | LossSpec, sizes, p_: int, *, tau=None, alpha=None,
                        tol: float = 1e-8, tau_range=(TAU_RANGE[0], "100"),
-                       points: int = 41) -> ImbalancedRegimes:
+                       points: int = 41) -> Regimes:
     """Every boundary of the imbalanced optimum along alpha in [0, 1] at fixed ``tau``, or
     along tau in ``tau_range`` at fixed ``alpha``, located to ``tol`` (absolute in alpha,
     relative in tau): which classes collapse, and where classes merge. The scan is
     :func:`~ssem_symbolic.optimum.scan` (a grid of ``points``, then bisection); a regime that
     starts and ends between two grid points is not seen.
     """
-    from ._balanced import axis_grid, scan
+    from ._balanced import regimes_of
 
     spec = get_spec(convention)
     sizes = as_sizes(sizes)
@@ -803,39 +727,5 @@ def imbalanced_regimes(convention: str | LossSpec, sizes, p_: int, *, tau=None, 
     lo_t, hi_t = (exact(v) for v in tau_range)
     if not exact(TAU_RANGE[0]) <= lo_t < hi_t <= exact(TAU_RANGE[1]):
         raise ValueError(f"the tau range must lie in [{TAU_RANGE[0]}, {TAU_RANGE[1]}]")
-    axis, fixed, points, mid, done, at = axis_grid(tau, alpha, tol, tau_range, points)
-    cache: dict = {}
-
-    def solve(x):
-        if x not in cache:
-            cache[x] = imbalanced_optimum(spec, sizes, p_, *at(x))
-        return cache[x]
-
-    def key(x):
-        opt = solve(x)
-        return opt.active, opt.merged
-
-    changes = scan(points, key, mid, done)
-    first, changes = changes[0][2], changes[1:]
-    edges = [points[0]] + [w for w, _, _ in changes] + [points[-1]]
-    keys = [first] + [hi for _, _, hi in changes]
-    # the collapsed classes of a regime: read at a point inside it
-    spans, statuses = [], []
-    for a, b, (active, merged) in zip(edges, edges[1:], keys):
-        inside = next((x for x in points if a <= x <= b and key(x) == (active, merged)), None)
-        opt = solve(inside if inside is not None else (a + b) / 2 if axis == "alpha"
-                    else mid(a, b))
-        status = [c["collapsed"] for c in opt.per_class]
-        statuses.append(status)
-        spans.append({"from": float(a), "to": float(b), "active": list(active),
-                      "collapsed_classes": [i for i, s in enumerate(status) if s],
-                      "merged": [list(pair) for pair in merged]})
-    bounds = tuple({axis: float(w), "below": list(lo[0]), "above": list(hi[0]),
-                    "merged_below": [list(p) for p in lo[1]],
-                    "merged_above": [list(p) for p in hi[1]]} for w, lo, hi in changes)
-    flips = tuple(tuple(float(w) for j, (w, _, _) in enumerate(changes)
-                        if statuses[j][i] != statuses[j + 1][i])
-                  for i in range(sizes.classes))
-    ends = tuple((bool(statuses[0][i]), bool(statuses[-1][i])) for i in range(sizes.classes))
-    return ImbalancedRegimes(axis, fixed, sizes, bounds, tuple(spans), flips, ends)
-
+    return regimes_of(lambda a, t: imbalanced_optimum(spec, sizes, p_, a, t), tau=tau,
+                      alpha=alpha, tol=tol, tau_range=tau_range, points=points, sizes=sizes)

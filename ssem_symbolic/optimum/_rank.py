@@ -46,7 +46,7 @@ def rank_needed(spec: LossSpec | str, setting: Batch | Dataset, opt) -> int | No
     partition (the similarities across batches are not fixed)."""
     spec = get_spec(spec)
     if isinstance(setting, Dataset):
-        if not hasattr(opt, "active") or not hasattr(opt, "view"):
+        if not opt.symmetric:
             return None
         if setting.instances is None:
             free = set(MULTIPLICITY) - set(opt.active)

@@ -368,8 +368,7 @@ def _dataset_references(spec, data: Dataset, a, t, dim, scale, notes) -> list[Re
     opt = optimum(spec, data, a, t)
     out = [Reference("dataset-floor", opt.loss_value, 1e-12 * (1 + abs(opt.loss_value)),
                      "the dataset-level optimum under the sampler: what training with it "
-                     "converges to", _optimum_geometry(opt) if hasattr(opt, "as_dict") and
-                     "view_similarity" in opt.as_dict() else {})]
+                     "converges to", _optimum_geometry(opt) if opt.symmetric else {})]
     smp = data.sampler
     if smp.kind == "balanced":
         batch = Batch.balanced(smp.m, smp.k, data.views)

@@ -27,22 +27,19 @@ from ._guide import (
     balanced_batch as balanced_batch,
 )
 from ._phase import (
-    DatasetPhaseMap as DatasetPhaseMap,
-    ImbalancedPhaseMap as ImbalancedPhaseMap,
     PhaseMap as PhaseMap,
     grid as grid,
-    save_dataset as save_dataset,
-    save_imbalanced as save_imbalanced,
     save_npz as save_npz,
+    save_phase_map as save_phase_map,
     save_png as save_png,
     validity_note as validity_note,
 )
 
 __all__ = [
-    "DatasetPhaseMap", "Diagnosis", "Explanation", "Plateau", "diagnose", "parse_log",
-    "save_diagnosis_png", "save_dynamics_grid", "save_trajectory", "ImbalancedPhaseMap",
+    "Diagnosis", "Explanation", "Plateau", "diagnose", "parse_log",
+    "save_diagnosis_png", "save_dynamics_grid", "save_trajectory",
     "PhaseMap", "balanced_batch",
     "explain", "export", "grid",
-    "guide", "phase_map", "save_dataset", "save_imbalanced", "save_npz", "save_png",
+    "guide", "phase_map", "save_phase_map", "save_npz", "save_png",
     "validity_note",
 ]

@@ -16,14 +16,13 @@ from ..setting import Batch, Dataset
 from ..spec import LossSpec, get_spec
 from ..vocab import exact
 from ._guide import guide_balanced, guide_imbalanced, guide_uniform
-from ._phase import (DatasetPhaseMap, ImbalancedPhaseMap, PhaseMap, phase_map_balanced,
-                     phase_map_dataset, phase_map_imbalanced)
+from ._phase import PhaseMap, phase_map_balanced, phase_map_dataset, phase_map_imbalanced
 
 
 def phase_map(spec: LossSpec | str, setting: Batch | Dataset, alpha: np.ndarray,
               tau: np.ndarray, *, device: str = "cpu",
               progress: Callable[[], None] | None = None
-              ) -> PhaseMap | ImbalancedPhaseMap | DatasetPhaseMap:
+              ) -> PhaseMap:
     """The optimum over the grid ``alpha`` x ``tau`` (two 1-d arrays).
 
     A balanced batch: beta* and the global optimum's regime at every point, on ``device`` (the

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..infra import atomic_write
-from ..setting import collapsed
+from ..setting import Batch, Dataset, collapsed
 from ..spec import LossSpec, check_setting, get_spec
 from ..setting import takes_convention
 from ..optimum import SHOWN_OFF_SSEM, established
@@ -39,35 +39,70 @@ def validity_note(spec: LossSpec) -> str:
 
 @dataclass(frozen=True)
 class PhaseMap:
-    """beta* and the global optimum on a grid: ``beta[i, j]`` at (``alpha[i]``, ``tau[j]``).
+    """The optimum over an (alpha, tau) grid, whatever the setting: ``X[i, j]`` at
+    (``alpha[i]``, ``tau[j]``).
 
-    ``regime[i, j]`` indexes ``regimes`` (sorted active-constraint names); -1 marks a point off
-    SSEM below the grid solver's tau range, whose global values are NaN (counted in ``note``).
+    Every setting: ``within_class_variance`` (NA, NT) of the whole batch, and per size group
+    (``sizes``, by decreasing size; a dataset's one group, ``None`` for n -> oo)
+    ``within_by_size`` and ``collapsed_by_size`` (NA, NT, G).
+
+    A balanced batch (the torch grid solver): ``beta`` (beta* on SSEM), the closed forms
+    ``alpha_c`` (NT,), ``tau_c`` and ``tau_c_side`` (NA,: +1 collapse for tau >= tau_c, -1
+    for tau <= tau_c; tau_c 0 every tau collapses, inf none does), the global optimum's
+    ``view``, ``class_``, ``other`` and ``between_class_variance``, and ``regime[i, j]``, an
+    index into ``regimes`` (sorted active-constraint names); -1 marks a point off SSEM below
+    the grid solver's tau range, whose global values are NaN (counted in ``note``).
+
+    Unequal class sizes: ``merged`` (NA, NT), whether some classes merge.
+
+    A dataset under a balanced sampler: ``batch_within`` and ``batch_collapsed`` (NA, NT),
+    the optimum of one batch trained alone, beside the dataset-level one.
     """
 
     spec: LossSpec
-    classes: int
-    per_class: int
-    views: int
+    setting: Batch | Dataset
     alpha: np.ndarray  #: (NA,)
     tau: np.ndarray  #: (NT,)
-    beta: np.ndarray  #: (NA, NT)
-    alpha_c: np.ndarray  #: (NT,) the collapse boundary alpha_c(tau)
-    tau_c: np.ndarray  #: (NA,) tau_c(alpha): 0 every tau collapses, inf none does
-    tau_c_side: np.ndarray  #: (NA,) +1: collapse for tau >= tau_c; -1: for tau <= tau_c
-    note: str
-    view: np.ndarray  #: (NA, NT) v* of the global optimum
-    class_: np.ndarray  #: c*
-    other: np.ndarray  #: o*
-    within_class_variance: np.ndarray  #: of the global optimum (1 - beta* where SSEM holds)
-    between_class_variance: np.ndarray
-    regime: np.ndarray  #: (NA, NT) index into ``regimes``, -1 not solved
-    regimes: tuple[tuple[str, ...], ...]
+    within_class_variance: np.ndarray  #: (NA, NT)
+    within_by_size: np.ndarray  #: (NA, NT, G)
+    collapsed_by_size: np.ndarray  #: (NA, NT, G)
+    sizes: tuple
+    note: str = ""
+    merged: np.ndarray | None = None
+    beta: np.ndarray | None = None
+    alpha_c: np.ndarray | None = None
+    tau_c: np.ndarray | None = None
+    tau_c_side: np.ndarray | None = None
+    view: np.ndarray | None = None
+    class_: np.ndarray | None = None
+    other: np.ndarray | None = None
+    between_class_variance: np.ndarray | None = None
+    regime: np.ndarray | None = None
+    regimes: tuple[tuple[str, ...], ...] = ()
+    batch_within: np.ndarray | None = None
+    batch_collapsed: np.ndarray | None = None
 
     @property
     def loss(self) -> str:
         """The convention's name."""
         return self.spec.name
+
+    @property
+    def collapsed(self) -> np.ndarray:
+        """(NA, NT): every class collapsed."""
+        return self.collapsed_by_size.all(axis=2)
+
+    @property
+    def classes(self) -> int:
+        return self.setting.classes
+
+    @property
+    def per_class(self) -> int:
+        return self.setting.sizes.sizes[0]
+
+    @property
+    def views(self) -> int:
+        return self.setting.views
 
 
 def grid(start: float, stop: float, num: int, log: bool = False) -> np.ndarray:
@@ -105,15 +140,17 @@ def phase_map_balanced(convention: str | LossSpec, classes: int, per_class: int,
                  "answers single points from tau = 0.001)")
     np_ = lambda x: x.cpu().numpy()  # noqa: E731
     tau_c, tau_c_side = K.tau_boundary(a, *batch)
+    within, regime = np_(G.within), np_(G.regime)
+    regimes = tuple(G.regimes)
+    gone = np.array([[r >= 0 and collapsed(regimes[r], views) for r in row] for row in regime],
+                    dtype=bool).reshape(regime.shape)
     return PhaseMap(
-        spec=spec, classes=classes, per_class=per_class, views=views,
-        alpha=np_(a), tau=np_(t), beta=np_(G.beta),
-        alpha_c=np_(K.alpha_c(t, *batch)), tau_c=np_(tau_c),
-        tau_c_side=np_(tau_c_side), note=note, view=np_(G.view),
-        class_=np_(G.class_), other=np_(G.other), within_class_variance=np_(G.within),
-        between_class_variance=np_(G.between), regime=np_(G.regime),
-        regimes=tuple(G.regimes),
-    )
+        spec=spec, setting=Batch.balanced(classes, per_class, views), alpha=np_(a), tau=np_(t),
+        within_class_variance=within, within_by_size=within[:, :, None],
+        collapsed_by_size=gone[:, :, None], sizes=(per_class,), note=note, beta=np_(G.beta),
+        alpha_c=np_(K.alpha_c(t, *batch)), tau_c=np_(tau_c), tau_c_side=np_(tau_c_side),
+        view=np_(G.view), class_=np_(G.class_), other=np_(G.other),
+        between_class_variance=np_(G.between), regime=regime, regimes=regimes)
 
 
 def save_npz(pm: PhaseMap, path: str | os.PathLike) -> None:
@@ -234,25 +271,9 @@ def _regime_panel(ax, pm: PhaseMap, log_tau: bool) -> None:
 MAX_IMBALANCED_POINTS = 400
 
 
-@dataclass
-class ImbalancedPhaseMap:
-    """Per size group (``sizes``, by decreasing size) over the (alpha, tau) grid: the
-    within-class variance of its classes and whether they are collapsed, from the imbalanced
-    global optimum at each point; ``merged``: whether some classes merge there."""
-
-    loss: str
-    class_sizes: tuple[int, ...]
-    sizes: tuple[int, ...]
-    alpha: np.ndarray
-    tau: np.ndarray
-    within: np.ndarray  #: (alpha, tau, group)
-    collapsed: np.ndarray  #: (alpha, tau, group)
-    merged: np.ndarray  #: (alpha, tau)
-
-
 @takes_convention
 def phase_map_imbalanced(convention, sizes, p_: int, alpha: np.ndarray, tau: np.ndarray,
-                         progress=None) -> ImbalancedPhaseMap:
+                         progress=None) -> PhaseMap:
     """The imbalanced phase map: one exact solve
     (:func:`~ssem_symbolic.optimum.imbalanced_optimum`) per grid point, at most
     :data:`MAX_IMBALANCED_POINTS`. ``progress`` (optional) is called after each point."""
@@ -267,6 +288,7 @@ def phase_map_imbalanced(convention, sizes, p_: int, alpha: np.ndarray, tau: np.
     first = [sizes.members(g)[0] for g in range(len(groups))]
     within = np.empty((alpha.size, tau.size, len(groups)))
     coll = np.empty_like(within, dtype=bool)
+    whole = np.empty((alpha.size, tau.size))
     merged = np.empty((alpha.size, tau.size), dtype=bool)
     for i, a in enumerate(alpha):
         for j, t in enumerate(tau):
@@ -274,23 +296,27 @@ def phase_map_imbalanced(convention, sizes, p_: int, alpha: np.ndarray, tau: np.
             within[i, j] = [opt.per_class[c]["within_class_variance"] for c in first]
             coll[i, j] = [opt.per_class[c]["collapsed"] for c in first]
             merged[i, j] = bool(opt.merged)
+            whole[i, j] = opt.within_class_variance
             if progress is not None:
                 progress()
-    return ImbalancedPhaseMap(spec.name, sizes.sizes, tuple(s for s, _ in groups), alpha, tau,
-                              within, coll, merged)
+    return PhaseMap(spec, Batch(sizes, p_), alpha, tau, whole, within, coll,
+                    tuple(s for s, _ in groups), note="exact solve per point (imbalanced "
+                    "global optimum, mpmath)", merged=merged)
 
 
-def save_imbalanced(pm: ImbalancedPhaseMap, npz: Path, png: Path, log_tau: bool) -> None:
+def _save_imbalanced(pm: PhaseMap, npz: Path, png: Path, log_tau: bool) -> None:
     """The .npz (every array, the sizes) and a PNG with one heat map per size group, its
     collapse boundary drawn, written atomically."""
     buf = io.BytesIO()
-    np.savez(buf, alpha=pm.alpha, tau=pm.tau, within_by_size=pm.within,
-             collapsed_by_size=pm.collapsed, merged=pm.merged, sizes=np.array(pm.sizes),
-             class_sizes=np.array(pm.class_sizes), loss=np.array(pm.loss))
+    np.savez(buf, alpha=pm.alpha, tau=pm.tau, within_by_size=pm.within_by_size,
+             collapsed_by_size=pm.collapsed_by_size, merged=pm.merged,
+             sizes=np.array(pm.sizes), class_sizes=np.array(pm.setting.sizes.sizes),
+             loss=np.array(pm.loss))
     atomic_write(npz, buf.getvalue())
-    _panels([(f"classes of size {pm.sizes[g]}", pm.within[:, :, g], pm.collapsed[:, :, g])
-             for g in range(len(pm.sizes))], pm.alpha, pm.tau, log_tau, png,
-            f"{pm.loss}, sizes {list(pm.class_sizes)}: within-class variance per class "
+    _panels([(f"classes of size {pm.sizes[g]}", pm.within_by_size[:, :, g],
+              pm.collapsed_by_size[:, :, g]) for g in range(len(pm.sizes))],
+            pm.alpha, pm.tau, log_tau, png,
+            f"{pm.loss}, sizes {list(pm.setting.sizes.sizes)}: within-class variance per class "
             "(white: its collapse boundary)")
 
 
@@ -326,25 +352,8 @@ def _panels(panels: list, alpha: np.ndarray, tau: np.ndarray, log_tau: bool, png
     atomic_write(png, out.getvalue())
 
 
-@dataclass
-class DatasetPhaseMap:
-    """Over the (alpha, tau) grid: the dataset-level optimum's within-class variance and
-    collapse under a sampler, and the per-batch optimum's beside it where one batch stands
-    for the sampler (balanced; otherwise None)."""
-
-    loss: str
-    dataset: str
-    sampler: str
-    alpha: np.ndarray
-    tau: np.ndarray
-    within: np.ndarray  #: (alpha, tau)
-    collapsed: np.ndarray  #: (alpha, tau)
-    batch_within: np.ndarray | None
-    batch_collapsed: np.ndarray | None
-
-
 def phase_map_dataset(convention, classes: int, instances: int | None, p_: int, sampler,
-                      alpha: np.ndarray, tau: np.ndarray, progress=None) -> DatasetPhaseMap:
+                      alpha: np.ndarray, tau: np.ndarray, progress=None) -> PhaseMap:
     """The dataset-level phase map: one exact solve
     (:func:`~ssem_symbolic.optimum.dataset_optimum`) per grid point, at most
     :data:`MAX_IMBALANCED_POINTS`, with the per-batch optimum's beside it (balanced sampler)."""
@@ -372,24 +381,48 @@ def phase_map_dataset(convention, classes: int, instances: int | None, p_: int, 
                 b_within[i, j], b_coll[i, j] = b.within_class_variance, b.collapsed
             if progress is not None:
                 progress()
-    return DatasetPhaseMap(spec.name, f"{classes} x {'inf' if instances is None else instances}"
-                           f" x {p_}", sampler.describe(), alpha, tau, within, coll, b_within,
-                           b_coll)
+    return PhaseMap(spec, Dataset(classes, instances, p_, sampler), alpha, tau, within,
+                    within[:, :, None], coll[:, :, None], (instances,),
+                    note="exact solve per point (dataset-level optimum)",
+                    batch_within=b_within, batch_collapsed=b_coll)
 
 
-def save_dataset(pm: DatasetPhaseMap, npz: Path, png: Path, log_tau: bool) -> None:
+def _save_dataset(pm: PhaseMap, npz: Path, png: Path, log_tau: bool) -> None:
     """The .npz (every array; the per-batch ones only where a batch stands for the sampler)
     and a PNG with the dataset-level map beside the per-batch one, written atomically."""
     buf = io.BytesIO()
     extra = ({} if pm.batch_within is None else
              {"batch_within": pm.batch_within, "batch_collapsed": pm.batch_collapsed})
-    np.savez(buf, alpha=pm.alpha, tau=pm.tau, within=pm.within, collapsed=pm.collapsed,
-             loss=np.array(pm.loss), dataset=np.array(pm.dataset), sampler=np.array(pm.sampler),
-             **extra)
+    np.savez(buf, alpha=pm.alpha, tau=pm.tau, within=pm.within_class_variance,
+             collapsed=pm.collapsed, loss=np.array(pm.loss), dataset=np.array(_dataset(pm)),
+             sampler=np.array(pm.setting.sampler.describe()), **extra)
     atomic_write(npz, buf.getvalue())
-    panels = [("dataset-level (what training follows)", pm.within, pm.collapsed)]
+    panels = [("dataset-level (what training follows)", pm.within_class_variance,
+               pm.collapsed)]
     if pm.batch_within is not None:
         panels.append(("one batch trained alone", pm.batch_within, pm.batch_collapsed))
     _panels(panels, pm.alpha, pm.tau, log_tau, png,
-            f"{pm.loss}, dataset {pm.dataset}, {pm.sampler}: within-class variance "
+            f"{pm.loss}, dataset {_dataset(pm)}, {pm.setting.sampler.describe()}: "
+            "within-class variance "
             "(white: the collapse boundary)")
+
+
+def _dataset(pm: PhaseMap) -> str:
+    d = pm.setting
+    return f"{d.classes} x {'inf' if d.instances is None else d.instances} x {d.views}"
+
+
+def save_phase_map(pm: PhaseMap, npz: str | os.PathLike, png: str | os.PathLike,
+                   log_tau: bool = False) -> None:
+    """The map's arrays as .npz and its figure as .png, each written atomically: for a
+    balanced batch the within-class variance with every boundary and the regimes; for unequal
+    sizes one heat map per size group; for a dataset the dataset-level map beside one
+    batch's."""
+    npz, png = Path(npz), Path(png)
+    if pm.beta is not None:
+        save_npz(pm, npz)
+        save_png(pm, png, log_tau=log_tau)
+    elif isinstance(pm.setting, Dataset):
+        _save_dataset(pm, npz, png, log_tau)
+    else:
+        _save_imbalanced(pm, npz, png, log_tau)

@@ -1,0 +1,160 @@
+"""The one result of :func:`~ssem_symbolic.optimum.optimum`, whatever the setting.
+
+Every solver behind the entry point (the polyhedral one for a balanced batch and a dataset's
+symmetric family, the size-group one for unequal classes, the block-by-block one for a fixed
+partition) reports an :class:`Optimum`. What every setting has is always set; what only some
+settings have is documented per field and left at its empty default elsewhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..setting import ClassSizes
+
+
+@dataclass(frozen=True)
+class Optimum:
+    """The minimiser of the loss over all unit embeddings of a setting, and what it reports.
+
+    Every setting:
+
+    * ``loss_value`` (the unscaled loss from a family solver; the entry point applies the
+      spec's ``scale``);
+    * ``active``: the active conditions, ``multipliers`` (the KKT multipliers of tau phi per
+      active condition) and ``slacks`` (the margins of the inactive ones);
+    * ``within_class_variance`` and ``between_class_variance`` of the whole batch;
+    * ``per_class``: one entry per class (``size``, ``within_class_variance``,
+      ``view_similarity``, ``class_similarity``, ``collapsed``), and ``merged``, the sets of
+      classes whose means coincide;
+    * ``unique`` (False where the minimisers form a set: ``ranges`` then gives each reported
+      quantity's (lowest, highest) value over it), ``decided`` (False where a sign stayed
+      undecided at ``digits``, a boundary point) and ``exact_point``, the solver's coordinates.
+
+    One size group (a balanced batch, a dataset's symmetric family): ``view``, ``class_`` and
+    ``other``, the similarity of the three pair types (``view`` None when p = 1).
+
+    Unequal class sizes: ``sizes`` and ``similarity[(g, h)]``, the cosine of two different
+    classes of size groups g and h (also given for one size group).
+
+    A fixed partition into disjoint batches: ``blocks``, one (class sizes, batch count,
+    :class:`Optimum`) per batch composition, and ``uncovered``, the instances no batch holds;
+    the per-class fields are empty there, as the similarities across batches are not fixed.
+    """
+
+    loss_value: float
+    active: tuple[str, ...] = ()
+    multipliers: dict = field(default_factory=dict)
+    slacks: dict = field(default_factory=dict)
+    within_class_variance: float | None = None
+    between_class_variance: float | None = None
+    per_class: tuple[dict, ...] = ()
+    merged: tuple[tuple[int, ...], ...] = ()
+    similarity: dict = field(default_factory=dict)
+    sizes: ClassSizes | None = None
+    view: float | None = None
+    class_: float | None = None
+    other: float | None = None
+    unique: bool = True
+    decided: bool = True
+    digits: int = 30
+    exact_point: tuple = field(default=(), repr=False, compare=False)
+    ranges: dict = field(default_factory=dict)
+    blocks: tuple = ()
+    uncovered: int | None = 0
+
+    @property
+    def collapsed(self) -> bool:
+        """Every class collapsed (in a partition: in every batch)."""
+        if self.blocks:
+            return all(opt.collapsed for _, _, opt in self.blocks)
+        return bool(self.per_class) and all(c["collapsed"] for c in self.per_class)
+
+    @property
+    def symmetric(self) -> bool:
+        """One size group: the three pair-type similarities describe the optimum."""
+        return self.class_ is not None
+
+    def as_dict(self) -> dict:
+        """The JSON fields (``ssem optimum --json``): the pair-type similarities for one size
+        group, per class and per pair of size groups for unequal sizes, per batch
+        composition for a fixed partition."""
+        if self.blocks:
+            return {"sampler": "fixed-partition", "loss_value": self.loss_value,
+                    "unique": self.unique, "instances_in_no_batch": self.uncovered,
+                    "batches": [{"class_sizes": list(sizes), "count": count,
+                                 "optimum": opt.as_dict()}
+                                for sizes, count, opt in self.blocks],
+                    "across_batches": "not determined by the loss: any similarities that keep "
+                                      "the Gram matrix positive semidefinite"}
+        common = {"active_constraints": list(self.active),
+                  "within_class_variance": self.within_class_variance,
+                  "between_class_variance": self.between_class_variance,
+                  "collapsed": self.collapsed, "loss_value": self.loss_value,
+                  "unique": self.unique}
+        if self.symmetric:
+            out = {"view_similarity": self.view, "class_similarity": self.class_,
+                   "other_similarity": self.other, **common}
+            if not self.unique:
+                out["ranges"] = {key: list(span) for key, span in self.ranges.items()}
+            return out
+        groups = self.sizes.groups
+        return {"class_sizes": list(self.sizes.sizes),
+                "per_class": [dict(c) for c in self.per_class],
+                "merged": [list(pair) for pair in self.merged],
+                "pair_similarity": [{"sizes": [groups[g][0], groups[h][0]], "similarity": v}
+                                    for (g, h), v in self.similarity.items()],
+                **common, "decided": self.decided}
+
+
+@dataclass(frozen=True)
+class Boundary:
+    """A regime change along one axis: ``at`` (alpha or tau), the active sets on each side,
+    and for unequal class sizes the merged classes on each side (None otherwise)."""
+
+    axis: str
+    at: float
+    below: tuple[str, ...]
+    above: tuple[str, ...]
+    merged_below: tuple | None = None
+    merged_above: tuple | None = None
+
+    def as_dict(self) -> dict:
+        out = {self.axis: self.at, "below": list(self.below), "above": list(self.above)}
+        if self.merged_below is not None:
+            out |= {"merged_below": [list(p) for p in self.merged_below],
+                    "merged_above": [list(p) for p in self.merged_above]}
+        return out
+
+
+@dataclass(frozen=True)
+class Regimes:
+    """The regimes of the optimum along alpha in [0, 1] (fixed tau) or along tau (fixed
+    alpha), whatever the setting.
+
+    ``boundaries``: each change of the active set or of the merged classes. ``regimes``: one
+    span per regime, with its active set and whether it is collapsed (for unequal sizes
+    ``sizes`` is set, and a span lists its collapsed classes and its merges).
+    ``collapse_changes[i]``: every point along the axis where class i turns collapsed or not
+    (in either direction), and ``collapsed_at_ends[i]``: whether it is collapsed at the scan's
+    first and last point; no change and (True, True) is "collapsed over the whole range".
+    """
+
+    axis: str
+    fixed: dict
+    boundaries: tuple[Boundary, ...]
+    regimes: tuple[dict, ...]
+    sizes: ClassSizes | None = None
+    collapse_changes: tuple[tuple[float, ...], ...] = ()
+    collapsed_at_ends: tuple[tuple[bool, bool], ...] = ()
+
+    def threshold(self, i: int) -> float | None:
+        """Class i's threshold along the axis: its first collapse change, None if none."""
+        return self.collapse_changes[i][0] if self.collapse_changes[i] else None
+
+    def as_dict(self) -> dict:
+        out = {"boundaries": [b.as_dict() for b in self.boundaries],
+               "regimes": list(self.regimes), **self.fixed}
+        if self.sizes is not None:
+            out = {"class_sizes": list(self.sizes.sizes), **out}
+        return out
