@@ -900,20 +900,13 @@ def _dimension(args, spec, setting, opt) -> dict:
     if need is None or need <= d:
         return out
     out["loss_value_is"] = f"a lower bound in R^{d}, not reached there"
-    if isinstance(setting, Batch) and setting.size <= 96:
-        from ..loss import minimise_sizes
+    if isinstance(setting, Batch):
+        from ..harness.dimension import best_in_dim
 
-        runs = [minimise_sizes(spec, setting.sizes.sizes, setting.views, args.alpha, args.tau,
-                               d=d, seed=s) for s in range(5)]
-        best = min(runs, key=lambda r: r.loss)
-        out["best_in_dim"] = {
-            "loss_value": best.loss,  # SupCLLoss's value: the spec's scale included
-            "within_class_variance_per_class": list(best.per_class_within),
-            "method": f"L-BFGS over free unit embeddings in R^{d}, the best of 5 seeds (a "
-                      "configuration found, not proven optimal)"}
+        out["best_in_dim"] = best_in_dim(spec, setting, args.alpha, args.tau, d)
     else:
         out["best_in_dim"] = {"method": "not computed: free-embedding optimisation in R^d is "
-                              "run for batches of at most 96 embeddings"}
+                                        "run for batches, not datasets"}
     return out
 
 
@@ -1654,16 +1647,25 @@ def _guide_dimension(args, out: dict, m: int, k: int) -> str | None:
     if args.tau is None or out.get("alpha") is None or args.instances_per_class is not None:
         raise ValueError("--dim checks the recommended alpha: give --tau and --target-within "
                          "on a batch (--classes/--per-class or --batch-size/--num-classes)")
+    from ..harness.dimension import best_in_dim
     from ..optimum import optimum, rank_needed
 
     batch = Batch.balanced(m, k, args.views)
-    need = rank_needed(args.loss, batch, optimum(args.loss, batch, out["alpha"], args.tau))
+    opt = optimum(args.loss, batch, repr(out["alpha"]), args.tau)
+    need = rank_needed(args.loss, batch, opt)
     if need <= args.dim:
         return None
+    found = best_in_dim(args.loss, batch, repr(out["alpha"]), args.tau, args.dim)
+    expect = (f"the best configuration found there ({found['method']}) has within-class "
+              "variance " + ", ".join(f"{v:.4g}" for v in
+                                      sorted(set(round(v, 4) for v in
+                                                 found["within_class_variance_per_class"])))
+              + f" per class, against {opt.within_class_variance:.4g} at the relaxed optimum"
+              if "loss_value" in found else found["method"])
     return (f"at alpha = {out['alpha']:.6g} the optimum needs rank {need} > d = {args.dim}: a "
             f"model with {args.dim}-dimensional embeddings cannot reach it, and the "
-            "within-class variance it reaches can differ from the target; `ssem optimum "
-            f"--dim {args.dim}` at that alpha gives the configuration found in R^{args.dim}")
+            f"within-class variance it reaches can differ from the target; in R^{args.dim} "
+            f"{expect}")
 
 
 def _guide_uniform(args, batch: int) -> int:

@@ -15,6 +15,37 @@ from __future__ import annotations
 
 from .threshold import locate, verdict
 
+#: the largest batch (embeddings) whose best configuration in R^d is searched for
+MAX_SEARCH_EMBEDDINGS = 96
+
+
+def best_in_dim(spec, batch, alpha, tau, d: int, *, seeds: int = 5, rtol: float = 1e-9,
+                steps: int = 20) -> dict:
+    """The best configuration found in R^d for ``batch`` (a :class:`~ssem_symbolic.setting.
+    Batch`) at (alpha, tau): L-BFGS over free unit embeddings
+    (:func:`~ssem_symbolic.loss.minimise_sizes`) from ``seeds`` random starts, each stopped
+    once 500 iterations change the loss by at most ``rtol`` (relative) or after ``steps``
+    such calls. It is a configuration found, not a proven optimum: its loss bounds the
+    optimum in R^d from above, as the relaxed optimum bounds it from below.
+
+    Returns ``loss_value`` (SupCLLoss's value, the spec's scale included),
+    ``within_class_variance_per_class`` and ``method`` (in words); for a batch over
+    :data:`MAX_SEARCH_EMBEDDINGS` embeddings, only ``method``, saying why not.
+    """
+    if batch.size > MAX_SEARCH_EMBEDDINGS:
+        return {"method": "not computed: free-embedding optimisation in R^d is run for "
+                          f"batches of at most {MAX_SEARCH_EMBEDDINGS} embeddings"}
+    from ..loss import minimise_sizes
+
+    runs = [minimise_sizes(spec, batch.sizes.sizes, batch.views, alpha, tau,
+                           d=d, seed=s, steps=steps, rtol=rtol) for s in range(seeds)]
+    best = min(runs, key=lambda r: r.loss)
+    return {"loss_value": best.loss,
+            "within_class_variance_per_class": list(best.per_class_within),
+            "method": f"L-BFGS over free unit embeddings in R^{d}, the best of {seeds} seeds "
+                      f"(a configuration found, not proven optimal; each run stopped at a "
+                      f"relative change of {rtol:g} per 500 iterations)"}
+
 
 def alpha_c_by_dim(convention, m: int, k: int, p: int, tau: float, dims, *,
                    steps: int = 1500, seeds: int = 2) -> dict:

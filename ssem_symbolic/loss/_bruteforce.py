@@ -37,9 +37,12 @@ def minimise(convention: str | LossSpec, m: int, k: int, p: int, alpha: float, t
 
 
 def minimise_sizes(convention: str | LossSpec, sizes, p: int, alpha: float, tau: float,
-                   d: int | None = None, seed: int = 0, steps: int = 60) -> BruteForceResult:
+                   d: int | None = None, seed: int = 0, steps: int = 60,
+                   rtol: float = 1e-15) -> BruteForceResult:
     """Minimise the loss over free unit vectors of a batch with ``sizes[c]`` instances in
-    class c (p views each) in R^d (default d = the number of embeddings)."""
+    class c (p views each) in R^d (default d = the number of embeddings): up to ``steps``
+    L-BFGS calls of 500 iterations each, stopping once a call changes the loss by at most
+    ``rtol`` (relative)."""
     sizes = [int(s) for s in sizes]
     n = sum(sizes)
     d = n * p if d is None else d
@@ -61,7 +64,7 @@ def minimise_sizes(convention: str | LossSpec, sizes, p: int, alpha: float, tau:
         before = float(crit(v.detach(), labels))
         opt.step(closure)
         after = float(crit(v.detach(), labels))
-        if abs(before - after) <= 1e-15 * max(1.0, abs(after)):
+        if abs(before - after) <= rtol * max(1.0, abs(after)):
             break
     with torch.no_grad():
         z = torch.nn.functional.normalize(v, dim=-1)

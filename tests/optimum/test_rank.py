@@ -104,14 +104,27 @@ def test_regimes_with_dim_give_each_regime_its_closed_form_rank(capsys):
 
 
 def test_guide_warns_where_the_recommended_optimum_needs_more_than_d(capsys):
-    from ssem_symbolic.cli import main
+    """supcon 3 x 2 x 2 at the alpha that gives within-class variance 0.1: the spreading
+    optimum needs rank m k - 1 = 5. In R^3 the guide states the variance of the best
+    configuration it finds, which an independent search (other seeds, run to the end) matches;
+    in R^5 it says nothing."""
+    import re
 
-    args = ["guide", "--loss", "supcon", "--classes", "3", "--per-class", "4", "--tau", "0.5",
+    from ssem_symbolic.cli import main
+    from ssem_symbolic.loss import minimise_sizes
+
+    args = ["guide", "--loss", "supcon", "--classes", "3", "--per-class", "2", "--tau", "0.5",
             "--target-within", "0.1", "--json"]
-    assert main([*args, "--dim", "4"]) == 0
-    warnings = json.loads(capsys.readouterr().out)["warnings"]
-    assert any("needs rank 11 > d = 4" in w for w in warnings)
-    assert main([*args, "--dim", "16"]) == 0
+    assert main([*args, "--dim", "3"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    (warning,) = [w for w in out["warnings"] if "needs rank" in w]
+    assert "needs rank 5 > d = 3" in warning
+    stated = float(re.search(r"has within-class variance ([0-9.]+) per class", warning)[1])
+    reference = min((minimise_sizes("supcon", (2, 2, 2), 2, out["alpha"], 0.5, d=3, seed=s)
+                     for s in range(100, 103)), key=lambda r: r.loss)
+    assert abs(stated - np.mean(reference.per_class_within)) < 2e-3
+    assert stated < 0.1 - 0.005  # R^3 cannot hold the relaxed optimum's spread
+    assert main([*args, "--dim", "5"]) == 0
     assert not any("needs rank" in w for w in json.loads(capsys.readouterr().out)["warnings"])
 
 
