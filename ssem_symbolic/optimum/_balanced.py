@@ -303,9 +303,12 @@ def global_optimum(convention: str | LossSpec, m_: int, k_: int, p_: int, alpha_
     """
     spec = get_spec(convention)
     check_setting(spec, m_, k_, p_, alpha=alpha_, tau=tau_)
+    return _SOLVERS[spec.form](spec, m_, k_, p_, alpha_, tau_, digits)
+
+
+def _softmax_optimum(spec, m_, k_, p_, alpha_, tau_, digits) -> Optimum:
+    """The softmax form: the exact SSEM certificate first, then the face solver off SSEM."""
     t = exact(tau_)
-    if spec.form == "sigmoid":  # no certificate: the face solver decides, on or off SSEM
-        return _sigmoid_optimum(spec, m_, k_, p_, alpha_, t, digits)
     cert = certify_ssem(spec, m_, k_, p_, alpha_, tau_, digits=digits)
     if cert.valid is not False:
         return _on_ssem(spec, m_, k_, p_, alpha_, t, cert)
@@ -317,11 +320,12 @@ def global_optimum(convention: str | LossSpec, m_: int, k_: int, p_: int, alpha_
     return _solve(pr, w, lse, t, x0, _candidates(lam0, mu0), digits)
 
 
-def _sigmoid_optimum(spec, m_, k_, p_, alpha_, t, digits) -> Optimum:
+def _sigmoid_optimum(spec, m_, k_, p_, alpha_, tau_, digits) -> Optimum:
     """The sigmoid form's minimum over the polyhedron (:class:`~ssem_symbolic.forms.
     Objective`), by the same barrier start and KKT face search."""
     from ..forms import Objective
 
+    t = exact(tau_)
     if not exact(TAU_RANGE[0]) <= t <= exact(TAU_RANGE[1]):
         raise ValueError(f"the sigmoid form's optimum is solved for tau in [{TAU_RANGE[0]}, "
                          f"{TAU_RANGE[1]}], got {t}")
@@ -331,6 +335,11 @@ def _sigmoid_optimum(spec, m_, k_, p_, alpha_, t, digits) -> Optimum:
         return Objective(spec, pr, alpha_, tau_, lib)
     x0, lam0, mu0 = _barrier(pr, None, None, t, objective=make)
     return _solve(pr, None, None, t, x0, _candidates(lam0, mu0), digits, objective=make)
+
+
+#: per loss form, the polyhedral solver of a balanced batch: the softmax form has an exact
+#: SSEM certificate to try first, the sigmoid form is decided by the face solver alone
+_SOLVERS = {"softmax": _softmax_optimum, "sigmoid": _sigmoid_optimum}
 
 
 def _solve(pr, w, lse, t, x0, order, digits, objective=None,
@@ -655,9 +664,7 @@ def certify_ssem(convention: str | LossSpec, m_: int, k_: int, p_: int, alpha_, 
     True
     """
     spec = get_spec(convention)
-    if spec.form == "sigmoid":  # no exact certificate: the face solver's point decides
-        return _sigmoid_certificate(spec, m_, k_, p_, alpha_, tau_, digits)
-    return softmax_certificate(spec, m_, k_, p_, alpha_, tau_, digits)
+    return _CERTIFICATES[spec.form](spec, m_, k_, p_, alpha_, tau_, digits)
 
 
 def _sigmoid_certificate(spec, m_, k_, p_, alpha_, tau_, digits) -> SSEMCertificate:
@@ -675,3 +682,8 @@ def _sigmoid_certificate(spec, m_, k_, p_, alpha_, tau_, digits) -> SSEMCertific
                            signs={n: (1 if v > 0 else -1 if v < 0 else 0)
                                   for n, v in opt.multipliers.items()},
                            residual=0.0, digits=opt.digits, how=how)
+
+
+#: per loss form, how SSEM is certified: the softmax form in closed form at beta*, the sigmoid
+#: form by the face solver's point (no exact certificate)
+_CERTIFICATES = {"softmax": softmax_certificate, "sigmoid": _sigmoid_certificate}

@@ -105,23 +105,36 @@ def dataset_optimum(convention, classes: int, instances: int, p_: int, sampler: 
     if instances is not None and (classes, instances) == (m_, k_):
         return global_optimum(spec, m_, k_, p_, alpha_, tau_, digits=digits)
     P = limit_polyhedron(classes, p_) if instances is None else polyhedron(classes, instances, p_)
-    if spec.form == "sigmoid":  # every anchor sees the batch's counts, on the dataset's family
-        from ..forms import Objective
+    return _BALANCED_SAMPLER[spec.form](spec, P, m_, k_, p_, alpha_, exact(tau_), digits,
+                                        max_digits)
 
-        pr = _Problem(P, (spec.denominator,), (), {c: i for i, c in enumerate(P.coords)})
-        counts = {t: int(c) for t, c in pair_counts(m_, k_, p_).items()}
 
-        def make(t_, lib):
-            return Objective(spec, pr, alpha_, t_, lib, counts=counts)
-        t = exact(tau_)
-        x0, lam0, mu0 = _barrier(pr, None, None, t, objective=make)
-        return _solve(pr, None, None, t, x0, _candidates(lam0, mu0), digits, objective=make,
-                      max_digits=max_digits)
-    batch, w, lse = _setup(spec, m_, k_, p_, alpha_, tau_)
+def _softmax_balanced(spec, P, m_, k_, p_, alpha_, t, digits, max_digits):
+    """The softmax form under a balanced sampler: the batch's log-sum-exps and pull, on the
+    dataset's polyhedron."""
+    batch, w, lse = _setup(spec, m_, k_, p_, alpha_, t)
     pr = _Problem(P, batch.dens, batch.n, batch.index)
-    t = exact(tau_)
     x0, lam0, mu0 = _barrier(pr, w, lse, t)
     return _solve(pr, w, lse, t, x0, _candidates(lam0, mu0), digits, max_digits=max_digits)
+
+
+def _sigmoid_balanced(spec, P, m_, k_, p_, alpha_, t, digits, max_digits):
+    """The sigmoid form under a balanced sampler: every anchor sees the batch's counts, on
+    the dataset's polyhedron."""
+    from ..forms import Objective
+
+    pr = _Problem(P, (spec.denominator,), (), {c: i for i, c in enumerate(P.coords)})
+    counts = {t_: int(c) for t_, c in pair_counts(m_, k_, p_).items()}
+
+    def make(t_, lib):
+        return Objective(spec, pr, alpha_, t_, lib, counts=counts)
+    x0, lam0, mu0 = _barrier(pr, None, None, t, objective=make)
+    return _solve(pr, None, None, t, x0, _candidates(lam0, mu0), digits, objective=make,
+                  max_digits=max_digits)
+
+
+#: per loss form, the dataset-level solver of a balanced sampler
+_BALANCED_SAMPLER = {"softmax": _softmax_balanced, "sigmoid": _sigmoid_balanced}
 
 
 def _partition_optimum(spec, classes, instances, p_, sampler, alpha_, tau_, digits):

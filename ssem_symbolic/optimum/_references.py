@@ -297,20 +297,29 @@ def random_loss(spec: LossSpec, fam, a, t, dim: int, nodes: int = 1200) -> tuple
 
 def _random_loss(spec: LossSpec, fam, a, t, dim: int, nodes: int) -> float:
     s, logw = _density_nodes(dim, nodes)
-    tau_ = float(t)
+    return _RANDOM[spec.form](spec, fam, a, float(t), s, logw)
+
+
+def _random_sigmoid(spec: LossSpec, fam, a, tau_: float, s, logw) -> float:
+    """The sigmoid form: each row's softplus averaged over the similarity's density."""
+    from ..setting import sigmoid_rows
+
+    bias = float(spec.bias)
+    w = np.exp(logw)
+    total = 0.0
+    for j, y, weight in sigmoid_rows(spec, fam.sizes, fam.p, a):
+        if j is None:
+            total += float(weight) * float(np.logaddexp(0, -y * (1 / tau_ + bias)))
+        else:
+            total += float(weight) * float(w @ np.logaddexp(0, -y * (s / tau_ + bias)))
+    return total
+
+
+def _random_softmax(spec: LossSpec, fam, a, tau_: float, s, logw) -> float:
+    """The softmax form: the pull in closed form, each log-sum-exp's expectation by
+    :func:`_expected_log_sums`."""
     sizes, p_ = fam.sizes, fam.p
     total = 0.0
-    if spec.form == "sigmoid":
-        from ..setting import sigmoid_rows
-
-        bias = float(spec.bias)
-        w = np.exp(logw)
-        for j, y, weight in sigmoid_rows(spec, sizes, p_, a):
-            if j is None:
-                total += float(weight) * float(np.logaddexp(0, -y * (1 / tau_ + bias)))
-            else:
-                total += float(weight) * float(w @ np.logaddexp(0, -y * (s / tau_ + bias)))
-        return total
     pis = {term: anchor_weights(spec, sizes, p_, term) for term in TERMS}
     sums = []  # (weight, constant, {omega: count}) per anchor kind and term
     for g in range(len(sizes.groups)):
@@ -334,6 +343,10 @@ def _random_loss(spec: LossSpec, fam, a, t, dim: int, nodes: int) -> float:
             sums.append((coef, const, kinds))
     return total + sum(c * v for c, v in zip((w for w, _, _ in sums),
                                              _expected_log_sums(sums, s, logw, tau_)))
+
+
+#: per loss form, the expected loss of independent uniform unit embeddings
+_RANDOM = {"softmax": _random_softmax, "sigmoid": _random_sigmoid}
 
 
 def _expected_log_sums(sums, s, logw, tau_: float) -> list[float]:
