@@ -903,7 +903,10 @@ def _dimension(args, spec, setting, opt) -> dict:
     if isinstance(setting, Batch):
         from ..harness.dimension import best_in_dim
 
-        out["best_in_dim"] = best_in_dim(spec, setting, args.alpha, args.tau, d)
+        out["best_in_dim"] = best = best_in_dim(spec, setting, args.alpha, args.tau, d)
+        if "loss_value" in best and getattr(opt, "loss_value", None) is not None:
+            # the relaxation bounds every configuration from below, the one found from above
+            out["loss_in_dim_between"] = [opt.loss_value, best["loss_value"]]
     else:
         out["best_in_dim"] = {"method": "not computed: free-embedding optimisation in R^d is "
                                         "run for batches, not datasets"}
@@ -930,9 +933,14 @@ def _dimension_footer(dim: dict) -> None:
         return
     best = dim["best_in_dim"]
     if "loss_value" in best:
+        per = [f"{v:.4g}" for v in best["within_class_variance_per_class"]]
         print(f"In R^{dim['dim']} ({best['method']}): loss {best['loss_value']:.6g}, "
-              "within-class variance per class " + ", ".join(
-                  f"{v:.4g}" for v in best["within_class_variance_per_class"]) + ".")
+              + (f"within-class variance {per[0]} in every class." if len(set(per)) == 1
+                 else "within-class variance per class " + ", ".join(per) + "."))
+        if "loss_in_dim_between" in dim:
+            lo, hi = dim["loss_in_dim_between"]
+            print(f"The optimum in R^{dim['dim']} has loss between {lo:.6g} (the relaxation) "
+                  f"and {hi:.6g} (found).")
     else:
         print(f"In R^{dim['dim']}: {best['method']}.")
 

@@ -13,38 +13,152 @@ enough.
 
 from __future__ import annotations
 
+import numpy as np
+
 from .threshold import locate, verdict
 
-#: the largest batch (embeddings) whose best configuration in R^d is searched for
+#: the largest batch (embeddings) whose best configuration in R^d is searched for by L-BFGS
 MAX_SEARCH_EMBEDDINGS = 96
+#: the largest batch (embeddings) on which the symmetric candidate family is evaluated
+MAX_CANDIDATE_EMBEDDINGS = 4096
+
+
+def _simplex(n: int) -> np.ndarray:
+    """n unit vectors in R^(n-1) with pairwise cosine -1/(n-1) (n = 1: one point in R^0)."""
+    if n == 1:
+        return np.zeros((1, 0))
+    centred = np.eye(n) - 1.0 / n
+    u, s, _ = np.linalg.svd(centred)
+    x = u[:, :n - 1] * np.sqrt(s[:n - 1])
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def shared_simplex(m: int, k: int, p: int, rho: float, groups: int = 1) -> np.ndarray:
+    """The symmetric candidate family in R^((m-1) + groups (k-1)), as (m k, p, d) unit vectors
+    (class c's instances in rows c k .. c k + k - 1, the p views of an instance together).
+
+    Instance i of class c is sqrt(rho) a_c + sqrt(1 - rho) b_i in the block of its group
+    (class c is in group c mod ``groups``): the a_c are a regular simplex of m points (the class
+    means, at norm sqrt(rho)), the b_i a regular simplex of k points (the deviations, shared by
+    the classes of one group; the groups' blocks are orthogonal). Within-class variance 1 - rho;
+    same-class cosine rho - (1 - rho)/(k - 1); two classes of one group have cosine
+    -rho/(m - 1) + (1 - rho) for the same slot i and -rho/(m - 1) - (1 - rho)/(k - 1) otherwise,
+    two classes of two groups -rho/(m - 1). ``groups`` = m is the relaxed optimum's own
+    arrangement (every class its own deviations), of rank m k - 1.
+
+    >>> z = shared_simplex(3, 2, 1, 0.5)
+    >>> z.shape, bool(np.allclose((z[:, 0] ** 2).sum(1), 1))
+    ((6, 1, 3), True)
+    """
+    a, b = _simplex(m), _simplex(k)
+    width = k - 1
+    z = np.zeros((m * k, p, (m - 1) + groups * width))
+    for c in range(m):
+        block = (m - 1) + (c % groups) * width
+        for i in range(k):
+            z[c * k + i, :, :m - 1] = np.sqrt(rho) * a[c]
+            z[c * k + i, :, block:block + width] = np.sqrt(1.0 - rho) * b[i]
+    return z
+
+
+def symmetric_candidate(spec, batch, alpha, tau, d: int, *, points: int = 41) -> dict | None:
+    """The best member of the :func:`shared_simplex` family that R^d holds, for a balanced
+    ``batch`` (m classes of k, p views) with m - 1 + k - 1 <= d: the most groups of shared
+    deviations that fit (and one group), each at its best rho (a grid of ``points``, then golden
+    section to 1e-10). The loss is SupCLLoss's (float64, the spec's scale included) on the
+    explicit embeddings: a configuration of R^d, so an upper bound on the optimum there.
+    None where the family does not apply (unequal sizes, d too small, a batch over
+    :data:`MAX_CANDIDATE_EMBEDDINGS` embeddings).
+    """
+    if not batch.is_balanced or batch.size > MAX_CANDIDATE_EMBEDDINGS:
+        return None
+    m, k, p = batch.shape
+    if k < 2 or (m - 1) + (k - 1) > d:
+        return None
+    import torch
+
+    from ..loss import SupCLLoss
+
+    crit = SupCLLoss(alpha, tau, spec, normalize=False)
+    labels = torch.arange(m).repeat_interleave(k)
+    most = min(m, (d - (m - 1)) // (k - 1))
+    best = None
+    for groups in sorted({1, most}):
+        def loss(rho: float, groups=groups) -> float:
+            z = torch.from_numpy(shared_simplex(m, k, p, rho, groups))
+            with torch.no_grad():
+                return float(crit(z, labels))
+        grid = np.linspace(0.0, 1.0, points)
+        values = [loss(float(r)) for r in grid]
+        i = int(np.argmin(values))
+        lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, points - 1)]
+        g = (np.sqrt(5.0) - 1) / 2
+        x1, x2 = hi - g * (hi - lo), lo + g * (hi - lo)
+        f1, f2 = loss(x1), loss(x2)
+        while hi - lo > 1e-10:
+            if f1 <= f2:
+                hi, x2, f2 = x2, x1, f1
+                x1 = hi - g * (hi - lo)
+                f1 = loss(x1)
+            else:
+                lo, x1, f1 = x1, x2, f2
+                x2 = lo + g * (hi - lo)
+                f2 = loss(x2)
+        rho, value = min(((float(grid[i]), values[i]), (float(x1), f1), (float(x2), f2)),
+                         key=lambda t: t[1])
+        if best is None or value < best["loss_value"]:
+            best = {"loss_value": value, "rho": rho, "groups": groups,
+                    "within_class_variance_per_class": [1.0 - rho] * m,
+                    "method": f"symmetric candidate in R^{d}: class simplex with the "
+                              f"instances' simplex shared by {-(-m // groups)} classes "
+                              f"per block ({groups} block{'s' if groups > 1 else ''}), "
+                              "views together, rho optimised (a configuration of R^d, not "
+                              "proven optimal)"}
+    return best
 
 
 def best_in_dim(spec, batch, alpha, tau, d: int, *, seeds: int = 5, rtol: float = 1e-9,
                 steps: int = 20) -> dict:
     """The best configuration found in R^d for ``batch`` (a :class:`~ssem_symbolic.setting.
-    Batch`) at (alpha, tau): L-BFGS over free unit embeddings
-    (:func:`~ssem_symbolic.loss.minimise_sizes`) from ``seeds`` random starts, each stopped
-    once 500 iterations change the loss by at most ``rtol`` (relative) or after ``steps``
-    such calls. It is a configuration found, not a proven optimum: its loss bounds the
-    optimum in R^d from above, as the relaxed optimum bounds it from below.
+    Batch`) at (alpha, tau), from two searches where they apply:
 
-    Returns ``loss_value`` (SupCLLoss's value, the spec's scale included),
-    ``within_class_variance_per_class`` and ``method`` (in words); for a batch over
-    :data:`MAX_SEARCH_EMBEDDINGS` embeddings, only ``method``, saying why not.
+    * the symmetric candidate family (:func:`symmetric_candidate`: balanced batches with
+      m - 1 + k - 1 <= d, up to :data:`MAX_CANDIDATE_EMBEDDINGS` embeddings);
+    * L-BFGS over free unit embeddings (:func:`~ssem_symbolic.loss.minimise_sizes`) from
+      ``seeds`` random starts, each stopped once 500 iterations change the loss by at most
+      ``rtol`` (relative) or after ``steps`` such calls (up to :data:`MAX_SEARCH_EMBEDDINGS`
+      embeddings).
+
+    The lower loss wins, and ``method`` says which it is. It is a configuration found, not a
+    proven optimum: its loss bounds the optimum in R^d from above, as the relaxed optimum
+    bounds it from below. Returns ``loss_value`` (SupCLLoss's value, the spec's scale
+    included), ``within_class_variance_per_class``, ``method`` (in words) and ``searched``
+    (each search's loss); where neither applies, only ``method``, saying why.
     """
-    if batch.size > MAX_SEARCH_EMBEDDINGS:
-        return {"method": "not computed: free-embedding optimisation in R^d is run for "
-                          f"batches of at most {MAX_SEARCH_EMBEDDINGS} embeddings"}
-    from ..loss import minimise_sizes
+    found = []
+    candidate = symmetric_candidate(spec, batch, alpha, tau, d)
+    if candidate is not None:
+        found.append(candidate)
+    if batch.size <= MAX_SEARCH_EMBEDDINGS:
+        from ..loss import minimise_sizes
 
-    runs = [minimise_sizes(spec, batch.sizes.sizes, batch.views, alpha, tau,
-                           d=d, seed=s, steps=steps, rtol=rtol) for s in range(seeds)]
-    best = min(runs, key=lambda r: r.loss)
-    return {"loss_value": best.loss,
-            "within_class_variance_per_class": list(best.per_class_within),
-            "method": f"L-BFGS over free unit embeddings in R^{d}, the best of {seeds} seeds "
-                      f"(a configuration found, not proven optimal; each run stopped at a "
-                      f"relative change of {rtol:g} per 500 iterations)"}
+        runs = [minimise_sizes(spec, batch.sizes.sizes, batch.views, alpha, tau, d=d, seed=s,
+                               steps=steps, rtol=rtol) for s in range(seeds)]
+        run = min(runs, key=lambda r: r.loss)
+        found.append({"loss_value": run.loss,
+                      "within_class_variance_per_class": list(run.per_class_within),
+                      "method": f"L-BFGS over free unit embeddings in R^{d}, the best of "
+                                f"{seeds} seeds (a configuration found, not proven optimal; "
+                                f"each run stopped at a relative change of {rtol:g} per 500 "
+                                "iterations)"})
+    if not found:
+        return {"method": "not computed: the symmetric candidate family needs a balanced "
+                          "batch with m - 1 + k - 1 <= d (and at most "
+                          f"{MAX_CANDIDATE_EMBEDDINGS} embeddings), and L-BFGS runs on "
+                          f"batches of at most {MAX_SEARCH_EMBEDDINGS} embeddings"}
+    best = min(found, key=lambda f: f["loss_value"])
+    return {**best, "searched": {("symmetric candidate" if f is candidate else "L-BFGS"):
+                                 f["loss_value"] for f in found}}
 
 
 def alpha_c_by_dim(convention, m: int, k: int, p: int, tau: float, dims, *,
