@@ -16,6 +16,7 @@ from ._objective import (
 from ._numeric import (
     bracketed_newton as bracketed_newton,
     CollapseRule as CollapseRule,
+    golden as golden,
     guard_digits as guard_digits,
 )
 from ._sigmoid import (
@@ -34,5 +35,5 @@ from . import _sigmoid as sigmoid  # the sigmoid form's closed forms and scan
 __all__ = [
     "ARGS", "CollapseRule", "Derivation", "FORMS", "FamilyObjective", "LogSumExp", "LossForm",
     "Objective", "Reduced", "Separable", "Sigmoid", "Softmax", "bracketed_newton", "form_of",
-    "guard_digits", "r", "sigmoid", "term_pieces",
+    "golden", "guard_digits", "r", "sigmoid", "term_pieces",
 ]

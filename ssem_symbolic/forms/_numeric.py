@@ -3,6 +3,7 @@ Newton root finder on (0, 1), both at mpmath precision."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import mpmath
@@ -18,6 +19,31 @@ def guard_digits(t: sp.Rational) -> int:
     within O(tau) of 1); at large tau the weights are 1 + O(1/tau). Both lose |log10 tau|."""
     with mpmath.workdps(20):
         return int(abs(mpmath.log10(mpmath.mpf(int(t.p)) / int(t.q)))) + 2
+
+
+def golden(f, lo: float, hi: float, tol: float = 1e-12) -> tuple[float, float]:
+    """The minimiser of a unimodal function of one variable on [lo, hi] (golden section, to
+    ``tol`` in the argument), and its value.
+
+    >>> x, v = golden(lambda x: (x - 0.3) ** 2, 0.0, 1.0)
+    >>> round(x, 9), v < 1e-20
+    (0.3, True)
+    """
+    g = (math.sqrt(5) - 1) / 2
+    a, b = lo, hi
+    c, d = b - g * (b - a), a + g * (b - a)
+    fc, fd = f(c), f(d)
+    while b - a > tol:
+        if fc <= fd:
+            b, d, fd = d, c, fc
+            c = b - g * (b - a)
+            fc = f(c)
+        else:
+            a, c, fc = c, d, fd
+            d = a + g * (b - a)
+            fd = f(d)
+    x = (a + b) / 2
+    return x, f(x)
 
 
 def bracketed_newton(step, start, digits: int, iterations: int, where: str) -> mpmath.mpf:

@@ -77,6 +77,7 @@ def symmetric_candidate(spec, batch, alpha, tau, d: int, *, points: int = 41) ->
         return None
     import torch
 
+    from ..forms import golden
     from ..loss import SupCLLoss
 
     crit = SupCLLoss(alpha, tau, spec, normalize=False)
@@ -91,21 +92,10 @@ def symmetric_candidate(spec, batch, alpha, tau, d: int, *, points: int = 41) ->
         grid = np.linspace(0.0, 1.0, points)
         values = [loss(float(r)) for r in grid]
         i = int(np.argmin(values))
-        lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, points - 1)]
-        g = (np.sqrt(5.0) - 1) / 2
-        x1, x2 = hi - g * (hi - lo), lo + g * (hi - lo)
-        f1, f2 = loss(x1), loss(x2)
-        while hi - lo > 1e-10:
-            if f1 <= f2:
-                hi, x2, f2 = x2, x1, f1
-                x1 = hi - g * (hi - lo)
-                f1 = loss(x1)
-            else:
-                lo, x1, f1 = x1, x2, f2
-                x2 = lo + g * (hi - lo)
-                f2 = loss(x2)
-        rho, value = min(((float(grid[i]), values[i]), (float(x1), f1), (float(x2), f2)),
-                         key=lambda t: t[1])
+        rho, value = golden(loss, float(grid[max(i - 1, 0)]),
+                            float(grid[min(i + 1, points - 1)]), tol=1e-10)
+        if values[i] < value:  # the minimum at an end of the range
+            rho, value = float(grid[i]), values[i]
         if best is None or value < best["loss_value"]:
             best = {"loss_value": value, "rho": rho, "groups": groups,
                     "within_class_variance_per_class": [1.0 - rho] * m,

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 import mpmath
 import numpy as np
 
-from ..forms import form_of
+from ..forms import form_of, golden
 from ..setting import MAX_GROUPS, Batch, Dataset, anchor_weights, check_sizes, family, positives
 from ..spec import TERMS, LossSpec, get_spec
 from ..spec import alpha as alpha_symbol
@@ -421,7 +421,7 @@ def _mixture_references(spec, data: Dataset, a, t, scale) -> list[Reference]:
             point = [mpmath.mpf(x[c]) for c in P.coords]
             return float(obj.parts(point, hessian=False)[0] / obj.tau)
     ones = {c: 1 for c in P.coords}
-    o, _ = _golden(lambda o: value(**(ones | {"other": o})), -1 / (C - 1), 1.0)
+    o, _ = golden(lambda o: value(**(ones | {"other": o})), -1 / (C - 1), 1.0)
     what = f"expected over the sampler's batches (mixture: {mix.method})"
     return [Reference("complete-collapse", scale * value(**ones), scale * err,
                       f"every embedding the same point; {what}", dict(ones)),
@@ -432,26 +432,6 @@ def _mixture_references(spec, data: Dataset, a, t, scale) -> list[Reference]:
                       scale * (err + 1e-10),
                       f"every class one point, the {C} class points at their best "
                       f"arrangement; {what}", {"other_similarity": o})]
-
-
-def _golden(f, lo: float, hi: float) -> tuple[float, float]:
-    """The minimiser of a convex function of one variable on [lo, hi] (golden section, to
-    1e-12 in the argument), and its value."""
-    g = (math.sqrt(5) - 1) / 2
-    a, b = lo, hi
-    c, d = b - g * (b - a), a + g * (b - a)
-    fc, fd = f(c), f(d)
-    while b - a > 1e-12:
-        if fc <= fd:
-            b, d, fd = d, c, fc
-            c = b - g * (b - a)
-            fc = f(c)
-        else:
-            a, c, fc = c, d, fd
-            d = a + g * (b - a)
-            fd = f(d)
-    x = (a + b) / 2
-    return x, f(x)
 
 
 def _dataset_class_collapse(spec, data: Dataset, batch: Batch, a, t, scale) -> Reference:
@@ -466,7 +446,7 @@ def _dataset_class_collapse(spec, data: Dataset, batch: Batch, a, t, scale) -> R
         x = [1.0] * len(fam.coords)
         x[idx["o[0,0]"]] = o
         return value(x)
-    o, v = _golden(at, -1 / (data.classes - 1), 1.0)
+    o, v = golden(at, -1 / (data.classes - 1), 1.0)
     return Reference("class-collapse", scale * v, 1e-10 * scale,
                      f"every class one point, the {data.classes} class points at their best "
                      "arrangement", {"other_similarity": o})
