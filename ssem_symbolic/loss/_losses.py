@@ -313,7 +313,9 @@ class LabelPattern:
         labels = _labels(labels)
         self.spec_key, self.labels, self.dtype = spec.key(), labels.clone(), dtype
         m = labels.shape[0] * views
-        _, self.cls, sizes = torch.unique(labels, return_inverse=True, return_counts=True)
+        self.classes, self.cls, sizes = torch.unique(labels, return_inverse=True,
+                                                     return_counts=True)
+        self.sizes = sizes
         self.n, self.views, self.n_classes = labels.shape[0], views, int(self.cls.max()) + 1
         # one mask per distinct denominator (a spec with a denominator per term has two)
         layout = _spec_layout(spec)
@@ -513,8 +515,8 @@ def _prepare(z, labels, alpha, tau, convention, normalize, pattern, chunk_size):
 
 def supcl_loss(z: torch.Tensor, labels: torch.Tensor, alpha, tau,
                convention: str | LossSpec = "paper", normalize: bool = True,
-               pattern: LabelPattern | None = None, chunk_size: int | None = None
-               ) -> torch.Tensor:
+               pattern: LabelPattern | None = None, chunk_size: int | None = None, *,
+               observe=None) -> torch.Tensor:
     """(1 - alpha) L_sup + alpha L_self for z of shape (..., N, p, d), labels (N,).
 
     Leading dims are independent configurations; ``alpha`` and ``tau`` broadcast against them
@@ -525,17 +527,22 @@ def supcl_loss(z: torch.Tensor, labels: torch.Tensor, alpha, tau,
 
     Half-precision features (float16, bfloat16, as under ``torch.autocast``) are upcast: the
     logits, their log-sum-exps and the result are float32, with autocast off inside.
+
+    ``observe`` (optional): called once with the detached unit rows (..., N p, d), instance-major,
+    right after they are normalised (with ``normalize`` only), while they are in cache.
     """
     if isinstance(z, torch.Tensor) and z.dtype in (torch.float16, torch.bfloat16):
         with torch.autocast(device_type=z.device.type, enabled=False):
             return supcl_loss(z.float(), labels, alpha, tau, convention, normalize, pattern,
-                              chunk_size)
+                              chunk_size, observe=observe)
     spec, pattern, a, t, chunk_size, bound = _prepare(z, labels, alpha, tau, convention,
                                                       normalize, pattern, chunk_size)
     flat = z.reshape(*z.shape[:-3], z.shape[-3] * z.shape[-2], z.shape[-1])
     if normalize:  # no eps floor: a row of norm 1e-20 is scaled to unit length too
         norms = torch.linalg.vector_norm(flat, dim=-1, keepdim=True)
         flat = flat / norms.clamp_min(torch.finfo(flat.dtype).tiny)
+        if observe is not None:
+            observe(flat.detach())
     out = FORWARD[spec.form](flat, pattern, spec, a, t, chunk_size, bound)
     return out if spec.scale == 1 else out * _scale_of(spec)(t)
 
@@ -823,6 +830,11 @@ class SupCLLoss(torch.nn.Module):
         self.gather, self.gather_timeout = gather, gather_timeout
         self._key: tuple | None = None
         self._pattern: LabelPattern | None = None
+        #: set by a :class:`~ssem_symbolic.loss.CollapseMonitor` watching this loss: each call
+        #: keeps the batch's per-class sums of the unit rows (an O(M d) pass while they are in
+        #: cache), which the monitor reads instead of passing over the features again
+        self.keep_statistics = False
+        self.statistics: dict | None = None
 
     def forward(self, features: torch.Tensor, labels=None, *, mask=None,
                 n_views: int | None = None, instance_ids: torch.Tensor | None = None,
@@ -837,11 +849,31 @@ class SupCLLoss(torch.nn.Module):
         if mask is not None:
             labels = _labels_from_mask(mask, labels, features)
         z, labels, alpha = self._prepare(features, labels, n_views, instance_ids)
+        observe = None
+        if self.keep_statistics and self.normalize and z.dim() == 3 and not self.gather:
+            observe = self._observer(z)
         out = supcl_loss(z, labels, alpha, self.tau, self.spec, self.normalize,
-                         pattern=self._pattern, chunk_size=self.chunk_size)
+                         pattern=self._pattern, chunk_size=self.chunk_size, observe=observe)
         if self.check_finite:
             _check_value(out)
         return out
+
+    def _observer(self, z: torch.Tensor):
+        """What :attr:`statistics` keeps of this call's batch: the unit rows (M, d), the sum of
+        squared per-instance sums of the unit views, the per-class sums, the classes and their
+        sizes, and a key that names the features (storage, shape, strides, version)."""
+        key = (z.data_ptr(), tuple(z.shape), z.stride(), z._version, str(z.device))
+        pattern, (n, p) = self._pattern, z.shape[:2]
+
+        @torch.compiler.disable
+        def observe(unit: torch.Tensor) -> None:
+            inst = unit.view(n, p, -1).sum(1)
+            sums = inst.new_zeros(pattern.n_classes, inst.shape[-1]).index_add_(
+                0, pattern.cls, inst)
+            self.statistics = {"key": key, "labels": pattern.labels, "unit": unit,
+                               "inst_sq": inst.square().sum(), "class_sums": sums,
+                               "classes": pattern.classes, "sizes": pattern.sizes, "views": p}
+        return observe
 
     @torch.compiler.disable
     def _prepare(self, features, labels, n_views, instance_ids):

@@ -43,9 +43,8 @@ def collapse_monitor(z: torch.Tensor, labels, *, alpha: float | None = None,
     return out
 
 
-def _statistics(z, labels):
-    """The statistics, and (z, 1 / its row norms), the classes, their sizes and p, for
-    reuse."""
+def _checked(z, labels):
+    """z (N, p, d) detached (float32 at least) and labels (N,) on its device, checked."""
     z = torch.as_tensor(z)
     if z.dim() != 3:
         raise ValueError(f"expected z of shape (N, p, d), got {tuple(z.shape)}")
@@ -54,9 +53,16 @@ def _statistics(z, labels):
         raise ValueError(f"expected labels of shape ({z.shape[0]},), got {tuple(labels.shape)}")
     if not z.is_floating_point() or z.numel() == 0:
         raise ValueError("z must be a non-empty floating-point tensor")
+    return (z.detach() if z.dtype in (torch.float32, torch.float64) else z.detach().float(),
+            labels)
+
+
+def _statistics(z, labels):
+    """The statistics, a function giving the unit rows (M, d) for reuse, the classes, their
+    sizes and p: the O(M d) passes over z, then :func:`_summaries`."""
+    z, labels = _checked(z, labels)
     # the O(M d) passes in the features' own precision (float32 at least) on their device;
     # then the (m, d) class sums in float64 on the host, where small arrays cost little
-    z = z.detach() if z.dtype in (torch.float32, torch.float64) else z.detach().float()
     n, p, _ = z.shape
     norms = torch.linalg.vector_norm(z, dim=-1)
     host = norms.cpu().numpy()
@@ -71,18 +77,43 @@ def _statistics(z, labels):
         inst.addcmul_(z[:, v], inv[:, v])
     cls = torch.from_numpy(cls.reshape(-1)).to(z.device)
     sums = inst.new_zeros(len(classes), z.shape[-1]).index_add_(0, cls, inst)
-    sums = sums.cpu().numpy().astype(np.float64)
+    out = _summaries(sums.cpu().numpy().astype(np.float64),
+                     float(torch.linalg.vector_norm(inst)) ** 2, classes, sizes, n, p)
+    return out, lambda: (z * inv).reshape(n * p, -1), classes, sizes, p
+
+
+def _kept(z, labels, kept: dict | None):
+    """The statistics from what the loss kept of this batch (:attr:`SupCLLoss.statistics`),
+    or None where it kept none of these features and labels (other storage, shape, strides,
+    an in-place change since, other labels)."""
+    if kept is None or not isinstance(z, torch.Tensor) or z.dim() != 3:
+        return None
+    if kept["key"] != (z.data_ptr(), tuple(z.shape), z.stride(), z._version, str(z.device)):
+        return None
+    z, labels = _checked(z, labels)
+    if labels.dtype != kept["labels"].dtype or not torch.equal(labels, kept["labels"]):
+        return None
+    n, p = z.shape[:2]
+    classes, sizes = kept["classes"].cpu().numpy(), kept["sizes"].cpu().numpy()
+    out = _summaries(kept["class_sums"].cpu().numpy().astype(np.float64),
+                     float(kept["inst_sq"]), classes, sizes, n, p)
+    unit = kept["unit"]
+    return out, lambda: unit, classes, sizes, p
+
+
+def _summaries(sums: np.ndarray, inst_sq: float, classes, sizes, n: int, p: int) -> dict:
+    """The statistics from the (m, d) per-class sums of the unit rows (float64) and the sum
+    of squared per-instance sums ``inst_sq``: 1 - ||mean||^2 in total and per class, their
+    difference, the view similarity and the simplex distance."""
     means = sums / (sizes[:, None] * p)
     mean = sums.sum(0) / (n * p)
     total = 1.0 - float(mean @ mean)
     per_class = 1.0 - (means * means).sum(1)
     within = float(per_class.mean())
-    out = {"total": total, "within": within, "between": total - within,
-           "per_class_within": dict(zip(classes.tolist(), per_class.tolist())),
-           "view_similarity": ((float(torch.linalg.vector_norm(inst)) ** 2 / n - p) /
-                               (p * (p - 1)) if p > 1 else None),
-           "simplex_distance": _simplex_distance(means - mean)}
-    return out, (z, inv), classes, sizes, p
+    return {"total": total, "within": within, "between": total - within,
+            "per_class_within": dict(zip(classes.tolist(), per_class.tolist())),
+            "view_similarity": (inst_sq / n - p) / (p * (p - 1)) if p > 1 else None,
+            "simplex_distance": _simplex_distance(means - mean)}
 
 
 def _simplex_distance(centres: np.ndarray) -> float:
@@ -176,6 +207,10 @@ class CollapseMonitor:
                 raise ValueError(f"{', '.join(given)} come(s) from the loss being watched: "
                                  "give the loss or the values, not both")
             alpha, temperature, convention = loss.alpha, loss.tau, loss.spec
+            # the loss keeps each batch's class sums while its unit rows are in cache; a call
+            # on the same features and labels reads them instead of passing over z again
+            loss.keep_statistics = True
+        self.loss = loss
         if alpha is None or temperature is None:
             raise ValueError("CollapseMonitor needs the SupCLLoss it watches, or alpha and "
                              "temperature")
@@ -200,7 +235,8 @@ class CollapseMonitor:
         self._run: tuple[str | None, int] = (None, 0)
 
     def __call__(self, z: torch.Tensor, labels, loss=None) -> dict:
-        out, x, classes, sizes, views = _statistics(z, labels)
+        kept = getattr(self.loss, "statistics", None)
+        out, units, classes, sizes, views = _kept(z, labels, kept) or _statistics(z, labels)
         key = (tuple(sorted(sizes.tolist(), reverse=True)), views)
         comp = self._composition(key)
         out["composition"] = {"class_sizes": list(key[0]), "views": views}
@@ -226,10 +262,10 @@ class CollapseMonitor:
         target = out["prediction"]["loss"] if self.dataset is not None else out["floor"]
         out["gap"] = None if value is None or target is None else value - target
         out["alarm"] = self._alarm(comp, value)
-        d = self.dim if self.dim is not None else x[0].shape[-1]
+        d = self.dim if self.dim is not None else z.shape[-1]
         self._calls += 1
         if (self._calls - 1) % self.rank_every == 0:
-            self._rank = (_effective_rank(x[0] * x[1], unit=True), self._calls)
+            self._rank = (_effective_rank(units(), unit=True), self._calls)
         out["effective_rank"], out["effective_rank_call"] = self._rank
         needed = (out["prediction"] or {}).get("rank_needed")
         out["rank_needed"], out["dim"] = needed, d

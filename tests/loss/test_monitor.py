@@ -225,3 +225,60 @@ def test_effective_rank_is_measured_every_rank_every_calls_and_stamped():
     for bad in (0, -2, 1.5, True):
         with pytest.raises(ValueError, match="rank_every must be a positive integer"):
             CollapseMonitor(alpha=0.5, temperature=0.5, rank_every=bad)
+
+
+# --- the statistics a watched loss keeps --------------------------------------------------
+
+def _stats(out: dict) -> dict:
+    keys = ("total", "within", "between", "view_similarity", "simplex_distance")
+    return {k: out[k] for k in keys} | {"per_class": out["per_class_within"]}
+
+
+def test_a_watched_loss_keeps_the_statistics_and_the_monitor_reads_them_exactly(monkeypatch):
+    """The monitor's statistics from the loss's kept class sums equal the definitions (unit
+    rows written here, non-contiguous labels, three views, float64) to 1e-12, and a call on
+    features the loss did not see (a copy, an in-place change since, other labels) measures
+    those features itself."""
+    gen = torch.Generator().manual_seed(11)
+    z = torch.randn(12, 3, 5, generator=gen, dtype=torch.float64, requires_grad=True)
+    labels = torch.tensor([7, 7, 7, 2, 2, 2, 2, 9, 9, 9, 9, 9])
+    plain = SupCLLoss(0.3, 0.5, "supcon")
+    loss = SupCLLoss(0.3, 0.5, "supcon")
+    assert plain.keep_statistics is False
+    mon = CollapseMonitor(loss, floors=False)
+    assert loss.keep_statistics is True
+    value = loss(z, labels)
+    assert plain.statistics is None and loss.statistics is not None
+    a = plain(z, labels)
+    ga, = torch.autograd.grad(a, z)
+    gb, = torch.autograd.grad(value, z)
+    assert float(a) == float(value) and torch.equal(ga, gb)  # keeping changes nothing
+    unit = torch.nn.functional.normalize(z.detach(), dim=-1)
+    ref = measured_variances(unit, labels)
+    from ssem_symbolic.loss import _monitor
+
+    own = _monitor._statistics
+
+    def unused(*args):
+        raise AssertionError("the monitor passed over z although the loss kept its sums")
+    monkeypatch.setattr(_monitor, "_statistics", unused)
+    out = mon(z.detach(), labels, loss=value.detach())
+    monkeypatch.setattr(_monitor, "_statistics", own)
+    for key in ("total", "within", "between"):
+        assert out[key] == pytest.approx(ref[key], abs=1e-12)
+    views = [float(unit[i, a] @ unit[i, b]) for i in range(12) for a in range(3)
+             for b in range(3) if a != b]
+    assert out["view_similarity"] == pytest.approx(np.mean(views), abs=1e-12)
+    flat, rows = unit.reshape(-1, 5), labels.repeat_interleave(3)
+    for c in (2, 7, 9):
+        member = flat[rows == c]
+        assert out["per_class_within"][c] == pytest.approx(
+            1 - float(member.mean(0) @ member.mean(0)), abs=1e-12)
+    # not the features the loss saw: measured afresh, equal to a monitor on a copy
+    fresh = CollapseMonitor(alpha=0.3, temperature=0.5, convention="supcon", floors=False)
+    assert _stats(mon(z.detach().clone(), labels)) == _stats(fresh(z.detach().clone(), labels))
+    other = torch.tensor([7, 7, 7, 2, 2, 2, 2, 9, 9, 9, 2, 2])
+    assert _stats(mon(z.detach(), other)) == _stats(fresh(z.detach().clone(), other))
+    with torch.no_grad():
+        z[0, 0] *= -1  # an in-place change after the loss's call
+    assert _stats(mon(z.detach(), labels)) == _stats(fresh(z.detach().clone(), labels))
