@@ -204,7 +204,8 @@ def slowing_prefactor(spec, m_: int, k_: int, p_: int, tau_):
     import sympy as sp
 
     from ..optimum import optimum
-    from ..setting import Batch, ClassSizes, reduced_loss
+    from ..forms import reduced_loss
+    from ..setting import Batch, ClassSizes
     from ..spec import alpha as alpha_symbol, pair_counts, tau as tau_symbol
     from ..ssem import alpha_c_value
     from ..vocab import check_tau

@@ -55,7 +55,8 @@ import numpy as np
 import sympy as sp
 
 from ..forms import form_of
-from ..setting import ClassSizes, family, reduced_loss
+from ..forms import reduced_loss
+from ..setting import ClassSizes, family
 from ..spec import LossSpec, check_setting, get_spec, pair_counts
 from ..spec import alpha as alpha_symbol, tau as tau_symbol
 from ..vocab import check_tau, exact

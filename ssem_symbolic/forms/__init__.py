@@ -8,6 +8,7 @@ from ._forms import (
     Sigmoid as Sigmoid,
     Softmax as Softmax,
     form_of as form_of,
+    reduced_loss as reduced_loss,
 )
 from ._objective import (
     FamilyObjective as FamilyObjective,
@@ -35,5 +36,5 @@ from . import _sigmoid as sigmoid  # the sigmoid form's closed forms and scan
 __all__ = [
     "ARGS", "CollapseRule", "Derivation", "FORMS", "FamilyObjective", "LogSumExp", "LossForm",
     "Objective", "Reduced", "Separable", "Sigmoid", "Softmax", "bracketed_newton", "form_of",
-    "golden", "guard_digits", "r", "sigmoid", "term_pieces",
+    "golden", "guard_digits", "r", "reduced_loss", "sigmoid", "term_pieces",
 ]

@@ -8,8 +8,8 @@ from typing import Protocol
 import mpmath
 import sympy as sp
 
-from ..spec import TERMS, LossSpec
-from ..setting import blocks, flat, loss_weights, sigmoid_rows
+from ..spec import TERMS, LossSpec, get_spec, tau
+from ..setting import blocks, family, flat, loss_weights, sigmoid_rows
 from . import _sigmoid, _softmax
 from ._numeric import CollapseRule
 from ._objective import FamilyObjective, LogSumExp
@@ -34,6 +34,7 @@ class LossForm(Protocol):
     def objective(self, spec: LossSpec, coords: tuple, weights: list, tau_,
                   lib) -> FamilyObjective: ...
     def flat(self, weights: list) -> bool: ...
+    def family_loss(self, spec: LossSpec, sizes, p_: int, entry) -> sp.Expr: ...
     def symmetric_loss(self, spec: LossSpec) -> sp.Expr: ...
     def derive(self, spec: LossSpec) -> _softmax.Derivation: ...
     def reduced(self, spec: LossSpec) -> _softmax.Reduced: ...
@@ -101,6 +102,17 @@ class Softmax:
         return [blocks(spec, part, coef)]
 
     @staticmethod
+    def family_loss(spec: LossSpec, sizes, p_: int, entry) -> sp.Expr:
+        """phi on a symmetric family: sum of L log sum c e^{x_j/tau} minus the pull / tau,
+        ``entry(j)`` the coordinate j (1 for the self pair)."""
+        phi = sp.Integer(0)
+        for logs, pull in loss_weights(spec, sizes, p_):
+            for L, entries in logs:
+                phi += L * sp.log(sum(c * sp.exp(entry(j) / tau) for c, j in entries))
+            phi -= sum(w * entry(j) for j, w in pull.items()) / tau
+        return phi
+
+    @staticmethod
     def objective(spec: LossSpec, coords: tuple, weights: list, tau_,
                   lib) -> FamilyObjective:
         return LogSumExp(coords, weights, tau_, lib)
@@ -165,6 +177,12 @@ class Sigmoid:
                   lib) -> FamilyObjective:
         return _sigmoid.Separable(weights, spec.bias, tau_, lib)
 
+    @staticmethod
+    def family_loss(spec: LossSpec, sizes, p_: int, entry) -> sp.Expr:
+        """phi on a symmetric family: the rows' weighted softplus of -y (x_j/tau + b)."""
+        return sum((w * sp.log(1 + sp.exp(-y * (entry(j) / tau + spec.bias)))
+                    for j, y, w in sigmoid_rows(spec, sizes, p_)), sp.Integer(0))
+
     symmetric_loss = staticmethod(_sigmoid.symmetric_loss)
     alpha_c_value = staticmethod(_sigmoid.alpha_c_value)
     alpha_c_limits = staticmethod(_sigmoid.alpha_c_limits)
@@ -188,3 +206,20 @@ FORMS: dict[str, LossForm] = {"softmax": Softmax(), "sigmoid": Sigmoid()}
 def form_of(spec: LossSpec) -> LossForm:
     """The strategy object of ``spec``'s loss form."""
     return FORMS[spec.form]
+
+
+def reduced_loss(convention, sizes, p_: int) -> sp.Expr:
+    """phi of the invariant family of a batch with class ``sizes`` (a
+    :class:`~ssem_symbolic.setting.ClassSizes`) and p views, symbolic in the coordinates
+    (symbols named as :attr:`~ssem_symbolic.setting.Family.coords`), alpha and tau: the loss
+    of any embedding whose Gram matrix is in the family, in the spec's form.
+
+    >>> from ssem_symbolic.setting import ClassSizes
+    >>> phi = reduced_loss("supcon-split", ClassSizes((2, 2)), 2)
+    >>> sorted(map(str, phi.free_symbols))
+    ['alpha', 'o[0,0]', 's[0]', 'tau', 'v[0]']
+    """
+    spec = get_spec(convention)
+    x = [sp.Symbol(c, real=True) for c in family(spec, sizes, p_).coords]
+    return form_of(spec).family_loss(spec, sizes, p_,
+                                     lambda j: sp.Integer(1) if j is None else x[j])

@@ -30,7 +30,8 @@ import torch
 from ._codegen import Kernel, torch_kernel
 from ._solve import ENGINES
 from ..dynamics import EXIT, Dynamics
-from ..setting import ClassSizes, reduced_loss
+from ..forms import reduced_loss
+from ..setting import ClassSizes
 from ..spec import LossSpec, alpha, check_setting, get_spec, tau
 
 #: the most numbers a stored trajectory may hold (steps + 1) x points x 3

@@ -25,7 +25,6 @@ from ._anchors import (
     flat as flat,
     loss_weights as loss_weights,
     MAX_GROUPS as MAX_GROUPS,
-    reduced_loss as reduced_loss,
     sigmoid_rows as sigmoid_rows,
 )
 from ._mixture import (
@@ -62,7 +61,7 @@ __all__ = [
     "collapsed", "positives",
     "eigen_variances", "family", "flat", "gram_entries", "limit_polyhedron", "loss_weights",
     "measured_variances", "realise", "ssem_eigenvalues", "mixture", "o_sym", "polyhedron",
-    "reduced_loss",
+
     "sigmoid_rows", "sorted_names", "ssem_variances", "symmetric_gram_eigenvalues", "v_sym",
     "variances",
 ]

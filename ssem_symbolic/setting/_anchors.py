@@ -48,7 +48,7 @@ import sympy as sp
 
 from ..vocab import exact
 from ._sizes import ClassSizes
-from ..spec import TERMS, LossSpec, alpha, get_spec, tau
+from ..spec import TERMS, LossSpec, alpha, get_spec
 
 
 @dataclass(frozen=True)
@@ -253,7 +253,7 @@ def check_sizes(spec: LossSpec, sizes: ClassSizes, p_: int, alpha_=None, *,
             w.subs(alpha, 0) != 0 or w.subs(alpha, 1) != 0)
         if not used:
             continue
-        if spec.form == "sigmoid":  # no mean over positives: an anchor needs none
+        if spec.sums_pairs:  # no mean over positives: an anchor needs none
             if not any(fam.partners[g][t] for g in range(len(sizes.groups))
                        for t in spec.denominator):
                 raise ValueError(f"the pairs of {spec.name!r} are empty on this batch")
@@ -327,33 +327,6 @@ def sigmoid_rows(spec: LossSpec, sizes: ClassSizes, p_: int, alpha_=None) -> lis
     return out
 
 
-def reduced_loss(convention, sizes: ClassSizes, p_: int) -> sp.Expr:
-    """phi of the invariant family, symbolic in the coordinates (symbols named as
-    :attr:`Family.coords`), alpha and tau: the loss of any embedding whose Gram matrix is in
-    the family (either form).
-
-    >>> phi = reduced_loss("supcon-split", ClassSizes((2, 2)), 2)
-    >>> sorted(map(str, phi.free_symbols))
-    ['alpha', 'o[0,0]', 's[0]', 'tau', 'v[0]']
-    """
-    spec = get_spec(convention)
-    fam = _family(spec, sizes, p_)
-    x = [sp.Symbol(c, real=True) for c in fam.coords]
-
-    def entry(j):
-        return sp.Integer(1) if j is None else x[j]
-
-    phi = sp.Integer(0)
-    if spec.form == "sigmoid":
-        return sum((w * sp.log(1 + sp.exp(-y * (entry(j) / tau + spec.bias)))
-                    for j, y, w in sigmoid_rows(spec, sizes, p_)), phi)
-    for logs, pull in loss_weights(spec, sizes, p_):
-        for L, entries in logs:
-            phi += L * sp.log(sum(c * sp.exp(entry(j) / tau) for c, j in entries))
-        phi -= sum(w * entry(j) for j, w in pull.items()) / tau
-    return phi
-
-
 def flat(weights) -> bool:
     """Whether phi is invariant under adding one number to every coordinate (no constant self
     entry in any denominator or pull): its minimisers then form segments along (1, ..., 1).
@@ -365,4 +338,4 @@ def flat(weights) -> bool:
 
 
 __all__ = ["Family", "Linear", "anchor_weights", "blocks", "check_sizes", "family", "flat",
-           "loss_weights", "positives", "reduced_loss", "sigmoid_rows"]
+           "loss_weights", "positives", "sigmoid_rows"]

@@ -139,7 +139,7 @@ def seen(spec: LossSpec, j: int, p_: int, batch: int) -> int:
 def _g(spec, term, law, p_, batch) -> dict[int, Fraction]:
     """g(j) of the module docstring. The sigmoid form's term is a sum over the pairs an anchor
     sees, averaged over every anchor (g = 1) or over all those pairs (g = the pairs seen)."""
-    if spec.form == "sigmoid":
+    if spec.sums_pairs:
         return {j: Fraction(seen(spec, j, p_, batch) if spec.mean == "pairs" else 1)
                 for j in law}
     pos = {j: positives(spec, term, j, p_, batch) for j in law}

@@ -550,6 +550,14 @@ class LossSpec:
                              f"{self.views} views, got p = {p_}")
 
     @property
+    def sums_pairs(self) -> bool:
+        """Whether each term is a sum over the pairs an anchor sees (the sigmoid form's
+        logistic loss per pair), not a log-ratio averaged over the anchor's positives (the
+        softmax form): an anchor then needs no positive, and counts once in a mean over
+        anchors whatever its positives."""
+        return self.form == "sigmoid"
+
+    @property
     def decoupled(self) -> bool:
         """Whether some positives lie outside their term's denominator (Yeh et al.'s
         decoupling: the loss is then -s_ab/tau + log sum_den exp(s_ac/tau), still convex in the

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..setting import family, reduced_loss
+from ..forms import reduced_loss
+from ..setting import family
 from ..setting import ClassSizes
 from ..spec import alpha, get_spec, tau
 

@@ -152,7 +152,8 @@ def test_trained_free_embeddings_agree():
 def test_the_imbalanced_optimum_against_free_unit_vectors(sizes, alpha):
     """Unequal class sizes: each size group's anchors weight the pairs they see; the solver's
     loss and per-class within-class variances against L-BFGS on free unit vectors."""
-    from ssem_symbolic.setting import family, reduced_loss
+    from ssem_symbolic.forms import reduced_loss
+    from ssem_symbolic.setting import family
     from ssem_symbolic.setting import ClassSizes
 
     for spec in (SIG, BIASED):

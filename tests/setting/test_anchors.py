@@ -11,7 +11,8 @@ import pytest
 import sympy as sp
 
 from ssem_symbolic.ssem import symmetric_loss
-from ssem_symbolic.setting import check_sizes, family, reduced_loss
+from ssem_symbolic.forms import reduced_loss
+from ssem_symbolic.setting import check_sizes, family
 from ssem_symbolic.vocab import c_sym, o_sym, v_sym
 from ssem_symbolic.setting import ClassSizes
 from ssem_symbolic.spec import PRESETS, LossSpec, alpha, k, m, p, tau
