@@ -933,10 +933,8 @@ def _dimension_footer(dim: dict) -> None:
         return
     best = dim["best_in_dim"]
     if "loss_value" in best:
-        per = [f"{v:.4g}" for v in best["within_class_variance_per_class"]]
         print(f"In R^{dim['dim']} ({best['method']}): loss {best['loss_value']:.6g}, "
-              + (f"within-class variance {per[0]} in every class." if len(set(per)) == 1
-                 else "within-class variance per class " + ", ".join(per) + "."))
+              f"within-class variance {_per_class(best['within_class_variance_per_class'])}.")
         if "loss_in_dim_between" in dim:
             lo, hi = dim["loss_in_dim_between"]
             print(f"The optimum in R^{dim['dim']} has loss between {lo:.6g} (the relaxation) "
@@ -1631,7 +1629,7 @@ def _guide(args) -> int:
             "dataset-level threshold; the per-batch one above holds for one batch alone).")
     else:
         extra = None
-    dim_warning = _guide_dimension(args, out, m, k)
+    dim_warning = _guide_dimension(args, Batch.balanced(m, k, args.views), out.get("alpha"))
     if args.json:
         keys = ("alpha_c", "alpha", "tau_c", "tau", "tau_solutions", "per_batch")
         print(_dumps({key: out[key] for key in keys if key in out}
@@ -1646,34 +1644,40 @@ def _guide(args) -> int:
     return 0
 
 
-def _guide_dimension(args, out: dict, m: int, k: int) -> str | None:
-    """With --dim: a warning where the optimum at the recommended alpha needs a rank above d."""
+def _guide_dimension(args, batch: Batch, alpha) -> str | None:
+    """With --dim: a warning where the optimum at the recommended alpha needs a rank above d,
+    with the within-class variance to expect in R^d (the best configuration found there)."""
     if getattr(args, "dim", None) is None:
         return None
     if args.dim < 1:
         raise ValueError(f"--dim must be a positive integer, got {args.dim}")
-    if args.tau is None or out.get("alpha") is None or args.instances_per_class is not None:
+    if args.tau is None or alpha is None or getattr(args, "instances_per_class", None):
         raise ValueError("--dim checks the recommended alpha: give --tau and --target-within "
-                         "on a batch (--classes/--per-class or --batch-size/--num-classes)")
+                         "on a batch (--classes/--per-class, --batch-size/--num-classes or "
+                         "--class-sizes)")
     from ..harness.dimension import best_in_dim
     from ..optimum import optimum, rank_needed
 
-    batch = Batch.balanced(m, k, args.views)
-    opt = optimum(args.loss, batch, repr(out["alpha"]), args.tau)
+    opt = optimum(args.loss, batch, repr(alpha), args.tau)
     need = rank_needed(args.loss, batch, opt)
     if need <= args.dim:
         return None
-    found = best_in_dim(args.loss, batch, repr(out["alpha"]), args.tau, args.dim)
+    found = best_in_dim(args.loss, batch, repr(alpha), args.tau, args.dim)
     expect = (f"the best configuration found there ({found['method']}) has within-class "
-              "variance " + ", ".join(f"{v:.4g}" for v in
-                                      sorted(set(round(v, 4) for v in
-                                                 found["within_class_variance_per_class"])))
-              + f" per class, against {opt.within_class_variance:.4g} at the relaxed optimum"
-              if "loss_value" in found else found["method"])
-    return (f"at alpha = {out['alpha']:.6g} the optimum needs rank {need} > d = {args.dim}: a "
+              f"variance {_per_class(found['within_class_variance_per_class'])}, against "
+              f"{_per_class([c['within_class_variance'] for c in opt.per_class])} at the "
+              "relaxed optimum" if "loss_value" in found else found["method"])
+    return (f"at alpha = {alpha:.6g} the optimum needs rank {need} > d = {args.dim}: a "
             f"model with {args.dim}-dimensional embeddings cannot reach it, and the "
             f"within-class variance it reaches can differ from the target; in R^{args.dim} "
             f"{expect}")
+
+
+def _per_class(values) -> str:
+    """Within-class variances in words: one number where every class has it."""
+    shown = [f"{v:.4g}" for v in values]
+    return (f"{shown[0]} in every class" if len(set(shown)) == 1
+            else ", ".join(shown) + " per class")
 
 
 def _guide_uniform(args, batch: int) -> int:
@@ -1764,22 +1768,7 @@ def _guide_imbalanced(args, sizes) -> int:
     batch = Batch(sizes, args.views)
     out = guide(args.loss, batch, tau=args.tau, alpha=args.alpha,
                 target_within=args.target_within)
-    dim_warning = None
-    if getattr(args, "dim", None) is not None:
-        if args.dim < 1:
-            raise ValueError(f"--dim must be a positive integer, got {args.dim}")
-        if args.tau is None or out.get("alpha") is None:
-            raise ValueError("--dim checks the recommended alpha: give --tau and "
-                             "--target-within")
-        from ..optimum import optimum, rank_needed
-
-        need = rank_needed(args.loss, batch, optimum(args.loss, batch, repr(out["alpha"]),
-                                                     repr(args.tau)))
-        if need > args.dim:
-            dim_warning = (f"at alpha = {out['alpha']:.6g} the optimum needs rank {need} > d "
-                           f"= {args.dim}: a model with {args.dim}-dimensional embeddings "
-                           "cannot reach it, and the within-class variance it reaches can "
-                           "differ from the target")
+    dim_warning = _guide_dimension(args, batch, out.get("alpha"))
     warnings = guide_warnings(out) + ([dim_warning] if dim_warning else [])
     if args.json:
         keys = ("alpha_c_per_class", "tau_c_per_class", "collapsed_at_range_ends_per_class",

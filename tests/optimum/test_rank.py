@@ -4,6 +4,7 @@ numerical rank of the optimum's Gram matrix built here, and --dim's answer in R^
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -108,8 +109,6 @@ def test_guide_warns_where_the_recommended_optimum_needs_more_than_d(capsys):
     optimum needs rank m k - 1 = 5. In R^3 the guide states the variance of the best
     configuration it finds, which an independent search (other seeds, run to the end) matches;
     in R^5 it says nothing."""
-    import re
-
     from ssem_symbolic.cli import main
     from ssem_symbolic.loss import minimise_sizes
 
@@ -119,7 +118,7 @@ def test_guide_warns_where_the_recommended_optimum_needs_more_than_d(capsys):
     out = json.loads(capsys.readouterr().out)
     (warning,) = [w for w in out["warnings"] if "needs rank" in w]
     assert "needs rank 5 > d = 3" in warning
-    stated = float(re.search(r"has within-class variance ([0-9.]+) per class", warning)[1])
+    stated = float(re.search(r"has within-class variance ([0-9.]+) in every class", warning)[1])
     reference = min((minimise_sizes("supcon", (2, 2, 2), 2, out["alpha"], 0.5, d=3, seed=s)
                      for s in range(100, 103)), key=lambda r: r.loss)
     assert abs(stated - np.mean(reference.per_class_within)) < 2e-3
@@ -144,7 +143,10 @@ def test_regimes_and_guide_with_dim_on_unequal_sizes(capsys):
     args = ["guide", "--loss", "supcon", "--class-sizes", "4,3,2", "--tau", "0.5",
             "--target-within", "0.3", "--json"]
     assert main([*args, "--dim", "4"]) == 0
-    assert any("needs rank 8 > d = 4" in w for w in json.loads(capsys.readouterr().out)[
-        "warnings"])
+    (warning,) = [w for w in json.loads(capsys.readouterr().out)["warnings"]
+                  if "needs rank" in w]
+    assert "needs rank 8 > d = 4" in warning
+    # the variance to expect in R^4, per class (three numbers: the sizes differ)
+    assert re.search(r"has within-class variance [0-9.]+, [0-9.]+, [0-9.]+ per class", warning)
     assert main([*args, "--dim", "8"]) == 0
     assert json.loads(capsys.readouterr().out)["warnings"] == []
