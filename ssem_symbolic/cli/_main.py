@@ -31,7 +31,7 @@ import traceback
 from ..infra import OutputError
 from ..setting import Batch, Dataset
 from ._render import (class_collapse, diagnose_lines, dynamics_grid_lines, dynamics_lines,
-                      explain_lines, guide_lines, guide_warnings)
+                      explain_lines, guide_lines, guide_warnings, per_class)
 from ..spec import PRESETS, NoSolution
 
 EXIT_OK, EXIT_BUG, EXIT_BAD_INPUT, EXIT_OUTPUT = 0, 1, 2, 3
@@ -885,32 +885,14 @@ def _optimum_balanced(args, spec, setting) -> int:
 
 
 def _dimension(args, spec, setting, opt) -> dict:
-    """With --dim: the rank the optimum needs, whether R^d realises it, and where not, the
-    best configuration found in R^d by optimising free embeddings (small batches)."""
-    d = getattr(args, "dim", None)
-    if d is None:
+    """With --dim: :func:`~ssem_symbolic.report.in_dimension` of the optimum shown."""
+    if getattr(args, "dim", None) is None:
         return {}
-    if d < 1:
-        raise ValueError(f"--dim must be a positive integer, got {d}")
-    from ..optimum import rank_needed
+    if args.dim < 1:
+        raise ValueError(f"--dim must be a positive integer, got {args.dim}")
+    from ..report import in_dimension
 
-    need = None if opt is None else rank_needed(spec, setting, opt)
-    out: dict = {"dim": d, "rank_needed": need,
-                 "realisable": None if need is None else need <= d}
-    if need is None or need <= d:
-        return out
-    out["loss_value_is"] = f"a lower bound in R^{d}, not reached there"
-    if isinstance(setting, Batch):
-        from ..harness.dimension import best_in_dim
-
-        out["best_in_dim"] = best = best_in_dim(spec, setting, args.alpha, args.tau, d)
-        if "loss_value" in best and getattr(opt, "loss_value", None) is not None:
-            # the relaxation bounds every configuration from below, the one found from above
-            out["loss_in_dim_between"] = [opt.loss_value, best["loss_value"]]
-    else:
-        out["best_in_dim"] = {"method": "not computed: free-embedding optimisation in R^d is "
-                                        "run for batches, not datasets"}
-    return out
+    return in_dimension(spec, setting, opt, args.alpha, args.tau, args.dim)
 
 
 def _dimension_header(dim: dict) -> None:
@@ -934,7 +916,7 @@ def _dimension_footer(dim: dict) -> None:
     best = dim["best_in_dim"]
     if "loss_value" in best:
         print(f"In R^{dim['dim']} ({best['method']}): loss {best['loss_value']:.6g}, "
-              f"within-class variance {_per_class(best['within_class_variance_per_class'])}.")
+              f"within-class variance {per_class(best['within_class_variance_per_class'])}.")
         if "loss_in_dim_between" in dim:
             lo, hi = dim["loss_in_dim_between"]
             print(f"The optimum in R^{dim['dim']} has loss between {lo:.6g} (the relaxation) "
@@ -1581,6 +1563,10 @@ def _export(args) -> int:
 def _guide(args) -> int:
     from ..report import balanced_batch, guide
 
+    if getattr(args, "dim", None) is not None and (args.tau is None
+                                                   or args.target_within is None):
+        raise ValueError("--dim checks the recommended alpha: give --tau and --target-within")
+
     if args.class_sizes is not None and (args.batch_size is not None
                                          or args.num_classes is not None):
         raise ValueError("give --class-sizes or --batch-size/--num-classes, not both")
@@ -1610,7 +1596,7 @@ def _guide(args) -> int:
         m, k = args.classes, args.per_class
     if args.instances_per_class is None:
         out = guide(args.loss, Batch.balanced(m, k, args.views), tau=args.tau, alpha=args.alpha,
-                    target_within=args.target_within)
+                    target_within=args.target_within, dim=getattr(args, "dim", None))
     if args.instances_per_class is not None:
         from ..setting import balanced
 
@@ -1619,7 +1605,8 @@ def _guide(args) -> int:
                              "--tau")
         n = args.instances_per_class
         out = guide(args.loss, Dataset(args.num_classes, n, args.views, balanced(m, k)),
-                    tau=args.tau, alpha=args.alpha, target_within=args.target_within)
+                    tau=args.tau, alpha=args.alpha, target_within=args.target_within,
+                    dim=getattr(args, "dim", None))
         data = out["alpha_c"]
         shown = "none in [0, 1]" if data is None else f"{data:.6g}"
         extra = (
@@ -1629,55 +1616,17 @@ def _guide(args) -> int:
             "dataset-level threshold; the per-batch one above holds for one batch alone).")
     else:
         extra = None
-    dim_warning = _guide_dimension(args, Batch.balanced(m, k, args.views), out.get("alpha"))
     if args.json:
         keys = ("alpha_c", "alpha", "tau_c", "tau", "tau_solutions", "per_batch")
         print(_dumps({key: out[key] for key in keys if key in out}
-                     | {"warnings": guide_warnings(out) + ([dim_warning] if dim_warning
-                                                           else [])}))
+                     | {"warnings": guide_warnings(out)}))
         return 0
     print(f"loss {out['loss']}, batch m x k x p = {m} x {k} x {args.views}")
     for line in guide_lines(out) + ([extra] if extra else []):
         print(line)
-    for warning in guide_warnings(out) + ([dim_warning] if dim_warning else []):
+    for warning in guide_warnings(out):
         print(f"warning: {warning}")
     return 0
-
-
-def _guide_dimension(args, batch: Batch, alpha) -> str | None:
-    """With --dim: a warning where the optimum at the recommended alpha needs a rank above d,
-    with the within-class variance to expect in R^d (the best configuration found there)."""
-    if getattr(args, "dim", None) is None:
-        return None
-    if args.dim < 1:
-        raise ValueError(f"--dim must be a positive integer, got {args.dim}")
-    if args.tau is None or alpha is None or getattr(args, "instances_per_class", None):
-        raise ValueError("--dim checks the recommended alpha: give --tau and --target-within "
-                         "on a batch (--classes/--per-class, --batch-size/--num-classes or "
-                         "--class-sizes)")
-    from ..harness.dimension import best_in_dim
-    from ..optimum import optimum, rank_needed
-
-    opt = optimum(args.loss, batch, repr(alpha), args.tau)
-    need = rank_needed(args.loss, batch, opt)
-    if need <= args.dim:
-        return None
-    found = best_in_dim(args.loss, batch, repr(alpha), args.tau, args.dim)
-    expect = (f"the best configuration found there ({found['method']}) has within-class "
-              f"variance {_per_class(found['within_class_variance_per_class'])}, against "
-              f"{_per_class([c['within_class_variance'] for c in opt.per_class])} at the "
-              "relaxed optimum" if "loss_value" in found else found["method"])
-    return (f"at alpha = {alpha:.6g} the optimum needs rank {need} > d = {args.dim}: a "
-            f"model with {args.dim}-dimensional embeddings cannot reach it, and the "
-            f"within-class variance it reaches can differ from the target; in R^{args.dim} "
-            f"{expect}")
-
-
-def _per_class(values) -> str:
-    """Within-class variances in words: one number where every class has it."""
-    shown = [f"{v:.4g}" for v in values]
-    return (f"{shown[0]} in every class" if len(set(shown)) == 1
-            else ", ".join(shown) + " per class")
 
 
 def _guide_uniform(args, batch: int) -> int:
@@ -1765,11 +1714,9 @@ def _guide_imbalanced(args, sizes) -> int:
 
     if args.world_size != 1:
         raise ValueError("--world-size goes with --batch-size/--num-classes")
-    batch = Batch(sizes, args.views)
-    out = guide(args.loss, batch, tau=args.tau, alpha=args.alpha,
-                target_within=args.target_within)
-    dim_warning = _guide_dimension(args, batch, out.get("alpha"))
-    warnings = guide_warnings(out) + ([dim_warning] if dim_warning else [])
+    out = guide(args.loss, Batch(sizes, args.views), tau=args.tau, alpha=args.alpha,
+                target_within=args.target_within, dim=getattr(args, "dim", None))
+    warnings = guide_warnings(out)
     if args.json:
         keys = ("alpha_c_per_class", "tau_c_per_class", "collapsed_at_range_ends_per_class",
                 "alpha_range", "tau_range", "alpha", "class_sizes")
@@ -1778,8 +1725,8 @@ def _guide_imbalanced(args, sizes) -> int:
     print(f"loss {out['loss']}, class sizes {sizes}, p = {args.views}")
     for line in guide_lines(out):
         print(line)
-    if dim_warning:
-        print(f"warning: {dim_warning}")
+    for warning in warnings:
+        print(f"warning: {warning}")
     return 0
 
 

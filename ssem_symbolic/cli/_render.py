@@ -92,7 +92,24 @@ def warning(out: dict, w: dict) -> str:
         return (f"within-class variance is not monotone in tau at alpha = {w['alpha']:.4g}: "
                 f"it peaks at {w['peak']:.4g} near tau = {w['near_tau']:.3g} and falls on "
                 "both sides")
+    if kind == "dimension":
+        found = w["found"]
+        expect = (f"the best configuration found there ({found['method']}) has within-class "
+                  f"variance {per_class(found['within_class_variance_per_class'])}, against "
+                  f"{per_class(w['relaxed_within_per_class'])} at the relaxed optimum"
+                  if "loss_value" in found else found["method"])
+        return (f"at alpha = {w['alpha']:.6g} the optimum needs rank {w['rank_needed']} > d = "
+                f"{w['dim']}: a model with {w['dim']}-dimensional embeddings cannot reach it, "
+                "and the within-class variance it reaches can differ from the target; in "
+                f"R^{w['dim']} {expect}")
     raise ValueError(f"no words for the warning {kind!r}")
+
+
+def per_class(values) -> str:
+    """Within-class variances in words: one number where every class has it."""
+    shown = [f"{v:.4g}" for v in values]
+    return (f"{shown[0]} in every class" if len(set(shown)) == 1
+            else ", ".join(shown) + " per class")
 
 
 def guide_lines(out: dict) -> list[str]:

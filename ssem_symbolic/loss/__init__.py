@@ -5,6 +5,11 @@ from ._bruteforce import (
     minimise as minimise,
     minimise_sizes as minimise_sizes,
 )
+from ._dimension import (
+    best_in_dim as best_in_dim,
+    shared_simplex as shared_simplex,
+    symmetric_candidate as symmetric_candidate,
+)
 from ._device import (
     resolve_device as resolve_device,
 )
@@ -19,5 +24,6 @@ from ._monitor import (
     collapse_monitor as collapse_monitor,
 )
 
-__all__ = ["CollapseMonitor", "LabelPattern", "SupCLLoss", "collapse_monitor", "minimise",
-           "minimise_sizes", "pair_type_masks", "resolve_device", "supcl_loss"]
+__all__ = ["CollapseMonitor", "LabelPattern", "SupCLLoss", "best_in_dim", "collapse_monitor",
+           "minimise", "minimise_sizes", "pair_type_masks", "resolve_device", "shared_simplex",
+           "supcl_loss", "symmetric_candidate"]

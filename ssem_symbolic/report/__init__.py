@@ -12,6 +12,9 @@ from ._diagnose import (
     parse_log as parse_log,
     save_png as save_diagnosis_png,
 )
+from ._dimension import (
+    in_dimension as in_dimension,
+)
 from ._dynamics import (
     save_dynamics_grid as save_dynamics_grid,
     save_trajectory as save_trajectory,
@@ -39,7 +42,7 @@ __all__ = [
     "Diagnosis", "Explanation", "Plateau", "diagnose", "parse_log",
     "save_diagnosis_png", "save_dynamics_grid", "save_trajectory",
     "PhaseMap", "balanced_batch",
-    "explain", "export", "grid",
+    "explain", "export", "grid", "in_dimension",
     "guide", "phase_map", "save_phase_map", "save_npz", "save_png",
     "validity_note",
 ]

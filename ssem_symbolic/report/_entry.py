@@ -42,22 +42,29 @@ def phase_map(spec: LossSpec | str, setting: Batch | Dataset, alpha: np.ndarray,
 
 
 def guide(spec: LossSpec | str, setting: Batch | Dataset, *, tau=None, alpha=None,
-          target_within: float | None = None) -> dict:
+          target_within: float | None = None, dim: int | None = None) -> dict:
     """Which alpha (``tau`` given) or tau (``alpha`` given) to train at for ``setting``.
 
     A batch: the thresholds (per class for unequal sizes) and, with ``target_within``, the
-    point whose within-class variance equals it. A dataset under the uniform sampler: every
+    point whose within-class variance equals it; with ``dim`` (and ``tau`` and
+    ``target_within``) a warning where the optimum at the recommended alpha needs a rank above
+    dim, with the within-class variance of the best configuration found in R^dim
+    (:func:`~ssem_symbolic.report.in_dimension`). A dataset under the uniform sampler: every
     answer is the dataset-level one, which training with that sampler follows. A dataset
     under a balanced sampler (``tau`` given): the dataset-level alpha_c, with the guide of
     one of its batches under ``per_batch``.
     """
     spec = get_spec(spec)
     if isinstance(setting, Batch):
-        if setting.is_balanced:
-            return guide_balanced(spec, *setting.shape, tau=tau, alpha=alpha,
-                                  target_within=target_within)
-        return guide_imbalanced(spec, setting.sizes, setting.views, tau=tau, alpha=alpha,
-                                target_within=target_within)
+        out = (guide_balanced(spec, *setting.shape, tau=tau, alpha=alpha,
+                              target_within=target_within) if setting.is_balanced else
+               guide_imbalanced(spec, setting.sizes, setting.views, tau=tau, alpha=alpha,
+                                target_within=target_within))
+        if dim is not None:
+            _check_dimension(spec, setting, tau, out, dim)
+        return out
+    if dim is not None:
+        raise ValueError("dim checks the recommended alpha of a batch, not of a dataset")
     if not isinstance(setting, Dataset):
         raise TypeError(f"a setting is a Batch or a Dataset, got {type(setting).__name__}")
     smp = setting.sampler
@@ -77,3 +84,22 @@ def guide(spec: LossSpec | str, setting: Batch | Dataset, *, tau=None, alpha=Non
                                        smp, tau),
             "per_batch": {key: one[key] for key in keys if key in one},
             "warnings": one["warnings"], "findings": one["findings"]}
+
+
+def _check_dimension(spec: LossSpec, batch: Batch, tau, out: dict, dim: int) -> None:
+    """The ``dimension`` warning of :func:`guide`, where R^dim cannot hold the optimum at the
+    recommended alpha."""
+    if tau is None or out.get("alpha") is None:
+        raise ValueError("dim checks the recommended alpha: give tau and target_within")
+    from ..optimum import optimum
+    from ._dimension import in_dimension
+
+    alpha = repr(float(out["alpha"]))
+    opt = optimum(spec, batch, alpha, tau)
+    rec = in_dimension(spec, batch, opt, alpha, tau, dim)
+    if rec["realisable"] is False:
+        out["warnings"].append({"kind": "dimension", "alpha": float(out["alpha"]),
+                                "rank_needed": rec["rank_needed"], "dim": dim,
+                                "found": rec["best_in_dim"],
+                                "relaxed_within_per_class": [c["within_class_variance"]
+                                                             for c in opt.per_class]})
