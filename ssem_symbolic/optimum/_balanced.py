@@ -316,8 +316,7 @@ def _softmax_optimum(spec, m_, k_, p_, alpha_, tau_, digits) -> Optimum:
         raise ValueError(f"SSEM is not the optimum here, and the off-SSEM solver covers tau in "
                          f"[{TAU_RANGE[0]}, {TAU_RANGE[1]}], got {tau_}")
     pr, w, lse = _setup(spec, m_, k_, p_, alpha_, tau_)
-    x0, lam0, mu0 = _barrier(pr, w, lse, t)
-    return _solve(pr, w, lse, t, x0, _candidates(lam0, mu0), digits)
+    return minimum(pr, t, digits, w=w, lse=lse)
 
 
 def _sigmoid_optimum(spec, m_, k_, p_, alpha_, tau_, digits) -> Optimum:
@@ -333,13 +332,22 @@ def _sigmoid_optimum(spec, m_, k_, p_, alpha_, tau_, digits) -> Optimum:
 
     def make(tau_, lib):
         return Objective(spec, pr, alpha_, tau_, lib)
-    x0, lam0, mu0 = _barrier(pr, None, None, t, objective=make)
-    return _solve(pr, None, None, t, x0, _candidates(lam0, mu0), digits, objective=make)
+    return minimum(pr, t, digits, objective=make)
 
 
 #: per loss form, the polyhedral solver of a balanced batch: the softmax form has an exact
 #: SSEM certificate to try first, the sigmoid form is decided by the face solver alone
 _SOLVERS = {"softmax": _softmax_optimum, "sigmoid": _sigmoid_optimum}
+
+
+def minimum(pr: _Problem, t, digits: int, *, w=None, lse=None, objective=None,
+            max_digits: int = MAX_DIGITS) -> Optimum:
+    """The minimum of phi over the polyhedron of ``pr`` at temperature t: the float64
+    barrier's point and its guess of the active set, then the KKT face search from there.
+    phi is the softmax form's log-sum-exps (``w``, ``lse``) or ``objective(tau, lib)``."""
+    x0, lam0, mu0 = _barrier(pr, w, lse, t, objective=objective)
+    return _solve(pr, w, lse, t, x0, _candidates(lam0, mu0), digits, objective=objective,
+                  max_digits=max_digits)
 
 
 def _solve(pr, w, lse, t, x0, order, digits, objective=None,

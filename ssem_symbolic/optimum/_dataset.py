@@ -23,7 +23,7 @@ from __future__ import annotations
 from ..forms import form_of
 from ..infra import progress
 from ._result import Optimum
-from ._balanced import _barrier, _candidates, _Problem, _setup, _solve
+from ._balanced import _Problem, _setup, minimum
 from ..setting import Sampler, mixture
 from ._balanced import TAU_RANGE, TAU_SCAN, global_optimum, regimes_of
 from ._result import Regimes
@@ -114,8 +114,7 @@ def _softmax_balanced(spec, P, m_, k_, p_, alpha_, t, digits, max_digits):
     dataset's polyhedron."""
     batch, w, lse = _setup(spec, m_, k_, p_, alpha_, t)
     pr = _Problem(P, batch.dens, batch.n, batch.index)
-    x0, lam0, mu0 = _barrier(pr, w, lse, t)
-    return _solve(pr, w, lse, t, x0, _candidates(lam0, mu0), digits, max_digits=max_digits)
+    return minimum(pr, t, digits, w=w, lse=lse, max_digits=max_digits)
 
 
 def _sigmoid_balanced(spec, P, m_, k_, p_, alpha_, t, digits, max_digits):
@@ -128,9 +127,7 @@ def _sigmoid_balanced(spec, P, m_, k_, p_, alpha_, t, digits, max_digits):
 
     def make(t_, lib):
         return Objective(spec, pr, alpha_, t_, lib, counts=counts)
-    x0, lam0, mu0 = _barrier(pr, None, None, t, objective=make)
-    return _solve(pr, None, None, t, x0, _candidates(lam0, mu0), digits, objective=make,
-                  max_digits=max_digits)
+    return minimum(pr, t, digits, objective=make, max_digits=max_digits)
 
 
 #: per loss form, the dataset-level solver of a balanced sampler
@@ -175,9 +172,7 @@ def _uniform_optimum(spec, classes, instances, p_, batch, alpha_, tau_, digits, 
     pr = _Problem(P, tuple(den for den, _ in spec.denominators()), (),
                   {c: i for i, c in enumerate(P.coords)})
     t = exact(tau_)
-    x0, lam0, mu0 = _barrier(pr, None, None, t, objective=make)
-    return _solve(pr, None, None, t, x0, _candidates(lam0, mu0), digits, objective=make,
-                  max_digits=max_digits)
+    return minimum(pr, t, digits, objective=make, max_digits=max_digits)
 
 
 def dataset_alpha_c(convention, classes: int, instances: int, p_: int, sampler: Sampler,
