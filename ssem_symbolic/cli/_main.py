@@ -303,7 +303,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="the within-class variance wanted, in [0, 1)")
     gd.add_argument("--dim", type=_integer("--dim"),
                     help="the embedding dimension d: warn where the recommended optimum needs "
-                    "more (balanced batches, with --tau and --target-within)")
+                    "more, with the within-class variance to expect in R^d (a batch, with "
+                    "--tau and --target-within)")
     gd.add_argument("--json", action="store_true", help="print one JSON object")
     fo = subs.add_parser("formula", help="reduced loss, alpha_c and tau_c as formulas")
     fo.add_argument("--loss", required=True, help=_LOSS_HELP)
@@ -1561,67 +1562,37 @@ def _export(args) -> int:
 
 
 def _guide(args) -> int:
-    from ..report import balanced_batch, guide
+    from ..report import guide
 
     if getattr(args, "dim", None) is not None and (args.tau is None
                                                    or args.target_within is None):
         raise ValueError("--dim checks the recommended alpha: give --tau and --target-within")
-
-    if args.class_sizes is not None and (args.batch_size is not None
-                                         or args.num_classes is not None):
-        raise ValueError("give --class-sizes or --batch-size/--num-classes, not both")
-    sizes = _imbalanced(args) if args.class_sizes is not None else None
-    if sizes is not None:
-        return _guide_imbalanced(args, sizes)
-    if args.batch_size is not None or args.num_classes is not None:
-        if args.classes is not None or args.per_class is not None:
-            raise ValueError("give either --classes/--per-class or --batch-size/--num-classes")
-        if args.batch_size is None or args.num_classes is None:
-            raise ValueError("--batch-size and --num-classes go together")
-        if args.world_size < 1:
-            raise ValueError(f"--world-size must be >= 1, got {args.world_size}")
-        if args.num_classes < 2 or args.batch_size < 1:
-            raise ValueError(f"--num-classes must be >= 2 and --batch-size >= 1, got "
-                             f"{args.num_classes} and {args.batch_size}")
-        total = args.batch_size * args.world_size
-        if total % args.num_classes:
-            return _guide_uniform(args, total)
-        m, k = balanced_batch(total, args.num_classes)
-    elif args.world_size != 1:
-        raise ValueError("--world-size goes with --batch-size/--num-classes (the per-rank "
-                         "batch); with --classes/--per-class give the global batch")
-    elif args.classes is None or args.per_class is None:
-        raise ValueError("give --classes and --per-class (or --batch-size and --num-classes)")
-    else:
-        m, k = args.classes, args.per_class
-    if args.instances_per_class is None:
-        out = guide(args.loss, Batch.balanced(m, k, args.views), tau=args.tau, alpha=args.alpha,
-                    target_within=args.target_within, dim=getattr(args, "dim", None))
-    if args.instances_per_class is not None:
-        from ..setting import balanced
-
-        if args.num_classes is None or args.tau is None:
-            raise ValueError("--instances-per-class goes with --batch-size/--num-classes and "
-                             "--tau")
-        n = args.instances_per_class
-        out = guide(args.loss, Dataset(args.num_classes, n, args.views, balanced(m, k)),
-                    tau=args.tau, alpha=args.alpha, target_within=args.target_within,
-                    dim=getattr(args, "dim", None))
-        data = out["alpha_c"]
-        shown = "none in [0, 1]" if data is None else f"{data:.6g}"
+    setting = _guide_setting(args)
+    if isinstance(setting, Dataset) and getattr(args, "dim", None) is not None:
+        raise ValueError("--dim checks the recommended alpha of a batch, not of a dataset "
+                         "(--instances-per-class, or a batch that is no multiple of the classes)")
+    if isinstance(setting, Dataset) and setting.sampler.kind == "uniform":
+        return _guide_uniform(args, setting)
+    out = guide(args.loss, setting, tau=args.tau, alpha=args.alpha,
+                target_within=args.target_within, dim=getattr(args, "dim", None))
+    if isinstance(setting, Batch) and not setting.is_balanced:
+        return _guide_imbalanced(args, setting, out)
+    extra = None
+    if isinstance(setting, Dataset):  # a balanced sampler over a finite dataset
+        shown = "none in [0, 1]" if out["alpha_c"] is None else f"{out['alpha_c']:.6g}"
         extra = (
-            f"Per dataset (C = {args.num_classes} classes x n = {n} instances, batches of k = "
-            f"{k} per class): training minimises the expected batch loss over all the "
-            f"dataset's embeddings, whose classes collapse iff alpha <= {shown} (the "
-            "dataset-level threshold; the per-batch one above holds for one batch alone).")
-    else:
-        extra = None
+            f"Per dataset (C = {setting.classes} classes x n = {setting.instances} instances, "
+            f"batches of k = {setting.sampler.k} per class): training minimises the expected "
+            "batch loss over all the dataset's embeddings, whose classes collapse iff "
+            f"alpha <= {shown} (the dataset-level threshold; the per-batch one above holds for "
+            "one batch alone).")
     if args.json:
         keys = ("alpha_c", "alpha", "tau_c", "tau", "tau_solutions", "per_batch")
         print(_dumps({key: out[key] for key in keys if key in out}
                      | {"warnings": guide_warnings(out)}))
         return 0
-    print(f"loss {out['loss']}, batch m x k x p = {m} x {k} x {args.views}")
+    m, k, p = out["batch"]
+    print(f"loss {out['loss']}, batch m x k x p = {m} x {k} x {p}")
     for line in guide_lines(out) + ([extra] if extra else []):
         print(line)
     for warning in guide_warnings(out):
@@ -1629,19 +1600,64 @@ def _guide(args) -> int:
     return 0
 
 
-def _guide_uniform(args, batch: int) -> int:
+def _guide_setting(args) -> Batch | Dataset:
+    """The setting ``ssem guide``'s flags name, built once: unequal sizes (--class-sizes), a
+    balanced batch (--classes/--per-class, or --batch-size/--num-classes [x --world-size]), a
+    dataset under the balanced sampler (with --instances-per-class), or under the uniform
+    sampler where the batch is no multiple of the classes."""
+    from ..report import balanced_batch
+    from ..setting import balanced, uniform
+
+    if args.class_sizes is not None:
+        if args.batch_size is not None or args.num_classes is not None:
+            raise ValueError("give --class-sizes or --batch-size/--num-classes, not both")
+        if args.world_size != 1 or args.instances_per_class is not None:
+            raise ValueError("--world-size and --instances-per-class go with "
+                             "--batch-size/--num-classes")
+        return Batch(_imbalanced(args), args.views)
+    if args.batch_size is None and args.num_classes is None:
+        if args.world_size != 1:
+            raise ValueError("--world-size goes with --batch-size/--num-classes (the per-rank "
+                             "batch); with --classes/--per-class give the global batch")
+        if args.classes is None or args.per_class is None:
+            raise ValueError("give --classes and --per-class (or --batch-size and "
+                             "--num-classes)")
+        if args.instances_per_class is not None:
+            raise ValueError("--instances-per-class goes with --batch-size/--num-classes and "
+                             "--tau")
+        return Batch.balanced(args.classes, args.per_class, args.views)
+    if args.classes is not None or args.per_class is not None:
+        raise ValueError("give either --classes/--per-class or --batch-size/--num-classes")
+    if args.batch_size is None or args.num_classes is None:
+        raise ValueError("--batch-size and --num-classes go together")
+    if args.world_size < 1:
+        raise ValueError(f"--world-size must be >= 1, got {args.world_size}")
+    if args.num_classes < 2 or args.batch_size < 1:
+        raise ValueError(f"--num-classes must be >= 2 and --batch-size >= 1, got "
+                         f"{args.num_classes} and {args.batch_size}")
+    C, n, total = args.num_classes, args.instances_per_class, args.batch_size * args.world_size
+    if total % C:
+        return Dataset(C, n, args.views, uniform(total))
+    m, k = balanced_batch(total, C)
+    if n is None:
+        return Batch.balanced(m, k, args.views)
+    if args.tau is None:
+        raise ValueError("--instances-per-class goes with --batch-size/--num-classes and --tau")
+    return Dataset(C, n, args.views, balanced(m, k))
+
+
+def _guide_uniform(args, setting: Dataset) -> int:
     """A batch that is not a multiple of the classes: drawn uniformly, its composition varies.
     The answer is the dataset-level threshold of the uniform sampler, beside the per-batch
     model's at the nearest balanced batch (all C classes, round(B/C) instances each)."""
     from ..report import guide
-    from ..setting import uniform
     from ..spec import get_spec
 
     spec = get_spec(args.loss)
-    C, n = args.num_classes, args.instances_per_class
+    C, n, batch = setting.classes, setting.instances, setting.sampler.batch
     if args.tau is None or args.target_within is not None:
-        return _guide_uniform_answer(args, spec, C, n, batch)
-    out = guide(spec, Dataset(C, n, args.views, uniform(batch)), tau=args.tau)
+        return _guide_uniform_answer(args, spec, setting)
+    out = guide(spec, setting, tau=args.tau)
     data, per = out["alpha_c"], out["per_batch"]
     note = ("--instances-per-class not given: the dataset is taken in the limit n -> oo "
             "(give n for a finite dataset); " if n is None else "")
@@ -1674,12 +1690,12 @@ def _guide_uniform(args, batch: int) -> int:
     return 0
 
 
-def _guide_uniform_answer(args, spec, C, n, batch) -> int:
+def _guide_uniform_answer(args, spec, setting: Dataset) -> int:
     """--alpha or --target-within for uniformly drawn batches: the dataset-level answers."""
     from ..report import guide
-    from ..setting import uniform
 
-    out = guide(spec, Dataset(C, n, args.views, uniform(batch)), tau=args.tau, alpha=args.alpha,
+    C, n, batch = setting.classes, setting.instances, setting.sampler.batch
+    out = guide(spec, setting, tau=args.tau, alpha=args.alpha,
                 target_within=args.target_within)
     out["note"] = ("dataset-level answers of the uniform sampler: training with it minimises "
                    "the expected batch loss over the whole dataset"
@@ -1709,13 +1725,9 @@ def _guide_uniform_answer(args, spec, C, n, batch) -> int:
     return 0
 
 
-def _guide_imbalanced(args, sizes) -> int:
-    from ..report import guide
-
-    if args.world_size != 1:
-        raise ValueError("--world-size goes with --batch-size/--num-classes")
-    out = guide(args.loss, Batch(sizes, args.views), tau=args.tau, alpha=args.alpha,
-                target_within=args.target_within, dim=getattr(args, "dim", None))
+def _guide_imbalanced(args, batch: Batch, out: dict) -> int:
+    """The guide of unequal class sizes: per class, and the size-weighted target."""
+    sizes = batch.sizes
     warnings = guide_warnings(out)
     if args.json:
         keys = ("alpha_c_per_class", "tau_c_per_class", "collapsed_at_range_ends_per_class",
