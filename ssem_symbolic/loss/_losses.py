@@ -861,8 +861,10 @@ class SupCLLoss(torch.nn.Module):
     def _observer(self, z: torch.Tensor):
         """What :attr:`statistics` keeps of this call's batch: the unit rows (M, d), the sum of
         squared per-instance sums of the unit views, the per-class sums, the classes and their
-        sizes, and a key that names the features (storage, shape, strides, version)."""
-        key = (z.data_ptr(), tuple(z.shape), z.stride(), z._version, str(z.device))
+        sizes, and the features with their key (:func:`features_key`). Holding the features
+        keeps their storage alive, so no other tensor can take its address while the key
+        names it."""
+        features, key = z.detach(), features_key(z)
         pattern, (n, p) = self._pattern, z.shape[:2]
 
         @torch.compiler.disable
@@ -870,9 +872,10 @@ class SupCLLoss(torch.nn.Module):
             inst = unit.view(n, p, -1).sum(1)
             sums = inst.new_zeros(pattern.n_classes, inst.shape[-1]).index_add_(
                 0, pattern.cls, inst)
-            self.statistics = {"key": key, "labels": pattern.labels, "unit": unit,
-                               "inst_sq": inst.square().sum(), "class_sums": sums,
-                               "classes": pattern.classes, "sizes": pattern.sizes, "views": p}
+            self.statistics = {"key": key, "features": features, "labels": pattern.labels,
+                               "unit": unit, "inst_sq": inst.square().sum(),
+                               "class_sums": sums, "classes": pattern.classes,
+                               "sizes": pattern.sizes}
         return observe
 
     @torch.compiler.disable
@@ -896,6 +899,12 @@ class SupCLLoss(torch.nn.Module):
             self._pattern = LabelPattern(self.spec, labels.to(z.device), z.shape[-2], dtype)
             self._key = key
         return z, labels, alpha
+
+
+def features_key(z: torch.Tensor) -> tuple:
+    """What names a tensor's contents while its storage lives: its address, shape, strides,
+    version counter (bumped by every in-place change) and device."""
+    return z.data_ptr(), tuple(z.shape), z.stride(), z._version, str(z.device)
 
 
 @torch.compiler.disable

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from ..spec import LossSpec, get_spec
+from ._losses import features_key
 
 
 def collapse_monitor(z: torch.Tensor, labels, *, alpha: float | None = None,
@@ -88,7 +89,7 @@ def _kept(z, labels, kept: dict | None):
     an in-place change since, other labels)."""
     if kept is None or not isinstance(z, torch.Tensor) or z.dim() != 3:
         return None
-    if kept["key"] != (z.data_ptr(), tuple(z.shape), z.stride(), z._version, str(z.device)):
+    if kept["key"] != features_key(z):
         return None
     z, labels = _checked(z, labels)
     if labels.dtype != kept["labels"].dtype or not torch.equal(labels, kept["labels"]):

@@ -282,3 +282,20 @@ def test_a_watched_loss_keeps_the_statistics_and_the_monitor_reads_them_exactly(
     with torch.no_grad():
         z[0, 0] *= -1  # an in-place change after the loss's call
     assert _stats(mon(z.detach(), labels)) == _stats(fresh(z.detach().clone(), labels))
+
+
+def test_a_new_batch_at_a_freed_address_is_never_read_from_the_old_statistics():
+    """The loss holds the features it kept statistics of, so a later tensor of the same shape
+    cannot take their address: a monitor call on it (with the same labels, without a loss
+    call) measures it afresh."""
+    loss = SupCLLoss(0.3, 0.5, "supcon")
+    mon = CollapseMonitor(loss, floors=False)
+    fresh = CollapseMonitor(alpha=0.3, temperature=0.5, convention="supcon", floors=False)
+    labels = torch.tensor([0, 0, 1, 1, 2, 2])
+    for seed in range(20):
+        z = torch.randn(6, 2, 4, generator=torch.Generator().manual_seed(seed))
+        loss(z, labels)
+        del z
+        other = torch.randn(6, 2, 4, generator=torch.Generator().manual_seed(100 + seed))
+        assert other.data_ptr() != loss.statistics["key"][0]
+        assert _stats(mon(other, labels)) == _stats(fresh(other.clone(), labels))
