@@ -142,8 +142,8 @@ def phase_map_balanced(convention: str | LossSpec, classes: int, per_class: int,
     tau_c, tau_c_side = K.tau_boundary(a, *batch)
     within, regime = np_(G.within), np_(G.regime)
     regimes = tuple(G.regimes)
-    gone = np.array([[r >= 0 and collapsed(regimes[r], views) for r in row] for row in regime],
-                    dtype=bool).reshape(regime.shape)
+    # each regime collapsed or not, looked up per point (index -1, not solved: not collapsed)
+    gone = np.array([collapsed(r, views) for r in regimes] + [False], dtype=bool)[regime]
     return PhaseMap(
         spec=spec, setting=Batch.balanced(classes, per_class, views), alpha=np_(a), tau=np_(t),
         within_class_variance=within, within_by_size=within[:, :, None],

@@ -95,6 +95,9 @@ def test_phase_map_carries_the_global_optimum_and_its_regimes(tmp_path):
             assert pm.view[i, j] == pytest.approx(opt.view, abs=1e-10)
             assert pm.within_class_variance[i, j] == pytest.approx(opt.within_class_variance,
                                                                    abs=1e-10)
+            assert bool(pm.collapsed[i, j]) == opt.collapsed
+    assert not pm.collapsed[pm.regime == -1].any()  # not solved: not claimed collapsed
+    assert pm.collapsed.any() and not pm.collapsed.all()
     save_npz(pm, tmp_path / "m.npz")
     data = np.load(tmp_path / "m.npz")
     assert {"view_similarity", "class_similarity", "other_similarity", "regime",
