@@ -170,7 +170,8 @@ def per_pair_loss(name, Gm, emb, a, t):
 @proposition("imbalanced.reduced_loss", "The engine's reduced loss of a size vector equals the "
              "per-pair loss of every Gram matrix in the family, under each convention's mean")
 def reduced(proof: Proof) -> None:
-    from ssem_symbolic.setting import check_sizes, reduced_loss
+    from ssem_symbolic.forms import reduced_loss
+    from ssem_symbolic.setting import check_sizes
     from ssem_symbolic.setting import ClassSizes
     from ssem_symbolic.spec import PRESETS
 
