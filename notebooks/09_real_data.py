@@ -119,3 +119,39 @@ print(f"{dims['loss']}, 3 x 4 x 2, tau {dims['tau']}: relaxed alpha_c {dims['rel
 for r in dims["rows"]:
     located = "-" if r["located"] is None else f"{r['located']:.4f}"
     print(f"d = {r['dim']:>3}: alpha_c {located}  {r['verdict']}")
+
+# %% [markdown]
+# ## What R^d reaches above alpha_c: a bracket on the loss
+#
+# Above alpha_c the optimum spreads every instance and needs rank m k - 1; in R^d below that,
+# the relaxed loss is only a lower bound. Any configuration of R^d bounds the optimum there from
+# above: here the symmetric candidate family (the class simplex with instance simplices shared
+# by the classes of a block, `ssem_symbolic.loss.symmetric_candidate`, the one that
+# `ssem optimum --dim` uses). For supcon on a 10 x 10 x 2 batch at alpha 0.5, tau 0.1, the
+# optimum in R^d lies between the two lines; computed live (a second or two).
+
+# %%
+from ssem_symbolic import Batch, optimum
+from ssem_symbolic.loss import symmetric_candidate
+
+batch = Batch.balanced(10, 10, 2)
+relaxed = optimum("supcon", batch, "0.5", "0.1")
+ds = [18, 27, 36, 54, 72, 99]
+found = [symmetric_candidate("supcon", batch, "0.5", "0.1", d) for d in ds]
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.5))
+ax1.plot(ds, [f["loss_value"] for f in found], "o-", label="candidate in R^d (upper bound)")
+ax1.axhline(relaxed.loss_value, ls=":", color="k", label="relaxed optimum (lower bound)")
+ax1.set_xlabel("d")
+ax1.set_ylabel("loss")
+ax1.legend(fontsize=8)
+ax2.plot(ds, [f["within_class_variance_per_class"][0] for f in found], "o-",
+         label="candidate in R^d")
+ax2.axhline(relaxed.within_class_variance, ls=":", color="k", label="relaxed optimum")
+ax2.set_xlabel("d")
+ax2.set_ylabel("within-class variance")
+ax2.legend(fontsize=8)
+plt.show()
+for d, f in zip(ds, found):
+    print(f"d = {d:>3}: loss in [{relaxed.loss_value:.6f}, {f['loss_value']:.6f}], "
+          f"{f['groups']} block(s), within-class variance {1 - f['rho']:.4f} "
+          f"(relaxed {relaxed.within_class_variance:.4f})")
