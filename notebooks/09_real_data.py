@@ -30,6 +30,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from ssem_symbolic import Batch, optimum
+from ssem_symbolic.loss import symmetric_candidate
+
 try:
     ROOT = Path(__file__).resolve().parents[1]
 except NameError:  # run as a notebook from notebooks/
@@ -131,9 +134,6 @@ for r in dims["rows"]:
 # optimum in R^d lies between the two lines; computed live (a second or two).
 
 # %%
-from ssem_symbolic import Batch, optimum
-from ssem_symbolic.loss import symmetric_candidate
-
 batch = Batch.balanced(10, 10, 2)
 relaxed = optimum("supcon", batch, "0.5", "0.1")
 ds = [18, 27, 36, 54, 72, 99]
