@@ -97,7 +97,8 @@ plt.show()
 r = imbalanced_regimes("supcon", "1x12,3x2", 2, alpha=0, tau_range=("1", "10"), tol=1e-5,
                        points=6)
 for b in r.boundaries:
-    print(f"tau = {b['tau']:.6f}: merged {b['merged_below']} -> {b['merged_above']}")
+    print(f"tau = {b.at:.6f}: merged {[list(q) for q in b.merged_below]} -> "
+          f"{[list(q) for q in b.merged_above]}")
 merge_tau = next(b.at for b in r.boundaries if b.merged_above)
 for t in (merge_tau * 0.8, merge_tau * 1.25):
     opt = imbalanced_optimum("supcon", "1x12,3x2", 2, 0, f"{t:.6f}")
