@@ -1395,9 +1395,7 @@ def _phase_dataset(args, spec, setting) -> int:
     if args.json:
         print(_dumps(summary))
         return 0
-    shape = (f"{setting.classes} x {'inf' if setting.instances is None else setting.instances}"
-             f" x {setting.views}")
-    rows = [("loss", spec.name), ("dataset C x n x p", shape),
+    rows = [("loss", spec.name), ("dataset C x n x p", setting.size_text),
             ("sampler", setting.sampler.describe()),
             ("grid", f"{na} alpha x {nt} tau = {na * nt} points"),
             ("solved in", f"{seconds:.3f} s (exact, one point at a time)"),

@@ -394,7 +394,7 @@ def _save_dataset(pm: PhaseMap, npz: Path, png: Path, log_tau: bool) -> None:
     extra = ({} if pm.batch_within is None else
              {"batch_within": pm.batch_within, "batch_collapsed": pm.batch_collapsed})
     np.savez(buf, alpha=pm.alpha, tau=pm.tau, within=pm.within_class_variance,
-             collapsed=pm.collapsed, loss=np.array(pm.loss), dataset=np.array(_dataset(pm)),
+             collapsed=pm.collapsed, loss=np.array(pm.loss), dataset=np.array(pm.setting.size_text),
              sampler=np.array(pm.setting.sampler.describe()), **extra)
     atomic_write(npz, buf.getvalue())
     panels = [("dataset-level (what training follows)", pm.within_class_variance,
@@ -402,14 +402,9 @@ def _save_dataset(pm: PhaseMap, npz: Path, png: Path, log_tau: bool) -> None:
     if pm.batch_within is not None:
         panels.append(("one batch trained alone", pm.batch_within, pm.batch_collapsed))
     _panels(panels, pm.alpha, pm.tau, log_tau, png,
-            f"{pm.loss}, dataset {_dataset(pm)}, {pm.setting.sampler.describe()}: "
+            f"{pm.loss}, dataset {pm.setting.size_text}, {pm.setting.sampler.describe()}: "
             "within-class variance "
             "(white: the collapse boundary)")
-
-
-def _dataset(pm: PhaseMap) -> str:
-    d = pm.setting
-    return f"{d.classes} x {'inf' if d.instances is None else d.instances} x {d.views}"
 
 
 def save_phase_map(pm: PhaseMap, npz: str | os.PathLike, png: str | os.PathLike,

@@ -162,6 +162,11 @@ class Dataset:
             object.__setattr__(self, "sampler", parse_sampler(self.sampler))
         self.sampler.check(self.classes, self.instances)
 
-    def describe(self) -> str:
+    @property
+    def size_text(self) -> str:
+        """``"C x n x p"`` (n ``inf`` in the limit of infinitely many instances)."""
         n = "inf" if self.instances is None else self.instances
-        return f"{self.classes} x {n} x {self.views} dataset, sampler {self.sampler.describe()}"
+        return f"{self.classes} x {n} x {self.views}"
+
+    def describe(self) -> str:
+        return f"{self.size_text} dataset, sampler {self.sampler.describe()}"
