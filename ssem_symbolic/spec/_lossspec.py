@@ -27,6 +27,7 @@ import dataclasses
 import enum
 import re
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Literal
 
 import sympy as sp
@@ -288,12 +289,46 @@ class Denominator(tuple):
 MAX_BIAS = 1000
 
 
+def _softmax_rules(spec, name: str, bias) -> None:
+    if bias != 0:
+        raise UnsupportedConvention(f"loss spec {name!r}: a bias needs form = 'sigmoid' (a "
+                                    "softmax is unchanged by a constant on every logit)")
+
+
+def _sigmoid_rules(spec, name: str, bias) -> None:
+    if spec.per_term or spec.pair_weights:
+        raise UnsupportedConvention(f"loss spec {name!r}: the sigmoid form takes one set of "
+                                    "pairs and unweighted pair types")
+    for term in TERMS:
+        outside = set(spec.positives(term)) - set(spec.denominator)
+        if outside:
+            raise UnsupportedConvention(
+                f"loss spec {name!r}: in the sigmoid form the {term} positives must lie among "
+                f"the pairs of the denominator; {sorted(outside)} do not")
+
+
+@dataclass(frozen=True)
+class FormFields:
+    """What a loss form adds to a spec: its own fields (written in the key and the canonical
+    form), whether each term is a sum over the pairs an anchor sees rather than a log-ratio
+    averaged over its positives, and the checks its spec must pass."""
+
+    fields: tuple[str, ...]
+    sums_pairs: bool
+    check: Callable
+
+
+#: per loss form, its fields and rules (the form's mathematics is in ``ssem_symbolic.forms``)
+FORM_FIELDS = {"softmax": FormFields((), False, _softmax_rules),
+               "sigmoid": FormFields(("bias",), True, _sigmoid_rules)}
+
+
 def _form(spec) -> None:
     """Check the loss form and read the bias exactly. The sigmoid form sums a binary
     logistic loss over the pairs of its "denominator" (the pairs it sees), so each term's
     positives must lie among them; it takes one set of pairs and unweighted pair types."""
     name = spec.name
-    if spec.form not in ("softmax", "sigmoid"):
+    if spec.form not in FORM_FIELDS:
         raise UnsupportedConvention(f"loss spec {name!r}: form must be 'softmax' or 'sigmoid', "
                                     f"got {spec.form!r}")
     try:
@@ -306,20 +341,7 @@ def _form(spec) -> None:
                                     f"|bias| <= {MAX_BIAS} (beyond, every pair's logistic loss "
                                     "is saturated below e^-1000)")
     object.__setattr__(spec, "bias", bias)
-    if spec.form == "softmax":
-        if bias != 0:
-            raise UnsupportedConvention(f"loss spec {name!r}: a bias needs form = 'sigmoid' (a "
-                                        "softmax is unchanged by a constant on every logit)")
-        return
-    if spec.per_term or spec.pair_weights:
-        raise UnsupportedConvention(f"loss spec {name!r}: the sigmoid form takes one set of "
-                                    "pairs and unweighted pair types")
-    for term in TERMS:
-        outside = set(spec.positives(term)) - set(spec.denominator)
-        if outside:
-            raise UnsupportedConvention(
-                f"loss spec {name!r}: in the sigmoid form the {term} positives must lie among "
-                f"the pairs of the denominator; {sorted(outside)} do not")
+    FORM_FIELDS[spec.form].check(spec, name, bias)
 
 
 DEFAULT_WEIGHTS = ((sp.Integer(1), sp.Integer(-1)), (sp.Integer(0), sp.Integer(1)))
@@ -555,7 +577,7 @@ class LossSpec:
         logistic loss per pair), not a log-ratio averaged over the anchor's positives (the
         softmax form): an anchor then needs no positive, and counts once in a mean over
         anchors whatever its positives."""
-        return self.form == "sigmoid"
+        return FORM_FIELDS[self.form].sums_pairs
 
     @property
     def decoupled(self) -> bool:
@@ -659,8 +681,7 @@ class LossSpec:
             parts.append(";".join(f"{a0},{a1}" for a0, a1 in self.weights))
         if self.pair_weights:
             parts.append("pw:" + ";".join(f"{p_}.{t}={w}" for p_, t, w in self.pair_weights))
-        if self.form == "sigmoid":
-            parts.append(f"sigmoid:{self.bias}")
+        parts += [f"{self.form}:{getattr(self, f)}" for f in FORM_FIELDS[self.form].fields]
         if self.scale != 1:
             parts.append(f"scale:{self.scale}" + "".join(f";{n}={v}" for n, v in self.parameters))
         if self.no_positive != "drop":
@@ -687,8 +708,9 @@ class LossSpec:
                     place = _DEN_PLACES[place]
                 where.setdefault(place, {})[t] = str(w)
             out["pair_weights"] = table
-        if self.form == "sigmoid":
-            out |= {"form": "sigmoid", "bias": str(self.bias)}
+        if self.form != "softmax":  # the default form is left out, as every default is
+            out |= {"form": self.form} | {f: str(getattr(self, f))
+                                          for f in FORM_FIELDS[self.form].fields}
         if self.scale != 1:
             out["scale"] = str(self.scale)
         if self.parameters:
