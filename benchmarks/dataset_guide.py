@@ -36,14 +36,14 @@ def command_times() -> None:
 
 
 def objective_ratio() -> None:
-    from ssem_symbolic.optimum._dataset import _uniform_objective
+    from ssem_symbolic.optimum import uniform_objective
     from ssem_symbolic.setting import mixture
     from ssem_symbolic.setting import polyhedron
     from ssem_symbolic.spec import PRESETS
 
     spec = PRESETS["supcon"]
-    make = _uniform_objective(spec, polyhedron(1000, 1300, 2), 2,
-                              mixture(spec, 1000, 1300, 2, 256), "0.01", 256)
+    make = uniform_objective(spec, polyhedron(1000, 1300, 2),
+                             mixture(spec, 1000, 1300, 2, 256), "0.01", 256)
     obj = make(0.1, np)
     x = np.array([0.99, 0.9, -0.001])
 

@@ -155,9 +155,8 @@ def invariance(proof: Proof) -> None:
 def engine(proof: Proof) -> None:
     import numpy as np
 
-    from ssem_symbolic.optimum._dataset import _uniform_objective
+    from ssem_symbolic.optimum import batch_objective, uniform_objective
     from ssem_symbolic.setting import mixture
-    from ssem_symbolic.optimum._balanced import _Phi, _setup
     from ssem_symbolic.setting import polyhedron
     from ssem_symbolic.spec import PRESETS
 
@@ -169,12 +168,11 @@ def engine(proof: Proof) -> None:
         for name in CONVENTIONS:
             spec = PRESETS[name]
             if kind == "balanced":
-                pr, wts, lse = _setup(spec, kw["m"], kw["k"], 2, "0.3", "0.5")
-                phi = _Phi(pr, wts, lse, 0.5, np)
+                phi = batch_objective(spec, polyhedron(kw["m"], kw["k"], 2), kw["m"], kw["k"],
+                                      "0.3")(0.5, np)
             else:
-                phi = _uniform_objective(spec, polyhedron(C, n, 2), 2,
-                                         mixture(spec, C, n, 2, kw["B"]), "0.3",
-                                         kw["B"])(0.5, np)
+                phi = uniform_objective(spec, polyhedron(C, n, 2),
+                                        mixture(spec, C, n, 2, kw["B"]), "0.3", kw["B"])(0.5, np)
             for v, c_, o in points:
                 with mpmath.workdps(30):
                     want = expected_loss(name, w, _symmetric(mpmath.mpf(v), mpmath.mpf(c_),

@@ -21,7 +21,6 @@ from ._numeric import (
     guard_digits as guard_digits,
 )
 from ._sigmoid import (
-    Objective as Objective,
     Separable as Separable,
 )
 from ._softmax import (
@@ -35,6 +34,6 @@ from . import _sigmoid as sigmoid  # the sigmoid form's closed forms and scan
 
 __all__ = [
     "ARGS", "CollapseRule", "Derivation", "FORMS", "FamilyObjective", "LogSumExp", "LossForm",
-    "Objective", "Reduced", "Separable", "Sigmoid", "Softmax", "bracketed_newton", "form_of",
+    "Reduced", "Separable", "Sigmoid", "Softmax", "bracketed_newton", "form_of",
     "golden", "guard_digits", "r", "reduced_loss", "sigmoid", "term_pieces",
 ]

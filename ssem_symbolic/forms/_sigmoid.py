@@ -41,7 +41,7 @@ from ._functions import logistic, softplus
 from ._numeric import bracketed_newton
 from ..setting import gram_entries
 from ..vocab import TABLE
-from ..vocab import check_tau, exact, mp
+from ..vocab import check_tau, mp
 from ..spec import TERMS, LossSpec, UnsupportedConvention, alpha, beta, k, m, p, pair_counts, tau
 
 #: points of the log-tau scan that locates tau_c, over [1e-3, 1e4]
@@ -317,25 +317,6 @@ class Separable:
                 if hessian:
                     hess[i][i] += w * sig * sig_neg / self.tau
         return val, grad, hess
-
-
-def rows(spec: LossSpec, index: dict, counts: dict, alpha_) -> list:
-    """The rows of :class:`Separable` for a batch whose anchors all see ``counts`` partners per
-    pair type, in coordinates ``index`` (pair type -> coordinate), at ``alpha_`` (exact)."""
-    a = exact(alpha_)
-    return [(index.get(t), y, w.subs(alpha, a)) for t, ws in sign_weights(spec, counts)
-            if counts[t] != 0 for y, w in ws.items()]
-
-
-class Objective(Separable):
-    """tau phi of the module docstring in the polyhedron's coordinates, for the face solver of
-    :mod:`~ssem_symbolic.optimum`; ``counts`` (default: the polyhedron's own batch) are the
-    partners per anchor (a dataset-level optimum takes a batch's counts on the dataset's
-    polyhedron)."""
-
-    def __init__(self, spec: LossSpec, pr, alpha_, tau_, lib, counts: dict | None = None) -> None:
-        n = counts or {t: int(c) for t, c in pair_counts(pr.P.m, pr.P.k, pr.P.p).items()}
-        super().__init__(rows(spec, pr.index, n, alpha_), spec.bias, tau_, lib)
 
 
 def in_words(spec: LossSpec) -> str:

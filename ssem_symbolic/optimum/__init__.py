@@ -13,7 +13,9 @@ from ._balanced import (
     balanced_regimes as balanced_regimes,
     certify_ssem as certify_ssem,
     global_optimum as global_optimum,
+    batch_objective as batch_objective,
     solve_face as solve_face,
+    symmetric_objective as symmetric_objective,
 )
 from ._rank import (
     MULTIPLICITY as MULTIPLICITY,
@@ -37,6 +39,7 @@ from ._dataset import (
     dataset_optimum as dataset_optimum,
     dataset_regimes as dataset_regimes,
     dataset_tau_c as dataset_tau_c,
+    uniform_objective as uniform_objective,
     UNIFORM_TAU_RANGE as UNIFORM_TAU_RANGE,
 )
 from ._imbalanced import (
@@ -54,5 +57,6 @@ __all__ = [
     "dataset_regimes", "dataset_tau_c",
     "established", "global_optimum", "imbalanced_optimum", "imbalanced_regimes",
     "regimes", "solve_face", "Reference", "References", "random_loss", "references",
-    "MULTIPLICITY", "rank_formula", "rank_needed",
+    "MULTIPLICITY", "rank_formula", "rank_needed", "batch_objective", "symmetric_objective",
+    "uniform_objective",
 ]

@@ -35,22 +35,21 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-from dataclasses import dataclass
 
 import mpmath
 import numpy as np
 import sympy as sp
 
-from ..forms import guard_digits
-from ..ssem import optimal_beta
-from ..setting import gram_entries
+from ..forms import LogSumExp, form_of, guard_digits
 from ..infra import counted, progress
-from ..setting import ClassSizes, Polyhedron, collapsed, eigen_variances, polyhedron, sorted_names
+from ..setting import (ClassSizes, Polyhedron, collapsed, eigen_variances, gram_entries,
+                       polyhedron, sorted_names, takes_convention)
+from ..spec import TERMS, LossSpec, NoSolution, alpha, check_setting, get_spec
+from ..ssem import optimal_beta
 from ..vocab import exact, mp
-from ..spec import (LossSpec, NoSolution, alpha, check_setting, get_spec, pull_weights)
-from ..setting import takes_convention
 from ._certificate import SSEMCertificate, softmax_certificate
 from ._result import Boundary, Optimum, Regimes
+from ._solver import barrier, candidates, sign
 
 #: the most digits the solver works at before it reports a sign as undecided
 MAX_DIGITS = 1000
@@ -59,120 +58,41 @@ MAX_DIGITS = 1000
 TAU_RANGE = ("0.001", "1e4")
 
 
-@dataclass(frozen=True)
-class _Problem:
-    """Exact data of phi for (spec, batch): counts, denominator, coordinates, constraints."""
-
-    P: Polyhedron
-    dens: tuple[tuple[str, ...], ...]  #: the distinct denominators (one, or one per term)
-    n: tuple[dict, ...]  #: per denominator, omega_t n_t of its pair types
-    index: dict  # pair type -> coordinate index (absent: constant 1)
-
-
-@functools.lru_cache(maxsize=None)
-def _problem(spec: LossSpec, m_: int, k_: int, p_: int) -> _Problem:
-    P = polyhedron(m_, k_, p_)
-    ns = tuple({t: sp.Rational(c) for t, c in den.counts(m_, k_, p_).items() if c > 0}
-               for den, _ in spec.denominators())  # omega_t n_t
-    dens = tuple(tuple(n) for n in ns)
-    if not all(dens):
-        raise ValueError(f"a denominator of {spec.name!r} is empty on this batch")
-    return _Problem(P, dens, ns, {t: i for i, t in enumerate(P.coords)})
-
-
-class _Phi:
-    """tau phi, its gradient and Hessian in the coordinates, in float64 or mpmath:
-    tau phi = sum_j L_j tau log D_j - sum_t w_t g_t, one log-sum-exp per denominator."""
-
-    def __init__(self, pr: _Problem, w: dict, lse: tuple, tau_, lib) -> None:
-        self.pr, self.lib = pr, lib
-        num = float if lib is np else mp
-        self.tau = num(tau_)
-        self.L = [num(x) for x in lse]
-        self.w = [num(w[t]) for t in pr.P.coords]
-        self.w_const = num(sum(w[t] for t in w if t not in pr.index))
-        log = np.log if lib is np else mpmath.log
-        self.logn = [[(pr.index.get(s), log(num(n[s]))) for s in den]
-                     for den, n in zip(pr.dens, pr.n)]
-
-    def parts(self, x):
-        """(tau phi, gradient, Hessian) at x."""
-        exp = np.exp if self.lib is np else mpmath.exp
-        log = np.log if self.lib is np else mpmath.log
-        n = len(x)
-        val = -sum(wi * xi for wi, xi in zip(self.w, x)) - self.w_const
-        grad = [-self.w[j] for j in range(n)]
-        hess = [[0] * n for _ in range(n)]
-        for L, logn in zip(self.L, self.logn):
-            z = [ln + (x[i] if i is not None else 1) / self.tau for i, ln in logn]
-            top = max(z)
-            e = [exp(zi - top) for zi in z]
-            total = sum(e)
-            q = [ei / total for ei in e]
-            mean = [0] * n
-            for (i, _), qi in zip(logn, q):
-                if i is not None:
-                    mean[i] += qi
-            val = val + L * self.tau * (top + log(total))
-            for a in range(n):
-                grad[a] += L * mean[a]
-                for b in range(n):
-                    hess[a][b] -= L * mean[a] * mean[b] / self.tau
-            for (i, _), qi in zip(logn, q):
-                if i is not None:
-                    hess[i][i] += L * qi / self.tau
-        return val, grad, hess
-
-
-def _setup(spec, m_, k_, p_, alpha_, tau_):
-    pr = _problem(spec, m_, k_, p_)
+def symmetric_objective(spec: LossSpec, P: Polyhedron, kinds, alpha_):
+    """tau phi on the coordinates of ``P`` (a batch's or a dataset's symmetric polyhedron) as a
+    factory ``(tau, lib) -> objective`` (:class:`~ssem_symbolic.forms.FamilyObjective`), from
+    the spec's form. ``kinds``: per kind of anchor, (j, B, share): j members of its class in a
+    batch of B instances, and ``share[term]`` the weight of such anchors in the term's mean. A
+    balanced m x k batch is one kind, (k, mk, 1 for every term)."""
+    form = form_of(spec)
+    idx = {c: i for i, c in enumerate(P.coords)}
     a = exact(alpha_)
-    lse = tuple(sp.Rational(w.subs(alpha, a)) for _, w in spec.denominators())
-    return pr, pull_weights(spec, m_, k_, p_, a), lse
+    weights: list = []
+    for j, batch, share in kinds:
+        part = {"self": [(1, None)], "view": [(P.p - 1, idx["view"])] if P.p >= 2 else [],
+                "class": [((j - 1) * P.p, idx["class"])] if j >= 2 else [],
+                "other": [((batch - j) * P.p, idx["other"])] if batch > j else []}
+        coef = {term: share[term] * spec.weight(term).subs(alpha, a) for term in TERMS}
+        weights += form.kind_weights(spec, part, coef)
+    return lambda t, lib: form.objective(spec, P.coords, weights, t, lib)
 
 
-def _barrier(pr: _Problem, w, lse, tau_, objective=None
-             ) -> tuple[np.ndarray, list[float], list[float]]:
-    """float64 log-barrier Newton: a point near x*, the eigenvalues there and the multiplier
-    estimates 1/(s lambda_i) of tau phi. ``objective(tau, lib)`` replaces tau phi (an object
-    with ``parts(x)`` and ``tau``) for another objective on the same polyhedron."""
-    phi = (objective or (lambda t, lib: _Phi(pr, w, lse, t, lib)))(float(tau_), np)
-    A = np.array([[float(a) for a in row] for row in pr.P.normal])
-    b = np.array([float(x) for x in pr.P.offset])
-    x = np.zeros(len(pr.P.coords))
-    if np.any(b + A @ x <= 0):  # the origin on the boundary (the n -> oo limit): c = 1/(2p)
-        x[pr.P.coords.index("class")] = 1 / (2 * pr.P.p)
-    s = 1.0
-    while True:
-        for _ in range(40):
-            lam = b + A @ x
-            val, g, H = phi.parts(x)
-            grad = s * np.array(g) + A.T @ (-1.0 / lam)
-            hess = s * np.array(H) + (A.T / lam**2) @ A
-            try:
-                step = -np.linalg.solve(hess, grad)
-            except np.linalg.LinAlgError:
-                step = -grad
-            dec = -grad @ step  # the Newton decrement squared: twice the suboptimality
-            if dec < 1e-9:
-                break
-            t = 1.0
-            obj = s * val - np.sum(np.log(lam))
-            while t > 1e-12:
-                xn = x + t * step
-                lamn = b + A @ xn
-                if np.all(lamn > 0) and (s * phi.parts(xn)[0] - np.sum(np.log(lamn))
-                                         <= obj - 0.25 * t * dec + 1e-13 * abs(obj)):
-                    break
-                t *= 0.5
-            else:
-                break  # no descent left at float64 resolution
-            x = xn
-        if s > 1e16:
-            break
-        s *= 16.0
-    lam = b + A @ x
-    return x, list(lam), list(1.0 / (s * lam))
+def batch_objective(spec: LossSpec, P: Polyhedron, m_: int, k_: int, alpha_):
+    """:func:`symmetric_objective` of a balanced m x k batch, every anchor alike, on ``P``."""
+    return symmetric_objective(spec, P, [(k_, m_ * k_, dict.fromkeys(TERMS, 1))], alpha_)
+
+
+def _barrier(P: Polyhedron, make, t) -> tuple[np.ndarray, list, float]:
+    """The float64 log-barrier point near x* (:func:`~ssem_symbolic.optimum._solver.barrier`),
+    its eigenvalues and barrier weight. The start is the origin, or c = 1/(2p) where the
+    origin lies on the boundary (the n -> oo limit)."""
+    A = np.array([[float(a) for a in row] for row in P.normal])
+    b = np.array([float(x) for x in P.offset])
+    x = np.zeros(len(P.coords))
+    if np.any(b + A @ x <= 0):
+        x[P.coords.index("class")] = 1 / (2 * P.p)
+    x, s = barrier(A, b, make(float(t), np), x, s_end=1e16, iterations=40, tol=1e-9)
+    return x, list(b + A @ x), s
 
 
 @functools.lru_cache(maxsize=None)
@@ -213,14 +133,14 @@ def _project(P: Polyhedron, active, x):
     return [xi + d[j] for j, xi in enumerate(x)]
 
 
-def _face_minimum(pr, phi: _Phi, active, start, digits):
+def _face_minimum(P: Polyhedron, phi, active, start, digits):
     """Newton on the face (mpmath): (x, multipliers) of the face minimiser, or None when the
     face has no minimiser near the polyhedron (or its Hessian is singular)."""
-    data = solve_face(pr.P, active)
+    data = solve_face(P, active)
     if data is None:
         return None
     N, rows, B = data
-    x = _project(pr.P, active, start)
+    x = _project(P, active, start)
     dim = len(N[0]) if N and N[0] else 0
     tol = mpmath.mpf(10) ** (-digits)
     Nm = mpmath.matrix([[mp(a) for a in row] for row in N]) if dim else None
@@ -273,22 +193,6 @@ def _face_minimum(pr, phi: _Phi, active, start, digits):
     return x, mus
 
 
-def _sign(value, resolution) -> int | None:
-    if abs(value) <= resolution:
-        return None
-    return 1 if value > 0 else -1
-
-
-def _candidates(lam, mus) -> list[tuple[int, ...]]:
-    """All active sets, most likely first: constraint i is active by the barrier's evidence
-    log(mu_i / lambda_i) > 0, and a set costs the evidence it contradicts."""
-    evidence = [float(np.log(mu) - np.log(lm)) for lm, mu in zip(lam, mus)]
-    idx = range(len(lam))
-    subsets = [tuple(c) for r in range(len(lam) + 1) for c in itertools.combinations(idx, r)]
-    return sorted(subsets, key=lambda s: sum(max(e, 0) if i not in s else max(-e, 0)
-                                             for i, e in enumerate(evidence)))
-
-
 @takes_convention
 def global_optimum(convention: str | LossSpec, m_: int, k_: int, p_: int, alpha_, tau_,
                    digits: int = 30) -> Optimum:
@@ -312,80 +216,69 @@ def _softmax_optimum(spec, m_, k_, p_, alpha_, tau_, digits) -> Optimum:
     cert = certify_ssem(spec, m_, k_, p_, alpha_, tau_, digits=digits)
     if cert.valid is not False:
         return _on_ssem(spec, m_, k_, p_, alpha_, t, cert)
+    return _face_solver(spec, m_, k_, p_, alpha_, t, digits)
+
+
+def _face_solver(spec, m_, k_, p_, alpha_, t, digits) -> Optimum:
+    """The minimum over the polyhedron by the barrier start and KKT face search, for tau in
+    :data:`TAU_RANGE`."""
     if not exact(TAU_RANGE[0]) <= t <= exact(TAU_RANGE[1]):
-        raise ValueError(f"SSEM is not the optimum here, and the off-SSEM solver covers tau in "
-                         f"[{TAU_RANGE[0]}, {TAU_RANGE[1]}], got {tau_}")
-    pr, w, lse = _setup(spec, m_, k_, p_, alpha_, tau_)
-    return minimum(pr, t, digits, w=w, lse=lse)
+        raise ValueError(f"the off-SSEM solver covers tau in [{TAU_RANGE[0]}, {TAU_RANGE[1]}], "
+                         f"got {float(t):g}")
+    P = polyhedron(m_, k_, p_)
+    return minimum(P, batch_objective(spec, P, m_, k_, alpha_), t, digits)
 
 
-def _sigmoid_optimum(spec, m_, k_, p_, alpha_, tau_, digits) -> Optimum:
-    """The sigmoid form's minimum over the polyhedron (:class:`~ssem_symbolic.forms.
-    Objective`), by the same barrier start and KKT face search."""
-    from ..forms import Objective
-
-    t = exact(tau_)
-    if not exact(TAU_RANGE[0]) <= t <= exact(TAU_RANGE[1]):
-        raise ValueError(f"the sigmoid form's optimum is solved for tau in [{TAU_RANGE[0]}, "
-                         f"{TAU_RANGE[1]}], got {t}")
-    pr = _problem(spec, m_, k_, p_)
-
-    def make(tau_, lib):
-        return Objective(spec, pr, alpha_, tau_, lib)
-    return minimum(pr, t, digits, objective=make)
+#: per loss form, the balanced batch's solver: the softmax form has an exact SSEM certificate
+#: to try first, the sigmoid form is decided by the face solver alone
+_SOLVERS = {"softmax": _softmax_optimum,
+            "sigmoid": lambda spec, m_, k_, p_, alpha_, tau_, digits: _face_solver(
+                spec, m_, k_, p_, alpha_, exact(tau_), digits)}
 
 
-#: per loss form, the polyhedral solver of a balanced batch: the softmax form has an exact
-#: SSEM certificate to try first, the sigmoid form is decided by the face solver alone
-_SOLVERS = {"softmax": _softmax_optimum, "sigmoid": _sigmoid_optimum}
+def minimum(P: Polyhedron, make, t, digits: int, *, max_digits: int = MAX_DIGITS) -> Optimum:
+    """The minimum of tau phi = ``make(tau, lib)`` over the polyhedron P at temperature t:
+    the float64 barrier's point and its evidence on the active set
+    (:mod:`~ssem_symbolic.optimum._solver`), then the KKT face search from there."""
+    x0, lam0, s = _barrier(P, make, t)
+    order = [S for S, _ in candidates(lam0, [], s)]
+    return _solve(P, make, t, x0, order, digits, max_digits=max_digits)
 
 
-def minimum(pr: _Problem, t, digits: int, *, w=None, lse=None, objective=None,
-            max_digits: int = MAX_DIGITS) -> Optimum:
-    """The minimum of phi over the polyhedron of ``pr`` at temperature t: the float64
-    barrier's point and its guess of the active set, then the KKT face search from there.
-    phi is the softmax form's log-sum-exps (``w``, ``lse``) or ``objective(tau, lib)``."""
-    x0, lam0, mu0 = _barrier(pr, w, lse, t, objective=objective)
-    return _solve(pr, w, lse, t, x0, _candidates(lam0, mu0), digits, objective=objective,
-                  max_digits=max_digits)
-
-
-def _solve(pr, w, lse, t, x0, order, digits, objective=None,
-           max_digits: int = MAX_DIGITS) -> Optimum:
+def _solve(P: Polyhedron, make, t, x0, order, digits, max_digits: int = MAX_DIGITS) -> Optimum:
     """The KKT point among the faces in ``order``, raising the working precision (up to
     ``max_digits``) while a sign is undecided; reported with ``decided=False`` beyond."""
-    names = pr.P.names
+    names = P.names
     work = digits
     flat = int(mpmath.ceil(0.87 / mp(t)))  # phi is flat to e^{-2/tau} near its minimiser
     # a sigmoid bias b scales phi's curvature by up to e^{-|b|} against its value: the face
     # Newton steps need that many more digits of precision (not of tolerance)
-    bias = abs(float(getattr((objective or (lambda t_, lib: None))(t, np), "bias", 0) or 0))
-    curvature = int(math.ceil(0.87 * bias))
+    curvature = int(math.ceil(0.87 * abs(float(getattr(make(t, np), "bias", 0) or 0))))
     while True:
         with mpmath.workdps(work + guard_digits(t) + flat + curvature + 10):
-            phi = (objective or (lambda t_, lib: _Phi(pr, w, lse, t_, lib)))(t, mpmath)
+            phi = make(t, mpmath)
             start = [mp(float(v)) for v in x0]
             resolution = mpmath.mpf(10) ** (-(work - 5))  # the digits kept beyond flatness
             best = None
             for active in order:
-                found = _face_minimum(pr, phi, active, start, work + flat + 5)
+                found = _face_minimum(P, phi, active, start, work + flat + 5)
                 if found is None:
                     continue
                 x, mus = found
-                lam = _eigen(pr.P, x)
-                signs = [_sign(mus[i], resolution) for i in active]
-                signs += [_sign(lam[j], resolution) for j in range(len(names))
+                lam = _eigen(P, x)
+                signs = [sign(mus[i], resolution) for i in active]
+                signs += [sign(lam[j], resolution) for j in range(len(names))
                           if j not in active]
-                if any(s == -1 for s in signs):
+                if any(v == -1 for v in signs):
                     continue
-                if all(s == 1 for s in signs):
-                    return _report(pr, phi, x, active, mus, lam, True, work)
-                if _null_directions(pr, phi, x, work + flat):  # a set of minimisers
-                    return _report(pr, phi, x, active, mus, lam, True, work)
+                if all(v == 1 for v in signs):
+                    return _report(P, phi, x, active, mus, lam, True, work)
+                if _null_directions(P, phi, x, work + flat):  # a set of minimisers
+                    return _report(P, phi, x, active, mus, lam, True, work)
                 if best is None:
                     best = (x, active, mus, lam)
             if best is not None and work >= max_digits:
-                return _report(pr, phi, *best, False, work)
+                return _report(P, phi, *best, False, work)
             if best is None and work >= max_digits:
                 raise NoSolution("no face of the polyhedron satisfies the KKT conditions")
         work = min(max_digits, 4 * work)
@@ -394,8 +287,7 @@ def _solve(pr, w, lse, t, x0, order, digits, objective=None,
 def _on_ssem(spec, m_, k_, p_, alpha_, t, cert) -> Optimum:
     """The SSEM point at beta*, where the certificate shows (or cannot exclude, at a boundary)
     that it is the global minimiser."""
-    pr, w, lse = _setup(spec, m_, k_, p_, alpha_, t)
-    P = pr.P
+    P = polyhedron(m_, k_, p_)
     with mpmath.workdps(cert.digits + guard_digits(t) + 10):
         b = optimal_beta(spec, m_, k_, p_, alpha_, t, digits=cert.digits)
         g = gram_entries(b, m_, k_)
@@ -405,17 +297,16 @@ def _on_ssem(spec, m_, k_, p_, alpha_, t, cert) -> Optimum:
         active = [i for i, name in enumerate(P.names) if name in names]
         # the certificate's multipliers are phi's; Optimum states tau phi's
         mus = {P.names.index(n): mp_ * float(t) for n, mp_ in cert.multipliers.items()}
-        phi = _Phi(pr, w, lse, t, mpmath)
-        return _report(pr, phi, x, active, mus, lam, cert.valid is True, cert.digits,
+        phi = batch_objective(spec, P, m_, k_, alpha_)(t, mpmath)
+        return _report(P, phi, x, active, mus, lam, cert.valid is True, cert.digits,
                        snap=False)
 
 
-def _report(pr, phi, x, active, mus, lam, decided, work, snap: bool = True) -> Optimum:
+def _report(P: Polyhedron, phi, x, active, mus, lam, decided, work, snap: bool = True) -> Optimum:
     """What the point x reports: the active set and the variances from its eigenvalues (with
     ``snap``, a direction whose eigenvalue is 0 at the working resolution is active, with
     multiplier 0 where the face did not hold it; without, ``active`` is exact, as on SSEM,
     where beta* = 1 is decided exactly), ``unique`` and the ranges from :func:`_minimisers`."""
-    P = pr.P
     resolution = mpmath.mpf(10) ** (-(work - 5))
     zero = [i for i in range(len(P.names))
             if i in active or (snap and abs(lam[i]) <= resolution)]
@@ -425,7 +316,7 @@ def _report(pr, phi, x, active, mus, lam, decided, work, snap: bool = True) -> O
     point = P.gram(x)
     var = eigen_variances(P, lam)
     val = phi.parts(x)[0] / phi.tau
-    ranges = _ranges(pr, _minimisers(pr, phi, x, work))
+    ranges = _ranges(P, _minimisers(P, phi, x, work))
     view = float(point["view"]) if "view" in P.coords else None
     within, gone = float(var["within"]), collapsed(names, P.p)
     each = {"size": P.k, "within_class_variance": within, "view_similarity": view,
@@ -443,22 +334,19 @@ def _report(pr, phi, x, active, mus, lam, decided, work, snap: bool = True) -> O
         unique=not ranges, decided=decided, digits=work, exact_point=tuple(x), ranges=ranges)
 
 
-def _null_directions(pr: _Problem, phi, x, digits) -> list:
+def _null_directions(P: Polyhedron, phi, x, digits) -> list:
     """A basis (mpmath vectors) of the directions along which the objective is affine.
 
-    The softmax form (:class:`_Phi`) exactly, from its structure: tau phi's Hessian is
-    sum_j L_j Cov_{q_j}(g)/tau with every q_j > 0 on its pair types, so d is a null direction
-    iff in every denominator with L_j > 0 all its pair types move by one amount (a constant
-    type, self, by 0). Any other objective: the eigenvectors of its scaled Hessian at x
-    whose eigenvalue is below 10^(-digits/2)."""
-    n = len(pr.P.coords)
-    if isinstance(phi, _Phi):
+    The softmax form (:class:`~ssem_symbolic.forms.LogSumExp`) exactly, from its structure:
+    tau phi's Hessian is sum_j L_j Cov_{q_j}(g)/tau with every q_j > 0 on its entries, so d
+    is a null direction iff in every log-sum-exp all its coordinates move by one amount (the
+    constant self entry by 0). Any other objective: the eigenvectors of its scaled Hessian
+    at x whose eigenvalue is below 10^(-digits/2)."""
+    n = len(P.coords)
+    if isinstance(phi, LogSumExp):
         rows = []
-        for L, den in zip(phi.L, pr.dens):
-            if L == 0:
-                continue
-            moves = [[sp.Integer(1 if pr.index.get(s) == j else 0) for j in range(n)]
-                     for s in den]
+        for _, entries in phi.groups:
+            moves = [[sp.Integer(1 if i == j else 0) for j in range(n)] for i, _ in entries]
             rows += [[a - b for a, b in zip(u, v)] for u, v in zip(moves, moves[1:])]
         basis = sp.Matrix(rows).nullspace() if rows else [sp.eye(n)[:, j] for j in range(n)]
         return [[mp(vec[j]) for j in range(n)] for vec in basis]
@@ -469,13 +357,13 @@ def _null_directions(pr: _Problem, phi, x, digits) -> list:
     return [[Q[j, i] for j in range(n)] for i in range(n) if abs(E[i]) < cut]
 
 
-def _minimisers(pr: _Problem, phi, x, work) -> list:
+def _minimisers(P: Polyhedron, phi, x, work) -> list:
     """The vertices of the set of minimisers through the optimum x: x + B y over the null
     directions B of :func:`_null_directions` with grad . d = 0, inside the polyhedron; []
     when x is the only minimiser. A vertex has as many constraints tight as the set has
     dimensions, so every such choice is solved (at most 4 choose 3)."""
     flat = int(mpmath.ceil(0.87 / mp(phi.tau)))
-    basis = _null_directions(pr, phi, x, work + flat)
+    basis = _null_directions(P, phi, x, work + flat)
     if not basis:
         return []
     g = phi.parts(x)[1]
@@ -487,7 +375,7 @@ def _minimisers(pr: _Problem, phi, x, work) -> list:
                  for i, d in enumerate(basis) if i != top]
     if not basis:
         return []
-    P, r = pr.P, len(basis)
+    r = len(basis)
     A = [[mpmath.fsum(mp(a) * d[j] for j, a in enumerate(row)) for d in basis]
          for row in P.normal]  # lambda(x + B y) = lambda(x) + A y
     lam0 = _eigen(P, x)
@@ -505,12 +393,11 @@ def _minimisers(pr: _Problem, phi, x, work) -> list:
     return vertices if far else []
 
 
-def _ranges(pr: _Problem, vertices) -> dict:
+def _ranges(P: Polyhedron, vertices) -> dict:
     """Per reported quantity its (lowest, highest) over the vertices of the minimiser set
     (each is affine in the point, so these are its range over the set); {} for one point."""
     if not vertices:
         return {}
-    P = pr.P
     values: dict[str, list[float]] = {}
     for point in vertices:
         gram = P.gram(point)

@@ -18,38 +18,25 @@ batch-level optimum.
 
 from __future__ import annotations
 
-
-
-from ..forms import form_of
 from ..infra import progress
-from ._result import Optimum
-from ._balanced import _Problem, _setup, minimum
-from ..setting import Sampler, mixture
-from ._balanced import TAU_RANGE, TAU_SCAN, global_optimum, regimes_of
-from ._result import Regimes
-from ..setting import limit_polyhedron, polyhedron
+from ..setting import Sampler, limit_polyhedron, mixture, polyhedron
+from ..spec import TERMS, LossSpec, check_setting, get_spec
 from ..vocab import check_tau, exact
-from ..spec import TERMS, LossSpec, check_setting, get_spec, pair_counts
-from ..spec import alpha as alpha_sym
+from ._balanced import (TAU_RANGE, TAU_SCAN, batch_objective, global_optimum, minimum,
+                        regimes_of, symmetric_objective)
+from ._result import Optimum, Regimes
 
 
-def _uniform_objective(spec: LossSpec, P, p_: int, mix, alpha_, batch: int):
-    """tau times the expected batch loss under the uniform sampler on the symmetric family:
-    per term, the mixture (:mod:`~ssem_symbolic.setting`) over the anchor's class count j of
-    its mean per-positive loss. Returns a factory (tau, lib) -> objective with ``parts`` and
-    ``tau``."""
-    form = form_of(spec)
-    idx = {c: i for i, c in enumerate(P.coords)}
-    a = exact(alpha_)
-    weights: list = []
-    for j in sorted(set().union(*(mix.coef[term] for term in TERMS))):
-        part = {"self": [(1, None)], "view": [(p_ - 1, idx["view"])] if p_ >= 2 else [],
-                "class": [((j - 1) * p_, idx["class"])] if j >= 2 else [],
-                "other": [((batch - j) * p_, idx["other"])] if batch > j else []}
-        coef = {term: mix.coef[term].get(j, 0) * spec.weight(term).subs(alpha_sym, a)
-                for term in TERMS}
-        weights += form.kind_weights(spec, part, coef)
-    return lambda t, lib: form.objective(spec, P.coords, weights, t, lib)
+def uniform_objective(spec: LossSpec, P, mix, alpha_, batch: int):
+    """tau times the expected batch loss under the uniform sampler on the symmetric family,
+    as a factory (tau, lib) -> objective: per term, the mixture
+    (:mod:`~ssem_symbolic.setting`) over the anchor's class count j of its mean per-positive
+    loss, one kind of anchor per j (:func:`~ssem_symbolic.optimum._balanced.
+    symmetric_objective`)."""
+    counts = sorted(set().union(*(mix.coef[term] for term in TERMS)))
+    return symmetric_objective(spec, P, [(j, batch, {term: mix.coef[term].get(j, 0)
+                                                     for term in TERMS}) for j in counts],
+                               alpha_)
 
 
 def dataset_objective(convention, data, alpha_, tau_):
@@ -67,9 +54,8 @@ def dataset_objective(convention, data, alpha_, tau_):
     check_setting(spec, 2, 2, data.views, alpha=alpha_, tau=tau_)
     P = (limit_polyhedron(data.classes, data.views) if data.instances is None
          else polyhedron(data.classes, data.instances, data.views))
-    make = _uniform_objective(spec, P, data.views, mixture(spec, data.classes, data.instances,
-                                                           data.views, smp.batch), alpha_,
-                              smp.batch)
+    make = uniform_objective(spec, P, mixture(spec, data.classes, data.instances, data.views,
+                                               smp.batch), alpha_, smp.batch)
     import numpy as np
 
     return P.coords, make(float(exact(tau_)), np)
@@ -105,33 +91,8 @@ def dataset_optimum(convention, classes: int, instances: int, p_: int, sampler: 
     if instances is not None and (classes, instances) == (m_, k_):
         return global_optimum(spec, m_, k_, p_, alpha_, tau_, digits=digits)
     P = limit_polyhedron(classes, p_) if instances is None else polyhedron(classes, instances, p_)
-    return _BALANCED_SAMPLER[spec.form](spec, P, m_, k_, p_, alpha_, exact(tau_), digits,
-                                        max_digits)
-
-
-def _softmax_balanced(spec, P, m_, k_, p_, alpha_, t, digits, max_digits):
-    """The softmax form under a balanced sampler: the batch's log-sum-exps and pull, on the
-    dataset's polyhedron."""
-    batch, w, lse = _setup(spec, m_, k_, p_, alpha_, t)
-    pr = _Problem(P, batch.dens, batch.n, batch.index)
-    return minimum(pr, t, digits, w=w, lse=lse, max_digits=max_digits)
-
-
-def _sigmoid_balanced(spec, P, m_, k_, p_, alpha_, t, digits, max_digits):
-    """The sigmoid form under a balanced sampler: every anchor sees the batch's counts, on
-    the dataset's polyhedron."""
-    from ..forms import Objective
-
-    pr = _Problem(P, (spec.denominator,), (), {c: i for i, c in enumerate(P.coords)})
-    counts = {t_: int(c) for t_, c in pair_counts(m_, k_, p_).items()}
-
-    def make(t_, lib):
-        return Objective(spec, pr, alpha_, t_, lib, counts=counts)
-    return minimum(pr, t, digits, objective=make, max_digits=max_digits)
-
-
-#: per loss form, the dataset-level solver of a balanced sampler
-_BALANCED_SAMPLER = {"softmax": _softmax_balanced, "sigmoid": _sigmoid_balanced}
+    return minimum(P, batch_objective(spec, P, m_, k_, alpha_), exact(tau_), digits,
+                   max_digits=max_digits)
 
 
 def _partition_optimum(spec, classes, instances, p_, sampler, alpha_, tau_, digits):
@@ -167,12 +128,9 @@ def _partition_optimum(spec, classes, instances, p_, sampler, alpha_, tau_, digi
 def _uniform_optimum(spec, classes, instances, p_, batch, alpha_, tau_, digits, max_digits):
     check_setting(spec, 2, 2, p_, alpha=alpha_, tau=tau_)
     P = limit_polyhedron(classes, p_) if instances is None else polyhedron(classes, instances, p_)
-    make = _uniform_objective(spec, P, p_, mixture(spec, classes, instances, p_, batch), alpha_,
+    make = uniform_objective(spec, P, mixture(spec, classes, instances, p_, batch), alpha_,
                               batch)
-    pr = _Problem(P, tuple(den for den, _ in spec.denominators()), (),
-                  {c: i for i, c in enumerate(P.coords)})
-    t = exact(tau_)
-    return minimum(pr, t, digits, objective=make, max_digits=max_digits)
+    return minimum(P, make, exact(tau_), digits, max_digits=max_digits)
 
 
 def dataset_alpha_c(convention, classes: int, instances: int, p_: int, sampler: Sampler,

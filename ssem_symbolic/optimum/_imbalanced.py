@@ -38,6 +38,7 @@ from ..setting import ClassSizes
 from ..spec import LossSpec, NoSolution, get_spec
 from ..setting import takes_convention
 from ._result import Optimum, Regimes
+from ._solver import barrier, candidates, sign
 
 #: the most digits the solver works at before it reports a sign as undecided
 MAX_DIGITS = 240
@@ -84,58 +85,6 @@ def _data(fam: Family) -> _Data:
                      n, len(R0), len(R0)))
 
 
-def _barrier(d: _Data, obj: FamilyObjective):
-    """float64 log-barrier Newton on s tau phi - sum log lambda_i - log det R: a point near x*,
-    the linear slacks and R's eigenvalues there, with their multiplier estimates."""
-    n = d.A.shape[1]
-    x = np.zeros(n)
-    s = 1.0
-
-    def feasible(y):
-        lam = d.b + d.A @ y
-        if lam.size and not np.all(lam > 0):
-            return None
-        R = d.R0 + np.tensordot(y, d.Rj, 1)
-        try:
-            chol = np.linalg.cholesky(R)
-        except np.linalg.LinAlgError:
-            return None
-        return lam, R, 2 * np.sum(np.log(np.diag(chol)))
-
-    while True:
-        for _ in range(60):
-            lam, R, logdet = feasible(x)
-            val, g, H = obj.parts(x)
-            Ri = np.linalg.inv(R)
-            RiRj = np.einsum("ab,jbc->jac", Ri, d.Rj)
-            grad = s * np.array(g) - d.A.T @ (1 / lam) - np.einsum("jaa->j", RiRj)
-            hess = (s * np.array(H, dtype=float) + (d.A.T / lam**2) @ d.A
-                    + np.einsum("iab,jba->ij", RiRj, RiRj))
-            try:
-                step = -np.linalg.solve(hess, grad)
-            except np.linalg.LinAlgError:
-                step = -grad
-            dec = -grad @ step
-            if dec < 1e-10:
-                break
-            obj0 = s * val - np.sum(np.log(lam)) - logdet
-            t = 1.0
-            while t > 1e-12:
-                xn = x + t * step
-                f = feasible(xn)
-                if f is not None and (s * obj.parts(xn, False)[0] - np.sum(np.log(f[0])) - f[2]
-                                      <= obj0 - 0.25 * t * dec + 1e-13 * abs(obj0)):
-                    break
-                t *= 0.5
-            else:
-                break
-            x = xn
-        if s >= 1e12:
-            break
-        s *= 16.0
-    return x, s
-
-
 def _shift_to_end(d: _Data, x: np.ndarray) -> np.ndarray:
     """Where phi is flat along (1, ..., 1): move x down that line to where R turns singular
     (the linear slacks only grow that way), the end of the segment of minimisers that the
@@ -152,26 +101,6 @@ def _shift_to_end(d: _Data, x: np.ndarray) -> np.ndarray:
         mid = (lo + hi) / 2
         lo, hi = (mid, hi) if ok(mid) else (lo, mid)
     return x - lo * ones
-
-
-def _candidates(lam, r_eig, s):
-    """(S, r) pairs, most likely first, from the barrier at weight s: the linear slacks
-    ``lam`` and the eigenvalues ``r_eig`` of R (ascending), each with evidence
-    log(mu / lambda) = -log(s lambda^2) (mu = 1/(s lambda)), a pair costing what it
-    contradicts."""
-    log = mpmath.log
-    lin_ev = [float(-log(s) - 2 * log(max(v, mpmath.mpf(10) ** -300))) for v in lam]
-    r_ev = [float(-log(s) - 2 * log(max(v, mpmath.mpf(10) ** -300))) for v in r_eig]
-    out = []
-    idx = range(len(lam))
-    for size in range(len(lam) + 1):
-        for S in itertools.combinations(idx, size):
-            c_lin = sum(max(e, 0) if i not in S else max(-e, 0) for i, e in enumerate(lin_ev))
-            for r in range(len(r_eig) + 1):
-                c_r = sum(max(-e, 0) if i < r else max(e, 0) for i, e in enumerate(r_ev))
-                out.append((c_lin + c_r, S, r))
-    out.sort(key=lambda c: c[0])
-    return [(S, r) for _, S, r in out[:MAX_CANDIDATES]]
 
 
 def _evidence(fam: Family, x) -> tuple[list, list]:
@@ -348,12 +277,6 @@ def _start(d: _Data, obj: FamilyObjective, x, S, r):
     return pivot, rest, [*map(float, x), *map(float, coef)]
 
 
-def _sign(value, resolution) -> int | None:
-    if abs(value) <= resolution:
-        return None
-    return 1 if value > 0 else -1
-
-
 @takes_convention
 def imbalanced_optimum(convention: str | LossSpec, sizes, p_: int, alpha_, tau_,
                        digits: int = 30) -> Optimum:
@@ -384,7 +307,8 @@ def _family_optimum(spec: LossSpec, sizes: ClassSizes, p_: int, a, t, digits: in
     fam = family(spec, sizes, p_)
     weights = form_of(spec).family_weights(spec, sizes, p_, a)
     d = _data(fam)
-    x, s = _barrier(d, _objective(fam, weights, float(t), np))
+    x, s = barrier(d.A, d.b, _objective(fam, weights, float(t), np), np.zeros(d.A.shape[1]),
+                   (d.R0, d.Rj), s_end=1e12, iterations=60, tol=1e-10)
     extra = guard_digits(t) + int(mpmath.ceil(0.87 / mp(t)))
     work = digits
     while True:
@@ -416,7 +340,7 @@ def _solve(fam: Family, weights, t, d: _Data, x, s, work: int, extra: int):
     for stage, tries in zip(starts, (FLOAT_CANDIDATES, MAX_CANDIDATES)):
         start, scale = stage()
         xf = np.array([float(v) for v in start])
-        for S, r in _candidates(*_evidence(fam, start), scale)[:tries]:
+        for S, r in candidates(*_evidence(fam, start), scale)[:tries]:
             pivot, rest, u0 = _start(d, _objective(fam, weights, float(t), np), xf, S, r)
             kkt = _KKT(fam, objm, S, pivot, rest)
             u0 = [*start, *u0[len(start):]]
@@ -595,19 +519,19 @@ def _signs(kkt: _KKT, u, resolution) -> dict:
     """The sign of every quantity the KKT conditions need >= 0: multipliers, W's eigenvalues,
     inactive slacks and R_JJ's eigenvalues (R has rank exactly G - r)."""
     x, mu, W = kkt.split(u)
-    out = {("mu", i): _sign(m_i, resolution) for i, m_i in zip(kkt.S, mu)}
+    out = {("mu", i): sign(m_i, resolution) for i, m_i in zip(kkt.S, mu)}
     if W.rows:
         for c, ev in enumerate(mpmath.eigsy(W)[0]):
-            out[("W", c)] = _sign(ev, resolution)
+            out[("W", c)] = sign(ev, resolution)
     for i, (off, nor) in enumerate(kkt.lin):
         if i not in kkt.S:
-            out[("slack", i)] = _sign(off + mpmath.fsum(v * xi for v, xi in zip(nor, x)),
+            out[("slack", i)] = sign(off + mpmath.fsum(v * xi for v, xi in zip(nor, x)),
                                       resolution)
     if kkt.J:
         R = kkt.R(x)
         RJJ = mpmath.matrix([[R[a, b] for b in kkt.J] for a in kkt.J])
         for c, ev in enumerate(mpmath.eigsy(RJJ)[0]):
-            out[("rank", c)] = _sign(ev, resolution)
+            out[("rank", c)] = sign(ev, resolution)
     return out
 
 

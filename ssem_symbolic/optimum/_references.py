@@ -408,12 +408,12 @@ def _mixture_references(spec, data: Dataset, a, t, scale) -> list[Reference]:
     """Complete collapse, random (d -> oo) and class collapse as expected batch losses under a
     sampler whose batches vary (the dataset's symmetric family, the sampler's mixture)."""
     from ..setting import limit_polyhedron, mixture, polyhedron
-    from ._dataset import _uniform_objective
+    from ._dataset import uniform_objective
 
     C, n, p_, B = data.classes, data.instances, data.views, data.sampler.batch
     P = limit_polyhedron(C, p_) if n is None else polyhedron(C, n, p_)
     mix = mixture(spec, C, n, p_, B)
-    obj = _uniform_objective(spec, P, p_, mix, a, B)(t, mpmath)
+    obj = uniform_objective(spec, P, mix, a, B)(t, mpmath)
     err = float(getattr(mix, "error", 0.0) or 0.0)
 
     def value(**x) -> float:

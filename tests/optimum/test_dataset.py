@@ -196,7 +196,7 @@ def test_the_uniform_expected_loss_equals_the_mean_over_every_batch(name, method
     import numpy as np
 
     import ssem_symbolic.setting._mixture as mixture_module
-    from ssem_symbolic.optimum._dataset import _uniform_objective
+    from ssem_symbolic.optimum import uniform_objective
     from ssem_symbolic.setting import polyhedron
     from ssem_symbolic.spec import PRESETS
 
@@ -206,7 +206,7 @@ def test_the_uniform_expected_loss_equals_the_mean_over_every_batch(name, method
     mix = mixture_module.mixture(spec, 3, 3, 2, 4)
     mixture_module.mixture.cache_clear()
     assert mix.method == ("exact" if name in ("supcon", "spread", "dcl") else method)
-    make = _uniform_objective(spec, polyhedron(3, 3, 2), 2, mix, "0.3", 4)
+    make = uniform_objective(spec, polyhedron(3, 3, 2), mix, "0.3", 4)
     for v, c, o in ((0.9, 0.4, -0.2), (1.0, 1.0, -0.5), (0.5, 0.1, 0.05)):
         objective = make(0.5, np)
         ours = objective.parts(np.array([v, c, o]), hessian=False)[0] / 0.5
@@ -452,12 +452,8 @@ def test_the_sigmoid_forms_expected_loss_is_the_mean_over_every_batch(spec):
 
     import numpy as np
 
-    from ssem_symbolic.optimum._dataset import _uniform_objective
-
-    from ssem_symbolic.setting import uniform
-    from ssem_symbolic.setting import mixture
-    from ssem_symbolic.setting import polyhedron
-    from ssem_symbolic.forms import Objective
+    from ssem_symbolic.optimum import batch_objective, uniform_objective
+    from ssem_symbolic.setting import mixture, polyhedron, uniform
 
     insts = [(k, i) for k in range(3) for i in range(3)]
     uniform_batches = list(itertools.combinations(insts, 4))
@@ -466,18 +462,14 @@ def test_the_sigmoid_forms_expected_loss_is_the_mean_over_every_batch(spec):
                         for pairs in itertools.product(itertools.combinations(range(3), 2),
                                                        repeat=2)]
     P = polyhedron(3, 3, 2)
-    make_uniform = _uniform_objective(spec, P, 2, mixture(spec, 3, 3, 2, 4), "0.3", 4)
-    index = {c: i for i, c in enumerate(P.coords)}
-    from types import SimpleNamespace
-
-    pr = SimpleNamespace(P=P, index=index)
-    counts = {"self": 1, "view": 1, "class": 2, "other": 4}  # a batch of 2 classes x 2 x 2
+    make_uniform = uniform_objective(spec, P, mixture(spec, 3, 3, 2, 4), "0.3", 4)
+    make_balanced = batch_objective(spec, P, 2, 2, "0.3")  # batches of 2 classes x 2 x 2
     for v, c, o in ((0.9, 0.4, -0.2), (1.0, 1.0, -0.5), (0.5, 0.1, 0.05)):
         sim = {"self": 1.0, "view": v, "class": c, "other": o}
         x = np.array([v, c, o])
         for batches, objective in (
                 (uniform_batches, make_uniform(0.5, np)),
-                (balanced_batches, Objective(spec, pr, "0.3", 0.5, np, counts=counts))):
+                (balanced_batches, make_balanced(0.5, np))):
             ref = np.mean([batch_loss(spec, kinds, [[sim[t] for t in row] for row in kinds],
                                       0.3, 0.5)
                            for kinds in (kinds_of([(k, i) for k, i in b for _ in range(2)],
