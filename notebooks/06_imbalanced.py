@@ -28,7 +28,8 @@ import numpy as np
 
 from ssem_symbolic.loss import minimise_sizes
 from ssem_symbolic.setting import family
-from ssem_symbolic.optimum import imbalanced_optimum, imbalanced_regimes
+from ssem_symbolic.optimum import optimum, regimes
+from ssem_symbolic.setting import Batch
 from ssem_symbolic.setting import ClassSizes
 
 # %% [markdown]
@@ -52,7 +53,7 @@ print("R at the origin (each group's mean embedding, squared):", fam.means[0])
 # %%
 ends = {}
 for name in ("paper", "supcon", "supcon-split"):
-    r = imbalanced_regimes(name, sizes, 2, tau="0.5", tol=1e-5, points=11)
+    r = regimes(name, Batch(sizes, 2), tau="0.5", tol=1e-5, points=11)
     ends[name] = [r.threshold(i) for i in range(sizes.classes)]
     shown = ", ".join(f"k={s}: {e:.6f}" for s, e in zip(sizes.sizes, ends[name]))
     print(f"{name:<13} alpha where each class stops being collapsed: {shown}")
@@ -64,7 +65,7 @@ for name in ("paper", "supcon", "supcon-split"):
 # %%
 alphas = np.linspace(0, 1, 11)
 curves = np.array([[c["within_class_variance"] for c in
-                    imbalanced_optimum("paper", sizes, 2, f"{a:.4f}", "0.5").per_class]
+                    optimum("paper", Batch(sizes, 2), f"{a:.4f}", "0.5").per_class]
                    for a in alphas])
 fig, ax = plt.subplots(figsize=(5, 3.5))
 for i, size in enumerate(sizes.sizes):
@@ -72,7 +73,7 @@ for i, size in enumerate(sizes.sizes):
 end = ends["paper"][0]
 for a in (end - 0.03, end + 0.03):
     ref = minimise_sizes("paper", sizes.sizes, 2, a, 0.5, seed=0)
-    pred = imbalanced_optimum("paper", sizes, 2, f"{a:.6f}", "0.5")
+    pred = optimum("paper", Batch(sizes, 2), f"{a:.6f}", "0.5")
     ax.scatter([a] * 3, ref.per_class_within, color="black", zorder=3)
     print(f"alpha = {a:.4f}: brute force {np.round(ref.per_class_within, 6)}, "
           f"engine {np.round([c['within_class_variance'] for c in pred.per_class], 6)}")
@@ -94,14 +95,13 @@ plt.show()
 # starts, for one majority class of 12 and three minority classes of 2:
 
 # %%
-r = imbalanced_regimes("supcon", "1x12,3x2", 2, alpha=0, tau_range=("1", "10"), tol=1e-5,
-                       points=6)
+r = regimes("supcon", Batch("1x12,3x2", 2), alpha=0, tau_range=("1", "10"), tol=1e-5, points=6)
 for b in r.boundaries:
     print(f"tau = {b.at:.6f}: merged {[list(q) for q in b.merged_below]} -> "
           f"{[list(q) for q in b.merged_above]}")
 merge_tau = next(b.at for b in r.boundaries if b.merged_above)
 for t in (merge_tau * 0.8, merge_tau * 1.25):
-    opt = imbalanced_optimum("supcon", "1x12,3x2", 2, 0, f"{t:.6f}")
+    opt = optimum("supcon", Batch("1x12,3x2", 2), 0, f"{t:.6f}")
     ref = minimise_sizes("supcon", [12, 2, 2, 2], 2, 0.0, t, seed=0)
     mus = [ref.z[ref.labels == c].reshape(-1, ref.z.shape[-1]).mean(0) for c in range(4)]
     gap = min(np.linalg.norm(mus[i] - mus[j]) for i in range(1, 4) for j in range(i + 1, 4))
@@ -117,7 +117,7 @@ for t in (merge_tau * 0.8, merge_tau * 1.25):
 
 # %%
 for spec_sizes in ("4,4,4", "5,3,2", "1x20,3x2"):
-    opt = imbalanced_optimum("supcon", spec_sizes, 2, 0, "0.5")
+    opt = optimum("supcon", Batch(spec_sizes, 2), 0, "0.5")
     groups = opt.sizes.groups
     cos = ", ".join(f"({groups[g][0]},{groups[h][0]}): {v:+.4f}" for (g, h), v in
                     opt.similarity.items())

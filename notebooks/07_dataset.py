@@ -26,13 +26,13 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ssem_symbolic.optimum import dataset_alpha_c, dataset_optimum
+from ssem_symbolic.optimum import threshold, optimum
+from ssem_symbolic.setting import Batch, Dataset
 from ssem_symbolic.setting import balanced, fixed_partition, uniform
 from ssem_symbolic.ssem import alpha_c_value
 from ssem_symbolic.harness import train_minibatch
 from ssem_symbolic.setting import mixture
 from ssem_symbolic.setting import measured_variances
-from ssem_symbolic.optimum import global_optimum
 from ssem_symbolic.spec import PRESETS
 
 PRESET_NAMES = ("paper", "supcon", "supcon-split")
@@ -51,7 +51,7 @@ print(f"alpha_c at tau = {tau}, batches of {m} x {k}, p = 2, dataset of C = {m} 
 print(f"{'n':>6}" + "".join(f"{name:>14}" for name in PRESET_NAMES))
 shift_n = {}
 for n in ns:
-    row = [dataset_alpha_c(name, m, n, 2, balanced(m, k), tau, tol=1e-5)
+    row = [threshold(name, Dataset(m, n, 2, balanced(m, k)), tau=tau, tol=1e-5).alpha_c
            for name in PRESET_NAMES]
     shift_n[n] = row
     print(f"{'inf' if n is None else n:>6}" + "".join(
@@ -64,7 +64,7 @@ for n in ns:
 print(f"alpha_c at tau = {tau}, batches of m = {m} classes x k = {k}, n -> oo")
 print(f"{'C/m':>6}" + "".join(f"{name:>14}" for name in PRESET_NAMES))
 for ratio in (1, 2, 10):
-    row = [dataset_alpha_c(name, ratio * m, None, 2, balanced(m, k), tau, tol=1e-5)
+    row = [threshold(name, Dataset(ratio * m, None, 2, balanced(m, k)), tau=tau, tol=1e-5).alpha_c
            for name in PRESET_NAMES]
     print(f"{ratio:>6}" + "".join(f"{'-' if a is None else f'{a:.5f}':>14}" for a in row))
 
@@ -82,7 +82,7 @@ print(f"{'B':>6}" + "".join(f"{name + ' (data)':>22}{'(batch)':>10}" for name in
 for B in (20, 80):
     cells = ""
     for name in PRESET_NAMES:
-        data = dataset_alpha_c(name, 10, None, 2, uniform(B), tau, tol=1e-5)
+        data = threshold(name, Dataset(10, None, 2, uniform(B)), tau=tau, tol=1e-5).alpha_c
         batch = float(alpha_c_value(name, 10, B // 10, 2, tau))
         cells += f"{'-' if data is None else f'{data:.5f}':>22}{batch:>10.5f}"
     print(f"{B:>6}" + cells)
@@ -97,17 +97,17 @@ print("how the paper mixture is computed at B = 80:",
 
 # %%
 alphas = np.linspace(0.4, 1.0, 13)
-data_curve = [dataset_optimum("paper", 3, 8, 2, balanced(3, 2), f"{a:.4f}", tau)
+data_curve = [optimum("paper", Dataset(3, 8, 2, balanced(3, 2)), f"{a:.4f}", tau)
               .within_class_variance for a in alphas]
-batch_curve = [global_optimum("paper", 3, 2, 2, f"{a:.4f}", tau).within_class_variance
+batch_curve = [optimum("paper", Batch.balanced(3, 2, 2), f"{a:.4f}", tau).within_class_variance
                for a in alphas]
 trained = {}
 for a in (0.7, 0.9):
     z, labels = train_minibatch("paper", 3, 8, 2, balanced(3, 2), a, 0.5, dim=48, steps=3000)
     trained[a] = measured_variances(z, labels)["within"]
-    predicted = dataset_optimum("paper", 3, 8, 2, balanced(3, 2), a, tau).within_class_variance
+    predicted = optimum("paper", Dataset(3, 8, 2, balanced(3, 2)), a, tau).within_class_variance
     print(f"alpha = {a}: trained {trained[a]:.4f}, dataset-level {predicted:.4f}, per batch "
-          f"{global_optimum('paper', 3, 2, 2, a, tau).within_class_variance:.4f}")
+          f"{optimum('paper', Batch.balanced(3, 2, 2), a, tau).within_class_variance:.4f}")
 
 fig, ax = plt.subplots(figsize=(6, 4))
 ax.plot(alphas, data_curve, label="dataset-level (3 x 8)")
@@ -127,10 +127,10 @@ plt.close(fig)
 # so each batch sits at its own optimum (its pair antipodal) and the rest is free.
 
 # %%
-every = dataset_optimum("supcon-split", 8, 2, 1, balanced(2, 2), 0, 1)
-full = global_optimum("supcon-split", 8, 2, 1, 0, 1)
-part = dataset_optimum("supcon-split", 8, 2, 1, fixed_partition(
-    [[(2 * b, 0), (2 * b, 1), (2 * b + 1, 0), (2 * b + 1, 1)] for b in range(4)]), 0, 1)
+every = optimum("supcon-split", Dataset(8, 2, 1, balanced(2, 2)), 0, 1)
+full = optimum("supcon-split", Batch.balanced(8, 2, 1), 0, 1)
+part = optimum("supcon-split", Dataset(8, 2, 1, fixed_partition(
+    [[(2 * b, 0), (2 * b, 1), (2 * b + 1, 0), (2 * b + 1, 1)] for b in range(4)])), 0, 1)
 [(sizes, count, block)] = part.blocks
 print(f"all subsets: similarity of two instances {every.other:.12f} (full batch "
       f"{full.other:.12f}, -1/7 = {-1 / 7:.12f})")

@@ -32,6 +32,7 @@ import sympy as sp
 from ._core import Proof, proposition
 from ._defs import CONVENTIONS
 from .imbalanced import per_pair_loss
+from ssem_symbolic.setting import Dataset
 
 
 def instances(C: int, n: int) -> list[tuple[int, int]]:
@@ -190,7 +191,7 @@ def engine(proof: Proof) -> None:
              "in a batch is antipodal), while all C(8, 2) batches give the full-batch simplex, "
              "similarity -1/7")
 def partition(proof: Proof) -> None:
-    from ssem_symbolic.optimum._dataset import dataset_optimum
+    from ssem_symbolic.optimum import optimum
     from ssem_symbolic.setting import balanced, fixed_partition
 
     # block-diagonal: PSD blocks with unit diagonals make a PSD unit-diagonal matrix
@@ -216,11 +217,11 @@ def partition(proof: Proof) -> None:
                    "(Jensen), and sum_ab G_ab = (|sum_a mu_a|^2 - 8)/2 >= -4 gives mean >= "
                    "-1/7; equality iff every G_ab = -1/7, the simplex. One batch alone: f is "
                    "increasing, so G_ab = -1")
-    every = dataset_optimum("supcon-split", 8, 2, 1, balanced(2, 2), 0, 1)
+    every = optimum("supcon-split", Dataset(8, 2, 1, balanced(2, 2)), 0, 1)
     proof.numeric("the engine's all-subsets optimum: G_ab = -1/7",
                   abs(every.other + 1 / 7) < 1e-15 and every.collapsed, "float64, 1e-15")
-    part = dataset_optimum("supcon-split", 8, 2, 1, fixed_partition(
-        [[(2 * b, 0), (2 * b, 1), (2 * b + 1, 0), (2 * b + 1, 1)] for b in range(4)]), 0, 1)
+    part = optimum("supcon-split", Dataset(8, 2, 1, fixed_partition(
+        [[(2 * b, 0), (2 * b, 1), (2 * b + 1, 0), (2 * b + 1, 1)] for b in range(4)])), 0, 1)
     [(_, count, block)] = part.blocks
     proof.numeric("the engine's partition optimum: 4 batches, G_ab = -1 within each",
                   count == 4 and abs(block.other + 1) < 1e-15 and not part.unique,

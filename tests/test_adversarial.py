@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from ssem_symbolic.cli import EXIT_BAD_INPUT, EXIT_OUTPUT, main
+from ssem_symbolic.setting import Batch
 
 ROOT = Path(__file__).resolve().parents[1]
 SIGMOID = (ROOT / "examples" / "specs" / "supervised-sigmoid.toml").read_text()
@@ -31,15 +32,16 @@ def test_02_a_regime_scan_through_small_tau_answers(capsys):
     """views-then-class at alpha = 1 along tau: the face Newton stalled at the working
     precision's noise on a face flat as e^{-2/tau} and the scan ended in 'no face'. The
     boundary is where the views of an instance join: checked on both sides."""
-    from ssem_symbolic.optimum import global_optimum
+    from ssem_symbolic.optimum import optimum
+    from ssem_symbolic.setting import Batch
 
     spec = str(ROOT / "examples" / "specs" / "views-then-class.toml")
     assert main(["regimes", "--loss", spec, "--classes", "3", "--per-class", "4",
                  "--alpha", "1", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     (b,) = out["boundaries"]
-    below = global_optimum(spec, 3, 4, 2, "1", f"{b['tau'] * 0.999:.12g}")
-    above = global_optimum(spec, 3, 4, 2, "1", f"{b['tau'] * 1.001:.12g}")
+    below = optimum(spec, Batch.balanced(3, 4, 2), "1", f"{b['tau'] * 0.999:.12g}")
+    above = optimum(spec, Batch.balanced(3, 4, 2), "1", f"{b['tau'] * 1.001:.12g}")
     assert "view" not in below.active and "view" in above.active and above.collapsed
 
 
@@ -136,15 +138,15 @@ def test_19_imbalanced_guide_along_tau_says_where_classes_collapse(capsys):
     """Under the presets classes collapse at large tau: the per-class tau_c is where each
     class turns collapsed (it was null, 'never', the opposite of the truth), checked against
     the imbalanced optimum on both sides."""
-    from ssem_symbolic.optimum import imbalanced_optimum
+    from ssem_symbolic.optimum import optimum
 
     assert main(["guide", "--loss", "paper", "--class-sizes", "3,2", "--alpha", "0.4",
                  "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     for i, t_c in enumerate(out["tau_c_per_class"]):
         assert out["collapsed_at_range_ends_per_class"][i] == [False, True]
-        below = imbalanced_optimum("paper", (3, 2), 2, "0.4", f"{t_c * 0.99:.10g}")
-        above = imbalanced_optimum("paper", (3, 2), 2, "0.4", f"{t_c * 1.01:.10g}")
+        below = optimum("paper", Batch((3, 2), 2), "0.4", f"{t_c * 0.99:.10g}")
+        above = optimum("paper", Batch((3, 2), 2), "0.4", f"{t_c * 1.01:.10g}")
         assert not below.per_class[i]["collapsed"] and above.per_class[i]["collapsed"]
 
 

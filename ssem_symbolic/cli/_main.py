@@ -1282,8 +1282,7 @@ def _phase(args) -> int:
     with together():
         save_phase_map(pm, out, png, args.log_tau)
     summary = {"npz": str(out), "png": str(png), "points": na * nt, "seconds": seconds,
-               "device": device, "collapsed_fraction": float((pm.beta == 1.0).mean()),
-               "note": pm.note}
+               "device": device} | pm.as_dict()
     if not established(spec):
         sys.stderr.write(f"ssem: note: {pm.note}\n")
     if args.json:
@@ -1292,7 +1291,8 @@ def _phase(args) -> int:
     print(_table([("loss", spec.name), ("m, k, p", f"{m}, {k}, {p}"),
                   ("grid", f"{na} alpha x {nt} tau = {na * nt} points"),
                   ("solved in", f"{seconds:.3f} s on {device}"),
-                  ("collapsed", f"{summary['collapsed_fraction']:.1%} of the grid"),
+                  ("collapsed", "no point solved" if summary["collapsed_fraction"] is None
+                   else f"{summary['collapsed_fraction']:.1%} of the grid"),
                   ("wrote", f"{out}, {png}")]))
     return 0
 
@@ -1333,10 +1333,7 @@ def _phase_imbalanced(args, spec, sizes) -> int:
     with together():
         save_phase_map(pm, out, png, args.log_tau)
     summary = {"npz": str(out), "png": str(png), "points": na * nt, "seconds": seconds,
-               "device": "cpu", "class_sizes": list(sizes.sizes),
-               "collapsed_fraction_by_size": {str(s): float(pm.collapsed_by_size[:, :, g].mean())
-                                              for g, s in enumerate(pm.sizes)},
-               "note": "exact solve per point (imbalanced global optimum, mpmath)"}
+               "device": "cpu"} | pm.as_dict()
     if args.json:
         print(_dumps(summary))
         return 0
@@ -1388,10 +1385,7 @@ def _phase_dataset(args, spec, setting) -> int:
     with together():
         save_phase_map(pm, out, png, args.log_tau)
     summary = {"npz": str(out), "png": str(png), "points": na * nt, "seconds": seconds,
-               "device": "cpu", "collapsed_fraction": float(pm.collapsed.mean()),
-               "collapsed_fraction_per_batch": None if pm.batch_collapsed is None
-               else float(pm.batch_collapsed.mean()),
-               "note": "exact solve per point (dataset-level global optimum, mpmath)"}
+               "device": "cpu"} | pm.as_dict()
     if args.json:
         print(_dumps(summary))
         return 0
@@ -1572,7 +1566,7 @@ def _guide(args) -> int:
     if isinstance(setting, Dataset) and setting.sampler.kind == "uniform":
         return _guide_uniform(args, setting)
     out = guide(args.loss, setting, tau=args.tau, alpha=args.alpha,
-                target_within=args.target_within, dim=getattr(args, "dim", None))
+                target_within=args.target_within, dim=getattr(args, "dim", None)).as_dict()
     if isinstance(setting, Batch) and not setting.is_balanced:
         return _guide_imbalanced(args, setting, out)
     extra = None
@@ -1655,7 +1649,7 @@ def _guide_uniform(args, setting: Dataset) -> int:
     C, n, batch = setting.classes, setting.instances, setting.sampler.batch
     if args.tau is None or args.target_within is not None:
         return _guide_uniform_answer(args, spec, setting)
-    out = guide(spec, setting, tau=args.tau)
+    out = guide(spec, setting, tau=args.tau).as_dict()
     data, per = out["alpha_c"], out["per_batch"]
     note = ("--instances-per-class not given: the dataset is taken in the limit n -> oo "
             "(give n for a finite dataset); " if n is None else "")
@@ -1694,7 +1688,7 @@ def _guide_uniform_answer(args, spec, setting: Dataset) -> int:
 
     C, n, batch = setting.classes, setting.instances, setting.sampler.batch
     out = guide(spec, setting, tau=args.tau, alpha=args.alpha,
-                target_within=args.target_within)
+                target_within=args.target_within).as_dict()
     out["note"] = ("dataset-level answers of the uniform sampler: training with it minimises "
                    "the expected batch loss over the whole dataset"
                    + ("; --instances-per-class not given: the limit n -> oo" if n is None

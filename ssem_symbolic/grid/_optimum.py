@@ -6,7 +6,7 @@ the polyhedron (:mod:`~ssem_symbolic.setting`) are tried, vertices first, by bat
 on each face, until one satisfies the KKT conditions. Where SSEM holds, the result is the SSEM
 point at beta*, so it equals the beta* path exactly.
 
-Accuracy against the mpmath solver (:func:`~ssem_symbolic.optimum.global_optimum`): 1e-10 in the
+Accuracy against the mpmath solver (:func:`~ssem_symbolic.optimum.optimum`): 1e-10 in the
 similarities in float64, 1e-5 in float32, over the grid solver's tau range; off SSEM for
 tau >= :data:`OFF_SSEM_TAU` = 0.05 only (below, the loss is flat to e^{-2/tau} along the face
 that holds the optimum): points off SSEM below it get regime -1 and NaN values, counted in

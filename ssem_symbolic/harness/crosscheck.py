@@ -1,7 +1,7 @@
 """Predicted (the derivation) against measured (trained embeddings), with a verdict per point.
 
 Predicted: the global optimum over all unit embeddings (:func:`~ssem_symbolic.optimum.
-global_optimum`: view, class and other similarities, variances, loss, active constraints),
+optimum`: view, class and other similarities, variances, loss, active constraints),
 beta* on SSEM and the SSEM certificate. Where the global optimum is not computed (off SSEM at
 tau below the face solver's range) the prediction falls back to SSEM at beta* and says so
 (``model: "ssem"``). For the ``minibatch`` trainer (a whole dataset's free embeddings trained
@@ -50,8 +50,8 @@ import torch
 
 from ..ssem import alpha_c_value, loss_value, optimal_beta, tau_c_value
 from ..loss import LabelPattern, SupCLLoss, pair_type_masks, supcl_loss
-from ..setting import gram_entries, measured_variances
-from ..optimum import global_optimum
+from ..setting import Batch, Dataset, gram_entries, measured_variances
+from ..optimum import optimum
 from ..spec import get_spec
 from ..setting import takes_convention
 from ..optimum import certify_ssem
@@ -68,19 +68,20 @@ RANGE = {"within": 1.0, "view_similarity": 2.0}
 def predict(convention, m: int, k: int, p: int, alpha: float, tau: float,
             validity: bool = True) -> dict:
     """The global optimum (or, outside its solver's range, SSEM at beta*), beta*, alpha_c(tau)
-    and (optionally) the SSEM certificate."""
+    and (optionally) the SSEM certificate. The loss is in the trained loss's units (times the
+    spec's scale)."""
     spec = get_spec(convention)
     b = float(optimal_beta(spec, m, k, p, alpha, tau))
     out = {"beta_star": b, "alpha_c": float(alpha_c_value(spec, m, k, p, tau))}
     try:
-        g = global_optimum(spec, m, k, p, alpha, tau)
+        g = optimum(spec, Batch.balanced(m, k, p), alpha, tau)
         out |= _optimum_fields(g, p) | {"model": "global", "loss": g.loss_value}
     except ValueError:  # off SSEM below the face solver's tau range
         ssem = gram_entries(b, m, k)
         out |= {"model": "ssem", "predicted_within": 1.0 - b, "predicted_between": b,
                 "view_similarity": 1.0, "class_similarity": float(ssem["class"]),
                 "other_similarity": float(ssem["other"]),
-                "loss": float(loss_value(spec, m, k, p, alpha, tau, b)),
+                "loss": float(loss_value(spec, m, k, p, alpha, tau, b) * spec.scale_at(tau)),
                 "regime": "collapse" if b == 1.0 else "spread"}
     if validity:
         out["ssem_valid"] = certify_ssem(spec, m, k, p, alpha, tau).valid
@@ -102,12 +103,10 @@ def _optimum_fields(g, p: int) -> dict:
 @takes_convention
 def predict_imbalanced(convention, sizes: tuple[int, ...], p: int, alpha: float,
                        tau: float) -> dict:
-    """The imbalanced global optimum (:func:`~ssem_symbolic.optimum.
-    imbalanced_optimum`): per-class within-class variances, the similarities per pair type and
-    size group, the loss."""
-    from ..optimum import imbalanced_optimum
-
-    opt = imbalanced_optimum(convention, sizes, p, alpha, tau)
+    """The imbalanced global optimum (:func:`~ssem_symbolic.optimum.optimum`): per-class
+    within-class variances, the similarities per pair type and size group, the loss (times
+    the spec's scale, as the trained loss)."""
+    opt = optimum(convention, Batch(sizes, p), alpha, tau)
     groups = opt.sizes.group_of
     return {"model": "global-imbalanced", "predicted_within": opt.within_class_variance,
             "predicted_between": opt.between_class_variance,
@@ -127,17 +126,15 @@ def predict_imbalanced(convention, sizes: tuple[int, ...], p: int, alpha: float,
 @takes_convention
 def predict_dataset(convention, classes: int, instances: int, p: int, sampler, alpha: float,
                     tau: float) -> dict:
-    """The dataset-level optimum under ``sampler`` (:func:`~ssem_symbolic.optimum.
-    dataset_optimum`), what mini-batch training of the whole dataset should reach; beside it
+    """The dataset-level optimum under ``sampler`` (:func:`~ssem_symbolic.optimum.optimum`),
+    what mini-batch training of the whole dataset should reach; beside it
     the per-batch optimum of one batch trained alone, where one batch stands for the sampler
     (balanced), for comparison."""
-    from ..optimum import dataset_optimum
-
     spec = get_spec(convention)
-    g = dataset_optimum(spec, classes, instances, p, sampler, alpha, tau)
+    g = optimum(spec, Dataset(classes, instances, p, sampler), alpha, tau)
     out = _optimum_fields(g, p) | {"model": "dataset", "expected_loss": g.loss_value}
     if sampler.kind == "balanced":
-        b = global_optimum(spec, sampler.m, sampler.k, p, alpha, tau)
+        b = optimum(spec, Batch.balanced(sampler.m, sampler.k, p), alpha, tau)
         out |= {"per_batch_within": b.within_class_variance,
                 "per_batch_other_similarity": b.other}
     return out
@@ -289,7 +286,6 @@ def record(config: TrainConfig, z: torch.Tensor, labels: torch.Tensor,
         pred = predict_imbalanced(config.loss, config.sizes, p, config.alpha, config.tau)
     else:
         pred = predict(config.loss, m, k, p, config.alpha, config.tau, validity)
-    pred = _scaled(pred, config.loss, config.tau)
     weights = torch.bincount(labels.cpu()) if config.sizes is not None else None
     qs = quantities(labels.cpu(), weights)
     if config.trainer == "digits":  # held-out data: the sampling error
@@ -316,16 +312,6 @@ def record(config: TrainConfig, z: torch.Tensor, labels: torch.Tensor,
             "predicted": pred, "measured": meas, "verdict": v, "note": note}
 
 
-def _scaled(pred: dict, convention, tau: float) -> dict:
-    """The prediction's loss in the units of the trained loss: times the spec's scale (the
-    solvers report the unscaled loss; SupCLLoss applies the scale)."""
-    spec = get_spec(convention)
-    if spec.scale == 1:
-        return pred
-    factor = float(spec.scale_at(tau))
-    return pred | {key: pred[key] * factor for key in ("loss", "expected_loss") if key in pred}
-
-
 def _record_minibatch(config: TrainConfig, z: torch.Tensor, labels: torch.Tensor,
                       trace: list | None) -> dict:
     """A mini-batch run against the dataset-level prediction, with the error measured from the
@@ -334,9 +320,8 @@ def _record_minibatch(config: TrainConfig, z: torch.Tensor, labels: torch.Tensor
     if not trace:
         raise ValueError("a minibatch record needs the trace of the last steps "
                          "(train(config, trace=[]))")
-    pred = _scaled(predict_dataset(config.loss, config.classes, config.per_class,
-                                   config.views, config.sampler, config.alpha, config.tau),
-                   config.loss, config.tau)
+    pred = predict_dataset(config.loss, config.classes, config.per_class, config.views,
+                           config.sampler, config.alpha, config.tau)
     meas = measure(z, labels, pred)
     meas |= {"sigma": noise(trace), "error": f"spread and drift over the last {len(trace)} "
              "steps"}

@@ -271,8 +271,8 @@ def _point(name, alpha, tau, pred, measured, dim: int) -> dict:
 def _threshold(name, tau, plan: RealPlan, row: list, classes: int) -> dict:
     """alpha_c from training alone (the spreading points' quadratic extrapolated to 0) beside
     the derived dataset-level and per-batch thresholds."""
-    from ..optimum import dataset_alpha_c
-    from ..setting import balanced
+    from ..optimum import threshold
+    from ..setting import Dataset, balanced
     from ..ssem import alpha_c_value
     from .threshold import _root
 
@@ -292,8 +292,8 @@ def _threshold(name, tau, plan: RealPlan, row: list, classes: int) -> dict:
         note = "fewer than two spreading points on the grid"
     batch = float(alpha_c_value(plan.loss, m, k, plan.views, repr(float(tau))))
     try:
-        data_level = dataset_alpha_c(plan.loss, classes, n, plan.views, balanced(m, k),
-                                     repr(float(tau)), tol=1e-6)
+        data_level = threshold(plan.loss, Dataset(classes, n, plan.views, balanced(m, k)),
+                               tau=repr(float(tau)), tol=1e-6).alpha_c
     except ValueError:
         data_level = None
     return {"dataset": name, "tau": tau, "located": located, "dataset_level": data_level,

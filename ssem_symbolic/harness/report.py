@@ -266,10 +266,10 @@ def plot_variance(result: CrossCheck, path: Path) -> None:
 
 
 def _global_within(spec, batch, a, tau) -> float | None:
-    from ..optimum import global_optimum
+    from ..optimum import optimum
 
     try:
-        return global_optimum(spec, *batch, f"{a:.6g}", tau).within_class_variance
+        return optimum(spec, Batch.balanced(*batch), f"{a:.6g}", tau).within_class_variance
     except ValueError:
         return None
 
@@ -287,7 +287,7 @@ def plot_per_class(result: CrossCheck, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ..optimum import imbalanced_optimum
+    from ..optimum import optimum
 
     specs = _specs(result)
     groups: dict = {}
@@ -299,8 +299,8 @@ def plot_per_class(result: CrossCheck, path: Path) -> None:
                              dpi=100, squeeze=False)
     grid = np.linspace(0, 1, PER_CLASS_ALPHAS)
     for ax, ((loss, sizes, tau, p), pts) in zip(axes[0], sorted(groups.items())):
-        curves = np.array([[c["within_class_variance"] for c in imbalanced_optimum(
-            specs[loss], sizes, p, f"{a:.6g}", tau).per_class] for a in grid])
+        curves = np.array([[c["within_class_variance"] for c in optimum(
+            specs[loss], Batch(sizes, p), f"{a:.6g}", tau).per_class] for a in grid])
         shown = sorted({(s, i) for i, s in enumerate(sizes)}, reverse=True)
         seen = set()
         for j, (size, i) in enumerate(shown):

@@ -1,5 +1,7 @@
-"""The global optimum over all unit embeddings: balanced, imbalanced and dataset-level
-solvers, their regimes and thresholds, and the exact SSEM certificate (L5)."""
+"""The global optimum over all unit embeddings of a setting (a batch of any class sizes, or a
+dataset under a sampler), its regimes and thresholds: one entry point each (``optimum``,
+``regimes``, ``threshold``), with each family's solver behind it; and the exact SSEM
+certificate (L5)."""
 
 from ._result import Boundary as Boundary, Optimum as Optimum, Regimes as Regimes
 from ._entry import (
@@ -10,9 +12,7 @@ from ._entry import (
     threshold as threshold,
 )
 from ._balanced import (
-    balanced_regimes as balanced_regimes,
     certify_ssem as certify_ssem,
-    global_optimum as global_optimum,
     batch_objective as batch_objective,
     solve_face as solve_face,
     symmetric_objective as symmetric_objective,
@@ -34,29 +34,19 @@ from ._certificate import (
     SHOWN_OFF_SSEM as SHOWN_OFF_SSEM,
 )
 from ._dataset import (
-    dataset_alpha_c as dataset_alpha_c,
     dataset_objective as dataset_objective,
-    dataset_optimum as dataset_optimum,
-    dataset_regimes as dataset_regimes,
-    dataset_tau_c as dataset_tau_c,
     uniform_objective as uniform_objective,
     UNIFORM_TAU_RANGE as UNIFORM_TAU_RANGE,
 )
 from ._imbalanced import (
     as_sizes as as_sizes,
-    imbalanced_optimum as imbalanced_optimum,
-    imbalanced_regimes as imbalanced_regimes,
     TAU_RANGE as TAU_RANGE,
 )
 
 __all__ = [
-    "Boundary", "Optimum", "Regimes", "Setting", "Threshold", "balanced_regimes", "optimum",
-    "threshold",
+    "Boundary", "Optimum", "Regimes", "Setting", "Threshold", "optimum", "regimes", "threshold",
     "SHOWN_OFF_SSEM", "TAU_RANGE", "UNIFORM_TAU_RANGE", "as_sizes", "certify_ssem",
-    "SSEMCertificate", "dataset_alpha_c", "dataset_objective", "dataset_optimum",
-    "dataset_regimes", "dataset_tau_c",
-    "established", "global_optimum", "imbalanced_optimum", "imbalanced_regimes",
-    "regimes", "solve_face", "Reference", "References", "random_loss", "references",
-    "MULTIPLICITY", "rank_formula", "rank_needed", "batch_objective", "symmetric_objective",
-    "uniform_objective",
+    "SSEMCertificate", "dataset_objective", "established", "solve_face", "Reference",
+    "References", "random_loss", "references", "MULTIPLICITY", "rank_formula", "rank_needed",
+    "batch_objective", "symmetric_objective", "uniform_objective",
 ]

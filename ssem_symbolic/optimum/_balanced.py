@@ -195,11 +195,12 @@ def _face_minimum(P: Polyhedron, phi, active, start, digits):
 
 @takes_convention
 def global_optimum(convention: str | LossSpec, m_: int, k_: int, p_: int, alpha_, tau_,
-                   digits: int = 30) -> Optimum:
+                   digits: int = 30, max_digits: int = MAX_DIGITS) -> Optimum:
     """The minimum of the loss over all unit embeddings of an m x k x p batch (any d >= mkp - 1).
 
     alpha and tau are read exactly. ``digits`` is the working precision; a sign that is not
-    decided there is retried at more digits, up to 1000.
+    decided there is retried at more digits, up to ``max_digits`` (the face solver's; the
+    certificate's own retries go to 1000).
 
     First the exact SSEM certificate (:func:`~ssem_symbolic.optimum.certify_ssem`, any tau):
     where SSEM holds the optimum, the result is the SSEM point at beta*, with the certificate's
@@ -207,33 +208,34 @@ def global_optimum(convention: str | LossSpec, m_: int, k_: int, p_: int, alpha_
     """
     spec = get_spec(convention)
     check_setting(spec, m_, k_, p_, alpha=alpha_, tau=tau_)
-    return _SOLVERS[spec.form](spec, m_, k_, p_, alpha_, tau_, digits)
+    return _SOLVERS[spec.form](spec, m_, k_, p_, alpha_, tau_, digits, max_digits)
 
 
-def _softmax_optimum(spec, m_, k_, p_, alpha_, tau_, digits) -> Optimum:
+def _softmax_optimum(spec, m_, k_, p_, alpha_, tau_, digits, max_digits) -> Optimum:
     """The softmax form: the exact SSEM certificate first, then the face solver off SSEM."""
     t = exact(tau_)
     cert = certify_ssem(spec, m_, k_, p_, alpha_, tau_, digits=digits)
     if cert.valid is not False:
         return _on_ssem(spec, m_, k_, p_, alpha_, t, cert)
-    return _face_solver(spec, m_, k_, p_, alpha_, t, digits)
+    return _face_solver(spec, m_, k_, p_, alpha_, t, digits, max_digits)
 
 
-def _face_solver(spec, m_, k_, p_, alpha_, t, digits) -> Optimum:
+def _face_solver(spec, m_, k_, p_, alpha_, t, digits, max_digits) -> Optimum:
     """The minimum over the polyhedron by the barrier start and KKT face search, for tau in
     :data:`TAU_RANGE`."""
     if not exact(TAU_RANGE[0]) <= t <= exact(TAU_RANGE[1]):
         raise ValueError(f"the off-SSEM solver covers tau in [{TAU_RANGE[0]}, {TAU_RANGE[1]}], "
                          f"got {float(t):g}")
     P = polyhedron(m_, k_, p_)
-    return minimum(P, batch_objective(spec, P, m_, k_, alpha_), t, digits)
+    return minimum(P, batch_objective(spec, P, m_, k_, alpha_), t, digits,
+                   max_digits=max_digits)
 
 
 #: per loss form, the balanced batch's solver: the softmax form has an exact SSEM certificate
 #: to try first, the sigmoid form is decided by the face solver alone
 _SOLVERS = {"softmax": _softmax_optimum,
-            "sigmoid": lambda spec, m_, k_, p_, alpha_, tau_, digits: _face_solver(
-                spec, m_, k_, p_, alpha_, exact(tau_), digits)}
+            "sigmoid": lambda spec, m_, k_, p_, alpha_, tau_, digits, max_digits: _face_solver(
+                spec, m_, k_, p_, alpha_, exact(tau_), digits, max_digits)}
 
 
 def minimum(P: Polyhedron, make, t, digits: int, *, max_digits: int = MAX_DIGITS) -> Optimum:
@@ -477,8 +479,9 @@ def scan(points, key, mid, done) -> list[tuple]:
 
 
 @takes_convention
-def balanced_regimes(convention: str | LossSpec, m_: int, k_: int, p_: int, *, tau=None, alpha=None,
-            tol: float = 1e-10, tau_range: tuple[float, float] = TAU_SCAN) -> Regimes:
+def balanced_regimes(convention: str | LossSpec, m_: int, k_: int, p_: int, *, tau=None,
+                     alpha=None, tol: float = 1e-10, tau_range: tuple[float, float] = TAU_SCAN,
+                     points: int = SCAN_POINTS) -> Regimes:
     """Every boundary along alpha in [0, 1] at fixed ``tau``, or along tau in ``tau_range`` at
     fixed ``alpha``, located to ``tol`` (absolute in alpha, relative in tau), with the active
     constraints on each side.
@@ -496,7 +499,7 @@ def balanced_regimes(convention: str | LossSpec, m_: int, k_: int, p_: int, *, t
     spec = get_spec(convention)
     check_setting(spec, m_, k_, p_, tau=tau, alpha=alpha)
     return regimes_of(lambda a, t: global_optimum(spec, m_, k_, p_, a, t), tau=tau,
-                      alpha=alpha, tol=tol, tau_range=tau_range)
+                      alpha=alpha, tol=tol, tau_range=tau_range, points=points)
 
 
 def regimes_of(solve, *, tau=None, alpha=None, tol: float = 1e-10, tau_range=TAU_SCAN,

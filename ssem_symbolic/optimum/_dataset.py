@@ -159,7 +159,7 @@ def dataset_alpha_c(convention, classes: int, instances: int, p_: int, sampler: 
 
 def dataset_regimes(convention, classes: int, instances: int | None, p_: int,
                     sampler: Sampler, *, tau=None, alpha=None, tol: float = 1e-10,
-                    tau_range=TAU_SCAN) -> Regimes:
+                    tau_range=TAU_SCAN, points: int = 41) -> Regimes:
     """The regimes of the dataset-level optimum along alpha in [0, 1] at fixed ``tau``, or
     along tau at fixed ``alpha``, as :func:`~ssem_symbolic.optimum.regimes` gives them for a
     batch (the same scan: a grid, then bisection to ``tol``). A fixed partition's regimes are
@@ -172,7 +172,8 @@ def dataset_regimes(convention, classes: int, instances: int | None, p_: int,
     def solve(a, t):  # the active set is what a scan needs: no sign decided to 1000 digits
         return dataset_optimum(spec, classes, instances, p_, sampler, a, t, max_digits=120)
 
-    return regimes_of(solve, tau=tau, alpha=alpha, tol=tol, tau_range=tau_range)
+    return regimes_of(solve, tau=tau, alpha=alpha, tol=tol, tau_range=tau_range,
+                      points=points)
 
 
 def dataset_tau_c(convention, classes: int, instances: int | None, p_: int, sampler: Sampler,

@@ -40,23 +40,27 @@ def _setting(setting) -> Batch | Dataset:
 
 
 def optimum(spec: LossSpec | str, setting: Setting, alpha, tau, *,
-            digits: int = 30) -> Optimum:
+            digits: int = 30, max_digits: int | None = None) -> Optimum:
     """The minimum of the loss over all unit embeddings of ``setting`` at (alpha, tau).
 
     One :class:`Optimum` for every setting: a balanced batch and a dataset's symmetric
     family report the three pair-type similarities, unequal class sizes each class and each
     pair of size groups, a fixed partition each batch composition. alpha and tau are
     read exactly. ``loss_value`` includes the spec's ``scale`` (the family solvers behind this
-    function report the unscaled loss).
+    function report the unscaled loss). ``digits`` is the working precision; a sign not decided
+    there is retried at more digits, up to ``max_digits`` (None: the solver's own limit, 1000
+    for a balanced batch and a dataset, 240 for unequal sizes), and then reported with
+    ``decided`` False. A scan that needs only the active set can stop earlier.
     """
     spec, setting = get_spec(spec), _setting(setting)
+    kw = {"digits": digits} | ({} if max_digits is None else {"max_digits": max_digits})
     if isinstance(setting, Dataset):
         out = dataset_optimum(spec, setting.classes, setting.instances, setting.views,
-                              setting.sampler, alpha, tau, digits=digits)
+                              setting.sampler, alpha, tau, **kw)
     elif setting.is_balanced:
-        out = global_optimum(spec, *setting.shape, alpha, tau, digits=digits)
+        out = global_optimum(spec, *setting.shape, alpha, tau, **kw)
     else:
-        out = imbalanced_optimum(spec, setting.sizes, setting.views, alpha, tau, digits=digits)
+        out = imbalanced_optimum(spec, setting.sizes, setting.views, alpha, tau, **kw)
     if spec.scale == 1:
         return out
     # the spec's scale (an implementation's factor on the loss) multiplies the value, never
@@ -65,17 +69,21 @@ def optimum(spec: LossSpec | str, setting: Setting, alpha, tau, *,
 
 
 def regimes(spec: LossSpec | str, setting: Setting, *, tau=None, alpha=None,
-            tol: float | None = None,
-            tau_range: tuple | None = None) -> Regimes:
+            tol: float | None = None, tau_range: tuple | None = None,
+            points: int | None = None) -> Regimes:
     """Every boundary of the optimum's regimes along alpha in [0, 1] at fixed ``tau``, or
     along tau in ``tau_range`` at fixed ``alpha``, located to ``tol`` (each family's default
-    when None: 1e-10 for a balanced batch and a dataset, 1e-8 for unequal sizes)."""
+    when None: 1e-10 for a balanced batch and a dataset, 1e-8 for unequal sizes). The scan
+    starts from a grid of ``points`` (None: 41) and bisects every change; a regime that starts
+    and ends between two grid points is not seen."""
     spec, setting = get_spec(spec), _setting(setting)
     kw = {"tau": tau, "alpha": alpha}
     if tol is not None:
         kw["tol"] = tol
     if tau_range is not None:
         kw["tau_range"] = tau_range
+    if points is not None:
+        kw["points"] = points
     if isinstance(setting, Dataset):
         return dataset_regimes(spec, setting.classes, setting.instances, setting.views,
                                setting.sampler, **kw)
@@ -149,8 +157,14 @@ def _balanced_threshold(spec: LossSpec, batch: Batch, tau, alpha) -> Threshold:
                      collapse_when=when.get(rule.kind))
 
 
-def threshold(spec: LossSpec | str, setting: Setting, *, tau=None, alpha=None) -> Threshold:
-    """alpha_c at ``tau``, or tau_c at ``alpha`` (give exactly one), for ``setting``."""
+def threshold(spec: LossSpec | str, setting: Setting, *, tau=None, alpha=None,
+              tol: float | None = None, tau_range: tuple | None = None) -> Threshold:
+    """alpha_c at ``tau``, or tau_c at ``alpha`` (give exactly one), for ``setting``.
+
+    A balanced batch's is the closed form. Where it is located numerically (a dataset, unequal
+    sizes), ``tol`` is the bisection's tolerance (None: 1e-10 for the dataset's alpha_c, 1e-8
+    for its tau_c, relative, and for unequal sizes), and tau_c is searched in ``tau_range``
+    (None: [0.01, 100])."""
     spec, setting = get_spec(spec), _setting(setting)
     if (tau is None) == (alpha is None):
         raise ValueError("give exactly one of tau (for alpha_c) and alpha (for tau_c)")
@@ -160,7 +174,8 @@ def threshold(spec: LossSpec | str, setting: Setting, *, tau=None, alpha=None) -
         if tau is None:
             raise ValueError("with unequal class sizes the threshold is per class along alpha: "
                              "give tau (for a scan along tau, use regimes with alpha)")
-        r = imbalanced_regimes(spec, setting.sizes, setting.views, tau=tau)
+        r = imbalanced_regimes(spec, setting.sizes, setting.views, tau=tau,
+                               **({} if tol is None else {"tol": tol}))
         return Threshold(setting, "alpha", alpha_c_per_class=tuple(r.threshold(i) for i in
                                                           range(setting.classes)),
                          collapsed_at_range_ends=tuple(tuple(e) for e in
@@ -180,9 +195,11 @@ def threshold(spec: LossSpec | str, setting: Setting, *, tau=None, alpha=None) -
             except ValueError:  # collapse at small tau: the rule, not one tau_c
                 per_batch = str(collapse_rule(spec, smp.m, smp.k, p, alpha))
     if tau is not None:
-        return Threshold(setting, "alpha", alpha_c=dataset_alpha_c(spec, C, n, p, smp, tau),
-                         per_batch=per_batch)
-    data = dataset_tau_c(spec, C, n, p, smp, alpha)
+        return Threshold(setting, "alpha", alpha_c=dataset_alpha_c(
+            spec, C, n, p, smp, tau, **({} if tol is None else {"tol": tol})),
+            per_batch=per_batch)
+    data = dataset_tau_c(spec, C, n, p, smp, alpha, **({} if tol is None else {"tol": tol}),
+                         **({} if tau_range is None else {"tau_range": tau_range}))
     return Threshold(setting, "tau", tau_c=list(data["tau_c"]),
                      collapsed_at_range_ends=tuple(data["collapsed_at"]),
                      tau_range=tuple(data["range"]), per_batch=per_batch)

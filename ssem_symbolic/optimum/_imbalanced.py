@@ -16,7 +16,7 @@ the system is square), and the candidate is accepted when every multiplier, ever
 of W and every slack has a decided sign. Undecided signs are retried at more digits.
 
 A balanced size vector is handed to the balanced solver
-(:func:`~ssem_symbolic.optimum.global_optimum`), so it reproduces the balanced results exactly.
+(:func:`global_optimum`), so it reproduces the balanced results exactly.
 
 >>> opt = imbalanced_optimum("paper", "5,3,2", 2, "0.35", "0.5")
 >>> [c["collapsed"] for c in opt.per_class], opt.merged
@@ -279,11 +279,11 @@ def _start(d: _Data, obj: FamilyObjective, x, S, r):
 
 @takes_convention
 def imbalanced_optimum(convention: str | LossSpec, sizes, p_: int, alpha_, tau_,
-                       digits: int = 30) -> Optimum:
+                       digits: int = 30, max_digits: int = MAX_DIGITS) -> Optimum:
     """The minimum of the loss over all unit embeddings of a batch with class sizes ``sizes``
     (a :class:`~ssem_symbolic.setting.ClassSizes`, a list, or ``"5,3,2"``) and p views, with its
     per-class geometry. alpha and tau are read exactly; ``digits`` is the working precision,
-    raised (up to :data:`MAX_DIGITS`) where a sign is not decided.
+    raised (up to ``max_digits``) where a sign is not decided.
     """
     spec = get_spec(convention)
     sizes = as_sizes(sizes)
@@ -294,11 +294,11 @@ def imbalanced_optimum(convention: str | LossSpec, sizes, p_: int, alpha_, tau_,
     t = check_tau(tau_)
     if sizes.balanced:
         return _from_balanced(spec, sizes, p_, a, t, digits)
-    return _family_optimum(spec, sizes, p_, a, t, digits, tau_)
+    return _family_optimum(spec, sizes, p_, a, t, digits, tau_, max_digits)
 
 
 def _family_optimum(spec: LossSpec, sizes: ClassSizes, p_: int, a, t, digits: int,
-                    tau_=None):
+                    tau_=None, max_digits: int = MAX_DIGITS):
     """The size-group solver itself (any sizes, one group included): barrier, then Newton on
     the KKT equations in mpmath."""
     if not exact(TAU_RANGE[0]) <= t <= exact(TAU_RANGE[1]):
@@ -314,11 +314,11 @@ def _family_optimum(spec: LossSpec, sizes: ClassSizes, p_: int, a, t, digits: in
     while True:
         with mpmath.workdps(work + extra + 10):
             found = _solve(fam, weights, t, d, x, s, work, extra)
-        if found is not None and (found.decided or work >= MAX_DIGITS):
+        if found is not None and (found.decided or work >= max_digits):
             return found
-        if work >= MAX_DIGITS:
+        if work >= max_digits:
             raise NoSolution("no candidate satisfies the KKT conditions")
-        work = min(MAX_DIGITS, 4 * work)
+        work = min(max_digits, 4 * work)
 
 
 def _solve(fam: Family, weights, t, d: _Data, x, s, work: int, extra: int):

@@ -27,6 +27,7 @@ from ._export import (
     export as export,
 )
 from ._guide import (
+    Guide as Guide,
     balanced_batch as balanced_batch,
 )
 from ._phase import (
@@ -41,7 +42,7 @@ from ._phase import (
 __all__ = [
     "Diagnosis", "Explanation", "Plateau", "diagnose", "parse_log",
     "save_diagnosis_png", "save_dynamics_grid", "save_trajectory",
-    "PhaseMap", "balanced_batch",
+    "Guide", "PhaseMap", "balanced_batch",
     "explain", "export", "grid", "in_dimension",
     "guide", "phase_map", "save_phase_map", "save_npz", "save_png",
     "validity_note",

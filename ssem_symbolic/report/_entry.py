@@ -11,12 +11,12 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..optimum import dataset_alpha_c
+from ..optimum import threshold
 from ..setting import Batch, Dataset
 from ..spec import LossSpec, get_spec
 from ..vocab import exact
-from ._guide import guide_balanced, guide_imbalanced, guide_uniform
-from ._phase import PhaseMap, phase_map_balanced, phase_map_dataset, phase_map_imbalanced
+from ._guide import Guide, guide_balanced, guide_imbalanced, guide_uniform
+from ._phase import PhaseMap, exact_phase_map, phase_map_balanced
 
 
 def phase_map(spec: LossSpec | str, setting: Batch | Dataset, alpha: np.ndarray,
@@ -30,19 +30,15 @@ def phase_map(spec: LossSpec | str, setting: Batch | Dataset, alpha: np.ndarray,
     point (``progress`` is called after each).
     """
     spec = get_spec(spec)
-    if isinstance(setting, Dataset):
-        return phase_map_dataset(spec, setting.classes, setting.instances, setting.views,
-                                 setting.sampler, alpha, tau, progress=progress)
-    if not isinstance(setting, Batch):
+    if not isinstance(setting, (Batch, Dataset)):
         raise TypeError(f"a setting is a Batch or a Dataset, got {type(setting).__name__}")
-    if setting.is_balanced:
+    if isinstance(setting, Batch) and setting.is_balanced:
         return phase_map_balanced(spec, *setting.shape, alpha, tau, device)
-    return phase_map_imbalanced(spec, setting.sizes, setting.views, alpha, tau,
-                                progress=progress)
+    return exact_phase_map(spec, setting, alpha, tau, progress=progress)
 
 
 def guide(spec: LossSpec | str, setting: Batch | Dataset, *, tau=None, alpha=None,
-          target_within: float | None = None, dim: int | None = None) -> dict:
+          target_within: float | None = None, dim: int | None = None) -> Guide:
     """Which alpha (``tau`` given) or tau (``alpha`` given) to train at for ``setting``.
 
     A batch: the thresholds (per class for unequal sizes) and, with ``target_within``, the
@@ -54,7 +50,11 @@ def guide(spec: LossSpec | str, setting: Batch | Dataset, *, tau=None, alpha=Non
     under a balanced sampler (``tau`` given): the dataset-level alpha_c, with the guide of
     one of its batches under ``per_batch``.
     """
-    spec = get_spec(spec)
+    return Guide(_guide(get_spec(spec), setting, tau, alpha, target_within, dim))
+
+
+def _guide(spec: LossSpec, setting, tau, alpha, target_within, dim) -> dict:
+    """The guide's values for :func:`guide` (the family's guide behind it)."""
     if isinstance(setting, Batch):
         out = (guide_balanced(spec, *setting.shape, tau=tau, alpha=alpha,
                               target_within=target_within) if setting.is_balanced else
@@ -80,8 +80,7 @@ def guide(spec: LossSpec | str, setting: Batch | Dataset, *, tau=None, alpha=Non
                          target_within=target_within)
     keys = ("alpha_c", "alpha", "tau_c", "tau", "tau_solutions")
     return {"loss": spec.name, "batch": one["batch"], "tau": float(exact(tau)),
-            "alpha_c": dataset_alpha_c(spec, setting.classes, setting.instances, setting.views,
-                                       smp, tau),
+            "alpha_c": threshold(spec, setting, tau=tau).alpha_c,
             "per_batch": {key: one[key] for key in keys if key in one},
             "warnings": one["warnings"], "findings": one["findings"]}
 

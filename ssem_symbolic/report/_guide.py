@@ -14,8 +14,10 @@ all are reported.
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
+from collections.abc import Mapping
 
 import numpy as np
 import mpmath
@@ -26,9 +28,43 @@ from ..vocab import exact
 from ..ssem import alpha_c_limits, alpha_c_value, derive, optimal_beta, tau_c_value
 from ..forms import form_of, r
 from ..spec import UnsupportedConvention, check_setting, get_spec
-from ..setting import takes_convention
+from ..setting import Batch, Dataset, takes_convention
 from ..spec import k as k_sym, m as m_sym, p as p_sym
 from ..optimum import SHOWN_OFF_SSEM, established
+
+
+class Guide(Mapping):
+    """The guide's answer for a setting (:func:`~ssem_symbolic.report.guide`): its values,
+    read as a mapping (``g["alpha"]``, ``g["alpha_c"]``; which keys depends on the setting and
+    the question, as documented there), with ``findings`` and ``warnings`` as records (a
+    ``kind`` and its numbers; the CLI renders them in words). ``as_dict()`` is the JSON shape,
+    a copy."""
+
+    def __init__(self, values: dict) -> None:
+        self._values = values
+
+    def __getitem__(self, key: str):
+        return self._values[key]
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"Guide({self._values!r})"
+
+    @property
+    def findings(self) -> list:
+        return list(self._values.get("findings", []))
+
+    @property
+    def warnings(self) -> list:
+        return list(self._values.get("warnings", []))
+
+    def as_dict(self) -> dict:
+        return copy.deepcopy(self._values)
 
 _TAU_SCAN = np.geomspace(1e-3, 100.0, 2001)
 
@@ -221,10 +257,11 @@ def guide_imbalanced(convention, sizes, p: int = 2, *, tau: float | None = None,
     sum_c (k_c / sum k) w_c equals it (bisection to 1e-9 on the exact solver; the weighted
     variance is checked to grow with alpha on the way, and a ValueError says so if it does
     not)."""
-    from ..optimum import TAU_RANGE, as_sizes, imbalanced_optimum, imbalanced_regimes
+    from ..optimum import TAU_RANGE, as_sizes, optimum, regimes
 
     spec = get_spec(convention)
     sizes = as_sizes(sizes)
+    batch = Batch(sizes, p)
     if (tau is None) == (alpha is None):
         raise ValueError("give exactly one of tau and alpha")
     if target_within is not None and not 0 <= target_within < 1:
@@ -240,7 +277,7 @@ def guide_imbalanced(convention, sizes, p: int = 2, *, tau: float | None = None,
         out["findings"].append({"kind": kind, **values})
     kw = {"tau": tau} if tau is not None else {"alpha": alpha,
                                                "tau_range": (TAU_RANGE[0], "100")}
-    r = imbalanced_regimes(spec, sizes, p, tol=1e-8, points=21, **kw)
+    r = regimes(spec, batch, tol=1e-8, points=21, **kw)
     axis = r.axis
     out[f"{axis}_c_per_class"] = [r.threshold(i) for i in range(sizes.classes)]
     out["collapsed_at_range_ends_per_class"] = [list(e) for e in r.collapsed_at_ends]
@@ -253,7 +290,7 @@ def guide_imbalanced(convention, sizes, p: int = 2, *, tau: float | None = None,
             changes=list(r.collapse_changes[i]), collapsed_at_start=r.collapsed_at_ends[i][0])
     if target_within:
         def weighted(a) -> float:
-            return imbalanced_optimum(spec, sizes, p, a, tau).within_class_variance
+            return optimum(spec, batch, a, tau).within_class_variance
         lo, hi = 0.0, 1.0
         if not weighted(lo) <= target_within <= weighted(hi):
             raise ValueError(f"no alpha in [0, 1] gives a size-weighted within-class variance "
@@ -303,19 +340,19 @@ def guide_uniform(convention, classes: int, instances: int | None, p: int, batch
     The tau range stops at 0.05: below it a point of the uniform mixture's solver takes tens
     of seconds. Each point is solved once (the scans and the reports share the solves).
     """
-    from ..optimum import dataset_alpha_c, dataset_optimum
+    from ..optimum import optimum, threshold
     from ..setting import mixture, uniform
 
     spec = get_spec(convention)
     sampler = uniform(batch)
-    sampler.check(classes, instances)
+    data = Dataset(classes, instances, p, sampler)
     if (tau is None) == (alpha is None):
         raise ValueError("give exactly one of tau and alpha")
     out: dict = {"loss": spec.name, "sampler": f"uniform:{batch}", "warnings": []}
 
     @functools.lru_cache(maxsize=None)
     def solve(a, t):
-        return dataset_optimum(spec, classes, instances, p, sampler, a, t, max_digits=120)
+        return optimum(spec, data, a, t, max_digits=120)
 
     def within(a, t) -> float:
         return solve(a, t).within_class_variance
@@ -325,7 +362,7 @@ def guide_uniform(convention, classes: int, instances: int | None, p: int, batch
         # round(B/C) instances each), for comparison; None where no such batch exists
         k = round(batch / classes)
         weights = mixture(spec, classes, instances, p, batch)
-        out["alpha_c"] = dataset_alpha_c(spec, classes, instances, p, sampler, tau, tol=tol)
+        out["alpha_c"] = threshold(spec, data, tau=tau, tol=tol).alpha_c
         out["per_batch"] = None if k < 2 else {
             "batch": [classes, k], "alpha_c": float(alpha_c_value(spec, classes, k, p, tau))}
         return out | {"tau": float(exact(tau)), "expectation": weights.method,

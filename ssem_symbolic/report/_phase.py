@@ -104,6 +104,24 @@ class PhaseMap:
     def views(self) -> int:
         return self.setting.views
 
+    def as_dict(self) -> dict:
+        """The map's summary (the arrays go to the .npz, :func:`save_phase_map`): the fraction
+        of the grid where the global optimum collapses every class (a balanced batch: of the
+        points the grid solver answers), per size group for unequal sizes, and beside it that
+        of one batch of a balanced sampler; and the note."""
+        if isinstance(self.setting, Dataset):
+            return {"collapsed_fraction": float(self.collapsed.mean()),
+                    "collapsed_fraction_per_batch": None if self.batch_collapsed is None
+                    else float(self.batch_collapsed.mean()), "note": self.note}
+        if self.beta is None:
+            return {"class_sizes": list(self.setting.sizes.sizes),
+                    "collapsed_fraction_by_size": {
+                        str(s): float(self.collapsed_by_size[:, :, g].mean())
+                        for g, s in enumerate(self.sizes)}, "note": self.note}
+        solved = self.regime >= 0
+        return {"collapsed_fraction": float(self.collapsed[solved].mean()) if solved.any()
+                else None, "note": self.note}
+
 
 def grid(start: float, stop: float, num: int, log: bool = False) -> np.ndarray:
     """``num`` points from ``start`` to ``stop``, evenly spaced (geometrically with ``log``)."""
@@ -271,37 +289,55 @@ def _regime_panel(ax, pm: PhaseMap, log_tau: bool) -> None:
 MAX_IMBALANCED_POINTS = 400
 
 
-@takes_convention
-def phase_map_imbalanced(convention, sizes, p_: int, alpha: np.ndarray, tau: np.ndarray,
-                         progress=None) -> PhaseMap:
-    """The imbalanced phase map: one exact solve
-    (:func:`~ssem_symbolic.optimum.imbalanced_optimum`) per grid point, at most
-    :data:`MAX_IMBALANCED_POINTS`. ``progress`` (optional) is called after each point."""
-    from ..optimum import as_sizes, imbalanced_optimum
+def exact_phase_map(spec: LossSpec, setting: Batch | Dataset, alpha: np.ndarray,
+                    tau: np.ndarray, progress=None) -> PhaseMap:
+    """The phase map of a setting without a grid solver (unequal class sizes, a dataset under
+    a sampler): one exact solve (:func:`~ssem_symbolic.optimum.optimum`) per grid point, at
+    most :data:`MAX_IMBALANCED_POINTS`; per size group its within-class variance and collapse
+    (a dataset: its one group), whether classes merge (unequal sizes), and beside a dataset
+    under a balanced sampler the optimum of one of its batches trained alone. ``progress``
+    (optional) is called after each point."""
+    from ..optimum import optimum
 
-    spec = get_spec(convention)
-    sizes = as_sizes(sizes)
+    data = isinstance(setting, Dataset)
+    if data and setting.sampler.kind == "fixed-partition":
+        raise ValueError("a fixed partition's phase map is its batches' (ssem phase on each)")
     if alpha.size * tau.size > MAX_IMBALANCED_POINTS:
-        raise ValueError(f"an imbalanced phase map solves every point exactly: at most "
-                         f"{MAX_IMBALANCED_POINTS} points, got {alpha.size * tau.size}")
-    groups = sizes.groups
-    first = [sizes.members(g)[0] for g in range(len(groups))]
-    within = np.empty((alpha.size, tau.size, len(groups)))
+        raise ValueError(f"{'a dataset-level' if data else 'an imbalanced'} phase map solves "
+                         f"every point exactly: at most {MAX_IMBALANCED_POINTS} points, got "
+                         f"{alpha.size * tau.size}")
+    if data:
+        first, sizes = [0], (setting.instances,)
+        smp = setting.sampler
+        one = Batch.balanced(smp.m, smp.k, setting.views) if smp.kind == "balanced" else None
+    else:
+        groups = setting.sizes.groups
+        first = [setting.sizes.members(g)[0] for g in range(len(groups))]
+        sizes, one = tuple(size for size, _ in groups), None
+    shape = (alpha.size, tau.size)
+    within = np.empty((*shape, len(first)))
     coll = np.empty_like(within, dtype=bool)
-    whole = np.empty((alpha.size, tau.size))
-    merged = np.empty((alpha.size, tau.size), dtype=bool)
+    whole, merged = np.empty(shape), np.empty(shape, dtype=bool)
+    b_within = np.empty(shape) if one else None
+    b_coll = np.empty(shape, dtype=bool) if one else None
     for i, a in enumerate(alpha):
         for j, t in enumerate(tau):
-            opt = imbalanced_optimum(spec, sizes, p_, float(a), float(t))
+            opt = optimum(spec, setting, float(a), float(t))
             within[i, j] = [opt.per_class[c]["within_class_variance"] for c in first]
             coll[i, j] = [opt.per_class[c]["collapsed"] for c in first]
-            merged[i, j] = bool(opt.merged)
-            whole[i, j] = opt.within_class_variance
+            whole[i, j], merged[i, j] = opt.within_class_variance, bool(opt.merged)
+            if one:
+                b = optimum(spec, one, float(a), float(t))
+                b_within[i, j], b_coll[i, j] = b.within_class_variance, b.collapsed
             if progress is not None:
                 progress()
-    return PhaseMap(spec, Batch(sizes, p_), alpha, tau, whole, within, coll,
-                    tuple(s for s, _ in groups), note="exact solve per point (imbalanced "
-                    "global optimum, mpmath)", merged=merged)
+    if data:
+        return PhaseMap(spec, setting, alpha, tau, whole, within, coll, sizes,
+                        note="exact solve per point (dataset-level global optimum, mpmath)",
+                        batch_within=b_within, batch_collapsed=b_coll)
+    return PhaseMap(spec, setting, alpha, tau, whole, within, coll, sizes,
+                    note="exact solve per point (imbalanced global optimum, mpmath)",
+                    merged=merged)
 
 
 def _save_imbalanced(pm: PhaseMap, npz: Path, png: Path, log_tau: bool) -> None:
@@ -350,41 +386,6 @@ def _panels(panels: list, alpha: np.ndarray, tau: np.ndarray, log_tau: bool, png
     fig.savefig(out, format="png")
     plt.close(fig)
     atomic_write(png, out.getvalue())
-
-
-def phase_map_dataset(convention, classes: int, instances: int | None, p_: int, sampler,
-                      alpha: np.ndarray, tau: np.ndarray, progress=None) -> PhaseMap:
-    """The dataset-level phase map: one exact solve
-    (:func:`~ssem_symbolic.optimum.dataset_optimum`) per grid point, at most
-    :data:`MAX_IMBALANCED_POINTS`, with the per-batch optimum's beside it (balanced sampler)."""
-    from ..optimum import dataset_optimum
-    from ..optimum import global_optimum
-
-    spec = get_spec(convention)
-    sampler.check(classes, instances)
-    if sampler.kind == "fixed-partition":
-        raise ValueError("a fixed partition's phase map is its batches' (ssem phase on each)")
-    if alpha.size * tau.size > MAX_IMBALANCED_POINTS:
-        raise ValueError(f"a dataset-level phase map solves every point exactly: at most "
-                         f"{MAX_IMBALANCED_POINTS} points, got {alpha.size * tau.size}")
-    shape = (alpha.size, tau.size)
-    within, coll = np.empty(shape), np.empty(shape, dtype=bool)
-    both = sampler.kind == "balanced"
-    b_within = np.empty(shape) if both else None
-    b_coll = np.empty(shape, dtype=bool) if both else None
-    for i, a in enumerate(alpha):
-        for j, t in enumerate(tau):
-            opt = dataset_optimum(spec, classes, instances, p_, sampler, float(a), float(t))
-            within[i, j], coll[i, j] = opt.within_class_variance, opt.collapsed
-            if both:
-                b = global_optimum(spec, sampler.m, sampler.k, p_, float(a), float(t))
-                b_within[i, j], b_coll[i, j] = b.within_class_variance, b.collapsed
-            if progress is not None:
-                progress()
-    return PhaseMap(spec, Dataset(classes, instances, p_, sampler), alpha, tau, within,
-                    within[:, :, None], coll[:, :, None], (instances,),
-                    note="exact solve per point (dataset-level optimum)",
-                    batch_within=b_within, batch_collapsed=b_coll)
 
 
 def _save_dataset(pm: PhaseMap, npz: Path, png: Path, log_tau: bool) -> None:

@@ -18,7 +18,8 @@ import pytest
 import torch
 
 from ssem_symbolic.loss._bruteforce import minimise
-from ssem_symbolic.optimum import global_optimum
+from ssem_symbolic.optimum import optimum
+from ssem_symbolic.setting import Batch
 from ssem_symbolic.spec import PAIR_TYPES, LossSpec, check_setting
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "helpers"))
@@ -55,9 +56,9 @@ def _check(spec, alpha, tau):
     except ValueError as exc:  # no loss on this batch: refused in one line by the solver too
         assert "\n" not in str(exc)
         with pytest.raises(ValueError):
-            global_optimum(spec, M_, K_, P_, str(alpha), str(tau))
+            optimum(spec, Batch.balanced(M_, K_, P_), str(alpha), str(tau))
         return "refused"
-    opt = global_optimum(spec, M_, K_, P_, str(alpha), str(tau))
+    opt = optimum(spec, Batch.balanced(M_, K_, P_), str(alpha), str(tau))
     runs = [minimise(spec, M_, K_, P_, alpha, tau, seed=s) for s in (0, 1)]
     ref = min(loss_of_embeddings(torch.from_numpy(r.z), torch.from_numpy(r.labels), alpha, tau,
                                  spec) for r in runs)
@@ -88,7 +89,7 @@ def test_the_issue_example_is_beta_zero_with_its_loss():
     a, t = 0.1226, 3.276
     want = math.log(3) + a * (-1 / 3 - 1) / (4 * t)
     assert float(optimal_beta(spec, 2, 4, 1, "0.1226", "3.276")) == 0.0
-    opt = global_optimum(spec, 2, 4, 1, "0.1226", "3.276")
+    opt = optimum(spec, Batch.balanced(2, 4, 1), "0.1226", "3.276")
     assert opt.loss_value == pytest.approx(want, abs=1e-14)
     assert not opt.collapsed and opt.within_class_variance == pytest.approx(1.0, abs=1e-14)
 
@@ -98,7 +99,7 @@ def test_everything_in_one_point_is_reported_collapsed():
     0, the batch is collapsed, and its within-class variance is exactly 0."""
     spec = LossSpec("y", ("self", "view", "class", "other"), ("view", "other"),
                     ("view", "other"), "anchors")
-    opt = global_optimum(spec, 5, 6, 1, "0.8634", "1.324")
+    opt = optimum(spec, Batch.balanced(5, 6, 1), "0.8634", "1.324")
     assert opt.loss_value == pytest.approx(3.4011973816621555, abs=1e-12)
     assert opt.class_ == pytest.approx(1) and opt.other == pytest.approx(1)
     assert set(opt.active) == {"within-class", "between-class"}
@@ -109,7 +110,7 @@ def test_a_loss_constant_everywhere_is_not_unique():
     """denominator = positives = [class] at p = 1: log of n e^{c/tau} minus c/tau is log n at
     every point, so every point of the polyhedron is a minimiser: the ranges span it."""
     spec = LossSpec("flat", ("class",), ("class",), ("class",), "anchors")
-    opt = global_optimum(spec, 3, 4, 1, "0.3", "0.5")
+    opt = optimum(spec, Batch.balanced(3, 4, 1), "0.3", "0.5")
     assert not opt.unique
     assert opt.ranges["within_class_variance"] == pytest.approx((0.0, 1.0), abs=1e-12)
     assert opt.ranges["class_similarity"] == pytest.approx((-1 / 3, 1.0), abs=1e-12)
@@ -117,7 +118,7 @@ def test_a_loss_constant_everywhere_is_not_unique():
 
 
 def test_a_unique_optimum_says_so():
-    opt = global_optimum("paper", 3, 4, 2, "0.3", "0.5")
+    opt = optimum("paper", Batch.balanced(3, 4, 2), "0.3", "0.5")
     assert opt.unique and opt.as_dict()["unique"] is True and "ranges" not in opt.as_dict()
 
 

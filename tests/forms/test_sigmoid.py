@@ -16,7 +16,8 @@ from ssem_symbolic.loss._bruteforce import minimise
 from ssem_symbolic.cli import main
 from ssem_symbolic.ssem import alpha_c_value, collapse_rule, collapses, loss_value, optimal_beta
 from ssem_symbolic.loss import SupCLLoss
-from ssem_symbolic.optimum import global_optimum
+from ssem_symbolic.optimum import optimum
+from ssem_symbolic.setting import Batch
 from ssem_symbolic.spec import LossSpec, UnsupportedConvention
 from ssem_symbolic.spec import load_spec, to_toml
 
@@ -85,7 +86,7 @@ def test_f_beta_star_and_the_thresholds(spec):
 @pytest.mark.parametrize("alpha, tau", [(0.2, 0.5), (0.7, 0.3)])
 def test_the_global_optimum_against_free_unit_vectors(alpha, tau):
     for spec in (SIG, BIASED):
-        opt = global_optimum(spec, 3, 2, 2, alpha, tau)
+        opt = optimum(spec, Batch.balanced(3, 2, 2), alpha, tau)
         run = minimise(spec, 3, 2, 2, alpha, tau, seed=4)
         assert run.loss == pytest.approx(opt.loss_value, abs=1e-7)
         assert run.variances["within"] == pytest.approx(opt.within_class_variance, abs=1e-4)

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from ssem_symbolic.optimum import global_optimum
+from ssem_symbolic.optimum import optimum
+from ssem_symbolic.setting import Batch
 from ssem_symbolic.grid import OFF_SSEM_TAU, global_optimum_grid
 from ssem_symbolic.grid import optimal_beta_grid
 
@@ -21,7 +22,7 @@ def test_grid_matches_the_mpmath_solver(loss, dtype, tol):
     for i in range(0, 11, 2):
         for j in range(5):
             a, t = f"{_A[i, 0].item():.6g}", f"{_T[0, j].item():.6g}"
-            opt = global_optimum(loss, 3, 4, 2, a, t)
+            opt = optimum(loss, Batch.balanced(3, 4, 2), a, t)
             assert G.regimes[G.regime[i, j]] == opt.active, (a, t)
             for got, want in ((G.view, opt.view), (G.class_, opt.class_),
                               (G.other, opt.other), (G.within, opt.within_class_variance),

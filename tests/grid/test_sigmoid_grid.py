@@ -15,7 +15,8 @@ import torch
 
 from ssem_symbolic.forms import sigmoid
 from ssem_symbolic.cli import main
-from ssem_symbolic.optimum import global_optimum
+from ssem_symbolic.optimum import optimum
+from ssem_symbolic.setting import Batch
 from ssem_symbolic.grid import global_optimum_grid
 from ssem_symbolic.grid import kernels, optimal_beta_grid
 from ssem_symbolic.spec import LossSpec
@@ -79,7 +80,7 @@ def test_the_grid_optimum_against_the_mpmath_face_solver():
                                 torch.tensor(taus, dtype=torch.float64)[None, :])
         for i, a in enumerate(alphas):
             for j, t in enumerate(taus):
-                ref = global_optimum(spec, 3, 4, 2, repr(a), repr(t))
+                ref = optimum(spec, Batch.balanced(3, 4, 2), repr(a), repr(t))
                 assert G.view[i, j].item() == pytest.approx(ref.view, abs=1e-10)
                 assert G.class_[i, j].item() == pytest.approx(ref.class_, abs=1e-10)
                 assert G.other[i, j].item() == pytest.approx(ref.other, abs=1e-10)

@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from ssem_symbolic.loss._bruteforce import minimise_sizes
-from ssem_symbolic.optimum import imbalanced_optimum
+from ssem_symbolic.optimum import optimum
+from ssem_symbolic.setting import Batch
 
 
 def best_of_seeds(spec, sizes, alpha, tau, p: int = 2, seeds=(0, 1)):
@@ -20,7 +21,7 @@ def check_imbalanced(spec, sizes, alpha, tau, loss_abs: float, variance_abs: flo
     """The solver's loss within ``loss_abs`` of the best free-vector run and never above it
     (by more than loss_abs / 100), and each class's within-class variance within
     ``variance_abs``; returns the solver's optimum."""
-    opt = imbalanced_optimum(spec, sizes, 2, alpha, tau)
+    opt = optimum(spec, Batch(sizes, 2), alpha, tau)
     ref = best_of_seeds(spec, sizes, alpha, tau)
     assert opt.decided and opt.loss_value == pytest.approx(ref.loss, abs=loss_abs)
     assert opt.loss_value <= ref.loss + loss_abs / 100

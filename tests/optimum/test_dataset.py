@@ -8,20 +8,20 @@ import pytest
 import torch
 
 from helpers.references import batch_loss, kinds_of
-from ssem_symbolic.optimum import dataset_optimum
+from ssem_symbolic.optimum import optimum
+from ssem_symbolic.setting import Batch, Dataset
 from ssem_symbolic.setting import balanced
 from ssem_symbolic.ssem import alpha_c_value
 from ssem_symbolic.harness.train import train_minibatch
 from ssem_symbolic.setting import measured_variances
-from ssem_symbolic.optimum import global_optimum
 from ssem_symbolic.spec import LossSpec
 from ssem_symbolic.spec import load_spec
 
 
 @pytest.mark.parametrize("name", ["paper", "supcon", "supcon-split"])
 def test_with_the_whole_dataset_in_every_batch_it_is_the_batch_optimum(name):
-    d = dataset_optimum(name, 3, 4, 2, balanced(3, 4), "0.4", "0.5")
-    b = global_optimum(name, 3, 4, 2, "0.4", "0.5")
+    d = optimum(name, Dataset(3, 4, 2, balanced(3, 4)), "0.4", "0.5")
+    b = optimum(name, Batch.balanced(3, 4, 2), "0.4", "0.5")
     assert d == b
 
 
@@ -29,16 +29,16 @@ def test_the_shifts_of_a_large_dataset():
     """alpha_c moves by about 0.007 and the within-class variance at alpha = 0.9 by about 0.04
     when each class has n = 5000 instances and a batch draws k = 8 of them."""
     def collapsed(a):
-        return "within-class" in dataset_optimum("paper", 10, 5000, 2, balanced(10, 8),
-                                                 f"{a:.12f}", "0.5").active
+        return "within-class" in optimum("paper", Dataset(10, 5000, 2, balanced(10, 8)),
+                                         f"{a:.12f}", "0.5").active
     lo, hi = 0.3, 0.9
     for _ in range(30):
         mid = (lo + hi) / 2
         lo, hi = (mid, hi) if collapsed(mid) else (lo, mid)
     shift = (lo + hi) / 2 - float(alpha_c_value("paper", 10, 8, 2, "0.5"))
     assert shift == pytest.approx(0.007, abs=0.001)
-    d = dataset_optimum("paper", 10, 5000, 2, balanced(10, 8), "0.9", "0.5")
-    b = global_optimum("paper", 10, 8, 2, "0.9", "0.5")
+    d = optimum("paper", Dataset(10, 5000, 2, balanced(10, 8)), "0.9", "0.5")
+    b = optimum("paper", Batch.balanced(10, 8, 2), "0.9", "0.5")
     assert d.within_class_variance - b.within_class_variance == pytest.approx(0.04, abs=0.005)
 
 
@@ -48,8 +48,8 @@ def test_mini_batch_training_follows_the_dataset_optimum_not_the_batch_one(a):
     """C = 3 classes of n = 8 instances, batches of k = 2 per class: the dataset's within-class
     variance after training is the dataset-level prediction (within 0.01), which differs from
     the per-batch one by more than 0.04."""
-    d = dataset_optimum("paper", 3, 8, 2, balanced(3, 2), a, "0.5").within_class_variance
-    b = global_optimum("paper", 3, 2, 2, a, "0.5").within_class_variance
+    d = optimum("paper", Dataset(3, 8, 2, balanced(3, 2)), a, "0.5").within_class_variance
+    b = optimum("paper", Batch.balanced(3, 2, 2), a, "0.5").within_class_variance
     assert abs(d - b) > 0.04
     z, labels = train_minibatch("paper", 3, 8, 2, balanced(3, 2), a, 0.5, dim=48, steps=3000)
     measured = measured_variances(z, labels)["within"]
@@ -58,9 +58,9 @@ def test_mini_batch_training_follows_the_dataset_optimum_not_the_batch_one(a):
 
 def test_a_sampler_larger_than_the_dataset_is_refused():
     with pytest.raises(ValueError, match="need 2 <= k <= n"):
-        dataset_optimum("paper", 3, 4, 2, balanced(3, 5), "0.4", "0.5")
+        optimum("paper", Dataset(3, 4, 2, balanced(3, 5)), "0.4", "0.5")
     with pytest.raises(ValueError, match="need 2 <= m <= C"):
-        dataset_optimum("paper", 3, 4, 2, balanced(4, 2), "0.4", "0.5")
+        optimum("paper", Dataset(3, 4, 2, balanced(4, 2)), "0.4", "0.5")
 
 
 def test_cli_optimum_with_a_dataset_gives_both_numbers(capsys):
@@ -71,8 +71,8 @@ def test_cli_optimum_with_a_dataset_gives_both_numbers(capsys):
     assert main(["optimum", "--loss", "paper", "--dataset", "3:8", "--sampler", "balanced:3:2",
                  "--alpha", "0.9", "--tau", "0.5", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    d = dataset_optimum("paper", 3, 8, 2, balanced(3, 2), "0.9", "0.5")
-    b = global_optimum("paper", 3, 2, 2, "0.9", "0.5")
+    d = optimum("paper", Dataset(3, 8, 2, balanced(3, 2)), "0.9", "0.5")
+    b = optimum("paper", Batch.balanced(3, 2, 2), "0.9", "0.5")
     assert out["within_class_variance"] == d.within_class_variance  # the dataset's own
     assert out["per_batch"]["within_class_variance"] == b.within_class_variance
     for argv in (["--dataset", "3:8"], ["--dataset", "3:8", "--sampler", "balanced:3:9"]):
@@ -81,8 +81,8 @@ def test_cli_optimum_with_a_dataset_gives_both_numbers(capsys):
 
 
 def test_the_n_to_infinity_limit_is_approached_as_one_over_n():
-    limit = dataset_optimum("supcon", 10, None, 2, balanced(4, 8), "0.5", "0.3")
-    gaps = [abs(dataset_optimum("supcon", 10, n, 2, balanced(4, 8), "0.5", "0.3")
+    limit = optimum("supcon", Dataset(10, None, 2, balanced(4, 8)), "0.5", "0.3")
+    gaps = [abs(optimum("supcon", Dataset(10, n, 2, balanced(4, 8)), "0.5", "0.3")
                 .within_class_variance - limit.within_class_variance) for n in (1000, 100000)]
     assert gaps[1] < gaps[0] / 50 and gaps[1] < 1e-5
 
@@ -90,8 +90,8 @@ def test_the_n_to_infinity_limit_is_approached_as_one_over_n():
 @pytest.mark.slow
 def test_mini_batch_training_with_a_subset_of_the_classes_per_batch():
     """C = 4 classes, batches of m = 2 classes x k = 3 of n = 6 instances."""
-    d = dataset_optimum("paper", 4, 6, 2, balanced(2, 3), "0.7", "0.5").within_class_variance
-    b = global_optimum("paper", 2, 3, 2, "0.7", "0.5").within_class_variance
+    d = optimum("paper", Dataset(4, 6, 2, balanced(2, 3)), "0.7", "0.5").within_class_variance
+    b = optimum("paper", Batch.balanced(2, 3, 2), "0.7", "0.5").within_class_variance
     assert abs(d - b) > 0.04
     z, labels = train_minibatch("paper", 4, 6, 2, balanced(2, 3), 0.7, 0.5, dim=48, steps=3000)
     assert measured_variances(z, labels)["within"] == pytest.approx(d, abs=0.01)
@@ -102,7 +102,7 @@ def test_guide_with_a_dataset_gives_the_dataset_level_threshold(capsys):
     import json
 
     from ssem_symbolic.cli import main
-    from ssem_symbolic.optimum import dataset_alpha_c
+    from ssem_symbolic.optimum import threshold
 
     assert main(["guide", "--loss", "paper", "--num-classes", "3", "--batch-size", "6",
                  "--instances-per-class", "8", "--tau", "0.5", "--json"]) == 0
@@ -110,10 +110,10 @@ def test_guide_with_a_dataset_gives_the_dataset_level_threshold(capsys):
     assert out["per_batch"]["alpha_c"] == pytest.approx(float(alpha_c_value("paper", 3, 2, 2,
                                                                             "0.5")))
     data = out["alpha_c"]  # the dataset's own number at the top level
-    assert data == dataset_alpha_c("paper", 3, 8, 2, balanced(3, 2), "0.5")
+    assert data == threshold("paper", Dataset(3, 8, 2, balanced(3, 2)), tau="0.5").alpha_c
     # collapsed on the dataset just below it, not just above
-    below = dataset_optimum("paper", 3, 8, 2, balanced(3, 2), f"{data - 1e-6:.9f}", "0.5")
-    above = dataset_optimum("paper", 3, 8, 2, balanced(3, 2), f"{data + 1e-6:.9f}", "0.5")
+    below = optimum("paper", Dataset(3, 8, 2, balanced(3, 2)), f"{data - 1e-6:.9f}", "0.5")
+    above = optimum("paper", Dataset(3, 8, 2, balanced(3, 2)), f"{data + 1e-6:.9f}", "0.5")
     assert "within-class" in below.active and "within-class" not in above.active
 
 
@@ -142,8 +142,8 @@ def test_the_class_count_law_of_a_uniform_batch_by_enumeration():
 def test_a_uniform_batch_of_the_whole_dataset_is_the_batch_optimum():
     from ssem_symbolic.setting import uniform
 
-    d = dataset_optimum("supcon", 3, 4, 2, uniform(12), "0.4", "0.5")
-    b = global_optimum("supcon", 3, 4, 2, "0.4", "0.5")
+    d = optimum("supcon", Dataset(3, 4, 2, uniform(12)), "0.4", "0.5")
+    b = optimum("supcon", Batch.balanced(3, 4, 2), "0.4", "0.5")
     assert d.within_class_variance == pytest.approx(b.within_class_variance, abs=1e-14)
     assert d.active == b.active
 
@@ -155,8 +155,8 @@ def test_mini_batch_training_with_uniform_batches_follows_the_uniform_prediction
     from the class-balanced sampler's (k = 2 of each class) by more than 0.05."""
     from ssem_symbolic.setting import uniform
 
-    d = dataset_optimum("supcon", 3, 8, 2, uniform(6), "0.3", "0.5").within_class_variance
-    other = dataset_optimum("supcon", 3, 8, 2, balanced(3, 2), "0.3", "0.5")
+    d = optimum("supcon", Dataset(3, 8, 2, uniform(6)), "0.3", "0.5").within_class_variance
+    other = optimum("supcon", Dataset(3, 8, 2, balanced(3, 2)), "0.3", "0.5")
     assert abs(d - other.within_class_variance) > 0.05
     z, labels = train_minibatch("supcon", 3, 8, 2, uniform(6), 0.3, 0.5, dim=48, steps=3000)
     assert measured_variances(z, labels)["within"] == pytest.approx(d, abs=0.01)
@@ -245,8 +245,8 @@ def test_mini_batch_training_with_the_pairs_mean_follows_the_uniform_prediction(
     sampler's by more than 0.03."""
     from ssem_symbolic.setting import uniform
 
-    d = dataset_optimum("paper", 3, 8, 2, uniform(6), "0.8", "0.5").within_class_variance
-    other = dataset_optimum("paper", 3, 8, 2, balanced(3, 2), "0.8", "0.5")
+    d = optimum("paper", Dataset(3, 8, 2, uniform(6)), "0.8", "0.5").within_class_variance
+    other = optimum("paper", Dataset(3, 8, 2, balanced(3, 2)), "0.8", "0.5")
     assert abs(d - other.within_class_variance) > 0.03
     z, labels = train_minibatch("paper", 3, 8, 2, uniform(6), 0.8, 0.5, dim=48, steps=3000)
     assert measured_variances(z, labels)["within"] == pytest.approx(d, abs=0.01)
@@ -256,7 +256,7 @@ def test_the_uniform_sampler_refuses_a_batch_larger_than_the_dataset():
     from ssem_symbolic.setting import uniform
 
     with pytest.raises(ValueError, match="need 2 <= B <= C n"):
-        dataset_optimum("supcon", 3, 8, 2, uniform(25), "0.3", "0.5")
+        optimum("supcon", Dataset(3, 8, 2, uniform(25)), "0.3", "0.5")
 
 
 def test_guide_answers_a_batch_that_is_not_a_multiple_of_the_classes(capsys):
@@ -269,8 +269,8 @@ def test_guide_answers_a_batch_that_is_not_a_multiple_of_the_classes(capsys):
                  "8", "--batch-size", "5", "--tau", "0.5", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     a = out["alpha_c"]
-    below = dataset_optimum("supcon", 3, 8, 2, uniform(5), f"{a - 1e-5:.9f}", "0.5")
-    above = dataset_optimum("supcon", 3, 8, 2, uniform(5), f"{a + 1e-5:.9f}", "0.5")
+    below = optimum("supcon", Dataset(3, 8, 2, uniform(5)), f"{a - 1e-5:.9f}", "0.5")
+    above = optimum("supcon", Dataset(3, 8, 2, uniform(5)), f"{a + 1e-5:.9f}", "0.5")
     assert "within-class" in below.active and "within-class" not in above.active
 
 
@@ -286,8 +286,8 @@ CHO_PARTITION = [[(2 * b, 0), (2 * b, 1), (2 * b + 1, 0), (2 * b + 1, 1)] for b 
 def test_cho_all_subsets_reach_the_full_batch_simplex():
     from ssem_symbolic.setting import balanced
 
-    every = dataset_optimum("supcon-split", 8, 2, 1, balanced(2, 2), 0, 1)
-    full = global_optimum("supcon-split", 8, 2, 1, 0, 1)
+    every = optimum("supcon-split", Dataset(8, 2, 1, balanced(2, 2)), 0, 1)
+    full = optimum("supcon-split", Batch.balanced(8, 2, 1), 0, 1)
     assert every.other == pytest.approx(-1 / 7, abs=1e-15)
     assert every.class_ == pytest.approx(1, abs=1e-15)
     assert (every.other, every.class_, every.active) == (full.other, full.class_, full.active)
@@ -296,7 +296,7 @@ def test_cho_all_subsets_reach_the_full_batch_simplex():
 def test_cho_a_fixed_partition_does_not():
     from ssem_symbolic.setting import fixed_partition
 
-    opt = dataset_optimum("supcon-split", 8, 2, 1, fixed_partition(CHO_PARTITION), 0, 1)
+    opt = optimum("supcon-split", Dataset(8, 2, 1, fixed_partition(CHO_PARTITION)), 0, 1)
     [(sizes, count, block)] = opt.blocks
     assert (sizes, count) == ((2, 2), 4)
     assert block.other == pytest.approx(-1, abs=1e-15)
@@ -328,8 +328,8 @@ def test_cho_training_follows_the_sampler(partition):
 def test_all_subsets_is_the_uniform_law():
     from ssem_symbolic.setting import all_subsets, uniform
 
-    a = dataset_optimum("supcon", 3, 3, 2, all_subsets(4), "0.3", "0.5")
-    b = dataset_optimum("supcon", 3, 3, 2, uniform(4), "0.3", "0.5")
+    a = optimum("supcon", Dataset(3, 3, 2, all_subsets(4)), "0.3", "0.5")
+    b = optimum("supcon", Dataset(3, 3, 2, uniform(4)), "0.3", "0.5")
     assert a == b
 
 
@@ -337,10 +337,10 @@ def test_a_partition_that_is_not_disjoint_is_refused():
     from ssem_symbolic.setting import fixed_partition
 
     with pytest.raises(ValueError, match="not disjoint"):
-        dataset_optimum("supcon", 3, 2, 2, fixed_partition([[(0, 0), (1, 0)], [(0, 0), (2, 1)]]),
-                        "0.3", "0.5")
+        optimum("supcon", Dataset(3, 2, 2, fixed_partition([[(0, 0), (1, 0)], [(0, 0), (2, 1)]])),
+                "0.3", "0.5")
     with pytest.raises(ValueError, match="outside the dataset"):
-        dataset_optimum("supcon", 3, 2, 2, fixed_partition([[(0, 0), (3, 0)]]), "0.3", "0.5")
+        optimum("supcon", Dataset(3, 2, 2, fixed_partition([[(0, 0), (3, 0)]])), "0.3", "0.5")
 
 
 @pytest.mark.slow
@@ -357,10 +357,8 @@ def test_cli_regimes_with_a_dataset_gives_both_scans(capsys):
     [batch] = out["per_batch"]["boundaries"]
     assert batch["alpha"] == pytest.approx(float(alpha_c_value("paper", 3, 2, 2, "0.5")),
                                            abs=1e-7)
-    below = dataset_optimum("paper", 3, 8, 2, balanced(3, 2), f"{data['alpha'] - 1e-6:.9f}",
-                            "0.5")
-    above = dataset_optimum("paper", 3, 8, 2, balanced(3, 2), f"{data['alpha'] + 1e-6:.9f}",
-                            "0.5")
+    below = optimum("paper", Dataset(3, 8, 2, balanced(3, 2)), f"{data['alpha'] - 1e-6:.9f}", "0.5")
+    above = optimum("paper", Dataset(3, 8, 2, balanced(3, 2)), f"{data['alpha'] + 1e-6:.9f}", "0.5")
     assert below.collapsed and not above.collapsed
     assert data["alpha"] - batch["alpha"] > 0.01  # the dataset moves the threshold
     assert main(["regimes", "--loss", "supcon", "--dataset", "3:8", "--sampler", "uniform:5",
@@ -381,8 +379,8 @@ def test_cli_phase_with_a_dataset_writes_both_maps(tmp_path, capsys):
                  "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     data = np.load(out)
-    opt = dataset_optimum("paper", 3, 8, 2, balanced(3, 2), 0.7, 0.6)
-    batch = global_optimum("paper", 3, 2, 2, 0.7, 0.6)
+    opt = optimum("paper", Dataset(3, 8, 2, balanced(3, 2)), 0.7, 0.6)
+    batch = optimum("paper", Batch.balanced(3, 2, 2), 0.7, 0.6)
     assert data["within"][1, 1] == pytest.approx(opt.within_class_variance, abs=1e-12)
     assert data["batch_within"][1, 1] == pytest.approx(batch.within_class_variance, abs=1e-12)
     assert (tmp_path / "d.png").stat().st_size > 1000 and summary["points"] == 6
@@ -430,8 +428,8 @@ def test_cli_threshold_with_a_dataset_and_alpha_gives_tau_c(capsys):
                                                                         "0.7")))
     [t] = out["tau_c"]
     assert out["collapsed_at_range_ends"] == [False, True]
-    below = dataset_optimum("paper", 3, 8, 2, balanced(3, 2), "0.7", f"{t * (1 - 1e-6):.12f}")
-    above = dataset_optimum("paper", 3, 8, 2, balanced(3, 2), "0.7", f"{t * (1 + 1e-6):.12f}")
+    below = optimum("paper", Dataset(3, 8, 2, balanced(3, 2)), "0.7", f"{t * (1 - 1e-6):.12f}")
+    above = optimum("paper", Dataset(3, 8, 2, balanced(3, 2)), "0.7", f"{t * (1 + 1e-6):.12f}")
     assert not below.collapsed and above.collapsed
     assert out["per_batch"]["tau_c"] - t > 0.05  # the dataset moves it
 
@@ -477,7 +475,7 @@ def test_the_sigmoid_forms_expected_loss_is_the_mean_over_every_batch(spec):
                                          for b in batches)])
             assert objective.parts(x, False)[0] / 0.5 == pytest.approx(ref, abs=1e-12)
     for sampler in (uniform(4), balanced(2, 2)):
-        opt = dataset_optimum(spec, 3, 3, 2, sampler, "0.3", "0.5")
+        opt = optimum(spec, Dataset(3, 3, 2, sampler), "0.3", "0.5")
         assert opt.decided
 
 
@@ -540,7 +538,7 @@ def test_the_sigmoid_forms_dataset_optimum_against_free_unit_vectors(spec):
             run = (float(expected(u @ u.T)), measured_variances(u.reshape(C * n, p, -1),
                                                                 labels)["within"])
             best = run if best is None or run[0] < best[0] else best
-        opt_ = dataset_optimum(spec, C, n, p, sampler, repr(alpha), repr(tau))
+        opt_ = optimum(spec, Dataset(C, n, p, sampler), repr(alpha), repr(tau))
         assert opt_.loss_value == pytest.approx(best[0], abs=1e-6), name
         assert opt_.loss_value <= best[0] + 1e-10
         assert opt_.within_class_variance == pytest.approx(best[1], abs=1e-3), name

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 import ssem_symbolic as ss
-from ssem_symbolic.optimum import imbalanced_optimum
+from ssem_symbolic.optimum import optimum
 from ssem_symbolic.optimum._imbalanced import _family_optimum
 from ssem_symbolic.setting import ClassSizes
 from ssem_symbolic.spec import get_spec
@@ -97,4 +97,4 @@ def test_regimes_on_a_batch_and_a_balanced_merge():
     # size-group solver used to say they did not, as it required collapse too)
     opt = ss.optimum("spread", Batch.balanced(3, 4), "0.9", "0.5")
     assert "between-class" in opt.active and opt.merged == ((0, 1, 2),)
-    assert imbalanced_optimum("spread", (4, 4, 4), 2, "0.9", "0.5").merged == ((0, 1, 2),)
+    assert optimum("spread", Batch((4, 4, 4), 2), "0.9", "0.5").merged == ((0, 1, 2),)

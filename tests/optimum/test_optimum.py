@@ -13,7 +13,7 @@ from ssem_symbolic.loss._bruteforce import minimise
 from ssem_symbolic.setting import Batch
 from ssem_symbolic.cli import main
 from ssem_symbolic.ssem import alpha_c_value, loss_value, optimal_beta, tau_c_value
-from ssem_symbolic.optimum import global_optimum, regimes
+from ssem_symbolic.optimum import optimum, regimes
 from ssem_symbolic.setting import polyhedron, variances
 
 
@@ -53,7 +53,7 @@ _SSEM_POINTS = [("paper", "0.5", "0.5"), ("paper", "0.05", "0.5"), ("paper", "1"
 
 @pytest.mark.parametrize("loss,a,t", _SSEM_POINTS)
 def test_on_the_ssem_face_the_ssem_results_are_reproduced(loss, a, t):
-    opt = global_optimum(loss, 3, 4, 2, a, t)
+    opt = optimum(loss, Batch.balanced(3, 4, 2), a, t)
     b = optimal_beta(loss, 3, 4, 2, a, t)
     assert "view" in opt.active and "all-ones" in opt.active
     assert opt.view == 1.0
@@ -95,7 +95,7 @@ _BRUTE = [("supcon-split", 0.0, 0.3), ("supcon-split", 0.05, 0.3), ("supcon-spli
 @pytest.mark.parametrize("loss,a,t", _BRUTE)
 def test_global_optimum_against_brute_force(loss, a, t):
     m, k, p = 2, 3, 2
-    opt = global_optimum(loss, m, k, p, str(a), str(t))
+    opt = optimum(loss, Batch.balanced(m, k, p), str(a), str(t))
     bf = _brute(loss, m, k, p, a, t)
     assert bf.loss == pytest.approx(opt.loss_value, abs=1e-6)
     assert bf.view_similarity == pytest.approx(opt.view, abs=1e-3)
@@ -109,7 +109,7 @@ def test_global_optimum_against_brute_force(loss, a, t):
 def test_supcon_split_leaves_ssem_where_trained_embeddings_did():
     # the quick cross-check's off-model point: trained free embeddings reached v = 0.5627 and
     # within-class variance 0.2186 (m, k, p = 3, 4, 2); brute force confirms it below
-    opt = global_optimum("supcon-split", 3, 4, 2, "0", "0.3")
+    opt = optimum("supcon-split", Batch.balanced(3, 4, 2), "0", "0.3")
     assert opt.active == ("all-ones", "within-class") and not opt.collapsed
     bf = _brute("supcon-split", 3, 4, 2, 0.0, 0.3, seeds=(0,))
     assert opt.view == pytest.approx(bf.view_similarity, abs=1e-3)
@@ -151,8 +151,8 @@ def test_the_view_boundary_is_located_to_1e_10():
     with mpmath.workdps(30):
         lo = mpmath.nstr(mpmath.mpf(b.at) - mpmath.mpf("2e-10"), 20)
         hi = mpmath.nstr(mpmath.mpf(b.at) + mpmath.mpf("2e-10"), 20)
-    assert global_optimum("supcon-split", 3, 4, 2, lo, "0.3").active == b.below
-    assert global_optimum("supcon-split", 3, 4, 2, hi, "0.3").active == b.above
+    assert optimum("supcon-split", Batch.balanced(3, 4, 2), lo, "0.3").active == b.below
+    assert optimum("supcon-split", Batch.balanced(3, 4, 2), hi, "0.3").active == b.above
 
 
 def test_boundary_along_tau_is_tau_c():
@@ -172,7 +172,7 @@ def test_off_ssem_at_small_tau_against_the_face_equation(a, t):
     from proofs._defs import alpha, tau, v
     from proofs.global_optimum import _face_split
 
-    opt = global_optimum("supcon-split", 3, 4, 2, a, t)
+    opt = optimum("supcon-split", Batch.balanced(3, 4, 2), a, t)
     assert opt.active == ("all-ones", "within-class")
     f, _ = _face_split("supcon-split", 3, 4, 2)
     slope = sp.lambdify((v, alpha, tau), sp.diff(f, v), "mpmath")
@@ -184,11 +184,11 @@ def test_off_ssem_at_small_tau_against_the_face_equation(a, t):
 
 def test_out_of_range_and_bad_calls_are_one_line_errors():
     with pytest.raises(ValueError, match="off-SSEM solver covers tau"):
-        global_optimum("supcon-split", 3, 4, 2, "0", "0.0005")
+        optimum("supcon-split", Batch.balanced(3, 4, 2), "0", "0.0005")
     with pytest.raises(ValueError, match="exactly one"):
         regimes("paper", Batch.balanced(3, 4, 2))
     with pytest.raises(ValueError, match="alpha must lie"):
-        global_optimum("paper", 3, 4, 2, "1.5", "0.5")
+        optimum("paper", Batch.balanced(3, 4, 2), "1.5", "0.5")
 
 
 def test_cli_regimes_json(capsys):
@@ -215,7 +215,7 @@ _GRID = [(loss, a, t) for loss in ("paper", "supcon", "supcon-split")
 
 @pytest.mark.parametrize("loss,a,t", _GRID)
 def test_global_optimum_against_brute_force_grid(loss, a, t):
-    opt = global_optimum(loss, 2, 2, 2, str(a), str(t))
+    opt = optimum(loss, Batch.balanced(2, 2, 2), str(a), str(t))
     bf = _brute(loss, 2, 2, 2, a, t, seeds=(0,))
     assert bf.loss == pytest.approx(opt.loss_value, abs=1e-6)
     assert bf.view_similarity == pytest.approx(opt.view, abs=1e-3)
@@ -234,7 +234,7 @@ def test_brute_force_on_both_sides_of_every_boundary(loss):
         for side, off in (("below", -min(0.04, (edges[i + 1] - edges[i]) / 2)),
                           ("above", min(0.04, (edges[i + 2] - edges[i + 1]) / 2))):
             a = round(b.at + off, 6)
-            opt = global_optimum(loss, m, k, p, str(a), t)
+            opt = optimum(loss, Batch.balanced(m, k, p), str(a), t)
             assert opt.active == getattr(b, side), (loss, b, side)
             bf = _brute(loss, m, k, p, a, float(t), seeds=(0,))
             assert bf.loss == pytest.approx(opt.loss_value, abs=1e-6), (loss, a)
@@ -248,5 +248,5 @@ def test_one_view_has_no_view_direction():
     (b,) = r.boundaries
     assert b.below == ("all-ones", "within-class") and b.above == ("all-ones",)
     assert b.at == pytest.approx(float(alpha_c_value("paper", 3, 4, 1, "0.5")), abs=1e-9)
-    opt = global_optimum("paper", 3, 4, 1, "0.2", "0.5")
+    opt = optimum("paper", Batch.balanced(3, 4, 1), "0.2", "0.5")
     assert opt.view is None and opt.collapsed and opt.as_dict()["view_similarity"] is None

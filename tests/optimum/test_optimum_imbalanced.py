@@ -10,10 +10,11 @@ import pytest
 from helpers.brute import best_of_seeds
 from ssem_symbolic.loss._bruteforce import minimise_sizes
 from ssem_symbolic.cli import main
-from ssem_symbolic.optimum import global_optimum
-from ssem_symbolic.optimum import imbalanced_optimum, imbalanced_regimes
+from ssem_symbolic.optimum import optimum
+from ssem_symbolic.optimum import regimes
 from ssem_symbolic.setting import ClassSizes
 from ssem_symbolic.spec import PRESETS
+from ssem_symbolic.setting import Batch
 
 TAU = "0.5"
 
@@ -26,7 +27,7 @@ def _brute(name, sizes, a, t=TAU, seeds=(0, 1)):
 @pytest.mark.parametrize("sizes, a", [((5, 3, 2), "0.3"), ((4, 2), "0.6"),
                                       ((6, 6, 2, 2), "0.45"), ((20, 2), "0.2")])
 def test_per_class_variances_and_loss_match_brute_force(name, sizes, a):
-    opt = imbalanced_optimum(name, sizes, 2, a, TAU)
+    opt = optimum(name, Batch(sizes, 2), a, TAU)
     assert opt.decided
     ref = _brute(name, sizes, a)
     assert opt.loss_value == pytest.approx(ref.loss, abs=1e-6)
@@ -39,7 +40,7 @@ def test_per_class_variances_and_loss_match_brute_force(name, sizes, a):
 def _collapse_end(name, sizes, i, lo=0.05, hi=1.0, steps=9):
     """Where class i stops being collapsed along alpha (bisection on the solver to 2e-3)."""
     def collapsed(a):
-        return imbalanced_optimum(name, sizes, 2, f"{a:.6f}", TAU).per_class[i]["collapsed"]
+        return optimum(name, Batch(sizes, 2), f"{a:.6f}", TAU).per_class[i]["collapsed"]
     assert collapsed(lo) and not collapsed(hi)
     for _ in range(steps):
         mid = (lo + hi) / 2
@@ -62,11 +63,11 @@ def test_per_class_collapse_matches_brute_force_on_both_sides_of_each_threshold(
 
 @pytest.mark.slow
 def test_the_regime_scan_finds_the_per_class_thresholds():
-    r = imbalanced_regimes("paper", "5,3,2", 2, tau=TAU, tol=1e-6, points=11)
+    r = regimes("paper", Batch("5,3,2", 2), tau=TAU, tol=1e-6, points=11)
     ends = [r.threshold(i) for i in range(3)]
     for i, end in enumerate(ends):
         a = f"{end - 1e-4:.8f}", f"{end + 1e-4:.8f}"
-        below, above = (imbalanced_optimum("paper", "5,3,2", 2, x, TAU) for x in a)
+        below, above = (optimum("paper", Batch("5,3,2", 2), x, TAU) for x in a)
         assert below.per_class[i]["collapsed"] and not above.per_class[i]["collapsed"]
         assert r.collapsed_at_ends[i] == (True, False) and r.collapse_changes[i] == (end,)
     assert len({round(e, 6) for e in ends}) == 3
@@ -75,15 +76,15 @@ def test_the_regime_scan_finds_the_per_class_thresholds():
 @pytest.mark.parametrize("name", list(PRESETS))
 @pytest.mark.parametrize("a, t", [("0.1", "0.5"), ("0.7", "0.3"), ("0.4", "2")])
 def test_a_balanced_size_vector_reproduces_the_balanced_optimum(name, a, t):
-    balanced = global_optimum(name, 3, 4, 2, a, t)
-    imb = imbalanced_optimum(name, (4, 4, 4), 2, a, t)
+    balanced = optimum(name, Batch.balanced(3, 4, 2), a, t)
+    imb = optimum(name, Batch((4, 4, 4), 2), a, t)
     assert imb.loss_value == balanced.loss_value
     assert imb.within_class_variance == balanced.within_class_variance
     assert all(c["collapsed"] == balanced.collapsed for c in imb.per_class)
 
 
 def test_the_long_tailed_batch_of_100_classes_is_solved_and_reported_per_class():
-    opt = imbalanced_optimum("supcon", "10x10,90x2", 2, "0.5", "0.1")
+    opt = optimum("supcon", Batch("10x10,90x2", 2), "0.5", "0.1")
     assert len(opt.per_class) == 100 and opt.decided
     by_size = {c["size"]: c["within_class_variance"] for c in opt.per_class}
     assert set(by_size) == {10, 2}
@@ -142,14 +143,14 @@ def test_threshold_json_gives_alpha_c_per_class(capsys):
     for i, end in enumerate(ends):
         if end is None:
             continue
-        below = imbalanced_optimum("supcon", (4, 2), 2, f"{end - 1e-4:.8f}", TAU)
-        above = imbalanced_optimum("supcon", (4, 2), 2, f"{end + 1e-4:.8f}", TAU)
+        below = optimum("supcon", Batch((4, 2), 2), f"{end - 1e-4:.8f}", TAU)
+        above = optimum("supcon", Batch((4, 2), 2), f"{end + 1e-4:.8f}", TAU)
         assert below.per_class[i]["collapsed"] and not above.per_class[i]["collapsed"]
 
 
 def test_sizes_type_accepts_a_class_sizes_object():
-    a = imbalanced_optimum("paper", ClassSizes((4, 2)), 2, "0.5", TAU)
-    b = imbalanced_optimum("paper", "4,2", 2, "0.5", TAU)
+    a = optimum("paper", Batch(ClassSizes((4, 2)), 2), "0.5", TAU)
+    b = optimum("paper", Batch("4,2", 2), "0.5", TAU)
     assert a.loss_value == b.loss_value
 
 
@@ -160,7 +161,7 @@ def test_minority_classes_merge_at_alpha_0_and_brute_force_agrees():
 
 
     for t, merges in (("5", True), ("2", False)):
-        opt = imbalanced_optimum("supcon", "1x12,3x2", 2, 0, t)
+        opt = optimum("supcon", Batch("1x12,3x2", 2), 0, t)
         assert bool(opt.merged) is merges
         if merges:
             assert opt.merged == ((1, 2, 3),)

@@ -10,6 +10,7 @@ from ssem_symbolic.setting import Batch
 from ssem_symbolic.ssem import alpha_c_value, optimal_beta, tau_c_value
 from ssem_symbolic.cli import guide_lines, guide_warnings
 from ssem_symbolic.report import balanced_batch, guide
+from ssem_symbolic.setting import Dataset
 
 
 @pytest.mark.parametrize("loss", ["paper", "supcon", "supcon-split"])
@@ -130,16 +131,16 @@ def test_guide_with_class_sizes_gives_per_class_alpha_and_the_target_alpha(capsy
     import json
 
     from ssem_symbolic.cli import main
-    from ssem_symbolic.optimum import imbalanced_optimum
+    from ssem_symbolic.optimum import optimum
 
     assert main(["guide", "--loss", "supcon", "--class-sizes", "4,2", "--tau", "0.5",
                  "--target-within", "0.2", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     for i, end in enumerate(out["alpha_c_per_class"]):
-        below = imbalanced_optimum("supcon", (4, 2), 2, f"{end - 1e-6:.9f}", "0.5")
-        above = imbalanced_optimum("supcon", (4, 2), 2, f"{end + 1e-6:.9f}", "0.5")
+        below = optimum("supcon", Batch((4, 2), 2), f"{end - 1e-6:.9f}", "0.5")
+        above = optimum("supcon", Batch((4, 2), 2), f"{end + 1e-6:.9f}", "0.5")
         assert below.per_class[i]["collapsed"] and not above.per_class[i]["collapsed"]
-    got = imbalanced_optimum("supcon", (4, 2), 2, f"{out['alpha']:.10f}", "0.5")
+    got = optimum("supcon", Batch((4, 2), 2), f"{out['alpha']:.10f}", "0.5")
     # the size-weighted variance, recomputed from the per-class ones
     weighted = sum(c["size"] * c["within_class_variance"] for c in got.per_class) / 6
     assert abs(weighted - 0.2) < 1e-7
@@ -159,18 +160,33 @@ def test_the_guide_answers_every_question_for_uniformly_drawn_batches(capsys):
     """Batch 30 from 4 classes (not a multiple: an ordinary DataLoader) at alpha, and a target
     within-class variance at tau: the answers, checked against the dataset-level optimum of the
     uniform sampler at the alpha and tau they give."""
-    from ssem_symbolic.optimum import dataset_optimum
+    from ssem_symbolic.optimum import optimum
     from ssem_symbolic.setting import uniform
 
     assert main(["guide", "--loss", "paper", "--batch-size", "30", "--num-classes", "4",
                  "--tau", "0.5", "--target-within", "0.3", "--json"]) == 0
     a = json.loads(capsys.readouterr().out)["alpha_for_target"]
-    got = dataset_optimum("paper", 4, None, 2, uniform(30), a, "0.5").within_class_variance
+    got = optimum("paper", Dataset(4, None, 2, uniform(30)), a, "0.5").within_class_variance
     assert got == pytest.approx(0.3, abs=1e-4)
     assert main(["guide", "--loss", "paper", "--batch-size", "30", "--num-classes", "4",
                  "--alpha", "0.5", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     (t_c,) = out["tau_c"]
-    below = dataset_optimum("paper", 4, None, 2, uniform(30), "0.5", t_c * 0.99)
-    above = dataset_optimum("paper", 4, None, 2, uniform(30), "0.5", t_c * 1.01)
+    below = optimum("paper", Dataset(4, None, 2, uniform(30)), "0.5", t_c * 0.99)
+    above = optimum("paper", Dataset(4, None, 2, uniform(30)), "0.5", t_c * 1.01)
     assert below.collapsed != above.collapsed
+
+
+def test_the_guide_is_one_result_type_whose_json_is_a_copy():
+    """guide() returns a Guide for every setting: its values by key, findings and warnings as
+    records (a kind, no prose), and as_dict() a deep copy (changing it leaves the guide)."""
+    from ssem_symbolic.report import Guide
+
+    for setting in (Batch.balanced(3, 4, 2), Batch((3, 2), 2)):
+        g = guide("paper", setting, tau=0.5)
+        assert isinstance(g, Guide)
+        d = g.as_dict()
+        assert dict(g) == d and all(isinstance(f["kind"], str) for f in g.findings)
+        d["findings"].append({"kind": "x"})
+        d["loss"] = "other"
+        assert g["loss"] == "paper" and {"kind": "x"} not in g.findings

@@ -79,7 +79,7 @@ def test_cli_phase_bad_grids(tmp_path, capsys, grid_args, match):
 
 
 def test_phase_map_carries_the_global_optimum_and_its_regimes(tmp_path):
-    from ssem_symbolic.optimum import global_optimum
+    from ssem_symbolic.optimum import optimum
     from ssem_symbolic.report import phase_map, save_npz, save_png
 
     alphas, taus = np.linspace(0, 0.3, 7), np.array([0.01, 0.1, 0.3, 1.0])
@@ -90,7 +90,8 @@ def test_phase_map_carries_the_global_optimum_and_its_regimes(tmp_path):
     assert "regime -1" in pm.note
     for i in (0, 2, 4):
         for j in (1, 2, 3):
-            opt = global_optimum("supcon-split", 3, 4, 2, f"{alphas[i]:.6g}", f"{taus[j]:g}")
+            opt = optimum("supcon-split", Batch.balanced(3, 4, 2), f"{alphas[i]:.6g}",
+                          f"{taus[j]:g}")
             assert pm.regimes[pm.regime[i, j]] == opt.active
             assert pm.view[i, j] == pytest.approx(opt.view, abs=1e-10)
             assert pm.within_class_variance[i, j] == pytest.approx(opt.within_class_variance,
@@ -115,7 +116,7 @@ def test_imbalanced_phase_map_npz_png_and_per_size_collapse(tmp_path, capsys):
     import numpy as np
 
     from ssem_symbolic.cli import main
-    from ssem_symbolic.optimum import imbalanced_optimum
+    from ssem_symbolic.optimum import optimum
 
     out = tmp_path / "imb.npz"
     assert main(["phase", "--loss", "paper", "--class-sizes", "5,3,2", "--alpha-grid",
@@ -124,8 +125,7 @@ def test_imbalanced_phase_map_npz_png_and_per_size_collapse(tmp_path, capsys):
     assert summary["class_sizes"] == [5, 3, 2] and (tmp_path / "imb.png").stat().st_size > 0
     data = np.load(out)
     assert list(data["sizes"]) == [5, 3, 2] and data["within_by_size"].shape == (3, 2, 3)
-    opt = imbalanced_optimum("paper", "5,3,2", 2, float(data["alpha"][1]),
-                             float(data["tau"][0]))
+    opt = optimum("paper", Batch("5,3,2", 2), float(data["alpha"][1]), float(data["tau"][0]))
     assert list(data["collapsed_by_size"][1, 0]) == [c["collapsed"] for c in opt.per_class]
 
 
@@ -136,3 +136,26 @@ def test_imbalanced_phase_map_refuses_a_grid_too_large(tmp_path, capsys):
                    "0:1:30", "--tau-grid", "0.5:1:30", "--out", str(tmp_path / "x.npz")])
     err = capsys.readouterr().err
     assert status == 2 and "at most 400" in err and not (tmp_path / "x.npz").exists()
+
+
+def test_the_collapsed_share_is_the_global_optimums_not_ssems(tmp_path, capsys):
+    """`ssem phase` states the share of the grid where the optimum collapses every class.
+    For supcon-split SSEM is not the optimum at small alpha and tau: there beta* = 1 (SSEM
+    collapses) while the global optimum keeps the views of an instance apart. The share is
+    counted here point by point with the mpmath solver (``optimum``), not the grid solver, and
+    it differs from the share of beta* = 1 (which the command used to print)."""
+    from ssem_symbolic.optimum import optimum
+
+    rc = main(["phase", "--loss", "supcon-split", "--classes", "3", "--per-class", "4",
+               "--alpha-grid", "0:0.3:7", "--tau-grid", "0.1:1:3", "--log-tau",
+               "--out", str(tmp_path / "x.npz"), "--json"])
+    assert rc == 0
+    summary = json.loads(capsys.readouterr().out)
+    points = [(float(a), float(t)) for a in np.linspace(0, 0.3, 7)
+              for t in np.geomspace(0.1, 1, 3)]
+    want = np.mean([optimum("supcon-split", Batch.balanced(3, 4, 2), repr(a), repr(t)).collapsed
+                    for a, t in points])
+    assert summary["collapsed_fraction"] == pytest.approx(want, abs=1e-12)
+    ssem = np.mean([float(optimal_beta("supcon-split", 3, 4, 2, repr(a), repr(t))) == 1.0
+                    for a, t in points])
+    assert ssem > want  # the point of the fix: SSEM's collapse is not the optimum's

@@ -11,7 +11,8 @@ from helpers.references import loss_of_embeddings
 from ssem_symbolic.loss._bruteforce import minimise
 from ssem_symbolic.ssem import collapses, derive, optimal_beta
 from ssem_symbolic.loss import SupCLLoss
-from ssem_symbolic.optimum import global_optimum
+from ssem_symbolic.optimum import optimum
+from ssem_symbolic.setting import Batch
 from ssem_symbolic.spec import PRESETS, LossSpec, UnsupportedConvention
 from ssem_symbolic.spec import load_spec, to_toml
 
@@ -88,7 +89,7 @@ def test_f_beta_star_and_the_threshold():
 
 @pytest.mark.parametrize("alpha, tau", [(0.1, 0.5), (0.5, 0.3)])
 def test_the_global_optimum_against_free_unit_vectors(alpha, tau):
-    opt = global_optimum(WEIGHTED, 3, 2, 2, alpha, tau)
+    opt = optimum(WEIGHTED, Batch.balanced(3, 2, 2), alpha, tau)
     run = minimise(WEIGHTED, 3, 2, 2, alpha, tau, seed=3)
     assert run.loss == pytest.approx(opt.loss_value, abs=1e-7)
     assert run.variances["within"] == pytest.approx(opt.within_class_variance, abs=1e-4)

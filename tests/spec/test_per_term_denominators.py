@@ -15,7 +15,8 @@ from ssem_symbolic.loss._bruteforce import minimise
 from ssem_symbolic.ssem import alpha_c_value, collapses, derive, loss_value, optimal_beta
 from ssem_symbolic.loss import SupCLLoss
 from ssem_symbolic.setting._model import realise
-from ssem_symbolic.optimum import global_optimum
+from ssem_symbolic.optimum import optimum
+from ssem_symbolic.setting import Batch
 from ssem_symbolic.spec import PRESETS, LossSpec, UnsupportedConvention
 from ssem_symbolic.spec import SpecFileError, load_spec, to_toml
 from ssem_symbolic.optimum import certify_ssem
@@ -118,7 +119,7 @@ def test_the_threshold_and_its_side():
 
 @pytest.mark.parametrize("alpha, tau", [(0.05, 0.5), (0.3, 0.5), (0.8, 0.3)])
 def test_the_global_optimum_against_free_unit_vectors(alpha, tau):
-    opt = global_optimum(SPREAD, 3, 2, 2, alpha, tau)
+    opt = optimum(SPREAD, Batch.balanced(3, 2, 2), alpha, tau)
     run = minimise(SPREAD, 3, 2, 2, alpha, tau, seed=2)
     assert run.loss == pytest.approx(opt.loss_value, abs=1e-7)
     assert run.variances["within"] == pytest.approx(opt.within_class_variance, abs=1e-4)
@@ -347,7 +348,7 @@ def test_per_term_denominator_weights_f_beta_star_threshold_and_optimum(spec):
         assert abs(b - beta_by_scan(spec, 3, 4, 2, a, t)) <= 1 / 2000
         assert collapses(spec, 3, 4, 2, a, t) == (b == 1.0)
     for alpha, tau in ((0.1, 0.5), (0.7, 0.3)):
-        opt = global_optimum(spec, 3, 2, 2, alpha, tau)
+        opt = optimum(spec, Batch.balanced(3, 2, 2), alpha, tau)
         run = minimise(spec, 3, 2, 2, alpha, tau, seed=2)
         assert run.loss == pytest.approx(opt.loss_value, abs=1e-7)
         assert run.variances["within"] == pytest.approx(opt.within_class_variance, abs=1e-4)

@@ -7,7 +7,8 @@ import sympy as sp
 
 from ssem_symbolic.ssem import alpha_c_value
 from ssem_symbolic.ssem._faces import collapse_boundaries, face_equations, vertex_multipliers
-from ssem_symbolic.optimum import global_optimum
+from ssem_symbolic.optimum import optimum
+from ssem_symbolic.setting import Batch
 from ssem_symbolic.vocab import c_sym, o_sym, v_sym
 from ssem_symbolic.spec import alpha, k, m, p, tau
 
@@ -32,11 +33,11 @@ def test_collapse_iff_the_vertex_multipliers_are_nonnegative(loss, a, t):
     mus = vertex_multipliers(loss)
     point = {m: 3, k: 4, p: 2, alpha: sp.Rational(a), tau: sp.Rational(t)}
     nonneg = all(sp.N(mu.subs(point), 30) >= 0 for mu in mus.values())
-    assert nonneg == global_optimum(loss, 3, 4, 2, a, t).collapsed
+    assert nonneg == optimum(loss, Batch.balanced(3, 4, 2), a, t).collapsed
 
 
 def test_face_equations_hold_at_the_off_ssem_optimum():
-    opt = global_optimum("supcon-split", 3, 4, 2, "0", "0.3")
+    opt = optimum("supcon-split", Batch.balanced(3, 4, 2), "0", "0.3")
     eqs = face_equations("supcon-split", opt.active)
     with mpmath.workdps(40):
         x = {v_sym: opt.exact_point[0], c_sym: opt.exact_point[1], o_sym: opt.exact_point[2]}

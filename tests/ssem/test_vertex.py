@@ -7,7 +7,8 @@ import pytest
 import sympy as sp
 
 from ssem_symbolic.ssem._vertex import collapse_multipliers, vertex_roots
-from ssem_symbolic.optimum import imbalanced_optimum
+from ssem_symbolic.optimum import optimum
+from ssem_symbolic.setting import Batch
 from ssem_symbolic.spec import alpha, tau
 
 
@@ -19,13 +20,13 @@ def test_first_boundary_is_the_smallest_vertex_root(name, t):
     first = min(a for a in at if 0 < a < 1)
     # every class collapsed just below the first root, not just above it (and from 0 on)
     for a, collapsed in ((0.0, True), (first - 1e-7, True), (first + 1e-7, False)):
-        opt = imbalanced_optimum(name, (3, 2), 2, f"{a:.12f}", t)
+        opt = optimum(name, Batch((3, 2), 2), f"{a:.12f}", t)
         assert opt.collapsed is collapsed, (a, opt.per_class)
 
 
 def test_vertex_multipliers_equal_the_engines_at_a_collapsed_point():
     mus = collapse_multipliers("paper", (3, 2), 2)
-    opt = imbalanced_optimum("paper", (3, 2), 2, "0.2", "0.5")
+    opt = optimum("paper", Batch((3, 2), 2), "0.2", "0.5")
     assert opt.collapsed
     for name, value in opt.multipliers.items():
         if name in mus:
