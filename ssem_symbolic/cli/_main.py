@@ -108,6 +108,19 @@ def _real(name: str):
     return parse
 
 
+def _tau_or_learnable(text: str):
+    """``--tau`` of ``ssem optimum``: a number, or ``learnable[:CLAMP]`` (read once into a
+    :class:`~ssem_symbolic.vocab.Learnable`)."""
+    if text.strip().startswith("learnable"):
+        from ..vocab import Learnable
+
+        try:
+            return Learnable.parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    return _real("--tau")(text)
+
+
 def _grid_arg(name: str):
     def parse(text: str) -> tuple[float, float, int]:
         parts = text.split(":")
@@ -212,7 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
     _batch_args(op)
     _dataset_args(op, "the dataset-level optimum beside the per-batch one")
     op.add_argument("--alpha", required=True, type=_real("--alpha"))
-    op.add_argument("--tau", required=True, type=_real("--tau"))
+    op.add_argument("--tau", required=True, type=_tau_or_learnable,
+                    help="a number, or learnable[:CLAMP]: tau learned with the embeddings, "
+                    "tau >= CLAMP (default 0.01, CLIP's logit scale of 100)")
     op.add_argument("--dim", type=_integer("--dim"),
                     help="the embedding dimension d: whether the optimum is reachable in R^d "
                     "(its rank), and where not, the best configuration found there")
@@ -1832,8 +1847,62 @@ def _in_words(spec) -> str:
     return words
 
 
-_optimum = _by_family({"balanced": _optimum_balanced, "imbalanced": _optimum_imbalanced,
-                       "dataset": _optimum_dataset})
+_optimum_fixed = _by_family({"balanced": _optimum_balanced, "imbalanced": _optimum_imbalanced,
+                             "dataset": _optimum_dataset})
+
+
+def _optimum(args) -> int:
+    from ..vocab import Learnable
+
+    if isinstance(args.tau, Learnable):
+        return _optimum_learned(args, *_resolve(args))
+    return _optimum_fixed(args)
+
+
+def _optimum_learned(args, spec, setting) -> int:
+    """``ssem optimum --tau learnable[:CLAMP]``: the joint optimum over the embeddings and
+    tau, for any setting."""
+    from ..optimum import optimum
+
+    if getattr(args, "dim", None) is not None:
+        raise ValueError("--dim takes a number for --tau: run ssem optimum at the learned tau")
+    opt = optimum(spec, setting, args.alpha, args.tau)
+    out = opt.as_dict()
+    if args.json:
+        print(_dumps(out))
+        return 0
+    learned = opt.temperature
+    where = ("at the clamp: the lowest loss searched is there, so training drives tau down "
+             "to it" if learned.at_clamp else "at the top of the range searched: tau grows without "
+             "bound" if learned.at_top else "inside the range: the loss has a minimum in tau")
+    rows = [(key, ", ".join(map(str, val)) if isinstance(val, list) else _fmt(val))
+            for key, val in out.items()
+            if not isinstance(val, (dict, list)) or key == "active_constraints"]
+    print(_table([("loss", spec.name), ("setting", setting.describe()),
+                  ("alpha", args.alpha), ("tau", f"learnable, >= {learned.clamp:g}")] + rows))
+    print(f"\nlearned tau = {learned.tau:.6g}, {where} (searched on {len(learned.profile)} "
+          f"points in log tau over [{learned.clamp:g}, {learned.top:g}], then golden section).")
+    if learned.limit is not None:
+        v = learned.limit.value
+        trend = ("falls without bound" if v < 0 else "stays bounded" if v == 0 else
+                 "grows without bound")
+        scale = ("" if spec.scale == 1 else
+                 "; the spec's scale multiplies it (the learned loss above includes it)")
+        print(f"As tau -> 0, tau x (the optimum's unscaled loss) -> V* = {v} (exact, a linear "
+              f"program): the loss {trend} as tau -> 0{scale}.")
+    gone = [i for i, c in enumerate(opt.per_class) if c["collapsed"]]
+    print("At the learned tau " + ("every class collapses." if opt.collapsed else
+                                   f"classes {gone} collapse, the others keep their spread."
+                                   if gone else "no class collapses."))
+    if learned.at_clamp and isinstance(setting, Batch) and setting.is_balanced:
+        from ..optimum import threshold
+
+        th = threshold(spec, setting, tau=args.tau.clamp)
+        if th.alpha_c is not None and th.collapse_when:
+            print(f"With tau learned down to the clamp, the classes collapse iff "
+                  f"{th.collapse_when.replace('alpha_c', f'alpha_c(tau = {learned.clamp:g})')}"
+                  f" = {th.alpha_c:.6g}.")
+    return 0
 _regimes = _by_family({"balanced": _regimes_balanced, "imbalanced": _regimes_imbalanced,
                        "dataset": _regimes_dataset})
 _COMMANDS = {"threshold": _threshold, "optimum": _optimum, "regimes": _regimes, "phase": _phase,

@@ -34,6 +34,7 @@ class LossForm(Protocol):
     def objective(self, spec: LossSpec, coords: tuple, weights: list, tau_,
                   lib) -> FamilyObjective: ...
     def flat(self, weights: list) -> bool: ...
+    def limit(self, spec: LossSpec, weights: list) -> tuple[list, dict]: ...
     def family_loss(self, spec: LossSpec, sizes, p_: int, entry) -> sp.Expr: ...
     def symmetric_loss(self, spec: LossSpec) -> sp.Expr: ...
     def derive(self, spec: LossSpec) -> _softmax.Derivation: ...
@@ -94,6 +95,19 @@ class Softmax:
     #: and pull; the objective; whether phi is flat along (1, ..., 1) (no self entry)
     family_weights = staticmethod(loss_weights)
     flat = staticmethod(flat)
+
+    @staticmethod
+    def limit(spec: LossSpec, weights: list) -> tuple[list, dict]:
+        """tau phi as tau -> 0 (log-sum-exp becomes a maximum): sum_j L_j max_{e in D_j} g_e -
+        sum_t w_t g_t, as ([(L_j, [(j, a, b): a x_j + b])], {coordinate: w}), exact (the self
+        entry is (None, 0, 1))."""
+        groups, pull = [], {}
+        for logs, kind_pull in weights:
+            groups += [(L, [(j, 1, 0) if j is not None else (None, 0, 1) for _, j in entries])
+                       for L, entries in logs if L != 0]
+            for j, w in kind_pull.items():
+                pull[j] = pull.get(j, 0) + w
+        return groups, pull
 
     @staticmethod
     def kind_weights(spec: LossSpec, part: dict, coef: dict) -> list:
@@ -162,6 +176,13 @@ class Sigmoid:
     @staticmethod
     def flat(weights: list) -> bool:
         return False
+
+    @staticmethod
+    def limit(spec: LossSpec, weights: list) -> tuple[list, dict]:
+        """tau phi as tau -> 0: tau softplus(-y (g/tau + b)) -> max(0, -y g), so sum_r w_r
+        max(0, -y_r g_r); as ([(w_r, [(j, a, b): a x_j + b])], {}), exact."""
+        return [(w, [(None, 0, 0), (j, -y, 0) if j is not None else (None, 0, -y)])
+                for j, y, w in weights if w != 0], {}
 
     @staticmethod
     def kind_weights(spec: LossSpec, part: dict, coef: dict) -> list:

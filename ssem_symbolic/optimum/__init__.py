@@ -3,7 +3,12 @@ dataset under a sampler), its regimes and thresholds: one entry point each (``op
 ``regimes``, ``threshold``), with each family's solver behind it; and the exact SSEM
 certificate (L5)."""
 
-from ._result import Boundary as Boundary, Optimum as Optimum, Regimes as Regimes
+from ._result import (
+    Boundary as Boundary,
+    LearnedTemperature as LearnedTemperature,
+    Optimum as Optimum,
+    Regimes as Regimes,
+)
 from ._entry import (
     Setting as Setting,
     Threshold as Threshold,
@@ -44,7 +49,8 @@ from ._imbalanced import (
 )
 
 __all__ = [
-    "Boundary", "Optimum", "Regimes", "Setting", "Threshold", "optimum", "regimes", "threshold",
+    "Boundary", "LearnedTemperature", "Optimum", "Regimes", "Setting", "Threshold", "optimum",
+    "regimes", "threshold",
     "SHOWN_OFF_SSEM", "TAU_RANGE", "UNIFORM_TAU_RANGE", "as_sizes", "certify_ssem",
     "SSEMCertificate", "dataset_objective", "established", "solve_face", "Reference",
     "References", "random_loss", "references", "MULTIPLICITY", "rank_formula", "rank_needed",

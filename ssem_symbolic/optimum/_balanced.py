@@ -65,6 +65,13 @@ def symmetric_objective(spec: LossSpec, P: Polyhedron, kinds, alpha_):
     batch of B instances, and ``share[term]`` the weight of such anchors in the term's mean. A
     balanced m x k batch is one kind, (k, mk, 1 for every term)."""
     form = form_of(spec)
+    weights = symmetric_weights(spec, P, kinds, alpha_)
+    return lambda t, lib: form.objective(spec, P.coords, weights, t, lib)
+
+
+def symmetric_weights(spec: LossSpec, P: Polyhedron, kinds, alpha_) -> list:
+    """The form's weights of :func:`symmetric_objective` (exact), per kind of anchor."""
+    form = form_of(spec)
     idx = {c: i for i, c in enumerate(P.coords)}
     a = exact(alpha_)
     weights: list = []
@@ -74,7 +81,7 @@ def symmetric_objective(spec: LossSpec, P: Polyhedron, kinds, alpha_):
                 "other": [((batch - j) * P.p, idx["other"])] if batch > j else []}
         coef = {term: share[term] * spec.weight(term).subs(alpha, a) for term in TERMS}
         weights += form.kind_weights(spec, part, coef)
-    return lambda t, lib: form.objective(spec, P.coords, weights, t, lib)
+    return weights
 
 
 def batch_objective(spec: LossSpec, P: Polyhedron, m_: int, k_: int, alpha_):

@@ -39,6 +39,29 @@ def uniform_objective(spec: LossSpec, P, mix, alpha_, batch: int):
                                alpha_)
 
 
+def symmetric_family(spec: LossSpec, setting) -> tuple | None:
+    """(P, kinds) of a setting whose optimum lies in a symmetric family (a balanced batch, a
+    dataset under a balanced or uniform sampler): its polyhedron and its kinds of anchor
+    (:func:`~ssem_symbolic.optimum.symmetric_objective`); None for the others."""
+    from ..setting import Batch, Dataset
+
+    ones = dict.fromkeys(TERMS, 1)
+    if isinstance(setting, Batch):
+        if not setting.is_balanced:
+            return None
+        m_, k_, p_ = setting.shape
+        return polyhedron(m_, k_, p_), [(k_, m_ * k_, ones)]
+    if not isinstance(setting, Dataset) or setting.sampler.kind == "fixed-partition":
+        return None
+    C, n, p_, smp = setting.classes, setting.instances, setting.views, setting.sampler
+    P = limit_polyhedron(C, p_) if n is None else polyhedron(C, n, p_)
+    if smp.kind == "balanced":
+        return P, [(smp.k, smp.m * smp.k, ones)]
+    mix = mixture(spec, C, n, p_, smp.batch)
+    return P, [(j, smp.batch, {term: mix.coef[term].get(j, 0) for term in TERMS})
+               for j in sorted(set().union(*(mix.coef[term] for term in TERMS)))]
+
+
 def dataset_objective(convention, data, alpha_, tau_):
     """The expected batch loss of a sampler whose batches vary in composition (``uniform``,
     ``all-subsets``) on the dataset's symmetric family: ``(coords, objective)``, coords the

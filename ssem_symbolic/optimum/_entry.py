@@ -22,12 +22,15 @@ from typing import Union
 import mpmath
 
 from ..setting import Batch, Dataset
+from ..vocab import Learnable
 from ..spec import LossSpec, check_setting, get_spec
 from ..ssem import alpha_c_value, alpha_side, collapse_rule, tau_c_value
+from ._learnable import learned_optimum
+from ._limit import tau_zero_limit
 from ._result import Optimum, Regimes
-from ._balanced import balanced_regimes, global_optimum
+from ._balanced import balanced_regimes, global_optimum, symmetric_weights
 from ._dataset import (dataset_alpha_c, dataset_optimum, dataset_regimes,
-                       dataset_tau_c)
+                       dataset_tau_c, symmetric_family)
 from ._imbalanced import imbalanced_optimum, imbalanced_regimes
 
 Setting = Union[Batch, Dataset]
@@ -51,8 +54,18 @@ def optimum(spec: LossSpec | str, setting: Setting, alpha, tau, *,
     there is retried at more digits, up to ``max_digits`` (None: the solver's own limit, 1000
     for a balanced batch and a dataset, 240 for unequal sizes), and then reported with
     ``decided`` False. A scan that needs only the active set can stop earlier.
+
+    ``tau`` a :class:`~ssem_symbolic.vocab.Learnable`: the joint optimum over the embeddings
+    and tau in [clamp, top] (:mod:`~ssem_symbolic.optimum._learnable`), the optimum at the
+    learned tau with ``temperature`` saying where it lies.
     """
     spec, setting = get_spec(spec), _setting(setting)
+    if isinstance(tau, Learnable):
+        family = symmetric_family(spec, setting)
+        limit = None if family is None else tau_zero_limit(
+            spec, family[0], symmetric_weights(spec, *family, alpha))
+        return learned_optimum(lambda t: optimum(spec, setting, alpha, t, digits=digits,
+                                                 max_digits=max_digits), tau, limit)
     kw = {"digits": digits} | ({} if max_digits is None else {"max_digits": max_digits})
     if isinstance(setting, Dataset):
         out = dataset_optimum(spec, setting.classes, setting.instances, setting.views,

@@ -14,6 +14,31 @@ from ..setting import ClassSizes
 
 
 @dataclass(frozen=True)
+class LearnedTemperature:
+    """Where a learnable temperature settles (:func:`~ssem_symbolic.optimum.optimum` with a
+    :class:`~ssem_symbolic.vocab.Learnable` tau): ``tau`` minimises the optimum's loss over
+    [``clamp``, ``top``]; ``at_clamp`` / ``at_top`` where it is an end of that range;
+    ``profile`` the (tau, loss of the optimum) grid the search started from; ``limit`` (a
+    symmetric family: a balanced batch, a dataset under a balanced or uniform sampler) V*,
+    the exact minimum of the tau -> 0 limit of tau times the unscaled loss: the loss behaves
+    as V*/tau near 0 (V* < 0: it falls without bound, so tau runs to the clamp)."""
+
+    tau: float
+    clamp: float
+    top: float
+    at_clamp: bool
+    at_top: bool
+    profile: tuple = field(default=(), repr=False)
+    limit: object = None
+
+    def as_dict(self) -> dict:
+        return {"tau": self.tau, "clamp": self.clamp, "top": self.top,
+                "at_clamp": self.at_clamp, "at_top": self.at_top,
+                "tau_zero_limit": None if self.limit is None else self.limit.as_dict(),
+                "profile": [list(point) for point in self.profile]}
+
+
+@dataclass(frozen=True)
 class Optimum:
     """The minimiser of the loss over all unit embeddings of a setting, and what it reports.
 
@@ -36,6 +61,9 @@ class Optimum:
 
     Unequal class sizes: ``sizes`` and ``similarity[(g, h)]``, the cosine of two different
     classes of size groups g and h (also given for one size group).
+
+    A learnable temperature: ``temperature`` (:class:`LearnedTemperature`), the tau the
+    optimum is at; the rest is the optimum at that tau.
 
     A fixed partition into disjoint batches: ``blocks``, one (class sizes, batch count,
     :class:`Optimum`) per batch composition, and ``uncovered``, the instances no batch holds;
@@ -62,6 +90,7 @@ class Optimum:
     ranges: dict = field(default_factory=dict)
     blocks: tuple = ()
     uncovered: int | None = 0
+    temperature: LearnedTemperature | None = None
 
     @property
     def collapsed(self) -> bool:
@@ -78,7 +107,13 @@ class Optimum:
     def as_dict(self) -> dict:
         """The JSON fields (``ssem optimum --json``): the pair-type similarities for one size
         group, per class and per pair of size groups for unequal sizes, per batch
-        composition for a fixed partition."""
+        composition for a fixed partition; ``learned_temperature`` where tau was learned."""
+        out = self._fields()
+        if self.temperature is not None:
+            out["learned_temperature"] = self.temperature.as_dict()
+        return out
+
+    def _fields(self) -> dict:
         if self.blocks:
             return {"sampler": "fixed-partition", "loss_value": self.loss_value,
                     "unique": self.unique, "instances_in_no_batch": self.uncovered,

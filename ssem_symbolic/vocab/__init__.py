@@ -2,6 +2,7 @@
 groups, and the exact reading of alpha and tau shared by every command (L0, sympy only)."""
 
 from ._numbers import (
+    Learnable as Learnable,
     check_tau as check_tau,
     exact as exact,
     mp as mp,
@@ -18,6 +19,6 @@ from ._pairs import (
 )
 
 __all__ = [
-    "GROUPS", "PAIR_TYPES", "TABLE", "by_type", "c_sym", "check_tau", "exact", "mp", "o_sym",
-    "to_groups", "v_sym",
+    "GROUPS", "Learnable", "PAIR_TYPES", "TABLE", "by_type", "c_sym", "check_tau", "exact", "mp",
+    "o_sym", "to_groups", "v_sym",
 ]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 from fractions import Fraction
 
 import mpmath
@@ -82,3 +83,35 @@ def mp(value) -> mpmath.mpf:
     """The exact reading of ``value`` as an mpmath number at the working precision."""
     q = exact(value)
     return mpmath.mpf(int(q.p)) / int(q.q)
+
+
+@dataclass(frozen=True)
+class Learnable:
+    """A temperature that training learns with the embeddings, bounded below by ``clamp`` (CLIP
+    clamps its logit scale 1/tau at 100: ``clamp`` 1/100) and searched up to ``top``. Read from
+    ``"learnable"`` or ``"learnable:0.05"`` (:meth:`parse`), the clamp exactly.
+
+    >>> Learnable.parse("learnable:0.05").clamp, Learnable.parse("learnable").clamp
+    (1/20, 1/100)
+    """
+
+    clamp: sp.Rational = sp.Rational(1, 100)
+    top: sp.Rational = sp.Integer(100)
+
+    def __post_init__(self) -> None:
+        for name in ("clamp", "top"):
+            object.__setattr__(self, name, exact(getattr(self, name)))
+        if not 0 < self.clamp < self.top:
+            raise ValueError(f"a learnable temperature needs 0 < clamp < {float(self.top):g}, "
+                             f"got clamp {self.clamp}")
+
+    @classmethod
+    def parse(cls, text: str) -> Learnable:
+        """``"learnable"`` (clamp 1/100) or ``"learnable:CLAMP"``."""
+        head, _, clamp = text.strip().partition(":")
+        if head != "learnable":
+            raise ValueError(f"expected 'learnable' or 'learnable:CLAMP', got {text!r}")
+        return cls(clamp) if clamp else cls()
+
+    def __str__(self) -> str:
+        return f"learnable:{float(self.clamp):g}"
