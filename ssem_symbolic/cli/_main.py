@@ -219,7 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
     _batch_args(th)
     _dataset_args(th, "with --tau, the dataset-level alpha_c beside the per-batch one")
     group = th.add_mutually_exclusive_group(required=True)
-    group.add_argument("--tau", type=_real("--tau"))
+    group.add_argument("--tau", type=_tau_or_learnable,
+                       help="a number, or learnable[:CLAMP]: alpha_c with tau learned")
     group.add_argument("--alpha", type=_real("--alpha"))
     op = subs.add_parser("optimum", help="beta*, variances and loss at (alpha, tau)")
     _batch_args(op)
@@ -748,7 +749,24 @@ def _validity_note(spec, m, k, p, alpha, tau) -> tuple[bool | None, str]:
 def _threshold(args) -> int:
     from ..optimum import threshold
 
+    from ..vocab import Learnable
+
     spec, setting = _resolve(args)
+    if isinstance(args.tau, Learnable):
+        th = threshold(spec, setting, tau=args.tau)
+        if args.json:
+            print(_dumps(th.as_dict() | {"tau": str(args.tau)}))
+            return 0
+        print(_table([("loss", spec.name), ("setting", setting.describe()),
+                      ("tau", f"learnable, >= {float(args.tau.clamp):g}"),
+                      ("alpha_c", "none in [0, 1]" if th.alpha_c is None
+                       else f"{th.alpha_c:.6g}")]))
+        print("\nWith tau learned, " + (
+            "collapse is the same at alpha = 0 and alpha = 1 (no threshold in [0, 1])."
+            if th.alpha_c is None else f"every class collapses iff {th.collapse_when} = "
+            f"{th.alpha_c:.6g} (bisection to 1e-6 on the learned optimum, ssem optimum "
+            "--tau learnable at each alpha)."))
+        return 0
     if isinstance(setting, Batch) and not setting.is_balanced and not args.json:
         return _threshold_imbalanced_text(args, spec, setting)
     if not isinstance(setting, Batch) or not setting.is_balanced:

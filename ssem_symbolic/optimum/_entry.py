@@ -22,7 +22,7 @@ from typing import Union
 import mpmath
 
 from ..setting import Batch, Dataset
-from ..vocab import Learnable
+from ..vocab import Learnable, exact
 from ..spec import LossSpec, check_setting, get_spec
 from ..ssem import alpha_c_value, alpha_side, collapse_rule, tau_c_value
 from ._learnable import learned_optimum
@@ -170,6 +170,28 @@ def _balanced_threshold(spec: LossSpec, batch: Batch, tau, alpha) -> Threshold:
                      collapse_when=when.get(rule.kind))
 
 
+def _learned_threshold(spec: LossSpec, setting: Setting, learnable: Learnable,
+                       tol: float) -> Threshold:
+    """alpha_c with tau learned (:func:`optimum` with a :class:`~ssem_symbolic.vocab.
+    Learnable`): where the learned optimum stops (or starts) collapsing every class, by
+    bisection on alpha between 0 and 1 to ``tol`` (one change is assumed; the ends are
+    solved). None when both ends agree."""
+    def collapsed(a) -> bool:
+        return optimum(spec, setting, a, learnable).collapsed
+
+    lo, hi = exact(0), exact(1)
+    at_lo, at_hi = collapsed(lo), collapsed(hi)
+    span = (float(learnable.clamp), float(learnable.top))
+    if at_lo == at_hi:
+        return Threshold(setting, "alpha", alpha_c=None, tau_range=span)
+    while hi - lo > tol:
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if collapsed(mid) == at_lo else (lo, mid)
+    return Threshold(setting, "alpha", alpha_c=float((lo + hi) / 2),
+                     collapse_when="alpha <= alpha_c" if at_lo else "alpha >= alpha_c",
+                     tau_range=span)
+
+
 def threshold(spec: LossSpec | str, setting: Setting, *, tau=None, alpha=None,
               tol: float | None = None, tau_range: tuple | None = None) -> Threshold:
     """alpha_c at ``tau``, or tau_c at ``alpha`` (give exactly one), for ``setting``.
@@ -177,10 +199,16 @@ def threshold(spec: LossSpec | str, setting: Setting, *, tau=None, alpha=None,
     A balanced batch's is the closed form. Where it is located numerically (a dataset, unequal
     sizes), ``tol`` is the bisection's tolerance (None: 1e-10 for the dataset's alpha_c, 1e-8
     for its tau_c, relative, and for unequal sizes), and tau_c is searched in ``tau_range``
-    (None: [0.01, 100])."""
+    (None: [0.01, 100]).
+
+    ``tau`` a :class:`~ssem_symbolic.vocab.Learnable`: alpha_c with tau learned, for any
+    setting (bisection on alpha of the learned optimum's collapse, ``tol`` default 1e-6);
+    ``collapse_when`` gives the side, ``tau_range`` the clamp and top of tau."""
     spec, setting = get_spec(spec), _setting(setting)
     if (tau is None) == (alpha is None):
         raise ValueError("give exactly one of tau (for alpha_c) and alpha (for tau_c)")
+    if isinstance(tau, Learnable):
+        return _learned_threshold(spec, setting, tau, 1e-6 if tol is None else tol)
     if isinstance(setting, Batch):
         if setting.is_balanced:
             return _balanced_threshold(spec, setting, tau, alpha)

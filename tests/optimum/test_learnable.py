@@ -158,7 +158,7 @@ def test_bad_learnable_input_is_a_one_line_error(tau, message, capsys):
 
 
 def test_other_commands_refuse_a_learnable_tau_in_one_line(capsys):
-    rc = _run(["threshold", "--loss", "supcon", "--classes", "3", "--per-class", "2",
+    rc = _run(["regimes", "--loss", "supcon", "--classes", "3", "--per-class", "2",
                "--tau", "learnable"])
     err = capsys.readouterr().err
     assert rc != 0 and "learnable" in err and len(err.strip().splitlines()) == 1
@@ -203,8 +203,8 @@ def _symmetric_sims(v, c, o, m, k, p):
                                                                      0.5, 0.0)])
 def test_the_tau_zero_limit_against_the_per_pair_loss(name, alpha, want):
     """V*, the exact minimum of lim tau x loss as tau -> 0 over the symmetric polyhedron: no
-    symmetric point of 3 x 2 x 2 has the per-pair limit (written here) below it, and the best
-    of a grid of points reaches it. DCL: V* = -4/5 < 0, the loss
+    symmetric point of 3 x 2 x 2 on a grid of step 0.2 has the per-pair limit (written here)
+    below it, and the best of them reaches it. DCL: V* = -4/5 < 0, the loss
     falls without bound as tau -> 0; the others: 0."""
     spec = get_spec(name)
     opt = optimum(name, Batch.balanced(3, 2, 2), repr(alpha), Learnable("0.05"))
@@ -214,9 +214,9 @@ def test_the_tau_zero_limit_against_the_per_pair_loss(name, alpha, want):
 
     P = polyhedron(3, 2, 2)
     best = float("inf")
-    for v in np.linspace(-1, 1, 21):
-        for c in np.linspace(-1, 1, 21):
-            for o in np.linspace(-1, 1, 21):
+    for v in np.linspace(-1, 1, 11):
+        for c in np.linspace(-1, 1, 11):
+            for o in np.linspace(-1, 1, 11):
                 if min(P.eigenvalues([v, c, o])) < -1e-12:
                     continue
                 kinds, sims = _symmetric_sims(v, c, o, 3, 2, 2)
@@ -233,3 +233,22 @@ def test_near_zero_the_optimums_loss_is_v_star_over_tau():
               for t in ("0.05", "0.01", "0.002")]
     gaps = [abs(v + 0.8) for v in values]
     assert gaps[0] > gaps[1] > gaps[2] and gaps[2] < 0.01
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["paper", "supcon"])
+def test_the_learned_threshold_is_alpha_c_at_the_clamp(name, capsys):
+    """Where tau runs to the clamp at every alpha, collapse with tau learned is collapse at the
+    clamp: the bisection on the learned optimum (threshold with a Learnable) lands on the
+    closed-form alpha_c(clamp) of the SSEM derivation, to its 1e-6. The CLI prints it."""
+    from ssem_symbolic.optimum import threshold
+    from ssem_symbolic.ssem import alpha_c_value
+
+    batch = Batch.balanced(3, 2, 2)
+    th = threshold(name, batch, tau=Learnable("0.1"))
+    assert th.collapse_when == "alpha <= alpha_c"
+    assert th.alpha_c == pytest.approx(float(alpha_c_value(name, 3, 2, 2, "0.1")), abs=1e-6)
+    rc = main(["threshold", "--loss", name, "--classes", "3", "--per-class", "2",
+               "--tau", "learnable:0.1", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0 and out["alpha_c"] == th.alpha_c and out["tau"] == "learnable:0.1"
