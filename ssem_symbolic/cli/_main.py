@@ -1891,8 +1891,9 @@ def _optimum_learned(args, spec, setting) -> int:
         return 0
     learned = opt.temperature
     where = ("at the clamp: the lowest loss searched is there, so training drives tau down "
-             "to it" if learned.at_clamp else "at the top of the range searched: tau grows without "
-             "bound" if learned.at_top else "inside the range: the loss has a minimum in tau")
+             "to it" if learned.at_clamp else "at the top of the range searched: the loss is "
+             "lowest there" if learned.at_top else "inside the range: the lowest loss searched "
+             "lies there")
     rows = [(key, ", ".join(map(str, val)) if isinstance(val, list) else _fmt(val))
             for key, val in out.items()
             if not isinstance(val, (dict, list)) or key == "active_constraints"]
@@ -1907,7 +1908,7 @@ def _optimum_learned(args, spec, setting) -> int:
         scale = ("" if spec.scale == 1 else
                  "; the spec's scale multiplies it (the learned loss above includes it)")
         print(f"As tau -> 0, tau x (the optimum's unscaled loss) -> V* = {v} (exact, a linear "
-              f"program): the loss {trend} as tau -> 0{scale}.")
+              f"program): the unscaled loss {trend} as tau -> 0{scale}.")
     gone = [i for i, c in enumerate(opt.per_class) if c["collapsed"]]
     print("At the learned tau " + ("every class collapses." if opt.collapsed else
                                    f"classes {gone} collapse, the others keep their spread."
@@ -1917,9 +1918,9 @@ def _optimum_learned(args, spec, setting) -> int:
 
         th = threshold(spec, setting, tau=args.tau.clamp)
         if th.alpha_c is not None and th.collapse_when:
-            print(f"With tau learned down to the clamp, the classes collapse iff "
+            print(f"At the clamp the classes collapse iff "
                   f"{th.collapse_when.replace('alpha_c', f'alpha_c(tau = {learned.clamp:g})')}"
-                  f" = {th.alpha_c:.6g}.")
+                  f" = {th.alpha_c:.6g} (ssem threshold --tau learnable checks every alpha).")
     return 0
 _regimes = _by_family({"balanced": _regimes_balanced, "imbalanced": _regimes_imbalanced,
                        "dataset": _regimes_dataset})

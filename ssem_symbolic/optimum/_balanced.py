@@ -456,6 +456,25 @@ def axis_grid(tau, alpha, tol: float, tau_range=TAU_SCAN, count: int = SCAN_POIN
             lambda lo, hi: hi - lo <= tol * lo, lambda x: (alpha, x))
 
 
+def flag_change(flag, tol: float, label: str) -> tuple | None:
+    """Where ``flag(alpha)`` (a bool) changes on [0, 1]: (alpha, flag(0)) by bisection to
+    ``tol`` between the ends, or None when the ends agree (one change is assumed between
+    them). ``label`` names the progress bar."""
+    bar = progress(label)
+    flag = counted(bar, flag)
+    lo, hi = exact(0), exact(1)
+    try:
+        at_lo = flag(lo)
+        if at_lo == flag(hi):
+            return None
+        while hi - lo > tol:
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if flag(mid) == at_lo else (lo, mid)
+        return float((lo + hi) / 2), at_lo
+    finally:
+        bar.close()
+
+
 def scan(points, key, mid, done) -> list[tuple]:
     """The changes of ``key`` (a hashable regime) along sorted ``points``: (where, before,
     after) per change, each located by bisection until ``done(lo, hi)``. A third regime met

@@ -18,12 +18,11 @@ batch-level optimum.
 
 from __future__ import annotations
 
-from ..infra import progress
 from ..setting import Sampler, limit_polyhedron, mixture, polyhedron
 from ..spec import TERMS, LossSpec, check_setting, get_spec
 from ..vocab import check_tau, exact
-from ._balanced import (TAU_RANGE, TAU_SCAN, batch_objective, global_optimum, minimum,
-                        regimes_of, symmetric_objective)
+from ._balanced import (TAU_RANGE, TAU_SCAN, batch_objective, flag_change, global_optimum,
+                        minimum, regimes_of, symmetric_objective)
 from ._result import Optimum, Regimes
 
 
@@ -163,21 +162,10 @@ def dataset_alpha_c(convention, classes: int, instances: int, p_: int, sampler: 
     by bisection to ``tol`` between the first and the last alpha of the scan that differ.
     None when it is active at every alpha in [0, 1] or at none."""
     def collapsed(a) -> bool:  # the active set only: no need to decide every sign to the end
-        bar.update(1)
         return "within-class" in dataset_optimum(convention, classes, instances, p_, sampler,
                                                  a, tau_, max_digits=120).active
-    lo, hi = exact(0), exact(1)
-    with progress("dataset alpha_c: bisection") as bar:
-        at_lo, at_hi = collapsed(lo), collapsed(hi)
-        if at_lo == at_hi:
-            return None
-        while hi - lo > tol:
-            mid = (lo + hi) / 2
-            if collapsed(mid) == at_lo:
-                lo = mid
-            else:
-                hi = mid
-    return float((lo + hi) / 2)
+    change = flag_change(collapsed, tol, "dataset alpha_c: bisection")
+    return None if change is None else change[0]
 
 
 def dataset_regimes(convention, classes: int, instances: int | None, p_: int,

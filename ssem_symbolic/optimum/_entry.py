@@ -22,13 +22,13 @@ from typing import Union
 import mpmath
 
 from ..setting import Batch, Dataset
-from ..vocab import Learnable, exact
+from ..vocab import Learnable
 from ..spec import LossSpec, check_setting, get_spec
 from ..ssem import alpha_c_value, alpha_side, collapse_rule, tau_c_value
 from ._learnable import learned_optimum
 from ._limit import tau_zero_limit
 from ._result import Optimum, Regimes
-from ._balanced import balanced_regimes, global_optimum, symmetric_weights
+from ._balanced import balanced_regimes, flag_change, global_optimum, symmetric_weights
 from ._dataset import (dataset_alpha_c, dataset_optimum, dataset_regimes,
                        dataset_tau_c, symmetric_family)
 from ._imbalanced import imbalanced_optimum, imbalanced_regimes
@@ -176,19 +176,13 @@ def _learned_threshold(spec: LossSpec, setting: Setting, learnable: Learnable,
     Learnable`): where the learned optimum stops (or starts) collapsing every class, by
     bisection on alpha between 0 and 1 to ``tol`` (one change is assumed; the ends are
     solved). None when both ends agree."""
-    def collapsed(a) -> bool:
-        return optimum(spec, setting, a, learnable).collapsed
-
-    lo, hi = exact(0), exact(1)
-    at_lo, at_hi = collapsed(lo), collapsed(hi)
+    change = flag_change(lambda a: optimum(spec, setting, a, learnable).collapsed, tol,
+                         "alpha_c with tau learned: bisection")
     span = (float(learnable.clamp), float(learnable.top))
-    if at_lo == at_hi:
+    if change is None:
         return Threshold(setting, "alpha", alpha_c=None, tau_range=span)
-    while hi - lo > tol:
-        mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if collapsed(mid) == at_lo else (lo, mid)
-    return Threshold(setting, "alpha", alpha_c=float((lo + hi) / 2),
-                     collapse_when="alpha <= alpha_c" if at_lo else "alpha >= alpha_c",
+    return Threshold(setting, "alpha", alpha_c=change[0],
+                     collapse_when="alpha <= alpha_c" if change[1] else "alpha >= alpha_c",
                      tau_range=span)
 
 

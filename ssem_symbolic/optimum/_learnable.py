@@ -9,13 +9,14 @@ joint optimum is (tau*, X*(tau*)), with the geometry of the optimum at tau*.
 F is not known to be unimodal in tau, so the search is a grid of :data:`GRID` points in
 log tau from the clamp to ``top``, then golden section in log tau around the best grid point
 (to 1e-7 relative in tau). tau* is reported "at the clamp" where the best point is the clamp
-itself; every convention of the shipped presets and examples is there at 3 x 2 x 2 (the loss
-falls as tau falls, towards its tau -> 0 limit), so training drives tau to the clamp and the
-question of collapse is the optimum's at tau = clamp.
+itself. Every shipped preset and example is there at 3 x 2 x 2 and alpha in {0, 0.25, 0.5,
+0.75, 1}, so training drives tau to the clamp and the question of collapse is the optimum's at
+tau = clamp. Why, near 0: :mod:`~ssem_symbolic.optimum._limit`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 from ..forms import golden
@@ -56,6 +57,4 @@ def learned_optimum(solve, learnable: Learnable, limit=None) -> Optimum:
     temperature = LearnedTemperature(
         tau=float(tau), clamp=lo, top=hi, at_clamp=at_clamp, at_top=at_top,
         profile=tuple((float(t), v) for t, v in zip(taus, values)), limit=limit)
-    import dataclasses
-
     return dataclasses.replace(solved[tau], temperature=temperature)
