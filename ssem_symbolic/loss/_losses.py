@@ -28,7 +28,7 @@ from typing import NamedTuple
 import torch
 
 from ._pull import pull
-from ..vocab import by_type, to_groups
+from ..vocab import Learnable, by_type, to_groups
 from ..spec import PAIR_TYPES, LossSpec, get_spec
 
 
@@ -775,6 +775,14 @@ def _times(coef: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
     return coef[..., None] * rows if coef.dim() else coef * rows
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 class SupCLLoss(torch.nn.Module):
     """(1 - alpha) L_sup + alpha L_self in any loss convention, a drop-in training loss.
 
@@ -800,6 +808,13 @@ class SupCLLoss(torch.nn.Module):
     all ranks (``torch.distributed.monitored_barrier``); a rank that never calls the loss is
     then an error naming it instead of a hang.
 
+    ``temperature`` may be learned: ``"learnable"``, ``"learnable:CLAMP"`` or a
+    :class:`~ssem_symbolic.vocab.Learnable`. The loss then holds CLIP's parameter,
+    ``logit_scale`` = log(1/tau), started at log(1/``init_temperature``) (CLIP: 1/0.07), and
+    uses tau = exp(-logit_scale) kept in [clamp, top] (CLIP's clamp: logit scale 100, tau >=
+    0.01); train it with the model's parameters. ``tau`` is the current value.
+    ``ssem optimum --tau learnable`` gives the joint optimum such training tends to.
+
     The convention's own rules apply: its ``scale`` (SupContrast's temperature /
     base_temperature: ``convention="supcontrast"``), its rule for anchors without a positive
     and the views it is defined for. Refused, each in one line that says why:
@@ -807,11 +822,11 @@ class SupCLLoss(torch.nn.Module):
     ``indices_tuple``, and a ``mask`` that is not a class structure.
     """
 
-    def __init__(self, alpha: float = 0.0, temperature: float = 0.1,
+    def __init__(self, alpha: float = 0.0, temperature: float | str | Learnable = 0.1,
                  convention: str | LossSpec = "paper", normalize: bool = True,
                  check_finite: bool = True, chunk_size: int | None = None,
                  gather: bool = False, *, gather_timeout: float | None = None,
-                 contrast_mode: str = "all") -> None:
+                 contrast_mode: str = "all", init_temperature: float = 0.07) -> None:
         super().__init__()
         if contrast_mode != "all":
             raise ValueError(f"contrast_mode={contrast_mode!r} is not supported: only "
@@ -819,9 +834,21 @@ class SupCLLoss(torch.nn.Module):
                              "theory rests on ('one' lets only the first view anchor)")
         if not 0.0 <= float(alpha) <= 1.0:
             raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
-        if not float(temperature) > 0.0 or float(temperature) == float("inf"):
+        if isinstance(temperature, str) and not _is_number(temperature):
+            temperature = Learnable.parse(temperature)
+        self.learnable = temperature if isinstance(temperature, Learnable) else None
+        if self.learnable is not None:
+            lo, hi = float(self.learnable.clamp), float(self.learnable.top)
+            if not lo <= float(init_temperature) <= hi:
+                raise ValueError(f"init_temperature must lie in [{lo:g}, {hi:g}], got "
+                                 f"{init_temperature}")
+            self.logit_scale = torch.nn.Parameter(torch.tensor(-math.log(init_temperature)))
+            self._tau = None
+        elif not float(temperature) > 0.0 or float(temperature) == float("inf"):
             raise ValueError(f"temperature must be a finite number > 0, got {temperature}")
-        self.alpha, self.tau = float(alpha), float(temperature)
+        else:
+            self._tau = float(temperature)
+        self.alpha = float(alpha)
         self.spec = get_spec(convention)
         self.normalize, self.check_finite, self.chunk_size = normalize, check_finite, chunk_size
         if gather_timeout is not None and not (gather and float(gather_timeout) > 0):
@@ -852,11 +879,26 @@ class SupCLLoss(torch.nn.Module):
         observe = None
         if self.keep_statistics and self.normalize and z.dim() == 3 and not self.gather:
             observe = self._observer(z)
-        out = supcl_loss(z, labels, alpha, self.tau, self.spec, self.normalize,
+        tau = self._tau if self.learnable is None else self.temperature(z.dtype)
+        out = supcl_loss(z, labels, alpha, tau, self.spec, self.normalize,
                          pattern=self._pattern, chunk_size=self.chunk_size, observe=observe)
         if self.check_finite:
             _check_value(out)
         return out
+
+    def temperature(self, dtype: torch.dtype | None = None) -> torch.Tensor:
+        """tau as a tensor (in ``dtype``, default the parameter's): exp(-logit_scale) kept in
+        [clamp, top] where it is learned (its gradient flows inside that range; outside it
+        tau stays at the end), else the fixed value."""
+        if self.learnable is None:
+            return torch.tensor(self._tau, dtype=dtype)
+        lo, hi = (math.log(float(v)) for v in (self.learnable.clamp, self.learnable.top))
+        return torch.exp(-self.logit_scale.to(dtype or self.logit_scale.dtype).clamp(-hi, -lo))
+
+    @property
+    def tau(self) -> float:
+        """The temperature now (a learned one's current value)."""
+        return self._tau if self.learnable is None else float(self.temperature().detach())
 
     def _observer(self, z: torch.Tensor):
         """What :attr:`statistics` keeps of this call's batch: the unit rows (M, d), the sum of

@@ -207,6 +207,9 @@ class CollapseMonitor:
             if given:
                 raise ValueError(f"{', '.join(given)} come(s) from the loss being watched: "
                                  "give the loss or the values, not both")
+            if getattr(loss, "learnable", None) is not None:
+                raise ValueError("CollapseMonitor predicts at a fixed temperature, and this loss "
+                                 "learns tau: the joint optimum is ssem optimum --tau learnable")
             alpha, temperature, convention = loss.alpha, loss.tau, loss.spec
             # the loss keeps each batch's class sums while its unit rows are in cache; a call
             # on the same features and labels reads them instead of passing over z again

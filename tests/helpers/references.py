@@ -84,3 +84,25 @@ def loss_of_embeddings(z, labels, alpha: float, tau: float, spec) -> float:
     """:func:`batch_loss` of embeddings z (N, p, d) with labels (N,)."""
     kinds, sims = from_embeddings(z, labels)
     return batch_loss(spec, kinds, sims, alpha, tau)
+
+
+def torch_batch_loss(spec, kinds, sims, alpha: float, tau):
+    """:func:`batch_loss`'s softmax form in torch, for the presets (mean over anchors, unit
+    pair weights), differentiable in ``sims`` (a tensor) and ``tau``. Checked against
+    :func:`batch_loss` in tests/optimum/test_learnable.py."""
+    import torch
+
+    total = 0.0
+    for i, term in enumerate(("sup", "self")):
+        w0, w1 = (float(x) for x in spec.weights[i])
+        weight = w0 + w1 * alpha
+        den = torch.tensor([[t in spec.denominator_of(term) for t in row] for row in kinds])
+        pos = torch.tensor([[t in spec.positives(term) for t in row] for row in kinds])
+        logits = (sims / tau).masked_fill(~den, float("-inf"))
+        log_den = torch.logsumexp(logits, dim=1, keepdim=True)
+        per_pair = (log_den - sims / tau).masked_fill(~pos, 0.0)
+        has = pos.any(dim=1)
+        per_anchor = per_pair.sum(dim=1)[has] / pos.sum(dim=1)[has]
+        if has.any():
+            total = total + weight * per_anchor.mean()
+    return total

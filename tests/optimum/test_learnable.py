@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers.references import batch_loss, kinds_of
+from helpers.references import batch_loss, kinds_of, torch_batch_loss
 from ssem_symbolic.cli import main
 from ssem_symbolic.optimum import optimum
 from ssem_symbolic.setting import Batch
@@ -22,25 +22,6 @@ def _run(argv) -> int:
         return main(argv)
     except SystemExit as exc:
         return exc.code
-
-
-def _torch_loss(spec, kinds, sims, alpha: float, tau):
-    """The softmax form of helpers.references.batch_loss in torch (mean over anchors, unit pair
-    weights: the presets used here), differentiable in sims and tau."""
-    total = 0.0
-    for i, term in enumerate(("sup", "self")):
-        w0, w1 = (float(x) for x in spec.weights[i])
-        weight = w0 + w1 * alpha
-        den = torch.tensor([[t in spec.denominator_of(term) for t in row] for row in kinds])
-        pos = torch.tensor([[t in spec.positives(term) for t in row] for row in kinds])
-        logits = (sims / tau).masked_fill(~den, float("-inf"))
-        log_den = torch.logsumexp(logits, dim=1, keepdim=True)
-        per_pair = (log_den - sims / tau).masked_fill(~pos, 0.0)
-        has = pos.any(dim=1)
-        per_anchor = per_pair.sum(dim=1)[has] / pos.sum(dim=1)[has]
-        if has.any():
-            total = total + weight * per_anchor.mean()
-    return total
 
 
 def _joint(spec, m, k, p, alpha, clamp, seeds=(0, 1)):
@@ -61,14 +42,14 @@ def _joint(spec, m, k, p, alpha, clamp, seeds=(0, 1)):
         def closure():
             opt.zero_grad()
             X = torch.nn.functional.normalize(W, dim=1)
-            loss = _torch_loss(spec, kinds, X @ X.T, alpha, clamp + torch.exp(u))
+            loss = torch_batch_loss(spec, kinds, X @ X.T, alpha, clamp + torch.exp(u))
             loss.backward()
             return loss
         for _ in range(2):
             opt.step(closure)
         with torch.no_grad():
             X = torch.nn.functional.normalize(W, dim=1)
-            loss = float(_torch_loss(spec, kinds, X @ X.T, alpha, clamp + torch.exp(u)))
+            loss = float(torch_batch_loss(spec, kinds, X @ X.T, alpha, clamp + torch.exp(u)))
             tau = float(clamp + torch.exp(u))
             Z = X.reshape(m, k * p, -1)
             within = float(1 - (Z.mean(dim=1).norm(dim=-1) ** 2).mean())
@@ -88,7 +69,7 @@ def test_the_torch_loss_is_the_per_pair_reference():
     for name in ("paper", "supcon"):
         spec = get_spec(name)
         tau = torch.tensor(0.2, dtype=torch.float64)
-        assert float(_torch_loss(spec, kinds, S, 0.3, tau)) == pytest.approx(
+        assert float(torch_batch_loss(spec, kinds, S, 0.3, tau)) == pytest.approx(
             batch_loss(spec, kinds, S.tolist(), 0.3, 0.2), abs=1e-12)
 
 
