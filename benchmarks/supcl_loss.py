@@ -62,6 +62,8 @@ def main() -> None:
         "SupCLLoss supcon (alpha 0)": (0.0, "supcon"),
         "SupCLLoss supcon (alpha 0.5)": (0.5, "supcon"),
         "SupCLLoss paper (alpha 0.5)": (0.5, "paper")}.items()}
+    # tau learned (a logit_scale parameter, its gradient computed too)
+    mods["SupCLLoss supcon, learned tau"] = SupCLLoss(0.5, "learnable:0.01", "supcon")
     for name, mod in mods.items():
         cases[name] = run(lambda mod=mod: mod(z, labels))
     # real training: new labels every step (drawn beforehand, so drawing is not timed)
