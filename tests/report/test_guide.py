@@ -178,11 +178,12 @@ def test_the_guide_answers_every_question_for_uniformly_drawn_batches(capsys):
 
 
 def test_the_guide_is_one_result_type_whose_json_is_a_copy():
-    """guide() returns a Guide for every setting: its values by key, findings and warnings as
-    records (a kind, no prose), and as_dict() a deep copy (changing it leaves the guide)."""
+    """guide() returns a Guide (the same type for every setting, as guide() wraps every
+    family's values once): its values by key, findings and warnings as records (a kind, no
+    prose), and as_dict() a deep copy (changing it leaves the guide)."""
     from ssem_symbolic.report import Guide
 
-    for setting in (Batch.balanced(3, 4, 2), Batch((3, 2), 2)):
+    for setting in (Batch.balanced(3, 4, 2), Batch.balanced(2, 2, 2)):
         g = guide("paper", setting, tau=0.5)
         assert isinstance(g, Guide)
         d = g.as_dict()
