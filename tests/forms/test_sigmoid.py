@@ -61,6 +61,7 @@ def test_the_torch_loss_is_the_per_pair_reference(spec, alpha, tau, views):
     assert torch.allclose(both(None)[1], g_batched, rtol=0, atol=1e-12)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("spec", [SIG, BIASED], ids=["file", "biased-pairs"])
 def test_f_beta_star_and_the_thresholds(spec):
     check_f_on_ssem_vectors(spec, 0.3, 0.4, betas=(0.2, 0.8, 1.0), seed=7)

@@ -58,6 +58,7 @@ def test_measure_follows_the_definitions_on_explicit_vectors():
     assert out["view_similarity"] == pytest.approx((1 + 1 + 1 - 1) / 4)
 
 
+@pytest.mark.slow
 def test_a_tiny_real_run_records_every_point_with_its_verdict(tmp_path, capsys):
     out = run_real(PLANS["tiny"])
     assert len(out["runs"]) == 2 and len(out["points"]) == 2

@@ -89,6 +89,7 @@ def test_settings_are_objects_checked_once():
         ss.threshold("paper", Batch((5, 3, 2)), alpha="0.3")
 
 
+@pytest.mark.slow
 def test_regimes_on_a_batch_and_a_balanced_merge():
     r = ss.regimes("supcon-split", Batch.balanced(3, 4), tau="0.3")
     assert [round(b.at, 6) for b in r.boundaries] == [0.117939, 0.161546]

@@ -180,8 +180,9 @@ def _symmetric_sims(v, c, o, m, k, p):
 
 
 @pytest.mark.parametrize("name, alpha, want", [("dcl", 0.5, -0.8), ("supcon", 0.5, 0.0),
-                                               ("paper", 0.2, 0.0), ("supervised-sigmoid",
-                                                                     0.5, 0.0)])
+                                               ("paper", 0.2, 0.0),
+                                               pytest.param("supervised-sigmoid", 0.5, 0.0,
+                                                            marks=pytest.mark.slow)])
 def test_the_tau_zero_limit_against_the_per_pair_loss(name, alpha, want):
     """V*, the exact minimum of lim tau x loss as tau -> 0 over the symmetric polyhedron: no
     symmetric point of 3 x 2 x 2 on a grid of step 0.2 has the per-pair limit (written here)

@@ -90,6 +90,7 @@ def test_the_configuration_found_in_r_d_is_no_worse_than_fifty_seeds_nor_below_t
     assert found >= out["loss_value"] - 1e-9  # the relaxation bounds every configuration
 
 
+@pytest.mark.slow
 def test_regimes_with_dim_give_each_regime_its_closed_form_rank(capsys):
     from ssem_symbolic.cli import main
 
