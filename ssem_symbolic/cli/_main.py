@@ -236,7 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "boundaries along alpha (at a tau) or along tau (at an alpha)")
     _batch_args(rg)
     scan = rg.add_mutually_exclusive_group(required=True)
-    scan.add_argument("--tau", type=_real("--tau"), help="scan alpha in [0, 1] at this tau")
+    scan.add_argument("--tau", type=_tau_or_learnable,
+                      help="scan alpha in [0, 1] at this tau, or with tau learned "
+                      "(learnable[:CLAMP])")
     scan.add_argument("--alpha", type=_real("--alpha"),
                       help="scan tau in [0.01, 100] at this alpha")
     _dataset_args(rg, "the dataset-level regimes beside the per-batch ones")
@@ -1922,8 +1924,50 @@ def _optimum_learned(args, spec, setting) -> int:
                   f"{th.collapse_when.replace('alpha_c', f'alpha_c(tau = {learned.clamp:g})')}"
                   f" = {th.alpha_c:.6g} (ssem threshold --tau learnable checks every alpha).")
     return 0
-_regimes = _by_family({"balanced": _regimes_balanced, "imbalanced": _regimes_imbalanced,
-                       "dataset": _regimes_dataset})
+_regimes_fixed = _by_family({"balanced": _regimes_balanced, "imbalanced": _regimes_imbalanced,
+                             "dataset": _regimes_dataset})
+
+
+def _regimes(args) -> int:
+    from ..vocab import Learnable
+
+    if isinstance(args.tau, Learnable):
+        return _regimes_learned(args, *_resolve(args))
+    return _regimes_fixed(args)
+
+
+def _regimes_learned(args, spec, setting) -> int:
+    """``ssem regimes --tau learnable[:CLAMP]``: the regimes along alpha of the joint optimum
+    over the embeddings and tau, for any setting."""
+    from ..optimum import regimes
+
+    if args.dim is not None:
+        raise ValueError("--dim takes a number for --tau: run ssem regimes at the learned tau")
+    result = regimes(spec, setting, tau=args.tau)
+    if args.json:
+        print(_dumps(result.as_dict()))
+        return 0
+    clamp = float(args.tau.clamp)
+    views = setting.views
+    print(_table([("loss", spec.name), ("setting", setting.describe()),
+                  ("scan", f"alpha at tau learnable, >= {clamp:g} (searched up to "
+                   f"{float(args.tau.top):g})")]))
+    bounds = result.boundaries
+    print(f"\n{len(bounds)} boundar{'y' if len(bounds) == 1 else 'ies'} along alpha (to 1e-6):")
+    for b in bounds:
+        moved = ("" if b.tau_below == b.tau_above else
+                 f"; tau* {b.tau_below} -> {b.tau_above}")
+        print(f"  alpha = {b.at:.7g}: [{', '.join(b.below)}] -> [{', '.join(b.above)}]{moved}")
+    print("\nRegimes (tau* read at a point inside each):")
+    places = {"clamp": "at the clamp", "top": "at the top of the search",
+              "interior": "inside the range"}
+    for r in result.regimes:
+        state = (_regime_words(r["active"], views) if "collapsed" in r else
+                 f"classes {r['collapsed_classes']} collapsed" if r["collapsed_classes"]
+                 else "no class collapsed")
+        print(f"  alpha in [{r['from']:.6g}, {r['to']:.6g}]: {state}; tau* = {r['tau']:.6g}, "
+              f"{places[r['tau_star']]}")
+    return 0
 _COMMANDS = {"threshold": _threshold, "optimum": _optimum, "regimes": _regimes, "phase": _phase,
              "crosscheck": _crosscheck, "export": _export, "guide": _guide, "formula": _formula,
              "spec": _spec, "explain": _explain, "diagnose": _diagnose,

@@ -46,7 +46,7 @@ from ..setting import (ClassSizes, Polyhedron, collapsed, eigen_variances, gram_
                        polyhedron, sorted_names, takes_convention)
 from ..spec import TERMS, LossSpec, NoSolution, alpha, check_setting, get_spec
 from ..ssem import optimal_beta
-from ..vocab import exact, mp
+from ..vocab import Learnable, exact, mp
 from ._certificate import SSEMCertificate, softmax_certificate
 from ._result import Boundary, Optimum, Regimes
 from ._solver import barrier, candidates, sign
@@ -443,7 +443,9 @@ def axis_grid(tau, alpha, tol: float, tau_range=TAU_SCAN, count: int = SCAN_POIN
         raise ValueError("give exactly one of tau (scan over alpha) or alpha (scan over tau)")
     if tau is not None:
         points = [sp.Rational(i, count - 1) for i in range(count)]
-        return ("alpha", {"tau": float(exact(tau))}, points, lambda lo, hi: (lo + hi) / 2,
+        fixed = ({"tau": "learnable", "clamp": float(tau.clamp), "top": float(tau.top)}
+                 if isinstance(tau, Learnable) else {"tau": float(exact(tau))})
+        return ("alpha", fixed, points, lambda lo, hi: (lo + hi) / 2,
                 lambda lo, hi: hi - lo <= tol, lambda x: (x, tau))
     lo_t, hi_t = (exact(v) for v in tau_range)
     if not (exact(TAU_RANGE[0]) <= lo_t < hi_t <= exact(TAU_RANGE[1])):
@@ -528,6 +530,14 @@ def balanced_regimes(convention: str | LossSpec, m_: int, k_: int, p_: int, *, t
                       alpha=alpha, tol=tol, tau_range=tau_range, points=points)
 
 
+def tau_place(opt: Optimum) -> str | None:
+    """Where a learned tau* lies: "clamp", "top" or "interior" (None: tau was fixed)."""
+    t = opt.temperature
+    if t is None:
+        return None
+    return "clamp" if t.at_clamp else "top" if t.at_top else "interior"
+
+
 def regimes_of(solve, *, tau=None, alpha=None, tol: float = 1e-10, tau_range=TAU_SCAN,
                points: int = SCAN_POINTS, sizes: ClassSizes | None = None) -> Regimes:
     """The regimes of any optimum along one axis: ``solve(alpha, tau)`` returns an
@@ -545,20 +555,23 @@ def regimes_of(solve, *, tau=None, alpha=None, tol: float = 1e-10, tau_range=TAU
 
     def key(x):
         opt = solved(x)
-        return opt.active, opt.merged
+        return opt.active, opt.merged, tau_place(opt)
 
     changes = scan(grid, key, mid, done)
     first, changes = changes[0][2], changes[1:]
     edges = [grid[0]] + [w for w, _, _ in changes] + [grid[-1]]
     keys = [first] + [hi for _, _, hi in changes]
     spans, statuses = [], []
-    for a, b, (active, merged) in zip(edges, edges[1:], keys):
-        inside = next((x for x in grid if a <= x <= b and key(x) == (active, merged)), None)
+    for a, b, (active, merged, place) in zip(edges, edges[1:], keys):
+        inside = next((x for x in grid if a <= x <= b and key(x) == (active, merged, place)),
+                      None)
         opt = solved(inside if inside is not None else (a + b) / 2 if axis == "alpha"
                      else mid(a, b))
         status = [c["collapsed"] for c in opt.per_class]
         statuses.append(status)
         span = {"from": float(a), "to": float(b), "active": list(active)}
+        if place is not None:  # tau learned: where tau* lies, and its value inside the span
+            span |= {"tau_star": place, "tau": opt.temperature.tau}
         if sizes is None:
             span["collapsed"] = all(status)
         else:
@@ -566,7 +579,8 @@ def regimes_of(solve, *, tau=None, alpha=None, tol: float = 1e-10, tau_range=TAU
                      "merged": [list(pair) for pair in merged]}
         spans.append(span)
     bounds = tuple(Boundary(axis, float(w), lo[0], hi[0],
-                            *((lo[1], hi[1]) if sizes is not None else ()))
+                            *((lo[1], hi[1]) if sizes is not None else (None, None)),
+                            *((lo[2], hi[2]) if lo[2] is not None else ()))
                    for w, lo, hi in changes)
     flips = tuple(tuple(float(w) for j, (w, _, _) in enumerate(changes)
                         if statuses[j][i] != statuses[j + 1][i])

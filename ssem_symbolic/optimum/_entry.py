@@ -28,12 +28,16 @@ from ..ssem import alpha_c_value, alpha_side, collapse_rule, tau_c_value
 from ._learnable import learned_optimum
 from ._limit import tau_zero_limit
 from ._result import Optimum, Regimes
-from ._balanced import balanced_regimes, flag_change, global_optimum, symmetric_weights
+from ._balanced import (balanced_regimes, flag_change, global_optimum, regimes_of,
+                        symmetric_weights)
 from ._dataset import (dataset_alpha_c, dataset_optimum, dataset_regimes,
                        dataset_tau_c, symmetric_family)
 from ._imbalanced import imbalanced_optimum, imbalanced_regimes
 
 Setting = Union[Batch, Dataset]
+
+#: the alpha grid of a regime scan with tau learned (each point searches tau)
+LEARNED_POINTS = 21
 
 
 def _setting(setting) -> Batch | Dataset:
@@ -88,8 +92,23 @@ def regimes(spec: LossSpec | str, setting: Setting, *, tau=None, alpha=None,
     along tau in ``tau_range`` at fixed ``alpha``, located to ``tol`` (each family's default
     when None: 1e-10 for a balanced batch and a dataset, 1e-8 for unequal sizes). The scan
     starts from a grid of ``points`` (None: 41) and bisects every change; a regime that starts
-    and ends between two grid points is not seen."""
+    and ends between two grid points is not seen.
+
+    ``tau`` a :class:`~ssem_symbolic.vocab.Learnable`: the regimes along alpha of the joint
+    optimum over the embeddings and tau (:func:`optimum` with it at each alpha), a regime
+    being the active set, the merged classes and where tau* lies (the clamp, the top of the
+    search or inside); each span gives tau* at a point inside it. Defaults there: ``points``
+    21, ``tol`` 1e-6 (each point is a search over tau).
+    """
     spec, setting = get_spec(spec), _setting(setting)
+    if isinstance(tau, Learnable):
+        if alpha is not None:
+            raise ValueError("give exactly one of tau (scan over alpha) or alpha (scan over tau)")
+        sizes = None if isinstance(setting, Dataset) or setting.is_balanced else setting.sizes
+        optimum(spec, setting, 0, tau.clamp, max_digits=60)  # the setting's checks, once
+        return regimes_of(lambda a, _: optimum(spec, setting, a, tau), tau=tau,
+                          tol=1e-6 if tol is None else tol,
+                          points=LEARNED_POINTS if points is None else points, sizes=sizes)
     kw = {"tau": tau, "alpha": alpha}
     if tol is not None:
         kw["tol"] = tol

@@ -145,7 +145,8 @@ class Optimum:
 @dataclass(frozen=True)
 class Boundary:
     """A regime change along one axis: ``at`` (alpha or tau), the active sets on each side,
-    and for unequal class sizes the merged classes on each side (None otherwise)."""
+    for unequal class sizes the merged classes on each side (None otherwise), and with tau
+    learned where tau* lies on each side (None otherwise)."""
 
     axis: str
     at: float
@@ -153,12 +154,16 @@ class Boundary:
     above: tuple[str, ...]
     merged_below: tuple | None = None
     merged_above: tuple | None = None
+    tau_below: str | None = None  #: tau learned: where tau* lies below ("clamp", ...)
+    tau_above: str | None = None
 
     def as_dict(self) -> dict:
         out = {self.axis: self.at, "below": list(self.below), "above": list(self.above)}
         if self.merged_below is not None:
             out |= {"merged_below": [list(p) for p in self.merged_below],
                     "merged_above": [list(p) for p in self.merged_above]}
+        if self.tau_below is not None:
+            out |= {"tau_star_below": self.tau_below, "tau_star_above": self.tau_above}
         return out
 
 

@@ -139,11 +139,83 @@ def test_bad_learnable_input_is_a_one_line_error(tau, message, capsys):
 
 
 def test_other_commands_refuse_a_learnable_tau_in_one_line(capsys):
-    rc = _run(["regimes", "--loss", "supcon", "--classes", "3", "--per-class", "2",
-               "--tau", "learnable"])
-    err = capsys.readouterr().err
-    assert rc != 0 and "learnable" in err and len(err.strip().splitlines()) == 1
+    for argv in (["regimes", "--tau", "learnable", "--dim", "4"],
+                 ["regimes", "--tau", "learnable:0.1", "--alpha", "0.3"],
+                 ["explain", "--alpha", "0.3", "--tau", "learnable", "--loss-value", "1"]):
+        rc = _run(argv[:1] + ["--loss", "supcon", "--classes", "3", "--per-class", "2"]
+                  + argv[1:])
+        err = capsys.readouterr().err
+        assert rc != 0 and len(err.strip().splitlines()) == 1, argv
     np.testing.assert_equal(Learnable.parse("learnable:0.05").clamp, Learnable("0.05").clamp)
+
+
+def test_a_regime_scan_reports_where_tau_star_moves():
+    """The scan's regime is the active set, the merges and where tau* lies: a solve whose tau*
+    leaves the clamp at alpha = 0.3 (the same geometry throughout) gives one boundary there,
+    located to the tolerance, with tau* on each side."""
+    import dataclasses
+
+    from ssem_symbolic.optimum import LearnedTemperature
+    from ssem_symbolic.optimum._balanced import regimes_of
+
+    base = optimum("paper", Batch.balanced(2, 2, 2), "0.9", "0.2")
+
+    def solve(a, _):
+        at = float(a) < 0.3
+        return dataclasses.replace(base, temperature=LearnedTemperature(
+            0.2 if at else 0.5, 0.2, 100.0, at_clamp=at, at_top=False))
+
+    r = regimes_of(solve, tau=Learnable("0.2"), tol=1e-6, points=11)
+    (b,) = r.boundaries
+    assert b.at == pytest.approx(0.3, abs=1e-6) and b.below == b.above
+    assert (b.tau_below, b.tau_above) == ("clamp", "interior")
+    assert [x["tau_star"] for x in r.regimes] == ["clamp", "interior"]
+    assert [x["tau"] for x in r.regimes] == [0.2, 0.5]
+    assert r.as_dict()["boundaries"][0]["tau_star_above"] == "interior"
+
+
+def test_cli_regimes_with_a_learnable_tau(capsys):
+    """paper, 2 x 2 x 2, clamp 0.2, on a coarse scan: tau runs to the clamp at every alpha, so
+    the one boundary is the closed-form alpha_c(0.2) of SSEM (to the scan's 1e-3 here)."""
+    from ssem_symbolic.optimum import regimes
+    from ssem_symbolic.ssem import alpha_c_value
+
+    r = regimes("paper", Batch.balanced(2, 2, 2), tau=Learnable("0.2"), points=5, tol=1e-3)
+    (b,) = r.boundaries
+    assert b.at == pytest.approx(float(alpha_c_value("paper", 2, 2, 2, "0.2")), abs=1e-3)
+    assert all(x["tau_star"] == "clamp" and x["tau"] == 0.2 for x in r.regimes)
+    assert [x["collapsed"] for x in r.regimes] == [True, False]
+    assert r.fixed == {"tau": "learnable", "clamp": 0.2, "top": 100.0}
+
+
+@pytest.mark.slow
+def test_learned_regimes_against_joint_brute_force(capsys):
+    """paper, 3 x 2 x 2, clamp 0.1: the learned regimes are those at the clamp (tau* there at
+    every alpha), one boundary at alpha_c(0.1) to 1e-6; on each side of it joint L-BFGS over
+    free unit vectors and tau reaches the clamp and the predicted within-class variance (0
+    below, > 0 above) and loss, and never beats the prediction. The CLI prints the scan."""
+    from ssem_symbolic.optimum import regimes
+    from ssem_symbolic.ssem import alpha_c_value
+
+    torch.set_num_threads(1)
+    learn = Learnable("0.1")
+    r = regimes("paper", Batch.balanced(3, 2, 2), tau=learn)
+    (b,) = r.boundaries
+    a_c = float(alpha_c_value("paper", 3, 2, 2, "0.1"))
+    assert b.at == pytest.approx(a_c, abs=1e-6)
+    assert all(x["tau_star"] == "clamp" for x in r.regimes)
+    for alpha, collapsed in ((a_c - 0.05, True), (a_c + 0.05, False)):
+        opt = optimum("paper", Batch.balanced(3, 2, 2), repr(alpha), learn)
+        assert opt.collapsed is collapsed
+        loss, tau, within, _, _ = _joint(get_spec("paper"), 3, 2, 2, alpha, 0.1)
+        assert loss >= opt.loss_value - 1e-9 and loss == pytest.approx(opt.loss_value, abs=1e-6)
+        assert tau == pytest.approx(0.1, rel=1e-3)
+        assert within == pytest.approx(opt.within_class_variance, abs=1e-3)
+        assert (within < 1e-3) is collapsed
+    rc = main(["regimes", "--loss", "paper", "--classes", "3", "--per-class", "2",
+               "--tau", "learnable:0.1"])
+    text = capsys.readouterr().out
+    assert rc == 0 and f"alpha = {b.at:.7g}" in text and "tau* = 0.1, at the clamp" in text
 
 
 def _limit_loss(spec, kinds, sims, alpha: float) -> float:
