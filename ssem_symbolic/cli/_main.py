@@ -315,7 +315,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "the batch is then --batch-size x W (default 1)")
     gd.add_argument("--views", default=2, type=_integer("--views"), help="p (default 2)")
     which = gd.add_mutually_exclusive_group(required=True)
-    which.add_argument("--tau", type=_real("--tau"))
+    which.add_argument("--tau", type=_tau_or_learnable,
+                       help="a number, or learnable[:CLAMP]: the guide with tau learned")
     which.add_argument("--alpha", type=_real("--alpha"))
     gd.add_argument("--target-within", type=_real("--target-within"),
                     help="the within-class variance wanted, in [0, 1)")
@@ -1595,6 +1596,10 @@ def _guide(args) -> int:
                                                    or args.target_within is None):
         raise ValueError("--dim checks the recommended alpha: give --tau and --target-within")
     setting = _guide_setting(args)
+    from ..vocab import Learnable
+
+    if isinstance(args.tau, Learnable):
+        return _guide_learned(args, setting)
     if isinstance(setting, Dataset) and getattr(args, "dim", None) is not None:
         raise ValueError("--dim checks the recommended alpha of a batch, not of a dataset "
                          "(--instances-per-class, or a batch that is no multiple of the classes)")
@@ -1621,6 +1626,27 @@ def _guide(args) -> int:
     m, k, p = out["batch"]
     print(f"loss {out['loss']}, batch m x k x p = {m} x {k} x {p}")
     for line in guide_lines(out) + ([extra] if extra else []):
+        print(line)
+    for warning in guide_warnings(out):
+        print(f"warning: {warning}")
+    return 0
+
+
+def _guide_learned(args, setting) -> int:
+    """``ssem guide --tau learnable[:CLAMP]``: alpha_c and the alpha for a target within-class
+    variance with tau learned, for any setting."""
+    from ..report import guide
+
+    if getattr(args, "dim", None) is not None:
+        raise ValueError("--dim checks the optimum at a fixed tau: give a number for --tau")
+    out = guide(args.loss, setting, tau=args.tau, target_within=args.target_within).as_dict()
+    if args.json:
+        keys = ("alpha_c", "collapse_when", "alpha", "alphas", "within_range", "tau", "clamp")
+        print(_dumps({key: out[key] for key in keys if key in out}
+                     | {"warnings": guide_warnings(out)}))
+        return 0
+    print(f"loss {out['loss']}, {out['setting']}, tau learned (>= {out['clamp']:g})")
+    for line in guide_lines(out):
         print(line)
     for warning in guide_warnings(out):
         print(f"warning: {warning}")

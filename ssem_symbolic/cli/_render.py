@@ -67,6 +67,20 @@ def finding(out: dict, f: dict) -> str:
     if kind == "alpha_for_weighted_target":
         return (f"alpha = {f['alpha']:.8f} gives a size-weighted within-class variance of "
                 f"{f['target_within']:g} at {_fixed(f['fixed'])}.")
+    if kind == "learned_collapse":
+        if f["alpha_c"] is None:
+            return (f"With tau learned (>= {f['clamp']:g}) no alpha in [0, 1] changes whether "
+                    "the classes collapse.")
+        rule = f["collapse_when"].replace("alpha_c", f"{f['alpha_c']:.6g}")
+        return f"With tau learned (>= {f['clamp']:g}) the classes collapse iff {rule}."
+    if kind == "learned_alpha_for_target":
+        if not f["alphas"]:
+            lo, hi = f["within_range"]
+            return (f"No alpha in [0, 1] gives within-class variance {f['target_within']:g} with "
+                    f"tau learned: it stays in [{lo:.4g}, {hi:.4g}].")
+        return " ".join(f"alpha = {x['alpha']:.6g} gives within-class variance "
+                        f"{f['target_within']:g}, with tau learned at {x['tau']:.6g}."
+                        for x in f["alphas"])
     raise ValueError(f"no words for the finding {kind!r}")
 
 
@@ -102,6 +116,10 @@ def warning(out: dict, w: dict) -> str:
                 f"{w['dim']}: a model with {w['dim']}-dimensional embeddings cannot reach it, "
                 "and the within-class variance it reaches can differ from the target; in "
                 f"R^{w['dim']} {expect}")
+    if kind == "learned_tau_searched":
+        return (f"tau* is the lowest loss of a search over tau in [{w['clamp']:g}, {w['top']:g}] "
+                "(33 points in log tau, then golden section) at each alpha, not proven the "
+                "global minimum over tau")
     raise ValueError(f"no words for the warning {kind!r}")
 
 

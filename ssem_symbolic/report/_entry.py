@@ -14,8 +14,8 @@ import numpy as np
 from ..optimum import threshold
 from ..setting import Batch, Dataset
 from ..spec import LossSpec, get_spec
-from ..vocab import exact
-from ._guide import Guide, guide_balanced, guide_imbalanced, guide_uniform
+from ..vocab import Learnable, exact
+from ._guide import Guide, guide_balanced, guide_imbalanced, guide_learned, guide_uniform
 from ._phase import PhaseMap, exact_phase_map, phase_map_balanced
 
 
@@ -49,8 +49,18 @@ def guide(spec: LossSpec | str, setting: Batch | Dataset, *, tau=None, alpha=Non
     answer is the dataset-level one, which training with that sampler follows. A dataset
     under a balanced sampler (``tau`` given): the dataset-level alpha_c, with the guide of
     one of its batches under ``per_batch``.
+
+    ``tau`` a :class:`~ssem_symbolic.vocab.Learnable`: the guide with tau learned, for any
+    setting (:func:`~ssem_symbolic.report._guide.guide_learned`): alpha_c of the joint optimum
+    over the embeddings and tau, and the alphas where its within-class variance meets
+    ``target_within``.
     """
-    return Guide(_guide(get_spec(spec), setting, tau, alpha, target_within, dim))
+    spec = get_spec(spec)
+    if isinstance(tau, Learnable):
+        if dim is not None:
+            raise ValueError("dim checks the optimum at a fixed tau: give a number for tau")
+        return Guide(guide_learned(spec, setting, tau, target_within))
+    return Guide(_guide(spec, setting, tau, alpha, target_within, dim))
 
 
 def _guide(spec: LossSpec, setting, tau, alpha, target_within, dim) -> dict:

@@ -423,3 +423,71 @@ def _bisect_roots(g, grid, tol: float, log: bool, check: bool = True) -> list[fl
         out.append(grid[-1])
     bar.close()
     return out
+
+
+#: the alpha grid on which the learned guide looks for a target within-class variance
+LEARNED_GRID = 11
+
+
+def guide_learned(spec, setting, learnable, target_within: float | None = None) -> dict:
+    """The guideline with tau learned (a :class:`~ssem_symbolic.vocab.Learnable`), for any
+    setting, from the joint optimum over the embeddings and tau (:func:`~ssem_symbolic.
+    optimum.optimum` with it at each alpha):
+
+    * ``alpha_c`` and ``collapse_when``: where the learned optimum stops (or starts)
+      collapsing every class (:func:`~ssem_symbolic.optimum.threshold` with the Learnable,
+      bisection to 1e-6; None when no alpha in [0, 1] changes it);
+    * with ``target_within``: ``alphas``, every alpha where the learned optimum's within-class
+      variance (of the whole batch) crosses it, found on a grid of :data:`LEARNED_GRID` alphas
+      and bisected to 1e-6, with tau* there; ``alpha`` the first of them (None when the grid
+      never crosses it: ``within_range`` gives the variance's least and greatest value seen).
+
+    tau* is the lowest loss of a search in tau (a grid, then golden section), not proven the
+    global minimum over tau: the warning ``learned_tau_searched`` says so."""
+    from ..optimum import optimum, threshold
+
+    if target_within is not None and not 0 <= target_within < 1:
+        raise ValueError(f"the target within-class variance must lie in [0, 1), got "
+                         f"{target_within}")
+    th = threshold(spec, setting, tau=learnable)
+    out: dict = {"loss": spec.name, "setting": setting.describe(), "tau": str(learnable),
+                 "clamp": float(learnable.clamp), "alpha_c": th.alpha_c,
+                 "collapse_when": th.collapse_when, "findings": [],
+                 "warnings": [{"kind": "learned_tau_searched", "clamp": float(learnable.clamp),
+                               "top": float(learnable.top)}]}
+    out["findings"].append({"kind": "learned_collapse", "alpha_c": th.alpha_c,
+                            "collapse_when": th.collapse_when,
+                            "clamp": float(learnable.clamp)})
+    if target_within is None:
+        return out
+    solved: dict = {}
+
+    def within(a) -> float:
+        if a not in solved:
+            solved[a] = optimum(spec, setting, a, learnable)
+        return solved[a].within_class_variance - target_within
+
+    grid = [sp.Rational(i, LEARNED_GRID - 1) for i in range(LEARNED_GRID)]
+    values = [within(a) for a in grid]
+    alphas = []
+    for (lo, f_lo), (hi, f_hi) in zip(zip(grid, values), zip(grid[1:], values[1:])):
+        if f_lo == 0:
+            alphas.append(lo)
+        elif f_lo * f_hi < 0:
+            while hi - lo > sp.Rational(1, 2 ** 20):
+                mid = (lo + hi) / 2
+                if (within(mid) < 0) == (f_lo < 0):
+                    lo = mid
+                else:
+                    hi = mid
+            alphas.append((lo + hi) / 2)
+            within(alphas[-1])
+    if values[-1] == 0:
+        alphas.append(grid[-1])
+    found = [{"alpha": float(a), "tau": solved[a].temperature.tau} for a in alphas]
+    out["alphas"] = found
+    out["alpha"] = found[0]["alpha"] if found else None
+    out["within_range"] = [min(values) + target_within, max(values) + target_within]
+    out["findings"].append({"kind": "learned_alpha_for_target", "target_within": target_within,
+                            "alphas": found, "within_range": out["within_range"]})
+    return out

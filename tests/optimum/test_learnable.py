@@ -306,3 +306,44 @@ def test_the_learned_threshold_is_alpha_c_at_the_clamp(name, capsys):
                "--tau", "learnable:0.1", "--json"])
     out = json.loads(capsys.readouterr().out)
     assert rc == 0 and out["alpha_c"] == th.alpha_c and out["tau"] == "learnable:0.1"
+
+
+@pytest.mark.slow
+def test_the_learned_guide_against_the_closed_form_and_joint_brute_force(capsys):
+    """paper, 3 x 2 x 2, clamp 0.1, target within-class variance 0.2: tau runs to the clamp,
+    so alpha_c is the closed-form alpha_c(0.1) and the alpha for the target is the fixed-tau
+    guide's at 0.1 (both to 1e-6); joint L-BFGS over free unit vectors and tau at that alpha
+    lands on the clamp with within-class variance 0.2 (to 1e-3). The CLI says it in words."""
+    from ssem_symbolic.report import guide
+    from ssem_symbolic.ssem import alpha_c_value
+
+    torch.set_num_threads(1)
+    g = guide("paper", Batch.balanced(3, 2, 2), tau=Learnable("0.1"), target_within=0.2)
+    assert g["alpha_c"] == pytest.approx(float(alpha_c_value("paper", 3, 2, 2, "0.1")),
+                                         abs=1e-6)
+    assert g["collapse_when"] == "alpha <= alpha_c"
+    fixed = guide("paper", Batch.balanced(3, 2, 2), tau=0.1, target_within=0.2)
+    (found,) = g["alphas"]
+    assert found["alpha"] == pytest.approx(fixed["alpha"], abs=1e-6) and found["tau"] == 0.1
+    assert [w["kind"] for w in g.warnings] == ["learned_tau_searched"]
+    _, tau, within, _, _ = _joint(get_spec("paper"), 3, 2, 2, found["alpha"], 0.1)
+    assert tau == pytest.approx(0.1, rel=1e-3) and within == pytest.approx(0.2, abs=1e-3)
+    rc = main(["guide", "--loss", "paper", "--classes", "3", "--per-class", "2",
+               "--tau", "learnable:0.1", "--target-within", "0.2"])
+    text = capsys.readouterr().out
+    assert rc == 0 and f"alpha = {found['alpha']:.6g} gives within-class variance 0.2" in text
+    assert "the classes collapse iff alpha <= 0.5" in text
+
+
+def test_the_learned_guide_refuses_what_it_cannot_answer(capsys):
+    """A dimension check needs a fixed tau, a target lies in [0, 1): one line each."""
+    from ssem_symbolic.report import guide
+
+    with pytest.raises(ValueError, match="fixed tau"):
+        guide("paper", Batch.balanced(3, 2, 2), tau=Learnable("0.1"), target_within=0.2, dim=3)
+    with pytest.raises(ValueError, match=r"\[0, 1\)"):
+        guide("paper", Batch.balanced(3, 2, 2), tau=Learnable("0.1"), target_within=1.5)
+    rc = _run(["guide", "--loss", "paper", "--classes", "3", "--per-class", "2", "--tau",
+               "learnable", "--target-within", "0.2", "--dim", "3"])
+    err = capsys.readouterr().err
+    assert rc != 0 and "fixed tau" in err and len(err.strip().splitlines()) == 1
