@@ -100,13 +100,15 @@ def refine(loss: Callable[[torch.Tensor], torch.Tensor], z: torch.Tensor, tau: f
 
 
 def refine_batch(loss: Callable[[torch.Tensor], torch.Tensor], z: torch.Tensor, taus,
-                 quantities: Callable[[torch.Tensor], dict[str, torch.Tensor]]) -> list[dict]:
+                 quantities: Callable[[torch.Tensor], dict[str, torch.Tensor]],
+                 max_steps: int = NEWTON_STEPS) -> list[dict]:
     """Newton from K configurations of unit embeddings ``z`` (K, N, p, d), float64, each to the
     nearest minimum of its own loss (``loss(u, idx)``: unit embeddings of the configurations
     ``idx`` (len(idx), N, p, d) -> their losses), and each of ``quantities`` ((K, N, p, d) ->
     (K,) per name) with its error sigma, as the module docstring says. One tensor program for
     the configurations still descending: the Hessian is block diagonal, so each follows its
-    own Newton path, and one that has stopped costs nothing more.
+    own Newton path, and one that has stopped costs nothing more. At most ``max_steps``
+    Newton steps.
 
     Returns per configuration: ``z`` (refined), ``loss``, ``steps``, ``decrement`` (lambda^2 / 2
     at the end), ``resolution`` (eps_L), ``converged``, ``reason`` (why not, else ""), and
@@ -147,9 +149,9 @@ def refine_batch(loss: Callable[[torch.Tensor], torch.Tensor], z: torch.Tensor, 
         s, _ = _cg(hvp, gd, scale[act], rel=_dot(gd, gd).sqrt().sqrt().clamp(max=0.5))
         s = torch.where(_bc(_dot(s, s) > 0, s), s, gd)
         dec = 0.5 * _dot(gd, s)
-        finish = (dec <= eps_l) | (steps[act] >= NEWTON_STEPS)
+        finish = (dec <= eps_l) | (steps[act] >= max_steps)
         for k in act[finish & (dec > eps_l)].tolist():
-            reasons[k] = f"Newton did not converge in {NEWTON_STEPS} steps"
+            reasons[k] = f"Newton did not converge in {max_steps} steps"
         done[act[finish]] = True
         keep = ~finish
         if not bool(keep.any()):

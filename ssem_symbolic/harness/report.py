@@ -33,7 +33,8 @@ def _row(rec: dict) -> tuple[str, ...]:
     if "sampler" in c:
         trainer += f" [{c['classes']}x{c['per_class']}, {c['sampler']}]"
     beta = "-" if "beta_star" not in pr else f"{pr['beta_star']:.4f}"
-    return (trainer, c["loss"], f"{c['alpha']:.4g}", f"{c['tau']:.3g}",
+    tau = f"{c['tau']:.3g}" if "clamp" not in c else f"learned {me['tau']:.3g}"
+    return (trainer, c["loss"], f"{c['alpha']:.4g}", tau,
             beta, valid, regime, f"{pr['predicted_within']:.4f}",
             f"{me['within']:.4f}".replace("-0.0000", "0.0000"),
             f"{me['tolerance']['within']:.1e}"
@@ -173,9 +174,10 @@ def markdown(result: CrossCheck, size: str, seconds: float | None = None) -> str
 
 
 def _free_points(result: CrossCheck, loss: str) -> list[dict]:
-    """The balanced free-embedding points of a loss."""
+    """The balanced free-embedding points of a loss at a fixed tau."""
     return [r for r in result.points if r["config"]["trainer"] == "free"
-            and r["config"]["loss"] == loss and "sizes" not in r["config"]]
+            and r["config"]["loss"] == loss and "sizes" not in r["config"]
+            and "clamp" not in r["config"]]
 
 
 def _panels(result: CrossCheck, size: tuple[float, float]):

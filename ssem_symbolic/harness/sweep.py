@@ -13,12 +13,14 @@ import torch
 from ..ssem import alpha_c_value
 from ..optimum import regimes
 from ..setting import Batch
-from .crosscheck import CrossCheck, locate_threshold, record, refine_group
+from .crosscheck import CrossCheck, finish_learned, locate_threshold, record, refine_group
 from ..spec import PRESETS, LossSpec, get_spec
 from ..optimum import established
 from .results import ResultsFile
-from .train import TrainConfig, train, train_free_batched
+from .train import TrainConfig, train, train_free_learned
 
+#: the clamp of the plan's runs that learn tau (tau >= 0.1)
+LEARNED_CLAMP = 0.1
 #: torch threads per unit: one (float32 sums in one order, so the records are the same on
 #: every executor; and on a loaded machine a thread per core is about 2x slower)
 THREADS = 1
@@ -55,6 +57,8 @@ _SIZES = {
 def default_plan(losses: tuple, size: str = "quick", sizes=None) -> Plan:
     """Free embeddings on a grid straddling alpha_c for every loss, alpha = 0 and 1 included
     (``full``: straddling every boundary of the global optimum's regimes, 3 seeds each);
+    free embeddings that learn tau (clamp :data:`LEARNED_CLAMP`) on both sides of
+    alpha_c(clamp), judged against the joint optimum (the first loss; ``full``: every loss);
     at small tau for conventions whose SSEM validity is not established (supcon-split fails
     there); the Gaussian MLP and digits (paper,
     below and above alpha_c); alpha_c of every loss at tau = 0.5 located from training alone
@@ -89,6 +93,15 @@ def default_plan(losses: tuple, size: str = "quick", sizes=None) -> Plan:
             points += _view_boundary_scan(loss, m, k, p, cfg)
     g_steps, d_steps = cfg["mlp"]
     mlp_loss = PRESETS["paper"] if PRESETS["paper"] in losses else losses[0]
+    # tau learned with the embeddings (from 0.5, clamped at LEARNED_CLAMP) on both sides of
+    # the collapse threshold at the clamp, where training takes tau: the first loss (quick),
+    # every loss (full)
+    for loss in {"tiny": (), "quick": (mlp_loss,), "full": losses}[size]:
+        a_c = float(alpha_c_value(loss, m, k, p, LEARNED_CLAMP))
+        points += [TrainConfig("free", loss, a, 0.5, m, k, p, cfg["dim"], cfg["steps"],
+                               clamp=LEARNED_CLAMP)
+                   for a in sorted({round(min(1.0, max(0.0, a_c + off)), 4)
+                                    for off in (-0.1, 0.1)})]
     for a in (0.1, 0.9):
         points.append(TrainConfig("gaussian", mlp_loss, a, 0.5, m, k, p, cfg["dim"], g_steps,
                                   lr=0.003))
@@ -202,9 +215,11 @@ def execute(kind: str, unit, device: str, validity: bool,
 def _execute(kind: str, unit, device: str, validity: bool) -> list[dict]:
     start = time.perf_counter()
     if kind == "free":
-        z, labels = train_free_batched(unit, device)
-        refined = refine_group(unit, z, labels)
-        recs = [record(c, z[i], labels, validity, refined=refined[i])
+        z, labels, taus = train_free_learned(unit, device)
+        refined = refine_group(unit, z, labels, taus)
+        if unit[0].clamp is not None:
+            refined, taus = finish_learned(unit, z, labels, taus, refined)
+        recs = [record(c, z[i], labels, validity, refined=refined[i], tau=taus[i])
                 for i, c in enumerate(unit)]
     elif kind == "net":
         trace: list = []

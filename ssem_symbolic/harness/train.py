@@ -43,6 +43,9 @@ class TrainConfig:
     #: the ``minibatch`` trainer: a dataset of ``classes`` x ``per_class`` free embeddings
     #: trained with batches drawn by this sampler (a Sampler, or its text, balanced:m:k ...)
     sampler: object = None
+    #: a learnable temperature (``free`` only): tau starts at ``tau`` and is learned with the
+    #: embeddings as CLIP learns it (a logit scale log 1/tau), kept >= clamp. None: tau fixed
+    clamp: float | None = None
 
     def __post_init__(self) -> None:
         from ..setting import parse_sampler
@@ -57,6 +60,9 @@ class TrainConfig:
         if self.sampler is not None:
             object.__setattr__(self, "sampler", parse_sampler(self.sampler))
             self.sampler.check(self.classes, self.per_class)
+        if self.clamp is not None and (self.trainer != "free" or not 0 < self.clamp < 100):
+            raise ValueError("a learnable temperature (clamp) needs the free trainer and "
+                             f"0 < clamp < 100, got {self.trainer} and {self.clamp}")
 
     def class_sizes(self) -> tuple[int, ...]:
         """Instances per class."""
@@ -74,7 +80,7 @@ class TrainConfig:
                          else "x".join(map(str, self.sizes)) if f.name == "sizes"
                          else self.sampler.text if f.name == "sampler"
                          else getattr(self, f.name)) for f in fields(self)
-                if not (f.name in ("sizes", "sampler") and getattr(self, f.name) is None)}
+                if not (f.name in ("sizes", "sampler", "clamp") and getattr(self, f.name) is None)}
 
     def key(self) -> str:
         """A stable identifier (results files are keyed by it): the convention by content."""
@@ -98,6 +104,8 @@ class TrainConfig:
             out.pop("sampler")
         else:
             out["sampler"] = self.sampler.text
+        if self.clamp is None:
+            out.pop("clamp")
         return out
 
 
@@ -112,6 +120,19 @@ def train_free_batched(configs: list[TrainConfig], device: str = "cpu",
 
     Returns (unit embeddings (K, N, p, d), labels (N,)).
     """
+    z, labels, _ = train_free_learned(configs, device, dtype)
+    return z, labels
+
+
+def train_free_learned(configs: list[TrainConfig], device: str = "cpu",
+                       dtype: torch.dtype = torch.float64
+                       ) -> tuple[torch.Tensor, torch.Tensor, list[float]]:
+    """:func:`train_free_batched`, and the temperatures at the end: with a ``clamp`` each
+    configuration learns its own tau = exp(-s), its logit scale s started at log 1/tau and
+    clamped so that tau >= clamp (CLIP's rule, as :class:`~ssem_symbolic.loss.SupCLLoss` with
+    a learnable temperature), one more parameter of the same Adam; without, the fixed taus.
+
+    Returns (unit embeddings (K, N, p, d), labels (N,), tau per configuration)."""
     if not configs or len({c.group() for c in configs}) != 1 or configs[0].trainer != "free":
         raise ValueError("train_free_batched needs free configurations of one group")
     c0 = configs[0]
@@ -122,17 +143,27 @@ def train_free_batched(configs: list[TrainConfig], device: str = "cpu",
                         dtype=dtype) for c in configs]
     z = torch.stack(init).to(dev).requires_grad_()
     alphas = torch.tensor([c.alpha for c in configs], dtype=dtype, device=dev)
-    taus = torch.tensor([c.tau for c in configs], dtype=dtype, device=dev)
-    opt = torch.optim.Adam([z], lr=c0.lr)
+    fixed = torch.tensor([c.tau for c in configs], dtype=dtype, device=dev)
+    params = [z]
+    if c0.clamp is not None:  # the logit scale s = log 1/tau, tau = exp(-s) >= clamp
+        scale = (-fixed.log()).requires_grad_()
+        params.append(scale)
+
+    def taus() -> torch.Tensor:
+        if c0.clamp is None:
+            return fixed
+        return torch.exp(-scale.clamp(max=-math.log(c0.clamp)))
+    opt = torch.optim.Adam(params, lr=c0.lr)
     pattern = LabelPattern(c0.loss, labels, c0.views, dtype)
     for step in range(c0.steps):
         for group in opt.param_groups:
             group["lr"] = _lr(step, c0.steps, c0.lr)
         opt.zero_grad(set_to_none=True)
-        supcl_loss(z, labels, alphas, taus, c0.loss, pattern=pattern).sum().backward()
+        supcl_loss(z, labels, alphas, taus(), c0.loss, pattern=pattern).sum().backward()
         opt.step()
     with torch.no_grad():
-        return torch.nn.functional.normalize(z.detach(), dim=-1), labels
+        return (torch.nn.functional.normalize(z.detach(), dim=-1), labels,
+                [float(t) for t in taus()])
 
 
 class _MLP(torch.nn.Module):
