@@ -18,7 +18,7 @@ batch-level optimum.
 
 from __future__ import annotations
 
-from ..setting import Sampler, limit_polyhedron, mixture, polyhedron
+from ..setting import Sampler, dataset_polyhedron, mixture, polyhedron
 from ..spec import TERMS, LossSpec, check_setting, get_spec
 from ..vocab import check_tau, exact
 from ._balanced import (TAU_RANGE, TAU_SCAN, batch_objective, flag_change, global_optimum,
@@ -32,10 +32,15 @@ def uniform_objective(spec: LossSpec, P, mix, alpha_, batch: int):
     (:mod:`~ssem_symbolic.setting`) over the anchor's class count j of its mean per-positive
     loss, one kind of anchor per j (:func:`~ssem_symbolic.optimum._balanced.
     symmetric_objective`)."""
+    return symmetric_objective(spec, P, uniform_kinds(mix, batch), alpha_)
+
+
+def uniform_kinds(mix, batch: int) -> list:
+    """The uniform sampler's kinds of anchor (:func:`~ssem_symbolic.optimum._balanced.
+    symmetric_objective`): one per class count j of the anchor's batch, (j, batch, each term's
+    weight of such anchors in the mixture ``mix``)."""
     counts = sorted(set().union(*(mix.coef[term] for term in TERMS)))
-    return symmetric_objective(spec, P, [(j, batch, {term: mix.coef[term].get(j, 0)
-                                                     for term in TERMS}) for j in counts],
-                               alpha_)
+    return [(j, batch, {term: mix.coef[term].get(j, 0) for term in TERMS}) for j in counts]
 
 
 def symmetric_family(spec: LossSpec, setting) -> tuple | None:
@@ -52,13 +57,11 @@ def symmetric_family(spec: LossSpec, setting) -> tuple | None:
         return polyhedron(m_, k_, p_), [(k_, m_ * k_, ones)]
     if not isinstance(setting, Dataset) or setting.sampler.kind == "fixed-partition":
         return None
-    C, n, p_, smp = setting.classes, setting.instances, setting.views, setting.sampler
-    P = limit_polyhedron(C, p_) if n is None else polyhedron(C, n, p_)
+    smp = setting.sampler
     if smp.kind == "balanced":
-        return P, [(smp.k, smp.m * smp.k, ones)]
-    mix = mixture(spec, C, n, p_, smp.batch)
-    return P, [(j, smp.batch, {term: mix.coef[term].get(j, 0) for term in TERMS})
-               for j in sorted(set().union(*(mix.coef[term] for term in TERMS)))]
+        return setting.polyhedron, [(smp.k, smp.m * smp.k, ones)]
+    mix = mixture(spec, setting.classes, setting.instances, setting.views, smp.batch)
+    return setting.polyhedron, uniform_kinds(mix, smp.batch)
 
 
 def dataset_objective(convention, data, alpha_, tau_):
@@ -74,8 +77,7 @@ def dataset_objective(convention, data, alpha_, tau_):
                          f"{smp.kind}")
     smp.check(data.classes, data.instances)
     check_setting(spec, 2, 2, data.views, alpha=alpha_, tau=tau_)
-    P = (limit_polyhedron(data.classes, data.views) if data.instances is None
-         else polyhedron(data.classes, data.instances, data.views))
+    P = data.polyhedron
     make = uniform_objective(spec, P, mixture(spec, data.classes, data.instances, data.views,
                                                smp.batch), alpha_, smp.batch)
     import numpy as np
@@ -112,7 +114,7 @@ def dataset_optimum(convention, classes: int, instances: int, p_: int, sampler: 
     check_setting(spec, m_, k_, p_, alpha=alpha_, tau=tau_)
     if instances is not None and (classes, instances) == (m_, k_):
         return global_optimum(spec, m_, k_, p_, alpha_, tau_, digits=digits)
-    P = limit_polyhedron(classes, p_) if instances is None else polyhedron(classes, instances, p_)
+    P = dataset_polyhedron(classes, instances, p_)
     return minimum(P, batch_objective(spec, P, m_, k_, alpha_), exact(tau_), digits,
                    max_digits=max_digits)
 
@@ -149,7 +151,7 @@ def _partition_optimum(spec, classes, instances, p_, sampler, alpha_, tau_, digi
 
 def _uniform_optimum(spec, classes, instances, p_, batch, alpha_, tau_, digits, max_digits):
     check_setting(spec, 2, 2, p_, alpha=alpha_, tau=tau_)
-    P = limit_polyhedron(classes, p_) if instances is None else polyhedron(classes, instances, p_)
+    P = dataset_polyhedron(classes, instances, p_)
     make = uniform_objective(spec, P, mixture(spec, classes, instances, p_, batch), alpha_,
                               batch)
     return minimum(P, make, exact(tau_), digits, max_digits=max_digits)

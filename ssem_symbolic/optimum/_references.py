@@ -407,12 +407,11 @@ def _dataset_references(spec, data: Dataset, a, t, dim, scale, notes) -> list[Re
 def _mixture_references(spec, data: Dataset, a, t, scale) -> list[Reference]:
     """Complete collapse, random (d -> oo) and class collapse as expected batch losses under a
     sampler whose batches vary (the dataset's symmetric family, the sampler's mixture)."""
-    from ..setting import limit_polyhedron, mixture, polyhedron
+    from ..setting import mixture
     from ._dataset import uniform_objective
 
     C, n, p_, B = data.classes, data.instances, data.views, data.sampler.batch
-    P = limit_polyhedron(C, p_) if n is None else polyhedron(C, n, p_)
-    mix = mixture(spec, C, n, p_, B)
+    P, mix = data.polyhedron, mixture(spec, C, n, p_, B)
     obj = uniform_objective(spec, P, mix, a, B)(t, mpmath)
     err = float(getattr(mix, "error", 0.0) or 0.0)
 

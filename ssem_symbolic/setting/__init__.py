@@ -44,6 +44,7 @@ from ._model import (
 from ._polyhedron import (
     collapsed as collapsed,
     eigen_variances as eigen_variances,
+    dataset_polyhedron as dataset_polyhedron,
     limit_polyhedron as limit_polyhedron,
     polyhedron as polyhedron,
     Polyhedron as Polyhedron,
@@ -59,7 +60,8 @@ __all__ = [
     "fixed_partition", "parse_sampler", "takes_convention", "uniform",
     "ClassSizes", "Family", "Polyhedron", "anchor_weights", "blocks", "c_sym", "check_sizes",
     "collapsed", "positives",
-    "eigen_variances", "family", "flat", "gram_entries", "limit_polyhedron", "loss_weights",
+    "dataset_polyhedron", "eigen_variances", "family", "flat", "gram_entries",
+    "limit_polyhedron", "loss_weights",
     "measured_variances", "realise", "ssem_eigenvalues", "mixture", "o_sym", "polyhedron",
 
     "sigmoid_rows", "sorted_names", "ssem_variances", "symmetric_gram_eigenvalues", "v_sym",

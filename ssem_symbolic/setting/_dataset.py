@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ._polyhedron import dataset_polyhedron
+
 #: the largest uniform batch whose composition varies: the mixture's polynomial powers cost
 #: O(B^2) (B = 2000: about 10 s; 8000: minutes)
 MAX_UNIFORM_BATCH = 2048
@@ -161,6 +163,12 @@ class Dataset:
         if not isinstance(self.sampler, Sampler):
             object.__setattr__(self, "sampler", parse_sampler(self.sampler))
         self.sampler.check(self.classes, self.instances)
+
+    @property
+    def polyhedron(self):
+        """The dataset's symmetric polyhedron (:func:`~ssem_symbolic.setting.
+        dataset_polyhedron`), where its symmetric family lies."""
+        return dataset_polyhedron(self.classes, self.instances, self.views)
 
     @property
     def size_text(self) -> str:

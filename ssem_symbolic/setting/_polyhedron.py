@@ -150,6 +150,12 @@ def limit_polyhedron(m_: int, p_: int) -> Polyhedron:
     return Polyhedron(m_, None, p_, coords, names, normal, offset, (0,) * len(names))
 
 
+def dataset_polyhedron(m_: int, n_: int | None, p_: int) -> Polyhedron:
+    """The symmetric polyhedron of a dataset of m classes x n instances x p views:
+    :func:`polyhedron`, or :func:`limit_polyhedron` in the limit n -> oo (``n_`` None)."""
+    return limit_polyhedron(m_, p_) if n_ is None else polyhedron(m_, n_, p_)
+
+
 def collapsed(active, p_: int) -> bool:
     """Class collapse: every class is one point (``within-class`` and ``view`` active)."""
     return "within-class" in active and ("view" in active or p_ == 1)
@@ -160,5 +166,6 @@ def sorted_names(active) -> list[str]:
     return sorted(active)
 
 
-__all__ = ["COORDINATES", "DIRECTIONS", "Polyhedron", "collapsed", "eigen_variances",
+__all__ = ["COORDINATES", "DIRECTIONS", "Polyhedron", "collapsed", "dataset_polyhedron",
+           "eigen_variances",
            "polyhedron", "sorted_names", "variances", "v_sym", "c_sym", "o_sym"]
