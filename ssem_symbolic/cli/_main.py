@@ -770,6 +770,8 @@ def _threshold(args) -> int:
             f"{th.alpha_c:.6g} (bisection to 1e-6 on the learned optimum, ssem optimum "
             "--tau learnable at each alpha)."))
         return 0
+    if isinstance(setting, Batch) and setting.is_balanced and spec.temperatures:
+        return _threshold_bisected_text(args, spec, setting)
     if isinstance(setting, Batch) and not setting.is_balanced and not args.json:
         return _threshold_imbalanced_text(args, spec, setting)
     if not isinstance(setting, Batch) or not setting.is_balanced:
@@ -881,6 +883,8 @@ def _optimum_balanced(args, spec, setting) -> int:
     from ..spec import check_setting
     from ..ssem import optimal_beta
 
+    if spec.temperatures:  # no SSEM closed forms to show beside it: the optimum per class
+        return _optimum_imbalanced(args, spec, setting)
     m, k, p = setting.shape
     check_setting(spec, m, k, p, alpha=args.alpha, tau=args.tau)
     b = optimal_beta(spec, m, k, p, args.alpha, args.tau)
@@ -1071,6 +1075,32 @@ def _dataset_setting(args) -> None:
     if any(v is not None for v in (args.classes, args.per_class, args.class_sizes)):
         raise ValueError("--dataset/--sampler give the batch: no --classes/--per-class/"
                          "--class-sizes")
+
+
+def _threshold_bisected_text(args, spec, setting) -> int:
+    """``ssem threshold`` on a balanced batch whose spec has no closed form on SSEM (a
+    temperature per pair type): alpha_c by bisection on the global optimum's collapse, tau_c
+    from the regime scan along tau."""
+    from ..optimum import threshold
+
+    th = threshold(spec, setting, tau=args.tau, alpha=args.alpha)
+    if args.json:
+        print(_dumps(th.as_dict()))
+        return 0
+    fixed = ("tau", args.tau) if th.along == "alpha" else ("alpha", args.alpha)
+    value = th.alpha_c if th.along == "alpha" else th.tau_c
+    shown = ("none" if value is None else ", ".join(f"{v:.10g}" for v in value)
+             if isinstance(value, list) else f"{value:.10g}")
+    print(_table([("loss", spec.name), ("setting", setting.describe()), fixed,
+                  (f"{th.along}_c", shown)]))
+    how = ("bisection to 1e-10 on the global optimum's collapse" if th.along == "alpha" else
+           f"the regime scan along tau in [{th.tau_range[0]:g}, {th.tau_range[1]:g}], to 1e-8 "
+           "(relative)")
+    rule = ("" if th.collapse_when is None or value is None else
+            f": every class collapses iff {th.collapse_when}")
+    print(f"\n{spec.name} has a temperature per pair type, so there is no closed form on SSEM: "
+          f"{th.along}_c comes from {how}{rule}.")
+    return 0
 
 
 def _threshold_dataset_text(args, spec, setting, th) -> int:
@@ -1865,8 +1895,10 @@ def _spec(args) -> int:
     if args.loss is None:
         raise ValueError("ssem spec show takes a loss: a preset, a shipped example or a file")
     spec = get_spec(args.loss)
-    facts = {"key": spec.key(), **form_of(spec).summary(spec),
-             "ssem_established": established(spec)}
+    facts = ({"key": spec.key(), "closed_forms": "none: a temperature per pair type (ssem "
+              "optimum, regimes and threshold take it)"} if spec.temperatures else
+             {"key": spec.key(), **form_of(spec).summary(spec),
+              "ssem_established": established(spec)})
     if args.json:
         print(_dumps({"spec": spec.canonical(), "words": _in_words(spec)} | facts))
         return 0

@@ -13,6 +13,7 @@ from ._forms import (
 from ._objective import (
     FamilyObjective as FamilyObjective,
     LogSumExp as LogSumExp,
+    Stretched as Stretched,
 )
 from ._numeric import (
     bracketed_newton as bracketed_newton,
@@ -34,6 +35,7 @@ from . import _sigmoid as sigmoid  # the sigmoid form's closed forms and scan
 
 __all__ = [
     "ARGS", "CollapseRule", "Derivation", "FORMS", "FamilyObjective", "LogSumExp", "LossForm",
+    "Stretched",
     "Reduced", "Separable", "Sigmoid", "Softmax", "bracketed_newton", "form_of",
     "golden", "guard_digits", "r", "reduced_loss", "sigmoid", "term_pieces",
 ]

@@ -9,10 +9,10 @@ import mpmath
 import sympy as sp
 
 from ..spec import TERMS, LossSpec, get_spec, tau
-from ..setting import blocks, family, flat, loss_weights, sigmoid_rows
+from ..setting import blocks, coordinate_type, family, flat, loss_weights, sigmoid_rows
 from . import _sigmoid, _softmax
 from ._numeric import CollapseRule
-from ._objective import FamilyObjective, LogSumExp
+from ._objective import FamilyObjective, LogSumExp, Stretched
 
 
 class LossForm(Protocol):
@@ -33,7 +33,7 @@ class LossForm(Protocol):
     def kind_weights(self, spec: LossSpec, part: dict, coef: dict) -> list: ...
     def objective(self, spec: LossSpec, coords: tuple, weights: list, tau_,
                   lib) -> FamilyObjective: ...
-    def flat(self, weights: list) -> bool: ...
+    def flat(self, spec: LossSpec, weights: list) -> bool: ...
     def limit(self, spec: LossSpec, weights: list) -> tuple[list, dict]: ...
     def family_loss(self, spec: LossSpec, sizes, p_: int, entry) -> sp.Expr: ...
     def symmetric_loss(self, spec: LossSpec) -> sp.Expr: ...
@@ -92,9 +92,16 @@ class Softmax:
                 "alpha_c_tauinf": str(d.alpha_c_tauinf)}
 
     #: on a symmetric family (imbalanced batches, samplers): per anchor kind its log-sum-exps
-    #: and pull; the objective; whether phi is flat along (1, ..., 1) (no self entry)
+    #: and pull; the objective
     family_weights = staticmethod(loss_weights)
-    flat = staticmethod(flat)
+
+    @staticmethod
+    def flat(spec: LossSpec, weights: list) -> bool:
+        """Whether phi is flat along (1, ..., 1): no self entry, and one temperature for the
+        pair types (a shift of every similarity then shifts every logit of a log-sum-exp
+        alike)."""
+        return flat(weights) and len({spec.logit_factor(t) for t in ("view", "class",
+                                                                       "other")}) == 1
 
     @staticmethod
     def limit(spec: LossSpec, weights: list) -> tuple[list, dict]:
@@ -117,19 +124,30 @@ class Softmax:
 
     @staticmethod
     def family_loss(spec: LossSpec, sizes, p_: int, entry) -> sp.Expr:
-        """phi on a symmetric family: sum of L log sum c e^{x_j/tau} minus the pull / tau,
-        ``entry(j)`` the coordinate j (1 for the self pair)."""
+        """phi on a symmetric family: sum of L log sum c e^{k_j x_j/tau} minus the pull
+        sum w_j k_j x_j / tau, ``entry(j)`` the coordinate j (1 for the self pair) and k_j its
+        pair type's tau / tau_t (1 unless the spec gives ``temperatures``)."""
+        coords = family(spec, sizes, p_).coords
+
+        def logit(j):
+            return entry(j) if j is None else spec.logit_factor(
+                coordinate_type(coords[j])) * entry(j)
         phi = sp.Integer(0)
         for logs, pull in loss_weights(spec, sizes, p_):
             for L, entries in logs:
-                phi += L * sp.log(sum(c * sp.exp(entry(j) / tau) for c, j in entries))
-            phi -= sum(w * entry(j) for j, w in pull.items()) / tau
+                phi += L * sp.log(sum(c * sp.exp(logit(j) / tau) for c, j in entries))
+            phi -= sum(w * logit(j) for j, w in pull.items()) / tau
         return phi
 
     @staticmethod
     def objective(spec: LossSpec, coords: tuple, weights: list, tau_,
                   lib) -> FamilyObjective:
-        return LogSumExp(coords, weights, tau_, lib)
+        """tau phi on the family: the weighted log-sum-exps, with each coordinate's logits
+        scaled by its pair type's tau / tau_t where the spec gives ``temperatures``."""
+        base = LogSumExp(coords, weights, tau_, lib)
+        if not spec.temperatures:
+            return base
+        return Stretched(base, [spec.logit_factor(coordinate_type(c)) for c in coords])
 
     symmetric_loss = staticmethod(_softmax.symmetric_loss)
     derive = staticmethod(_softmax.derive)
@@ -174,7 +192,7 @@ class Sigmoid:
     family_weights = staticmethod(sigmoid_rows)
 
     @staticmethod
-    def flat(weights: list) -> bool:
+    def flat(spec: LossSpec, weights: list) -> bool:
         return False
 
     @staticmethod

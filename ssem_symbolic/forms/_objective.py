@@ -111,3 +111,31 @@ class LogSumExp:
         if hessian:
             hess = (np.diag(LQ.sum(axis=0)) - Q.T @ LQ) / self.tau
         return val, grad, hess
+
+
+class Stretched:
+    """An objective whose coordinate j enters every logit multiplied by ``factors[j]`` (a
+    temperature per pair type: tau_t = tau / factor): tau phi(x) = base(K x), K = diag(factors),
+    with gradient K grad and Hessian K H K. ``base`` is the one-temperature objective on the
+    same family (its pulls and log-sum-exps are linear in the logits, so scaling a coordinate's
+    logits is evaluating it at K x)."""
+
+    def __init__(self, base: LogSumExp, factors) -> None:
+        self.base = base
+        self.tau = base.tau
+        self.lib = base.lib
+        num = float if base.lib is np else mp
+        self.k = [num(sp.Rational(f)) for f in factors]
+
+    def parts(self, x, hessian: bool = True):
+        """(tau phi, gradient, Hessian or None) at x."""
+        k = self.k
+        if self.lib is np:
+            K = np.array(k)
+            val, grad, hess = self.base.parts(K * np.asarray(x, dtype=float), hessian)
+            return val, K * np.asarray(grad), None if hess is None else K[:, None] * hess * K
+        val, grad, hess = self.base.parts([ki * xi for ki, xi in zip(k, x)], hessian)
+        grad = [ki * gi for ki, gi in zip(k, grad)]
+        if hess is not None:
+            hess = [[k[i] * hess[i][j] * k[j] for j in range(len(k))] for i in range(len(k))]
+        return val, grad, hess

@@ -668,4 +668,7 @@ def in_words(spec: LossSpec) -> str:
                  if place.startswith("denominator.") else
                  f"among the {place} positives: the mean weights -log p(b|a) by")
         out += f"\npair weight: {t} pairs {where} {w}"
+    for t, ratio in spec.temperatures:
+        out += (f"\ntemperature: {t} pairs at tau_{t} = {ratio} tau (every s_ab/tau of such a "
+                f"pair reads s_ab/({ratio} tau))")
     return out

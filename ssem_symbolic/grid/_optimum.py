@@ -64,6 +64,7 @@ class _Phi:
     """tau phi with gradient and Hessian in the polyhedron's coordinates, batched."""
 
     def __init__(self, spec: LossSpec, m_: int, k_: int, p_: int, dtype, device) -> None:
+        spec.softmax("the generated torch kernels")
         P = polyhedron(m_, k_, p_)
         n = {t: int(c) for t, c in pair_counts(m_, k_, p_).items()}
         self.P = P

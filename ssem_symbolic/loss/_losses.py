@@ -564,12 +564,17 @@ def _softmax_loss(flat: torch.Tensor, pattern: LabelPattern, spec: LossSpec, a: 
     rows, or dense with its symmetric forward), minus the linear pull over the positives."""
     parts = pattern.parts(a)
     lse = 0
+    if spec.temperatures and chunk_size is not None:
+        raise ValueError(f"loss {spec.name!r} has a temperature per pair type: tiled mode "
+                         "(chunk_size) takes one temperature")
     for j, mask in enumerate(pattern.masks):  # one weighted log-sum-exp per denominator
         used = [(coef, rows) for coef, _, rows, _, den in parts if den == j]
         if not used:
             continue
         row_weights = sum(_times(coef, rows) for coef, rows in used)
-        if chunk_size is not None:
+        if spec.temperatures:
+            lse = lse + _stretched_log_sum_exp(flat, row_weights, mask, spec, pattern, t)
+        elif chunk_size is not None:
             lse = lse + _TiledWeightedLogSumExp.apply(flat, row_weights, 1 / t, mask,
                                                       int(chunk_size), bound)
         else:
@@ -577,8 +582,8 @@ def _softmax_loss(flat: torch.Tensor, pattern: LabelPattern, spec: LossSpec, a: 
                 flat, row_weights, mask.outside_for(flat.device, flat.dtype), 1 / t, bound)
     per_type: dict = {}  # the pull's anchor weights per pair type, both terms together
     for coef, u, _, positives, _ in parts:
-        for name, pi in positives:
-            w = _times(coef * pi, u)
+        for name, pi in positives:  # a pair type's logits carry its tau / tau_t
+            w = _times(coef * pi * float(spec.logit_factor(name)), u)
             per_type[name] = per_type[name] + w if name in per_type else w
     if not per_type:  # no anchor has a positive: zero, on the graph (as PML's zero loss)
         return lse if isinstance(lse, torch.Tensor) else (flat * 0).sum((-1, -2))
@@ -613,6 +618,27 @@ def _sigmoid_loss(flat: torch.Tensor, pattern: LabelPattern, spec: LossSpec,
 
 #: the forward pass per loss form (a new form adds its entry here)
 FORWARD = {"softmax": _softmax_loss, "sigmoid": _sigmoid_loss}
+
+
+def _stretched_log_sum_exp(flat: torch.Tensor, row_weights: torch.Tensor, mask, spec: LossSpec,
+                           pattern: LabelPattern, t: torch.Tensor) -> torch.Tensor:
+    """sum_a w_a logsumexp_{c in den(a)} (log omega_ac + s_ac / tau_ac), with tau_ac = tau x
+    the ratio ``temperatures`` give the pair's type: the dense logits scaled per pair type,
+    then torch's masked log-sum-exp and autograd (the fused kernels take one temperature)."""
+    types = pair_type_masks(pattern.cls.to(flat.device), pattern.views)
+    factor = torch.ones(types["self"].shape, dtype=flat.dtype, device=flat.device)
+    for name, _ in spec.temperatures:
+        factor = factor.masked_fill(types[name], float(spec.logit_factor(name)))
+    inv = (1 / t)[..., None, None] if isinstance(t, torch.Tensor) and t.dim() else 1 / t
+    logits = (flat @ flat.transpose(-1, -2)) * factor * inv
+    outside = mask.outside_for(flat.device, flat.dtype)
+    if isinstance(outside, str):  # "diag": every pair but the anchor itself
+        logits = logits.masked_fill(types["self"], _FILL[flat.dtype])
+    elif isinstance(outside, torch.Tensor) and outside.dtype == torch.bool:
+        logits = logits.masked_fill(outside, _FILL[flat.dtype])
+    elif isinstance(outside, torch.Tensor):  # log pair weights, the fill outside
+        logits = logits + outside
+    return (row_weights * torch.logsumexp(logits, dim=-1)).sum(-1)
 
 
 def _sigmoid_norms(spec: LossSpec, cls: torch.Tensor, views: int) -> float:

@@ -49,7 +49,7 @@ from ..ssem import optimal_beta
 from ..vocab import Learnable, exact, mp
 from ._certificate import SSEMCertificate, softmax_certificate
 from ._result import Boundary, Optimum, Regimes
-from ._solver import barrier, candidates, sign
+from ._solver import barrier, candidates, check_temperatures, sign
 
 #: the most digits the solver works at before it reports a sign as undecided
 MAX_DIGITS = 1000
@@ -219,8 +219,11 @@ def global_optimum(convention: str | LossSpec, m_: int, k_: int, p_: int, alpha_
 
 
 def _softmax_optimum(spec, m_, k_, p_, alpha_, tau_, digits, max_digits) -> Optimum:
-    """The softmax form: the exact SSEM certificate first, then the face solver off SSEM."""
+    """The softmax form: the exact SSEM certificate first, then the face solver off SSEM (a
+    temperature per pair type has no certificate in closed form: the face solver alone)."""
     t = exact(tau_)
+    if spec.temperatures:
+        return _face_solver(spec, m_, k_, p_, alpha_, t, digits, max_digits)
     cert = certify_ssem(spec, m_, k_, p_, alpha_, tau_, digits=digits)
     if cert.valid is not False:
         return _on_ssem(spec, m_, k_, p_, alpha_, t, cert)
@@ -233,6 +236,7 @@ def _face_solver(spec, m_, k_, p_, alpha_, t, digits, max_digits) -> Optimum:
     if not exact(TAU_RANGE[0]) <= t <= exact(TAU_RANGE[1]):
         raise ValueError(f"the off-SSEM solver covers tau in [{TAU_RANGE[0]}, {TAU_RANGE[1]}], "
                          f"got {float(t):g}")
+    check_temperatures(spec, t, TAU_RANGE)
     P = polyhedron(m_, k_, p_)
     return minimum(P, batch_objective(spec, P, m_, k_, alpha_), t, digits,
                    max_digits=max_digits)

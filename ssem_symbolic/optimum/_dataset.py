@@ -24,6 +24,7 @@ from ..vocab import check_tau, exact
 from ._balanced import (TAU_RANGE, TAU_SCAN, batch_objective, flag_change, global_optimum,
                         minimum, regimes_of, symmetric_objective)
 from ._result import Optimum, Regimes
+from ._solver import check_temperatures
 
 
 def uniform_objective(spec: LossSpec, P, mix, alpha_, batch: int):
@@ -105,6 +106,7 @@ def dataset_optimum(convention, classes: int, instances: int, p_: int, sampler: 
     if not exact(lo) <= check_tau(tau_) <= exact(hi):
         raise ValueError(f"the dataset-level solver under this sampler covers tau in [{lo}, "
                          f"{hi}], got {tau_}")
+    check_temperatures(spec, exact(tau_), (lo, hi))
     if sampler.kind == "fixed-partition":
         return _partition_optimum(spec, classes, instances, p_, sampler, alpha_, tau_, digits)
     if sampler.composition_varies:

@@ -38,6 +38,8 @@ Setting = Union[Batch, Dataset]
 
 #: the alpha grid of a regime scan with tau learned (each point searches tau)
 LEARNED_POINTS = 21
+#: the tau range a threshold scans where no closed form gives tau_c
+TAU_SCAN_RANGE = ("0.01", "100")
 
 
 def _setting(setting) -> Batch | Dataset:
@@ -65,8 +67,8 @@ def optimum(spec: LossSpec | str, setting: Setting, alpha, tau, *,
     """
     spec, setting = get_spec(spec), _setting(setting)
     if isinstance(tau, Learnable):
-        family = symmetric_family(spec, setting)
-        limit = None if family is None else tau_zero_limit(
+        family = symmetric_family(spec, setting)  # V*: one temperature for every pair type
+        limit = None if family is None or spec.temperatures else tau_zero_limit(
             spec, family[0], symmetric_weights(spec, *family, alpha))
         return learned_optimum(lambda t: optimum(spec, setting, alpha, t, digits=digits,
                                                  max_digits=max_digits), tau, limit)
@@ -189,20 +191,36 @@ def _balanced_threshold(spec: LossSpec, batch: Batch, tau, alpha) -> Threshold:
                      collapse_when=when.get(rule.kind))
 
 
-def _learned_threshold(spec: LossSpec, setting: Setting, learnable: Learnable,
-                       tol: float) -> Threshold:
-    """alpha_c with tau learned (:func:`optimum` with a :class:`~ssem_symbolic.vocab.
-    Learnable`): where the learned optimum stops (or starts) collapsing every class, by
-    bisection on alpha between 0 and 1 to ``tol`` (one change is assumed; the ends are
-    solved). None when both ends agree."""
-    change = flag_change(lambda a: optimum(spec, setting, a, learnable).collapsed, tol,
-                         "alpha_c with tau learned: bisection")
-    span = (float(learnable.clamp), float(learnable.top))
+def _bisected_threshold(spec: LossSpec, setting: Setting, tau, tol: float) -> Threshold:
+    """alpha_c where no closed form gives it (tau learned, a :class:`~ssem_symbolic.vocab.
+    Learnable`; a temperature per pair type): where the optimum stops (or starts) collapsing
+    every class, by bisection on alpha between 0 and 1 to ``tol`` (one change is assumed; the
+    ends are solved). None when both ends agree."""
+    learned = isinstance(tau, Learnable)
+    change = flag_change(lambda a: optimum(spec, setting, a, tau).collapsed, tol,
+                         "alpha_c with tau learned: bisection" if learned else
+                         "alpha_c: bisection")
+    span = (float(tau.clamp), float(tau.top)) if learned else None
     if change is None:
         return Threshold(setting, "alpha", alpha_c=None, tau_range=span)
     return Threshold(setting, "alpha", alpha_c=change[0],
                      collapse_when="alpha <= alpha_c" if change[1] else "alpha >= alpha_c",
                      tau_range=span)
+
+
+def _scanned_tau_c(spec: LossSpec, batch: Batch, alpha, tol: float | None,
+                   tau_range: tuple | None) -> Threshold:
+    """tau_c of a balanced batch where no closed form gives it (a temperature per pair type):
+    every change of collapse along tau in ``tau_range`` (None: [0.01, 100]), from the regime
+    scan."""
+    span = tau_range or (TAU_SCAN_RANGE[0], TAU_SCAN_RANGE[1])
+    r = regimes(spec, batch, alpha=alpha, tau_range=span, tol=1e-8 if tol is None else tol)
+    changes, ends = list(r.collapse_changes[0]), tuple(r.collapsed_at_ends[0])
+    one = len(changes) == 1
+    return Threshold(batch, "tau", tau_c=changes[0] if one else changes or None,
+                     collapse_when=("tau <= tau_c" if ends[0] else "tau >= tau_c") if one
+                     else None, collapsed_at_range_ends=ends,
+                     tau_range=tuple(float(x) for x in span))
 
 
 def threshold(spec: LossSpec | str, setting: Setting, *, tau=None, alpha=None,
@@ -221,7 +239,13 @@ def threshold(spec: LossSpec | str, setting: Setting, *, tau=None, alpha=None,
     if (tau is None) == (alpha is None):
         raise ValueError("give exactly one of tau (for alpha_c) and alpha (for tau_c)")
     if isinstance(tau, Learnable):
-        return _learned_threshold(spec, setting, tau, 1e-6 if tol is None else tol)
+        return _bisected_threshold(spec, setting, tau, 1e-6 if tol is None else tol)
+    if isinstance(setting, Batch) and setting.is_balanced and spec.temperatures:
+        m, k, p = setting.shape
+        check_setting(spec, m, k, p, alpha=alpha, tau=None if tau is None else tau)
+        if tau is not None:
+            return _bisected_threshold(spec, setting, tau, 1e-10 if tol is None else tol)
+        return _scanned_tau_c(spec, setting, alpha, tol, tau_range)
     if isinstance(setting, Batch):
         if setting.is_balanced:
             return _balanced_threshold(spec, setting, tau, alpha)
@@ -236,7 +260,10 @@ def threshold(spec: LossSpec | str, setting: Setting, *, tau=None, alpha=None,
                                                        r.collapsed_at_ends))
     C, n, p, smp = setting.classes, setting.instances, setting.views, setting.sampler
     per_batch = None
-    if smp.kind == "balanced":
+    if smp.kind == "balanced" and spec.temperatures:
+        one = Batch.balanced(smp.m, smp.k, p)
+        per_batch = threshold(spec, one, tau=tau, alpha=alpha, tau_range=tau_range)
+    elif smp.kind == "balanced":
         one = Batch.balanced(smp.m, smp.k, p)
         if tau is not None:
             per_batch = _balanced_threshold(spec, one, tau, None)

@@ -38,7 +38,7 @@ from ..setting import ClassSizes
 from ..spec import LossSpec, NoSolution, get_spec
 from ..setting import takes_convention
 from ._result import Optimum, Regimes
-from ._solver import barrier, candidates, sign
+from ._solver import barrier, candidates, check_temperatures, sign
 
 #: the most digits the solver works at before it reports a sign as undecided
 MAX_DIGITS = 240
@@ -304,6 +304,7 @@ def _family_optimum(spec: LossSpec, sizes: ClassSizes, p_: int, a, t, digits: in
     if not exact(TAU_RANGE[0]) <= t <= exact(TAU_RANGE[1]):
         raise ValueError(f"the imbalanced solver covers tau in [{TAU_RANGE[0]}, "
                          f"{TAU_RANGE[1]}], got {t if tau_ is None else tau_}")
+    check_temperatures(spec, t, TAU_RANGE)
     fam = family(spec, sizes, p_)
     weights = form_of(spec).family_weights(spec, sizes, p_, a)
     d = _data(fam)
@@ -327,7 +328,7 @@ def _solve(fam: Family, weights, t, d: _Data, x, s, work: int, extra: int):
     polishes, from an mpmath barrier. None when no candidate is accepted."""
     objm = _objective(fam, weights, t, mpmath)
     resolution = mpmath.mpf(10) ** (-(work - 5))
-    flat = form_of(fam.spec).flat(weights)
+    flat = form_of(fam.spec).flat(fam.spec, weights)
     if flat:
         seg = _flat_segment(fam, objm, x, work + extra // 2, resolution)
         if seg is not None:

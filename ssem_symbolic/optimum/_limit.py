@@ -24,7 +24,7 @@ from fractions import Fraction
 
 from ..forms import form_of
 from ..setting import Polyhedron
-from ..spec import LossSpec
+from ..spec import LossSpec, UnsupportedConvention
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,9 @@ def tau_zero_limit(spec: LossSpec, P: Polyhedron, weights: list) -> Limit:
     """The exact minimum over the polyhedron ``P`` of the tau -> 0 limit of the objective with
     these family ``weights`` (the form's, as :func:`~ssem_symbolic.optimum.symmetric_objective`
     builds them)."""
+    if spec.temperatures:
+        raise UnsupportedConvention(f"loss spec {spec.name!r} has a temperature per pair type; "
+                                    "the tau -> 0 limit V* takes one temperature")
     merged: dict = {}  # maxima of the same entries add up (the sigmoid form's rows repeat)
     raw, pull = form_of(spec).limit(spec, weights)
     for L, entries in raw:

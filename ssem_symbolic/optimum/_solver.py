@@ -22,6 +22,9 @@ import itertools
 import mpmath
 import numpy as np
 
+from ..spec import LossSpec
+from ..vocab import exact
+
 
 def barrier(A: np.ndarray, b: np.ndarray, obj, x0: np.ndarray, means=None, *,
             s_end: float, iterations: int, tol: float) -> tuple[np.ndarray, float]:
@@ -107,3 +110,13 @@ def sign(value, resolution) -> int | None:
     if abs(value) <= resolution:
         return None
     return 1 if value > 0 else -1
+
+
+def check_temperatures(spec: LossSpec, t, span: tuple) -> None:
+    """ValueError (one line) unless every pair type's temperature tau_t = ratio x tau lies in
+    ``span``, the range a solver is checked over (its work grows as 1/tau_t)."""
+    for pair, ratio in spec.temperatures:
+        if not exact(span[0]) <= ratio * t <= exact(span[1]):
+            raise ValueError(f"the {pair} pairs' temperature {float(ratio * t):g} (= "
+                             f"{ratio} x tau) is outside the solver's range [{span[0]}, "
+                             f"{span[1]}]")

@@ -126,6 +126,22 @@ def _coords(sizes: ClassSizes, p_: int) -> tuple[str, ...]:
     return tuple(out)
 
 
+#: the pair type of a symmetric family's coordinate, by its name's head: a balanced batch's
+#: and a dataset's coordinates are the types themselves, a size-group family's v[g], s[g] and
+#: o[g,h] are views, class mates and other classes
+_COORDINATE_TYPES = {"v": "view", "s": "class", "o": "other"}
+
+
+def coordinate_type(name: str) -> str:
+    """The pair type whose similarity the coordinate ``name`` is.
+
+    >>> coordinate_type("o[0,1]"), coordinate_type("class")
+    ('other', 'class')
+    """
+    head = name.split("[", 1)[0]
+    return _COORDINATE_TYPES.get(head, head) if "[" in name else name
+
+
 def _lin(*terms) -> dict:
     """An affine expression {coordinate index (None: the constant): exact coefficient}, the sum
     of (coefficient, expression) ``terms``."""
@@ -337,5 +353,6 @@ def flat(weights) -> bool:
     return all(None not in pull or pull[None] == 0 for _, pull in weights)
 
 
-__all__ = ["Family", "Linear", "anchor_weights", "blocks", "check_sizes", "family", "flat",
+__all__ = ["Family", "Linear", "anchor_weights", "blocks", "check_sizes", "coordinate_type",
+           "family", "flat",
            "loss_weights", "positives", "sigmoid_rows"]

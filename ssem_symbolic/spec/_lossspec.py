@@ -285,6 +285,50 @@ class Denominator(tuple):
         return {t: self.omega[t] * n[t] for t in self}
 
 
+#: the pair types a temperature of its own may be given to (the self pair's logit is 1/tau)
+TEMPERATURE_TYPES = ("view", "class", "other")
+
+
+def _temperatures(spec) -> tuple:
+    """``temperatures`` canonical: sorted (pair type, ratio) pairs, tau_t = ratio x tau, exact
+    positive ratios other than 1, each type in a denominator or among the positives; the
+    softmax form only."""
+    value = spec.temperatures
+    name = spec.name
+    try:
+        items = dict(value).items()
+    except (TypeError, ValueError):
+        raise UnsupportedConvention(f"loss spec {name!r}: temperatures must be a table of pair "
+                                    f"type = ratio (tau_t = ratio x tau), got {value!r}") from None
+    out = []
+    seen = set().union(*(spec.denominator_of(t) for t in TERMS), spec.sup, spec.self_)
+    for t, ratio in items:
+        if t not in TEMPERATURE_TYPES:
+            raise UnsupportedConvention(f"loss spec {name!r}: temperatures take the pair types "
+                                        f"{', '.join(TEMPERATURE_TYPES)} (the self pair's logit "
+                                        f"is 1/tau), got {t!r}")
+        if t not in seen:
+            raise UnsupportedConvention(f"loss spec {name!r}: temperature of {t!r}, a pair type "
+                                        "the loss never sees")
+        try:
+            ratio = exact(ratio)
+        except (TypeError, ValueError):
+            raise UnsupportedConvention(f"loss spec {name!r}: the temperature ratio of {t} must "
+                                        f"be a number, got {ratio!r}") from None
+        if not ratio > 0:
+            raise UnsupportedConvention(f"loss spec {name!r}: the temperature ratio of {t} must "
+                                        f"be > 0, got {ratio}")
+        if not sp.Rational(1, 1000) <= ratio <= 1000:
+            raise UnsupportedConvention(f"loss spec {name!r}: the temperature ratio of {t} "
+                                        f"({float(ratio):g}) lies outside 1e-3 .. 1e3")
+        if ratio != 1:
+            out.append((t, ratio))
+    if out and spec.form != "softmax":
+        raise UnsupportedConvention(f"loss spec {name!r}: temperatures per pair type take the "
+                                    "softmax form")
+    return tuple(sorted(out, key=lambda x: PAIR_TYPES.index(x[0])))
+
+
 #: the largest |bias| of the sigmoid form (the solvers are checked up to it)
 MAX_BIAS = 1000
 
@@ -515,6 +559,10 @@ class LossSpec:
     no_positive: Literal["drop", "zero"] = "drop"
     #: the number of views the implementation it reproduces is defined for (None: any)
     views: int | None = None
+    #: a temperature per pair type, as a ratio to tau: tau_t = ratio x tau (a sharper one for
+    #: other-class pairs: {"other": "1/2"}); given as {type: ratio}, canonical as sorted
+    #: (type, ratio) pairs of the ratios other than 1. Default: tau for every pair type
+    temperatures: tuple = ()
 
     def __post_init__(self) -> None:
         for field_name in ("sup", "self_"):
@@ -528,6 +576,7 @@ class LossSpec:
         object.__setattr__(self, "weights", _weights(self.name, self.weights))
         _pair_weights(self)
         _form(self)
+        object.__setattr__(self, "temperatures", _temperatures(self))
         object.__setattr__(self, "parameters", _parameters(self.name, self.parameters))
         object.__setattr__(self, "scale", _scale(self.name, self.scale, self.parameters))
         if self.no_positive not in NO_POSITIVE_RULES:
@@ -645,10 +694,25 @@ class LossSpec:
 
     def softmax(self, layer: str) -> None:
         """:class:`UnsupportedConvention` naming ``layer`` (a part of the engine built on the
-        softmax's log-sum-exp) unless the spec has the softmax form."""
+        softmax's log-sum-exp with one temperature: the closed forms on SSEM) unless the spec
+        has the softmax form and one temperature for every pair type."""
         if self.form != "softmax":
             raise UnsupportedConvention(f"loss spec {self.name!r} has the {self.form} form; "
                                         f"{layer} takes the softmax form")
+        if self.temperatures:
+            raise UnsupportedConvention(
+                f"loss spec {self.name!r} has a temperature per pair type; {layer} takes one "
+                "temperature (use ssem optimum, regimes or threshold, which take both)")
+
+    def logit_factor(self, t: str) -> sp.Rational:
+        """tau / tau_t: the factor on pair type ``t``'s logit s/tau (1 unless
+        ``temperatures`` gives t a ratio).
+
+        >>> LossSpec("t", ["view", "class", "other"], ["view", "class"], ["view"], "anchors",
+        ...          temperatures={"other": "1/2"}).logit_factor("other")
+        2
+        """
+        return 1 / next((r for t_, r in self.temperatures if t_ == t), sp.Integer(1))
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, LossSpec) and self.key() == other.key()
@@ -688,6 +752,8 @@ class LossSpec:
             parts.append(f"no_positive:{self.no_positive}")
         if self.views is not None:
             parts.append(f"views:{self.views}")
+        if self.temperatures:
+            parts.append("temperatures:" + ";".join(f"{t}={r}" for t, r in self.temperatures))
         return "|".join(parts)
 
     def canonical(self) -> dict:
@@ -719,6 +785,8 @@ class LossSpec:
             out["no_positive"] = self.no_positive
         if self.views is not None:
             out["views"] = self.views
+        if self.temperatures:
+            out["temperatures"] = {t: str(r) for t, r in self.temperatures}
         return out | {"description": self.description}
 
 

@@ -34,10 +34,12 @@ def from_embeddings(z, labels) -> tuple[list, list]:
 def batch_loss(spec, kinds, sims, alpha: float, tau: float) -> float:
     """L = sum_T W_T L_T, W = (1 - alpha, alpha) unless the spec says otherwise.
 
-    Softmax form: anchor a's log-probability of b is s_ab/tau - log D_a with
-    D_a = sum_{c in den_T} omega(a, c) e^{s_ac/tau}; L_T is the mean of -log p over the term's
-    positives, each weighted by pi(a, b), taken per anchor then over the anchors that have one
-    ("anchors"), or over all positive pairs ("pairs"); a term with no positive adds 0.
+    Softmax form: anchor a's log-probability of b is s_ab/tau_ab - log D_a with
+    D_a = sum_{c in den_T} omega(a, c) e^{s_ac/tau_ac}, tau_ab = tau x the ratio the spec's
+    ``temperatures`` give the pair's type (tau where they give none); L_T is the mean of
+    -log p over the term's positives, each weighted by pi(a, b), taken per anchor then over
+    the anchors that have one ("anchors"), or over all positive pairs ("pairs"); a term with
+    no positive adds 0.
 
     Sigmoid form: every pair (a, b) whose type is in the pairs the spec sees contributes
     log(1 + exp(-y (s_ab/tau + bias))), y = +1 on the term's positives; L_T is their sum per
@@ -57,10 +59,14 @@ def batch_loss(spec, kinds, sims, alpha: float, tau: float) -> float:
             continue
         den_types = spec.denominator_of(term)
         per_anchor, pairs = [], []
+        temp = {t: tau * float(r) for t, r in getattr(spec, "temperatures", ())}
+
+        def logit(a, b):  # s_ab / tau_t, tau_t the pair type's temperature (tau by default)
+            return sims[a][b] / temp.get(kinds[a][b], tau)
         for a in range(M):
-            den = math.log(sum(den_weight(spec, term, kinds[a][c]) * math.exp(sims[a][c] / tau)
+            den = math.log(sum(den_weight(spec, term, kinds[a][c]) * math.exp(logit(a, c))
                                for c in range(M) if kinds[a][c] in den_types))
-            pos = [(float(spec.pair_weight(term, kinds[a][b])), den - sims[a][b] / tau)
+            pos = [(float(spec.pair_weight(term, kinds[a][b])), den - logit(a, b))
                    for b in range(M) if kinds[a][b] in spec.positives(term)
                    and spec.pair_weight(term, kinds[a][b]) != 0]
             if pos:
@@ -88,19 +94,23 @@ def loss_of_embeddings(z, labels, alpha: float, tau: float, spec) -> float:
 
 def torch_batch_loss(spec, kinds, sims, alpha: float, tau):
     """:func:`batch_loss`'s softmax form in torch, for the presets (mean over anchors, unit
-    pair weights), differentiable in ``sims`` (a tensor) and ``tau``. Checked against
+    pair weights; a temperature per pair type where the spec gives ``temperatures``),
+    differentiable in ``sims`` (a tensor) and ``tau``. Checked against
     :func:`batch_loss` in tests/optimum/test_learnable.py."""
     import torch
 
     total = 0.0
+    ratio = {t: float(r) for t, r in getattr(spec, "temperatures", ())}
+    scaled = sims / torch.tensor([[ratio.get(t, 1.0) for t in row] for row in kinds],
+                                 dtype=sims.dtype)  # s_ab / (ratio of the pair's type)
     for i, term in enumerate(("sup", "self")):
         w0, w1 = (float(x) for x in spec.weights[i])
         weight = w0 + w1 * alpha
         den = torch.tensor([[t in spec.denominator_of(term) for t in row] for row in kinds])
         pos = torch.tensor([[t in spec.positives(term) for t in row] for row in kinds])
-        logits = (sims / tau).masked_fill(~den, float("-inf"))
+        logits = (scaled / tau).masked_fill(~den, float("-inf"))
         log_den = torch.logsumexp(logits, dim=1, keepdim=True)
-        per_pair = (log_den - sims / tau).masked_fill(~pos, 0.0)
+        per_pair = (log_den - scaled / tau).masked_fill(~pos, 0.0)
         has = pos.any(dim=1)
         per_anchor = per_pair.sum(dim=1)[has] / pos.sum(dim=1)[has]
         if has.any():
