@@ -883,6 +883,8 @@ def _optimum_balanced(args, spec, setting) -> int:
     from ..spec import check_setting
     from ..ssem import optimal_beta
 
+    if spec.hard_negatives:  # not convex: the best symmetric point found, with its bound
+        return _optimum_searched(args, spec, setting)
     if spec.temperatures:  # no SSEM closed forms to show beside it: the optimum per class
         return _optimum_imbalanced(args, spec, setting)
     m, k, p = setting.shape
@@ -1201,6 +1203,49 @@ def _imbalanced_words(opt) -> str:
         words += ("; the minimisers form a segment (no self entry in the denominator): shown at "
                   "its end with the most active conditions, with each class's variance range")
     return words
+
+
+def _optimum_rows(args, spec, setting, no_dim: str) -> tuple:
+    """The optimum of a setting that no closed form accompanies (tau learned, hard
+    negatives): printed as JSON with ``--json`` (then (None, None)), else (the optimum, its
+    scalar fields as table rows). ``no_dim``: why ``--dim`` is refused."""
+    from ..optimum import optimum
+
+    if getattr(args, "dim", None) is not None:
+        raise ValueError(no_dim)
+    opt = optimum(spec, setting, args.alpha, args.tau)
+    out = opt.as_dict()
+    if args.json:
+        print(_dumps(out))
+        return None, None
+    return opt, [(key, ", ".join(map(str, val)) if isinstance(val, list) else _fmt(val))
+                 for key, val in out.items()
+                 if not isinstance(val, (dict, list)) or key == "active_constraints"]
+
+
+def _optimum_searched(args, spec, setting) -> int:
+    """``ssem optimum`` where the loss is not convex (hard negatives): the best symmetric point
+    found, its verdict and the certified lower bound over the symmetric family."""
+
+    opt, rows = _optimum_rows(args, spec, setting, "--dim checks an exact optimum: hard "
+                              "negatives give a best point found")
+    if opt is None:
+        return 0
+    print(_table([("loss", spec.name), ("setting", setting.describe()), ("alpha", args.alpha),
+                  ("tau", args.tau)] + rows))
+    found = opt.search
+    print(f"\nHard negatives (beta = {spec.hard_negatives}) make the loss a difference of "
+          "log-sum-exps, not convex: this is the best point of the symmetric family found by "
+          f"branch and bound over {found.cells} cells"
+          + (", polished by Newton on its active faces" if found.polished else "") + ".")
+    print(f"Certified over the symmetric family: no point of it has a loss below "
+          f"{found.lower_bound:.10g} (gap {found.gap:.2g}). Over all embeddings nothing is "
+          "certified: a point outside the symmetric family may do better.")
+    if not opt.unique:
+        lo, hi = opt.ranges["within_class_variance"]
+        print(f"The loss is flat along a set of points here: the within-class variance ranges "
+              f"over [{lo:.6g}, {hi:.6g}] at the same loss.")
+    return 0
 
 
 def _optimum_imbalanced(args, spec, setting) -> int:
@@ -1895,7 +1940,10 @@ def _spec(args) -> int:
     if args.loss is None:
         raise ValueError("ssem spec show takes a loss: a preset, a shipped example or a file")
     spec = get_spec(args.loss)
-    facts = ({"key": spec.key(), "closed_forms": "none: a temperature per pair type (ssem "
+    facts = ({"key": spec.key(), "closed_forms": "none: hard negatives make the loss not "
+              "convex (ssem optimum gives the best symmetric point of a balanced batch)"}
+             if spec.hard_negatives else
+             {"key": spec.key(), "closed_forms": "none: a temperature per pair type (ssem "
               "optimum, regimes and threshold take it)"} if spec.temperatures else
              {"key": spec.key(), **form_of(spec).summary(spec),
               "ssem_established": established(spec)})
@@ -1940,23 +1988,16 @@ def _optimum(args) -> int:
 def _optimum_learned(args, spec, setting) -> int:
     """``ssem optimum --tau learnable[:CLAMP]``: the joint optimum over the embeddings and
     tau, for any setting."""
-    from ..optimum import optimum
 
-    if getattr(args, "dim", None) is not None:
-        raise ValueError("--dim takes a number for --tau: run ssem optimum at the learned tau")
-    opt = optimum(spec, setting, args.alpha, args.tau)
-    out = opt.as_dict()
-    if args.json:
-        print(_dumps(out))
+    opt, rows = _optimum_rows(args, spec, setting, "--dim takes a number for --tau: run ssem "
+                              "optimum at the learned tau")
+    if opt is None:
         return 0
     learned = opt.temperature
     where = ("at the clamp: the lowest loss searched is there, so training drives tau down "
              "to it" if learned.at_clamp else "at the top of the range searched: the loss is "
              "lowest there" if learned.at_top else "inside the range: the lowest loss searched "
              "lies there")
-    rows = [(key, ", ".join(map(str, val)) if isinstance(val, list) else _fmt(val))
-            for key, val in out.items()
-            if not isinstance(val, (dict, list)) or key == "active_constraints"]
     print(_table([("loss", spec.name), ("setting", setting.describe()),
                   ("alpha", args.alpha), ("tau", f"learnable, >= {learned.clamp:g}")] + rows))
     print(f"\nlearned tau = {learned.tau:.6g}, {where} (searched on {len(learned.profile)} "

@@ -8,7 +8,7 @@ from typing import Protocol
 import mpmath
 import sympy as sp
 
-from ..spec import TERMS, LossSpec, get_spec, tau
+from ..spec import TERMS, LossSpec, UnsupportedConvention, get_spec, tau
 from ..setting import blocks, coordinate_type, family, flat, loss_weights, sigmoid_rows
 from . import _sigmoid, _softmax
 from ._numeric import CollapseRule
@@ -127,6 +127,8 @@ class Softmax:
         """phi on a symmetric family: sum of L log sum c e^{k_j x_j/tau} minus the pull
         sum w_j k_j x_j / tau, ``entry(j)`` the coordinate j (1 for the self pair) and k_j its
         pair type's tau / tau_t (1 unless the spec gives ``temperatures``)."""
+        if spec.hard_negatives:  # not convex: no symmetric family's loss is the optimum's
+            spec.softmax("the reduced loss of a symmetric family")
         coords = family(spec, sizes, p_).coords
 
         def logit(j):
@@ -144,6 +146,11 @@ class Softmax:
                   lib) -> FamilyObjective:
         """tau phi on the family: the weighted log-sum-exps, with each coordinate's logits
         scaled by its pair type's tau / tau_t where the spec gives ``temperatures``."""
+        if spec.hard_negatives:
+            raise UnsupportedConvention(
+                f"loss spec {spec.name!r} weights hard negatives (not convex): the convex "
+                "solvers do not take it (ssem optimum gives the best symmetric point of a "
+                "balanced batch)")
         base = LogSumExp(coords, weights, tau_, lib)
         if not spec.temperatures:
             return base

@@ -668,6 +668,9 @@ def in_words(spec: LossSpec) -> str:
                  if place.startswith("denominator.") else
                  f"among the {place} positives: the mean weights -log p(b|a) by")
         out += f"\npair weight: {t} pairs {where} {w}"
+    if spec.hard_negatives:
+        out += (f"\nhard negatives: each term's negatives (its denominator's non-positives) "
+                f"weighted by exp({spec.hard_negatives} s_an/tau), normalised to mean 1")
     for t, ratio in spec.temperatures:
         out += (f"\ntemperature: {t} pairs at tau_{t} = {ratio} tau (every s_ab/tau of such a "
                 f"pair reads s_ab/({ratio} tau))")

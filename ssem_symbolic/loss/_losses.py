@@ -564,10 +564,14 @@ def _softmax_loss(flat: torch.Tensor, pattern: LabelPattern, spec: LossSpec, a: 
     rows, or dense with its symmetric forward), minus the linear pull over the positives."""
     parts = pattern.parts(a)
     lse = 0
-    if spec.temperatures and chunk_size is not None:
-        raise ValueError(f"loss {spec.name!r} has a temperature per pair type: tiled mode "
-                         "(chunk_size) takes one temperature")
-    for j, mask in enumerate(pattern.masks):  # one weighted log-sum-exp per denominator
+    if (spec.temperatures or spec.hard_negatives) and chunk_size is not None:
+        raise ValueError(f"loss {spec.name!r} has a temperature per pair type or hard "
+                         "negatives: tiled mode (chunk_size) takes neither")
+    for coef, _, rows, positives, _ in (parts if spec.hard_negatives else ()):
+        # hard negatives: each term's denominator has its own negatives (its non-positives)
+        lse = lse + _hard_log_sum_exp(flat, _times(coef, rows), spec.denominator,
+                                      [name for name, _ in positives], spec, pattern, t)
+    for j, mask in enumerate(() if spec.hard_negatives else pattern.masks):
         used = [(coef, rows) for coef, _, rows, _, den in parts if den == j]
         if not used:
             continue
@@ -618,6 +622,33 @@ def _sigmoid_loss(flat: torch.Tensor, pattern: LabelPattern, spec: LossSpec,
 
 #: the forward pass per loss form (a new form adds its entry here)
 FORWARD = {"softmax": _softmax_loss, "sigmoid": _sigmoid_loss}
+
+
+def _hard_log_sum_exp(flat: torch.Tensor, row_weights: torch.Tensor, den: tuple, pos: list,
+                      spec: LossSpec, pattern: LabelPattern, t: torch.Tensor) -> torch.Tensor:
+    """sum_a w_a log D_a with hard negatives (Robinson et al. 2021, as their code computes it):
+    D_a = sum over the denominator's positives of e^{l_ab} + Q_a sum_n e^{(1 + beta) l_an} /
+    sum_n e^{beta l_an}, l = s / tau, n over the anchor's negatives (the denominator's other
+    pairs, Q_a of them): the importance weights e^{beta l_an}, normalised to mean 1, on
+    e^{l_an}. Dense, by torch's log-sum-exp and autograd."""
+    types = pair_type_masks(pattern.cls.to(flat.device), pattern.views)
+    none = torch.zeros_like(types["self"])
+    inside = sum((types[x] for x in den if x in pos), none).bool()
+    neg = sum((types[x] for x in den if x not in pos), none).bool()
+    beta = float(spec.hard_negatives)
+    inv = (1 / t)[..., None, None] if isinstance(t, torch.Tensor) and t.dim() else 1 / t
+    logits = (flat @ flat.transpose(-1, -2)) * inv
+    fill = _FILL[flat.dtype]
+    parts = []
+    if inside.any():
+        parts.append(torch.logsumexp(logits.masked_fill(~inside, fill), dim=-1))
+    if neg.any():
+        count = neg.sum(-1).to(flat.dtype)
+        parts.append(count.clamp_min(1).log()
+                     + torch.logsumexp(((1 + beta) * logits).masked_fill(~neg, fill), dim=-1)
+                     - torch.logsumexp((beta * logits).masked_fill(~neg, fill), dim=-1))
+    log_d = parts[0] if len(parts) == 1 else torch.logaddexp(*parts)
+    return (row_weights * log_d).sum(-1)
 
 
 def _stretched_log_sum_exp(flat: torch.Tensor, row_weights: torch.Tensor, mask, spec: LossSpec,

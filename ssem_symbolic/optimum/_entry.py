@@ -25,6 +25,7 @@ from ..setting import Batch, Dataset
 from ..vocab import Learnable
 from ..spec import LossSpec, check_setting, get_spec
 from ..ssem import alpha_c_value, alpha_side, collapse_rule, tau_c_value
+from ._hard import hard_optimum
 from ._learnable import learned_optimum
 from ._limit import tau_zero_limit
 from ._result import Optimum, Regimes
@@ -66,6 +67,8 @@ def optimum(spec: LossSpec | str, setting: Setting, alpha, tau, *,
     learned tau with ``temperature`` saying where it lies.
     """
     spec, setting = get_spec(spec), _setting(setting)
+    if spec.hard_negatives:
+        return _hard(spec, setting, alpha, tau, digits)
     if isinstance(tau, Learnable):
         family = symmetric_family(spec, setting)  # V*: one temperature for every pair type
         limit = None if family is None or spec.temperatures else tau_zero_limit(
@@ -84,6 +87,20 @@ def optimum(spec: LossSpec | str, setting: Setting, alpha, tau, *,
         return out
     # the spec's scale (an implementation's factor on the loss) multiplies the value, never
     # the geometry: the solvers minimise the unscaled loss
+    return dataclasses.replace(out, loss_value=out.loss_value * float(spec.scale_at(tau)))
+
+
+def _hard(spec: LossSpec, setting: Setting, alpha, tau, digits: int) -> Optimum:
+    """Hard negatives (not convex): the best symmetric point of a balanced batch
+    (:mod:`~ssem_symbolic.optimum._hard`), the spec's scale applied; other settings refuse."""
+    if isinstance(tau, Learnable) or not (isinstance(setting, Batch) and setting.is_balanced):
+        raise ValueError(f"loss spec {spec.name!r} weights hard negatives: its best symmetric "
+                         "point is searched for a balanced batch at a fixed tau only")
+    m, k, p = setting.shape
+    check_setting(spec, m, k, p, alpha=alpha, tau=tau)
+    out = hard_optimum(spec, m, k, p, alpha, tau, digits=digits)
+    if spec.scale == 1:
+        return out
     return dataclasses.replace(out, loss_value=out.loss_value * float(spec.scale_at(tau)))
 
 

@@ -91,6 +91,10 @@ class Optimum:
     blocks: tuple = ()
     uncovered: int | None = 0
     temperature: LearnedTemperature | None = None
+    #: a loss that is not convex (hard negatives): how the point was found, its verdict and
+    #: the certified lower bound (:class:`~ssem_symbolic.optimum._hard.Search`); None: the
+    #: exact optimum, certified by convexity
+    search: object = None
 
     @property
     def collapsed(self) -> bool:
@@ -107,10 +111,15 @@ class Optimum:
     def as_dict(self) -> dict:
         """The JSON fields (``ssem optimum --json``): the pair-type similarities for one size
         group, per class and per pair of size groups for unequal sizes, per batch
-        composition for a fixed partition; ``learned_temperature`` where tau was learned."""
+        composition for a fixed partition; ``learned_temperature`` where tau was learned;
+        ``verdict``: "certified" (a convex loss: the exact optimum) or "best found" (hard
+        negatives, with ``search``)."""
         out = self._fields()
         if self.temperature is not None:
             out["learned_temperature"] = self.temperature.as_dict()
+        out["verdict"] = "certified" if self.search is None else self.search.verdict
+        if self.search is not None:
+            out["search"] = self.search.as_dict()
         return out
 
     def _fields(self) -> dict:

@@ -329,6 +329,24 @@ def _temperatures(spec) -> tuple:
     return tuple(sorted(out, key=lambda x: PAIR_TYPES.index(x[0])))
 
 
+def _hard_negatives(spec) -> sp.Rational:
+    """``hard_negatives`` canonical: beta, an exact number in [0, 100]; beta > 0 takes the
+    softmax form with unweighted pair types."""
+    name = spec.name
+    try:
+        beta = exact(spec.hard_negatives)
+    except (TypeError, ValueError):
+        raise UnsupportedConvention(f"loss spec {name!r}: hard_negatives must be a number "
+                                    f"(beta), got {spec.hard_negatives!r}") from None
+    if not 0 <= beta <= 100:
+        raise UnsupportedConvention(f"loss spec {name!r}: hard_negatives (beta) must lie in "
+                                    f"[0, 100], got {beta}")
+    if beta and (spec.form != "softmax" or spec.pair_weights or spec.temperatures):
+        raise UnsupportedConvention(f"loss spec {name!r}: hard negatives take the softmax form "
+                                    "with unweighted pair types and one temperature")
+    return beta
+
+
 #: the largest |bias| of the sigmoid form (the solvers are checked up to it)
 MAX_BIAS = 1000
 
@@ -563,6 +581,9 @@ class LossSpec:
     #: other-class pairs: {"other": "1/2"}); given as {type: ratio}, canonical as sorted
     #: (type, ratio) pairs of the ratios other than 1. Default: tau for every pair type
     temperatures: tuple = ()
+    #: hard-negative weighting (Robinson et al. 2021): beta >= 0, each anchor's negatives
+    #: weighted in proportion to exp(beta s / tau), normalised to mean 1 (0: none)
+    hard_negatives: object = 0
 
     def __post_init__(self) -> None:
         for field_name in ("sup", "self_"):
@@ -577,6 +598,7 @@ class LossSpec:
         _pair_weights(self)
         _form(self)
         object.__setattr__(self, "temperatures", _temperatures(self))
+        object.__setattr__(self, "hard_negatives", _hard_negatives(self))
         object.__setattr__(self, "parameters", _parameters(self.name, self.parameters))
         object.__setattr__(self, "scale", _scale(self.name, self.scale, self.parameters))
         if self.no_positive not in NO_POSITIVE_RULES:
@@ -703,6 +725,11 @@ class LossSpec:
             raise UnsupportedConvention(
                 f"loss spec {self.name!r} has a temperature per pair type; {layer} takes one "
                 "temperature (use ssem optimum, regimes or threshold, which take both)")
+        if self.hard_negatives:
+            raise UnsupportedConvention(
+                f"loss spec {self.name!r} weights hard negatives (not convex); {layer} takes "
+                "a convex loss (ssem optimum gives the best symmetric point of a balanced "
+                "batch)")
 
     def logit_factor(self, t: str) -> sp.Rational:
         """tau / tau_t: the factor on pair type ``t``'s logit s/tau (1 unless
@@ -754,6 +781,8 @@ class LossSpec:
             parts.append(f"views:{self.views}")
         if self.temperatures:
             parts.append("temperatures:" + ";".join(f"{t}={r}" for t, r in self.temperatures))
+        if self.hard_negatives:
+            parts.append(f"hard_negatives:{self.hard_negatives}")
         return "|".join(parts)
 
     def canonical(self) -> dict:
@@ -787,6 +816,8 @@ class LossSpec:
             out["views"] = self.views
         if self.temperatures:
             out["temperatures"] = {t: str(r) for t, r in self.temperatures}
+        if self.hard_negatives:
+            out["hard_negatives"] = str(self.hard_negatives)
         return out | {"description": self.description}
 
 

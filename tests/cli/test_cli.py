@@ -33,8 +33,8 @@ def test_optimum_keys_and_values(capsys):
                    "--alpha", "0.5", "--tau", "0.5")
     assert set(out) == {"beta", "within_class_variance", "between_class_variance", "collapsed",
                         "loss_value", "ssem_valid", "view_similarity", "class_similarity",
-                        "other_similarity", "active_constraints", "unique"}
-    assert out["unique"] is True
+                        "other_similarity", "active_constraints", "unique", "verdict"}
+    assert out["unique"] is True and out["verdict"] == "certified"
     b = optimal_beta("paper", 3, 4, 2, 0.5, 0.5)
     assert out["beta"] == float(b) and out["collapsed"] is False and out["ssem_valid"] is True
     # SSEM holds the optimum here: the global fields are SSEM's at beta*

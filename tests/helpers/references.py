@@ -116,3 +116,89 @@ def torch_batch_loss(spec, kinds, sims, alpha: float, tau):
         if has.any():
             total = total + weight * per_anchor.mean()
     return total
+
+
+def hard_negative_loss(spec, kinds, sims, alpha: float, tau: float) -> float:
+    """The softmax form with hard negatives, per pair, as Robinson et al.'s code computes it
+    (github.com/joshr17/HCL: ``imp = (beta * neg.log()).exp()``, ``reweight_neg = (imp *
+    neg).sum(-1) / imp.mean(-1)``, ``-log(pos / (pos + reweight_neg))``): for anchor a and
+    term T, D = sum over the denominator's positives of e^{s/tau} + sum_n w_n e^{s_an/tau},
+    w_n = e^{beta s_an/tau} / mean_n' e^{beta s_an'/tau} over the negatives n (the
+    denominator's pairs that are not T's positives); L_T = mean over anchors of the mean over
+    positives of log D - s_ab/tau (``anchors`` mean, unit pair weights)."""
+    beta = float(spec.hard_negatives)
+    M = len(kinds)
+    total = 0.0
+    for i, term in enumerate(("sup", "self")):
+        w0, w1 = (float(x) for x in spec.weights[i])
+        weight = w0 + w1 * alpha
+        den, pos = spec.denominator_of(term), spec.positives(term)
+        per_anchor = []
+        for a in range(M):
+            positives = [b for b in range(M) if kinds[a][b] in pos]
+            if not positives:
+                continue
+            negs = [sims[a][c] for c in range(M) if kinds[a][c] in den and kinds[a][c] not in pos]
+            imp = [math.exp(beta * s / tau) for s in negs]
+            reweighted = (sum(i * math.exp(s / tau) for i, s in zip(imp, negs))
+                          / (sum(imp) / len(imp))) if negs else 0.0
+            inside = sum(math.exp(sims[a][c] / tau) for c in range(M)
+                         if kinds[a][c] in den and kinds[a][c] in pos)
+            log_d = math.log(inside + reweighted)
+            per_anchor.append(sum(log_d - sims[a][b] / tau for b in positives) / len(positives))
+        if per_anchor:
+            total += weight * sum(per_anchor) / len(per_anchor)
+    return total
+
+
+def torch_hard_negative_loss(spec, kinds, sims, alpha: float, tau: float):
+    """:func:`hard_negative_loss` in torch, differentiable in ``sims``."""
+    import torch
+
+    beta = float(spec.hard_negatives)
+    total = 0.0
+    for i, term in enumerate(("sup", "self")):
+        w0, w1 = (float(x) for x in spec.weights[i])
+        weight = w0 + w1 * alpha
+        den, pos = spec.denominator_of(term), spec.positives(term)
+        is_pos = torch.tensor([[t in pos for t in row] for row in kinds])
+        inside = torch.tensor([[t in den and t in pos for t in row] for row in kinds])
+        neg = torch.tensor([[t in den and t not in pos for t in row] for row in kinds])
+        e = torch.exp(sims / tau)
+        imp = torch.exp(beta * sims / tau) * neg
+        reweighted = (imp * e).sum(1) / (imp.sum(1) / neg.sum(1).clamp_min(1))
+        log_d = torch.log((e * inside).sum(1) + reweighted)
+        has = is_pos.any(1)
+        per = ((log_d[:, None] - sims / tau) * is_pos).sum(1)[has] / is_pos.sum(1)[has]
+        total = total + weight * per.mean()
+    return total
+
+
+def free_minimum(loss_of_gram, size: int, seeds=(0, 1)):
+    """Brute force over free unit vectors: the best of L-BFGS runs (one per seed, from
+    Gaussian rows) on ``loss_of_gram(S)`` over ``size`` unit rows X, S = X X^T (float64, strong
+    Wolfe line search, three restarts of 3000 iterations). Returns (loss, X) of the best run."""
+    import torch
+
+    best = None
+    for seed in seeds:
+        W = torch.randn(size, size, generator=torch.Generator().manual_seed(seed),
+                        dtype=torch.float64, requires_grad=True)
+        opt = torch.optim.LBFGS([W], lr=1, max_iter=3000, tolerance_grad=1e-13,
+                                tolerance_change=1e-16, history_size=50,
+                                line_search_fn="strong_wolfe")
+
+        def closure():
+            opt.zero_grad()
+            X = torch.nn.functional.normalize(W, dim=1)
+            loss = loss_of_gram(X @ X.T)
+            loss.backward()
+            return loss
+        for _ in range(3):
+            opt.step(closure)
+        with torch.no_grad():
+            X = torch.nn.functional.normalize(W, dim=1)
+            loss = float(loss_of_gram(X @ X.T))
+        if best is None or loss < best[0]:
+            best = (loss, X)
+    return best

@@ -8,7 +8,7 @@ import json
 import pytest
 import torch
 
-from helpers.references import batch_loss, kinds_of, torch_batch_loss
+from helpers.references import batch_loss, free_minimum, kinds_of, torch_batch_loss
 from ssem_symbolic.cli import main
 from ssem_symbolic.optimum import optimum, regimes, threshold
 from ssem_symbolic.setting import Batch
@@ -35,34 +35,13 @@ def _brute(spec, sizes, p, alpha, tau, seeds=(0, 1)):
     inst = [i for i in range(sum(sizes)) for _ in range(p)]
     labels = [c for c, k in enumerate(sizes) for _ in range(k * p)]
     kinds = kinds_of(inst, labels)
-    best = None
-    for seed in seeds:
-        gen = torch.Generator().manual_seed(seed)
-        W = torch.randn(len(inst), len(inst), generator=gen, dtype=torch.float64)
-        W.requires_grad_(True)
-        opt = torch.optim.LBFGS([W], lr=1, max_iter=2000, tolerance_grad=1e-13,
-                                tolerance_change=1e-16, history_size=50,
-                                line_search_fn="strong_wolfe")
-
-        def closure():
-            opt.zero_grad()
-            X = torch.nn.functional.normalize(W, dim=1)
-            loss = torch_batch_loss(spec, kinds, X @ X.T, alpha, tau)
-            loss.backward()
-            return loss
-        for _ in range(3):
-            opt.step(closure)
-        with torch.no_grad():
-            X = torch.nn.functional.normalize(W, dim=1)
-            S = X @ X.T
-            loss = float(torch_batch_loss(spec, kinds, S, alpha, tau))
-            sims = {t: float(S[torch.tensor([[x == t for x in row] for row in kinds])].mean())
-                    for t in ("view", "class", "other")}
-            lab = torch.tensor(labels)
-            within = [float(1 - X[lab == c].mean(0).norm() ** 2) for c in range(len(sizes))]
-        if best is None or loss < best[0]:
-            best = (loss, sims, within)
-    return best
+    loss, X = free_minimum(lambda S: torch_batch_loss(spec, kinds, S, alpha, tau), len(inst),
+                           seeds)
+    S = X @ X.T
+    sims = {t: float(S[torch.tensor([[x == t for x in row] for row in kinds])].mean())
+            for t in ("view", "class", "other")}
+    lab = torch.tensor(labels)
+    return loss, sims, [float(1 - X[lab == c].mean(0).norm() ** 2) for c in range(len(sizes))]
 
 
 def test_the_field_is_data_canonical_and_read_from_a_file(tmp_path):
