@@ -129,3 +129,17 @@ def test_the_ratio_of_means_instead_of_the_mean_of_ratios_fails(monkeypatch):
     monkeypatch.setattr(setting, "mixture", naive)  # the proof reads the package's name
     outcome = verify(prop)
     assert not outcome.ok and "enumerated" in outcome.status
+
+
+@pytest.mark.parametrize("name, field", [("temperatures.reduced", "temperatures"),
+                                         ("hard_negatives.reduced", "hard_negatives")])
+def test_an_engine_that_drops_the_field_fails(name, field, monkeypatch):
+    """proofs/extensions.py: with the engine's spec built without the field (one temperature,
+    or no hard negatives), the per-pair loss written in the proof no longer matches."""
+    from proofs import extensions
+
+    build = extensions._spec
+    monkeypatch.setattr(extensions, "_spec",
+                        lambda **extra: build(**{k: v for k, v in extra.items() if k != field}))
+    (prop,) = [p for p in proofs.load() if p.name == name]
+    assert not verify(prop).ok
