@@ -323,6 +323,7 @@ class LabelPattern:
                       for den, logw in layout.denominators]
         self.term_denominator = layout.term_denominator
         self.weights, self.bias = layout.weights, layout.bias  # floats, read once
+        self.logit_factors, self.hard_negatives = layout.logit_factors, layout.hard_negatives
         # partners of each type per anchor, O(M): group sizes (itself, its instance, its
         # class, the batch) differenced by the pair-type table's rule; no (M, M) mask
         in_class = (sizes[self.cls] * views).repeat_interleave(views).to(dtype)
@@ -377,6 +378,8 @@ class _Layout(NamedTuple):
     positives: dict  #: term -> ((type, pi_t), ...)
     weights: tuple  #: ((a0, a1) sup, (a0, a1) self) as floats
     bias: float  #: the sigmoid form's bias as a float (0 for the softmax form)
+    logit_factors: dict  #: pair type -> tau / tau_t, where a temperature per type is given
+    hard_negatives: float  #: beta of the hard-negative weighting (0: none)
 
 
 @functools.lru_cache(maxsize=64)
@@ -392,7 +395,9 @@ def _spec_layout(spec: LossSpec) -> _Layout:
         {t: tuple((x, float(spec.pair_weight(t, x))) for x in spec.positives(t))
          for t in ("sup", "self")},
         tuple((float(a0), float(a1)) for a0, a1 in spec.weights),
-        float(spec.bias))  # 0 in the softmax form (the spec refuses another)
+        float(spec.bias),  # 0 in the softmax form (the spec refuses another)
+        {t: float(spec.logit_factor(t)) for t, _ in spec.temperatures},
+        float(spec.hard_negatives))
 
 
 def _outside(denominator: tuple[str, ...]):
@@ -501,7 +506,11 @@ def _prepare(z, labels, alpha, tau, convention, normalize, pattern, chunk_size):
     else:
         pattern.check(spec, labels, views)
     a, t = (x.expand(batch) if x.dim() == 0 and batch else x for x in (a, t))
-    if chunk_size is None and not batch and n * views > AUTO_TILE_ROWS:
+    dense = bool(spec.temperatures or spec.hard_negatives)  # the fused kernels take neither
+    if dense and chunk_size is not None:
+        raise ValueError(f"loss {spec.name!r} has a temperature per pair type or hard "
+                         "negatives: tiled mode (chunk_size) takes neither")
+    if chunk_size is None and not batch and n * views > AUTO_TILE_ROWS and not dense:
         chunk_size = AUTO_CHUNK
     if chunk_size is not None:
         if batch:
@@ -564,20 +573,18 @@ def _softmax_loss(flat: torch.Tensor, pattern: LabelPattern, spec: LossSpec, a: 
     rows, or dense with its symmetric forward), minus the linear pull over the positives."""
     parts = pattern.parts(a)
     lse = 0
-    if (spec.temperatures or spec.hard_negatives) and chunk_size is not None:
-        raise ValueError(f"loss {spec.name!r} has a temperature per pair type or hard "
-                         "negatives: tiled mode (chunk_size) takes neither")
-    for coef, _, rows, positives, _ in (parts if spec.hard_negatives else ()):
+    hard, stretched = pattern.hard_negatives, pattern.logit_factors  # floats, read once
+    for coef, _, rows, positives, j in (parts if hard else ()):
         # hard negatives: each term's denominator has its own negatives (its non-positives)
-        lse = lse + _hard_log_sum_exp(flat, _times(coef, rows), spec.denominator,
-                                      [name for name, _ in positives], spec, pattern, t)
-    for j, mask in enumerate(() if spec.hard_negatives else pattern.masks):
+        lse = lse + _hard_log_sum_exp(flat, _times(coef, rows), pattern.masks[j].denominator,
+                                      [name for name, _ in positives], pattern, t)
+    for j, mask in enumerate(() if hard else pattern.masks):
         used = [(coef, rows) for coef, _, rows, _, den in parts if den == j]
         if not used:
             continue
         row_weights = sum(_times(coef, rows) for coef, rows in used)
-        if spec.temperatures:
-            lse = lse + _stretched_log_sum_exp(flat, row_weights, mask, spec, pattern, t)
+        if stretched:
+            lse = lse + _stretched_log_sum_exp(flat, row_weights, mask, pattern, t)
         elif chunk_size is not None:
             lse = lse + _TiledWeightedLogSumExp.apply(flat, row_weights, 1 / t, mask,
                                                       int(chunk_size), bound)
@@ -587,7 +594,7 @@ def _softmax_loss(flat: torch.Tensor, pattern: LabelPattern, spec: LossSpec, a: 
     per_type: dict = {}  # the pull's anchor weights per pair type, both terms together
     for coef, u, _, positives, _ in parts:
         for name, pi in positives:  # a pair type's logits carry its tau / tau_t
-            w = _times(coef * pi * float(spec.logit_factor(name)), u)
+            w = _times(coef * pi * stretched.get(name, 1.0), u)
             per_type[name] = per_type[name] + w if name in per_type else w
     if not per_type:  # no anchor has a positive: zero, on the graph (as PML's zero loss)
         return lse if isinstance(lse, torch.Tensor) else (flat * 0).sum((-1, -2))
@@ -625,7 +632,7 @@ FORWARD = {"softmax": _softmax_loss, "sigmoid": _sigmoid_loss}
 
 
 def _hard_log_sum_exp(flat: torch.Tensor, row_weights: torch.Tensor, den: tuple, pos: list,
-                      spec: LossSpec, pattern: LabelPattern, t: torch.Tensor) -> torch.Tensor:
+                      pattern: LabelPattern, t: torch.Tensor) -> torch.Tensor:
     """sum_a w_a log D_a with hard negatives (Robinson et al. 2021, as their code computes it):
     D_a = sum over the denominator's positives of e^{l_ab} + Q_a sum_n e^{(1 + beta) l_an} /
     sum_n e^{beta l_an}, l = s / tau, n over the anchor's negatives (the denominator's other
@@ -635,7 +642,7 @@ def _hard_log_sum_exp(flat: torch.Tensor, row_weights: torch.Tensor, den: tuple,
     none = torch.zeros_like(types["self"])
     inside = sum((types[x] for x in den if x in pos), none).bool()
     neg = sum((types[x] for x in den if x not in pos), none).bool()
-    beta = float(spec.hard_negatives)
+    beta = pattern.hard_negatives
     inv = (1 / t)[..., None, None] if isinstance(t, torch.Tensor) and t.dim() else 1 / t
     logits = (flat @ flat.transpose(-1, -2)) * inv
     fill = _FILL[flat.dtype]
@@ -651,15 +658,15 @@ def _hard_log_sum_exp(flat: torch.Tensor, row_weights: torch.Tensor, den: tuple,
     return (row_weights * log_d).sum(-1)
 
 
-def _stretched_log_sum_exp(flat: torch.Tensor, row_weights: torch.Tensor, mask, spec: LossSpec,
+def _stretched_log_sum_exp(flat: torch.Tensor, row_weights: torch.Tensor, mask,
                            pattern: LabelPattern, t: torch.Tensor) -> torch.Tensor:
     """sum_a w_a logsumexp_{c in den(a)} (log omega_ac + s_ac / tau_ac), with tau_ac = tau x
     the ratio ``temperatures`` give the pair's type: the dense logits scaled per pair type,
     then torch's masked log-sum-exp and autograd (the fused kernels take one temperature)."""
     types = pair_type_masks(pattern.cls.to(flat.device), pattern.views)
     factor = torch.ones(types["self"].shape, dtype=flat.dtype, device=flat.device)
-    for name, _ in spec.temperatures:
-        factor = factor.masked_fill(types[name], float(spec.logit_factor(name)))
+    for name, value in pattern.logit_factors.items():
+        factor = factor.masked_fill(types[name], value)
     inv = (1 / t)[..., None, None] if isinstance(t, torch.Tensor) and t.dim() else 1 / t
     logits = (flat @ flat.transpose(-1, -2)) * factor * inv
     outside = mask.outside_for(flat.device, flat.dtype)
