@@ -134,3 +134,17 @@ def test_the_cli_says_best_found_and_refuses_the_rest_in_one_line(capsys):
         rc = _run(argv)
         err = capsys.readouterr().err
         assert rc != 0 and "hard negatives" in err and len(err.strip().splitlines()) == 1, argv
+
+
+def test_supcl_loss_takes_each_terms_own_denominator():
+    """A denominator per term (the self term's negatives: class mates only): the per-pair
+    value, to 1e-12; tiled mode refuses in one line."""
+    spec = LossSpec("hcl-split", {"sup": ["view", "class", "other"], "self": ["view", "class"]},
+                    ["view", "class"], ["view"], "anchors", hard_negatives=2)
+    labels = torch.tensor([0, 0, 1, 1, 1, 2, 2])
+    z = torch.randn(7, 2, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(5))
+    kinds, sims = from_embeddings(z, labels)
+    got = float(SupCLLoss(0.4, 0.3, spec)(z, labels))
+    assert got == pytest.approx(hard_negative_loss(spec, kinds, sims, 0.4, 0.3), abs=1e-12)
+    with pytest.raises(ValueError, match="tiled mode"):
+        SupCLLoss(0.4, 0.3, spec, chunk_size=4)(z, labels)
