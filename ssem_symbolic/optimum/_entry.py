@@ -124,7 +124,6 @@ def regimes(spec: LossSpec | str, setting: Setting, *, tau=None, alpha=None,
         if alpha is not None:
             raise ValueError("give exactly one of tau (scan over alpha) or alpha (scan over tau)")
         sizes = None if isinstance(setting, Dataset) or setting.is_balanced else setting.sizes
-        optimum(spec, setting, 0, tau.clamp, max_digits=60)  # the setting's checks, once
         return regimes_of(lambda a, _: optimum(spec, setting, a, tau), tau=tau,
                           tol=1e-6 if tol is None else tol,
                           points=LEARNED_POINTS if points is None else points, sizes=sizes)

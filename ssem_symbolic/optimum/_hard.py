@@ -142,7 +142,7 @@ def search(P: Polyhedron, obj: HardObjective, L: float) -> tuple[np.ndarray, flo
     axis = -1 + h + 2 * h * np.arange(START_CELLS)
     centres = np.array(list(itertools.product(axis, repeat=d)))
     tL = obj.tau * L
-    best_x, best, cells, bound = None, np.inf, 0, -np.inf
+    best_x, best, cells, bound = None, np.inf, 0, np.inf
     corners = np.array(list(itertools.product((-1, 1), repeat=d)))
     while len(centres):
         keep = np.all(b + centres @ A.T >= -reach * h - 1e-12, axis=1)
@@ -158,18 +158,15 @@ def search(P: Polyhedron, obj: HardObjective, L: float) -> tuple[np.ndarray, flo
                 best, best_x = float(f[i]), centres[i].copy()
         low = f - tL * h
         open_ = low < best - GAP * (1 + abs(best))
-        closed = low[~open_]
-        if len(closed):
-            bound = min(bound, float(closed.min())) if bound > -np.inf else float(closed.min())
-        if cells + len(centres[open_]) * 2 ** d > MAX_CELLS or not open_.any():
-            if open_.any():
-                rest = float(low[open_].min())
-                bound = rest if bound == -np.inf else min(bound, rest)
+        if (~open_).any():  # cells no better than the best: their bounds are final
+            bound = min(bound, float(low[~open_].min()))
+        if cells + int(open_.sum()) * 2 ** d > MAX_CELLS or not open_.any():
+            if open_.any():  # the budget is spent: the open cells' bounds count as they are
+                bound = min(bound, float(low[open_].min()))
             break
         h /= 2
         centres = (centres[open_][:, None, :] + h * corners[None]).reshape(-1, d)
-    bound = min(bound, best) if bound > -np.inf else best
-    return best_x, best, bound, cells
+    return best_x, best, min(bound, best), cells
 
 
 def hard_optimum(spec: LossSpec, m_: int, k_: int, p_: int, alpha_, tau_,

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers.cli import exit_status
 from ssem_symbolic.infra import _io
 from ssem_symbolic.cli._main import (
     EXIT_BAD_INPUT,
@@ -84,7 +85,7 @@ def test_bad_input_one_line_and_status(tmp_path, capsys, argv, status, words):
     (tmp_path / "dir.npz").mkdir()
     (tmp_path / "file.txt").write_text("x")
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
-    with_exit = _run(argv)
+    with_exit = exit_status(argv)
     captured = capsys.readouterr()
     assert with_exit == status, captured.err
     lines = captured.err.strip().splitlines()
@@ -94,15 +95,9 @@ def test_bad_input_one_line_and_status(tmp_path, capsys, argv, status, words):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dir.npz", "file.txt"]  # nothing
 
 
-def _run(argv):
-    try:
-        return main(argv)
-    except SystemExit as exc:  # argparse's errors (and --version) exit through SystemExit
-        return exc.code
-
 
 def test_version(capsys):
-    assert _run(["--version"]) == 0
+    assert exit_status(["--version"]) == 0
     assert capsys.readouterr().out.startswith("ssem 0.")
 
 

@@ -7,6 +7,7 @@ import json
 import pytest
 import torch
 
+from helpers.cli import exit_status
 from helpers.references import (free_minimum, from_embeddings, hard_negative_loss, kinds_of,
                                 torch_hard_negative_loss)
 from ssem_symbolic.cli import main
@@ -22,12 +23,6 @@ PAIRS = dict(denominator=["view", "class", "other"], sup=["view", "class"], self
 def _spec(beta=1, **kw) -> LossSpec:
     return LossSpec("hcl", **{**PAIRS, **kw}, hard_negatives=beta)
 
-
-def _run(argv) -> int:
-    try:
-        return main(argv)
-    except SystemExit as exc:
-        return exc.code
 
 
 def _brute(spec, m, k, p, alpha, tau, seeds=(0, 1)):
@@ -131,7 +126,7 @@ def test_the_cli_says_best_found_and_refuses_the_rest_in_one_line(capsys):
                  ["guide", *batch, "--tau", "0.5"], ["formula", "--loss", batch[1]],
                  ["optimum", "--loss", batch[1], "--class-sizes", "3,2", "--alpha", "0.3",
                   "--tau", "0.5"]):
-        rc = _run(argv)
+        rc = exit_status(argv)
         err = capsys.readouterr().err
         assert rc != 0 and "hard negatives" in err and len(err.strip().splitlines()) == 1, argv
 

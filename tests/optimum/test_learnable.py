@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from helpers.cli import exit_status
 from helpers.references import batch_loss, kinds_of, torch_batch_loss
 from ssem_symbolic.cli import main
 from ssem_symbolic.optimum import optimum
@@ -15,13 +16,6 @@ from ssem_symbolic.setting import Batch
 from ssem_symbolic.spec import get_spec
 from ssem_symbolic.vocab import Learnable
 
-
-def _run(argv) -> int:
-    """The exit status of ``ssem argv`` (argparse's refusals exit through SystemExit)."""
-    try:
-        return main(argv)
-    except SystemExit as exc:
-        return exc.code
 
 
 def _joint(spec, m, k, p, alpha, clamp, seeds=(0, 1)):
@@ -132,7 +126,7 @@ def test_cli_optimum_with_a_learnable_tau(capsys):
                                           ("learn", "must be a number"),
                                           ("learnable:1000", "0 < clamp")])
 def test_bad_learnable_input_is_a_one_line_error(tau, message, capsys):
-    rc = _run(["optimum", "--loss", "supcon", "--classes", "3", "--per-class", "2",
+    rc = exit_status(["optimum", "--loss", "supcon", "--classes", "3", "--per-class", "2",
                "--alpha", "0.5", "--tau", tau])
     err = capsys.readouterr().err
     assert rc != 0 and message in err and len(err.strip().splitlines()) == 1
@@ -142,7 +136,7 @@ def test_other_commands_refuse_a_learnable_tau_in_one_line(capsys):
     for argv in (["regimes", "--tau", "learnable", "--dim", "4"],
                  ["regimes", "--tau", "learnable:0.1", "--alpha", "0.3"],
                  ["explain", "--alpha", "0.3", "--tau", "learnable", "--loss-value", "1"]):
-        rc = _run(argv[:1] + ["--loss", "supcon", "--classes", "3", "--per-class", "2"]
+        rc = exit_status(argv[:1] + ["--loss", "supcon", "--classes", "3", "--per-class", "2"]
                   + argv[1:])
         err = capsys.readouterr().err
         assert rc != 0 and len(err.strip().splitlines()) == 1, argv
@@ -343,7 +337,7 @@ def test_the_learned_guide_refuses_what_it_cannot_answer(capsys):
         guide("paper", Batch.balanced(3, 2, 2), tau=Learnable("0.1"), target_within=0.2, dim=3)
     with pytest.raises(ValueError, match=r"\[0, 1\)"):
         guide("paper", Batch.balanced(3, 2, 2), tau=Learnable("0.1"), target_within=1.5)
-    rc = _run(["guide", "--loss", "paper", "--classes", "3", "--per-class", "2", "--tau",
+    rc = exit_status(["guide", "--loss", "paper", "--classes", "3", "--per-class", "2", "--tau",
                "learnable", "--target-within", "0.2", "--dim", "3"])
     err = capsys.readouterr().err
     assert rc != 0 and "fixed tau" in err and len(err.strip().splitlines()) == 1

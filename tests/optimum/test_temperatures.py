@@ -8,6 +8,7 @@ import json
 import pytest
 import torch
 
+from helpers.cli import exit_status
 from helpers.references import batch_loss, free_minimum, kinds_of, torch_batch_loss
 from ssem_symbolic.cli import main
 from ssem_symbolic.optimum import optimum, regimes, threshold
@@ -21,12 +22,6 @@ SUPCON = dict(denominator=["view", "class", "other"], sup=["view", "class"], sel
 def _spec(**temperatures) -> LossSpec:
     return LossSpec("t", **SUPCON, temperatures=temperatures)
 
-
-def _run(argv) -> int:
-    try:
-        return main(argv)
-    except SystemExit as exc:
-        return exc.code
 
 
 def _brute(spec, sizes, p, alpha, tau, seeds=(0, 1)):
@@ -186,7 +181,7 @@ def test_cli_takes_the_field_where_it_can_and_refuses_in_one_line(tmp_path, caps
                  ["phase", *batch, "--alpha-grid", "0:1:3", "--tau-grid", "0.5:1:3",
                   "--out", str(tmp_path / "p.npz")],
                  ["formula", "--loss", str(path)]):
-        rc = _run(argv)
+        rc = exit_status(argv)
         err = capsys.readouterr().err
         assert rc != 0 and "temperature per pair type" in err, argv
         assert len(err.strip().splitlines()) == 1, argv
