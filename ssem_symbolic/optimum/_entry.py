@@ -83,11 +83,7 @@ def optimum(spec: LossSpec | str, setting: Setting, alpha, tau, *,
         out = global_optimum(spec, *setting.shape, alpha, tau, **kw)
     else:
         out = imbalanced_optimum(spec, setting.sizes, setting.views, alpha, tau, **kw)
-    if spec.scale == 1:
-        return out
-    # the spec's scale (an implementation's factor on the loss) multiplies the value, never
-    # the geometry: the solvers minimise the unscaled loss
-    return dataclasses.replace(out, loss_value=out.loss_value * float(spec.scale_at(tau)))
+    return _scaled(spec, out, tau)
 
 
 def _hard(spec: LossSpec, setting: Setting, alpha, tau, digits: int) -> Optimum:
@@ -98,7 +94,12 @@ def _hard(spec: LossSpec, setting: Setting, alpha, tau, digits: int) -> Optimum:
                          "point is searched for a balanced batch at a fixed tau only")
     m, k, p = setting.shape
     check_setting(spec, m, k, p, alpha=alpha, tau=tau)
-    out = hard_optimum(spec, m, k, p, alpha, tau, digits=digits)
+    return _scaled(spec, hard_optimum(spec, m, k, p, alpha, tau, digits=digits), tau)
+
+
+def _scaled(spec: LossSpec, out: Optimum, tau) -> Optimum:
+    """The spec's scale (an implementation's factor on the loss) on the value, never on the
+    geometry: the solvers minimise the unscaled loss."""
     if spec.scale == 1:
         return out
     return dataclasses.replace(out, loss_value=out.loss_value * float(spec.scale_at(tau)))
@@ -229,7 +230,7 @@ def _scanned_tau_c(spec: LossSpec, batch: Batch, alpha, tol: float | None,
     """tau_c of a balanced batch where no closed form gives it (a temperature per pair type):
     every change of collapse along tau in ``tau_range`` (None: [0.01, 100]), from the regime
     scan."""
-    span = tau_range or (TAU_SCAN_RANGE[0], TAU_SCAN_RANGE[1])
+    span = tau_range or TAU_SCAN_RANGE
     r = regimes(spec, batch, alpha=alpha, tau_range=span, tol=1e-8 if tol is None else tol)
     changes, ends = list(r.collapse_changes[0]), tuple(r.collapsed_at_ends[0])
     one = len(changes) == 1
@@ -258,7 +259,7 @@ def threshold(spec: LossSpec | str, setting: Setting, *, tau=None, alpha=None,
         return _bisected_threshold(spec, setting, tau, 1e-6 if tol is None else tol)
     if isinstance(setting, Batch) and setting.is_balanced and spec.temperatures:
         m, k, p = setting.shape
-        check_setting(spec, m, k, p, alpha=alpha, tau=None if tau is None else tau)
+        check_setting(spec, m, k, p, alpha=alpha, tau=tau)
         if tau is not None:
             return _bisected_threshold(spec, setting, tau, 1e-10 if tol is None else tol)
         return _scanned_tau_c(spec, setting, alpha, tol, tau_range)
