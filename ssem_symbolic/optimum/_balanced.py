@@ -249,18 +249,23 @@ _SOLVERS = {"softmax": _softmax_optimum,
                 spec, m_, k_, p_, alpha_, exact(tau_), digits, max_digits)}
 
 
-def minimum(P: Polyhedron, make, t, digits: int, *, max_digits: int = MAX_DIGITS) -> Optimum:
+def minimum(P: Polyhedron, make, t, digits: int, *, max_digits: int = MAX_DIGITS,
+            report=None) -> Optimum:
     """The minimum of tau phi = ``make(tau, lib)`` over the polyhedron P at temperature t:
     the float64 barrier's point and its evidence on the active set
-    (:mod:`~ssem_symbolic.optimum._solver`), then the KKT face search from there."""
+    (:mod:`~ssem_symbolic.optimum._solver`), then the KKT face search from there. ``report``
+    (same arguments as :func:`_report`, the default) reads the result off the point."""
     x0, lam0, s = _barrier(P, make, t)
     order = [S for S, _ in candidates(lam0, [], s)]
-    return _solve(P, make, t, x0, order, digits, max_digits=max_digits)
+    return _solve(P, make, t, x0, order, digits, max_digits=max_digits,
+                  report=report or _report)
 
 
-def _solve(P: Polyhedron, make, t, x0, order, digits, max_digits: int = MAX_DIGITS) -> Optimum:
+def _solve(P: Polyhedron, make, t, x0, order, digits, max_digits: int = MAX_DIGITS,
+           report=None) -> Optimum:
     """The KKT point among the faces in ``order``, raising the working precision (up to
     ``max_digits``) while a sign is undecided; reported with ``decided=False`` beyond."""
+    _report_ = report or _report
     names = P.names
     work = digits
     flat = int(mpmath.ceil(0.87 / mp(t)))  # phi is flat to e^{-2/tau} near its minimiser
@@ -285,13 +290,13 @@ def _solve(P: Polyhedron, make, t, x0, order, digits, max_digits: int = MAX_DIGI
                 if any(v == -1 for v in signs):
                     continue
                 if all(v == 1 for v in signs):
-                    return _report(P, phi, x, active, mus, lam, True, work)
+                    return _report_(P, phi, x, active, mus, lam, True, work)
                 if _null_directions(P, phi, x, work + flat):  # a set of minimisers
-                    return _report(P, phi, x, active, mus, lam, True, work)
+                    return _report_(P, phi, x, active, mus, lam, True, work)
                 if best is None:
                     best = (x, active, mus, lam)
             if best is not None and work >= max_digits:
-                return _report(P, phi, *best, False, work)
+                return _report_(P, phi, *best, False, work)
             if best is None and work >= max_digits:
                 raise NoSolution("no face of the polyhedron satisfies the KKT conditions")
         work = min(max_digits, 4 * work)
@@ -406,23 +411,29 @@ def _minimisers(P: Polyhedron, phi, x, work) -> list:
     return vertices if far else []
 
 
-def _ranges(P: Polyhedron, vertices) -> dict:
+def _ranges(P: Polyhedron, vertices, row=None) -> dict:
     """Per reported quantity its (lowest, highest) over the vertices of the minimiser set
-    (each is affine in the point, so these are its range over the set); {} for one point."""
+    (each is affine in the point, so these are its range over the set); {} for one point.
+    ``row(point)``: the quantities at a vertex (None: a batch's similarities and variances)."""
     if not vertices:
         return {}
     values: dict[str, list[float]] = {}
     for point in vertices:
-        gram = P.gram(point)
-        var = eigen_variances(P, [max(ev, 0) for ev in _eigen(P, point)])
-        row = {"class_similarity": gram["class"], "other_similarity": gram["other"],
-               "within_class_variance": var["within"],
-               "between_class_variance": var["between"]}
-        if "view" in P.coords:
-            row["view_similarity"] = gram["view"]
-        for key, val in row.items():
+        for key, val in (row or _batch_row)(P, point).items():
             values.setdefault(key, []).append(float(val))
     return {key: (min(vals), max(vals)) for key, vals in values.items()}
+
+
+def _batch_row(P: Polyhedron, point) -> dict:
+    """A balanced batch's reported quantities at a point of its polyhedron."""
+    gram = P.gram(point)
+    var = eigen_variances(P, [max(ev, 0) for ev in _eigen(P, point)])
+    row = {"class_similarity": gram["class"], "other_similarity": gram["other"],
+           "within_class_variance": var["within"],
+           "between_class_variance": var["between"]}
+    if "view" in P.coords:
+        row["view_similarity"] = gram["view"]
+    return row
 
 
 def _near_singular(M, digits) -> bool:
@@ -576,6 +587,8 @@ def regimes_of(solve, *, tau=None, alpha=None, tol: float = 1e-10, tau_range=TAU
         span = {"from": float(a), "to": float(b), "active": list(active)}
         if place is not None:  # tau learned: where tau* lies, and its value inside the span
             span |= {"tau_star": place, "tau": opt.temperature.tau}
+        if opt.hierarchy is not None:  # a hierarchy: each level's collapse inside the span
+            span["levels"] = dict(opt.hierarchy["collapse"])
         if sizes is None:
             span["collapsed"] = all(status)
         else:

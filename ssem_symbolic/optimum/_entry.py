@@ -21,7 +21,7 @@ from typing import Union
 
 import mpmath
 
-from ..setting import Batch, Dataset
+from ..setting import Batch, Dataset, Hierarchy
 from ..vocab import Learnable
 from ..spec import LossSpec, check_setting, get_spec
 from ..ssem import alpha_c_value, alpha_side, collapse_rule, tau_c_value
@@ -33,9 +33,10 @@ from ._balanced import (balanced_regimes, flag_change, global_optimum, regimes_o
                         symmetric_weights)
 from ._dataset import (dataset_alpha_c, dataset_optimum, dataset_regimes,
                        dataset_tau_c, symmetric_family)
+from ._hierarchy import hierarchy_optimum, hierarchy_regimes, level_changes
 from ._imbalanced import imbalanced_optimum, imbalanced_regimes
 
-Setting = Union[Batch, Dataset]
+Setting = Union[Batch, Dataset, Hierarchy]
 
 #: the alpha grid of a regime scan with tau learned (each point searches tau)
 LEARNED_POINTS = 21
@@ -43,10 +44,19 @@ LEARNED_POINTS = 21
 TAU_SCAN_RANGE = ("0.01", "100")
 
 
-def _setting(setting) -> Batch | Dataset:
-    if not isinstance(setting, (Batch, Dataset)):
-        raise TypeError(f"a setting is a Batch or a Dataset, got {type(setting).__name__}")
+def _setting(setting) -> Batch | Dataset | Hierarchy:
+    if not isinstance(setting, (Batch, Dataset, Hierarchy)):
+        raise TypeError(f"a setting is a Batch, a Dataset or a Hierarchy, got "
+                        f"{type(setting).__name__}")
     return setting
+
+
+def _flat(spec: LossSpec, setting: Setting, what: str) -> None:
+    """ValueError (one line) where ``what`` does not take a hierarchy (a Hierarchy setting,
+    or a spec with label levels)."""
+    if isinstance(setting, Hierarchy) or spec.levels:
+        raise ValueError(f"{what} takes one level of labels; a hierarchy is solved at a fixed "
+                         "tau (optimum, regimes and threshold)")
 
 
 def optimum(spec: LossSpec | str, setting: Setting, alpha, tau, *,
@@ -70,13 +80,19 @@ def optimum(spec: LossSpec | str, setting: Setting, alpha, tau, *,
     if spec.hard_negatives:
         return _hard(spec, setting, alpha, tau, digits)
     if isinstance(tau, Learnable):
+        _flat(spec, setting, "a learnable tau")
         family = symmetric_family(spec, setting)  # V*: one temperature for every pair type
         limit = None if family is None or spec.temperatures else tau_zero_limit(
             spec, family[0], symmetric_weights(spec, *family, alpha))
         return learned_optimum(lambda t: optimum(spec, setting, alpha, t, digits=digits,
                                                  max_digits=max_digits), tau, limit)
     kw = {"digits": digits} | ({} if max_digits is None else {"max_digits": max_digits})
-    if isinstance(setting, Dataset):
+    if isinstance(setting, Hierarchy):
+        out = hierarchy_optimum(spec, setting, alpha, tau, **kw)
+    elif spec.levels:
+        raise ValueError(f"loss spec {spec.name!r} sums its supervised term over label levels: "
+                         "give a hierarchy of superclasses")
+    elif isinstance(setting, Dataset):
         out = dataset_optimum(spec, setting.classes, setting.instances, setting.views,
                               setting.sampler, alpha, tau, **kw)
     elif setting.is_balanced:
@@ -122,6 +138,7 @@ def regimes(spec: LossSpec | str, setting: Setting, *, tau=None, alpha=None,
     """
     spec, setting = get_spec(spec), _setting(setting)
     if isinstance(tau, Learnable):
+        _flat(spec, setting, "a learnable tau")
         if alpha is not None:
             raise ValueError("give exactly one of tau (scan over alpha) or alpha (scan over tau)")
         sizes = None if isinstance(setting, Dataset) or setting.is_balanced else setting.sizes
@@ -135,6 +152,11 @@ def regimes(spec: LossSpec | str, setting: Setting, *, tau=None, alpha=None,
         kw["tau_range"] = tau_range
     if points is not None:
         kw["points"] = points
+    if isinstance(setting, Hierarchy):
+        return hierarchy_regimes(spec, setting, **kw)
+    if spec.levels:
+        raise ValueError(f"loss spec {spec.name!r} sums its supervised term over label levels: "
+                         "give a hierarchy of superclasses")
     if isinstance(setting, Dataset):
         return dataset_regimes(spec, setting.classes, setting.instances, setting.views,
                                setting.sampler, **kw)
@@ -153,6 +175,8 @@ class Threshold:
       collapses, 0 when every tau does);
     * unequal class sizes (``tau`` given): ``alpha_c_per_class`` from the global optimum,
       with each class's collapse at the ends of [0, 1];
+    * a hierarchy: ``levels``, each level's changes of collapse along the axis, from the
+      regime scan; ``alpha_c`` / ``tau_c`` the first change of the class level's;
     * a dataset: the dataset-level value (``tau_c`` is then the list of every change in
       ``tau_range``), and ``per_batch``, the threshold of one batch of a balanced sampler (None
       for samplers whose batches vary).
@@ -167,11 +191,20 @@ class Threshold:
     collapsed_at_range_ends: tuple | None = None
     tau_range: tuple | None = None
     per_batch: Threshold | str | None = None
+    #: a hierarchy: per level ("class", "classes_merged", "superclass", "superclasses_merged")
+    #: every change of its collapse along the axis and whether it holds at the scan's ends
+    levels: dict | None = None
 
     def as_dict(self) -> dict:
         """The JSON fields: the setting's own numbers at the top level, the per-batch
-        comparison of a dataset under ``per_batch``."""
+        comparison of a dataset under ``per_batch``, each level's changes for a hierarchy."""
         out: dict = {}
+        if self.levels is not None:
+            out[f"{self.along}_c"] = self.alpha_c if self.along == "alpha" else self.tau_c
+            out["levels"] = self.levels
+            if self.tau_range is not None:
+                out["tau_range"] = list(self.tau_range)
+            return out
         if self.alpha_c_per_class is not None:
             out["class_sizes"] = list(self.setting.sizes.sizes)
             out["alpha_c_per_class"] = list(self.alpha_c_per_class)
@@ -240,6 +273,26 @@ def _scanned_tau_c(spec: LossSpec, batch: Batch, alpha, tol: float | None,
                      tau_range=tuple(float(x) for x in span))
 
 
+def _level_threshold(spec: LossSpec, h: Setting, tau, alpha, tol: float | None,
+                     tau_range: tuple | None) -> Threshold:
+    """A hierarchy's threshold per level (:func:`~ssem_symbolic.optimum._hierarchy.
+    level_changes`), read off the regime scan along alpha (fixed ``tau``) or tau (fixed
+    ``alpha``, in ``tau_range``, None: [0.01, 100]): the first change of each level's collapse,
+    None where it does not change; ``alpha_c`` / ``tau_c`` is the class level's."""
+    if not isinstance(h, Hierarchy):
+        raise ValueError(f"loss spec {spec.name!r} sums its supervised term over label levels: "
+                         "give a hierarchy of superclasses")
+    span = None if tau is not None else tuple(tau_range or TAU_SCAN_RANGE)
+    r = regimes(spec, h, tau=tau, alpha=alpha, tol=tol, tau_range=span)
+    levels = level_changes(r, h.views)
+    first = {level: (data["changes"][0] if data["changes"] else None)
+             for level, data in levels.items()}
+    along = "alpha" if tau is not None else "tau"
+    return Threshold(h, along, **{f"{along}_c": first["class"]},
+                     tau_range=None if span is None else tuple(float(x) for x in span),
+                     levels=levels)
+
+
 def threshold(spec: LossSpec | str, setting: Setting, *, tau=None, alpha=None,
               tol: float | None = None, tau_range: tuple | None = None) -> Threshold:
     """alpha_c at ``tau``, or tau_c at ``alpha`` (give exactly one), for ``setting``.
@@ -256,7 +309,10 @@ def threshold(spec: LossSpec | str, setting: Setting, *, tau=None, alpha=None,
     if (tau is None) == (alpha is None):
         raise ValueError("give exactly one of tau (for alpha_c) and alpha (for tau_c)")
     if isinstance(tau, Learnable):
+        _flat(spec, setting, "a learnable tau")
         return _bisected_threshold(spec, setting, tau, 1e-6 if tol is None else tol)
+    if isinstance(setting, Hierarchy) or spec.levels:
+        return _level_threshold(spec, setting, tau, alpha, tol, tau_range)
     if isinstance(setting, Batch) and setting.is_balanced and spec.temperatures:
         m, k, p = setting.shape
         check_setting(spec, m, k, p, alpha=alpha, tau=tau)

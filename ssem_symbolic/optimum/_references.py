@@ -118,7 +118,8 @@ def references(spec: LossSpec | str, setting: Batch | Dataset, alpha, tau, *,
     elif isinstance(setting, Batch):
         items = _batch_references(spec, setting, a, t, dim, scale, notes)
     else:
-        raise TypeError(f"a setting is a Batch or a Dataset, got {type(setting).__name__}")
+        raise TypeError(f"a setting here is a Batch or a Dataset (a Hierarchy is taken by "
+                        f"optimum, regimes and threshold), got {type(setting).__name__}")
     order = {n: i for i, n in enumerate(NAMES)}
     return References(spec, setting, alpha, tau, dim,
                       tuple(sorted(items, key=lambda r: order[r.name])), tuple(notes))

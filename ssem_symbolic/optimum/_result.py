@@ -62,6 +62,9 @@ class Optimum:
     Unequal class sizes: ``sizes`` and ``similarity[(g, h)]``, the cosine of two different
     classes of size groups g and h (also given for one size group).
 
+    A hierarchy of labels: ``hierarchy`` (each level's similarity, variances and collapse);
+    ``other`` is then the similarity of two superclasses.
+
     A learnable temperature: ``temperature`` (:class:`LearnedTemperature`), the tau the
     optimum is at; the rest is the optimum at that tau.
 
@@ -95,6 +98,10 @@ class Optimum:
     #: the certified lower bound (:class:`~ssem_symbolic.optimum._hard.Search`); None: the
     #: exact optimum, certified by convexity
     search: object = None
+    #: a hierarchy of labels: S and m, the similarity of two classes of one superclass, the
+    #: variances of each level and each level's collapse
+    #: (:mod:`~ssem_symbolic.optimum._hierarchy`); None elsewhere
+    hierarchy: dict | None = None
 
     @property
     def collapsed(self) -> bool:
@@ -139,6 +146,8 @@ class Optimum:
         if self.symmetric:
             out = {"view_similarity": self.view, "class_similarity": self.class_,
                    "other_similarity": self.other, **common}
+            if self.hierarchy is not None:
+                out["hierarchy"] = self.hierarchy
             if not self.unique:
                 out["ranges"] = {key: list(span) for key, span in self.ranges.items()}
             return out

@@ -31,7 +31,8 @@ def phase_map(spec: LossSpec | str, setting: Batch | Dataset, alpha: np.ndarray,
     """
     spec = get_spec(spec)
     if not isinstance(setting, (Batch, Dataset)):
-        raise TypeError(f"a setting is a Batch or a Dataset, got {type(setting).__name__}")
+        raise TypeError(f"a setting here is a Batch or a Dataset (a Hierarchy is taken by "
+                        f"optimum, regimes and threshold), got {type(setting).__name__}")
     if isinstance(setting, Batch) and setting.is_balanced:
         return phase_map_balanced(spec, *setting.shape, alpha, tau, device)
     return exact_phase_map(spec, setting, alpha, tau, progress=progress)
@@ -76,7 +77,8 @@ def _guide(spec: LossSpec, setting, tau, alpha, target_within, dim) -> dict:
     if dim is not None:
         raise ValueError("dim checks the recommended alpha of a batch, not of a dataset")
     if not isinstance(setting, Dataset):
-        raise TypeError(f"a setting is a Batch or a Dataset, got {type(setting).__name__}")
+        raise TypeError(f"a setting here is a Batch or a Dataset (a Hierarchy is taken by "
+                        f"optimum, regimes and threshold), got {type(setting).__name__}")
     smp = setting.sampler
     if smp.kind == "uniform":
         return guide_uniform(spec, setting.classes, setting.instances, setting.views,

@@ -24,9 +24,19 @@ from ._anchors import (
     Family as Family,
     family as family,
     flat as flat,
+    level_parts as level_parts,
     loss_weights as loss_weights,
     MAX_GROUPS as MAX_GROUPS,
     sigmoid_rows as sigmoid_rows,
+)
+from ._hierarchy import (
+    HIERARCHY_DIRECTIONS as HIERARCHY_DIRECTIONS,
+    Hierarchy as Hierarchy,
+    hierarchy_eigenvalues as hierarchy_eigenvalues,
+    hierarchy_polyhedron as hierarchy_polyhedron,
+    level_collapse as level_collapse,
+    level_variances as level_variances,
+    u_sym as u_sym,
 )
 from ._mixture import (
     mixture as mixture,
@@ -59,6 +69,8 @@ from ._sizes import (
 __all__ = [
     "Batch", "Dataset", "MAX_GROUPS", "MAX_UNIFORM_BATCH", "Sampler", "all_subsets", "balanced",
     "fixed_partition", "parse_sampler", "takes_convention", "uniform",
+    "HIERARCHY_DIRECTIONS", "Hierarchy", "hierarchy_eigenvalues", "hierarchy_polyhedron",
+    "level_collapse", "level_parts", "level_variances", "u_sym",
     "ClassSizes", "Family", "Polyhedron", "anchor_weights", "blocks", "c_sym", "check_sizes",
     "coordinate_type", "collapsed", "positives",
     "dataset_polyhedron", "eigen_variances", "family", "flat", "gram_entries",

@@ -48,7 +48,7 @@ import sympy as sp
 
 from ..vocab import exact
 from ._sizes import ClassSizes
-from ..spec import TERMS, LossSpec, alpha, get_spec
+from ..spec import TERMS, LossSpec, UnsupportedConvention, alpha, get_spec
 
 
 @dataclass(frozen=True)
@@ -129,17 +129,20 @@ def _coords(sizes: ClassSizes, p_: int) -> tuple[str, ...]:
 #: the pair type of a symmetric family's coordinate, by its name's head: a balanced batch's
 #: and a dataset's coordinates are the types themselves, a size-group family's v[g], s[g] and
 #: o[g,h] are views, class mates and other classes
-_COORDINATE_TYPES = {"v": "view", "s": "class", "o": "other"}
+_COORDINATE_TYPES = {"v": "view", "s": "class", "o": "other", "superclass": "other"}
 
 
 def coordinate_type(name: str) -> str:
     """The pair type whose similarity the coordinate ``name`` is.
 
-    >>> coordinate_type("o[0,1]"), coordinate_type("class")
-    ('other', 'class')
+    A hierarchy's ``superclass`` coordinate is the similarity of two classes of one
+    superclass, an ``other`` pair.
+
+    >>> coordinate_type("o[0,1]"), coordinate_type("class"), coordinate_type("superclass")
+    ('other', 'class', 'other')
     """
     head = name.split("[", 1)[0]
-    return _COORDINATE_TYPES.get(head, head) if "[" in name else name
+    return _COORDINATE_TYPES.get(head, head) if "[" in name or head == "superclass" else name
 
 
 def _lin(*terms) -> dict:
@@ -224,23 +227,62 @@ def blocks(spec: LossSpec, part: dict, coef: dict) -> tuple[list, dict]:
     """One kind of anchor's share of tau phi: ``coef[term]`` is the total weight of such
     anchors in ``term`` (its W_T times their share of the term's mean). Returns the
     log-sum-exps [(L, [(omega_t count, coordinate)])], one per distinct denominator, and the
-    pull {coordinate: weight}: tau phi += sum L tau log sum c e^{x_j/tau} - sum w_j x_j."""
+    pull {coordinate: weight}: tau phi += sum L tau log sum c e^{x_j/tau} - sum w_j x_j.
+
+    A spec with label ``levels`` reads the supervised term once per level, weighted by its
+    lambda_l (:func:`level_parts`); its anchors' ``part`` must then hold a ``superclass``
+    entry (a hierarchy's), else :class:`UnsupportedConvention`."""
     dens: dict = {}
     pull: dict = {}
-    for term in TERMS:
-        pos = positives(spec, term, part)
-        total = sum(c for c, _ in pos)
-        if coef.get(term, 0) == 0 or total == 0:
-            continue
-        den = spec.denominator_for(term)  # its pair types and their weights
-        dens[den] = dens.get(den, 0) + coef[term]
-        for c, j in pos:
-            pull[j] = pull.get(j, 0) + coef[term] * sp.Rational(c) / total
-    out = []
-    for den, L in dens.items():
-        entries = [(den.omega[t] * c, j) for t in den for c, j in part[t] if den.omega[t] != 0]
-        out.append((sp.expand(L), entries))
+    for reading, weights in _readings(spec, part, coef):
+        for term in TERMS:
+            pos = positives(spec, term, reading)
+            total = sum(c for c, _ in pos)
+            if weights.get(term, 0) == 0 or total == 0:
+                continue
+            den = spec.denominator_for(term)  # its pair types and their weights
+            entries = tuple((den.omega[t] * c, j) for t in den for c, j in reading[t]
+                            if den.omega[t] != 0)
+            dens[entries] = dens.get(entries, 0) + weights[term]
+            for c, j in pos:
+                pull[j] = pull.get(j, 0) + weights[term] * sp.Rational(c) / total
+    out = [(sp.expand(L), list(entries)) for entries, L in dens.items()]
     return out, {j: sp.expand(w) for j, w in pull.items()}
+
+
+def level_parts(part: dict) -> dict:
+    """An anchor's partners per label level: at the class level ``part`` itself (its
+    ``superclass`` entries, the classes of its superclass, lie among ``other``); at the
+    superclass level each superclass is one class, so those partners move from ``other`` to
+    ``class``.
+
+    >>> level_parts({"self": [(1, None)], "class": [(3, 0)], "other": [(8, 1), (24, 2)],
+    ...              "superclass": [(8, 1)]})["superclass"]
+    {'self': [(1, None)], 'class': [(3, 0), (8, 1)], 'other': [(24, 2)]}
+    """
+    inner = part["superclass"]
+    fine = {t: e for t, e in part.items() if t != "superclass"}
+    coarse = dict(fine, **{"class": list(part.get("class", [])) + list(inner),
+                           "other": [e for e in part.get("other", []) if e not in inner]})
+    return {"class": fine, "superclass": coarse}
+
+
+def _readings(spec: LossSpec, part: dict, coef: dict) -> list[tuple[dict, dict]]:
+    """(partners, term weights) per reading of the batch: one, or with ``levels`` the class
+    level with the self-supervised term and each level's supervised term times lambda_l."""
+    if "superclass" not in part:
+        if spec.levels:
+            raise UnsupportedConvention(
+                f"loss spec {spec.name!r} sums its supervised term over label levels: give a "
+                "hierarchy of superclasses (--hierarchy)")
+        return [(part, coef)]
+    levels = level_parts(part)
+    out = [(levels["class"], {"sup": coef.get("sup", 0) * spec.level_weight("class"),
+                              "self": coef.get("self", 0)})]
+    if spec.level_weight("superclass"):
+        out.append((levels["superclass"],
+                    {"sup": coef.get("sup", 0) * spec.level_weight("superclass")}))
+    return out
 
 
 #: the most distinct class sizes (size groups) the imbalanced layers take: an optimum is a
@@ -354,5 +396,5 @@ def flat(weights) -> bool:
 
 
 __all__ = ["Family", "Linear", "anchor_weights", "blocks", "check_sizes", "coordinate_type",
-           "family", "flat",
+           "family", "flat", "level_parts",
            "loss_weights", "positives", "sigmoid_rows"]

@@ -32,7 +32,7 @@ from typing import Literal
 
 import sympy as sp
 
-from ..vocab import PAIR_TYPES, TABLE
+from ..vocab import LEVELS, PAIR_TYPES, TABLE
 from ..vocab import exact
 
 # --- symbols, with the assumptions the derivation relies on -------------------------
@@ -347,6 +347,43 @@ def _hard_negatives(spec) -> sp.Rational:
     return beta
 
 
+def _levels(spec) -> tuple:
+    """``levels`` canonical: () for one level of labels, else ((level, lambda), ...) for every
+    level of :data:`~ssem_symbolic.vocab.LEVELS` (the class level's lambda 1 unless given):
+    the supervised term becomes sum_l lambda_l L_sup read at level l, each lambda an exact
+    number >= 0, the superclass's > 0; the softmax form without hard negatives only."""
+    name = spec.name
+    try:
+        items = dict(spec.levels).items()
+    except (TypeError, ValueError):
+        raise UnsupportedConvention(f"loss spec {name!r}: levels must be a table of level = "
+                                    f"weight, got {spec.levels!r}") from None
+    if not items:
+        return ()
+    out = {"class": sp.Integer(1)}
+    for level, w in items:
+        if level not in LEVELS:
+            raise UnsupportedConvention(f"loss spec {name!r}: levels take {', '.join(LEVELS)}, "
+                                        f"got {level!r}")
+        try:
+            w = exact(w)
+        except (TypeError, ValueError):
+            raise UnsupportedConvention(f"loss spec {name!r}: the weight of level {level} must "
+                                        f"be a number, got {w!r}") from None
+        if w < 0:
+            raise UnsupportedConvention(f"loss spec {name!r}: the weight of level {level} must "
+                                        f"be >= 0, got {w}")
+        _in_range(name, f"the weight of level {level}", w)
+        out[level] = w
+    if not out.get("superclass", 0):
+        raise UnsupportedConvention(f"loss spec {name!r}: levels needs a superclass weight > 0 "
+                                    "(without it the loss has one level: scale weights instead)")
+    if spec.form != "softmax" or spec.hard_negatives:
+        raise UnsupportedConvention(f"loss spec {name!r}: label levels take the softmax form "
+                                    "without hard negatives")
+    return tuple((level, out[level]) for level in LEVELS)
+
+
 #: the largest |bias| of the sigmoid form (the solvers are checked up to it)
 MAX_BIAS = 1000
 
@@ -584,6 +621,11 @@ class LossSpec:
     #: hard-negative weighting (Robinson et al. 2021): beta >= 0, each anchor's negatives
     #: weighted in proportion to exp(beta s / tau), normalised to mean 1 (0: none)
     hard_negatives: object = 0
+    #: label levels (a hierarchy of superclasses): the supervised term summed over the levels,
+    #: sum_l lambda_l L_sup(labels of level l), as multi-level SupCon losses do; given as
+    #: {level: lambda} ({"superclass": "1/2"}; the class level's lambda is 1 unless given),
+    #: canonical as (level, lambda) pairs. Default: one level, the classes
+    levels: tuple = ()
 
     def __post_init__(self) -> None:
         for field_name in ("sup", "self_"):
@@ -599,6 +641,7 @@ class LossSpec:
         _form(self)
         object.__setattr__(self, "temperatures", _temperatures(self))
         object.__setattr__(self, "hard_negatives", _hard_negatives(self))
+        object.__setattr__(self, "levels", _levels(self))
         object.__setattr__(self, "parameters", _parameters(self.name, self.parameters))
         object.__setattr__(self, "scale", _scale(self.name, self.scale, self.parameters))
         if self.no_positive not in NO_POSITIVE_RULES:
@@ -730,6 +773,20 @@ class LossSpec:
                 f"loss spec {self.name!r} weights hard negatives (not convex); {layer} takes "
                 "a convex loss (ssem optimum gives the best symmetric point of a balanced "
                 "batch)")
+        if self.levels:
+            raise UnsupportedConvention(
+                f"loss spec {self.name!r} sums its supervised term over label levels; {layer} "
+                "takes one level (ssem optimum, regimes and threshold take a --hierarchy)")
+
+    def level_weight(self, level: str) -> sp.Rational:
+        """lambda_l, the weight of the supervised term read at label level ``level`` (1 for
+        the classes and 0 for the superclasses where the spec gives no ``levels``).
+
+        >>> LossSpec("h", ["view", "class", "other"], ["view", "class"], ["view"], "anchors",
+        ...          levels={"superclass": "1/2"}).level_weight("superclass")
+        1/2
+        """
+        return dict(self.levels).get(level, sp.Integer(level == "class"))
 
     def logit_factor(self, t: str) -> sp.Rational:
         """tau / tau_t: the factor on pair type ``t``'s logit s/tau (1 unless
@@ -783,6 +840,8 @@ class LossSpec:
             parts.append("temperatures:" + ";".join(f"{t}={r}" for t, r in self.temperatures))
         if self.hard_negatives:
             parts.append(f"hard_negatives:{self.hard_negatives}")
+        if self.levels:
+            parts.append("levels:" + ";".join(f"{lv}={w}" for lv, w in self.levels))
         return "|".join(parts)
 
     def canonical(self) -> dict:
@@ -818,6 +877,8 @@ class LossSpec:
             out["temperatures"] = {t: str(r) for t, r in self.temperatures}
         if self.hard_negatives:
             out["hard_negatives"] = str(self.hard_negatives)
+        if self.levels:
+            out["levels"] = {lv: str(w) for lv, w in self.levels}
         return out | {"description": self.description}
 
 

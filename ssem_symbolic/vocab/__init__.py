@@ -11,6 +11,7 @@ from ._pairs import (
     by_type as by_type,
     c_sym as c_sym,
     GROUPS as GROUPS,
+    LEVELS as LEVELS,
     o_sym as o_sym,
     PAIR_TYPES as PAIR_TYPES,
     TABLE as TABLE,
@@ -19,6 +20,6 @@ from ._pairs import (
 )
 
 __all__ = [
-    "GROUPS", "Learnable", "PAIR_TYPES", "TABLE", "by_type", "c_sym", "check_tau", "exact", "mp",
-    "o_sym", "to_groups", "v_sym",
+    "GROUPS", "LEVELS", "Learnable", "PAIR_TYPES", "TABLE", "by_type", "c_sym", "check_tau",
+    "exact", "mp", "o_sym", "to_groups", "v_sym",
 ]

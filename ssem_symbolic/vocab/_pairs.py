@@ -32,6 +32,13 @@ GROUPS: tuple[str, ...] = ("self", "instance", "class", "batch")
 #: the Gram coordinates of the symmetric family: view, class, other similarities
 v_sym, c_sym, o_sym = sp.symbols("v c o", real=True)
 
+#: the label levels of a hierarchy, finest first: an instance's class, and the superclass
+#: that holds its class. Two embeddings of different classes in one superclass are still an
+#: ``other`` pair (the pair types are read at the class level); a loss that sums its
+#: supervised term over the levels (a spec's ``levels``) reads that term once per level, at
+#: the superclass level with each superclass taken as one class.
+LEVELS: tuple[str, ...] = ("class", "superclass")
+
 
 @dataclass(frozen=True)
 class PairType:

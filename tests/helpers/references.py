@@ -174,6 +174,40 @@ def torch_hard_negative_loss(spec, kinds, sims, alpha: float, tau: float):
     return total
 
 
+def level_kinds(instances: list, labels: list, supers: list) -> dict[str, list[list[str]]]:
+    """The pair types read at each label level: at ``class`` with the class labels, at
+    ``superclass`` with each superclass taken as one class (``supers[a]``: the superclass of
+    embedding a's class)."""
+    return {"class": kinds_of(instances, labels), "superclass": kinds_of(instances, supers)}
+
+
+def torch_level_loss(spec, kinds: dict, sims, alpha: float, tau: float):
+    """A loss summed over label levels, per pair, in torch (mean over anchors, unit pair
+    weights): W_self L_self + W_sup sum_l lambda_l L_sup(l), with L_T(l) the mean over anchors
+    with a positive of the mean over its positives of log D - s_ab/tau, the positives and the
+    denominator read with ``kinds[l]`` (:func:`level_kinds`). lambda_l from the spec's
+    ``levels`` field (class 1 and superclass 0 where it gives none)."""
+    import torch
+
+    lam = {"class": 1.0, "superclass": 0.0} | {lv: float(w) for lv, w in spec.levels}
+
+    def term(name, kind):
+        den = torch.tensor([[t in spec.denominator_of(name) for t in row] for row in kind])
+        pos = torch.tensor([[t in spec.positives(name) for t in row] for row in kind])
+        log_den = torch.logsumexp((sims / tau).masked_fill(~den, float("-inf")), 1, True)
+        per_pair = (log_den - sims / tau).masked_fill(~pos, 0.0)
+        has = pos.any(dim=1)
+        return (per_pair.sum(1)[has] / pos.sum(1)[has]).mean() if has.any() else 0.0
+    (s0, s1), (f0, f1) = ((float(x) for x in w) for w in spec.weights)
+    total = 0.0
+    if f0 + f1 * alpha:  # a term of weight 0 adds nothing (even where it has no positive)
+        total = (f0 + f1 * alpha) * term("self", kinds["class"])
+    for level, weight in lam.items():
+        if weight and s0 + s1 * alpha:
+            total = total + (s0 + s1 * alpha) * weight * term("sup", kinds[level])
+    return total
+
+
 def free_minimum(loss_of_gram, size: int, seeds=(0, 1)):
     """Brute force over free unit vectors: the best of L-BFGS runs (one per seed, from
     Gaussian rows) on ``loss_of_gram(S)`` over ``size`` unit rows X, S = X X^T (float64, strong
