@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import errno
-import json
 import math
 import os
 import re
@@ -30,6 +29,7 @@ import traceback
 
 from ..infra import OutputError
 from ..setting import Batch, Dataset
+from ._render import dumps as _dumps
 from ._render import (class_collapse, diagnose_lines, dynamics_grid_lines, dynamics_lines,
                       explain_lines, guide_lines, guide_warnings, per_class)
 from ..spec import PRESETS, NoSolution
@@ -189,6 +189,10 @@ def _batch_args(sub: argparse.ArgumentParser) -> None:
                      help="instances per class, in place of --classes/--per-class: 5,3,2 or "
                      "count x size, 1x20,9x4")
     sub.add_argument("--views", default=2, type=_integer("--views"), help="p (default 2)")
+    sub.add_argument("--hierarchy", metavar="SxM|FILE",
+                     help="a hierarchy of labels (ssem optimum, regimes and threshold): S "
+                     "superclasses of M classes, with --per-class; or a labels file of one "
+                     "'superclass class' pair per line")
     sub.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -430,19 +434,6 @@ _OUTPUT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.E
                   errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EFBIG, errno.EIO}
 
 
-def _dumps(obj) -> str:
-    """JSON with null where a number is not finite (JSON has no infinity or NaN)."""
-    def clean(x):
-        if isinstance(x, float) and not math.isfinite(x):
-            return None
-        if isinstance(x, dict):
-            return {key: clean(v) for key, v in x.items()}
-        if isinstance(x, (list, tuple)):
-            return [clean(v) for v in x]
-        return x
-    return json.dumps(clean(obj), allow_nan=False)
-
-
 def _raise_terminated(signum, frame) -> None:
     raise Terminated()
 
@@ -490,6 +481,13 @@ def _resolve(args):
     from ..spec import get_spec
 
     spec = _with_params(get_spec(args.loss), getattr(args, "param", []))
+    if getattr(args, "hierarchy", None) is not None:
+        from ._hierarchy import hierarchy_of
+
+        return spec, hierarchy_of(args)
+    if spec.levels:
+        raise ValueError(f"loss spec {spec.name!r} sums its supervised term over label levels: "
+                         "give --hierarchy (ssem optimum, regimes and threshold take it)")
     if getattr(args, "labels", None) is not None:
         if any(getattr(args, f, None) is not None for f in ("classes", "per_class", "class_sizes",
                                                             "dataset", "sampler")):
@@ -736,6 +734,12 @@ def _dynamics_groups(args, spec, setting) -> int:
 
 
 def _setting_dict(setting) -> dict:
+    from ..setting import Hierarchy
+
+    if isinstance(setting, Hierarchy):
+        from ._hierarchy import setting_dict
+
+        return setting_dict(setting)
     if isinstance(setting, Dataset):
         return {"dataset": [setting.classes, setting.instances], "views": setting.views,
                 "sampler": setting.sampler.describe()}
@@ -770,6 +774,11 @@ def _threshold(args) -> int:
             f"{th.alpha_c:.6g} (bisection to 1e-6 on the learned optimum, ssem optimum "
             "--tau learnable at each alpha)."))
         return 0
+    if _family(setting) == "hierarchy":
+        from ._hierarchy import print_threshold
+
+        return print_threshold(args, spec, setting, threshold(spec, setting, tau=args.tau,
+                                                              alpha=args.alpha))
     if isinstance(setting, Batch) and setting.is_balanced and spec.temperatures:
         return _threshold_bisected_text(args, spec, setting)
     if isinstance(setting, Batch) and not setting.is_balanced and not args.json:
@@ -864,7 +873,11 @@ def _note_if_unestablished(args, valid, reason, where) -> None:
 
 
 def _family(setting) -> str:
-    """How a setting is rendered: "dataset", "imbalanced" or "balanced"."""
+    """How a setting is rendered: "hierarchy", "dataset", "imbalanced" or "balanced"."""
+    from ..setting import Hierarchy
+
+    if isinstance(setting, Hierarchy):
+        return "hierarchy"
     if isinstance(setting, Dataset):
         return "dataset"
     return "balanced" if setting.is_balanced else "imbalanced"
@@ -1973,8 +1986,23 @@ def _in_words(spec) -> str:
     return words
 
 
+def _regimes_hierarchy(args, spec, setting) -> int:
+    from ..optimum import regimes
+    from ._hierarchy import print_regimes
+
+    return print_regimes(args, spec, setting, regimes(spec, setting, tau=args.tau,
+                                                      alpha=args.alpha))
+
+
+def _optimum_hierarchy(args, spec, setting) -> int:
+    from ..optimum import optimum
+    from ._hierarchy import print_optimum
+
+    return print_optimum(args, spec, setting, optimum(spec, setting, args.alpha, args.tau))
+
+
 _optimum_fixed = _by_family({"balanced": _optimum_balanced, "imbalanced": _optimum_imbalanced,
-                             "dataset": _optimum_dataset})
+                             "dataset": _optimum_dataset, "hierarchy": _optimum_hierarchy})
 
 
 def _optimum(args) -> int:
@@ -2024,7 +2052,7 @@ def _optimum_learned(args, spec, setting) -> int:
                   f" = {th.alpha_c:.6g} (ssem threshold --tau learnable checks every alpha).")
     return 0
 _regimes_fixed = _by_family({"balanced": _regimes_balanced, "imbalanced": _regimes_imbalanced,
-                             "dataset": _regimes_dataset})
+                             "dataset": _regimes_dataset, "hierarchy": _regimes_hierarchy})
 
 
 def _regimes(args) -> int:

@@ -6,6 +6,7 @@ here, so that no result of the library carries prose.
 
 from __future__ import annotations
 
+import json
 import math
 
 from ..setting import ClassSizes
@@ -389,3 +390,16 @@ def dynamics_grid_lines(out: dict) -> list[str]:
                  f"{sum(settled)} of {len(settled)} points; settled is not converged to the "
                  "optimum beyond the stable step size (ssem dynamics at one point says)")
     return lines
+
+
+def dumps(obj) -> str:
+    """JSON with null where a number is not finite (JSON has no infinity or NaN)."""
+    def clean(x):
+        if isinstance(x, float) and not math.isfinite(x):
+            return None
+        if isinstance(x, dict):
+            return {key: clean(v) for key, v in x.items()}
+        if isinstance(x, (list, tuple)):
+            return [clean(v) for v in x]
+        return x
+    return json.dumps(clean(obj), allow_nan=False)
