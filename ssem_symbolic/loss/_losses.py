@@ -310,6 +310,9 @@ class LabelPattern:
     """
 
     def __init__(self, spec: LossSpec, labels: torch.Tensor, views: int, dtype) -> None:
+        if spec.levels:  # one pattern reads one level: level_loss builds one per term
+            raise ValueError(f"loss spec {spec.name!r} sums its supervised term over label "
+                             "levels: pass superclasses= (the superclass of each instance)")
         labels = _labels(labels)
         self.spec_key, self.labels, self.dtype = spec.key(), labels.clone(), dtype
         m = labels.shape[0] * views
@@ -525,7 +528,7 @@ def _prepare(z, labels, alpha, tau, convention, normalize, pattern, chunk_size):
 def supcl_loss(z: torch.Tensor, labels: torch.Tensor, alpha, tau,
                convention: str | LossSpec = "paper", normalize: bool = True,
                pattern: LabelPattern | None = None, chunk_size: int | None = None, *,
-               observe=None) -> torch.Tensor:
+               observe=None, superclasses: torch.Tensor | None = None) -> torch.Tensor:
     """(1 - alpha) L_sup + alpha L_self for z of shape (..., N, p, d), labels (N,).
 
     Leading dims are independent configurations; ``alpha`` and ``tau`` broadcast against them
@@ -539,7 +542,13 @@ def supcl_loss(z: torch.Tensor, labels: torch.Tensor, alpha, tau,
 
     ``observe`` (optional): called once with the detached unit rows (..., N p, d), instance-major,
     right after they are normalised (with ``normalize`` only), while they are in cache.
+
+    A spec with label ``levels`` takes ``superclasses`` (N,), the superclass of each instance:
+    W_sup sum_l lambda_l L_sup(labels of level l) + W_self L_self (:func:`level_loss`).
     """
+    if superclasses is not None:
+        return level_loss(z, labels, superclasses, alpha, tau, convention, normalize,
+                          chunk_size, observe=observe)
     if isinstance(z, torch.Tensor) and z.dtype in (torch.float16, torch.bfloat16):
         with torch.autocast(device_type=z.device.type, enabled=False):
             return supcl_loss(z.float(), labels, alpha, tau, convention, normalize, pattern,
@@ -554,6 +563,62 @@ def supcl_loss(z: torch.Tensor, labels: torch.Tensor, alpha, tau,
             observe(flat.detach())
     out = FORWARD[spec.form](flat, pattern, spec, a, t, chunk_size, bound)
     return out if spec.scale == 1 else out * _scale_of(spec)(t)
+
+
+def level_loss(z: torch.Tensor, labels: torch.Tensor, superclasses: torch.Tensor | None,
+               alpha, tau, convention: str | LossSpec, normalize: bool = True,
+               chunk_size: int | None = None, *, observe=None) -> torch.Tensor:
+    """A loss summed over label levels: W_sup(alpha) sum_l lambda_l L_sup read with the labels
+    of level l (``labels`` for the classes, ``superclasses`` (N,) for the superclasses, each
+    one class there) + W_self(alpha) L_self, each term computed by :func:`supcl_loss` on its
+    own (its mean is its own: the terms are independent sums). ``alpha`` is a number; every
+    class must lie in one superclass."""
+    spec = get_spec(convention)
+    if not spec.levels:
+        raise ValueError(f"superclasses= goes with a spec that has label levels; "
+                         f"{spec.name!r} has one level")
+    if superclasses is None or labels is None:
+        raise ValueError(f"loss spec {spec.name!r} sums its supervised term over label levels: "
+                         "pass labels and superclasses= (the superclass of each instance)")
+    if isinstance(alpha, torch.Tensor) and alpha.numel() > 1:
+        raise ValueError("a loss over label levels takes one alpha (a number)")
+    coarse = torch.as_tensor(superclasses, device=labels.device).reshape(-1)
+    if coarse.shape != labels.reshape(-1).shape:
+        raise ValueError(f"superclasses must give one superclass per instance: "
+                         f"{tuple(coarse.shape)} against labels {tuple(labels.shape)}")
+    owner: dict = {}
+    for cls_, sup in zip(labels.reshape(-1).tolist(), coarse.tolist()):
+        if owner.setdefault(cls_, sup) != sup:
+            raise ValueError(f"class {cls_} lies in two superclasses ({owner[cls_]} and {sup})")
+    weights = _term_weights(spec, float(alpha))
+    out, first = 0.0, observe
+    for level, lam in spec.levels:
+        if lam and weights["sup"]:
+            out = out + float(lam) * weights["sup"] * supcl_loss(
+                z, labels if level == "class" else coarse, 0.0, tau, _one_term(spec, "sup"),
+                normalize, chunk_size=chunk_size, observe=first)
+            first = None
+    if weights["self"]:
+        out = out + weights["self"] * supcl_loss(z, labels, 0.0, tau, _one_term(spec, "self"),
+                                                 normalize, chunk_size=chunk_size, observe=first)
+    return out
+
+
+def _term_weights(spec: LossSpec, alpha: float) -> dict:
+    from ..spec import alpha as alpha_symbol
+    from ..vocab import exact
+
+    return {term: float(spec.weight(term).subs(alpha_symbol, exact(alpha)))
+            for term in ("sup", "self")}
+
+
+@functools.lru_cache(maxsize=64)
+def _one_term(spec: LossSpec, term: str) -> LossSpec:
+    """``spec`` with one level and only ``term``, of weight 1."""
+    import dataclasses
+
+    weights = ((1, 0), (0, 0)) if term == "sup" else ((0, 0), (1, 0))
+    return dataclasses.replace(spec, levels=(), weights=weights, name=f"{spec.name}.{term}")
 
 
 @functools.lru_cache(maxsize=64)
@@ -929,7 +994,8 @@ class SupCLLoss(torch.nn.Module):
 
     def forward(self, features: torch.Tensor, labels=None, *, mask=None,
                 n_views: int | None = None, instance_ids: torch.Tensor | None = None,
-                ref_emb=None, ref_labels=None, indices_tuple=None) -> torch.Tensor:
+                ref_emb=None, ref_labels=None, indices_tuple=None,
+                superclasses=None) -> torch.Tensor:
         if ref_emb is not None or ref_labels is not None:
             raise ValueError("ref_emb/ref_labels (a separate reference set) are not supported: "
                              "the loss contrasts one batch with itself, which is what the "
@@ -939,7 +1005,17 @@ class SupCLLoss(torch.nn.Module):
                              "pair of the batch, which is what the theory's batch is")
         if mask is not None:
             labels = _labels_from_mask(mask, labels, features)
+        owner = None if superclasses is None else _superclass_of(labels, superclasses)
         z, labels, alpha = self._prepare(features, labels, n_views, instance_ids)
+        if owner is not None or self.spec.levels:
+            tau = self._tau if self.learnable is None else self.temperature(z.dtype)
+            coarse = None if owner is None else torch.tensor(
+                [owner[c] for c in labels.tolist()], device=labels.device)
+            out = level_loss(z, labels, coarse, alpha, tau, self.spec, self.normalize,
+                             self.chunk_size)
+            if self.check_finite:
+                _check_value(out)
+            return out
         observe = None
         if self.keep_statistics and self.normalize and z.dim() == 3 and not self.gather:
             observe = self._observer(z)
@@ -1001,10 +1077,27 @@ class SupCLLoss(torch.nn.Module):
             _check_rows(z.detach(), self.check_finite, self.normalize)
         dtype = torch.float32 if z.dtype in (torch.float16, torch.bfloat16) else z.dtype
         key = (tuple(labels.tolist()), z.shape[-2], dtype, str(z.device))
-        if key != self._key:  # one pattern kept: training reuses it every step
+        if key != self._key and not self.spec.levels:  # one pattern kept, reused each step
             self._pattern = LabelPattern(self.spec, labels.to(z.device), z.shape[-2], dtype)
             self._key = key
         return z, labels, alpha
+
+
+def _superclass_of(labels, superclasses) -> dict:
+    """{class: its superclass} from labels and superclasses given side by side (either
+    layout), or ValueError (one line)."""
+    if labels is None:
+        raise ValueError("superclasses= needs labels (the classes they group)")
+    lab = torch.as_tensor(labels).reshape(-1).tolist()
+    sup = torch.as_tensor(superclasses).reshape(-1).tolist()
+    if len(lab) != len(sup):
+        raise ValueError(f"superclasses must be given beside the labels, one each: {len(sup)} "
+                         f"against {len(lab)}")
+    owner: dict = {}
+    for c, s in zip(lab, sup):
+        if owner.setdefault(c, s) != s:
+            raise ValueError(f"class {c} lies in two superclasses ({owner[c]} and {s})")
+    return owner
 
 
 def features_key(z: torch.Tensor) -> tuple:
