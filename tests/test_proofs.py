@@ -143,3 +143,24 @@ def test_an_engine_that_drops_the_field_fails(name, field, monkeypatch):
                         lambda **extra: build(**{k: v for k, v in extra.items() if k != field}))
     (prop,) = [p for p in proofs.load() if p.name == name]
     assert not verify(prop).ok
+
+
+def test_hierarchy_proofs_fail_on_a_wrong_engine(monkeypatch):
+    """proofs/hierarchy.py: an engine that drops the superclass level (its spec built without
+    ``levels``) no longer matches the per-pair loss, and an engine whose within-superclass
+    eigenvalue forgets the u term no longer matches the explicit spectrum."""
+    import ssem_symbolic.setting as setting
+    from proofs import hierarchy
+
+    by_name = {p.name: p for p in proofs.load()}
+    assert verify(by_name["hierarchy.reduced"]).ok and verify(by_name["hierarchy.polyhedron"]).ok
+    build = hierarchy._spec
+    monkeypatch.setattr(hierarchy, "_spec", lambda **extra: build())
+    assert not verify(by_name["hierarchy.reduced"]).ok
+    right = setting.hierarchy_eigenvalues
+
+    def wrong(*shape):
+        return [(n, ev.subs(setting.u_sym, 0) if n == "within-superclass" else ev, mult)
+                for n, ev, mult in right(*shape)]
+    monkeypatch.setattr(setting, "hierarchy_eigenvalues", wrong)
+    assert not verify(by_name["hierarchy.polyhedron"]).ok
