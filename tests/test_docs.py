@@ -25,7 +25,8 @@ FENCE = re.compile(r"^```([^\n]*)\n(.*?)^```", re.M | re.S)
 DURATION = re.compile(r"\d+(\.\d+)? s\b")
 NOT_RUN = ("crosscheck --quick", "crosscheck --full", "crosscheck\n", "crosscheck --real")
 #: exact solves that take seconds each: the slow tier
-SLOW = ("--class-sizes", "--dataset", "--instances-per-class", "phase", "--tau learnable")
+SLOW = ("--class-sizes", "--dataset", "--instances-per-class", "phase", "--tau learnable",
+        "--hierarchy")
 
 
 def _blocks(kind: str):

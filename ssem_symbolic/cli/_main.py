@@ -1958,6 +1958,8 @@ def _spec(args) -> int:
              if spec.hard_negatives else
              {"key": spec.key(), "closed_forms": "none: a temperature per pair type (ssem "
               "optimum, regimes and threshold take it)"} if spec.temperatures else
+             {"key": spec.key(), "closed_forms": "none: label levels (ssem optimum, regimes "
+              "and threshold take them with --hierarchy)"} if spec.levels else
              {"key": spec.key(), **form_of(spec).summary(spec),
               "ssem_established": established(spec)})
     if args.json:
@@ -1983,6 +1985,11 @@ def _in_words(spec) -> str:
                   "term's mean over all anchors.")
     if spec.views is not None:
         words += f"\nDefined for {spec.views} views per instance only."
+    if spec.levels:
+        lam = dict(spec.levels)
+        words += (f"\nThe supervised term is summed over label levels: {lam['class']} x itself "
+                  f"+ {lam['superclass']} x itself read at the superclasses (each superclass "
+                  "one class: its positives are the anchor's views and its whole superclass).")
     return words
 
 
