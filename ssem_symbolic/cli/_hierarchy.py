@@ -21,8 +21,9 @@ def hierarchy_of(args) -> Hierarchy:
     if args.command not in COMMANDS:
         raise ValueError(f"--hierarchy is taken by ssem {', '.join(COMMANDS)}")
     if any(getattr(args, f, None) is not None for f in ("classes", "class_sizes", "dataset",
-                                                        "sampler", "labels")):
-        raise ValueError("--hierarchy gives the batch: no --classes/--class-sizes/--dataset")
+                                                        "sampler", "labels", "pairs")):
+        raise ValueError("--hierarchy gives the batch: no --classes/--class-sizes/--dataset/"
+                         "--pairs")
     if getattr(args, "dim", None) is not None:
         raise ValueError("--dim takes a flat batch; a hierarchy's optimum is reported for any "
                          "d >= S m k p - 1")

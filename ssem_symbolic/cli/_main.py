@@ -193,6 +193,9 @@ def _batch_args(sub: argparse.ArgumentParser) -> None:
                      help="a hierarchy of labels (ssem optimum, regimes and threshold): S "
                      "superclasses of M classes, with --per-class; or a labels file of one "
                      "'superclass class' pair per line")
+    sub.add_argument("--pairs", metavar="N|MxK",
+                     help="a batch of image-text pairs (ssem optimum, regimes and threshold): N "
+                     "pairs without labels, or M classes of K pairs")
     sub.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -485,9 +488,16 @@ def _resolve(args):
         from ._hierarchy import hierarchy_of
 
         return spec, hierarchy_of(args)
+    if getattr(args, "pairs", None) is not None:
+        from ._paired import paired_of
+
+        return spec, paired_of(args)
     if spec.levels:
         raise ValueError(f"loss spec {spec.name!r} sums its supervised term over label levels: "
                          "give --hierarchy (ssem optimum, regimes and threshold take it)")
+    if spec.contrast == "cross-modal":
+        raise ValueError(f"loss spec {spec.name!r} contrasts across modalities: give --pairs "
+                         "(ssem optimum, regimes and threshold take it)")
     if getattr(args, "labels", None) is not None:
         if any(getattr(args, f, None) is not None for f in ("classes", "per_class", "class_sizes",
                                                             "dataset", "sampler")):
@@ -734,12 +744,16 @@ def _dynamics_groups(args, spec, setting) -> int:
 
 
 def _setting_dict(setting) -> dict:
-    from ..setting import Hierarchy
+    from ..setting import Hierarchy, Paired
 
     if isinstance(setting, Hierarchy):
         from ._hierarchy import setting_dict
 
         return setting_dict(setting)
+    if isinstance(setting, Paired):
+        from ._paired import setting_dict as paired_dict
+
+        return paired_dict(setting)
     if isinstance(setting, Dataset):
         return {"dataset": [setting.classes, setting.instances], "views": setting.views,
                 "sampler": setting.sampler.describe()}
@@ -774,11 +788,13 @@ def _threshold(args) -> int:
             f"{th.alpha_c:.6g} (bisection to 1e-6 on the learned optimum, ssem optimum "
             "--tau learnable at each alpha)."))
         return 0
-    if _family(setting) == "hierarchy":
+    if _family(setting) in ("hierarchy", "paired"):
         from ._hierarchy import print_threshold
+        from ._paired import print_threshold as print_paired
 
-        return print_threshold(args, spec, setting, threshold(spec, setting, tau=args.tau,
-                                                              alpha=args.alpha))
+        render = print_threshold if _family(setting) == "hierarchy" else print_paired
+        return render(args, spec, setting, threshold(spec, setting, tau=args.tau,
+                                                     alpha=args.alpha))
     if isinstance(setting, Batch) and setting.is_balanced and spec.temperatures:
         return _threshold_bisected_text(args, spec, setting)
     if isinstance(setting, Batch) and not setting.is_balanced and not args.json:
@@ -873,11 +889,14 @@ def _note_if_unestablished(args, valid, reason, where) -> None:
 
 
 def _family(setting) -> str:
-    """How a setting is rendered: "hierarchy", "dataset", "imbalanced" or "balanced"."""
-    from ..setting import Hierarchy
+    """How a setting is rendered: "hierarchy", "paired", "dataset", "imbalanced" or
+    "balanced"."""
+    from ..setting import Hierarchy, Paired
 
     if isinstance(setting, Hierarchy):
         return "hierarchy"
+    if isinstance(setting, Paired):
+        return "paired"
     if isinstance(setting, Dataset):
         return "dataset"
     return "balanced" if setting.is_balanced else "imbalanced"
@@ -2001,6 +2020,21 @@ def _regimes_hierarchy(args, spec, setting) -> int:
                                                       alpha=args.alpha))
 
 
+def _regimes_paired(args, spec, setting) -> int:
+    from ..optimum import regimes
+    from ._paired import print_regimes
+
+    return print_regimes(args, spec, setting, regimes(spec, setting, tau=args.tau,
+                                                      alpha=args.alpha))
+
+
+def _optimum_paired(args, spec, setting) -> int:
+    from ..optimum import optimum
+    from ._paired import print_optimum
+
+    return print_optimum(args, spec, setting, optimum(spec, setting, args.alpha, args.tau))
+
+
 def _optimum_hierarchy(args, spec, setting) -> int:
     from ..optimum import optimum
     from ._hierarchy import print_optimum
@@ -2009,7 +2043,8 @@ def _optimum_hierarchy(args, spec, setting) -> int:
 
 
 _optimum_fixed = _by_family({"balanced": _optimum_balanced, "imbalanced": _optimum_imbalanced,
-                             "dataset": _optimum_dataset, "hierarchy": _optimum_hierarchy})
+                             "dataset": _optimum_dataset, "hierarchy": _optimum_hierarchy,
+                             "paired": _optimum_paired})
 
 
 def _optimum(args) -> int:
@@ -2059,7 +2094,8 @@ def _optimum_learned(args, spec, setting) -> int:
                   f" = {th.alpha_c:.6g} (ssem threshold --tau learnable checks every alpha).")
     return 0
 _regimes_fixed = _by_family({"balanced": _regimes_balanced, "imbalanced": _regimes_imbalanced,
-                             "dataset": _regimes_dataset, "hierarchy": _regimes_hierarchy})
+                             "dataset": _regimes_dataset, "hierarchy": _regimes_hierarchy,
+                             "paired": _regimes_paired})
 
 
 def _regimes(args) -> int:

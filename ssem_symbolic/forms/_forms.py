@@ -9,7 +9,8 @@ import mpmath
 import sympy as sp
 
 from ..spec import TERMS, LossSpec, UnsupportedConvention, get_spec, tau
-from ..setting import blocks, coordinate_type, family, flat, loss_weights, sigmoid_rows
+from ..setting import (blocks, check_part, coordinate_type, family, flat, loss_weights,
+                       sigmoid_rows)
 from . import _sigmoid, _softmax
 from ._numeric import CollapseRule
 from ._objective import FamilyObjective, LogSumExp, Stretched
@@ -213,6 +214,7 @@ class Sigmoid:
     def kind_weights(spec: LossSpec, part: dict, coef: dict) -> list:
         """One kind of anchor's rows: l_T is the sum over the pairs it sees (mean "anchors")
         or their mean (mean "pairs"); label +1 on the term's positives."""
+        check_part(spec, part)
         n_seen = sum(c for t in spec.denominator for c, _ in part[t])
         scale = 1 if spec.mean == "anchors" else sp.Rational(1, max(n_seen, 1))
         return [(i, 1 if t in spec.positives(term) else -1, coef[term] * scale * c)

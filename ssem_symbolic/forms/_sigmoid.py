@@ -76,6 +76,7 @@ def _sign(spec: LossSpec, term: str, t: str) -> int:
 def sign_weights(spec: LossSpec, n: dict) -> list[tuple[str, dict[int, sp.Expr]]]:
     """Per pair type t of the denominator: {y: sum_T W_T n_t / N_T over the terms that give t
     the label y}, affine in alpha (``n``: the pair counts, symbolic or numbers)."""
+    spec.plain_batch("the sigmoid form's closed forms on SSEM")
     out = []
     for t in spec.denominator:
         weights: dict[int, sp.Expr] = {}

@@ -400,7 +400,8 @@ def _minimisers(P: Polyhedron, phi, x, work) -> list:
     vertices = []
     for tight in itertools.combinations(range(len(P.names)), r):
         M = mpmath.matrix([A[i] for i in tight])
-        if abs(mpmath.det(M)) <= tol:
+        if any(all(A[i][j] == 0 for i in tight) for j in range(r)) or abs(mpmath.det(M)) <= tol:
+            # a zero column is singular (mpmath's LU fails on one rather than returning 0)
             continue
         y = mpmath.lu_solve(M, mpmath.matrix([-lam0[i] for i in tight]))
         point = [x[j] + mpmath.fsum(y[i] * basis[i][j] for i in range(r))
@@ -589,6 +590,8 @@ def regimes_of(solve, *, tau=None, alpha=None, tol: float = 1e-10, tau_range=TAU
             span |= {"tau_star": place, "tau": opt.temperature.tau}
         if opt.hierarchy is not None:  # a hierarchy: each level's collapse inside the span
             span["levels"] = dict(opt.hierarchy["collapse"])
+        if opt.paired is not None:  # paired modalities: the structure inside the span
+            span["structure"] = opt.paired["structure"]
         if sizes is None:
             span["collapsed"] = all(status)
         else:

@@ -21,7 +21,7 @@ from typing import Union
 
 import mpmath
 
-from ..setting import Batch, Dataset, Hierarchy
+from ..setting import Batch, Dataset, Hierarchy, Paired
 from ..vocab import Learnable
 from ..spec import LossSpec, check_setting, get_spec
 from ..ssem import alpha_c_value, alpha_side, collapse_rule, tau_c_value
@@ -35,8 +35,9 @@ from ._dataset import (dataset_alpha_c, dataset_optimum, dataset_regimes,
                        dataset_tau_c, symmetric_family)
 from ._hierarchy import hierarchy_optimum, hierarchy_regimes, level_changes
 from ._imbalanced import imbalanced_optimum, imbalanced_regimes
+from ._paired import paired_optimum, paired_regimes
 
-Setting = Union[Batch, Dataset, Hierarchy]
+Setting = Union[Batch, Dataset, Hierarchy, Paired]
 
 #: the alpha grid of a regime scan with tau learned (each point searches tau)
 LEARNED_POINTS = 21
@@ -44,19 +45,22 @@ LEARNED_POINTS = 21
 TAU_SCAN_RANGE = ("0.01", "100")
 
 
-def _setting(setting) -> Batch | Dataset | Hierarchy:
-    if not isinstance(setting, (Batch, Dataset, Hierarchy)):
-        raise TypeError(f"a setting is a Batch, a Dataset or a Hierarchy, got "
+def _setting(setting) -> Setting:
+    if not isinstance(setting, (Batch, Dataset, Hierarchy, Paired)):
+        raise TypeError(f"a setting is a Batch, a Dataset, a Hierarchy or Paired, got "
                         f"{type(setting).__name__}")
     return setting
 
 
 def _flat(spec: LossSpec, setting: Setting, what: str) -> None:
-    """ValueError (one line) where ``what`` does not take a hierarchy (a Hierarchy setting,
-    or a spec with label levels)."""
+    """ValueError (one line) where ``what`` takes a flat batch only: not a hierarchy (a
+    Hierarchy setting, a spec with label levels), nor paired modalities."""
     if isinstance(setting, Hierarchy) or spec.levels:
         raise ValueError(f"{what} takes one level of labels; a hierarchy is solved at a fixed "
                          "tau (optimum, regimes and threshold)")
+    if isinstance(setting, Paired) or spec.contrast == "cross-modal":
+        raise ValueError(f"{what} takes one set of embeddings; a batch of pairs is solved at a "
+                         "fixed tau (optimum, regimes and threshold)")
 
 
 def optimum(spec: LossSpec | str, setting: Setting, alpha, tau, *,
@@ -89,6 +93,11 @@ def optimum(spec: LossSpec | str, setting: Setting, alpha, tau, *,
     kw = {"digits": digits} | ({} if max_digits is None else {"max_digits": max_digits})
     if isinstance(setting, Hierarchy):
         out = hierarchy_optimum(spec, setting, alpha, tau, **kw)
+    elif isinstance(setting, Paired):
+        out = paired_optimum(spec, setting, alpha, tau, **kw)
+    elif spec.contrast == "cross-modal":
+        raise ValueError(f"loss spec {spec.name!r} contrasts across modalities: give a batch "
+                         "of image-text pairs")
     elif spec.levels:
         raise ValueError(f"loss spec {spec.name!r} sums its supervised term over label levels: "
                          "give a hierarchy of superclasses")
@@ -154,6 +163,11 @@ def regimes(spec: LossSpec | str, setting: Setting, *, tau=None, alpha=None,
         kw["points"] = points
     if isinstance(setting, Hierarchy):
         return hierarchy_regimes(spec, setting, **kw)
+    if isinstance(setting, Paired):
+        return paired_regimes(spec, setting, **kw)
+    if spec.contrast == "cross-modal":
+        raise ValueError(f"loss spec {spec.name!r} contrasts across modalities: give a batch "
+                         "of image-text pairs")
     if spec.levels:
         raise ValueError(f"loss spec {spec.name!r} sums its supervised term over label levels: "
                          "give a hierarchy of superclasses")
@@ -293,6 +307,35 @@ def _level_threshold(spec: LossSpec, h: Setting, tau, alpha, tol: float | None,
                      levels=levels)
 
 
+def _structure_threshold(spec: LossSpec, b: Setting, tau, alpha, tol: float | None,
+                         tau_range: tuple | None) -> Threshold:
+    """A batch of pairs: every change of the optimum's structure (simplex, between,
+    antipodal; :mod:`~ssem_symbolic.optimum._paired`) and of class collapse along alpha
+    (fixed ``tau``) or tau (fixed ``alpha``, in ``tau_range``, None: [0.01, 100]), read off the
+    regime scan; ``alpha_c`` / ``tau_c`` the first change of class collapse (labels only)."""
+    if not isinstance(b, Paired):
+        raise ValueError(f"loss spec {spec.name!r} contrasts across modalities: give a batch "
+                         "of image-text pairs")
+    span = None if tau is not None else tuple(tau_range or TAU_SCAN_RANGE)
+    r = regimes(spec, b, tau=tau, alpha=alpha, tol=tol, tau_range=span)
+    changes: dict = {"structure": [], "class": []}
+    for bound, lo, hi in zip(r.boundaries, r.regimes, r.regimes[1:]):
+        if lo["structure"] != hi["structure"]:
+            changes["structure"].append({"at": bound.at, "below": lo["structure"],
+                                         "above": hi["structure"]})
+        if lo["collapsed"] != hi["collapsed"]:
+            changes["class"].append(bound.at)
+    levels = {"structure": {"changes": changes["structure"],
+                            "at_ends": [r.regimes[0]["structure"], r.regimes[-1]["structure"]]},
+              "class": {"changes": changes["class"],
+                        "at_ends": [r.regimes[0]["collapsed"], r.regimes[-1]["collapsed"]]}}
+    along = "alpha" if tau is not None else "tau"
+    first = changes["class"][0] if changes["class"] else None
+    return Threshold(b, along, **{f"{along}_c": first},
+                     tau_range=None if span is None else tuple(float(x) for x in span),
+                     levels=levels)
+
+
 def threshold(spec: LossSpec | str, setting: Setting, *, tau=None, alpha=None,
               tol: float | None = None, tau_range: tuple | None = None) -> Threshold:
     """alpha_c at ``tau``, or tau_c at ``alpha`` (give exactly one), for ``setting``.
@@ -313,6 +356,8 @@ def threshold(spec: LossSpec | str, setting: Setting, *, tau=None, alpha=None,
         return _bisected_threshold(spec, setting, tau, 1e-6 if tol is None else tol)
     if isinstance(setting, Hierarchy) or spec.levels:
         return _level_threshold(spec, setting, tau, alpha, tol, tau_range)
+    if isinstance(setting, Paired) or spec.contrast == "cross-modal":
+        return _structure_threshold(spec, setting, tau, alpha, tol, tau_range)
     if isinstance(setting, Batch) and setting.is_balanced and spec.temperatures:
         m, k, p = setting.shape
         check_setting(spec, m, k, p, alpha=alpha, tau=tau)

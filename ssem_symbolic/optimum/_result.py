@@ -102,6 +102,9 @@ class Optimum:
     #: variances of each level and each level's collapse
     #: (:mod:`~ssem_symbolic.optimum._hierarchy`); None elsewhere
     hierarchy: dict | None = None
+    #: a batch of paired modalities: the matched and within-modality similarities, the
+    #: modality gap and the structure (:mod:`~ssem_symbolic.optimum._paired`); None elsewhere
+    paired: dict | None = None
 
     @property
     def collapsed(self) -> bool:
@@ -148,6 +151,8 @@ class Optimum:
                    "other_similarity": self.other, **common}
             if self.hierarchy is not None:
                 out["hierarchy"] = self.hierarchy
+            if self.paired is not None:
+                out["paired"] = self.paired
             if not self.unique:
                 out["ranges"] = {key: list(span) for key, span in self.ranges.items()}
             return out

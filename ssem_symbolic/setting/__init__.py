@@ -19,6 +19,7 @@ from ._anchors import (
     anchor_weights as anchor_weights,
     positives as positives,
     blocks as blocks,
+    check_part as check_part,
     check_sizes as check_sizes,
     coordinate_type as coordinate_type,
     Family as Family,
@@ -37,6 +38,12 @@ from ._hierarchy import (
     level_collapse as level_collapse,
     level_variances as level_variances,
     u_sym as u_sym,
+)
+from ._paired import (
+    PAIRED_COORDINATES as PAIRED_COORDINATES,
+    Paired as Paired,
+    paired_eigenvalues as paired_eigenvalues,
+    paired_polyhedron as paired_polyhedron,
 )
 from ._mixture import (
     mixture as mixture,
@@ -71,6 +78,7 @@ __all__ = [
     "fixed_partition", "parse_sampler", "takes_convention", "uniform",
     "HIERARCHY_DIRECTIONS", "Hierarchy", "hierarchy_eigenvalues", "hierarchy_polyhedron",
     "level_collapse", "level_parts", "level_variances", "u_sym",
+    "PAIRED_COORDINATES", "Paired", "check_part", "paired_eigenvalues", "paired_polyhedron",
     "ClassSizes", "Family", "Polyhedron", "anchor_weights", "blocks", "c_sym", "check_sizes",
     "coordinate_type", "collapsed", "positives",
     "dataset_polyhedron", "eigen_variances", "family", "flat", "gram_entries",

@@ -159,6 +159,7 @@ def _lin(*terms) -> dict:
 def _family(spec: LossSpec, sizes: ClassSizes, p_: int) -> Family:
     """The family's coordinates, PSD conditions and group-mean matrix, built as exact affine
     expressions (no symbolic algebra: a batch of many size groups is built in milliseconds)."""
+    spec.plain_batch("a batch of class sizes")
     coords = _coords(sizes, p_)
     index = {c: i for i, c in enumerate(coords)}
     one = {None: sp.Integer(1)}
@@ -267,9 +268,19 @@ def level_parts(part: dict) -> dict:
     return {"class": fine, "superclass": coarse}
 
 
+def check_part(spec: LossSpec, part: dict) -> None:
+    """:class:`UnsupportedConvention` where a cross-modal spec meets an anchor whose partners
+    are not read across modalities (``part`` of a batch of pairs holds ``modalities``)."""
+    if spec.contrast == "cross-modal" and "modalities" not in part:
+        raise UnsupportedConvention(
+            f"loss spec {spec.name!r} contrasts across modalities: give a batch of image-text "
+            "pairs (--pairs)")
+
+
 def _readings(spec: LossSpec, part: dict, coef: dict) -> list[tuple[dict, dict]]:
     """(partners, term weights) per reading of the batch: one, or with ``levels`` the class
     level with the self-supervised term and each level's supervised term times lambda_l."""
+    check_part(spec, part)
     if "superclass" not in part:
         if spec.levels:
             raise UnsupportedConvention(
@@ -395,6 +406,7 @@ def flat(weights) -> bool:
     return all(None not in pull or pull[None] == 0 for _, pull in weights)
 
 
-__all__ = ["Family", "Linear", "anchor_weights", "blocks", "check_sizes", "coordinate_type",
+__all__ = ["Family", "Linear", "anchor_weights", "blocks", "check_part", "check_sizes",
+           "coordinate_type",
            "family", "flat", "level_parts",
            "loss_weights", "positives", "sigmoid_rows"]

@@ -44,7 +44,8 @@ _FIELDS = {"name": str, "mean": str, "denominator": (list, dict), "sup": list, "
            "description": str, "weights": dict, "pair_weights": dict, "form": str,
            "bias": (int, float, str), "scale": (int, float, str), "parameters": dict,
            "no_positive": str, "views": int, "temperatures": dict,
-           "hard_negatives": (int, float, str), "levels": dict}
+           "hard_negatives": (int, float, str), "levels": dict,
+           "contrast": str}
 _REQUIRED = ("denominator", "sup", "self", "mean")
 
 
@@ -127,7 +128,8 @@ def spec_from_dict(data: dict, source: str = "spec") -> LossSpec:
     try:
         extra = {key: data[key] for key in ("weights", "pair_weights", "form", "bias", "scale",
                                             "parameters", "no_positive", "views",
-                                            "temperatures", "hard_negatives", "levels")
+                                            "temperatures", "hard_negatives", "levels",
+                                            "contrast")
                  if key in data}
         return LossSpec(name=name, denominator=data["denominator"], sup=data["sup"],
                         self_=data["self"], mean=data["mean"],

@@ -384,6 +384,29 @@ def _levels(spec) -> tuple:
     return tuple((level, out[level]) for level in LEVELS)
 
 
+#: what an anchor is contrasted with on a batch of paired modalities (image and text):
+#: "all" (every other embedding, as on any batch) or "cross-modal" (the other modality only,
+#: as CLIP and SigLIP do; such a spec takes a batch of pairs)
+CONTRASTS = ("all", "cross-modal")
+
+
+def _contrast(spec) -> str:
+    """``contrast`` checked: one of :data:`CONTRASTS`; a cross-modal loss never pairs an
+    embedding with itself (no ``self`` pair type) and reads one level of labels."""
+    if spec.contrast not in CONTRASTS:
+        raise UnsupportedConvention(f"loss spec {spec.name!r}: contrast must be one of "
+                                    f"{', '.join(CONTRASTS)}, got {spec.contrast!r}")
+    if spec.contrast == "cross-modal":
+        seen = set().union(*(spec.denominator_of(t) for t in TERMS), spec.sup, spec.self_)
+        if "self" in seen:
+            raise UnsupportedConvention(f"loss spec {spec.name!r}: a cross-modal contrast never "
+                                        "pairs an embedding with itself: drop the self pair type")
+        if spec.levels or spec.hard_negatives:
+            raise UnsupportedConvention(f"loss spec {spec.name!r}: a cross-modal contrast takes "
+                                        "neither label levels nor hard negatives")
+    return spec.contrast
+
+
 #: the largest |bias| of the sigmoid form (the solvers are checked up to it)
 MAX_BIAS = 1000
 
@@ -626,6 +649,10 @@ class LossSpec:
     #: {level: lambda} ({"superclass": "1/2"}; the class level's lambda is 1 unless given),
     #: canonical as (level, lambda) pairs. Default: one level, the classes
     levels: tuple = ()
+    #: on a batch of paired modalities, what an anchor is contrasted with: "all" or
+    #: "cross-modal" (CLIP's and SigLIP's: an image against the texts, a text against the
+    #: images; every pair type read across the modalities); see :data:`CONTRASTS`
+    contrast: str = "all"
 
     def __post_init__(self) -> None:
         for field_name in ("sup", "self_"):
@@ -642,6 +669,7 @@ class LossSpec:
         object.__setattr__(self, "temperatures", _temperatures(self))
         object.__setattr__(self, "hard_negatives", _hard_negatives(self))
         object.__setattr__(self, "levels", _levels(self))
+        _contrast(self)
         object.__setattr__(self, "parameters", _parameters(self.name, self.parameters))
         object.__setattr__(self, "scale", _scale(self.name, self.scale, self.parameters))
         if self.no_positive not in NO_POSITIVE_RULES:
@@ -773,10 +801,20 @@ class LossSpec:
                 f"loss spec {self.name!r} weights hard negatives (not convex); {layer} takes "
                 "a convex loss (ssem optimum gives the best symmetric point of a balanced "
                 "batch)")
+        self.plain_batch(layer)
+
+    def plain_batch(self, layer: str) -> None:
+        """:class:`UnsupportedConvention` naming ``layer`` (a part of the engine built on a
+        flat batch) where the spec needs a richer setting: label levels (a hierarchy) or a
+        cross-modal contrast (a batch of pairs)."""
         if self.levels:
             raise UnsupportedConvention(
                 f"loss spec {self.name!r} sums its supervised term over label levels; {layer} "
                 "takes one level (ssem optimum, regimes and threshold take a --hierarchy)")
+        if self.contrast == "cross-modal":
+            raise UnsupportedConvention(
+                f"loss spec {self.name!r} contrasts across modalities; {layer} takes one set of "
+                "embeddings (ssem optimum, regimes and threshold take --pairs)")
 
     def level_weight(self, level: str) -> sp.Rational:
         """lambda_l, the weight of the supervised term read at label level ``level`` (1 for
@@ -842,6 +880,8 @@ class LossSpec:
             parts.append(f"hard_negatives:{self.hard_negatives}")
         if self.levels:
             parts.append("levels:" + ";".join(f"{lv}={w}" for lv, w in self.levels))
+        if self.contrast != "all":
+            parts.append(f"contrast:{self.contrast}")
         return "|".join(parts)
 
     def canonical(self) -> dict:
@@ -879,6 +919,8 @@ class LossSpec:
             out["hard_negatives"] = str(self.hard_negatives)
         if self.levels:
             out["levels"] = {lv: str(w) for lv, w in self.levels}
+        if self.contrast != "all":
+            out["contrast"] = self.contrast
         return out | {"description": self.description}
 
 

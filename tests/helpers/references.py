@@ -208,6 +208,38 @@ def torch_level_loss(spec, kinds: dict, sims, alpha: float, tau: float):
     return total
 
 
+def torch_paired_loss(spec, kinds, cross, sims, alpha: float, tau: float):
+    """A loss on paired modalities, per pair, in torch (mean over anchors, unit pair weights):
+    ``cross[a][b]`` is True where embeddings a and b are of different modalities; a spec with
+    ``contrast = "cross-modal"`` sees only those pairs, in its denominators and among its
+    positives. Softmax form: W_T times the mean over anchors with a positive of the mean over
+    its positives of log sum_den e^{s/tau} - s_ab/tau. Sigmoid form: W_T times the mean over
+    anchors of the sum over the pairs it sees of log(1 + e^{-y (s/tau + bias)}), y = +1 on
+    the term's positives."""
+    import torch
+
+    seen = torch.tensor(cross) if spec.contrast == "cross-modal" else torch.ones(
+        len(kinds), len(kinds), dtype=torch.bool)
+    total = 0.0
+    for i, term in enumerate(("sup", "self")):
+        w0, w1 = (float(x) for x in spec.weights[i])
+        weight = w0 + w1 * alpha
+        if not weight:
+            continue
+        den = torch.tensor([[t in spec.denominator_of(term) for t in row] for row in kinds]) & seen
+        pos = torch.tensor([[t in spec.positives(term) for t in row] for row in kinds]) & seen
+        if spec.form == "sigmoid":
+            y = torch.where(pos, 1.0, -1.0).to(sims.dtype)
+            per = torch.nn.functional.softplus(-y * (sims / tau + float(spec.bias)))
+            total = total + weight * (per * den).sum(1).mean()
+            continue
+        log_den = torch.logsumexp((sims / tau).masked_fill(~den, float("-inf")), 1, True)
+        per_pair = (log_den - sims / tau).masked_fill(~pos, 0.0)
+        has = pos.any(dim=1)
+        total = total + weight * (per_pair.sum(1)[has] / pos.sum(1)[has]).mean()
+    return total
+
+
 def free_minimum(loss_of_gram, size: int, seeds=(0, 1)):
     """Brute force over free unit vectors: the best of L-BFGS runs (one per seed, from
     Gaussian rows) on ``loss_of_gram(S)`` over ``size`` unit rows X, S = X X^T (float64, strong

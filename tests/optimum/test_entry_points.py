@@ -80,7 +80,7 @@ def test_threshold_per_class_and_for_uniform_batches():
 
 
 def test_settings_are_objects_checked_once():
-    with pytest.raises(TypeError, match="a setting is a Batch, a Dataset or a Hierarchy"):
+    with pytest.raises(TypeError, match="a setting is a Batch, a Dataset, a Hierarchy or Paired"):
         ss.optimum("paper", (3, 4, 2), "0.3", "0.5")
     for both in ({"tau": "0.5", "alpha": "0.3"}, {}):
         with pytest.raises(ValueError, match="exactly one of tau"):
