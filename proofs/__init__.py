@@ -14,7 +14,7 @@ from ._core import REGISTRY, Outcome, Proof, Proposition, verify
 
 MODULES = ("ssem_realisation", "variances", "reduced_loss", "convexity", "collapse",
            "monotone", "symmetry", "peers", "global_optimum", "imbalanced", "dataset",
-           "dynamics", "extensions", "hierarchy")
+           "dynamics", "extensions", "hierarchy", "paired")
 
 
 def load() -> list[Proposition]:

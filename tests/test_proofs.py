@@ -164,3 +164,27 @@ def test_hierarchy_proofs_fail_on_a_wrong_engine(monkeypatch):
                 for n, ev, mult in right(*shape)]
     monkeypatch.setattr(setting, "hierarchy_eigenvalues", wrong)
     assert not verify(by_name["hierarchy.polyhedron"]).ok
+
+
+def test_paired_proofs_fail_on_a_wrong_engine(monkeypatch):
+    """proofs/paired.py: an engine that contrasts within the modalities too (its specs built
+    with contrast "all") no longer matches the cross-modal per-pair loss, and one whose
+    all-ones- eigenvalue drops the cross-modal part no longer matches the explicit spectrum."""
+    import dataclasses
+
+    import ssem_symbolic.setting as setting
+    from proofs import paired
+
+    by_name = {p.name: p for p in proofs.load()}
+    assert verify(by_name["paired.reduced"]).ok and verify(by_name["paired.polyhedron"]).ok
+    build = paired._specs
+    monkeypatch.setattr(paired, "_specs", lambda: {
+        n: dataclasses.replace(s, contrast="all") for n, s in build().items()})
+    assert not verify(by_name["paired.reduced"]).ok
+    right = setting.paired_eigenvalues
+
+    def wrong(m_, k_, x):
+        rows = right(m_, k_, x)
+        return [(n, ev + (x["view"] if n == "all-ones-" else 0), mult) for n, ev, mult in rows]
+    monkeypatch.setattr(setting, "paired_eigenvalues", wrong)
+    assert not verify(by_name["paired.polyhedron"]).ok

@@ -114,6 +114,17 @@ def test_clip_is_the_simplex_at_every_tau_and_the_modality_gap_closes():
             assert abs(opt.paired["modality_gap"]) < 1e-12
 
 
+def test_cho_et_al_clip_optimum_value():
+    """docs/references.md: Cho et al.'s two-direction InfoNCE optimum, 2 log(1 + (N - 1)
+    e^(-N/((N-1) tau))), is twice CLIP's here (a mean over the 2N anchors): N = 4, tau = 1
+    gives 1.16531531 / 2."""
+    assert optimum(CLIP, Paired(4), 1, 1).loss_value == pytest.approx(1.16531531 / 2, abs=1e-8)
+    for N, tau in ((3, "0.3"), (7, "2")):
+        t = float(exact(tau))
+        want = math.log(1 + (N - 1) * math.exp(-N / ((N - 1) * t)))
+        assert optimum(CLIP, Paired(N), 1, tau).loss_value == pytest.approx(want, abs=1e-12)
+
+
 def test_contrast_all_on_pairs_is_the_flat_batch_of_two_views():
     """Without the cross-modal restriction a pair is an instance of two views: the optimum
     is the flat batch's, and the two modalities coincide in their similarities."""
