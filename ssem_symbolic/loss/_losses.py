@@ -27,6 +27,7 @@ from typing import NamedTuple
 
 import torch
 
+from ._paired import cross_modal_loss
 from ._pull import pull
 from ..vocab import Learnable, by_type, to_groups
 from ..spec import PAIR_TYPES, LossSpec, get_spec
@@ -313,6 +314,9 @@ class LabelPattern:
         if spec.levels:  # one pattern reads one level: level_loss builds one per term
             raise ValueError(f"loss spec {spec.name!r} sums its supervised term over label "
                              "levels: pass superclasses= (the superclass of each instance)")
+        if spec.contrast == "cross-modal":  # read on the image-text matrix instead
+            raise ValueError(f"loss spec {spec.name!r} contrasts across modalities: its loss "
+                             "is cross_modal_loss (features (N, 2, d))")
         labels = _labels(labels)
         self.spec_key, self.labels, self.dtype = spec.key(), labels.clone(), dtype
         m = labels.shape[0] * views
@@ -546,6 +550,8 @@ def supcl_loss(z: torch.Tensor, labels: torch.Tensor, alpha, tau,
     A spec with label ``levels`` takes ``superclasses`` (N,), the superclass of each instance:
     W_sup sum_l lambda_l L_sup(labels of level l) + W_self L_self (:func:`level_loss`).
     """
+    if superclasses is None and get_spec(convention).contrast == "cross-modal":
+        return cross_modal_loss(z, labels, alpha, tau, get_spec(convention), normalize)
     if superclasses is not None:
         return level_loss(z, labels, superclasses, alpha, tau, convention, normalize,
                           chunk_size, observe=observe)
@@ -1007,6 +1013,12 @@ class SupCLLoss(torch.nn.Module):
             labels = _labels_from_mask(mask, labels, features)
         owner = None if superclasses is None else _superclass_of(labels, superclasses)
         z, labels, alpha = self._prepare(features, labels, n_views, instance_ids)
+        if self.spec.contrast == "cross-modal":
+            tau = self._tau if self.learnable is None else self.temperature(z.dtype)
+            out = cross_modal_loss(z, labels, alpha, tau, self.spec, self.normalize)
+            if self.check_finite:
+                _check_value(out)
+            return out
         if owner is not None or self.spec.levels:
             tau = self._tau if self.learnable is None else self.temperature(z.dtype)
             coarse = None if owner is None else torch.tensor(
@@ -1077,7 +1089,8 @@ class SupCLLoss(torch.nn.Module):
             _check_rows(z.detach(), self.check_finite, self.normalize)
         dtype = torch.float32 if z.dtype in (torch.float16, torch.bfloat16) else z.dtype
         key = (tuple(labels.tolist()), z.shape[-2], dtype, str(z.device))
-        if key != self._key and not self.spec.levels:  # one pattern kept, reused each step
+        flat = not (self.spec.levels or self.spec.contrast == "cross-modal")
+        if key != self._key and flat:  # one pattern kept, reused each step
             self._pattern = LabelPattern(self.spec, labels.to(z.device), z.shape[-2], dtype)
             self._key = key
         return z, labels, alpha
