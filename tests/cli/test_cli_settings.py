@@ -1,5 +1,5 @@
-"""``--hierarchy`` in ssem optimum, regimes and threshold: the JSON against the library's
-optimum, and one-line refusals everywhere else."""
+"""``--hierarchy`` and ``--pairs`` in ssem optimum, regimes and threshold: the JSON against
+the library's optimum, and one-line refusals everywhere else."""
 
 import json
 
@@ -48,6 +48,38 @@ def test_optimum_json_is_the_hierarchy_optimum(capsys, tmp_path):
      "a labels file gives the instances per class"),
 ])
 def test_refusals_are_one_line(argv, message, capsys):
+    assert exit_status(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_pairs_json_is_the_paired_optimum(capsys):
+    from ssem_symbolic.setting import Paired
+
+    clip = "examples/data/clip.toml"
+    assert main(["optimum", "--loss", clip, "--pairs", "4", "--alpha", "1", "--tau", "0.5",
+                 "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    want = optimum(load_spec(clip), Paired(4), 1, "0.5")
+    assert out["setting"] == {"pairs": 4, "classes": 4, "per_class": 1}
+    assert out["loss_value"] == want.loss_value and out["paired"]["structure"] == "simplex"
+    assert main(["threshold", "--loss", "examples/data/siglip-pairs.toml", "--pairs", "6",
+                 "--alpha", "1", "--json"]) == 0
+    changes = json.loads(capsys.readouterr().out)["levels"]["structure"]["changes"]
+    assert [(c["below"], c["above"]) for c in changes] == [("between", "simplex")]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["optimum", "--loss", "examples/data/clip.toml", "--classes", "3", "--per-class", "2",
+      "--alpha", "1", "--tau", "0.5"], "give --pairs"),
+    (["optimum", "--loss", "supcon", "--pairs", "3y2", "--alpha", "1", "--tau", "0.5"],
+     "--pairs is N"),
+    (["regimes", "--loss", "examples/data/clip.toml", "--pairs", "4", "--views", "3",
+      "--tau", "0.5"], "two modalities"),
+    (["explain", "--loss", "examples/data/clip.toml", "--classes", "3", "--per-class", "2",
+      "--alpha", "1", "--tau", "0.5"], "give --pairs"),
+])
+def test_pairs_refusals_are_one_line(argv, message, capsys):
     assert exit_status(argv) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
