@@ -26,7 +26,7 @@ DURATION = re.compile(r"\d+(\.\d+)? s\b")
 NOT_RUN = ("crosscheck --quick", "crosscheck --full", "crosscheck\n", "crosscheck --real")
 #: exact solves that take seconds each: the slow tier
 SLOW = ("--class-sizes", "--dataset", "--instances-per-class", "phase", "--tau learnable",
-        "--hierarchy")
+        "--hierarchy", "--pairs")
 
 
 def _blocks(kind: str):
