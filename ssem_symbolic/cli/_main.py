@@ -1646,23 +1646,36 @@ def _crosscheck(args) -> int:
     dyn_losses = [loss for loss in losses if loss.views in (None, 2)]
     dyn = (dynamics_check.crosscheck(dyn_losses, relax={"tiny": 0, "quick": 1}.get(
         args.size, len(dyn_losses))) if args.class_sizes is None else [])
+    from ..harness import families as families_check
+
+    fam = families_check.crosscheck(args.size) if args.class_sizes is None else []
     seconds = time.perf_counter() - start
     report.write(result, out, args.size, seconds)
     if dyn:  # the dynamics section: its records, and appended to the report
         atomic_write(out / "dynamics.json", (_dumps(dyn) + "\n").encode())
         text = (out / "report.md").read_text()
         atomic_write(out / "report.md", (text + "\n" + dynamics_check.section(dyn)).encode())
+    if fam:  # the hierarchies and image-text pairs: their records, and a report section
+        atomic_write(out / "families.json", (_dumps(fam) + "\n").encode())
+        text = (out / "report.md").read_text()
+        atomic_write(out / "report.md", (text + "\n" + families_check.section(fam)).encode())
     files = {name: str(out / name) for name in
              ("report.md", "results.jsonl", "phase.png", "variance_vs_alpha.png",
               "per_class_variance.png")}
     if dyn:
         files["dynamics.json"] = str(out / "dynamics.json")
+    if fam:
+        files["families.json"] = str(out / "families.json")
+    fam_counts: dict = {}
+    for r in fam:
+        fam_counts[r["verdict"]] = fam_counts.get(r["verdict"], 0) + 1
     dyn_counts: dict = {}
     for r in dyn:
         for v in r["verdicts"].values():
             dyn_counts[v] = dyn_counts.get(v, 0) + 1
     if args.json:
         print(_dumps({"verdicts": result.counts(), "dynamics_verdicts": dyn_counts,
+                      "families_verdicts": fam_counts,
                       "seconds": seconds, "files": files,
                           "thresholds": [{k: t.get(k) for k in (
                               "loss", "axis", "tau", "alpha", "derived", "located", "uncertainty",
@@ -1673,6 +1686,10 @@ def _crosscheck(args) -> int:
     if dyn:
         print("\ndynamics (free embeddings against the exact reduced trajectory): " + ", ".join(
             f"{n} {v}" for v, n in sorted(dyn_counts.items())) + f" ({len(dyn)} runs)")
+    if fam:
+        print("hierarchies and image-text pairs (free embeddings through SupCLLoss against the "
+              "exact optimum): " + ", ".join(f"{n} {v}" for v, n in sorted(fam_counts.items()))
+              + f" ({len(fam)} runs)")
     print(f"\n{len(result.points)} configurations and {len(result.thresholds)} threshold "
           f"searches in {seconds:.0f} s on {device} ({args.executor} executor); "
           f"{report.work_line(result)}\nwrote {', '.join(files.values())}")

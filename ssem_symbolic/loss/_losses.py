@@ -598,16 +598,37 @@ def level_loss(z: torch.Tensor, labels: torch.Tensor, superclasses: torch.Tensor
             raise ValueError(f"class {cls_} lies in two superclasses ({owner[cls_]} and {sup})")
     weights = _term_weights(spec, float(alpha))
     out, first = 0.0, observe
+
+    def term(name: str, level_labels) -> torch.Tensor:
+        one = _one_term(spec, name)
+        return supcl_loss(z, level_labels, 0.0, tau, one, normalize,
+                          pattern=_level_pattern(one, level_labels, z), chunk_size=chunk_size,
+                          observe=first)
     for level, lam in spec.levels:
         if lam and weights["sup"]:
-            out = out + float(lam) * weights["sup"] * supcl_loss(
-                z, labels if level == "class" else coarse, 0.0, tau, _one_term(spec, "sup"),
-                normalize, chunk_size=chunk_size, observe=first)
+            out = out + float(lam) * weights["sup"] * term(
+                "sup", labels if level == "class" else coarse)
             first = None
     if weights["self"]:
-        out = out + weights["self"] * supcl_loss(z, labels, 0.0, tau, _one_term(spec, "self"),
-                                                 normalize, chunk_size=chunk_size, observe=first)
+        out = out + weights["self"] * term("self", labels)
     return out
+
+
+#: the label patterns of the level terms, kept while their labels repeat (training reuses
+#: them every step); at most this many
+_LEVEL_PATTERNS = 16
+_level_patterns: dict = {}
+
+
+def _level_pattern(spec: LossSpec, labels: torch.Tensor, z: torch.Tensor) -> LabelPattern:
+    """The :class:`LabelPattern` of one level term, cached by its spec and labels."""
+    dtype = torch.float32 if z.dtype in (torch.float16, torch.bfloat16) else z.dtype
+    key = (spec.key(), tuple(labels.reshape(-1).tolist()), z.shape[-2], dtype, str(z.device))
+    if key not in _level_patterns:
+        if len(_level_patterns) >= _LEVEL_PATTERNS:
+            _level_patterns.pop(next(iter(_level_patterns)))
+        _level_patterns[key] = LabelPattern(spec, labels.to(z.device), z.shape[-2], dtype)
+    return _level_patterns[key]
 
 
 def _term_weights(spec: LossSpec, alpha: float) -> dict:
