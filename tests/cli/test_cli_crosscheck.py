@@ -25,6 +25,9 @@ def test_crosscheck_tiny_writes_everything(tmp_path, capsys):
     assert "| trainer |" in report and "## Thresholds" in report
     lines = (out / "results.jsonl").read_text().splitlines()
     assert all(json.loads(line)["key"] for line in lines)
+    assert summary["families_verdicts"] == {"agrees": 2}  # a hierarchy and image-text pairs
+    assert "## Hierarchies and image-text pairs" in report
+    assert len(json.loads((out / "families.json").read_text())) == 2
 
 
 def test_crosscheck_bad_out(tmp_path, capsys):
