@@ -10,7 +10,7 @@ from ..setting import Hierarchy
 from ._render import dumps
 
 #: the commands that take a hierarchy
-COMMANDS = ("optimum", "regimes", "threshold")
+COMMANDS = ("optimum", "regimes", "threshold", "phase")
 
 
 def hierarchy_of(args) -> Hierarchy:

@@ -10,7 +10,7 @@ from ..setting import Paired
 from ._render import dumps
 
 #: the commands that take a batch of pairs
-COMMANDS = ("optimum", "regimes", "threshold")
+COMMANDS = ("optimum", "regimes", "threshold", "phase")
 
 
 def paired_of(args) -> Paired:

@@ -17,6 +17,7 @@ from ._entry import (
     threshold as threshold,
 )
 from ._balanced import (
+    TAU_RANGE as FACE_TAU_RANGE,
     certify_ssem as certify_ssem,
     batch_objective as batch_objective,
     solve_face as solve_face,
@@ -51,7 +52,7 @@ from ._imbalanced import (
 __all__ = [
     "Boundary", "LearnedTemperature", "Optimum", "Regimes", "Setting", "Threshold", "optimum",
     "regimes", "threshold",
-    "SHOWN_OFF_SSEM", "TAU_RANGE", "UNIFORM_TAU_RANGE", "as_sizes", "certify_ssem",
+    "FACE_TAU_RANGE", "SHOWN_OFF_SSEM", "TAU_RANGE", "UNIFORM_TAU_RANGE", "as_sizes", "certify_ssem",
     "SSEMCertificate", "dataset_objective", "established", "solve_face", "Reference",
     "References", "random_loss", "references", "MULTIPLICITY", "rank_formula", "rank_needed",
     "batch_objective", "symmetric_objective", "uniform_objective",

@@ -12,27 +12,28 @@ from collections.abc import Callable
 import numpy as np
 
 from ..optimum import threshold
-from ..setting import Batch, Dataset
+from ..setting import Batch, Dataset, Hierarchy, Paired
 from ..spec import LossSpec, get_spec
 from ..vocab import Learnable, exact
 from ._guide import Guide, guide_balanced, guide_imbalanced, guide_learned, guide_uniform
 from ._phase import PhaseMap, exact_phase_map, phase_map_balanced
 
 
-def phase_map(spec: LossSpec | str, setting: Batch | Dataset, alpha: np.ndarray,
+def phase_map(spec: LossSpec | str, setting: Batch | Dataset | Hierarchy | Paired,
+              alpha: np.ndarray,
               tau: np.ndarray, *, device: str = "cpu",
               progress: Callable[[], None] | None = None
               ) -> PhaseMap:
     """The optimum over the grid ``alpha`` x ``tau`` (two 1-d arrays).
 
     A balanced batch: beta* and the global optimum's regime at every point, on ``device`` (the
-    generated torch kernels, float64). Unequal class sizes and a dataset: one exact solve per
-    point (``progress`` is called after each).
+    generated torch kernels, float64). Unequal class sizes, a dataset, a hierarchy and
+    image-text pairs: one exact solve per point (``progress`` is called after each).
     """
     spec = get_spec(spec)
-    if not isinstance(setting, (Batch, Dataset)):
-        raise TypeError(f"a setting here is a Batch or a Dataset (a Hierarchy is taken by "
-                        f"optimum, regimes and threshold), got {type(setting).__name__}")
+    if not isinstance(setting, (Batch, Dataset, Hierarchy, Paired)):
+        raise TypeError(f"a setting is a Batch, a Dataset, a Hierarchy or Paired, got "
+                        f"{type(setting).__name__}")
     if isinstance(setting, Batch) and setting.is_balanced:
         return phase_map_balanced(spec, *setting.shape, alpha, tau, device)
     return exact_phase_map(spec, setting, alpha, tau, progress=progress)

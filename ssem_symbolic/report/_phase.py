@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..infra import atomic_write
-from ..setting import Batch, Dataset, collapsed
+from ..setting import Batch, Dataset, Hierarchy, Paired, collapsed
 from ..spec import LossSpec, check_setting, get_spec
 from ..setting import takes_convention
 from ..optimum import SHOWN_OFF_SSEM, established
@@ -57,6 +57,11 @@ class PhaseMap:
 
     A dataset under a balanced sampler: ``batch_within`` and ``batch_collapsed`` (NA, NT),
     the optimum of one batch trained alone, beside the dataset-level one.
+
+    A hierarchy or image-text pairs: ``levels``, (NA, NT) arrays of what the family reports
+    (a hierarchy: ``within_superclass`` and ``superclass_collapsed``; pairs:
+    ``matched_distance`` (1 - a)/2, ``modality_gap``, ``aligned`` (every image on its text)
+    and ``antipodal``).
     """
 
     spec: LossSpec
@@ -81,6 +86,7 @@ class PhaseMap:
     regimes: tuple[tuple[str, ...], ...] = ()
     batch_within: np.ndarray | None = None
     batch_collapsed: np.ndarray | None = None
+    levels: dict | None = None
 
     @property
     def loss(self) -> str:
@@ -109,6 +115,10 @@ class PhaseMap:
         of the grid where the global optimum collapses every class (a balanced batch: of the
         points the grid solver answers), per size group for unequal sizes, and beside it that
         of one batch of a balanced sampler; and the note."""
+        if self.levels is not None:
+            return {"collapsed_fraction": float(self.collapsed.mean()),
+                    **{f"{name}_fraction": float(v.mean()) for name, v in self.levels.items()
+                       if v.dtype == bool}, "note": self.note}
         if isinstance(self.setting, Dataset):
             return {"collapsed_fraction": float(self.collapsed.mean()),
                     "collapsed_fraction_per_batch": None if self.batch_collapsed is None
@@ -299,6 +309,8 @@ def exact_phase_map(spec: LossSpec, setting: Batch | Dataset, alpha: np.ndarray,
     (optional) is called after each point."""
     from ..optimum import optimum
 
+    if isinstance(setting, (Hierarchy, Paired)):
+        return _family_phase_map(spec, setting, alpha, tau, progress)
     data = isinstance(setting, Dataset)
     if data and setting.sampler.kind == "fixed-partition":
         raise ValueError("a fixed partition's phase map is its batches' (ssem phase on each)")
@@ -340,6 +352,69 @@ def exact_phase_map(spec: LossSpec, setting: Batch | Dataset, alpha: np.ndarray,
                     merged=merged)
 
 
+def _family_phase_map(spec: LossSpec, setting, alpha: np.ndarray, tau: np.ndarray,
+                      progress=None) -> PhaseMap:
+    """A hierarchy's or image-text pairs' phase map: one exact solve per point (at most
+    :data:`MAX_IMBALANCED_POINTS`), the class level in the common fields and the family's own
+    in ``levels``."""
+    from ..optimum import optimum
+
+    if alpha.size * tau.size > MAX_IMBALANCED_POINTS:
+        raise ValueError(f"this phase map solves every point exactly: at most "
+                         f"{MAX_IMBALANCED_POINTS} points, got {alpha.size * tau.size}")
+    shape = (alpha.size, tau.size)
+    hier = isinstance(setting, Hierarchy)
+    names = (("within_superclass", float), ("superclass_collapsed", bool)) if hier else (
+        ("matched_distance", float), ("modality_gap", float), ("aligned", bool),
+        ("antipodal", bool))
+    levels = {name: np.empty(shape, dtype=kind) for name, kind in names}
+    within, coll = np.empty((*shape, 1)), np.empty((*shape, 1), dtype=bool)
+    for i, a in enumerate(alpha):
+        for j, t in enumerate(tau):
+            opt = optimum(spec, setting, float(a), float(t))
+            within[i, j, 0], coll[i, j, 0] = opt.within_class_variance, opt.collapsed
+            if hier:
+                info = opt.hierarchy
+                levels["within_superclass"][i, j] = info["variances"]["within_superclass"]
+                levels["superclass_collapsed"][i, j] = info["collapse"]["superclass"]
+            else:
+                info = opt.paired
+                levels["matched_distance"][i, j] = (1 - info["matched_similarity"]) / 2
+                levels["modality_gap"][i, j] = info["modality_gap"]
+                levels["aligned"][i, j] = info["structure"] in ("simplex", "aligned")
+                levels["antipodal"][i, j] = info["structure"] == "antipodal"
+            if progress is not None:
+                progress()
+    what = "hierarchy" if hier else "image-text pairs"
+    return PhaseMap(spec, setting, alpha, tau, within[:, :, 0], within, coll,
+                    (setting.per_class,), note=f"exact solve per point ({what}, mpmath)",
+                    levels=levels)
+
+
+def _save_family(pm: PhaseMap, npz: Path, png: Path, log_tau: bool) -> None:
+    """The .npz (every array) and a PNG of two heat maps, written atomically: a hierarchy's
+    within-class and within-superclass variance with their collapse boundaries; pairs'
+    (1 - a)/2 with the aligned boundary and the modality gap / 4 with the antipodal one."""
+    buf = io.BytesIO()
+    np.savez(buf, alpha=pm.alpha, tau=pm.tau, within=pm.within_class_variance,
+             collapsed=pm.collapsed, loss=np.array(pm.loss), **pm.levels)
+    atomic_write(npz, buf.getvalue())
+    lv = pm.levels
+    if isinstance(pm.setting, Hierarchy):
+        panels = [("within-class (white: class collapse)", pm.within_class_variance,
+                   pm.collapsed),
+                  ("within-superclass (white: its collapse)", lv["within_superclass"],
+                   lv["superclass_collapsed"])]
+        label = "variance"
+    else:
+        panels = [("(1 - a)/2 (white: aligned)", lv["matched_distance"], lv["aligned"]),
+                  ("modality gap / 4 (white: antipodal)", lv["modality_gap"] / 4,
+                   lv["antipodal"])]
+        label = "value"
+    _panels(panels, pm.alpha, pm.tau, log_tau, png,
+            f"{pm.loss}, {pm.setting.describe()}", label=label)
+
+
 def _save_imbalanced(pm: PhaseMap, npz: Path, png: Path, log_tau: bool) -> None:
     """The .npz (every array, the sizes) and a PNG with one heat map per size group, its
     collapse boundary drawn, written atomically."""
@@ -357,9 +432,10 @@ def _save_imbalanced(pm: PhaseMap, npz: Path, png: Path, log_tau: bool) -> None:
 
 
 def _panels(panels: list, alpha: np.ndarray, tau: np.ndarray, log_tau: bool, png: Path,
-            title: str) -> None:
-    """A PNG of heat maps of the within-class variance over (tau, alpha), one per (title,
-    within, collapsed), each with its collapse boundary in white, written atomically."""
+            title: str, label: str = "within-class variance") -> None:
+    """A PNG of heat maps over (tau, alpha) of values in [0, 1] (by default the within-class
+    variance; ``label`` names them), one per (title, values, flag), each with its flag's
+    boundary in white, written atomically."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -371,7 +447,7 @@ def _panels(panels: list, alpha: np.ndarray, tau: np.ndarray, log_tau: bool, png
     for (name, within, coll), ax in zip(panels, axes[0]):
         mesh = ax.pcolormesh(tau, alpha, within, shading="auto", cmap="viridis", vmin=0,
                              vmax=1)
-        if coll.any() and not coll.all():
+        if coll.any() and not coll.all() and min(coll.shape) >= 2:  # a contour needs 2 x 2
             ax.contour(tau, alpha, coll.astype(float), levels=[0.5], colors="white",
                        linewidths=2)
         if log_tau:
@@ -381,7 +457,7 @@ def _panels(panels: list, alpha: np.ndarray, tau: np.ndarray, log_tau: bool, png
         ax.set_ylabel("alpha")
         ax.set_title(name, fontsize=10)
     fig.suptitle(title, fontsize=10)
-    fig.colorbar(mesh, ax=axes[0].tolist(), label="within-class variance")
+    fig.colorbar(mesh, ax=axes[0].tolist(), label=label)
     out = io.BytesIO()
     fig.savefig(out, format="png")
     plt.close(fig)
@@ -415,7 +491,9 @@ def save_phase_map(pm: PhaseMap, npz: str | os.PathLike, png: str | os.PathLike,
     sizes one heat map per size group; for a dataset the dataset-level map beside one
     batch's."""
     npz, png = Path(npz), Path(png)
-    if pm.beta is not None:
+    if pm.levels is not None:
+        _save_family(pm, npz, png, log_tau)
+    elif pm.beta is not None:
         save_npz(pm, npz)
         save_png(pm, png, log_tau=log_tau)
     elif isinstance(pm.setting, Dataset):

@@ -32,8 +32,8 @@ def test_optimum_json_is_the_hierarchy_optimum(capsys, tmp_path):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["phase", "--loss", "supcon", "--hierarchy", "2x2", "--per-class", "2", "--alpha-grid",
-      "0:1:3", "--tau-grid", "0.1:1:3", "--out", "x.npz"], "taken by ssem optimum"),
+    (["dynamics", "--loss", "supcon", "--hierarchy", "2x2", "--per-class", "2", "--alpha",
+      "0.5", "--tau", "0.5"], "taken by ssem optimum"),
     (["optimum", "--loss", SPEC, "--classes", "3", "--per-class", "2", "--alpha", "0.1",
       "--tau", "1"], "give --hierarchy"),
     (["optimum", "--loss", "supcon", "--hierarchy", "2x2", "--alpha", "0.1", "--tau", "1"],
