@@ -52,7 +52,8 @@ from ._imbalanced import (
 __all__ = [
     "Boundary", "LearnedTemperature", "Optimum", "Regimes", "Setting", "Threshold", "optimum",
     "regimes", "threshold",
-    "FACE_TAU_RANGE", "SHOWN_OFF_SSEM", "TAU_RANGE", "UNIFORM_TAU_RANGE", "as_sizes", "certify_ssem",
+    "FACE_TAU_RANGE", "SHOWN_OFF_SSEM", "TAU_RANGE", "UNIFORM_TAU_RANGE", "as_sizes",
+    "certify_ssem",
     "SSEMCertificate", "dataset_objective", "established", "solve_face", "Reference",
     "References", "random_loss", "references", "MULTIPLICITY", "rank_formula", "rank_needed",
     "batch_objective", "symmetric_objective", "uniform_objective",
