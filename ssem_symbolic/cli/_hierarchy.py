@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from ..setting import Hierarchy
-from ._render import dumps
+from ._render import dumps, scan_footer, scan_lines, threshold_lines
 
 #: the commands that take a hierarchy
 COMMANDS = ("optimum", "regimes", "threshold", "phase")
@@ -94,13 +94,7 @@ def print_regimes(args, spec, h: Hierarchy, result) -> int:
     if args.json:
         print(dumps({"loss": spec.name, "setting": setting_dict(h)} | result.as_dict()))
         return 0
-    fixed = ", ".join(f"{key} = {val:g}" for key, val in result.fixed.items())
-    print(f"loss     {spec.name}\nsetting  {h.describe()}\nscan     {result.axis} at {fixed}")
-    bounds = result.boundaries
-    print(f"\n{len(bounds)} boundar{'y' if len(bounds) == 1 else 'ies'} along {result.axis}:")
-    for b in bounds:
-        print(f"  {result.axis} = {b.at:.10f}: [{', '.join(b.below)}] -> [{', '.join(b.above)}]")
-    print("\nRegimes:")
+    print("\n".join(scan_lines(spec.name, h.describe(), result)))
     for r in result.regimes:
         print(f"  {result.axis} in [{r['from']:.6g}, {r['to']:.6g}]: {_words(r['levels'])}")
     return 0
@@ -118,10 +112,8 @@ def print_threshold(args, spec, h: Hierarchy, th) -> int:
         print(dumps(th.as_dict()))
         return 0
     axis = th.along
-    where = f"tau = {args.tau:g}" if axis == "alpha" else f"alpha = {args.alpha:g}"
-    span = "[0, 1]" if axis == "alpha" else f"[{th.tau_range[0]:g}, {th.tau_range[1]:g}]"
-    print(f"loss     {spec.name}\nsetting  {h.describe()}\nscan     {axis} in {span} at "
-          f"{where}\n")
+    lines, span = threshold_lines(spec.name, h.describe(), th, args.alpha, args.tau)
+    print("\n".join(lines))
     for level in ("class", "superclass", "classes_merged", "superclasses_merged"):
         data = th.levels[level]
         lo, hi = data["at_ends"]
@@ -134,8 +126,7 @@ def print_threshold(args, spec, h: Hierarchy, th) -> int:
                 len(data["changes"]) == 1 else f"{axis} >= {data['changes'][0]:.8g}"
                 if hi and not lo and len(data["changes"]) == 1 else f"changes at {at}")
         print(f"  {_LEVEL_WORDS[level]}: {side}")
-    print(f"\nEach change is a boundary of the regime scan (ssem regimes), located to "
-          f"{'1e-10' if axis == 'alpha' else '1e-10, relative'} on the exact optimum.")
+    print(scan_footer(axis))
     return 0
 
 

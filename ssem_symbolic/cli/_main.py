@@ -1458,27 +1458,15 @@ def _phase_outputs(path: str):
 
 
 def _phase_imbalanced(args, spec, sizes) -> int:
-    import time
 
-    from ..infra import progress
     from ..setting import check_sizes
     from ..optimum import TAU_RANGE
-    from ..infra import together
-    from ..report import phase_map, save_phase_map
 
     check_sizes(spec, sizes, args.views)
     alphas, taus = _exact_grids(args, TAU_RANGE, "the imbalanced solver's")
     na, nt = alphas.size, taus.size
-    out, png = _phase_outputs(args.out)
-    start = time.perf_counter()
-    with progress("phase map (exact, per point)", total=na * nt, unit="point") as bar:
-        pm = phase_map(spec, Batch(sizes, args.views), alphas, taus,
-                       progress=lambda: bar.update(1))
-    seconds = time.perf_counter() - start
-    with together():
-        save_phase_map(pm, out, png, args.log_tau)
-    summary = {"npz": str(out), "png": str(png), "points": na * nt, "seconds": seconds,
-               "device": "cpu"} | pm.as_dict()
+    pm, summary, (out, png) = _exact_phase(args, spec, Batch(sizes, args.views), alphas, taus)
+    seconds = summary["seconds"]
     if args.json:
         print(_dumps(summary))
         return 0
@@ -1493,23 +1481,13 @@ def _phase_imbalanced(args, spec, sizes) -> int:
 
 def _phase_family(args, spec, setting) -> int:
     """ssem phase --hierarchy / --pairs: one exact solve per point."""
-    import time
 
-    from ..infra import progress, together
     from ..optimum import FACE_TAU_RANGE
-    from ..report import phase_map, save_phase_map
 
     alphas, taus = _exact_grids(args, FACE_TAU_RANGE, "the exact solver's")
     na, nt = alphas.size, taus.size
-    out, png = _phase_outputs(args.out)
-    start = time.perf_counter()
-    with progress("phase map (exact, per point)", total=na * nt, unit="point") as bar:
-        pm = phase_map(spec, setting, alphas, taus, progress=lambda: bar.update(1))
-    seconds = time.perf_counter() - start
-    with together():
-        save_phase_map(pm, out, png, args.log_tau)
-    summary = {"npz": str(out), "png": str(png), "points": na * nt, "seconds": seconds,
-               "device": "cpu"} | pm.as_dict()
+    pm, summary, (out, png) = _exact_phase(args, spec, setting, alphas, taus)
+    seconds = summary["seconds"]
     if args.json:
         print(_dumps(summary))
         return 0
@@ -1520,6 +1498,27 @@ def _phase_family(args, spec, setting) -> int:
                     for name, value in summary.items() if name.endswith("_fraction")]
                  + [("wrote", f"{out}, {png}")]))
     return 0
+
+
+def _exact_phase(args, spec, setting, alphas, taus):
+    """A phase map solved point by point (a progress bar on a terminal), saved to --out and
+    its PNG: (the map, its summary, (npz, png))."""
+    import time
+
+    from ..infra import progress, together
+    from ..report import phase_map, save_phase_map
+
+    out, png = _phase_outputs(args.out)
+    start = time.perf_counter()
+    with progress("phase map (exact, per point)", total=alphas.size * taus.size,
+                  unit="point") as bar:
+        pm = phase_map(spec, setting, alphas, taus, progress=lambda: bar.update(1))
+    seconds = time.perf_counter() - start
+    with together():
+        save_phase_map(pm, out, png, args.log_tau)
+    summary = {"npz": str(out), "png": str(png), "points": alphas.size * taus.size,
+               "seconds": seconds, "device": "cpu"} | pm.as_dict()
+    return pm, summary, (out, png)
 
 
 def _exact_grids(args, tau_range, solver: str):
@@ -1539,12 +1538,8 @@ def _exact_grids(args, tau_range, solver: str):
 
 
 def _phase_dataset(args, spec, setting) -> int:
-    import time
 
-    from ..infra import progress
     from ..optimum import TAU_RANGE
-    from ..infra import together
-    from ..report import phase_map, save_phase_map
 
     from ..optimum import UNIFORM_TAU_RANGE
 
@@ -1552,16 +1547,8 @@ def _phase_dataset(args, spec, setting) -> int:
     alphas, taus = _exact_grids(args, UNIFORM_TAU_RANGE if smp.composition_varies else
                                 TAU_RANGE, "the exact solver's")
     na, nt = alphas.size, taus.size
-    out, png = _phase_outputs(args.out)
-    start = time.perf_counter()
-    with progress("phase map (exact, per point)", total=na * nt, unit="point") as bar:
-        pm = phase_map(spec, setting, alphas, taus,
-                       progress=lambda: bar.update(1))
-    seconds = time.perf_counter() - start
-    with together():
-        save_phase_map(pm, out, png, args.log_tau)
-    summary = {"npz": str(out), "png": str(png), "points": na * nt, "seconds": seconds,
-               "device": "cpu"} | pm.as_dict()
+    pm, summary, (out, png) = _exact_phase(args, spec, setting, alphas, taus)
+    seconds = summary["seconds"]
     if args.json:
         print(_dumps(summary))
         return 0

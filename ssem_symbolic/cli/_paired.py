@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from ..setting import Paired
-from ._render import dumps
+from ._render import dumps, scan_footer, scan_lines, threshold_lines
 
 #: the commands that take a batch of pairs
 COMMANDS = ("optimum", "regimes", "threshold", "phase")
@@ -76,14 +76,7 @@ def print_regimes(args, spec, b: Paired, result) -> int:
     if args.json:
         print(dumps({"loss": spec.name, "setting": setting_dict(b)} | result.as_dict()))
         return 0
-    fixed = ", ".join(f"{key} = {val:g}" for key, val in result.fixed.items())
-    print(f"loss     {spec.name}\nsetting  {b.describe()}\nscan     {result.axis} at {fixed}")
-    bounds = result.boundaries
-    print(f"\n{len(bounds)} boundar{'y' if len(bounds) == 1 else 'ies'} along {result.axis}:")
-    for bd in bounds:
-        print(f"  {result.axis} = {bd.at:.10f}: [{', '.join(bd.below)}] -> "
-              f"[{', '.join(bd.above)}]")
-    print("\nRegimes:")
+    print("\n".join(scan_lines(spec.name, b.describe(), result)))
     for r in result.regimes:
         labels = ("" if b.per_class == 1 else
                   "; classes collapsed" if r["collapsed"] else "; classes spread")
@@ -97,10 +90,8 @@ def print_threshold(args, spec, b: Paired, th) -> int:
         print(dumps(th.as_dict()))
         return 0
     axis = th.along
-    where = f"tau = {args.tau:g}" if axis == "alpha" else f"alpha = {args.alpha:g}"
-    span = "[0, 1]" if axis == "alpha" else f"[{th.tau_range[0]:g}, {th.tau_range[1]:g}]"
-    print(f"loss     {spec.name}\nsetting  {b.describe()}\nscan     {axis} in {span} at "
-          f"{where}\n")
+    lines, _ = threshold_lines(spec.name, b.describe(), th, args.alpha, args.tau)
+    print("\n".join(lines))
     structure = th.levels["structure"]
     if not structure["changes"]:
         print(f"  structure: {structure['at_ends'][0]} over the whole range")
@@ -111,8 +102,7 @@ def print_threshold(args, spec, b: Paired, th) -> int:
         print("  class collapse: " + (", ".join(f"changes at {axis} = {x:.8g}"
                                                 for x in cls["changes"]) or
                                        ("everywhere" if cls["at_ends"][0] else "nowhere")))
-    print(f"\nEach change is a boundary of the regime scan (ssem regimes), located to "
-          f"{'1e-10' if axis == 'alpha' else '1e-10, relative'} on the exact optimum.")
+    print(scan_footer(axis))
     return 0
 
 

@@ -403,3 +403,30 @@ def dumps(obj) -> str:
             return [clean(v) for v in x]
         return x
     return json.dumps(clean(obj), allow_nan=False)
+
+
+def scan_lines(loss: str, setting: str, result) -> list[str]:
+    """The header of a family's regime scan (loss, setting, axis) and its boundaries."""
+    fixed = ", ".join(f"{key} = {val:g}" for key, val in result.fixed.items())
+    bounds = result.boundaries
+    return ([f"loss     {loss}", f"setting  {setting}", f"scan     {result.axis} at {fixed}",
+             "", f"{len(bounds)} boundar{'y' if len(bounds) == 1 else 'ies'} along "
+             f"{result.axis}:"]
+            + [f"  {result.axis} = {b.at:.10f}: [{', '.join(b.below)}] -> "
+               f"[{', '.join(b.above)}]" for b in bounds] + ["", "Regimes:"])
+
+
+def threshold_lines(loss: str, setting: str, th, alpha, tau) -> tuple[list[str], str]:
+    """The header of a family's threshold (loss, setting, the scan) and the span scanned."""
+    axis = th.along
+    where = f"tau = {tau:g}" if axis == "alpha" else f"alpha = {alpha:g}"
+    span = "[0, 1]" if axis == "alpha" else f"[{th.tau_range[0]:g}, {th.tau_range[1]:g}]"
+    return [f"loss     {loss}", f"setting  {setting}", f"scan     {axis} in {span} at {where}",
+            ""], span
+
+
+def scan_footer(axis: str) -> str:
+    """How a family's threshold was located."""
+    return (f"\nEach change is a boundary of the regime scan (ssem regimes), located to "
+            f"{'1e-10' if axis == 'alpha' else '1e-10, relative'} on the exact optimum.")
+

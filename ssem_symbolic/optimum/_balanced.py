@@ -230,13 +230,21 @@ def _softmax_optimum(spec, m_, k_, p_, alpha_, tau_, digits, max_digits) -> Opti
     return _face_solver(spec, m_, k_, p_, alpha_, t, digits, max_digits)
 
 
+def face_tau(spec: LossSpec, tau_, solver: str):
+    """tau read exactly, or ValueError (one line) unless it lies in :data:`TAU_RANGE` (and
+    every per-type temperature with it) for the face solver behind ``solver``."""
+    t = exact(tau_)
+    if not exact(TAU_RANGE[0]) <= t <= exact(TAU_RANGE[1]):
+        raise ValueError(f"{solver} covers tau in [{TAU_RANGE[0]}, {TAU_RANGE[1]}], got "
+                         f"{float(t):g}")
+    check_temperatures(spec, t, TAU_RANGE)
+    return t
+
+
 def _face_solver(spec, m_, k_, p_, alpha_, t, digits, max_digits) -> Optimum:
     """The minimum over the polyhedron by the barrier start and KKT face search, for tau in
     :data:`TAU_RANGE`."""
-    if not exact(TAU_RANGE[0]) <= t <= exact(TAU_RANGE[1]):
-        raise ValueError(f"the off-SSEM solver covers tau in [{TAU_RANGE[0]}, {TAU_RANGE[1]}], "
-                         f"got {float(t):g}")
-    check_temperatures(spec, t, TAU_RANGE)
+    face_tau(spec, t, "the off-SSEM solver")
     P = polyhedron(m_, k_, p_)
     return minimum(P, batch_objective(spec, P, m_, k_, alpha_), t, digits,
                    max_digits=max_digits)
@@ -320,17 +328,25 @@ def _on_ssem(spec, m_, k_, p_, alpha_, t, cert) -> Optimum:
                        snap=False)
 
 
-def _report(P: Polyhedron, phi, x, active, mus, lam, decided, work, snap: bool = True) -> Optimum:
-    """What the point x reports: the active set and the variances from its eigenvalues (with
-    ``snap``, a direction whose eigenvalue is 0 at the working resolution is active, with
-    multiplier 0 where the face did not hold it; without, ``active`` is exact, as on SSEM,
-    where beta* = 1 is decided exactly), ``unique`` and the ranges from :func:`_minimisers`."""
+def snapped(P: Polyhedron, active, mus, lam, work: int, snap: bool = True) -> tuple:
+    """(zero, mus, lam, names): the directions reported active (``active``, and with ``snap``
+    every one whose eigenvalue is 0 at the working resolution 10^-(work - 5)), their
+    multipliers (0 where the face did not hold them), the eigenvalues with those set to 0, and
+    their names."""
     resolution = mpmath.mpf(10) ** (-(work - 5))
     zero = [i for i in range(len(P.names))
             if i in active or (snap and abs(lam[i]) <= resolution)]
     mus = {i: mus.get(i, mpmath.mpf(0)) for i in zero}
     lam = [mpmath.mpf(0) if i in zero else lam[i] for i in range(len(P.names))]
-    names = [P.names[i] for i in zero]
+    return zero, mus, lam, [P.names[i] for i in zero]
+
+
+def _report(P: Polyhedron, phi, x, active, mus, lam, decided, work, snap: bool = True) -> Optimum:
+    """What the point x reports: the active set and the variances from its eigenvalues (with
+    ``snap``, a direction whose eigenvalue is 0 at the working resolution is active, with
+    multiplier 0 where the face did not hold it; without, ``active`` is exact, as on SSEM,
+    where beta* = 1 is decided exactly), ``unique`` and the ranges from :func:`_minimisers`."""
+    zero, mus, lam, names = snapped(P, active, mus, lam, work, snap)
     point = P.gram(x)
     var = eigen_variances(P, lam)
     val = phi.parts(x)[0] / phi.tau

@@ -52,6 +52,15 @@ def _setting(setting) -> Setting:
     return setting
 
 
+def _needs(family: str, spec: LossSpec) -> ValueError:
+    """The one-line refusal of a spec whose family the setting is not (a hierarchy for label
+    levels, a batch of pairs for a cross-modal contrast)."""
+    return ValueError(
+        f"loss spec {spec.name!r} sums its supervised term over label levels: give a hierarchy "
+        "of superclasses" if family == "hierarchy" else
+        f"loss spec {spec.name!r} contrasts across modalities: give a batch of image-text pairs")
+
+
 def _flat(spec: LossSpec, setting: Setting, what: str) -> None:
     """ValueError (one line) where ``what`` takes a flat batch only: not a hierarchy (a
     Hierarchy setting, a spec with label levels), nor paired modalities."""
@@ -96,11 +105,9 @@ def optimum(spec: LossSpec | str, setting: Setting, alpha, tau, *,
     elif isinstance(setting, Paired):
         out = paired_optimum(spec, setting, alpha, tau, **kw)
     elif spec.contrast == "cross-modal":
-        raise ValueError(f"loss spec {spec.name!r} contrasts across modalities: give a batch "
-                         "of image-text pairs")
+        raise _needs("pairs", spec)
     elif spec.levels:
-        raise ValueError(f"loss spec {spec.name!r} sums its supervised term over label levels: "
-                         "give a hierarchy of superclasses")
+        raise _needs("hierarchy", spec)
     elif isinstance(setting, Dataset):
         out = dataset_optimum(spec, setting.classes, setting.instances, setting.views,
                               setting.sampler, alpha, tau, **kw)
@@ -166,11 +173,9 @@ def regimes(spec: LossSpec | str, setting: Setting, *, tau=None, alpha=None,
     if isinstance(setting, Paired):
         return paired_regimes(spec, setting, **kw)
     if spec.contrast == "cross-modal":
-        raise ValueError(f"loss spec {spec.name!r} contrasts across modalities: give a batch "
-                         "of image-text pairs")
+        raise _needs("pairs", spec)
     if spec.levels:
-        raise ValueError(f"loss spec {spec.name!r} sums its supervised term over label levels: "
-                         "give a hierarchy of superclasses")
+        raise _needs("hierarchy", spec)
     if isinstance(setting, Dataset):
         return dataset_regimes(spec, setting.classes, setting.instances, setting.views,
                                setting.sampler, **kw)
@@ -294,8 +299,7 @@ def _level_threshold(spec: LossSpec, h: Setting, tau, alpha, tol: float | None,
     ``alpha``, in ``tau_range``, None: [0.01, 100]): the first change of each level's collapse,
     None where it does not change; ``alpha_c`` / ``tau_c`` is the class level's."""
     if not isinstance(h, Hierarchy):
-        raise ValueError(f"loss spec {spec.name!r} sums its supervised term over label levels: "
-                         "give a hierarchy of superclasses")
+        raise _needs("hierarchy", spec)
     span = None if tau is not None else tuple(tau_range or TAU_SCAN_RANGE)
     r = regimes(spec, h, tau=tau, alpha=alpha, tol=tol, tau_range=span)
     levels = level_changes(r, h.views)
@@ -314,8 +318,7 @@ def _structure_threshold(spec: LossSpec, b: Setting, tau, alpha, tol: float | No
     (fixed ``tau``) or tau (fixed ``alpha``, in ``tau_range``, None: [0.01, 100]), read off the
     regime scan; ``alpha_c`` / ``tau_c`` the first change of class collapse (labels only)."""
     if not isinstance(b, Paired):
-        raise ValueError(f"loss spec {spec.name!r} contrasts across modalities: give a batch "
-                         "of image-text pairs")
+        raise _needs("pairs", spec)
     span = None if tau is not None else tuple(tau_range or TAU_SCAN_RANGE)
     r = regimes(spec, b, tau=tau, alpha=alpha, tol=tol, tau_range=span)
     changes: dict = {"structure": [], "class": []}

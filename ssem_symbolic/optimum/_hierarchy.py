@@ -21,17 +21,15 @@ mean (all classes together where the superclasses do too).
 
 from __future__ import annotations
 
-import mpmath
 
 from ..forms import form_of
-from ..setting import (Hierarchy, Polyhedron, hierarchy_polyhedron, level_collapse,
-                       level_variances, sorted_names)
-from ..spec import TERMS, LossSpec, UnsupportedConvention, alpha, get_spec
+from ..setting import (Hierarchy, Polyhedron, check_anchor, hierarchy_polyhedron,
+                       level_collapse, level_variances, sorted_names)
+from ..spec import TERMS, LossSpec, UnsupportedConvention, alpha, check_alpha, get_spec
 from ..vocab import check_tau, exact
-from ._balanced import (MAX_DIGITS, TAU_RANGE, _eigen, _minimisers, _ranges, minimum,
-                        regimes_of)
+from ._balanced import (MAX_DIGITS, _eigen, _minimisers, _ranges, minimum,
+                        regimes_of, face_tau, snapped)
 from ._result import Optimum, Regimes
-from ._solver import check_temperatures
 
 
 def hierarchy_objective(spec: LossSpec, h: Hierarchy, alpha_):
@@ -55,39 +53,19 @@ def check_hierarchy(spec: LossSpec, h: Hierarchy, alpha_=None, tau_=None) -> Non
     if tau_ is not None:
         check_tau(tau_)
     if alpha_ is not None:
-        try:
-            a = exact(alpha_)
-        except (TypeError, ValueError):
-            raise ValueError(f"alpha must lie in [0, 1], got {alpha_!r}") from None
-        if not 0 <= a <= 1:
-            raise ValueError(f"alpha must lie in [0, 1], got {alpha_}")
+        check_alpha(alpha_)
     P = hierarchy_polyhedron(*h.shape)
     part = h.partners({c: i for i, c in enumerate(P.coords)})
-    for term in TERMS:
-        w = spec.weight(term)
-        used = (w.subs(alpha, exact(alpha_)) != 0) if alpha_ is not None else (
-            w.subs(alpha, 0) != 0 or w.subs(alpha, 1) != 0)
-        if not used:
-            continue
-        if not spec.sums_pairs and not any(part[t] for t in spec.positives(term)):
-            label = "supervised" if term == "sup" else "self-supervised"
-            raise ValueError(f"the {label} term of {spec.name!r} has no positive on "
-                             f"{h.describe()} (it needs k >= 2 or p >= 2)")
-        if not any(part[t] for t in spec.denominator_of(term)):
-            raise ValueError(f"the denominator of {spec.name!r} is empty on {h.describe()}")
+    check_anchor(spec, part, h.describe(), alpha_, "it needs k >= 2 or p >= 2")
 
 
 def hierarchy_optimum(convention: str | LossSpec, h: Hierarchy, alpha_, tau_,
                       digits: int = 30, max_digits: int = MAX_DIGITS) -> Optimum:
     """The minimum of the loss over all unit embeddings of the hierarchy ``h`` (any d >=
-    S m k p - 1), alpha and tau read exactly, for tau in :data:`TAU_RANGE`."""
+    S m k p - 1), alpha and tau read exactly, for tau in the face solver's range [0.001, 1e4]."""
     spec = get_spec(convention)
     check_hierarchy(spec, h, alpha_, tau_)
-    t = exact(tau_)
-    if not exact(TAU_RANGE[0]) <= t <= exact(TAU_RANGE[1]):
-        raise ValueError(f"the hierarchy's solver covers tau in [{TAU_RANGE[0]}, "
-                         f"{TAU_RANGE[1]}], got {float(t):g}")
-    check_temperatures(spec, t, TAU_RANGE)
+    t = face_tau(spec, tau_, "the hierarchy's solver")
     P = hierarchy_polyhedron(*h.shape)
     return minimum(P, hierarchy_objective(spec, h, alpha_), t, digits, max_digits=max_digits,
                    report=lambda *args, **kw: _report(h, *args, **kw))
@@ -97,12 +75,7 @@ def _report(h: Hierarchy, P: Polyhedron, phi, x, active, mus, lam, decided, work
             snap: bool = True) -> Optimum:
     """What the point x reports (as :func:`._balanced._report` does for a batch), with each
     level's variances and collapse."""
-    resolution = mpmath.mpf(10) ** (-(work - 5))
-    zero = [i for i in range(len(P.names))
-            if i in active or (snap and abs(lam[i]) <= resolution)]
-    mus = {i: mus.get(i, mpmath.mpf(0)) for i in zero}
-    lam = [mpmath.mpf(0) if i in zero else lam[i] for i in range(len(P.names))]
-    names = [P.names[i] for i in zero]
+    zero, mus, lam, names = snapped(P, active, mus, lam, work, snap)
     point = _gram(P, x)
     var = level_variances(h, dict(zip(P.names, lam)))
     levels = level_collapse(names, h.views)

@@ -32,12 +32,12 @@ from __future__ import annotations
 import mpmath
 
 from ..forms import form_of
-from ..setting import Paired, Polyhedron, paired_polyhedron, sorted_names
-from ..spec import TERMS, LossSpec, UnsupportedConvention, alpha, get_spec
+from ..setting import Paired, Polyhedron, check_anchor, paired_polyhedron, sorted_names
+from ..spec import TERMS, LossSpec, UnsupportedConvention, alpha, check_alpha, get_spec
 from ..vocab import check_tau, exact
-from ._balanced import MAX_DIGITS, TAU_RANGE, _eigen, _minimisers, _ranges, minimum, regimes_of
+from ._balanced import (MAX_DIGITS, _eigen, _minimisers, _ranges, minimum,
+                        regimes_of, face_tau, snapped)
 from ._result import Optimum, Regimes
-from ._solver import check_temperatures
 
 
 def paired_objective(spec: LossSpec, b: Paired, alpha_):
@@ -61,39 +61,19 @@ def check_paired(spec: LossSpec, b: Paired, alpha_=None, tau_=None) -> None:
     if tau_ is not None:
         check_tau(tau_)
     if alpha_ is not None:
-        try:
-            a = exact(alpha_)
-        except (TypeError, ValueError):
-            raise ValueError(f"alpha must lie in [0, 1], got {alpha_!r}") from None
-        if not 0 <= a <= 1:
-            raise ValueError(f"alpha must lie in [0, 1], got {alpha_}")
+        check_alpha(alpha_)
     P = paired_polyhedron(b.classes, b.per_class)
     part = b.partners({c: i for i, c in enumerate(P.coords)}, spec.contrast == "cross-modal")
-    for term in TERMS:
-        w = spec.weight(term)
-        used = (w.subs(alpha, exact(alpha_)) != 0) if alpha_ is not None else (
-            w.subs(alpha, 0) != 0 or w.subs(alpha, 1) != 0)
-        if not used:
-            continue
-        if not spec.sums_pairs and not any(part[t] for t in spec.positives(term)):
-            label = "supervised" if term == "sup" else "self-supervised"
-            raise ValueError(f"the {label} term of {spec.name!r} has no positive on "
-                             f"{b.describe()} (class positives need k >= 2)")
-        if not any(part[t] for t in spec.denominator_of(term)):
-            raise ValueError(f"the denominator of {spec.name!r} is empty on {b.describe()}")
+    check_anchor(spec, part, b.describe(), alpha_, "class positives need k >= 2")
 
 
 def paired_optimum(convention: str | LossSpec, b: Paired, alpha_, tau_,
                    digits: int = 30, max_digits: int = MAX_DIGITS) -> Optimum:
     """The minimum of the loss over all unit embeddings of the pairs ``b`` (any d >= 2 m k -
-    1), alpha and tau read exactly, for tau in :data:`TAU_RANGE`."""
+    1), alpha and tau read exactly, for tau in the face solver's range [0.001, 1e4]."""
     spec = get_spec(convention)
     check_paired(spec, b, alpha_, tau_)
-    t = exact(tau_)
-    if not exact(TAU_RANGE[0]) <= t <= exact(TAU_RANGE[1]):
-        raise ValueError(f"the solver of a batch of pairs covers tau in [{TAU_RANGE[0]}, "
-                         f"{TAU_RANGE[1]}], got {float(t):g}")
-    check_temperatures(spec, t, TAU_RANGE)
+    t = face_tau(spec, tau_, "the solver of a batch of pairs")
     P = paired_polyhedron(b.classes, b.per_class)
     return minimum(P, paired_objective(spec, b, alpha_), t, digits, max_digits=max_digits,
                    report=lambda *args, **kw: _report(b, *args, **kw))
@@ -138,12 +118,7 @@ def _structure(b: Paired, active, q: dict, resolution) -> str:
 def _report(b: Paired, P: Polyhedron, phi, x, active, mus, lam, decided, work,
             snap: bool = True) -> Optimum:
     """What the point x reports (as :func:`._balanced._report` does for a batch)."""
-    resolution = mpmath.mpf(10) ** (-(work - 5))
-    zero = [i for i in range(len(P.names))
-            if i in active or (snap and abs(lam[i]) <= resolution)]
-    mus = {i: mus.get(i, mpmath.mpf(0)) for i in zero}
-    lam = [mpmath.mpf(0) if i in zero else lam[i] for i in range(len(P.names))]
-    names = [P.names[i] for i in zero]
+    zero, mus, lam, names = snapped(P, active, mus, lam, work, snap)
     q = _quantities(b, P, x, lam)
     structure = _structure(b, names, q, mpmath.mpf(10) ** (-(work // 2)))
     collapsed = b.per_class >= 2 and "within-class+" in names and "within-class-" in names

@@ -19,6 +19,7 @@ from ._anchors import (
     anchor_weights as anchor_weights,
     positives as positives,
     blocks as blocks,
+    check_anchor as check_anchor,
     check_part as check_part,
     check_sizes as check_sizes,
     coordinate_type as coordinate_type,
@@ -29,6 +30,7 @@ from ._anchors import (
     loss_weights as loss_weights,
     MAX_GROUPS as MAX_GROUPS,
     sigmoid_rows as sigmoid_rows,
+    used_terms as used_terms,
 )
 from ._hierarchy import (
     HIERARCHY_DIRECTIONS as HIERARCHY_DIRECTIONS,
@@ -78,7 +80,8 @@ __all__ = [
     "fixed_partition", "parse_sampler", "takes_convention", "uniform",
     "HIERARCHY_DIRECTIONS", "Hierarchy", "hierarchy_eigenvalues", "hierarchy_polyhedron",
     "level_collapse", "level_parts", "level_variances", "u_sym",
-    "PAIRED_COORDINATES", "Paired", "check_part", "paired_eigenvalues", "paired_polyhedron",
+    "PAIRED_COORDINATES", "Paired", "check_anchor", "check_part", "used_terms",
+    "paired_eigenvalues", "paired_polyhedron",
     "ClassSizes", "Family", "Polyhedron", "anchor_weights", "blocks", "c_sym", "check_sizes",
     "coordinate_type", "collapsed", "positives",
     "dataset_polyhedron", "eigen_variances", "family", "flat", "gram_entries",

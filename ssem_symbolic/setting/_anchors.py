@@ -316,12 +316,7 @@ def check_sizes(spec: LossSpec, sizes: ClassSizes, p_: int, alpha_=None, *,
                          "values")
     spec.check_views(p_)
     fam = _family(spec, sizes, p_)
-    for term in TERMS:
-        w = spec.weight(term)
-        used = (w.subs(alpha, exact(alpha_)) != 0) if alpha_ is not None else (
-            w.subs(alpha, 0) != 0 or w.subs(alpha, 1) != 0)
-        if not used:
-            continue
+    for term in used_terms(spec, alpha_):
         if spec.sums_pairs:  # no mean over positives: an anchor needs none
             if not any(fam.partners[g][t] for g in range(len(sizes.groups))
                        for t in spec.denominator):
@@ -340,6 +335,32 @@ def check_sizes(spec: LossSpec, sizes: ClassSizes, p_: int, alpha_=None, *,
         if not any(fam.partners[g][t] for g in range(len(sizes.groups))
                    for t in spec.denominator_of(term)):
             raise ValueError(f"the denominator of {spec.name!r} is empty on this batch")
+
+
+def used_terms(spec: LossSpec, alpha_=None) -> list:
+    """The terms that carry weight at ``alpha_`` (read exactly), or at some alpha in [0, 1]
+    when None (a scan over alpha)."""
+    out = []
+    for term in TERMS:
+        w = spec.weight(term)
+        if (w.subs(alpha, exact(alpha_)) != 0) if alpha_ is not None else (
+                w.subs(alpha, 0) != 0 or w.subs(alpha, 1) != 0):
+            out.append(term)
+    return out
+
+
+def check_anchor(spec: LossSpec, part: dict, where: str, alpha_=None, hint: str = "") -> None:
+    """ValueError (one line) unless an anchor with these partners (``part``, every anchor of a
+    symmetric family being alike) has a positive in each term that carries weight (a form
+    that sums over pairs needs none) and a partner in its denominator; ``where`` names the
+    setting, ``hint`` what a positive needs."""
+    for term in used_terms(spec, alpha_):
+        if not spec.sums_pairs and not any(part[t] for t in spec.positives(term)):
+            label = "supervised" if term == "sup" else "self-supervised"
+            raise ValueError(f"the {label} term of {spec.name!r} has no positive on {where}"
+                             + (f" ({hint})" if hint else ""))
+        if not any(part[t] for t in spec.denominator_of(term)):
+            raise ValueError(f"the denominator of {spec.name!r} is empty on {where}")
 
 
 def anchor_weights(spec: LossSpec, sizes: ClassSizes, p_: int, term: str) -> list[sp.Expr]:
@@ -406,7 +427,8 @@ def flat(weights) -> bool:
     return all(None not in pull or pull[None] == 0 for _, pull in weights)
 
 
-__all__ = ["Family", "Linear", "anchor_weights", "blocks", "check_part", "check_sizes",
+__all__ = ["Family", "Linear", "anchor_weights", "blocks", "check_anchor", "check_part",
+           "check_sizes", "used_terms",
            "coordinate_type",
            "family", "flat", "level_parts",
            "loss_weights", "positives", "sigmoid_rows"]

@@ -9,6 +9,7 @@ from ._file import (
 )
 from ._resolve import (
     examples as examples,
+    check_alpha as check_alpha,
     check_setting as check_setting,
     get_spec as get_spec,
     register as register,
@@ -36,7 +37,8 @@ __all__ = [
     "examples",
     "check_batch", "Denominator", "SpecFileError", "load_spec", "register", "LossSpec",
     "NoSolution",
-    "PAIR_TYPES", "PRESETS", "TERMS", "UnsupportedConvention", "alpha", "beta", "check_setting",
+    "PAIR_TYPES", "PRESETS", "TERMS", "UnsupportedConvention", "alpha", "beta", "check_alpha",
+    "check_setting",
     "get_spec", "k", "m", "p", "pair_counts", "pull_weights", "spec_from_dict",
     "tau", "to_toml",
 ]

@@ -60,6 +60,21 @@ def get_spec(convention) -> LossSpec:
                      "file")
 
 
+def check_alpha(alpha_) -> sp.Rational:
+    """alpha read exactly, or ValueError (one line) unless it lies in [0, 1].
+
+    >>> check_alpha("0.25")
+    1/4
+    """
+    try:
+        a = exact(alpha_)
+    except (ValueError, TypeError):
+        raise ValueError(f"alpha must lie in [0, 1], got {alpha_!r}") from None
+    if not 0 <= a <= 1:
+        raise ValueError(f"alpha must lie in [0, 1], got {alpha_}")
+    return a
+
+
 def check_setting(convention: str | LossSpec, m_: int, k_: int, p_: int,
                   alpha: float | None = None, tau: float | None = None) -> None:
     """Raise ValueError (one line) unless (m, k, p, alpha, tau) is a valid batch for ``convention``.
@@ -70,13 +85,7 @@ def check_setting(convention: str | LossSpec, m_: int, k_: int, p_: int,
     check_batch(m_, k_, p_)
     spec.check_views(p_)
     if alpha is not None:
-        try:
-            a = exact(alpha)
-        except (ValueError, TypeError):
-            raise ValueError(f"alpha must lie in [0, 1], got {alpha!r}") from None
-        if not 0 <= a <= 1:
-            raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
-        alpha = a
+        alpha = check_alpha(alpha)
     if tau is not None:
         check_tau(tau)
     counts = {t: int(c) for t, c in pair_counts(m_, k_, p_).items()}
