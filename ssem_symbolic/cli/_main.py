@@ -2014,8 +2014,11 @@ def _spec(args) -> int:
              if spec.hard_negatives else
              {"key": spec.key(), "closed_forms": "none: a temperature per pair type (ssem "
               "optimum, regimes and threshold take it)"} if spec.temperatures else
-             {"key": spec.key(), "closed_forms": "none: label levels (ssem optimum, regimes "
-              "and threshold take them with --hierarchy)"} if spec.levels else
+             {"key": spec.key(), "closed_forms": "none: label levels (ssem optimum, regimes, "
+              "threshold and phase take them with --hierarchy)"} if spec.levels else
+             {"key": spec.key(), "closed_forms": "none: a cross-modal contrast (ssem optimum, "
+              "regimes, threshold and phase take it with --pairs)"}
+             if spec.contrast == "cross-modal" else
              {"key": spec.key(), **form_of(spec).summary(spec),
               "ssem_established": established(spec)})
     if args.json:
@@ -2041,6 +2044,10 @@ def _in_words(spec) -> str:
                   "term's mean over all anchors.")
     if spec.views is not None:
         words += f"\nDefined for {spec.views} views per instance only."
+    if spec.contrast == "cross-modal":
+        words += ("\nAcross modalities only: on image-text pairs an image is contrasted with the "
+                  "texts and a text with the images; view is an instance's other modality, "
+                  "class and other the other modality's embeddings.")
     if spec.levels:
         lam = dict(spec.levels)
         words += (f"\nThe supervised term is summed over label levels: {lam['class']} x itself "

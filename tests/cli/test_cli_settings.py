@@ -83,3 +83,13 @@ def test_pairs_refusals_are_one_line(argv, message, capsys):
     assert exit_status(argv) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("path, words", [
+    ("examples/data/clip.toml", "Across modalities only"),
+    ("examples/data/siglip-pairs.toml", "Across modalities only"),
+    ("examples/data/two-level.toml", "summed over label levels")])
+def test_spec_show_says_what_the_field_does(path, words, capsys):
+    assert main(["spec", "show", path]) == 0
+    out = capsys.readouterr().out
+    assert words in out and "closed_forms: none" in out
