@@ -1,5 +1,5 @@
-"""``--hierarchy``: a hierarchy of labels (superclasses of classes) in ssem optimum, regimes
-and threshold, read once into a :class:`~ssem_symbolic.setting.Hierarchy` and rendered per
+"""``--hierarchy``: a hierarchy of labels (superclasses of classes) in ssem optimum, regimes,
+threshold and phase, read once into a :class:`~ssem_symbolic.setting.Hierarchy` and rendered per
 level."""
 
 from __future__ import annotations

@@ -190,12 +190,12 @@ def _batch_args(sub: argparse.ArgumentParser) -> None:
                      "count x size, 1x20,9x4")
     sub.add_argument("--views", default=2, type=_integer("--views"), help="p (default 2)")
     sub.add_argument("--hierarchy", metavar="SxM|FILE",
-                     help="a hierarchy of labels (ssem optimum, regimes and threshold): S "
+                     help="a hierarchy of labels (ssem optimum, regimes, threshold, phase): S "
                      "superclasses of M classes, with --per-class; or a labels file of one "
                      "'superclass class' pair per line")
     sub.add_argument("--pairs", metavar="N|MxK",
-                     help="a batch of image-text pairs (ssem optimum, regimes and threshold): N "
-                     "pairs without labels, or M classes of K pairs")
+                     help="a batch of image-text pairs (ssem optimum, regimes, threshold, "
+                     "phase): N pairs without labels, or M classes of K pairs")
     sub.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -494,10 +494,10 @@ def _resolve(args):
         return spec, paired_of(args)
     if spec.levels:
         raise ValueError(f"loss spec {spec.name!r} sums its supervised term over label levels: "
-                         "give --hierarchy (ssem optimum, regimes and threshold take it)")
+                         "give --hierarchy (ssem optimum, regimes, threshold and phase take it)")
     if spec.contrast == "cross-modal":
         raise ValueError(f"loss spec {spec.name!r} contrasts across modalities: give --pairs "
-                         "(ssem optimum, regimes and threshold take it)")
+                         "(ssem optimum, regimes, threshold and phase take it)")
     if getattr(args, "labels", None) is not None:
         if any(getattr(args, f, None) is not None for f in ("classes", "per_class", "class_sizes",
                                                             "dataset", "sampler")):

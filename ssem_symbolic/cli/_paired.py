@@ -1,5 +1,5 @@
 """``--pairs``: a batch of paired modalities (image-text pairs, as CLIP and SigLIP train on) in
-ssem optimum, regimes and threshold, read once into a :class:`~ssem_symbolic.setting.Paired`
+ssem optimum, regimes, threshold and phase, read once into a :class:`~ssem_symbolic.setting.Paired`
 and rendered with its structure and modality gap."""
 
 from __future__ import annotations

@@ -66,10 +66,10 @@ def _flat(spec: LossSpec, setting: Setting, what: str) -> None:
     Hierarchy setting, a spec with label levels), nor paired modalities."""
     if isinstance(setting, Hierarchy) or spec.levels:
         raise ValueError(f"{what} takes one level of labels; a hierarchy is solved at a fixed "
-                         "tau (optimum, regimes and threshold)")
+                         "tau (optimum, regimes, threshold and phase)")
     if isinstance(setting, Paired) or spec.contrast == "cross-modal":
         raise ValueError(f"{what} takes one set of embeddings; a batch of pairs is solved at a "
-                         "fixed tau (optimum, regimes and threshold)")
+                         "fixed tau (optimum, regimes, threshold and phase)")
 
 
 def optimum(spec: LossSpec | str, setting: Setting, alpha, tau, *,
