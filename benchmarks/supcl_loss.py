@@ -74,6 +74,18 @@ def main() -> None:
                             "SupCLLoss split, fresh labels": (0.5, "supcon-split")}.items():
         mod, turn = SupCLLoss(a, 0.1, loss), iter(range(10**9))
         cases[name] = run(lambda mod=mod, turn=turn: mod(z, fresh[next(turn) % len(fresh)]))
+    # the families beyond a flat batch: CLIP across the two views as modalities (an image
+    # against the texts: an N x N product, a quarter of bare's), and SupCon summed over two
+    # label levels (three terms, each with its own cached label pattern)
+    from ssem_symbolic.spec import LossSpec
+
+    pairs = dict(denominator=["view", "class", "other"], sup=["view", "class"],
+                 self_=["view"], mean="anchors")
+    clip = SupCLLoss(1.0, 0.1, LossSpec("clip", **pairs, contrast="cross-modal"))
+    cases["SupCLLoss clip (cross-modal)"] = run(lambda: clip(z))
+    levels = SupCLLoss(0.5, 0.1, LossSpec("two-level", **pairs, levels={"superclass": 1}))
+    supers = labels // 4
+    cases["SupCLLoss two-level"] = run(lambda: levels(z, labels, superclasses=supers))
     times = {name: [] for name in cases}
     for fn in cases.values():
         fn()  # warm-up

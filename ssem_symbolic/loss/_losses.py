@@ -597,20 +597,20 @@ def level_loss(z: torch.Tensor, labels: torch.Tensor, superclasses: torch.Tensor
         if owner.setdefault(cls_, sup) != sup:
             raise ValueError(f"class {cls_} lies in two superclasses ({owner[cls_]} and {sup})")
     weights = _term_weights(spec, float(alpha))
-    out, first = 0.0, observe
 
-    def term(name: str, level_labels) -> torch.Tensor:
-        one = _one_term(spec, name)
-        return supcl_loss(z, level_labels, 0.0, tau, one, normalize,
+    def loss(one: LossSpec, level_labels, a, observe_=None) -> torch.Tensor:
+        return supcl_loss(z, level_labels, a, tau, one, normalize,
                           pattern=_level_pattern(one, level_labels, z), chunk_size=chunk_size,
-                          observe=first)
-    for level, lam in spec.levels:
-        if lam and weights["sup"]:
-            out = out + float(lam) * weights["sup"] * term(
-                "sup", labels if level == "class" else coarse)
-            first = None
-    if weights["self"]:
-        out = out + weights["self"] * term("self", labels)
+                          observe=observe_)
+    fine = _class_level(spec)  # both terms at the class labels: one pass
+    if fine is not None:
+        out = loss(fine, labels, alpha, observe)
+    else:  # lambda_class 0: the self-supervised term alone at the class labels
+        out = weights["self"] * loss(_one_term(spec, "self"), labels, 0.0, observe) \
+            if weights["self"] else 0.0
+    lam = float(spec.level_weight("superclass"))
+    if lam and weights["sup"]:
+        out = out + lam * weights["sup"] * loss(_one_term(spec, "sup"), coarse, 0.0)
     return out
 
 
@@ -637,6 +637,20 @@ def _term_weights(spec: LossSpec, alpha: float) -> dict:
 
     return {term: float(spec.weight(term).subs(alpha_symbol, exact(alpha)))
             for term in ("sup", "self")}
+
+
+@functools.lru_cache(maxsize=64)
+def _class_level(spec: LossSpec) -> LossSpec | None:
+    """``spec`` read at the class labels with one level: its supervised weight times
+    lambda_class, its self-supervised weight as it is (None where lambda_class is 0)."""
+    import dataclasses
+
+    lam = spec.level_weight("class")
+    if lam == 0:
+        return None
+    (a0, a1), self_weight = spec.weights
+    return dataclasses.replace(spec, levels=(), weights=((lam * a0, lam * a1), self_weight),
+                               name=f"{spec.name}.class")
 
 
 @functools.lru_cache(maxsize=64)

@@ -22,6 +22,8 @@ those formulas written out).
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 
 from ..spec import TERMS, LossSpec, alpha as alpha_symbol
@@ -44,41 +46,83 @@ def cross_modal_loss(z: torch.Tensor, labels: torch.Tensor | None, alpha, tau,
     if normalize:
         z = torch.nn.functional.normalize(z, dim=-1)
     S = z[:, 0] @ z[:, 1].T  # images against texts
-    same = labels[:, None] == labels[None, :]
-    eye = torch.eye(n, dtype=torch.bool, device=z.device)
-    types = {"view": eye, "class": same & ~eye, "other": ~same}
-    factor = sum(float(spec.logit_factor(t)) * mask.to(S.dtype) for t, mask in types.items())
+    plan = _plan(spec, labels, float(exact(alpha)), S.dtype)
     rows = torch.cat([S, S.T]) / tau  # the 2N anchors: images, then texts
-    rows = rows * torch.cat([factor, factor.T])
-    kinds = {t: torch.cat([mask, mask.T]) for t, mask in types.items()}
-    a = exact(alpha)
-    total = 0.0
-    for term in TERMS:
-        weight = float(spec.weight(term).subs(alpha_symbol, a))
-        if weight:
-            total = total + weight * _term(spec, term, rows, kinds)
+    if plan.factor is not None:  # a temperature per pair type
+        rows = rows * plan.factor
+    total = sum(weight * _term(spec, rows, *parts) for weight, parts in plan.terms)
     scale = float(spec.scale_at(tau if not isinstance(tau, torch.Tensor) else float(tau)))
     return total * scale if scale != 1 else total
 
 
-def _term(spec: LossSpec, term: str, rows: torch.Tensor, kinds: dict) -> torch.Tensor:
+class _Plan(NamedTuple):
+    """What a batch's labels fix, built once per labels (training repeats them): the logit
+    factors (None: one temperature) and per term carrying weight (its weight, (log omega,
+    pi, pi's row sums, whether a row has a positive, the pairs seen, the labels y))."""
+
+    factor: torch.Tensor | None
+    terms: list
+
+
+_PLANS: dict = {}
+#: plans kept (one per spec, labels and alpha; training reuses one)
+_MAX_PLANS = 8
+
+
+def _plan(spec: LossSpec, labels: torch.Tensor, alpha: float, dtype) -> _Plan:
+    key = (spec.key(), tuple(labels.tolist()), alpha, dtype, str(labels.device))
+    if key in _PLANS:
+        return _PLANS[key]
+    n = labels.shape[0]
+    same = labels[:, None] == labels[None, :]
+    eye = torch.eye(n, dtype=torch.bool, device=labels.device)
+    types = {t: torch.cat([m, m.T]) for t, m in
+             {"view": eye, "class": same & ~eye, "other": ~same}.items()}
+
+    def weighted(weights: dict) -> torch.Tensor:
+        out = torch.zeros(2 * n, n, dtype=dtype, device=labels.device)
+        for t, w in weights.items():
+            if w:
+                out = out + w * types[t].to(dtype)
+        return out
+    factor = None
+    if spec.temperatures:
+        factor = weighted({t: float(spec.logit_factor(t)) for t in types})
+    terms = []
+    for term in TERMS:
+        weight = float(spec.weight(term).subs(alpha_symbol, exact(alpha)))
+        if not weight:
+            continue
+        den, pos = spec.denominator_of(term), spec.positives(term)
+        if spec.form == "sigmoid":
+            seen = weighted(dict.fromkeys(den, 1.0))
+            y = weighted(dict.fromkeys(pos, 1.0)) * 2 - 1
+            terms.append((weight, (None, None, None, None, seen, y)))
+            continue
+        omega = weighted({t: float(spec.den_weight(term, t)) for t in den})
+        log_omega = torch.where(omega > 0, omega.clamp_min(torch.finfo(dtype).tiny).log(),
+                                torch.tensor(float("-inf"), dtype=dtype))
+        pi = weighted({t: float(spec.pair_weight(term, t)) for t in pos})
+        total = pi.sum(1)
+        has = total > 0
+        if not bool(has.any()):
+            raise ValueError(f"no anchor has a positive in the {term} term of {spec.name!r} "
+                             "on this batch")
+        terms.append((weight, (log_omega, pi, total, has, None, None)))
+    if len(_PLANS) >= _MAX_PLANS:
+        _PLANS.pop(next(iter(_PLANS)))
+    _PLANS[key] = _Plan(factor, terms)
+    return _PLANS[key]
+
+
+def _term(spec: LossSpec, rows: torch.Tensor, log_omega, pi, total, has, seen,
+          y) -> torch.Tensor:
     """One term on the 2N anchors' rows of logits."""
-    den = spec.denominator_of(term)
-    pos = spec.positives(term)
     if spec.form == "sigmoid":
-        seen = sum(kinds[t].to(rows.dtype) for t in den)
-        y = sum(kinds[t].to(rows.dtype) for t in pos) * 2 - 1
         per = torch.nn.functional.softplus(-y * (rows + float(spec.bias))) * seen
         return per.sum() / (rows.shape[0] if spec.mean == "anchors" else seen.sum())
-    omega = sum(float(spec.den_weight(term, t)) * kinds[t].to(rows.dtype) for t in den)
-    log_den = torch.logsumexp(rows.masked_fill(omega == 0, float("-inf"))
-                              + torch.log(omega.clamp_min(1e-300)), dim=1)
-    pi = sum(float(spec.pair_weight(term, t)) * kinds[t].to(rows.dtype) for t in pos)
-    has = pi.sum(1) > 0
-    if not bool(has.any()):
-        raise ValueError(f"no anchor has a positive in the {term} term of {spec.name!r} on "
-                         "this batch")
+    log_den = torch.logsumexp(rows + log_omega, dim=1)
     pulled = (pi * rows).sum(1)
     if spec.mean == "anchors":
-        return (log_den[has] - pulled[has] / pi.sum(1)[has]).mean()
-    return (pi.sum(1)[has] * log_den[has] - pulled[has]).sum() / pi.sum()
+        return (log_den[has] - pulled[has] / total[has]).mean()
+    return (total[has] * log_den[has] - pulled[has]).sum() / total.sum()

@@ -15,6 +15,8 @@ SPECS = {
                      "anchors", levels={"class": "2", "superclass": "1/2"}),
     "split": LossSpec("split", ["view", "class", "other"], ["class"], ["view"], "anchors",
                       levels={"superclass": 3}),
+    "coarse-only": LossSpec("coarse", ["view", "class", "other"], ["view", "class"], ["view"],
+                            "anchors", levels={"class": 0, "superclass": 1}),
 }
 
 
