@@ -50,15 +50,16 @@ def cross_modal_loss(z: torch.Tensor, labels: torch.Tensor | None, alpha, tau,
     rows = torch.cat([S, S.T]) / tau  # the 2N anchors: images, then texts
     if plan.factor is not None:  # a temperature per pair type
         rows = rows * plan.factor
-    total = sum(weight * _term(spec, rows, *parts) for weight, parts in plan.terms)
+    form = FORMS[spec.form]
+    total = sum(weight * form.value(spec, rows, parts) for weight, parts in plan.terms)
     scale = float(spec.scale_at(tau if not isinstance(tau, torch.Tensor) else float(tau)))
     return total * scale if scale != 1 else total
 
 
 class _Plan(NamedTuple):
     """What a batch's labels fix, built once per labels (training repeats them): the logit
-    factors (None: one temperature) and per term carrying weight (its weight, (log omega,
-    pi, pi's row sums, whether a row has a positive, the pairs seen, the labels y))."""
+    factors (None: one temperature) and per term carrying weight (its weight, what its form
+    prepares: :data:`FORMS`)."""
 
     factor: torch.Tensor | None
     terms: list
@@ -88,18 +89,25 @@ def _plan(spec: LossSpec, labels: torch.Tensor, alpha: float, dtype) -> _Plan:
     factor = None
     if spec.temperatures:
         factor = weighted({t: float(spec.logit_factor(t)) for t in types})
-    terms = []
-    for term in TERMS:
-        weight = float(spec.weight(term).subs(alpha_symbol, exact(alpha)))
-        if not weight:
-            continue
+    form = FORMS[spec.form]
+    terms = [(weight, form.prepare(spec, term, weighted))
+             for term in TERMS
+             if (weight := float(spec.weight(term).subs(alpha_symbol, exact(alpha))))]
+    if len(_PLANS) >= _MAX_PLANS:
+        _PLANS.pop(next(iter(_PLANS)))
+    _PLANS[key] = _Plan(factor, terms)
+    return _PLANS[key]
+
+
+class _Softmax:
+    """Per anchor, log sum_den omega e^{l} minus the pi-weighted mean of its positives' l."""
+
+    @staticmethod
+    def prepare(spec: LossSpec, term: str, weighted) -> tuple:
+        """(log omega, pi, pi's row sums, the rows with a positive)."""
         den, pos = spec.denominator_of(term), spec.positives(term)
-        if spec.form == "sigmoid":
-            seen = weighted(dict.fromkeys(den, 1.0))
-            y = weighted(dict.fromkeys(pos, 1.0)) * 2 - 1
-            terms.append((weight, (None, None, None, None, seen, y)))
-            continue
         omega = weighted({t: float(spec.den_weight(term, t)) for t in den})
+        dtype = omega.dtype
         log_omega = torch.where(omega > 0, omega.clamp_min(torch.finfo(dtype).tiny).log(),
                                 torch.tensor(float("-inf"), dtype=dtype))
         pi = weighted({t: float(spec.pair_weight(term, t)) for t in pos})
@@ -108,21 +116,33 @@ def _plan(spec: LossSpec, labels: torch.Tensor, alpha: float, dtype) -> _Plan:
         if not bool(has.any()):
             raise ValueError(f"no anchor has a positive in the {term} term of {spec.name!r} "
                              "on this batch")
-        terms.append((weight, (log_omega, pi, total, has, None, None)))
-    if len(_PLANS) >= _MAX_PLANS:
-        _PLANS.pop(next(iter(_PLANS)))
-    _PLANS[key] = _Plan(factor, terms)
-    return _PLANS[key]
+        return log_omega, pi, total, has
+
+    @staticmethod
+    def value(spec: LossSpec, rows: torch.Tensor, parts: tuple) -> torch.Tensor:
+        log_omega, pi, total, has = parts
+        log_den = torch.logsumexp(rows + log_omega, dim=1)
+        pulled = (pi * rows).sum(1)
+        if spec.mean == "anchors":
+            return (log_den[has] - pulled[has] / total[has]).mean()
+        return (total[has] * log_den[has] - pulled[has]).sum() / total.sum()
 
 
-def _term(spec: LossSpec, rows: torch.Tensor, log_omega, pi, total, has, seen,
-          y) -> torch.Tensor:
-    """One term on the 2N anchors' rows of logits."""
-    if spec.form == "sigmoid":
+class _Sigmoid:
+    """Per anchor, the sum over the pairs it sees of log(1 + e^{-y (l + bias)})."""
+
+    @staticmethod
+    def prepare(spec: LossSpec, term: str, weighted) -> tuple:
+        """(the pairs seen, the labels y: +1 on the positives, -1 elsewhere)."""
+        seen = weighted(dict.fromkeys(spec.denominator_of(term), 1.0))
+        return seen, weighted(dict.fromkeys(spec.positives(term), 1.0)) * 2 - 1
+
+    @staticmethod
+    def value(spec: LossSpec, rows: torch.Tensor, parts: tuple) -> torch.Tensor:
+        seen, y = parts
         per = torch.nn.functional.softplus(-y * (rows + float(spec.bias))) * seen
         return per.sum() / (rows.shape[0] if spec.mean == "anchors" else seen.sum())
-    log_den = torch.logsumexp(rows + log_omega, dim=1)
-    pulled = (pi * rows).sum(1)
-    if spec.mean == "anchors":
-        return (log_den[has] - pulled[has] / total[has]).mean()
-    return (total[has] * log_den[has] - pulled[has]).sum() / total.sum()
+
+
+#: per loss form, how a term reads the anchors' rows of logits
+FORMS = {"softmax": _Softmax, "sigmoid": _Sigmoid}
